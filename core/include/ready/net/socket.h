@@ -4,6 +4,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -38,10 +39,16 @@ class Socket : public IoSource {
 
  protected:
   using IoSource::IoSource;
+  Socket(Socket&&) noexcept = default;
+  Socket& operator=(Socket&&) noexcept = default;
+  ~Socket() = default;
   io_result<std::size_t> recv_flags(std::span<std::byte> buf, int flags) const noexcept;
   io_result<std::size_t> send_flags(std::span<const std::byte> buf) const noexcept;
   io_result<int> get_int_option(int level, int name) const noexcept;
   io_result<void> set_int_option(int level, int name, int value) const noexcept;
+  /// IP_TTL (IPv4) or IPV6_UNICAST_HOPS (IPv6); made public by the IP socket types.
+  io_result<void> set_ttl(std::uint32_t ttl) const noexcept;
+  [[nodiscard]] io_result<std::uint32_t> ttl() const noexcept;
 };
 
 /// Byte-stream I/O shared by TcpStream and UnixStream. Would-block is returned as an
@@ -62,6 +69,9 @@ class StreamSocket : public Socket {
 
  protected:
   using Socket::Socket;
+  StreamSocket(StreamSocket&&) noexcept = default;
+  StreamSocket& operator=(StreamSocket&&) noexcept = default;
+  ~StreamSocket() = default;
 };
 
 }  // namespace net

@@ -28,8 +28,8 @@ class TcpListener final : public Socket {
   /// accept4(NONBLOCK|CLOEXEC). Would-block when nothing is pending.
   [[nodiscard]] io_result<Accepted<TcpStream, SocketAddr>> accept() const noexcept;
   [[nodiscard]] io_result<SocketAddr> local_addr() const noexcept;
-  io_result<void> set_ttl(std::uint32_t ttl) const noexcept;
-  [[nodiscard]] io_result<std::uint32_t> ttl() const noexcept;
+  using Socket::set_ttl;
+  using Socket::ttl;
 
  private:
   using Socket::Socket;
@@ -50,8 +50,8 @@ class TcpStream final : public StreamSocket {
   [[nodiscard]] io_result<SocketAddr> local_addr() const noexcept;
   io_result<void> set_nodelay(bool on) const noexcept;
   [[nodiscard]] io_result<bool> nodelay() const noexcept;
-  io_result<void> set_ttl(std::uint32_t ttl) const noexcept;
-  [[nodiscard]] io_result<std::uint32_t> ttl() const noexcept;
+  using Socket::set_ttl;
+  using Socket::ttl;
   /// SO_LINGER; `seconds` 0 makes close send a reset (RST) instead of FIN.
   io_result<void> set_linger(std::optional<int> seconds) const noexcept;
   /// Sends one byte of out-of-band data (MSG_OOB): the peer sees PRIORITY.

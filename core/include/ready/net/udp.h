@@ -35,8 +35,8 @@ class UdpSocket final : public Socket {
 
   io_result<void> set_broadcast(bool on) const noexcept;
   [[nodiscard]] io_result<bool> broadcast() const noexcept;
-  io_result<void> set_ttl(std::uint32_t ttl) const noexcept;
-  [[nodiscard]] io_result<std::uint32_t> ttl() const noexcept;
+  using Socket::set_ttl;
+  using Socket::ttl;
   io_result<void> set_multicast_loop_v4(bool on) const noexcept;
   [[nodiscard]] io_result<bool> multicast_loop_v4() const noexcept;
   io_result<void> set_multicast_ttl_v4(std::uint32_t ttl) const noexcept;
