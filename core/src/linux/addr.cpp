@@ -44,8 +44,8 @@ std::optional<SocketAddr> SocketAddr::parse(std::string_view text) {
     port = text.substr(colon + 1);
     if (host.find(':') != std::string_view::npos) return std::nullopt;  // IPv6 needs brackets
   }
-  // Decimal 0-65535 only: no sign, no spaces, no service names, at most 5 digits.
-  if (port.empty() || port.size() > 5) return std::nullopt;
+  // Decimal 0-65535 only: no sign, no spaces, no service names, no leading zeros ("080").
+  if (port.empty() || port.size() > 5 || (port.size() > 1 && port.front() == '0')) return std::nullopt;
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc{} || end != port.data() + port.size() || value > 65535) return std::nullopt;
