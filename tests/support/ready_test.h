@@ -92,6 +92,11 @@ std::string describe(const io_result<T>& r) {
   return "error " + std::string(ec.category().name()) + ":" + std::to_string(ec.value()) + " (" + ec.message() + ")";
 }
 
+/// The message of an expected error, whichever way it is named.
+inline std::string code_text(std::errc e) { return std::make_error_condition(e).message(); }
+inline std::string code_text(Errc e) { return make_error_code(e).message(); }
+inline std::string code_text(const std::error_code& e) { return e.message(); }
+
 /// 127.0.0.1:0 and [::1]:0: a loopback address with an ephemeral port.
 net::SocketAddr any_local_address();
 net::SocketAddr any_local_ipv6_address();
@@ -145,7 +150,7 @@ inline std::string str(std::span<const std::byte> b) { return {reinterpret_cast<
   do {                                                                                                   \
     const auto& ready_r_ = (result);                                                                     \
     QVERIFY2(!ready_r_.has_value() && ready_r_.error() == (expected_code),                               \
-             ("expected error " + std::error_code(expected_code).message() + ", got " +                  \
+             ("expected error " + ::ready::test::code_text(expected_code) + ", got " +                  \
               ::ready::test::describe(ready_r_))                                                         \
                  .c_str());                                                                              \
   } while (false)
