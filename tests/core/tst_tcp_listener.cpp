@@ -1,0 +1,446 @@
+// mio tests/tcp_listener.rs, plus listener properties beyond mio's suite.
+//
+// mio's start_connections (std::net clients in a thread, held open until a barrier) is
+// written with plain blocking POSIX sockets in a std::thread that every test joins before
+// it returns. Blocking calls and barrier waits give up after 10 s, so a failed test
+// reports instead of hanging.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "ready_test.h"
+
+using namespace ready;
+using namespace ready::net;
+using namespace ready::test;
+using namespace std::chrono_literals;
+
+// QCOMPARE prints these through toString, found by argument-dependent lookup.
+namespace ready {
+inline char* toString(const Token& t) { return qstrdup(("Token(" + std::to_string(t.value) + ")").c_str()); }
+namespace net {
+inline char* toString(const SocketAddr& a) { return qstrdup(a.to_string().c_str()); }
+}  // namespace net
+}  // namespace ready
+
+namespace {
+
+constexpr auto kLimit = 10s;  // how long any wait in this file may take before it fails
+constexpr Token ID1{0};
+constexpr Token ID2{1};
+
+std::string failure(std::string_view what, std::error_code ec = last_error()) {
+  return std::string(what) + ": " + ec.message();
+}
+
+/// std::sync::Barrier for `n` parties, reusable, with a bounded wait. `abandon()` releases
+/// every waiter for good (used when a test fails before reaching its wait).
+class Barrier {
+ public:
+  explicit Barrier(int n) : n_(n) {}
+  /// True once all `n` parties arrived; false on timeout or abandon.
+  [[nodiscard]] bool wait() {
+    std::unique_lock lock(m_);
+    if (abandoned_) return false;
+    const auto generation = generation_;
+    if (++count_ == n_) {
+      count_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      return true;
+    }
+    cv_.wait_for(lock, kLimit, [&] { return generation_ != generation || abandoned_; });
+    return generation_ != generation;
+  }
+  void abandon() {
+    {
+      std::lock_guard lock(m_);
+      abandoned_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  const int n_;
+  int count_ = 0;
+  unsigned generation_ = 0;
+  bool abandoned_ = false;
+};
+
+/// A peer thread. Its body returns "" on success or what went wrong; `join()` hands that
+/// to the test. If the test fails before joining, the destructor runs `abort` (to unblock
+/// the thread) and joins, so no thread outlives its test.
+class Worker {
+ public:
+  explicit Worker(std::function<std::string()> body, std::function<void()> abort = {})
+      : abort_(std::move(abort)), thread_([this, b = std::move(body)] { error_ = b(); }) {}
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  ~Worker() {
+    if (!thread_.joinable()) return;
+    if (abort_) abort_();
+    thread_.join();
+  }
+  [[nodiscard]] std::string join() {
+    thread_.join();
+    return error_;
+  }
+
+ private:
+  std::function<void()> abort_;
+  std::string error_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+/// A plain blocking client connection (std::net::TcpStream::connect: close-on-exec).
+io_result<OwnedFd> plain_connect(const SocketAddr& addr) {
+  OwnedFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return std::unexpected(last_error());
+  const timeval tv{10, 0};  // = kLimit
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (::connect(fd.get(), addr.as_sockaddr(), addr.len()) == -1) return std::unexpected(last_error());
+  return fd;
+}
+
+/// mio's start_connections: a thread making `n` plain connections to `address`, holding
+/// each open until `barrier` is passed.
+Worker start_connections(SocketAddr address, int n, Barrier& barrier) {
+  return Worker(
+      [address, n, &barrier] {
+        for (int i = 0; i < n; ++i) {
+          auto conn = plain_connect(address);
+          if (!conn) return failure("connect", conn.error());
+          if (!barrier.wait()) return std::string("barrier not passed");
+        }
+        return std::string();
+      },
+      [&barrier] { barrier.abandon(); });
+}
+
+/// True when ::1 can be bound (IPv6 loopback present).
+bool ipv6_loopback_available() {
+  OwnedFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const SocketAddr addr = any_local_ipv6_address();
+  return fd.valid() && ::bind(fd.get(), addr.as_sockaddr(), addr.len()) == 0;
+}
+
+/// TcpListener::bind with its default backlog.
+io_result<TcpListener> bind_listener(const SocketAddr& addr) { return TcpListener::bind(addr); }
+
+int int_option(int fd, int level, int name) {
+  int v = -1;
+  socklen_t len = sizeof v;
+  return ::getsockopt(fd, level, name, &v, &len) == 0 ? v : -1;
+}
+
+}  // namespace
+
+/// The thread's body succeeded (its failure message otherwise).
+#define QVERIFY_JOINED(worker)                              \
+  do {                                                      \
+    const std::string thread_error_ = (worker).join();      \
+    QVERIFY2(thread_error_.empty(), thread_error_.c_str()); \
+  } while (false)
+
+/// take_error() succeeds and reports no pending error.
+#define QVERIFY_NO_SOCKET_ERROR(sock)                                        \
+  do {                                                                       \
+    const auto pending_ = (sock).take_error();                               \
+    QVERIFY_OK(pending_);                                                    \
+    QVERIFY2(!*pending_, ("pending error: " + pending_->message()).c_str()); \
+  } while (false)
+
+class TestTcpListener : public CoreTest {
+  Q_OBJECT
+
+ private slots:
+  // mio: tcp_listener::tcp_listener (smoke test with TcpListener::bind on 127.0.0.1).
+  void tcp_listener() { smoke_test_tcp_listener(any_local_address(), bind_listener); }
+
+  // mio: tcp_listener::tcp_listener_ipv6 (the same smoke test on [::1]).
+  void tcp_listener_ipv6() {
+    if (!ipv6_loopback_available()) QSKIP("IPv6 loopback (::1) is not available");
+    smoke_test_tcp_listener(any_local_ipv6_address(), bind_listener);
+  }
+
+  // mio: tcp_listener::tcp_listener_std. A listener made with plain syscalls, as
+  // std::net::TcpListener::bind does (socket with close-on-exec, SO_REUSEADDR, bind,
+  // listen), switched to O_NONBLOCK (mio: set_nonblocking) and adopted with from_fd.
+  void tcp_listener_std() {
+    smoke_test_tcp_listener(any_local_address(), [](const SocketAddr& addr) -> io_result<TcpListener> {
+      OwnedFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+      const int one = 1;
+      if (!fd || ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+          ::bind(fd.get(), addr.as_sockaddr(), addr.len()) == -1 || ::listen(fd.get(), 128) == -1 ||
+          ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK) == -1)
+        return std::unexpected(last_error());
+      return TcpListener::from_fd(std::move(fd));
+    });
+  }
+
+  // mio: tcp_listener::set_get_ttl. A TTL of 10 round-trips; no pending error.
+  void set_get_ttl() {
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    constexpr std::uint32_t TTL = 10;
+    QVERIFY_OK(listener->set_ttl(TTL));
+    auto ttl = listener->ttl();
+    QVERIFY_OK(ttl);
+    QCOMPARE(*ttl, TTL);
+    QVERIFY_NO_SOCKET_ERROR(*listener);
+  }
+
+  // mio: tcp_listener::get_ttl_without_previous_set. Reading the TTL works without a set;
+  // on Linux it is the system default (net.ipv4.ip_default_ttl).
+  void get_ttl_without_previous_set() {
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    auto ttl = listener->ttl();
+    QVERIFY_OK(ttl);
+    std::uint32_t system_default = 0;
+    if (std::ifstream("/proc/sys/net/ipv4/ip_default_ttl") >> system_default) QCOMPARE(*ttl, system_default);
+    QVERIFY_NO_SOCKET_ERROR(*listener);
+  }
+
+  // mio: tcp_listener::raw_fd. as_raw_fd equals the descriptor into_fd gives up; a listener
+  // rebuilt with from_fd keeps the descriptor and the local address.
+  void raw_fd() {
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    const auto address = listener->local_addr();
+    QVERIFY_OK(address);
+
+    const int raw_fd1 = listener->as_raw_fd();
+    OwnedFd owned = listener->into_fd();
+    const int raw_fd2 = owned.get();
+    QCOMPARE(raw_fd1, raw_fd2);
+    QCOMPARE(listener->as_raw_fd(), -1);  // the old object gave it up
+
+    const TcpListener rebuilt = TcpListener::from_fd(std::move(owned));
+    QCOMPARE(rebuilt.as_raw_fd(), raw_fd1);
+    auto again = rebuilt.local_addr();
+    QVERIFY_OK(again);
+    QCOMPARE(*again, *address);
+  }
+
+  // mio: tcp_listener::registering. A listener without connections gives no events.
+  void registering() {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(16);
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    QVERIFY_OK(poll->registry().add(*listener, ID1, Interest::READABLE));
+    EXPECT_NO_EVENTS(*poll, events);
+  }
+
+  // mio: tcp_listener::reregister. After modify to ID2 the connection's event carries ID2.
+  void reregister() {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(16);
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    const auto address = listener->local_addr();
+    QVERIFY_OK(address);
+    QVERIFY_OK(poll->registry().add(*listener, ID1, Interest::READABLE));
+    QVERIFY_OK(poll->registry().modify(*listener, ID2, Interest::READABLE));
+
+    Barrier barrier(2);
+    Worker connections = start_connections(*address, 1, barrier);
+    EXPECT_EVENTS(*poll, events, ExpectEvent(ID2, Interest::READABLE));
+
+    check_accept(*listener, *address);
+    if (QTest::currentTestFailed()) return;
+    ASSERT_WOULD_BLOCK(listener->accept());
+    QVERIFY_NO_SOCKET_ERROR(*listener);
+
+    QVERIFY(barrier.wait());
+    QVERIFY_JOINED(connections);
+  }
+
+  // mio: tcp_listener::no_events_after_deregister. Removed before the connection arrives:
+  // no events, but accept still works, then would block.
+  void no_events_after_deregister() {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(16);
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    const auto address = listener->local_addr();
+    QVERIFY_OK(address);
+    QVERIFY_OK(poll->registry().add(*listener, ID1, Interest::READABLE));
+
+    Barrier barrier(2);
+    Worker connections = start_connections(*address, 1, barrier);
+    QVERIFY_OK(poll->registry().remove(*listener));
+    EXPECT_NO_EVENTS(*poll, events);
+
+    check_accept(*listener, *address);
+    if (QTest::currentTestFailed()) return;
+    ASSERT_WOULD_BLOCK(listener->accept());
+    QVERIFY_NO_SOCKET_ERROR(*listener);
+
+    QVERIFY(barrier.wait());
+    QVERIFY_JOINED(connections);
+  }
+
+  // mio: tcp_listener::tcp_listener_two_streams. Accepting until would-block re-arms the
+  // edge: a second connection gives a fresh readable event; then no more events.
+  void tcp_listener_two_streams() {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(16);
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    const auto address = listener->local_addr();
+    QVERIFY_OK(address);
+
+    Barrier barrier(3);
+    Worker connections1 = start_connections(*address, 1, barrier);
+    QVERIFY_OK(poll->registry().add(*listener, ID1, Interest::READABLE));
+    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
+    check_accept(*listener, *address);
+    if (QTest::currentTestFailed()) return;
+    ASSERT_WOULD_BLOCK(listener->accept());
+
+    Worker connections2 = start_connections(*address, 1, barrier);
+    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
+    check_accept(*listener, *address);
+    if (QTest::currentTestFailed()) return;
+    EXPECT_NO_EVENTS(*poll, events);
+
+    QVERIFY(barrier.wait());
+    QVERIFY_JOINED(connections1);
+    QVERIFY_JOINED(connections2);
+  }
+
+  // Beyond mio: accept on a listener with nothing pending would block, before and after
+  // registering (and an idle registered listener reports nothing).
+  void accept_would_block_when_nothing_pending() {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(16);
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    ASSERT_WOULD_BLOCK(listener->accept());
+    QVERIFY_OK(poll->registry().add(*listener, ID1, Interest::READABLE));
+    EXPECT_NO_EVENTS(*poll, events);
+    ASSERT_WOULD_BLOCK(listener->accept());
+    ASSERT_WOULD_BLOCK(listener->accept());
+  }
+
+  // Beyond mio: TcpListener::bind makes a listening socket (SO_ACCEPTCONN) that is
+  // non-blocking and close-on-exec from creation, with SO_REUSEADDR as documented; for
+  // IPv4 and (when present) IPv6.
+  void listener_is_nonblocking_and_cloexec() {
+    std::vector<SocketAddr> addrs{any_local_address()};
+    if (ipv6_loopback_available()) addrs.push_back(any_local_ipv6_address());
+    for (const SocketAddr& addr : addrs) {
+      auto listener = TcpListener::bind(addr);
+      QVERIFY_OK(listener);
+      const int fd = listener->as_raw_fd();
+      QVERIFY2(is_non_blocking(fd), addr.to_string().c_str());
+      QVERIFY2(is_close_on_exec(fd), addr.to_string().c_str());
+      QCOMPARE(int_option(fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
+      QCOMPARE(int_option(fd, SOL_SOCKET, SO_REUSEADDR), 1);
+      QCOMPARE(int_option(fd, SOL_SOCKET, SO_TYPE), int{SOCK_STREAM});
+    }
+  }
+
+  // Beyond mio: the stream accept returns (accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC) is
+  // non-blocking and close-on-exec, whatever the client's socket is (a plain blocking one).
+  void accepted_stream_is_nonblocking_and_cloexec() {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(16);
+    auto listener = TcpListener::bind(any_local_address());
+    QVERIFY_OK(listener);
+    const auto address = listener->local_addr();
+    QVERIFY_OK(address);
+    QVERIFY_OK(poll->registry().add(*listener, ID1, Interest::READABLE));
+
+    auto client = plain_connect(*address);
+    QVERIFY_OK(client);
+    QVERIFY(!is_non_blocking(client->get()));  // the peer is blocking; the accepted end is not
+    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
+    auto accepted = listener->accept();
+    QVERIFY_OK(accepted);
+    QVERIFY(is_non_blocking(accepted->stream.as_raw_fd()));
+    QVERIFY(is_close_on_exec(accepted->stream.as_raw_fd()));
+    std::array<std::byte, 8> buf{};
+    ASSERT_WOULD_BLOCK(accepted->stream.read(buf));
+  }
+
+ private:
+  // mio's smoke_test_tcp_listener.
+  void smoke_test_tcp_listener(
+      const SocketAddr& addr, const std::function<io_result<TcpListener>(const SocketAddr&)>& make_listener) {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(16);
+    auto listener = make_listener(addr);
+    QVERIFY_OK(listener);
+    const auto address = listener->local_addr();
+    QVERIFY_OK(address);
+    QVERIFY(is_non_blocking(listener->as_raw_fd()));
+    QVERIFY(is_close_on_exec(listener->as_raw_fd()));
+    QVERIFY_OK(poll->registry().add(*listener, ID1, Interest::READABLE));
+
+    Barrier barrier(2);
+    Worker connections = start_connections(*address, 1, barrier);
+    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
+
+    // Expect a single connection.
+    auto accepted = listener->accept();
+    QVERIFY_OK(accepted);
+    QVERIFY(accepted->peer.is_loopback());
+    QCOMPARE(accepted->stream.peer_addr().value(), accepted->peer);
+    QCOMPARE(accepted->stream.local_addr().value(), *address);
+
+    // The stream is non-blocking.
+    std::array<std::byte, 20> buf{};
+    ASSERT_WOULD_BLOCK(accepted->stream.read(buf));
+
+    // No more connections.
+    ASSERT_WOULD_BLOCK(listener->accept());
+    QVERIFY_NO_SOCKET_ERROR(*listener);
+
+    QVERIFY(barrier.wait());
+    QVERIFY_JOINED(connections);
+  }
+
+  // One connection is pending: accept it and check its addresses (a loopback peer whose
+  // address the stream reports; the listener's address as its local one).
+  void check_accept(const TcpListener& listener, const SocketAddr& address) {
+    auto accepted = listener.accept();
+    QVERIFY_OK(accepted);
+    QVERIFY(accepted->peer.is_loopback());
+    auto peer = accepted->stream.peer_addr();
+    QVERIFY_OK(peer);
+    QCOMPARE(*peer, accepted->peer);
+    auto local = accepted->stream.local_addr();
+    QVERIFY_OK(local);
+    QCOMPARE(*local, address);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestTcpListener)
+#include "tst_tcp_listener.moc"
