@@ -46,8 +46,8 @@ class IoSource : public Source {
 
 /// A borrowed descriptor, registered as is. It does not own or close the descriptor
 /// and keeps no bookkeeping, so misuse gets the raw epoll_ctl errors (EEXIST, ENOENT,
-/// EPERM for a regular file). Build it just before the call:
-/// `registry.add(SourceFd{fd}, token, Interest::READABLE)`.
+/// EPERM for a regular file). Build it just before the call (`add` takes an lvalue):
+/// `SourceFd source{fd}; registry.add(source, token, Interest::READABLE);`.
 class SourceFd final : public Source {
  public:
   explicit SourceFd(int fd) noexcept : fd_(fd) {}
