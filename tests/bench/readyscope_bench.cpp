@@ -116,7 +116,9 @@ void report(const char* workload, std::uint64_t ops, double secs, std::vector<st
     std::sort(lat.begin(), lat.end());
     const std::size_t n = lat.size();
     const double p50 = static_cast<double>(lat[n / 2]) / 1000.0;
-    const double p99 = static_cast<double>(lat[std::min(n - 1, static_cast<std::size_t>(static_cast<double>(n) * 0.99))]) / 1000.0;
+    const double p99 =
+        static_cast<double>(lat[std::min(n - 1, static_cast<std::size_t>(static_cast<double>(n) * 0.99))]) /
+        1000.0;
     std::printf(" p50_us=%.2f p99_us=%.2f", p50, p99);
   }
   if (*extra) std::printf(" %s", extra);
@@ -181,7 +183,9 @@ void w_storm(long rounds) {
   wr.reserve(kStormSockets);
   for (int i = 0; i < kStormSockets; ++i) {
     auto [r, w] = must(ready::net::UnixStream::pair(), "UnixStream::pair");
-    if (auto ok = poll.registry().add(r, ready::Token(static_cast<std::size_t>(i)), ready::Interest::READABLE); !ok)
+    if (auto ok =
+            poll.registry().add(r, ready::Token(static_cast<std::size_t>(i)), ready::Interest::READABLE);
+        !ok)
       die("Registry::add", ok.error());
     rd.push_back(std::move(r));
     wr.push_back(std::move(w));
@@ -235,12 +239,13 @@ struct Opts {
 };
 
 void usage(const char* argv0, FILE* to) {
-  std::fprintf(to,
-               "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_records] [-W pipeline_window]\n"
-               "          [-l pipeline_w1_records] [-o wake|storm|pipeline]\n"
-               "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
-               "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
-               argv0);
+  std::fprintf(
+      to,
+      "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_records] [-W pipeline_window]\n"
+      "          [-l pipeline_w1_records] [-o wake|storm|pipeline]\n"
+      "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
+      "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
+      argv0);
 }
 
 // A positive count from an option's text; exits 2 with a message otherwise.
@@ -297,6 +302,7 @@ int main(int argc, char** argv) {
   if (o.want("wake")) w_wake(o.wake_iters);
   if (o.want("storm")) w_storm(o.storm_rounds);
   if (o.want("pipeline"))
-    std::fprintf(stderr, "readyscope-bench: W3 pipeline runs through the capture engine, which is not built yet\n");
+    std::fprintf(stderr,
+                 "readyscope-bench: W3 pipeline runs through the capture engine, which is not built yet\n");
   return 0;
 }

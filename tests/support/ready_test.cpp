@@ -48,7 +48,8 @@ std::vector<std::string> open_fds() {
     char target[PATH_MAX] = {};
     const std::string link = std::string("/proc/self/fd/") + e->d_name;
     const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-    out.push_back(std::to_string(fd) + " -> " + (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?"));
+    out.push_back(std::to_string(fd) + " -> " +
+                  (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?"));
   }
   closedir(d);
   std::sort(out.begin(), out.end());
@@ -75,7 +76,8 @@ void CoreTest::cleanup() {
             .c_str());
 }
 
-bool expect_events(Poll& poll, Events& events, std::vector<ExpectEvent> expected, const char* file, int line) {
+bool expect_events(Poll& poll, Events& events, std::vector<ExpectEvent> expected, const char* file,
+                   int line) {
   // Up to 3 polls of 500 ms, like mio: events may be split over several polls.
   for (int attempt = 0; attempt < 3 && !expected.empty(); ++attempt) {
     auto r = poll.poll(events, 500ms);
@@ -86,8 +88,9 @@ bool expect_events(Poll& poll, Events& events, std::vector<ExpectEvent> expected
     }
     for (const Event& e : events) {
       const auto got = Readiness::of(e);
-      auto it = std::find_if(expected.begin(), expected.end(),
-                             [&](const ExpectEvent& x) { return x.token == e.token() && got.contains(x.readiness); });
+      auto it = std::find_if(expected.begin(), expected.end(), [&](const ExpectEvent& x) {
+        return x.token == e.token() && got.contains(x.readiness);
+      });
       if (it != expected.end()) {
         std::swap(*it, expected.back());
         expected.pop_back();

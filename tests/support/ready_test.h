@@ -13,7 +13,6 @@
 
 #include <QObject>
 #include <QTest>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -89,7 +88,8 @@ template <class T>
 std::string describe(const io_result<T>& r) {
   if (r) return "ok";
   const auto& ec = r.error();
-  return "error " + std::string(ec.category().name()) + ":" + std::to_string(ec.value()) + " (" + ec.message() + ")";
+  return "error " + std::string(ec.category().name()) + ":" + std::to_string(ec.value()) + " (" +
+         ec.message() + ")";
 }
 
 /// The message of an expected error, whichever way it is named.
@@ -111,46 +111,48 @@ std::string temp_path(std::string_view name);
 
 /// Bytes of a string, and the string of some bytes.
 inline std::span<const std::byte> bytes(std::string_view s) { return ready::as_bytes(s); }
-inline std::string str(std::span<const std::byte> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+inline std::string str(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 }  // namespace ready::test
 
 /// Fails the test (and returns from it) unless every expected event arrives.
-#define EXPECT_EVENTS(poll, events, ...)                                                              \
-  do {                                                                                                \
+#define EXPECT_EVENTS(poll, events, ...)                                                            \
+  do {                                                                                              \
     if (!::ready::test::expect_events((poll), (events), {__VA_ARGS__}, __FILE__, __LINE__)) return; \
   } while (false)
 
 /// Fails the test (and returns from it) if a 50 ms poll returns any event.
-#define EXPECT_NO_EVENTS(poll, events)                                                    \
-  do {                                                                                    \
+#define EXPECT_NO_EVENTS(poll, events)                                                  \
+  do {                                                                                  \
     if (!::ready::test::expect_no_events((poll), (events), __FILE__, __LINE__)) return; \
   } while (false)
 
 // Each macro evaluates its argument exactly once (a poll or a read must not run twice).
 
 /// The io_result holds a value (prints the error otherwise).
-#define QVERIFY_OK(result)                                                          \
-  do {                                                                              \
-    const auto& ready_r_ = (result);                                                \
-    QVERIFY2(ready_r_.has_value(), ::ready::test::describe(ready_r_).c_str());      \
+#define QVERIFY_OK(result)                                                     \
+  do {                                                                         \
+    const auto& ready_r_ = (result);                                           \
+    QVERIFY2(ready_r_.has_value(), ::ready::test::describe(ready_r_).c_str()); \
   } while (false)
 
 /// The io_result holds the would-block error.
-#define ASSERT_WOULD_BLOCK(result)                                                                  \
-  do {                                                                                              \
-    const auto& ready_r_ = (result);                                                                \
-    QVERIFY2(::ready::is_would_block(ready_r_),                                                     \
-             ("expected would-block, got " + ::ready::test::describe(ready_r_)).c_str());           \
+#define ASSERT_WOULD_BLOCK(result)                                                        \
+  do {                                                                                    \
+    const auto& ready_r_ = (result);                                                      \
+    QVERIFY2(::ready::is_would_block(ready_r_),                                           \
+             ("expected would-block, got " + ::ready::test::describe(ready_r_)).c_str()); \
   } while (false)
 
 /// The io_result holds an error equal to `expected_code` (a std::errc, a ready::Errc or a
 /// std::error_code).
-#define ASSERT_ERROR(result, expected_code)                                                              \
-  do {                                                                                                   \
-    const auto& ready_r_ = (result);                                                                     \
-    QVERIFY2(!ready_r_.has_value() && ready_r_.error() == (expected_code),                               \
-             ("expected error " + ::ready::test::code_text(expected_code) + ", got " +                  \
-              ::ready::test::describe(ready_r_))                                                         \
-                 .c_str());                                                                              \
+#define ASSERT_ERROR(result, expected_code)                                            \
+  do {                                                                                 \
+    const auto& ready_r_ = (result);                                                   \
+    QVERIFY2(!ready_r_.has_value() && ready_r_.error() == (expected_code),             \
+             ("expected error " + ::ready::test::code_text(expected_code) + ", got " + \
+              ::ready::test::describe(ready_r_))                                       \
+                 .c_str());                                                            \
   } while (false)

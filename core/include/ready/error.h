@@ -33,9 +33,7 @@ enum class Errc {
 
 const std::error_category& ready_category() noexcept;
 
-inline std::error_code make_error_code(Errc e) noexcept {
-  return {static_cast<int>(e), ready_category()};
-}
+inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), ready_category()}; }
 
 /// The current `errno` as an error code in the system category.
 inline std::error_code last_error() noexcept { return {errno, std::system_category()}; }

@@ -35,7 +35,9 @@ class Event {
   constexpr Event() noexcept = default;
   constexpr Event(Token t, std::uint32_t epoll_bits) noexcept : raw_{epoll_bits, {.u64 = t.value}} {}
 
-  [[nodiscard]] constexpr Token token() const noexcept { return Token(static_cast<std::size_t>(raw_.data.u64)); }
+  [[nodiscard]] constexpr Token token() const noexcept {
+    return Token(static_cast<std::size_t>(raw_.data.u64));
+  }
   [[nodiscard]] constexpr bool is_readable() const noexcept { return raw_.events & (EPOLLIN | EPOLLPRI); }
   [[nodiscard]] constexpr bool is_writable() const noexcept { return raw_.events & EPOLLOUT; }
   [[nodiscard]] constexpr bool is_error() const noexcept { return raw_.events & EPOLLERR; }

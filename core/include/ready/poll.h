@@ -30,7 +30,8 @@ class Registry;
 class Source {
  public:
   virtual io_result<void> add(const Registry& registry, Token token, Interest interest, Trigger trigger) = 0;
-  virtual io_result<void> modify(const Registry& registry, Token token, Interest interest, Trigger trigger) = 0;
+  virtual io_result<void> modify(const Registry& registry, Token token, Interest interest,
+                                 Trigger trigger) = 0;
   virtual io_result<void> remove(const Registry& registry) = 0;
 
  protected:
@@ -65,7 +66,8 @@ class Registry {
   io_result<void> add(Source& source, Token token, Interest interest, Trigger trigger = Trigger::edge) const {
     return source.add(*this, token, interest, trigger);
   }
-  io_result<void> modify(Source& source, Token token, Interest interest, Trigger trigger = Trigger::edge) const {
+  io_result<void> modify(Source& source, Token token, Interest interest,
+                         Trigger trigger = Trigger::edge) const {
     return source.modify(*this, token, interest, trigger);
   }
   io_result<void> remove(Source& source) const { return source.remove(*this); }

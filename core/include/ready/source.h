@@ -25,7 +25,8 @@ class IoSource : public Source {
  protected:
   IoSource() = default;
   explicit IoSource(OwnedFd fd) noexcept : fd_(std::move(fd)) {}
-  IoSource(IoSource&& o) noexcept : Source(std::move(o)), fd_(std::move(o.fd_)), poll_id_(std::exchange(o.poll_id_, 0)) {}
+  IoSource(IoSource&& o) noexcept
+      : Source(std::move(o)), fd_(std::move(o.fd_)), poll_id_(std::exchange(o.poll_id_, 0)) {}
   IoSource& operator=(IoSource&& o) noexcept {
     fd_ = std::move(o.fd_);
     poll_id_ = std::exchange(o.poll_id_, 0);
@@ -51,7 +52,9 @@ class IoSource : public Source {
 class SourceFd final : public Source {
  public:
   explicit SourceFd(int fd) noexcept : fd_(fd) {}
-  io_result<void> add(const Registry& r, Token t, Interest i, Trigger m) override { return r.ctl_add(fd_, t, i, m); }
+  io_result<void> add(const Registry& r, Token t, Interest i, Trigger m) override {
+    return r.ctl_add(fd_, t, i, m);
+  }
   io_result<void> modify(const Registry& r, Token t, Interest i, Trigger m) override {
     return r.ctl_modify(fd_, t, i, m);
   }

@@ -1,10 +1,10 @@
 // SocketAddr and UnixAddr: parsing, printing, conversion from what the kernel returns.
+#include "ready/net/addr.h"
+
 #include <arpa/inet.h>
 
 #include <charconv>
 #include <cstring>
-
-#include "ready/net/addr.h"
 
 namespace ready::net {
 
@@ -33,7 +33,8 @@ std::optional<SocketAddr> SocketAddr::parse(std::string_view text) {
   std::string_view host, port;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return std::nullopt;
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
     if (host.find(':') == std::string_view::npos) return std::nullopt;  // brackets are for IPv6 only
@@ -95,7 +96,8 @@ void SocketAddr::set_port(std::uint16_t port) noexcept {
 }
 
 bool SocketAddr::is_loopback() const noexcept {
-  if (is_ipv4()) return (ntohl(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr) >> 24) == 127;
+  if (is_ipv4())
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr) >> 24) == 127;
   const auto& a6 = reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr;
   if (IN6_IS_ADDR_LOOPBACK(&a6)) return true;
   return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
@@ -103,8 +105,9 @@ bool SocketAddr::is_loopback() const noexcept {
 
 std::string SocketAddr::ip_string() const {
   char buf[INET6_ADDRSTRLEN];
-  const void* src = is_ipv4() ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr)
-                              : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  const void* src =
+      is_ipv4() ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr)
+                : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
   if (!inet_ntop(family(), src, buf, sizeof buf)) return "?";
   return buf;
 }

@@ -106,10 +106,10 @@ std::string epoll_bits_to_string(std::uint32_t bits) {
   static constexpr struct {
     std::uint32_t bit;
     const char* name;
-  } kNames[] = {{EPOLLIN, "EPOLLIN"},         {EPOLLPRI, "EPOLLPRI"},     {EPOLLOUT, "EPOLLOUT"},
-                {EPOLLERR, "EPOLLERR"},       {EPOLLHUP, "EPOLLHUP"},     {EPOLLRDNORM, "EPOLLRDNORM"},
+  } kNames[] = {{EPOLLIN, "EPOLLIN"},         {EPOLLPRI, "EPOLLPRI"},       {EPOLLOUT, "EPOLLOUT"},
+                {EPOLLERR, "EPOLLERR"},       {EPOLLHUP, "EPOLLHUP"},       {EPOLLRDNORM, "EPOLLRDNORM"},
                 {EPOLLRDBAND, "EPOLLRDBAND"}, {EPOLLWRNORM, "EPOLLWRNORM"}, {EPOLLWRBAND, "EPOLLWRBAND"},
-                {EPOLLMSG, "EPOLLMSG"},       {EPOLLRDHUP, "EPOLLRDHUP"}, {EPOLLONESHOT, "EPOLLONESHOT"},
+                {EPOLLMSG, "EPOLLMSG"},       {EPOLLRDHUP, "EPOLLRDHUP"},   {EPOLLONESHOT, "EPOLLONESHOT"},
                 {EPOLLET, "EPOLLET"}};
   std::string s;
   for (const auto& n : kNames) {
@@ -142,7 +142,8 @@ std::string Event::to_string() const {
 }
 
 Events::Events(std::size_t capacity) : capacity_(capacity) {
-  if (capacity == 0) throw std::invalid_argument("ready::Events: capacity must be at least 1 (epoll_wait rejects 0)");
+  if (capacity == 0)
+    throw std::invalid_argument("ready::Events: capacity must be at least 1 (epoll_wait rejects 0)");
   // epoll_wait's maxevents is an int and the kernel caps it at INT_MAX / sizeof(epoll_event).
   if (capacity > static_cast<std::size_t>(std::numeric_limits<int>::max()) / sizeof(epoll_event))
     throw std::invalid_argument("ready::Events: capacity larger than epoll_wait accepts");

@@ -27,7 +27,8 @@ io_result<std::size_t> sized(io_result<ssize_t> r) noexcept {
 // Reads the 8-byte counter of an eventfd or timerfd.
 io_result<std::uint64_t> read_u64(int fd) noexcept {
   std::uint64_t v = 0;
-  if (auto r = sys::call_retry(::read, fd, static_cast<void*>(&v), sizeof v); !r) return std::unexpected(r.error());
+  if (auto r = sys::call_retry(::read, fd, static_cast<void*>(&v), sizeof v); !r)
+    return std::unexpected(r.error());
   return v;
 }
 }  // namespace
@@ -71,7 +72,8 @@ io_result<EventFd> EventFd::create(std::uint64_t initial, bool semaphore) {
 }
 
 io_result<void> EventFd::write(std::uint64_t value) const noexcept {
-  return sys::ok_or_error(sys::call_retry(::write, as_raw_fd(), static_cast<const void*>(&value), sizeof value));
+  return sys::ok_or_error(
+      sys::call_retry(::write, as_raw_fd(), static_cast<const void*>(&value), sizeof value));
 }
 
 io_result<std::uint64_t> EventFd::read() const noexcept { return read_u64(as_raw_fd()); }
@@ -91,16 +93,19 @@ std::chrono::nanoseconds from_timespec(const timespec& t) noexcept {
 }
 }  // namespace
 
-io_result<void> TimerFd::arm(std::chrono::nanoseconds initial, std::chrono::nanoseconds interval) const noexcept {
+io_result<void> TimerFd::arm(std::chrono::nanoseconds initial,
+                             std::chrono::nanoseconds interval) const noexcept {
   // A zero it_value would disarm; a negative one is invalid. Both are caller errors here.
   if (initial.count() <= 0 || interval.count() < 0) return std::unexpected(os_error(EINVAL));
   itimerspec spec{to_timespec(interval), to_timespec(initial)};
-  return sys::ok_or_error(sys::call(::timerfd_settime, as_raw_fd(), 0, &spec, static_cast<itimerspec*>(nullptr)));
+  return sys::ok_or_error(
+      sys::call(::timerfd_settime, as_raw_fd(), 0, &spec, static_cast<itimerspec*>(nullptr)));
 }
 
 io_result<void> TimerFd::disarm() const noexcept {
   itimerspec spec{};
-  return sys::ok_or_error(sys::call(::timerfd_settime, as_raw_fd(), 0, &spec, static_cast<itimerspec*>(nullptr)));
+  return sys::ok_or_error(
+      sys::call(::timerfd_settime, as_raw_fd(), 0, &spec, static_cast<itimerspec*>(nullptr)));
 }
 
 io_result<std::uint64_t> TimerFd::read() const noexcept { return read_u64(as_raw_fd()); }

@@ -47,7 +47,8 @@ io_result<void> connect(int fd, const sockaddr* addr, socklen_t len) noexcept {
   return ok_or_error(call(::connect, fd, addr, len));
 }
 
-io_result<std::size_t> send_to(int fd, std::span<const std::byte> buf, const sockaddr* to, socklen_t len) noexcept {
+io_result<std::size_t> send_to(int fd, std::span<const std::byte> buf, const sockaddr* to,
+                               socklen_t len) noexcept {
   auto r = call_retry(::sendto, fd, static_cast<const void*>(buf.data()), buf.size(), MSG_NOSIGNAL, to, len);
   if (!r) return std::unexpected(r.error());
   return static_cast<std::size_t>(*r);

@@ -30,9 +30,11 @@ io_result<OwnedFd> bind_new(int domain, int type, const sockaddr* addr, socklen_
 io_result<void> connect(int fd, const sockaddr* addr, socklen_t len) noexcept;
 
 /// sendto(MSG_NOSIGNAL).
-io_result<std::size_t> send_to(int fd, std::span<const std::byte> buf, const sockaddr* to, socklen_t len) noexcept;
+io_result<std::size_t> send_to(int fd, std::span<const std::byte> buf, const sockaddr* to,
+                               socklen_t len) noexcept;
 
 /// recvfrom into `from`/`len`.
-io_result<std::size_t> recv_from(int fd, std::span<std::byte> buf, int flags, sockaddr* from, socklen_t* len) noexcept;
+io_result<std::size_t> recv_from(int fd, std::span<std::byte> buf, int flags, sockaddr* from,
+                                 socklen_t* len) noexcept;
 
 }  // namespace ready::sys

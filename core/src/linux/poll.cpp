@@ -1,4 +1,6 @@
 // Poll, Registry, IoSource bookkeeping and Waker: the epoll selector.
+#include "ready/poll.h"
+
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,7 +11,6 @@
 #include <mutex>
 
 #include "linux/sys.h"
-#include "ready/poll.h"
 #include "ready/source.h"
 #include "ready/waker.h"
 
@@ -57,7 +58,9 @@ io_result<void> Registry::ctl_modify(int fd, Token token, Interest interest, Tri
   return ctl(ep_.get(), EPOLL_CTL_MOD, fd, epoll_mask(interest, trigger), token);
 }
 
-io_result<void> Registry::ctl_remove(int fd) const noexcept { return ctl(ep_.get(), EPOLL_CTL_DEL, fd, 0, Token{}); }
+io_result<void> Registry::ctl_remove(int fd) const noexcept {
+  return ctl(ep_.get(), EPOLL_CTL_DEL, fd, 0, Token{});
+}
 
 io_result<Registry> Registry::try_clone() const {
   OwnedFd dup;
@@ -99,13 +102,15 @@ io_result<void> IoSource::add(const Registry& registry, Token token, Interest in
 
 io_result<void> IoSource::modify(const Registry& registry, Token token, Interest interest, Trigger trigger) {
   if (poll_id_ == 0) return std::unexpected(make_error_code(Errc::not_registered));
-  if (poll_id_ != registry.poll_id()) return std::unexpected(make_error_code(Errc::registered_with_other_poll));
+  if (poll_id_ != registry.poll_id())
+    return std::unexpected(make_error_code(Errc::registered_with_other_poll));
   return registry.ctl_modify(fd_.get(), token, interest, trigger);
 }
 
 io_result<void> IoSource::remove(const Registry& registry) {
   if (poll_id_ == 0) return std::unexpected(make_error_code(Errc::not_registered));
-  if (poll_id_ != registry.poll_id()) return std::unexpected(make_error_code(Errc::registered_with_other_poll));
+  if (poll_id_ != registry.poll_id())
+    return std::unexpected(make_error_code(Errc::registered_with_other_poll));
   auto r = registry.ctl_remove(fd_.get());
   poll_id_ = 0;
   return r;

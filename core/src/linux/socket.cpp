@@ -1,4 +1,6 @@
 // Socket basics shared by every socket type.
+#include "ready/net/socket.h"
+
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -8,7 +10,6 @@
 #include <utility>
 
 #include "linux/sys.h"
-#include "ready/net/socket.h"
 
 namespace ready {
 
@@ -55,8 +56,8 @@ io_result<int> Socket::get_int_option(int level, int name) const noexcept {
 }
 
 io_result<void> Socket::set_int_option(int level, int name, int value) const noexcept {
-  return sys::ok_or_error(
-      sys::call(::setsockopt, fd_.get(), level, name, static_cast<const void*>(&value), socklen_t{sizeof value}));
+  return sys::ok_or_error(sys::call(::setsockopt, fd_.get(), level, name, static_cast<const void*>(&value),
+                                    socklen_t{sizeof value}));
 }
 
 namespace {

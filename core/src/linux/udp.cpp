@@ -1,7 +1,8 @@
+#include "ready/net/udp.h"
+
 #include <netinet/in.h>
 
 #include "linux/net_util.h"
-#include "ready/net/udp.h"
 
 namespace ready::net {
 
@@ -11,7 +12,8 @@ io_result<Received<SocketAddr>> recv_from_inet(int fd, std::span<std::byte> buf,
   socklen_t len = sizeof ss;
   auto n = sys::recv_from(fd, buf, flags, reinterpret_cast<sockaddr*>(&ss), &len);
   if (!n) return std::unexpected(n.error());
-  return Received<SocketAddr>{*n, SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(SocketAddr{})};
+  return Received<SocketAddr>{
+      *n, SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(SocketAddr{})};
 }
 
 io_result<bool> as_bool(io_result<int> v) noexcept {
@@ -29,7 +31,8 @@ io_result<void> UdpSocket::connect(const SocketAddr& addr) const noexcept {
   return sys::connect(as_raw_fd(), addr.as_sockaddr(), addr.len());
 }
 
-io_result<std::size_t> UdpSocket::send_to(std::span<const std::byte> buf, const SocketAddr& to) const noexcept {
+io_result<std::size_t> UdpSocket::send_to(std::span<const std::byte> buf,
+                                          const SocketAddr& to) const noexcept {
   return sys::send_to(as_raw_fd(), buf, to.as_sockaddr(), to.len());
 }
 
@@ -44,8 +47,12 @@ io_result<Received<SocketAddr>> UdpSocket::peek_from(std::span<std::byte> buf) c
 io_result<SocketAddr> UdpSocket::local_addr() const noexcept { return sys::inet_name(as_raw_fd(), false); }
 io_result<SocketAddr> UdpSocket::peer_addr() const noexcept { return sys::inet_name(as_raw_fd(), true); }
 
-io_result<void> UdpSocket::set_broadcast(bool on) const noexcept { return set_int_option(SOL_SOCKET, SO_BROADCAST, on); }
-io_result<bool> UdpSocket::broadcast() const noexcept { return as_bool(get_int_option(SOL_SOCKET, SO_BROADCAST)); }
+io_result<void> UdpSocket::set_broadcast(bool on) const noexcept {
+  return set_int_option(SOL_SOCKET, SO_BROADCAST, on);
+}
+io_result<bool> UdpSocket::broadcast() const noexcept {
+  return as_bool(get_int_option(SOL_SOCKET, SO_BROADCAST));
+}
 
 io_result<void> UdpSocket::set_multicast_loop_v4(bool on) const noexcept {
   return set_int_option(IPPROTO_IP, IP_MULTICAST_LOOP, on);
@@ -57,7 +64,8 @@ io_result<void> UdpSocket::set_multicast_ttl_v4(std::uint32_t ttl) const noexcep
   return set_int_option(IPPROTO_IP, IP_MULTICAST_TTL, static_cast<int>(ttl));
 }
 io_result<std::uint32_t> UdpSocket::multicast_ttl_v4() const noexcept {
-  return sys::map(get_int_option(IPPROTO_IP, IP_MULTICAST_TTL), [](int v) { return static_cast<std::uint32_t>(v); });
+  return sys::map(get_int_option(IPPROTO_IP, IP_MULTICAST_TTL),
+                  [](int v) { return static_cast<std::uint32_t>(v); });
 }
 io_result<void> UdpSocket::set_multicast_loop_v6(bool on) const noexcept {
   return set_int_option(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on);
@@ -65,7 +73,9 @@ io_result<void> UdpSocket::set_multicast_loop_v6(bool on) const noexcept {
 io_result<bool> UdpSocket::multicast_loop_v6() const noexcept {
   return as_bool(get_int_option(IPPROTO_IPV6, IPV6_MULTICAST_LOOP));
 }
-io_result<bool> UdpSocket::only_v6() const noexcept { return as_bool(get_int_option(IPPROTO_IPV6, IPV6_V6ONLY)); }
+io_result<bool> UdpSocket::only_v6() const noexcept {
+  return as_bool(get_int_option(IPPROTO_IPV6, IPV6_V6ONLY));
+}
 
 namespace {
 template <class Req>

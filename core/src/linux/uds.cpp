@@ -93,11 +93,13 @@ io_result<void> UnixDatagram::connect_addr(const UnixAddr& addr) const noexcept 
   return sys::connect(as_raw_fd(), addr.as_sockaddr(), addr.len());
 }
 
-io_result<std::size_t> UnixDatagram::send_to(std::span<const std::byte> buf, std::string_view path) const noexcept {
+io_result<std::size_t> UnixDatagram::send_to(std::span<const std::byte> buf,
+                                             std::string_view path) const noexcept {
   return sys::then(path_addr(path), [&](const UnixAddr& a) { return send_to_addr(buf, a); });
 }
 
-io_result<std::size_t> UnixDatagram::send_to_addr(std::span<const std::byte> buf, const UnixAddr& to) const noexcept {
+io_result<std::size_t> UnixDatagram::send_to_addr(std::span<const std::byte> buf,
+                                                  const UnixAddr& to) const noexcept {
   return sys::send_to(as_raw_fd(), buf, to.as_sockaddr(), to.len());
 }
 

@@ -7,5 +7,6 @@
 #undef unix
 #endif
 #if defined(unix)
-#error "ready:: needs -std=c++23, not gnu++23: the GNU dialect defines the macro 'unix' (set CXX_EXTENSIONS OFF)"
+#error \
+    "ready:: needs -std=c++23, not gnu++23: the GNU dialect defines the macro 'unix' (set CXX_EXTENSIONS OFF)"
 #endif

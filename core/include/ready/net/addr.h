@@ -41,7 +41,9 @@ class SocketAddr {
   /// "127.0.0.1:8080" or "[::1]:8080".
   [[nodiscard]] std::string to_string() const;
 
-  [[nodiscard]] const sockaddr* as_sockaddr() const noexcept { return reinterpret_cast<const sockaddr*>(&storage_); }
+  [[nodiscard]] const sockaddr* as_sockaddr() const noexcept {
+    return reinterpret_cast<const sockaddr*>(&storage_);
+  }
   [[nodiscard]] socklen_t len() const noexcept;
 
   friend bool operator==(const SocketAddr& a, const SocketAddr& b) noexcept;
@@ -71,7 +73,9 @@ class UnixAddr {
   /// The path, "@name" for an abstract one, "(unnamed)".
   [[nodiscard]] std::string to_string() const;
 
-  [[nodiscard]] const sockaddr* as_sockaddr() const noexcept { return reinterpret_cast<const sockaddr*>(&addr_); }
+  [[nodiscard]] const sockaddr* as_sockaddr() const noexcept {
+    return reinterpret_cast<const sockaddr*>(&addr_);
+  }
   [[nodiscard]] socklen_t len() const noexcept { return len_; }
 
   friend bool operator==(const UnixAddr& a, const UnixAddr& b) noexcept;

@@ -1,6 +1,7 @@
 // What every socket type shares: options common to all sockets and stream I/O.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <cstddef>

@@ -1,9 +1,8 @@
 #pragma once
 
-#include "ready/detail/unix_macro_guard.h"
-
 #include <cstdint>
 
+#include "ready/detail/unix_macro_guard.h"
 #include "ready/source.h"
 
 namespace ready::unix {

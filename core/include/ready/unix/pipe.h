@@ -1,12 +1,11 @@
 #pragma once
 
-#include "ready/detail/unix_macro_guard.h"
-
 #include <cstddef>
 #include <span>
 #include <string_view>
 #include <utility>
 
+#include "ready/detail/unix_macro_guard.h"
 #include "ready/source.h"
 
 namespace ready::unix {

@@ -1,10 +1,9 @@
 #pragma once
 
-#include "ready/detail/unix_macro_guard.h"
-
 #include <chrono>
 #include <cstdint>
 
+#include "ready/detail/unix_macro_guard.h"
 #include "ready/source.h"
 
 namespace ready::unix {
@@ -17,7 +16,8 @@ class TimerFd final : public IoSource {
   [[nodiscard]] static io_result<TimerFd> create();
   /// First expiry after `initial` (> 0), then every `interval` (0: one-shot).
   /// Re-arming replaces the previous setting and clears pending expirations.
-  io_result<void> arm(std::chrono::nanoseconds initial, std::chrono::nanoseconds interval = {}) const noexcept;
+  io_result<void> arm(std::chrono::nanoseconds initial,
+                      std::chrono::nanoseconds interval = {}) const noexcept;
   /// Stops the timer; pending expirations are cleared.
   io_result<void> disarm() const noexcept;
   /// Expirations since the last read.
