@@ -113,8 +113,14 @@ std::string SocketAddr::ip_string() const {
 }
 
 std::string SocketAddr::to_string() const {
-  const auto p = std::to_string(port());
-  return is_ipv4() ? ip_string() + ":" + p : "[" + ip_string() + "]:" + p;
+  // Appended piece by piece: GCC 12 warns falsely (-Wrestrict) on "[" + std::string at -O2.
+  std::string s;
+  if (is_ipv6()) s += '[';
+  s += ip_string();
+  if (is_ipv6()) s += ']';
+  s += ':';
+  s += std::to_string(port());
+  return s;
 }
 
 socklen_t SocketAddr::len() const noexcept { return is_ipv4() ? sizeof(sockaddr_in) : sizeof(sockaddr_in6); }

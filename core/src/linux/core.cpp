@@ -56,7 +56,9 @@ const std::error_category& ready_category() noexcept {
 std::string errno_name(int err) {
   // strerrorname_np is glibc >= 2.32 (Debian 12 has 2.36).
   if (const char* n = strerrorname_np(err)) return n;
-  return "E" + std::to_string(err);
+  std::string s = "E";  // not "E" + to_string(): GCC 12 warns falsely (-Wrestrict) at -O2
+  s += std::to_string(err);
+  return s;
 }
 
 void OwnedFd::reset(int fd) noexcept {
