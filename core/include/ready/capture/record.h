@@ -1,0 +1,87 @@
+// Records: what the capture engine tells the world, one small fixed-size value each.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace ready::capture {
+
+/// What a record is about.
+enum class RecordKind : std::uint8_t {
+  source_added,    ///< a source exists: token, fd, SourceKind in `op`, interest/mode in `bits`
+  source_changed,  ///< interest, trigger mode or reaction changed (new values in `bits`)
+  source_removed,  ///< deregistered and closed (`value`: bytes in, `value2`: bytes out)
+  readiness,       ///< one epoll event: raw bits in `bits`
+  action,          ///< an operation and its result (`op`, `outcome`, `value` = bytes or counter, `err`)
+  poll_return,     ///< one epoll_wait: `value` = events returned, `value2` = ns blocked
+  note,            ///< a text marker: the text is in the engine's text table, id in `value`
+  warning,         ///< a pitfall or a bound hit: `op` = WarningKind, `value` = detail
+  stats,           ///< accounting: `value` = produced, `value2` = dropped (delivered = produced - dropped)
+};
+
+/// The kinds of source the engine can create.
+enum class SourceKind : std::uint8_t {
+  tcp_listener,
+  tcp_stream,
+  udp,
+  unix_listener,
+  unix_stream,
+  unix_datagram,
+  pipe_sender,
+  pipe_receiver,
+  eventfd,
+  timerfd,
+};
+
+/// Operations, as actions (`RecordKind::action`) and as commands.
+enum class Op : std::uint8_t {
+  read,
+  drain,
+  write,
+  fill,
+  accept,
+  connect,
+  shutdown_read,
+  shutdown_write,
+  close,
+  eventfd_write,
+  eventfd_read,
+  timer_arm,
+  timer_disarm,
+  rearm,
+  take_error,
+};
+
+/// The result of an action.
+enum class Outcome : std::uint8_t { ok, would_block, eof, in_progress, error };
+
+/// Bounds and pitfalls reported as warnings.
+enum class WarningKind : std::uint8_t {
+  payload_truncated,  ///< a per-source payload buffer was full; `value` bytes not kept
+  emfile,             ///< accept hit EMFILE/ENFILE; the reserve descriptor drained the backlog
+  engine_error,       ///< an unexpected error in the engine itself; `err` says which
+};
+
+/// One record. Fixed size and trivially copyable, so the ring copies it with no allocation.
+/// Times are monotonic nanoseconds since the capture started.
+struct Record {
+  std::uint64_t t_ns = 0;
+  std::uint64_t token = 0;
+  std::uint64_t value = 0;
+  std::uint64_t value2 = 0;
+  std::int32_t fd = -1;
+  std::uint32_t bits = 0;  ///< epoll bits (readiness) or interest | trigger << 8 (source records)
+  std::int32_t err = 0;    ///< errno for Outcome::error
+  RecordKind kind = RecordKind::note;
+  std::uint8_t op = 0;  ///< Op, SourceKind or WarningKind, by kind
+  Outcome outcome = Outcome::ok;
+  std::uint8_t reserved = 0;
+};
+static_assert(sizeof(Record) == 48);
+
+std::string_view to_string(RecordKind k) noexcept;
+std::string_view to_string(SourceKind k) noexcept;
+std::string_view to_string(Op o) noexcept;
+std::string_view to_string(Outcome o) noexcept;
+
+}  // namespace ready::capture
