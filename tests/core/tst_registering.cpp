@@ -12,13 +12,6 @@ using namespace ready::test;
 namespace {
 constexpr Token SERVER{0};
 constexpr Token CLIENT{1};
-
-// The events of the last poll, for failure messages.
-std::string list(const Events& events) {
-  std::string s;
-  for (const Event& e : events) s += " {" + e.to_string() + "}";
-  return s;
-}
 }  // namespace
 
 class TestRegistering : public CoreTest {
@@ -84,7 +77,7 @@ class TestRegistering : public CoreTest {
 
     auto n = poll->poll(events, 100ms);
     QVERIFY_OK(n);
-    QVERIFY2(events.empty(), ("events after remove:" + list(events)).c_str());
+    QVERIFY2(events.empty(), ("events after remove:" + describe(events)).c_str());
   }
 
   // mio: registering.rs::reregister_different_interest_without_poll. A listener with a
@@ -112,7 +105,7 @@ class TestRegistering : public CoreTest {
 
     auto n = poll->poll(events, kTimeout);
     QVERIFY_OK(n);
-    QVERIFY2(events.empty(), ("unexpected events:" + list(events)).c_str());
+    QVERIFY2(events.empty(), ("unexpected events:" + describe(events)).c_str());
   }
 
   // mio: registering.rs::tcp_register_multiple_event_loops [debug-only in mio]. A listener,
@@ -178,7 +171,7 @@ class TestRegistering : public CoreTest {
 
     auto n = poll->poll(events, 100ms);
     QVERIFY_OK(n);
-    QVERIFY2(events.empty(), ("unexpected events:" + list(events)).c_str());
+    QVERIFY2(events.empty(), ("unexpected events:" + describe(events)).c_str());
   }
 };
 

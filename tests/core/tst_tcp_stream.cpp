@@ -1,25 +1,16 @@
 // mio tests/tcp_stream.rs.
 //
 // mio's echo_listener and start_listener run a blocking std::net listener in a thread;
-// here they are plain blocking POSIX sockets (socket/bind/listen/accept/recv/send) in a
-// std::thread that every test joins before it returns. The listening socket is made on
-// the test's thread, so its address is known at once (mio sends it over a channel).
-// Blocking calls and barrier waits give up after 10 s, so a failed test reports instead
-// of hanging.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+// here they are the plain peers of peer.h in a Worker thread that every test joins before
+// it returns. The listening socket is made on the test's thread, so its address is known
+// at once (mio sends it over a channel).
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +18,7 @@
 #include <thread>
 #include <utility>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -34,254 +26,17 @@ using namespace ready::net;
 using namespace ready::test;
 using namespace std::chrono_literals;
 
-// QCOMPARE prints these through toString, found by argument-dependent lookup.
-namespace ready {
-inline char* toString(const Token& t) { return qstrdup(("Token(" + std::to_string(t.value) + ")").c_str()); }
-namespace net {
-inline char* toString(const SocketAddr& a) { return qstrdup(a.to_string().c_str()); }
-}  // namespace net
-}  // namespace ready
-
 namespace {
 
-constexpr auto kLimit = 10s;  // how long any wait in this file may take before it fails
 constexpr Token ID1{0};
 constexpr Token ID2{1};
 constexpr std::string_view DATA1 = "Hello world!";
 constexpr std::string_view DATA2 = "Hello mars!";
 
-std::string failure(std::string_view what, std::error_code ec = last_error()) {
-  return std::string(what) + ": " + ec.message();
-}
-
-/// A wait bounded in time.
-class Deadline {
- public:
-  explicit Deadline(std::chrono::milliseconds d = kLimit) : end_(std::chrono::steady_clock::now() + d) {}
-  [[nodiscard]] bool expired() const { return std::chrono::steady_clock::now() >= end_; }
-
- private:
-  std::chrono::steady_clock::time_point end_;
-};
-
-/// std::sync::Barrier for `n` parties, reusable, with a bounded wait. `abandon()` releases
-/// every waiter for good (used when a test fails before reaching its wait).
-class Barrier {
- public:
-  explicit Barrier(int n) : n_(n) {}
-  /// True once all `n` parties arrived; false on timeout or abandon.
-  [[nodiscard]] bool wait() {
-    std::unique_lock lock(m_);
-    if (abandoned_) return false;
-    const auto generation = generation_;
-    if (++count_ == n_) {
-      count_ = 0;
-      ++generation_;
-      cv_.notify_all();
-      return true;
-    }
-    cv_.wait_for(lock, kLimit, [&] { return generation_ != generation || abandoned_; });
-    return generation_ != generation;
-  }
-  void abandon() {
-    {
-      std::lock_guard lock(m_);
-      abandoned_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  const int n_;
-  int count_ = 0;
-  unsigned generation_ = 0;
-  bool abandoned_ = false;
-};
-
-/// A peer thread. Its body returns "" on success or what went wrong; `join()` hands that
-/// to the test. If the test fails before joining, the destructor runs `abort` (to unblock
-/// the thread) and joins, so no thread outlives its test.
-class Worker {
- public:
-  explicit Worker(std::function<std::string()> body, std::function<void()> abort = {})
-      : abort_(std::move(abort)), thread_([this, b = std::move(body)] { error_ = b(); }) {}
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-  ~Worker() {
-    if (!thread_.joinable()) return;
-    if (abort_) abort_();
-    thread_.join();
-  }
-  [[nodiscard]] std::string join() {
-    thread_.join();
-    return error_;
-  }
-
- private:
-  std::function<void()> abort_;
-  std::string error_;
-  std::thread thread_;  // last: starts once the members above exist
-};
-
-// --- Plain blocking sockets, as Rust's std::net makes them (close-on-exec, blocking). ---
-
-io_result<OwnedFd> plain_socket(int family) {
-  OwnedFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return std::unexpected(last_error());
-  const timeval tv{10, 0};  // = kLimit: blocking calls fail instead of hanging a broken test
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-/// std::net::TcpListener::bind: socket, SO_REUSEADDR, bind, listen(128).
-io_result<OwnedFd> plain_listener(const SocketAddr& addr) {
-  auto fd = plain_socket(addr.family());
-  if (!fd) return fd;
-  const int one = 1;
-  if (::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-      ::bind(fd->get(), addr.as_sockaddr(), addr.len()) == -1 || ::listen(fd->get(), 128) == -1)
-    return std::unexpected(last_error());
-  return fd;
-}
-
-io_result<OwnedFd> plain_connect(const SocketAddr& addr) {
-  auto fd = plain_socket(addr.family());
-  if (!fd) return fd;
-  if (::connect(fd->get(), addr.as_sockaddr(), addr.len()) == -1) return std::unexpected(last_error());
-  return fd;
-}
-
-io_result<OwnedFd> plain_accept(int listener) {
-  int fd = -1;
-  do fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-  while (fd == -1 && errno == EINTR);
-  if (fd == -1) return std::unexpected(last_error());
-  const timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return OwnedFd(fd);
-}
-
-SocketAddr local_address(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  return SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(SocketAddr{});
-}
-
-/// mio's echo_listener, serving the plain listener `listener`: accepts `n` connections one
-/// after another and echoes what it reads until end-of-stream. A reset counts as the end
-/// too: Linux resets the connection when the peer closes with unread data (e.g. after its
-/// shutdown(read)). Sends use MSG_NOSIGNAL.
-Worker echo_listener(int listener, int n) {
-  return Worker(
-      [listener, n] {
-        std::array<char, 128> buf{};
-        for (int i = 0; i < n; ++i) {
-          auto conn = plain_accept(listener);
-          if (!conn) return failure("accept", conn.error());
-          for (;;) {
-            ssize_t got = ::recv(conn->get(), buf.data(), buf.size(), 0);
-            if (got == -1 && errno == EINTR) continue;
-            if (got == -1 && errno == ECONNRESET) got = 0;
-            if (got == -1) return failure("echo read");
-            if (got == 0) break;
-            const ssize_t sent = ::send(conn->get(), buf.data(), static_cast<std::size_t>(got), MSG_NOSIGNAL);
-            if (sent != got) return sent == -1 ? failure("echo write") : std::string("short echo write");
-          }
-        }
-        return std::string();
-      },
-      [listener] { ::shutdown(listener, SHUT_RDWR); });  // wakes a blocked accept
-}
-
-/// mio's start_listener, serving the plain listener `listener`: accepts `n` connections;
-/// with a barrier it waits on it before closing each one, and with `shutdown_write` it
-/// first shuts the connection's writing side and waits on the barrier once more.
-Worker start_listener(int listener, int n, Barrier* barrier, bool shutdown_write) {
-  return Worker(
-      [listener, n, barrier, shutdown_write] {
-        for (int i = 0; i < n; ++i) {
-          auto conn = plain_accept(listener);
-          if (!conn) return failure("accept", conn.error());
-          if (!barrier) continue;
-          if (!barrier->wait()) return std::string("barrier not passed");
-          if (shutdown_write) {
-            if (::shutdown(conn->get(), SHUT_WR) == -1) return failure("shutdown(write)");
-            if (!barrier->wait()) return std::string("second barrier not passed");
-          }
-        }
-        return std::string();
-      },
-      [listener, barrier] {
-        ::shutdown(listener, SHUT_RDWR);
-        if (barrier) barrier->abandon();
-      });
-}
-
-/// True when ::1 can be bound (IPv6 loopback present).
-bool ipv6_loopback_available() {
-  OwnedFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const SocketAddr addr = any_local_ipv6_address();
-  return fd.valid() && ::bind(fd.get(), addr.as_sockaddr(), addr.len()) == 0;
-}
-
-/// A client from TcpStream::connect and the stream `listener` accepted for it (accept is
-/// retried until the handshake has reached the listener).
-io_result<std::pair<TcpStream, TcpStream>> connected_pair(const TcpListener& listener) {
-  auto addr = listener.local_addr();
-  if (!addr) return std::unexpected(addr.error());
-  auto client = TcpStream::connect(*addr);
-  if (!client) return std::unexpected(client.error());
-  for (Deadline d; !d.expired(); std::this_thread::sleep_for(1ms)) {
-    auto accepted = listener.accept();
-    if (accepted) return std::pair{std::move(*client), std::move(accepted->stream)};
-    if (!is_would_block(accepted.error())) return std::unexpected(accepted.error());
-  }
-  return std::unexpected(os_error(ETIMEDOUT));
-}
-
-/// Rust's drop(): destroys the stream held by `r` now (closing it).
-void drop(io_result<TcpStream>& r) { r = std::unexpected(std::error_code()); }
-
 iovec iov(std::span<char> buf) { return {buf.data(), buf.size()}; }
 iovec iov(std::string_view s) { return {const_cast<char*>(s.data()), s.size()}; }  // only read from
 
 }  // namespace
-
-/// The thread's body succeeded (its failure message otherwise).
-#define QVERIFY_JOINED(worker)                              \
-  do {                                                      \
-    const std::string thread_error_ = (worker).join();      \
-    QVERIFY2(thread_error_.empty(), thread_error_.c_str()); \
-  } while (false)
-
-/// take_error() succeeds and reports no pending error.
-#define QVERIFY_NO_SOCKET_ERROR(sock)                                        \
-  do {                                                                       \
-    const auto pending_ = (sock).take_error();                               \
-    QVERIFY_OK(pending_);                                                    \
-    QVERIFY2(!*pending_, ("pending error: " + pending_->message()).c_str()); \
-  } while (false)
-
-/// mio's checked_write!: the write succeeds and writes everything.
-#define CHECKED_WRITE(call, expected_len)                        \
-  do {                                                           \
-    const auto written_ = (call);                                \
-    QVERIFY_OK(written_);                                        \
-    QCOMPARE(*written_, static_cast<std::size_t>(expected_len)); \
-  } while (false)
-
-/// mio's expect_read!: the read succeeds and returns exactly `expected` (a string).
-#define EXPECT_READ(call, buf, expected)                                                 \
-  do {                                                                                   \
-    const auto read_ = (call);                                                           \
-    QVERIFY_OK(read_);                                                                   \
-    QCOMPARE(str(std::span<const std::byte>(buf).first(*read_)), std::string(expected)); \
-  } while (false)
 
 class TestTcpStream : public CoreTest {
   Q_OBJECT
@@ -292,7 +47,7 @@ class TestTcpStream : public CoreTest {
 
   // mio: tcp_stream::tcp_stream_ipv6 (the same on [::1]).
   void tcp_stream_ipv6() {
-    if (!ipv6_loopback_available()) QSKIP("IPv6 loopback (::1) is not available");
+    SKIP_WITHOUT_IPV6();
     smoke_test_tcp_stream(any_local_ipv6_address(), TcpStream::connect);
   }
 
@@ -302,8 +57,7 @@ class TestTcpStream : public CoreTest {
     smoke_test_tcp_stream(any_local_address(), [](const SocketAddr& addr) -> io_result<TcpStream> {
       auto fd = plain_connect(addr);
       if (!fd) return std::unexpected(fd.error());
-      if (::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) | O_NONBLOCK) == -1)
-        return std::unexpected(last_error());
+      if (auto r = make_nonblocking(fd->get()); !r) return std::unexpected(r.error());
       return TcpStream::from_fd(std::move(*fd));
     });
   }
@@ -318,7 +72,7 @@ class TestTcpStream : public CoreTest {
     auto ttl = c.stream->ttl();
     QVERIFY_OK(ttl);
     QCOMPARE(*ttl, TTL);
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
+    ASSERT_NO_SOCKET_ERROR(*c.stream);
     QVERIFY(c.barrier.wait());
     QVERIFY_JOINED(*c.peer);
   }
@@ -329,7 +83,7 @@ class TestTcpStream : public CoreTest {
     connect_to_start_listener(c);
     if (QTest::currentTestFailed()) return;
     QVERIFY_OK(c.stream->ttl());
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
+    ASSERT_NO_SOCKET_ERROR(*c.stream);
     QVERIFY(c.barrier.wait());
     QVERIFY_JOINED(*c.peer);
   }
@@ -343,7 +97,7 @@ class TestTcpStream : public CoreTest {
     auto nodelay = c.stream->nodelay();
     QVERIFY_OK(nodelay);
     QCOMPARE(*nodelay, true);
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
+    ASSERT_NO_SOCKET_ERROR(*c.stream);
     QVERIFY(c.barrier.wait());
     QVERIFY_JOINED(*c.peer);
   }
@@ -354,7 +108,7 @@ class TestTcpStream : public CoreTest {
     connect_to_start_listener(c);
     if (QTest::currentTestFailed()) return;
     QVERIFY_OK(c.stream->nodelay());
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
+    ASSERT_NO_SOCKET_ERROR(*c.stream);
     QVERIFY(c.barrier.wait());
     QVERIFY_JOINED(*c.peer);
   }
@@ -383,7 +137,7 @@ class TestTcpStream : public CoreTest {
     EXPECT_READ(stream->read(buf), buf, DATA2);  // Linux: queued data is still readable
     EXPECT_READ(stream->read(buf), buf, "");     // then end-of-stream
 
-    drop(stream);  // close, so the echo thread ends
+    drop(*stream);  // close, so the echo thread ends
     QVERIFY_JOINED(echo);
   }
 
@@ -446,7 +200,7 @@ class TestTcpStream : public CoreTest {
     QVERIFY_OK(stream->shutdown(Shutdown::both));
     ASSERT_ERROR(stream->write(DATA2), os_error(EPIPE));
 
-    drop(stream);
+    drop(*stream);
     QVERIFY_JOINED(echo);
   }
 
@@ -491,7 +245,7 @@ class TestTcpStream : public CoreTest {
     QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::READABLE));
     EXPECT_NO_EVENTS(*poll, events);
 
-    drop(stream);
+    drop(*stream);
     QVERIFY_JOINED(echo);
   }
 
@@ -513,7 +267,7 @@ class TestTcpStream : public CoreTest {
     EXPECT_EVENTS(*poll, events, ExpectEvent(ID2, Interest::WRITABLE));
     QCOMPARE(stream->peer_addr().value(), address);
 
-    drop(stream);
+    drop(*stream);
     QVERIFY_JOINED(echo);
   }
 
@@ -542,7 +296,7 @@ class TestTcpStream : public CoreTest {
     CHECKED_WRITE(stream->write(DATA1), DATA1.size());
     EXPECT_NO_EVENTS(*poll, events);
 
-    drop(stream);
+    drop(*stream);
     QVERIFY_JOINED(echo);
   }
 
@@ -825,7 +579,7 @@ class TestTcpStream : public CoreTest {
     EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
     EXPECT_READ(stream->peek(buf), buf, DATA1);
     EXPECT_READ(stream->read(buf), buf, DATA1);
-    QVERIFY_NO_SOCKET_ERROR(*stream);
+    ASSERT_NO_SOCKET_ERROR(*stream);
     ASSERT_WOULD_BLOCK(stream->read(buf));
 
     // Vectored I/O: two buffers out, two buffers in; the trailing byte stays untouched.
@@ -842,7 +596,7 @@ class TestTcpStream : public CoreTest {
     QCOMPARE(std::string_view(buf2.data(), DATA2.size()), DATA2);
     QCOMPARE(int{buf2[DATA2.size()]}, 2);  // last byte unchanged
 
-    drop(stream);  // close, so the echo thread ends
+    drop(*stream);  // close, so the echo thread ends
     QVERIFY_JOINED(echo);
   }
 };

@@ -30,8 +30,7 @@ bool event_this_poll(Poll& poll, Events& events, Token token, Readiness r, const
     return false;
   }
   if (count(events, token, r) == 1) return true;
-  std::string got;
-  for (const Event& e : events) got += " {" + e.to_string() + "}";
+  const std::string got = describe(events);
   QTest::qFail(("poll did not report token " + std::to_string(token.value) + " as " + r.to_string() +
                 "; got:" + (got.empty() ? " nothing" : got))
                    .c_str(),

@@ -1,19 +1,13 @@
 // mio tests/unix_datagram.rs, plus Linux abstract-namespace datagram sockets.
 //
 // mio's `_from_std` variants adopt a socket made with plain syscalls (what Rust's std
-// does: blocking, close-on-exec), made non-blocking with fcntl, through `from_fd`.
+// does: blocking, close-on-exec; peer.h's plain_datagram), made non-blocking with fcntl,
+// through `from_fd`.
 // Every socket file a test binds is removed (unlink) when the test leaves, also after a
 // failed check.
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <array>
-#include <atomic>
-#include <cstring>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -30,84 +24,16 @@ constexpr Token TOKEN_2{1};
 
 using Buf = std::array<std::byte, DEFAULT_BUF_SIZE>;
 
-QString qs(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
-
-// Removes a bound socket's file when the test leaves scope.
-struct Unlink {
-  std::string path;
-  explicit Unlink(std::string p) : path(std::move(p)) {}
-  Unlink(const Unlink&) = delete;
-  Unlink& operator=(const Unlink&) = delete;
-  ~Unlink() { ::unlink(path.c_str()); }
-};
-
-sockaddr_un std_unix_addr(const std::string& path) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::memcpy(a.sun_path, path.data(), std::min(path.size(), sizeof a.sun_path - 1));
-  return a;
-}
-
-// What Rust's std::os::unix::net::UnixDatagram::bind does: blocking, close-on-exec, bound.
-OwnedFd std_datagram_bind(const std::string& path) {
-  OwnedFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  const sockaddr_un a = std_unix_addr(path);
-  if (fd && ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) fd.reset();
-  return fd;
-}
-
-bool std_connect(int fd, const std::string& path) {
-  const sockaddr_un a = std_unix_addr(path);
-  return ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
-}
-
-// std's set_nonblocking(true).
-bool std_set_nonblocking(int fd) {
-  const int fl = ::fcntl(fd, F_GETFL);
-  return fl != -1 && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
-}
-
-// An abstract name no other test run uses.
-std::string unique_abstract_name(std::string_view what) {
-  static std::atomic<int> counter{0};
-  return "ready-test-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(counter.fetch_add(1));
-}
-
 }  // namespace
-
-// mio's checked_write!: the call succeeds and sends all of `data`.
-#define CHECKED_WRITE(call, data)                 \
-  do {                                            \
-    const auto& w_ = (call);                      \
-    QVERIFY_OK(w_);                               \
-    QCOMPARE(*w_, std::string_view(data).size()); \
-  } while (false)
-
-// mio's expect_read!(recv(...), data).
-#define EXPECT_READ(call, buf, data)                         \
-  do {                                                       \
-    const auto& rd_ = (call);                                \
-    QVERIFY_OK(rd_);                                         \
-    QCOMPARE(qs(str(std::span(buf).first(*rd_))), qs(data)); \
-  } while (false)
 
 // mio's expect_read!(recv_from(...), data, path: p): the datagram and its sender's path.
 #define EXPECT_READ_FROM_PATH(call, buf, data, path)                     \
   do {                                                                   \
     const auto& rd_ = (call);                                            \
     QVERIFY_OK(rd_);                                                     \
-    QCOMPARE(qs(str(std::span(buf).first(rd_->n))), qs(data));           \
+    QCOMPARE(qbytes(std::span(buf).first(rd_->n)), qbytes(data));        \
     QVERIFY2(rd_->from.as_pathname().has_value(), "sender has no path"); \
     QCOMPARE(qs(*rd_->from.as_pathname()), qs(path));                    \
-  } while (false)
-
-// take_error() reports no pending error.
-#define ASSERT_NO_SOCKET_ERROR(sock)                                      \
-  do {                                                                    \
-    const auto te_ = (sock).take_error();                                 \
-    QVERIFY_OK(te_);                                                      \
-    QVERIFY2(!*te_, ("pending socket error: " + te_->message()).c_str()); \
   } while (false)
 
 class TestUnixDatagram : public CoreTest {
@@ -141,8 +67,8 @@ class TestUnixDatagram : public CoreTest {
     ASSERT_WOULD_BLOCK(datagram1.recv_from(buf));
     ASSERT_WOULD_BLOCK(datagram2.recv_from(buf));
 
-    CHECKED_WRITE(datagram1.send_to(bytes(DATA1), *path2), DATA1);
-    CHECKED_WRITE(datagram2.send_to(bytes(DATA2), *path1), DATA2);
+    CHECKED_WRITE(datagram1.send_to(bytes(DATA1), *path2), DATA1.size());
+    CHECKED_WRITE(datagram2.send_to(bytes(DATA2), *path1), DATA2.size());
     EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
 
     EXPECT_READ_FROM_PATH(datagram1.recv_from(buf), buf, DATA2, *path2);
@@ -184,8 +110,8 @@ class TestUnixDatagram : public CoreTest {
     ASSERT_WOULD_BLOCK(datagram1.recv(buf));
     ASSERT_WOULD_BLOCK(datagram2.recv(buf));
 
-    CHECKED_WRITE(datagram1.send(bytes(DATA1)), DATA1);
-    CHECKED_WRITE(datagram2.send(bytes(DATA2)), DATA2);
+    CHECKED_WRITE(datagram1.send(bytes(DATA1)), DATA1.size());
+    CHECKED_WRITE(datagram2.send(bytes(DATA2)), DATA2.size());
     EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
 
     EXPECT_READ(datagram1.recv(buf), buf, DATA2);
@@ -227,33 +153,33 @@ class TestUnixDatagram : public CoreTest {
   void unix_datagram_smoke_unconnected_from_std() {
     const Unlink path1{temp_path("unix_datagram_smoke_unconnected_from_std1")};
     const Unlink path2{temp_path("unix_datagram_smoke_unconnected_from_std2")};
-    OwnedFd datagram1 = std_datagram_bind(path1.path);
-    QVERIFY(datagram1);
-    OwnedFd datagram2 = std_datagram_bind(path2.path);
-    QVERIFY(datagram2);
+    auto datagram1 = plain_datagram(path1.path);
+    QVERIFY_OK(datagram1);
+    auto datagram2 = plain_datagram(path2.path);
+    QVERIFY_OK(datagram2);
 
-    QVERIFY(std_set_nonblocking(datagram1.get()));
-    QVERIFY(std_set_nonblocking(datagram2.get()));
-    smoke_test_unconnected(UnixDatagram::from_fd(std::move(datagram1)),
-                           UnixDatagram::from_fd(std::move(datagram2)));
+    QVERIFY_OK(make_nonblocking(datagram1->get()));
+    QVERIFY_OK(make_nonblocking(datagram2->get()));
+    smoke_test_unconnected(UnixDatagram::from_fd(std::move(*datagram1)),
+                           UnixDatagram::from_fd(std::move(*datagram2)));
   }
 
   // mio: unix_datagram.rs::unix_datagram_smoke_connected_from_std
   void unix_datagram_smoke_connected_from_std() {
     const Unlink path1{temp_path("unix_datagram_smoke_connected_from_std1")};
     const Unlink path2{temp_path("unix_datagram_smoke_connected_from_std2")};
-    OwnedFd datagram1 = std_datagram_bind(path1.path);
-    QVERIFY(datagram1);
-    OwnedFd datagram2 = std_datagram_bind(path2.path);
-    QVERIFY(datagram2);
+    auto datagram1 = plain_datagram(path1.path);
+    QVERIFY_OK(datagram1);
+    auto datagram2 = plain_datagram(path2.path);
+    QVERIFY_OK(datagram2);
 
-    QVERIFY(std_connect(datagram1.get(), path2.path));
-    QVERIFY(std_connect(datagram2.get(), path1.path));
+    QVERIFY_OK(connect_fd(datagram1->get(), path2.path));
+    QVERIFY_OK(connect_fd(datagram2->get(), path1.path));
 
-    QVERIFY(std_set_nonblocking(datagram1.get()));
-    QVERIFY(std_set_nonblocking(datagram2.get()));
-    smoke_test_connected(UnixDatagram::from_fd(std::move(datagram1)),
-                         UnixDatagram::from_fd(std::move(datagram2)));
+    QVERIFY_OK(make_nonblocking(datagram1->get()));
+    QVERIFY_OK(make_nonblocking(datagram2->get()));
+    smoke_test_connected(UnixDatagram::from_fd(std::move(*datagram1)),
+                         UnixDatagram::from_fd(std::move(*datagram2)));
   }
 
   // mio: unix_datagram.rs::unix_datagram_connect. Connecting a socket to its own path
@@ -299,8 +225,8 @@ class TestUnixDatagram : public CoreTest {
     ASSERT_WOULD_BLOCK(datagram1.recv(buf));
     ASSERT_WOULD_BLOCK(datagram2.recv(buf));
 
-    CHECKED_WRITE(datagram1.send(bytes(DATA1)), DATA1);
-    CHECKED_WRITE(datagram2.send(bytes(DATA2)), DATA2);
+    CHECKED_WRITE(datagram1.send(bytes(DATA1)), DATA1.size());
+    CHECKED_WRITE(datagram2.send(bytes(DATA2)), DATA2.size());
     EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
 
     EXPECT_READ(datagram1.recv(buf), buf, DATA2);
@@ -331,7 +257,7 @@ class TestUnixDatagram : public CoreTest {
     QVERIFY_OK(datagram1->connect(path2.path));
     EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
 
-    CHECKED_WRITE(datagram1->send(bytes(DATA1)), DATA1);
+    CHECKED_WRITE(datagram1->send(bytes(DATA1)), DATA1.size());
     EXPECT_EVENTS(*poll, events, {TOKEN_2, Interest::READABLE});
 
     QVERIFY_OK(datagram1->shutdown(Shutdown::read));
@@ -428,13 +354,13 @@ class TestUnixDatagram : public CoreTest {
       ASSERT_ERROR(UnixDatagram::bind_addr(*addr1), os_error(EADDRINUSE));
 
       QVERIFY_OK(poll->registry().add(*datagram1, TOKEN_1, Interest::READABLE));
-      CHECKED_WRITE(datagram2->send_to_addr(bytes(DATA1), *addr1), DATA1);
+      CHECKED_WRITE(datagram2->send_to_addr(bytes(DATA1), *addr1), DATA1.size());
       EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
 
       Buf buf{};
       const auto r = datagram1->recv_from(buf);
       QVERIFY_OK(r);
-      QCOMPARE(qs(str(std::span(buf).first(r->n))), qs(DATA1));
+      QCOMPARE(qbytes(std::span(buf).first(r->n)), qbytes(DATA1));
       QVERIFY(r->from.as_abstract_name());
       QCOMPARE(qs(*r->from.as_abstract_name()), qs(name2));
       ASSERT_WOULD_BLOCK(datagram1->recv_from(buf));

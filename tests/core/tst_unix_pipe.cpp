@@ -8,10 +8,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <barrier>
 #include <optional>
-#include <thread>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -31,8 +30,7 @@ bool expect_one_closed_event(Poll& poll, Events& events, Token token, bool read,
     QTest::qFail(("poll failed: " + describe(n)).c_str(), file, line);
     return false;
   }
-  std::string got;
-  for (const Event& e : events) got += " {" + e.to_string() + "}";
+  const std::string got = describe(events);
   if (events.size() != 1) {
     QTest::qFail(("expected exactly one event, got " + std::to_string(events.size()) + ":" + got).c_str(),
                  file, line);
@@ -56,16 +54,6 @@ bool expect_one_closed_event(Poll& poll, Events& events, Token token, bool read,
   do {                                                                                           \
     if (!expect_one_closed_event((poll), (events), (token), (read), __FILE__, __LINE__)) return; \
   } while (false)
-
-// If the test returns early, the main thread leaves the barrier so the helper thread is
-// not left waiting forever (the std::jthread would then never join).
-struct LeaveBarrierOnExit {
-  std::barrier<>& barrier;
-  bool done = false;
-  ~LeaveBarrierOnExit() {
-    if (!done) barrier.arrive_and_drop();
-  }
-};
 
 // `cat` with its stdin and stdout connected to pipes; the parent keeps the other ends.
 // The pipes are made close-on-exec and blocking (like std::process's); posix_spawn dups
@@ -202,25 +190,25 @@ class TestUnixPipe : public CoreTest {
     auto& [sender, receiver] = *p;
     QVERIFY_OK(poll->registry().add(receiver, RECEIVER, Interest::READABLE));
 
-    std::barrier barrier(2);
+    Barrier barrier(2);
     io_result<std::size_t> written = std::unexpected(std::error_code());
-    std::jthread thread([&barrier, &written, s = std::move(sender)]() mutable {
-      written = s.write(DATA1);
-      barrier.arrive_and_wait();
-      barrier.arrive_and_wait();
-      { auto dropped = std::move(s); }  // closes the write end in this thread
-      barrier.arrive_and_wait();
-    });
-    LeaveBarrierOnExit leave{barrier};
+    Worker thread(
+        [&barrier, &written, s = std::move(sender)]() mutable {
+          written = s.write(DATA1);
+          if (!barrier.wait() || !barrier.wait()) return std::string("barrier not passed");
+          drop(s);  // closes the write end in this thread
+          return barrier.wait() ? std::string() : std::string("barrier not passed");
+        },
+        [&barrier] { barrier.abandon(); });
 
-    barrier.arrive_and_wait();  // the write is done
+    QVERIFY(barrier.wait());  // the write is done
     QVERIFY_OK(written);
     QCOMPARE(*written, DATA1.size());
     EXPECT_EVENTS(*poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
 
-    barrier.arrive_and_wait();  // unblock the thread
-    barrier.arrive_and_wait();  // the sender is closed
-    leave.done = true;
+    QVERIFY(barrier.wait());  // unblock the thread
+    QVERIFY(barrier.wait());  // the sender is closed
+    QVERIFY_JOINED(thread);
 
     EXPECT_ONE_CLOSED_EVENT(*poll, events, RECEIVER, true);
 
@@ -245,19 +233,20 @@ class TestUnixPipe : public CoreTest {
     auto& [sender, receiver] = *p;
     QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
 
-    std::barrier barrier(2);
-    std::jthread thread([&barrier, r = std::move(receiver)]() mutable {
-      barrier.arrive_and_wait();
-      { auto dropped = std::move(r); }  // closes the read end in this thread
-      barrier.arrive_and_wait();
-    });
-    LeaveBarrierOnExit leave{barrier};
+    Barrier barrier(2);
+    Worker thread(
+        [&barrier, r = std::move(receiver)]() mutable {
+          if (!barrier.wait()) return std::string("barrier not passed");
+          drop(r);  // closes the read end in this thread
+          return barrier.wait() ? std::string() : std::string("barrier not passed");
+        },
+        [&barrier] { barrier.abandon(); });
 
     EXPECT_EVENTS(*poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
 
-    barrier.arrive_and_wait();  // unblock the thread
-    barrier.arrive_and_wait();  // the receiver is closed
-    leave.done = true;
+    QVERIFY(barrier.wait());  // unblock the thread
+    QVERIFY(barrier.wait());  // the receiver is closed
+    QVERIFY_JOINED(thread);
 
     EXPECT_ONE_CLOSED_EVENT(*poll, events, SENDER, false);
     QVERIFY(events[0].is_error());
@@ -286,7 +275,7 @@ class TestUnixPipe : public CoreTest {
     QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
     EXPECT_NO_EVENTS(*poll, events);  // full: not writable
 
-    { auto dropped = std::move(receiver); }
+    drop(receiver);
 
     EXPECT_ONE_CLOSED_EVENT(*poll, events, SENDER, false);
     QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLERR});
@@ -325,7 +314,7 @@ class TestUnixPipe : public CoreTest {
     QVERIFY_OK(n);
     QCOMPARE(str(std::span(buf).first(*n)), std::string(DATA1));
 
-    { auto dropped = std::move(sender); }  // cat sees EOF, exits, and its stdout closes
+    drop(sender);  // cat sees EOF, exits, and its stdout closes
 
     EXPECT_ONE_CLOSED_EVENT(*poll, events, RECEIVER, true);
     QCOMPARE(child->wait(), 0);
@@ -345,7 +334,7 @@ class TestUnixPipe : public CoreTest {
     std::array<std::byte, 20> buf{};
     ASSERT_WOULD_BLOCK(receiver.read(buf));
 
-    { auto dropped = std::move(sender); }
+    drop(sender);
     QCOMPARE(child->wait(), 0);
   }
 
@@ -384,14 +373,7 @@ class TestUnixPipe : public CoreTest {
   // no MSG_NOSIGNAL, which is why the Sender documentation tells callers to ignore it.
   void pipe_write_after_reader_closed_raises_sigpipe_by_default() {
     const int status = run_in_child([] {
-      struct sigaction sa {};
-      sa.sa_handler = SIG_DFL;
-      sigemptyset(&sa.sa_mask);
-      ::sigaction(SIGPIPE, &sa, nullptr);
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGPIPE);
-      ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+      const DefaultSigpipe sigpipe;
       const int r = write_to_closed_pipe();
       return r == kEpipe ? kSurvived : r;
     });

@@ -4,56 +4,19 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
 using namespace ready::test;
 
 namespace {
-
-// A one-shot signal between threads. mio's tests use std::sync::Barrier; a Gate waits with
-// a time limit, so a failing test cannot leave a thread (and its join) blocked forever.
-class Gate {
- public:
-  void open() {
-    {
-      std::lock_guard lock(m_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lock(m_);
-    return cv_.wait_for(lock, limit, [this] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-// Runs a function at scope exit (opens gates and joins threads when a check fails early).
-template <class F>
-class OnExit {
- public:
-  explicit OnExit(F f) : f_(std::move(f)) {}
-  OnExit(const OnExit&) = delete;
-  OnExit& operator=(const OnExit&) = delete;
-  ~OnExit() { f_(); }
-
- private:
-  F f_;
-};
 
 // mio's expect_waker_event: one poll returns at least one event, and every event is
 // readable and carries the Waker's token. mio polls 100 ms; 500 ms here (the poll returns
@@ -128,19 +91,15 @@ class TestWaker : public CoreTest {
     QVERIFY_OK(created);
     auto waker = std::make_shared<const Waker>(std::move(*created));
 
-    std::error_code thread_error;
-    std::thread t([&thread_error, waker1 = waker] {
-      if (auto r = waker1->wake(); !r) thread_error = r.error();
+    Worker t([waker1 = waker] {
+      auto r = waker1->wake();
+      return r ? std::string() : failure("wake", r.error());
     });
-    OnExit join{[&] {
-      if (t.joinable()) t.join();
-    }};
 
     EXPECT_WAKER_EVENT(*poll, events, token);
     EXPECT_NO_EVENTS(*poll, events);
 
-    t.join();
-    QVERIFY2(!thread_error, thread_error.message().c_str());
+    QVERIFY_JOINED(t);
   }
 
   // mio: waker.rs::waker_multiple_wakeups_different_thread. Thread 1 wakes and an event
@@ -156,32 +115,28 @@ class TestWaker : public CoreTest {
     auto waker = std::make_shared<const Waker>(std::move(*created));
 
     Gate barrier;
-    std::error_code error1, error2;
-    std::thread t1([&error1, waker1 = waker] {
-      if (auto r = waker1->wake(); !r) error1 = r.error();
+    Worker t1([waker1 = waker] {
+      auto r = waker1->wake();
+      return r ? std::string() : failure("wake", r.error());
     });
-    std::thread t2([&error2, &barrier, waker2 = waker] {
-      if (!barrier.wait()) return;
-      if (auto r = waker2->wake(); !r) error2 = r.error();
-    });
-    OnExit join{[&] {
-      barrier.open();
-      if (t1.joinable()) t1.join();
-      if (t2.joinable()) t2.join();
-    }};
+    Worker t2(
+        [&barrier, waker2 = waker] {
+          if (!barrier.wait()) return std::string();
+          auto r = waker2->wake();
+          return r ? std::string() : failure("wake", r.error());
+        },
+        [&barrier] { barrier.open(); });
 
     // Receive the event from thread 1 (thread 2 is still held, so the event is thread 1's).
     EXPECT_WAKER_EVENT(*poll, events, token);
-    t1.join();
-    QVERIFY2(!error1, error1.message().c_str());
+    QVERIFY_JOINED(t1);
 
     // Unblock thread 2; another event must come.
     barrier.open();
     EXPECT_WAKER_EVENT(*poll, events, token);
     EXPECT_NO_EVENTS(*poll, events);
 
-    t2.join();
-    QVERIFY2(!error2, error2.message().c_str());
+    QVERIFY_JOINED(t2);
   }
 
   // mio: waker.rs::using_multiple_wakers_panics. mio panics in debug builds ("Only a single
@@ -270,14 +225,11 @@ class TestWaker : public CoreTest {
     QVERIFY_OK(created);
     auto waker = std::make_shared<const Waker>(std::move(*created));
 
-    std::error_code thread_error;
-    std::thread t([&thread_error, waker1 = waker] {
+    Worker t([waker1 = waker] {
       std::this_thread::sleep_for(200ms);
-      if (auto r = waker1->wake(); !r) thread_error = r.error();
+      auto r = waker1->wake();
+      return r ? std::string() : failure("wake", r.error());
     });
-    OnExit join{[&] {
-      if (t.joinable()) t.join();
-    }};
 
     const auto start = std::chrono::steady_clock::now();
     auto n = poll->poll(events, 10s);
@@ -289,8 +241,7 @@ class TestWaker : public CoreTest {
     QVERIFY2(elapsed >= 100ms, "the poll returned before the wake");
     QVERIFY2(elapsed < 5s, "the wake did not end the blocked poll");
 
-    t.join();
-    QVERIFY2(!thread_error, thread_error.message().c_str());
+    QVERIFY_JOINED(t);
   }
 };
 
