@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// --- Helpers on the ready:: side. ---
+// --- Helpers of this suite. ---
 
 /// io::Write::write_all: writes everything or returns the first error (would-block included).
 io_result<void> write_all(const TcpStream& s, std::span<const std::byte> data) {
@@ -49,6 +49,61 @@ bool poll_until_some(Poll& poll, Events& events) {
     if (!events.empty()) return true;
   }
   return false;
+}
+
+/// Writes 1 KiB at a time (after a would-block, waiting for `token` to be writable again)
+/// until a write fails: that error, or nullopt if none came within kWaitLimit.
+std::optional<std::error_code> write_until_error(Poll& poll, Events& events, const TcpStream& s,
+                                                 Token token) {
+  const std::array<std::byte, 1024> buf{};
+  for (Deadline d; !d.expired();) {
+    auto n = s.write(buf);
+    if (n) continue;
+    if (!is_would_block(n.error())) return n.error();
+    if (!wait_writable(poll, events, token)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+/// The plain peer of read/peek: accepts one connection and sends it `n` bytes.
+Worker send_bytes(int listener, std::size_t n) {
+  return Worker(
+      [listener, n] {
+        auto conn = plain_accept(listener);
+        if (!conn) return failure("accept", conn.error());
+        const std::array<std::byte, 1024> buf{};
+        for (std::size_t amt = 0; amt < n;) {
+          auto sent = plain_send(conn->get(), buf);
+          if (!sent) return failure("send", sent.error());
+          amt += *sent;
+        }
+        return std::string();
+      },
+      unblock(listener));
+}
+
+/// The plain peer of write/multiple_writes_immediate_success: accepts one connection and
+/// receives `n` bytes from it, each equal to `each` when that is given.
+Worker receive_bytes(int listener, std::size_t n, std::optional<std::byte> each = std::nullopt) {
+  return Worker(
+      [listener, n, each] {
+        auto conn = plain_accept(listener);
+        if (!conn) return failure("accept", conn.error());
+        std::array<std::byte, 1024> buf{};
+        for (std::size_t amt = 0; amt < n;) {
+          buf.fill(std::byte{0});
+          auto got = plain_recv(conn->get(), buf);
+          if (!got) return failure("recv", got.error());
+          if (*got == 0) return "end of stream after " + std::to_string(amt) + " bytes";
+          amt += *got;
+          for (std::size_t i = 0; each && i < *got; ++i)
+            if (buf[i] != *each)
+              return "byte " + std::to_string(amt - *got + i) + " is not " +
+                     std::to_string(std::to_integer<int>(*each));
+        }
+        return std::string();
+      },
+      unblock(listener));
 }
 
 bool is_default_and_unblocked(int sig) {
@@ -165,102 +220,11 @@ class TestTcp : public CoreTest {
 
   // mio: tcp::read. The peer writes 16 MiB; on each readable event the client reads until
   // would-block, and gets every byte.
-  void read() {
-    constexpr std::size_t N = 16 * 1024 * 1024;
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          const std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < N;) {
-            auto n = plain_send(conn->get(), buf);
-            if (!n) return failure("send", n.error());
-            amt += *n;
-          }
-          return std::string();
-        },
-        unblock(lfd));
-
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    auto stream = TcpStream::connect(local_address(lfd));
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE));
-    Events events(128);
-
-    std::size_t amt = 0;
-    std::array<std::byte, 1024> buf{};
-    for (Deadline d(30s); amt < N;) {
-      QVERIFY2(!d.expired(), ("only " + std::to_string(amt) + " bytes arrived").c_str());
-      QVERIFY_OK(poll->poll(events, 500ms));
-      for (const Event& e : events) {
-        QCOMPARE(e.token(), Token(1));
-        while (amt < N) {
-          auto n = stream->read(buf);
-          if (is_would_block(n)) break;
-          QVERIFY_OK(n);
-          QVERIFY2(*n > 0, "end of stream before all the data arrived");
-          amt += *n;
-        }
-      }
-    }
-    QCOMPARE(amt, N);
-    QVERIFY_JOINED(server);
-  }
+  void read() { read_16_mib(false); }
 
   // mio: tcp::peek. As `read`, but each event starts with a peek; a peek that would block
   // skips the event (a spurious one).
-  void peek() {
-    constexpr std::size_t N = 16 * 1024 * 1024;
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          const std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < N;) {
-            auto n = plain_send(conn->get(), buf);
-            if (!n) return failure("send", n.error());
-            amt += *n;
-          }
-          return std::string();
-        },
-        unblock(lfd));
-
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    auto stream = TcpStream::connect(local_address(lfd));
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE));
-    Events events(128);
-
-    std::size_t amt = 0;
-    std::array<std::byte, 1024> buf{};
-    for (Deadline d(30s); amt < N;) {
-      QVERIFY2(!d.expired(), ("only " + std::to_string(amt) + " bytes arrived").c_str());
-      QVERIFY_OK(poll->poll(events, 500ms));
-      for (const Event& e : events) {
-        QCOMPARE(e.token(), Token(1));
-        auto peeked = stream->peek(buf);
-        if (is_would_block(peeked)) continue;
-        QVERIFY_OK(peeked);
-        while (amt < N) {
-          auto n = stream->read(buf);
-          if (is_would_block(n)) break;
-          QVERIFY_OK(n);
-          QVERIFY2(*n > 0, "end of stream before all the data arrived");
-          amt += *n;
-        }
-      }
-    }
-    QCOMPARE(amt, N);
-    QVERIFY_JOINED(server);
-  }
+  void peek() { read_16_mib(true); }
 
   // mio: tcp::write. The client writes 16 MiB, on each writable event until would-block;
   // the peer reads it all.
@@ -268,25 +232,11 @@ class TestTcp : public CoreTest {
     constexpr std::size_t N = 16 * 1024 * 1024;
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < N;) {
-            auto n = plain_recv(conn->get(), buf);
-            if (!n) return failure("recv", n.error());
-            if (*n == 0) return "end of stream after " + std::to_string(amt) + " bytes";
-            amt += *n;
-          }
-          return std::string();
-        },
-        unblock(lfd));
+    Worker server = receive_bytes(listener->get(), N);
 
     auto poll = Poll::create();
     QVERIFY_OK(poll);
-    auto stream = TcpStream::connect(local_address(lfd));
+    auto stream = TcpStream::connect(local_address(listener->get()));
     QVERIFY_OK(stream);
     QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::WRITABLE));
     Events events(128);
@@ -369,28 +319,11 @@ class TestTcp : public CoreTest {
     constexpr std::size_t N = 16;
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < 1024 * N;) {
-            buf.fill(std::byte{0});
-            auto n = plain_recv(conn->get(), buf);
-            if (!n) return failure("recv", n.error());
-            if (*n == 0) return "end of stream after " + std::to_string(amt) + " bytes";
-            amt += *n;
-            for (std::size_t i = 0; i < *n; ++i)
-              if (buf[i] != std::byte{1}) return "byte " + std::to_string(amt - *n + i) + " is not 1";
-          }
-          return std::string();
-        },
-        unblock(lfd));
+    Worker server = receive_bytes(listener->get(), 1024 * N, std::byte{1});
 
     auto poll = Poll::create();
     QVERIFY_OK(poll);
-    auto s = TcpStream::connect(local_address(lfd));
+    auto s = TcpStream::connect(local_address(listener->get()));
     QVERIFY_OK(s);
     QVERIFY_OK(poll->registry().add(*s, Token(1), Interest::WRITABLE));
     Events events(16);
@@ -505,19 +438,10 @@ class TestTcp : public CoreTest {
     close_now.open();
     QVERIFY_JOINED(server);
 
-    const std::array<std::byte, 1024> buf{};
-    std::error_code error;
-    for (Deadline d; !error;) {
-      QVERIFY2(!d.expired(), "writes never failed");
-      auto n = s->write(buf);
-      if (n) continue;
-      if (is_would_block(n.error()))
-        QVERIFY2(wait_writable(*poll, events, Token(0)), "never writable again");
-      else
-        error = n.error();
-    }
-    QVERIFY2(error == std::errc::broken_pipe || error == std::errc::connection_reset,
-             error.message().c_str());
+    const auto error = write_until_error(*poll, events, *s, Token(0));
+    QVERIFY2(error, "writes never failed");
+    QVERIFY2(*error == std::errc::broken_pipe || *error == std::errc::connection_reset,
+             error->message().c_str());
   }
 
   // mio: tcp::write_shutdown. While connected, no event has a closed flag and an idle poll
@@ -706,20 +630,12 @@ class TestTcp : public CoreTest {
       drop(pair->second);  // closed
       QVERIFY_OK(poll->registry().add(client, Token(1), Interest::WRITABLE));
 
-      const std::array<std::byte, 1024> buf{};
-      std::error_code error;
-      for (Deadline d; !error;) {
-        QVERIFY2(!d.expired(), "writes to a closed peer never failed");
-        auto n = client.write(buf);
-        if (n) continue;
-        if (is_would_block(n.error()))
-          QVERIFY2(wait_writable(*poll, events, Token(1)), "never writable again");
-        else
-          error = n.error();
-      }
-      QVERIFY2(error == std::errc::broken_pipe || error == std::errc::connection_reset,
-               error.message().c_str());
+      const auto error = write_until_error(*poll, events, client, Token(1));
+      QVERIFY2(error, "writes to a closed peer never failed");
+      QVERIFY2(*error == std::errc::broken_pipe || *error == std::errc::connection_reset,
+               error->message().c_str());
       // The reset has been reported; from now on it is EPIPE.
+      const std::array<std::byte, 1024> buf{};
       ASSERT_ERROR(client.write(buf), os_error(EPIPE));
     }
     QVERIFY(is_default_and_unblocked(SIGPIPE));  // still here: no SIGPIPE was raised
@@ -762,6 +678,46 @@ class TestTcp : public CoreTest {
   }
 
  private:
+  // read / peek: the peer sends 16 MiB; the client reads on each readable event until
+  // would-block, first peeking when `peek_first` (a peek that would block skips the event).
+  void read_16_mib(bool peek_first) {
+    constexpr std::size_t N = 16 * 1024 * 1024;
+    auto listener = plain_listener(any_local_address());
+    QVERIFY_OK(listener);
+    Worker server = send_bytes(listener->get(), N);
+
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    auto stream = TcpStream::connect(local_address(listener->get()));
+    QVERIFY_OK(stream);
+    QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE));
+    Events events(128);
+
+    std::size_t amt = 0;
+    std::array<std::byte, 1024> buf{};
+    for (Deadline d(30s); amt < N;) {
+      QVERIFY2(!d.expired(), ("only " + std::to_string(amt) + " bytes arrived").c_str());
+      QVERIFY_OK(poll->poll(events, 500ms));
+      for (const Event& e : events) {
+        QCOMPARE(e.token(), Token(1));
+        if (peek_first) {
+          auto peeked = stream->peek(buf);
+          if (is_would_block(peeked)) continue;
+          QVERIFY_OK(peeked);
+        }
+        while (amt < N) {
+          auto n = stream->read(buf);
+          if (is_would_block(n)) break;
+          QVERIFY_OK(n);
+          QVERIFY2(*n > 0, "end of stream before all the data arrived");
+          amt += *n;
+        }
+      }
+    }
+    QCOMPARE(amt, N);
+    QVERIFY_JOINED(server);
+  }
+
   // write_then_drop / write_then_deregister.
   void write_then_close(bool deregister) {
     auto a = TcpListener::bind(any_local_address());
