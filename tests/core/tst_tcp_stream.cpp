@@ -237,12 +237,7 @@ class TestTcpStream : public CoreTest {
   // mio: tcp_stream::tcp_shutdown_client_read_close_event. A local shutdown(read) gives
   // read_closed (EPOLLIN|EPOLLRDHUP).
   void tcp_shutdown_client_read_close_event() {
-    Connected c;
-    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
-    if (QTest::currentTestFailed()) return;
-    QVERIFY_OK(c.stream->shutdown(Shutdown::read));
-    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Readiness::READ_CLOSED));
-    release_and_join(c);
+    expect_local_shutdown_event(Shutdown::read, Readiness::READ_CLOSED);
   }
 
   // mio: tcp_stream::tcp_shutdown_client_write_close_event, #[ignore]d by mio on Linux
@@ -315,12 +310,7 @@ class TestTcpStream : public CoreTest {
   // mio: tcp_stream::tcp_shutdown_client_both_close_event. A local shutdown(both) gives
   // write_closed (EPOLLHUP), on Linux too.
   void tcp_shutdown_client_both_close_event() {
-    Connected c;
-    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
-    if (QTest::currentTestFailed()) return;
-    QVERIFY_OK(c.stream->shutdown(Shutdown::both));
-    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Readiness::WRITE_CLOSED));
-    release_and_join(c);
+    expect_local_shutdown_event(Shutdown::both, Readiness::WRITE_CLOSED);
   }
 
   // mio: tcp_stream::hup_event_on_disconnect. The accepted end closes with linger 0 (a
@@ -487,6 +477,18 @@ class TestTcpStream : public CoreTest {
   void release_and_join(Connected& c) {
     QVERIFY(c.barrier.wait());
     QVERIFY_JOINED(*c.peer);
+  }
+
+  // tcp_shutdown_client_{read,both}_close_event: after a local shutdown(`how`) of a stream
+  // connected to a start_listener peer and registered READABLE|WRITABLE, an event with
+  // `expected` arrives.
+  void expect_local_shutdown_event(Shutdown how, Readiness expected) {
+    Connected c;
+    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.stream->shutdown(how));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, expected));
+    release_and_join(c);
   }
 
   // mio's peek tests: `body` gets a Poll, its Events and a connected pair of streams, the
