@@ -138,11 +138,7 @@ class TestTcpListener : public CoreTest {
 
     check_accept(*listener, *address);
     if (QTest::currentTestFailed()) return;
-    ASSERT_WOULD_BLOCK(listener->accept());
-    ASSERT_NO_SOCKET_ERROR(*listener);
-
-    QVERIFY(barrier.wait());
-    QVERIFY_JOINED(connections);
+    expect_no_more_connections(*listener, barrier, connections);
   }
 
   // mio: tcp_listener::no_events_after_deregister. Removed before the connection arrives:
@@ -164,11 +160,7 @@ class TestTcpListener : public CoreTest {
 
     check_accept(*listener, *address);
     if (QTest::currentTestFailed()) return;
-    ASSERT_WOULD_BLOCK(listener->accept());
-    ASSERT_NO_SOCKET_ERROR(*listener);
-
-    QVERIFY(barrier.wait());
-    QVERIFY_JOINED(connections);
+    expect_no_more_connections(*listener, barrier, connections);
   }
 
   // mio: tcp_listener::tcp_listener_two_streams. Accepting until would-block re-arms the
@@ -288,10 +280,14 @@ class TestTcpListener : public CoreTest {
     std::array<std::byte, 20> buf{};
     ASSERT_WOULD_BLOCK(accepted->stream.read(buf));
 
-    // No more connections.
-    ASSERT_WOULD_BLOCK(listener->accept());
-    ASSERT_NO_SOCKET_ERROR(*listener);
+    expect_no_more_connections(*listener, barrier, connections);
+  }
 
+  // The end of a single-connection test: no other connection is pending, no error either,
+  // and the connecting peer (start_connections) is released and joined.
+  void expect_no_more_connections(const TcpListener& listener, Barrier& barrier, Worker& connections) {
+    ASSERT_WOULD_BLOCK(listener.accept());
+    ASSERT_NO_SOCKET_ERROR(listener);
     QVERIFY(barrier.wait());
     QVERIFY_JOINED(connections);
   }
