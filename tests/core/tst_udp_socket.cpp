@@ -10,6 +10,8 @@
 
 #include <array>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "peer.h"
@@ -66,34 +68,126 @@ Worker send_packets(SocketAddr to, int packets, Barrier& barrier) {
     QCOMPARE(qs(rd_->from.to_string()), qs((addr).to_string()));  \
   } while (false)
 
-// Binds a UDP socket on [::1]:0 into `var`; skips the test when there is no IPv6 loopback.
-#define BIND_V6_OR_SKIP(var)                            \
-  SKIP_WITHOUT_IPV6();                                  \
-  auto var = UdpSocket::bind(any_local_ipv6_address()); \
-  QVERIFY_OK(var)
+// Binds a UDP socket on 127.0.0.1:0 into `socket` and reads its address into `address`.
+#define BIND_LOCAL(socket, address)                   \
+  auto socket = UdpSocket::bind(any_local_address()); \
+  QVERIFY_OK(socket);                                 \
+  const auto address = socket->local_addr();          \
+  QVERIFY_OK(address)
 
 class TestUdpSocket : public CoreTest {
   Q_OBJECT
+
+  // The start of both smoke tests: the sockets are non-blocking and close-on-exec, and
+  // once registered READABLE|WRITABLE as ID1 and ID2 both report writable.
+  static void expect_writable_pair(Poll& poll, Events& events, UdpSocket& socket1, UdpSocket& socket2) {
+    for (const UdpSocket* socket : {&socket1, &socket2}) {
+      QVERIFY(is_non_blocking(socket->as_raw_fd()));
+      QVERIFY(is_close_on_exec(socket->as_raw_fd()));
+    }
+    QVERIFY_OK(poll.registry().add(socket1, ID1, Interest::READABLE | Interest::WRITABLE));
+    QVERIFY_OK(poll.registry().add(socket2, ID2, Interest::READABLE | Interest::WRITABLE));
+    EXPECT_EVENTS(poll, events, {ID1, Interest::WRITABLE}, {ID2, Interest::WRITABLE});
+  }
+
+  // How a smoke test's sockets are made: mio's plain variants use UdpSocket::bind; its
+  // `_std` variants make them with plain syscalls as Rust's std does (blocking,
+  // close-on-exec), connect them there if need be, and adopt them with from_fd once
+  // non-blocking.
+  enum class Made { by_bind, from_std };
+
+  // Two sockets bound to `addr` (port 0) made as `made` says, each connected to the other
+  // when `connected`, run through smoke_test_connected or smoke_test_unconnected.
+  static void smoke_test(const SocketAddr& addr, Made made, bool connected) {
+    std::optional<UdpSocket> socket1, socket2;
+    if (made == Made::from_std) {
+      auto fd1 = plain_udp_socket(addr);
+      QVERIFY_OK(fd1);
+      auto fd2 = plain_udp_socket(addr);
+      QVERIFY_OK(fd2);
+      if (connected) {
+        QVERIFY_OK(connect_fd(fd1->get(), local_address(fd2->get())));
+        QVERIFY_OK(connect_fd(fd2->get(), local_address(fd1->get())));
+      }
+      // Blocking until told otherwise, as std's are: make them non-blocking before adopting.
+      QVERIFY_OK(make_nonblocking(fd1->get()));
+      QVERIFY_OK(make_nonblocking(fd2->get()));
+      socket1.emplace(UdpSocket::from_fd(std::move(*fd1)));
+      socket2.emplace(UdpSocket::from_fd(std::move(*fd2)));
+    } else {
+      auto bound1 = UdpSocket::bind(addr);
+      QVERIFY_OK(bound1);
+      auto bound2 = UdpSocket::bind(addr);
+      QVERIFY_OK(bound2);
+      if (connected) {
+        const auto address1 = bound1->local_addr();
+        QVERIFY_OK(address1);
+        const auto address2 = bound2->local_addr();
+        QVERIFY_OK(address2);
+        QVERIFY_OK(bound1->connect(*address2));
+        QVERIFY_OK(bound2->connect(*address1));
+      }
+      socket1.emplace(std::move(*bound1));
+      socket2.emplace(std::move(*bound2));
+    }
+    if (connected)
+      smoke_test_connected(std::move(*socket1), std::move(*socket2));
+    else
+      smoke_test_unconnected(std::move(*socket1), std::move(*socket2));
+  }
+
+  // mio's set_get_<option> tests of a bool option: on a socket bound to `addr`, on then
+  // off, each read back; then no error may be pending.
+  template <class Set, class Get>
+  static void round_trip_bool(Set set, Get get, const SocketAddr& addr = any_local_address()) {
+    auto bound = UdpSocket::bind(addr);
+    QVERIFY_OK(bound);
+    const UdpSocket& socket = *bound;
+    for (const bool value : {true, false}) {
+      QVERIFY_OK(std::invoke(set, socket, value));
+      const auto got = std::invoke(get, socket);
+      QVERIFY_OK(got);
+      QCOMPARE(*got, value);
+    }
+    ASSERT_NO_SOCKET_ERROR(socket);
+  }
+
+  // mio's set_get_<option> tests of a TTL: on a socket bound to 127.0.0.1, 10 is set and
+  // read back; then no error may be pending.
+  template <class Set, class Get>
+  static void round_trip_ttl(Set set, Get get) {
+    auto bound = UdpSocket::bind(any_local_address());
+    QVERIFY_OK(bound);
+    const UdpSocket& socket = *bound;
+    constexpr std::uint32_t TTL = 10;
+    QVERIFY_OK(std::invoke(set, socket, TTL));
+    const auto ttl = std::invoke(get, socket);
+    QVERIFY_OK(ttl);
+    QCOMPARE(*ttl, TTL);
+    ASSERT_NO_SOCKET_ERROR(socket);
+  }
+
+  // mio's get_<option>_without_previous_set tests: reading the option of a socket freshly
+  // bound to `addr` works.
+  template <class Get>
+  static void read_fresh(Get get, const SocketAddr& addr = any_local_address()) {
+    auto socket = UdpSocket::bind(addr);
+    QVERIFY_OK(socket);
+    QVERIFY_OK(std::invoke(get, *socket));
+  }
 
   // mio: udp_socket.rs::smoke_test_unconnected_udp_socket.
   static void smoke_test_unconnected(UdpSocket socket1, UdpSocket socket2) {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(16);
-
-    QVERIFY(is_non_blocking(socket1.as_raw_fd()));
-    QVERIFY(is_close_on_exec(socket1.as_raw_fd()));
-    QVERIFY(is_non_blocking(socket2.as_raw_fd()));
-    QVERIFY(is_close_on_exec(socket2.as_raw_fd()));
+    expect_writable_pair(*poll, events, socket1, socket2);
+    if (QTest::currentTestFailed()) return;
 
     const auto address1 = socket1.local_addr();
     QVERIFY_OK(address1);
     const auto address2 = socket2.local_addr();
     QVERIFY_OK(address2);
-
-    QVERIFY_OK(poll->registry().add(socket1, ID1, Interest::READABLE | Interest::WRITABLE));
-    QVERIFY_OK(poll->registry().add(socket2, ID2, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {ID1, Interest::WRITABLE}, {ID2, Interest::WRITABLE});
 
     Buf buf{};
     ASSERT_WOULD_BLOCK(socket1.peek_from(buf));
@@ -118,15 +212,8 @@ class TestUdpSocket : public CoreTest {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(16);
-
-    QVERIFY(is_non_blocking(socket1.as_raw_fd()));
-    QVERIFY(is_close_on_exec(socket1.as_raw_fd()));
-    QVERIFY(is_non_blocking(socket2.as_raw_fd()));
-    QVERIFY(is_close_on_exec(socket2.as_raw_fd()));
-
-    QVERIFY_OK(poll->registry().add(socket1, ID1, Interest::READABLE | Interest::WRITABLE));
-    QVERIFY_OK(poll->registry().add(socket2, ID2, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {ID1, Interest::WRITABLE}, {ID2, Interest::WRITABLE});
+    expect_writable_pair(*poll, events, socket1, socket2);
+    if (QTest::currentTestFailed()) return;
 
     Buf buf{};
     ASSERT_WOULD_BLOCK(socket1.peek(buf));
@@ -234,190 +321,69 @@ class TestUdpSocket : public CoreTest {
   }
 
   // mio: udp_socket.rs::unconnected_udp_socket_ipv4
-  void unconnected_udp_socket_ipv4() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    auto socket2 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket2);
-    smoke_test_unconnected(std::move(*socket1), std::move(*socket2));
-  }
+  void unconnected_udp_socket_ipv4() { smoke_test(any_local_address(), Made::by_bind, false); }
 
   // mio: udp_socket.rs::unconnected_udp_socket_ipv6
   void unconnected_udp_socket_ipv6() {
-    BIND_V6_OR_SKIP(socket1);
-    BIND_V6_OR_SKIP(socket2);
-    smoke_test_unconnected(std::move(*socket1), std::move(*socket2));
+    SKIP_WITHOUT_IPV6();
+    smoke_test(any_local_ipv6_address(), Made::by_bind, false);
   }
 
   // mio: udp_socket.rs::unconnected_udp_socket_std
-  void unconnected_udp_socket_std() {
-    auto socket1 = plain_udp_socket(any_local_address());
-    QVERIFY_OK(socket1);
-    auto socket2 = plain_udp_socket(any_local_address());
-    QVERIFY_OK(socket2);
-    // Blocking until told otherwise, as std's are: make them non-blocking before adopting.
-    QVERIFY_OK(make_nonblocking(socket1->get()));
-    QVERIFY_OK(make_nonblocking(socket2->get()));
-    smoke_test_unconnected(UdpSocket::from_fd(std::move(*socket1)), UdpSocket::from_fd(std::move(*socket2)));
-  }
+  void unconnected_udp_socket_std() { smoke_test(any_local_address(), Made::from_std, false); }
 
   // mio: udp_socket.rs::set_get_ttl
-  void set_get_ttl() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    constexpr std::uint32_t TTL = 10;
-    QVERIFY_OK(socket1->set_ttl(TTL));
-    const auto ttl = socket1->ttl();
-    QVERIFY_OK(ttl);
-    QCOMPARE(*ttl, TTL);
-    ASSERT_NO_SOCKET_ERROR(*socket1);
-  }
+  void set_get_ttl() { round_trip_ttl(&UdpSocket::set_ttl, &UdpSocket::ttl); }
 
   // mio: udp_socket.rs::get_ttl_without_previous_set
-  void get_ttl_without_previous_set() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    QVERIFY_OK(socket1->ttl());
-  }
+  void get_ttl_without_previous_set() { read_fresh(&UdpSocket::ttl); }
 
   // mio: udp_socket.rs::set_get_broadcast
-  void set_get_broadcast() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-
-    QVERIFY_OK(socket1->set_broadcast(true));
-    auto on = socket1->broadcast();
-    QVERIFY_OK(on);
-    QCOMPARE(*on, true);
-
-    QVERIFY_OK(socket1->set_broadcast(false));
-    auto off = socket1->broadcast();
-    QVERIFY_OK(off);
-    QCOMPARE(*off, false);
-
-    ASSERT_NO_SOCKET_ERROR(*socket1);
-  }
+  void set_get_broadcast() { round_trip_bool(&UdpSocket::set_broadcast, &UdpSocket::broadcast); }
 
   // mio: udp_socket.rs::get_broadcast_without_previous_set
-  void get_broadcast_without_previous_set() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    QVERIFY_OK(socket1->broadcast());
-  }
+  void get_broadcast_without_previous_set() { read_fresh(&UdpSocket::broadcast); }
 
   // mio: udp_socket.rs::set_get_multicast_loop_v4
   void set_get_multicast_loop_v4() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-
-    QVERIFY_OK(socket1->set_multicast_loop_v4(true));
-    auto on = socket1->multicast_loop_v4();
-    QVERIFY_OK(on);
-    QCOMPARE(*on, true);
-
-    QVERIFY_OK(socket1->set_multicast_loop_v4(false));
-    auto off = socket1->multicast_loop_v4();
-    QVERIFY_OK(off);
-    QCOMPARE(*off, false);
-
-    ASSERT_NO_SOCKET_ERROR(*socket1);
+    round_trip_bool(&UdpSocket::set_multicast_loop_v4, &UdpSocket::multicast_loop_v4);
   }
 
   // mio: udp_socket.rs::get_multicast_loop_v4_without_previous_set
-  void get_multicast_loop_v4_without_previous_set() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    QVERIFY_OK(socket1->multicast_loop_v4());
-  }
+  void get_multicast_loop_v4_without_previous_set() { read_fresh(&UdpSocket::multicast_loop_v4); }
 
   // mio: udp_socket.rs::set_get_multicast_ttl_v4
   void set_get_multicast_ttl_v4() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    constexpr std::uint32_t TTL = 10;
-    QVERIFY_OK(socket1->set_multicast_ttl_v4(TTL));
-    const auto ttl = socket1->multicast_ttl_v4();
-    QVERIFY_OK(ttl);
-    QCOMPARE(*ttl, TTL);
-    ASSERT_NO_SOCKET_ERROR(*socket1);
+    round_trip_ttl(&UdpSocket::set_multicast_ttl_v4, &UdpSocket::multicast_ttl_v4);
   }
 
   // mio: udp_socket.rs::get_multicast_ttl_v4_without_previous_set
-  void get_multicast_ttl_v4_without_previous_set() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    QVERIFY_OK(socket1->multicast_ttl_v4());
-  }
+  void get_multicast_ttl_v4_without_previous_set() { read_fresh(&UdpSocket::multicast_ttl_v4); }
 
   // mio: udp_socket.rs::set_get_multicast_loop_v6
   void set_get_multicast_loop_v6() {
-    BIND_V6_OR_SKIP(socket1);
-
-    QVERIFY_OK(socket1->set_multicast_loop_v6(true));
-    auto on = socket1->multicast_loop_v6();
-    QVERIFY_OK(on);
-    QCOMPARE(*on, true);
-
-    QVERIFY_OK(socket1->set_multicast_loop_v6(false));
-    auto off = socket1->multicast_loop_v6();
-    QVERIFY_OK(off);
-    QCOMPARE(*off, false);
-
-    ASSERT_NO_SOCKET_ERROR(*socket1);
+    SKIP_WITHOUT_IPV6();
+    round_trip_bool(&UdpSocket::set_multicast_loop_v6, &UdpSocket::multicast_loop_v6,
+                    any_local_ipv6_address());
   }
 
   // mio: udp_socket.rs::get_multicast_loop_v6_without_previous_set
   void get_multicast_loop_v6_without_previous_set() {
-    BIND_V6_OR_SKIP(socket1);
-    QVERIFY_OK(socket1->multicast_loop_v6());
+    SKIP_WITHOUT_IPV6();
+    read_fresh(&UdpSocket::multicast_loop_v6, any_local_ipv6_address());
   }
 
   // mio: udp_socket.rs::connected_udp_socket_ipv4
-  void connected_udp_socket_ipv4() {
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    const auto address1 = socket1->local_addr();
-    QVERIFY_OK(address1);
-    auto socket2 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket2);
-    const auto address2 = socket2->local_addr();
-    QVERIFY_OK(address2);
-
-    QVERIFY_OK(socket1->connect(*address2));
-    QVERIFY_OK(socket2->connect(*address1));
-    smoke_test_connected(std::move(*socket1), std::move(*socket2));
-  }
+  void connected_udp_socket_ipv4() { smoke_test(any_local_address(), Made::by_bind, true); }
 
   // mio: udp_socket.rs::connected_udp_socket_ipv6
   void connected_udp_socket_ipv6() {
-    BIND_V6_OR_SKIP(socket1);
-    const auto address1 = socket1->local_addr();
-    QVERIFY_OK(address1);
-    BIND_V6_OR_SKIP(socket2);
-    const auto address2 = socket2->local_addr();
-    QVERIFY_OK(address2);
-
-    QVERIFY_OK(socket1->connect(*address2));
-    QVERIFY_OK(socket2->connect(*address1));
-    smoke_test_connected(std::move(*socket1), std::move(*socket2));
+    SKIP_WITHOUT_IPV6();
+    smoke_test(any_local_ipv6_address(), Made::by_bind, true);
   }
 
   // mio: udp_socket.rs::connected_udp_socket_std
-  void connected_udp_socket_std() {
-    auto socket1 = plain_udp_socket(any_local_address());
-    QVERIFY_OK(socket1);
-    const SocketAddr address1 = local_address(socket1->get());
-    auto socket2 = plain_udp_socket(any_local_address());
-    QVERIFY_OK(socket2);
-    const SocketAddr address2 = local_address(socket2->get());
-
-    QVERIFY_OK(connect_fd(socket1->get(), address2));
-    QVERIFY_OK(connect_fd(socket2->get(), address1));
-
-    QVERIFY_OK(make_nonblocking(socket1->get()));
-    QVERIFY_OK(make_nonblocking(socket2->get()));
-    smoke_test_connected(UdpSocket::from_fd(std::move(*socket1)), UdpSocket::from_fd(std::move(*socket2)));
-  }
+  void connected_udp_socket_std() { smoke_test(any_local_address(), Made::from_std, true); }
 
   // mio: udp_socket.rs::reconnect_udp_socket_sending
   void reconnect_udp_socket_sending() {
@@ -425,18 +391,9 @@ class TestUdpSocket : public CoreTest {
     QVERIFY_OK(poll);
     Events events(16);
 
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    auto socket2 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket2);
-    auto socket3 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket3);
-    const auto address1 = socket1->local_addr();
-    QVERIFY_OK(address1);
-    const auto address2 = socket2->local_addr();
-    QVERIFY_OK(address2);
-    const auto address3 = socket3->local_addr();
-    QVERIFY_OK(address3);
+    BIND_LOCAL(socket1, address1);
+    BIND_LOCAL(socket2, address2);
+    BIND_LOCAL(socket3, address3);
 
     QVERIFY_OK(socket1->connect(*address2));
     QVERIFY_OK(socket2->connect(*address1));
@@ -468,18 +425,9 @@ class TestUdpSocket : public CoreTest {
     QVERIFY_OK(poll);
     Events events(16);
 
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    auto socket2 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket2);
-    auto socket3 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket3);
-    const auto address1 = socket1->local_addr();
-    QVERIFY_OK(address1);
-    const auto address2 = socket2->local_addr();
-    QVERIFY_OK(address2);
-    const auto address3 = socket3->local_addr();
-    QVERIFY_OK(address3);
+    BIND_LOCAL(socket1, address1);
+    BIND_LOCAL(socket2, address2);
+    BIND_LOCAL(socket3, address3);
 
     QVERIFY_OK(socket1->connect(*address2));
     QVERIFY_OK(socket2->connect(*address1));
@@ -561,18 +509,9 @@ class TestUdpSocket : public CoreTest {
     QVERIFY_OK(poll);
     Events events(16);
 
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    auto socket2 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket2);
-    auto socket3 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket3);
-    const auto address1 = socket1->local_addr();
-    QVERIFY_OK(address1);
-    const auto address2 = socket2->local_addr();
-    QVERIFY_OK(address2);
-    const auto address3 = socket3->local_addr();
-    QVERIFY_OK(address3);
+    BIND_LOCAL(socket1, address1);
+    BIND_LOCAL(socket2, address2);
+    BIND_LOCAL(socket3, address3);
 
     QVERIFY_OK(socket1->connect(*address3));
     QVERIFY_OK(socket3->connect(*address2));
@@ -843,14 +782,8 @@ class TestUdpSocket : public CoreTest {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(16);
-    auto socket1 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket1);
-    auto socket2 = UdpSocket::bind(any_local_address());
-    QVERIFY_OK(socket2);
-    const auto address1 = socket1->local_addr();
-    QVERIFY_OK(address1);
-    const auto address2 = socket2->local_addr();
-    QVERIFY_OK(address2);
+    BIND_LOCAL(socket1, address1);
+    BIND_LOCAL(socket2, address2);
 
     QVERIFY_OK(poll->registry().add(*socket1, ID1, Interest::READABLE | Interest::WRITABLE));
     QVERIFY_OK(poll->registry().add(*socket2, ID2, Interest::READABLE | Interest::WRITABLE));
@@ -938,7 +871,9 @@ class TestUdpSocket : public CoreTest {
       if (f >> v) default_v6only = v != 0;
     }
 
-    BIND_V6_OR_SKIP(bound);
+    SKIP_WITHOUT_IPV6();
+    auto bound = UdpSocket::bind(any_local_ipv6_address());
+    QVERIFY_OK(bound);
     const auto on_loopback = bound->only_v6();
     QVERIFY_OK(on_loopback);
     QCOMPARE(*on_loopback, true);
