@@ -11,6 +11,9 @@
 
 #include <array>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "peer.h"
 #include "ready_test.h"
@@ -33,56 +36,101 @@ using Buf = std::array<std::byte, DEFAULT_BUF_SIZE>;
 
 }  // namespace
 
-// Binds a plain listener on a fresh path into `path_var` (an Unlink) and `fd_var`.
-#define STD_LISTENER(path_var, fd_var, name)     \
-  const Unlink path_var{temp_path(name)};        \
-  auto fd_var = plain_listener((path_var).path); \
-  QVERIFY_OK(fd_var)
-
 class TestUnixStream : public CoreTest {
   Q_OBJECT
 
-  // mio: unix_stream.rs::smoke_test. `connect_stream` gets the echo listener's path.
-  static void smoke_test(const std::function<io_result<UnixStream>(const std::string&)>& connect_stream,
-                         const char* test_name) {
+  using Connect = std::function<io_result<UnixStream>(const std::string&)>;
+
+  // A stream connected to a plain peer (peer.h) listening on a fresh socket path, with the
+  // test's Poll and Events. Members are destroyed in reverse: the stream closes before the
+  // peer thread is joined, and the path is removed last.
+  struct Connected {
+    std::optional<Poll> poll;
+    Events events{16};
+    Barrier barrier{2};  // shared with a start_listener peer
+    std::optional<Unlink> path;
+    OwnedFd listener;
+    std::unique_ptr<Worker> peer;
+    std::optional<UnixStream> stream;
+  };
+
+  // Makes c.poll and a plain listener (as Rust's std does) on a fresh path named after
+  // `name`, starts `start(listener)` as c.peer, and connects c.stream to the path with
+  // `connect` (UnixStream::connect by default; not registered).
+  template <class Start>
+  static void connect_to_peer(Connected& c, const char* name, Start start,
+                              const Connect& connect = UnixStream::connect) {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, test_name);
-    Worker handle = echo_listener(listener->get(), 1);
+    c.poll.emplace(std::move(*poll));
+    c.path.emplace(temp_path(name));
+    auto listener = plain_listener(c.path->path);
+    QVERIFY_OK(listener);
+    c.listener = std::move(*listener);
+    c.peer.reset(new Worker(start(c.listener.get())));  // a Worker cannot move
 
-    auto stream = connect_stream(path.path);
+    auto stream = connect(c.path->path);
     QVERIFY_OK(stream);
+    c.stream.emplace(std::move(*stream));
+  }
 
-    QVERIFY(is_non_blocking(stream->as_raw_fd()));
-    QVERIFY(is_close_on_exec(stream->as_raw_fd()));
+  // connect_to_peer with mio's echo listener (one connection); close_and_join ends it.
+  static void connect_to_echo_listener(Connected& c, const char* name,
+                                       const Connect& connect = UnixStream::connect) {
+    connect_to_peer(
+        c, name, [](int listener) { return echo_listener(listener, 1); }, connect);
+  }
 
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::WRITABLE | Interest::READABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
+  // Closes the stream (the echo peer then sees end-of-file) and joins the peer.
+  static void close_and_join(Connected& c) {
+    c.stream.reset();
+    QVERIFY_JOINED(*c.peer);
+  }
+
+  // The start of the shutdown tests: registered READABLE|WRITABLE as TOKEN_1, the stream
+  // becomes writable, sends DATA1 and becomes readable with the echo.
+  static void send_data1_and_await_echo(Connected& c) {
+    QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
+    CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::READABLE});
+  }
+
+  // mio: unix_stream.rs::smoke_test. `connect_stream` gets the echo listener's path.
+  static void smoke_test(const Connect& connect_stream, const char* test_name) {
+    Connected c;
+    connect_to_echo_listener(c, test_name, connect_stream);
+    if (QTest::currentTestFailed()) return;
+
+    QVERIFY(is_non_blocking(c.stream->as_raw_fd()));
+    QVERIFY(is_close_on_exec(c.stream->as_raw_fd()));
+
+    QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::WRITABLE | Interest::READABLE));
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
 
     Buf buf{};
-    ASSERT_WOULD_BLOCK(stream->read(buf));
+    ASSERT_WOULD_BLOCK(c.stream->read(buf));
 
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
-    EXPECT_READ(stream->read(buf), buf, DATA1);
+    CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::READABLE});
+    EXPECT_READ(c.stream->read(buf), buf, DATA1);
 
-    ASSERT_NO_SOCKET_ERROR(*stream);
-    ASSERT_WOULD_BLOCK(stream->read(buf));
+    ASSERT_NO_SOCKET_ERROR(*c.stream);
+    ASSERT_WOULD_BLOCK(c.stream->read(buf));
 
     const std::array<iovec, 2> out{
         {{const_cast<char*>(DATA1.data()), DATA1.size()}, {const_cast<char*>(DATA2.data()), DATA2.size()}}};
-    const auto wrote = stream->write_vectored(out);
+    const auto wrote = c.stream->write_vectored(out);
     QVERIFY_OK(wrote);
     QCOMPARE(*wrote, DATA1_LEN + DATA2_LEN);
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::READABLE});
 
     std::array<char, DATA1_LEN> buf1;
     buf1.fill(1);
     std::array<char, DATA2_LEN + 1> buf2;
     buf2.fill(2);
     const std::array<iovec, 2> in{{{buf1.data(), buf1.size()}, {buf2.data(), buf2.size()}}};
-    const auto read = stream->read_vectored(in);
+    const auto read = c.stream->read_vectored(in);
     QVERIFY_OK(read);
     QCOMPARE(*read, DATA1_LEN + DATA2_LEN);
     QCOMPARE(qs(std::string_view(buf1.data(), buf1.size())), qs(DATA1));
@@ -90,41 +138,35 @@ class TestUnixStream : public CoreTest {
     // The last byte is untouched.
     QCOMPARE(buf2[DATA2.size()], char{2});
 
-    // Close the connection so the echo thread finishes.
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);  // so the echo thread finishes
   }
 
   // mio: unix_stream.rs::unix_stream_connect (and the connect_addr variant): writable once
   // connected, readable when the server closes its end (end-of-file).
   static void connect_test(bool by_addr) {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, by_addr ? "unix_stream_connect_addr" : "unix_stream_connect");
+    Connected c;
+    connect_to_peer(
+        c, by_addr ? "unix_stream_connect_addr" : "unix_stream_connect",
+        [&c](int listener) {
+          return start_listener(listener, 1, &c.barrier);
+        },  // accepts, closes after the barrier
+        [by_addr](const std::string& path) -> io_result<UnixStream> {
+          if (!by_addr) return UnixStream::connect(path);
+          const auto addr = UnixAddr::from_path(path);
+          if (!addr) return std::unexpected(os_error(ENAMETOOLONG));
+          return UnixStream::connect_addr(*addr);
+        });
+    if (QTest::currentTestFailed()) return;
 
-    io_result<UnixStream> stream = std::unexpected(std::error_code{});
-    if (by_addr) {
-      const auto addr = UnixAddr::from_path(path.path);
-      QVERIFY(addr);
-      stream = UnixStream::connect_addr(*addr);
-    } else {
-      stream = UnixStream::connect(path.path);
-    }
-    QVERIFY_OK(stream);
+    QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
 
-    Barrier barrier(2);
-    Worker handle = start_listener(listener->get(), 1, &barrier);  // accepts, closes after the barrier
-
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
-
-    QVERIFY(barrier.wait());
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
+    QVERIFY(c.barrier.wait());
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::READABLE});
     Buf buf{};
-    EXPECT_READ(stream->read(buf), buf, "");  // end-of-file
+    EXPECT_READ(c.stream->read(buf), buf, "");  // end-of-file
 
-    QVERIFY_JOINED(handle);
+    QVERIFY_JOINED(*c.peer);
   }
 
  private slots:
@@ -183,51 +225,39 @@ class TestUnixStream : public CoreTest {
   // mio: unix_stream.rs::unix_stream_peer_addr. The peer is the listener's path; the
   // connecting end is unnamed.
   void unix_stream_peer_addr() {
-    STD_LISTENER(path, listener, "unix_stream_peer_addr");
-    Worker handle = echo_listener(listener->get(), 1);
-
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    const auto peer = stream->peer_addr();
+    Connected c;
+    connect_to_echo_listener(c, "unix_stream_peer_addr");
+    if (QTest::currentTestFailed()) return;
+    const auto peer = c.stream->peer_addr();
     QVERIFY_OK(peer);
     QVERIFY(peer->as_pathname());
-    QCOMPARE(qs(*peer->as_pathname()), qs(path.path));
-    const auto local = stream->local_addr();
+    QCOMPARE(qs(*peer->as_pathname()), qs(c.path->path));
+    const auto local = c.stream->local_addr();
     QVERIFY_OK(local);
     QVERIFY(!local->as_pathname());
 
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_read. mio asserts an empty read only on the
   // BSDs/Apple; on Linux data already queued can still be read after shutdown(read), and
   // then reads give end-of-file. Asserted here.
   void unix_stream_shutdown_read() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, "unix_stream_shutdown_read");
-    Worker handle = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c, "unix_stream_shutdown_read");
+    if (QTest::currentTestFailed()) return;
+    send_data1_and_await_echo(c);
+    if (QTest::currentTestFailed()) return;
 
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
-
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
-
-    QVERIFY_OK(stream->shutdown(Shutdown::read));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Readiness::READ_CLOSED});
+    QVERIFY_OK(c.stream->shutdown(Shutdown::read));
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Readiness::READ_CLOSED});
 
     // Linux: the queued echo is still there, then end-of-file.
     Buf buf{};
-    EXPECT_READ(stream->read(buf), buf, DATA1);
-    EXPECT_READ(stream->read(buf), buf, "");
+    EXPECT_READ(c.stream->read(buf), buf, DATA1);
+    EXPECT_READ(c.stream->read(buf), buf, "");
 
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_write. WRITE_CLOSED after a local
@@ -235,131 +265,91 @@ class TestUnixStream : public CoreTest {
   // signalled (EPOLLHUP needs both directions shut). A write fails with EPIPE; the echo
   // already sent can still be read.
   void unix_stream_shutdown_write() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, "unix_stream_shutdown_write");
-    Worker handle = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c, "unix_stream_shutdown_write");
+    if (QTest::currentTestFailed()) return;
+    send_data1_and_await_echo(c);
+    if (QTest::currentTestFailed()) return;
 
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::WRITABLE | Interest::READABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
+    QVERIFY_OK(c.stream->shutdown(Shutdown::write));
 
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
-
-    QVERIFY_OK(stream->shutdown(Shutdown::write));
-
-    ASSERT_ERROR(stream->write(DATA2), os_error(EPIPE));
+    ASSERT_ERROR(c.stream->write(DATA2), os_error(EPIPE));
 
     // Reading is still fine.
     Buf buf{};
-    EXPECT_READ(stream->read(buf), buf, DATA1);
+    EXPECT_READ(c.stream->read(buf), buf, DATA1);
 
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_both. Linux: shutting down both directions
   // makes EPOLLHUP (WRITE_CLOSED); a write then fails with EPIPE.
   void unix_stream_shutdown_both() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, "unix_stream_shutdown_both");
-    Worker handle = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c, "unix_stream_shutdown_both");
+    if (QTest::currentTestFailed()) return;
+    send_data1_and_await_echo(c);
+    if (QTest::currentTestFailed()) return;
 
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::WRITABLE | Interest::READABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
+    QVERIFY_OK(c.stream->shutdown(Shutdown::both));
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Readiness::WRITE_CLOSED});
 
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
+    ASSERT_ERROR(c.stream->write(DATA2), os_error(EPIPE));
 
-    QVERIFY_OK(stream->shutdown(Shutdown::both));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Readiness::WRITE_CLOSED});
-
-    ASSERT_ERROR(stream->write(DATA2), os_error(EPIPE));
-
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_listener_write. The server's
   // shutdown(write) gives the client READ_CLOSED (EPOLLIN|EPOLLRDHUP).
   void unix_stream_shutdown_listener_write() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, "unix_stream_shutdown_listener_write");
-    Barrier barrier(2);
-    Worker handle = start_listener(listener->get(), 1, &barrier, true);  // mio's new_noop_listener
+    Connected c;
+    connect_to_peer(c, "unix_stream_shutdown_listener_write", [&c](int listener) {
+      return start_listener(listener, 1, &c.barrier, true);  // mio's new_noop_listener
+    });
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
 
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
+    QVERIFY(c.barrier.wait());  // the peer now shuts its writing side
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Readiness::READ_CLOSED});
 
-    QVERIFY(barrier.wait());  // the peer now shuts its writing side
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Readiness::READ_CLOSED});
-
-    QVERIFY(barrier.wait());
-    QVERIFY_JOINED(handle);
+    QVERIFY(c.barrier.wait());
+    QVERIFY_JOINED(*c.peer);
   }
 
   // mio: unix_stream.rs::unix_stream_register
   void unix_stream_register() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, "unix_stream_register");
-    Worker handle = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c, "unix_stream_register");
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE));
+    EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::READABLE));
-    EXPECT_NO_EVENTS(*poll, events);
-
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);
   }
 
   // mio: unix_stream.rs::unix_stream_reregister
   void unix_stream_reregister() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, "unix_stream_reregister");
-    Worker handle = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c, "unix_stream_reregister");
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE));
+    QVERIFY_OK(c.poll->registry().modify(*c.stream, TOKEN_1, Interest::WRITABLE));
+    EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
 
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::READABLE));
-    QVERIFY_OK(poll->registry().modify(*stream, TOKEN_1, Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
-
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);
   }
 
   // mio: unix_stream.rs::unix_stream_deregister
   void unix_stream_deregister() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    STD_LISTENER(path, listener, "unix_stream_deregister");
-    Worker handle = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c, "unix_stream_deregister");
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::WRITABLE));
+    QVERIFY_OK(c.poll->registry().remove(*c.stream));
+    EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    auto stream = UnixStream::connect(path.path);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, TOKEN_1, Interest::WRITABLE));
-    QVERIFY_OK(poll->registry().remove(*stream));
-    EXPECT_NO_EVENTS(*poll, events);
-
-    drop(*stream);
-    QVERIFY_JOINED(handle);
+    close_and_join(c);
   }
 
   // Beyond mio: connecting to a path where nothing is bound fails at once with ENOENT
