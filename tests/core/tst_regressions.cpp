@@ -81,11 +81,7 @@ class TestRegressions : public CoreTest {
 
     QVERIFY_OK(poll->registry().remove(*listener));
 
-    Worker t([waker] {
-      std::this_thread::sleep_for(500ms);
-      auto r = waker->wake();
-      return r ? std::string() : failure("wake", r.error());
-    });
+    Worker t = wake_later(waker, 500ms);
 
     n = poll->poll(events, 10s);
     QVERIFY_OK(n);

@@ -288,6 +288,19 @@ Worker accept_and_read_once(const net::TcpListener& listener, std::optional<std:
       unblock(listener.as_raw_fd()));
 }
 
+Worker wake_later(std::shared_ptr<const Waker> waker, std::chrono::milliseconds delay, Gate* gate) {
+  return Worker(
+      [waker = std::move(waker), delay, gate] {
+        if (gate && !gate->wait()) return std::string();
+        std::this_thread::sleep_for(delay);
+        auto r = waker->wake();
+        return r ? std::string() : failure("wake", r.error());
+      },
+      [gate] {
+        if (gate) gate->open();
+      });
+}
+
 io_result<std::pair<net::TcpStream, net::TcpStream>> connected_pair(const net::TcpListener& listener) {
   auto addr = listener.local_addr();
   if (!addr) return std::unexpected(addr.error());

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -140,6 +141,10 @@ Worker start_connections(std::string_view path, int n, Barrier& barrier);
 /// it, blocking, storing how many bytes the read returned in `bytes_read`; a failed
 /// accept or read fails.
 Worker accept_and_read_once(const net::TcpListener& listener, std::optional<std::size_t>& bytes_read);
+/// A Worker that wakes `waker` once from its own thread: after `delay`, and once `gate`
+/// (if given) is open; when the gate times out it returns without waking.
+Worker wake_later(std::shared_ptr<const Waker> waker, std::chrono::milliseconds delay = 0ms,
+                  Gate* gate = nullptr);
 /// A client from TcpStream::connect and the stream `listener` accepted for it (accept is
 /// retried until the handshake has reached the listener).
 io_result<std::pair<net::TcpStream, net::TcpStream>> connected_pair(const net::TcpListener& listener);
