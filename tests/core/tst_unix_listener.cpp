@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "peer.h"
@@ -65,6 +66,28 @@ class TestUnixListener : public CoreTest {
     QVERIFY_JOINED(handle);
   }
 
+  // A UnixListener bound to a fresh path (removed afterwards), registered with the test's
+  // Poll.
+  struct Registered {
+    std::optional<Poll> poll;
+    Events events{16};
+    std::optional<Unlink> path;
+    std::optional<UnixListener> listener;
+  };
+
+  // Makes r.poll, binds r.listener to a fresh path named after `name` and registers it
+  // with `interest` as TOKEN_1.
+  static void bind_and_register(Registered& r, const char* name, Interest interest) {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    r.poll.emplace(std::move(*poll));
+    r.path.emplace(temp_path(name));
+    auto listener = UnixListener::bind(r.path->path);
+    QVERIFY_OK(listener);
+    r.listener.emplace(std::move(*listener));
+    QVERIFY_OK(r.poll->registry().add(*r.listener, TOKEN_1, interest));
+  }
+
  private slots:
   // mio: unix_listener.rs::unix_listener_send_and_sync [R]: not ported (Rust type check).
 
@@ -89,25 +112,20 @@ class TestUnixListener : public CoreTest {
   // mio: unix_listener.rs::unix_listener_local_addr. The accepted stream's local address
   // is the listener's path; the connecting peer is unnamed.
   void unix_listener_local_addr() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-
-    const Unlink path{temp_path("unix_listener_local_addr")};
-    auto listener = UnixListener::bind(path.path);
-    QVERIFY_OK(listener);
-    QVERIFY_OK(poll->registry().add(*listener, TOKEN_1, Interest::WRITABLE | Interest::READABLE));
+    Registered r;
+    bind_and_register(r, "unix_listener_local_addr", Interest::WRITABLE | Interest::READABLE);
+    if (QTest::currentTestFailed()) return;
 
     Barrier barrier(2);
-    Worker handle = start_connections(path.path, 1, barrier);
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
+    Worker handle = start_connections(r.path->path, 1, barrier);
+    EXPECT_EVENTS(*r.poll, r.events, {TOKEN_1, Interest::READABLE});
 
-    auto accepted = listener->accept();
+    auto accepted = r.listener->accept();
     QVERIFY_OK(accepted);
     const auto local = accepted->stream.local_addr();
     QVERIFY_OK(local);
     QVERIFY(local->as_pathname());
-    QCOMPARE(qs(*local->as_pathname()), qs(path.path));
+    QCOMPARE(qs(*local->as_pathname()), qs(r.path->path));
     QVERIFY(!accepted->peer.as_pathname());
     QVERIFY(accepted->peer.is_unnamed());
 
@@ -117,37 +135,27 @@ class TestUnixListener : public CoreTest {
 
   // mio: unix_listener.rs::unix_listener_register
   void unix_listener_register() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-
-    const Unlink path{temp_path("unix_listener_register")};
-    auto listener = UnixListener::bind(path.path);
-    QVERIFY_OK(listener);
-    QVERIFY_OK(poll->registry().add(*listener, TOKEN_1, Interest::READABLE));
-    EXPECT_NO_EVENTS(*poll, events);
+    Registered r;
+    bind_and_register(r, "unix_listener_register", Interest::READABLE);
+    if (QTest::currentTestFailed()) return;
+    EXPECT_NO_EVENTS(*r.poll, r.events);
   }
 
   // mio: unix_listener.rs::unix_listener_reregister. Registered WRITABLE only, a pending
   // connection gives no event (a listener is never writable); here the connection is
   // known to be pending before the no-events poll.
   void unix_listener_reregister() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-
-    const Unlink path{temp_path("unix_listener_reregister")};
-    auto listener = UnixListener::bind(path.path);
-    QVERIFY_OK(listener);
-    QVERIFY_OK(poll->registry().add(*listener, TOKEN_1, Interest::WRITABLE));
+    Registered r;
+    bind_and_register(r, "unix_listener_reregister", Interest::WRITABLE);
+    if (QTest::currentTestFailed()) return;
 
     Barrier barrier(2);
-    Worker handle = start_connections(path.path, 1, barrier);
-    QVERIFY(wait_readable(listener->as_raw_fd()));
-    EXPECT_NO_EVENTS(*poll, events);
+    Worker handle = start_connections(r.path->path, 1, barrier);
+    QVERIFY(wait_readable(r.listener->as_raw_fd()));
+    EXPECT_NO_EVENTS(*r.poll, r.events);
 
-    QVERIFY_OK(poll->registry().modify(*listener, TOKEN_1, Interest::READABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
+    QVERIFY_OK(r.poll->registry().modify(*r.listener, TOKEN_1, Interest::READABLE));
+    EXPECT_EVENTS(*r.poll, r.events, {TOKEN_1, Interest::READABLE});
 
     QVERIFY(barrier.wait());
     QVERIFY_JOINED(handle);
@@ -156,21 +164,16 @@ class TestUnixListener : public CoreTest {
   // mio: unix_listener.rs::unix_listener_deregister. Here the connection is known to be
   // pending (readiness already queued) before the source is removed.
   void unix_listener_deregister() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-
-    const Unlink path{temp_path("unix_listener_deregister")};
-    auto listener = UnixListener::bind(path.path);
-    QVERIFY_OK(listener);
-    QVERIFY_OK(poll->registry().add(*listener, TOKEN_1, Interest::READABLE));
+    Registered r;
+    bind_and_register(r, "unix_listener_deregister", Interest::READABLE);
+    if (QTest::currentTestFailed()) return;
 
     Barrier barrier(2);
-    Worker handle = start_connections(path.path, 1, barrier);
-    QVERIFY(wait_readable(listener->as_raw_fd()));
+    Worker handle = start_connections(r.path->path, 1, barrier);
+    QVERIFY(wait_readable(r.listener->as_raw_fd()));
 
-    QVERIFY_OK(poll->registry().remove(*listener));
-    EXPECT_NO_EVENTS(*poll, events);
+    QVERIFY_OK(r.poll->registry().remove(*r.listener));
+    EXPECT_NO_EVENTS(*r.poll, r.events);
 
     QVERIFY(barrier.wait());
     QVERIFY_JOINED(handle);
