@@ -151,136 +151,130 @@ int write_to_closed_pipe() {
 
 class TestUnixPipe : public CoreTest {
   Q_OBJECT
- private slots:
-  // mio: unix_pipe.rs::smoke
-  void smoke() {
+
+  // Runs `body` with a fresh Poll, its Events and the two ends of a new pipe.
+  template <class Body>
+  static void with_pipe(Body body) {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(8);
     auto p = unix::pipe();
     QVERIFY_OK(p);
     auto& [sender, receiver] = *p;
+    body(*poll, events, sender, receiver);
+  }
 
+  // mio's smoke exchange: registered (receiver READABLE, sender WRITABLE), the sender is
+  // writable, writes DATA1, and the receiver becomes readable and reads exactly DATA1.
+  static void send_data1_through(Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+    QVERIFY_OK(poll.registry().add(receiver, RECEIVER, Interest::READABLE));
+    QVERIFY_OK(poll.registry().add(sender, SENDER, Interest::WRITABLE));
+
+    EXPECT_EVENTS(poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
+    CHECKED_WRITE(sender.write(DATA1), DATA1.size());
+
+    EXPECT_EVENTS(poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
     std::array<std::byte, 20> buf{};
-    ASSERT_WOULD_BLOCK(receiver.read(buf));
+    EXPECT_READ(receiver.read(buf), buf, DATA1);
+  }
 
-    QVERIFY_OK(poll->registry().add(receiver, RECEIVER, Interest::READABLE));
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
+ private slots:
+  // mio: unix_pipe.rs::smoke
+  void smoke() {
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      std::array<std::byte, 20> buf{};
+      ASSERT_WOULD_BLOCK(receiver.read(buf));
 
-    EXPECT_EVENTS(*poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
-    auto n = sender.write(DATA1);
-    QVERIFY_OK(n);
-    QCOMPARE(*n, DATA1.size());
-
-    EXPECT_EVENTS(*poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
-    n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(str(std::span(buf).first(*n)), std::string(DATA1));
+      send_data1_through(poll, events, sender, receiver);
+    });
   }
 
   // mio: unix_pipe.rs::event_when_sender_is_dropped. As in mio the data is left unread when the
   // sender goes: the hang-up is a new edge anyway (EPOLLIN|EPOLLHUP). Then the data is still
   // there and the next read is end-of-file.
   void event_when_sender_is_dropped() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(8);
-    auto p = unix::pipe();
-    QVERIFY_OK(p);
-    auto& [sender, receiver] = *p;
-    QVERIFY_OK(poll->registry().add(receiver, RECEIVER, Interest::READABLE));
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      QVERIFY_OK(poll.registry().add(receiver, RECEIVER, Interest::READABLE));
 
-    Barrier barrier(2);
-    io_result<std::size_t> written = std::unexpected(std::error_code());
-    Worker thread(
-        [&barrier, &written, s = std::move(sender)]() mutable {
-          written = s.write(DATA1);
-          if (!barrier.wait() || !barrier.wait()) return std::string("barrier not passed");
-          drop(s);  // closes the write end in this thread
-          return barrier.wait() ? std::string() : std::string("barrier not passed");
-        },
-        [&barrier] { barrier.abandon(); });
+      Barrier barrier(2);
+      io_result<std::size_t> written = std::unexpected(std::error_code());
+      Worker thread(
+          [&barrier, &written, s = std::move(sender)]() mutable {
+            written = s.write(DATA1);
+            if (!barrier.wait() || !barrier.wait()) return std::string("barrier not passed");
+            drop(s);  // closes the write end in this thread
+            return barrier.wait() ? std::string() : std::string("barrier not passed");
+          },
+          [&barrier] { barrier.abandon(); });
 
-    QVERIFY(barrier.wait());  // the write is done
-    QVERIFY_OK(written);
-    QCOMPARE(*written, DATA1.size());
-    EXPECT_EVENTS(*poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
+      QVERIFY(barrier.wait());  // the write is done
+      QVERIFY_OK(written);
+      QCOMPARE(*written, DATA1.size());
+      EXPECT_EVENTS(poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
 
-    QVERIFY(barrier.wait());  // unblock the thread
-    QVERIFY(barrier.wait());  // the sender is closed
-    QVERIFY_JOINED(thread);
+      QVERIFY(barrier.wait());  // unblock the thread
+      QVERIFY(barrier.wait());  // the sender is closed
+      QVERIFY_JOINED(thread);
 
-    EXPECT_ONE_CLOSED_EVENT(*poll, events, RECEIVER, true);
+      EXPECT_ONE_CLOSED_EVENT(poll, events, RECEIVER, true);
 
-    std::array<std::byte, 20> buf{};
-    auto n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(str(std::span(buf).first(*n)), std::string(DATA1));
-    n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(*n, std::size_t{0});  // end-of-file, not would-block: no writer is left
+      std::array<std::byte, 20> buf{};
+      EXPECT_READ(receiver.read(buf), buf, DATA1);
+      EXPECT_READ(receiver.read(buf), buf, "");  // end-of-file, not would-block: no writer is left
+    });
   }
 
   // mio: unix_pipe.rs::event_when_receiver_is_dropped. Linux reports EPOLLOUT|EPOLLERR here (the
   // pipe is empty, so still writable, and has no reader); write_closed holds through the
   // "EPOLLOUT and EPOLLERR" rule. See ..._with_full_pipe for EPOLLERR alone.
   void event_when_receiver_is_dropped() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(8);
-    auto p = unix::pipe();
-    QVERIFY_OK(p);
-    auto& [sender, receiver] = *p;
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      QVERIFY_OK(poll.registry().add(sender, SENDER, Interest::WRITABLE));
 
-    Barrier barrier(2);
-    Worker thread(
-        [&barrier, r = std::move(receiver)]() mutable {
-          if (!barrier.wait()) return std::string("barrier not passed");
-          drop(r);  // closes the read end in this thread
-          return barrier.wait() ? std::string() : std::string("barrier not passed");
-        },
-        [&barrier] { barrier.abandon(); });
+      Barrier barrier(2);
+      Worker thread(
+          [&barrier, r = std::move(receiver)]() mutable {
+            if (!barrier.wait()) return std::string("barrier not passed");
+            drop(r);  // closes the read end in this thread
+            return barrier.wait() ? std::string() : std::string("barrier not passed");
+          },
+          [&barrier] { barrier.abandon(); });
 
-    EXPECT_EVENTS(*poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
+      EXPECT_EVENTS(poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
 
-    QVERIFY(barrier.wait());  // unblock the thread
-    QVERIFY(barrier.wait());  // the receiver is closed
-    QVERIFY_JOINED(thread);
+      QVERIFY(barrier.wait());  // unblock the thread
+      QVERIFY(barrier.wait());  // the receiver is closed
+      QVERIFY_JOINED(thread);
 
-    EXPECT_ONE_CLOSED_EVENT(*poll, events, SENDER, false);
-    QVERIFY(events[0].is_error());
-    QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLOUT | EPOLLERR});
+      EXPECT_ONE_CLOSED_EVENT(poll, events, SENDER, false);
+      QVERIFY(events[0].is_error());
+      QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLOUT | EPOLLERR});
+    });
   }
 
   // Not in mio (its reference notes the case): when the pipe is full as the reader goes,
   // Linux reports EPOLLERR alone (not writable, no HUP). is_write_closed has its
   // "e == EPOLLERR" rule for exactly this (mio #1350).
   void event_when_receiver_is_dropped_with_full_pipe() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(8);
-    auto p = unix::pipe();
-    QVERIFY_OK(p);
-    auto& [sender, receiver] = *p;
-
-    const std::array<std::byte, 4096> chunk{};
-    for (;;) {
-      auto w = sender.write(chunk);
-      if (!w) {
-        ASSERT_WOULD_BLOCK(w);
-        break;
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      const std::array<std::byte, 4096> chunk{};
+      for (;;) {
+        auto w = sender.write(chunk);
+        if (!w) {
+          ASSERT_WOULD_BLOCK(w);
+          break;
+        }
       }
-    }
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
-    EXPECT_NO_EVENTS(*poll, events);  // full: not writable
+      QVERIFY_OK(poll.registry().add(sender, SENDER, Interest::WRITABLE));
+      EXPECT_NO_EVENTS(poll, events);  // full: not writable
 
-    drop(receiver);
+      drop(receiver);
 
-    EXPECT_ONE_CLOSED_EVENT(*poll, events, SENDER, false);
-    QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLERR});
-    QVERIFY(!events[0].is_writable());
-    QVERIFY(!events[0].is_read_closed());
+      EXPECT_ONE_CLOSED_EVENT(poll, events, SENDER, false);
+      QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLERR});
+      QVERIFY(!events[0].is_writable());
+      QVERIFY(!events[0].is_read_closed());
+    });
   }
 
   // mio: unix_pipe.rs::from_child_process_io. mio wraps std's ChildStdin/ChildStdout; here the
@@ -300,19 +294,8 @@ class TestUnixPipe : public CoreTest {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(8);
-    QVERIFY_OK(poll->registry().add(receiver, RECEIVER, Interest::READABLE));
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
-
-    EXPECT_EVENTS(*poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
-    auto n = sender.write(DATA1);
-    QVERIFY_OK(n);
-    QCOMPARE(*n, DATA1.size());
-
-    EXPECT_EVENTS(*poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
-    std::array<std::byte, 20> buf{};
-    n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(str(std::span(buf).first(*n)), std::string(DATA1));
+    send_data1_through(*poll, events, sender, receiver);
+    if (QTest::currentTestFailed()) return;
 
     drop(sender);  // cat sees EOF, exits, and its stdout closes
 
