@@ -617,9 +617,8 @@ class TestTcp : public CoreTest {
       auto& [client, server] = *pair;
       QVERIFY_OK(client.shutdown(Shutdown::write));
       ASSERT_ERROR(client.write(std::string_view("data")), os_error(EPIPE));
-      char data[] = "data";
-      const iovec iov[1] = {{data, 4}};
-      ASSERT_ERROR(client.write_vectored(iov), os_error(EPIPE));
+      const std::array<iovec, 1> data{iov(std::string_view("data"))};
+      ASSERT_ERROR(client.write_vectored(data), os_error(EPIPE));
       ASSERT_ERROR(client.send_oob(std::byte{'!'}), os_error(EPIPE));
     }
 

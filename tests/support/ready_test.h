@@ -15,11 +15,13 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/uio.h>
 
 #include <QByteArray>
 #include <QObject>
 #include <QString>
 #include <QTest>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -212,6 +214,10 @@ inline std::string str(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+/// An iovec over a buffer to fill, or over data that is only read (write_vectored).
+inline iovec iov(std::span<char> buf) { return {buf.data(), buf.size()}; }
+inline iovec iov(std::string_view data) { return {const_cast<char*>(data.data()), data.size()}; }
+
 /// Text as a QString, so QCOMPARE prints both sides (std::string has no QTest::toString).
 inline QString qs(std::string_view s) {
   return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size()));
@@ -289,6 +295,29 @@ inline QByteArray qbytes(std::span<const std::byte> b) {
     QVERIFY_OK(pending_);                                                    \
     QVERIFY2(!*pending_, ("pending error: " + pending_->message()).c_str()); \
   } while (false)
+
+namespace ready::test {
+
+/// The vectored-I/O step of mio's stream smoke tests, against an echo peer: `data1` and
+/// `data2` go out in one write_vectored, the echo makes `stream` (registered READABLE as
+/// `token`) readable, and one read_vectored into two buffers returns both, leaving the
+/// byte after them untouched.
+template <class Stream>
+void expect_vectored_echo(Poll& poll, Events& events, const Stream& stream, Token token,
+                          std::string_view data1, std::string_view data2) {
+  const std::array<iovec, 2> out{iov(data1), iov(data2)};
+  CHECKED_WRITE(stream.write_vectored(out), data1.size() + data2.size());
+  EXPECT_EVENTS(poll, events, ExpectEvent(token, Interest::READABLE));
+  std::vector<char> buf1(data1.size(), 1);
+  std::vector<char> buf2(data2.size() + 1, 2);
+  const std::array<iovec, 2> in{iov(buf1), iov(buf2)};
+  CHECKED_WRITE(stream.read_vectored(in), data1.size() + data2.size());
+  QCOMPARE(qbytes(std::string_view(buf1.data(), buf1.size())), qbytes(data1));
+  QCOMPARE(qbytes(std::string_view(buf2.data(), data2.size())), qbytes(data2));
+  QCOMPARE(int{buf2[data2.size()]}, 2);  // the byte after them is untouched
+}
+
+}  // namespace ready::test
 
 /// Skips the test when this machine has no IPv6 loopback (::1).
 #define SKIP_WITHOUT_IPV6()                                                                       \
