@@ -31,8 +31,7 @@ std::string failure(std::string_view what, std::error_code ec = last_error());
 
 // --- Synchronisation with a time limit. ---
 
-/// A one-shot signal between threads (mio's `mpsc::channel::<()>`): open() releases every
-/// present and future wait() for good; wait() gives up (false) after `limit`.
+/// A one-shot signal between threads (mio's `channel::<()>`); wait() gives up after `limit`.
 class Gate {
  public:
   void open();
@@ -44,8 +43,7 @@ class Gate {
   bool open_ = false;
 };
 
-/// std::sync::Barrier for `n` parties, reusable; wait() gives up after kWaitLimit, and
-/// abandon() releases every waiter for good (when a test fails before reaching its wait).
+/// std::sync::Barrier for `n` parties; wait() gives up after kWaitLimit, abandon() releases all.
 class Barrier {
  public:
   explicit Barrier(int n) : n_(n) {}
@@ -62,14 +60,10 @@ class Barrier {
   bool abandoned_ = false;
 };
 
-/// A peer thread. Its body returns "" on success or what went wrong; join() hands that to
-/// the test (QVERIFY_JOINED). If the test leaves without joining (a failed check), the
-/// destructor runs `abort` (to unblock the thread: shut a socket, open a gate, abandon a
-/// barrier) and joins.
+/// A peer thread whose body returns "" or a failure; unjoined, its destructor runs `abort`, joins.
 class Worker {
  public:
-  template <class Body>
-  requires std::invocable<Body&>
+  template <class Body, std::enable_if_t<std::is_invocable_r_v<std::string, Body&>, int> = 0>
   explicit Worker(Body body, std::function<void()> abort = {})
       : abort_(std::move(abort)), thread_([this, b = std::move(body)]() mutable { error_ = b(); }) {}
   Worker(const Worker&) = delete;
@@ -106,8 +100,7 @@ io_result<void> connect_fd(int fd, const net::SocketAddr& addr);
 io_result<void> connect_fd(int fd, std::string_view path);
 /// std's set_nonblocking(true): O_NONBLOCK on, the rest of the file flags kept.
 io_result<void> make_nonblocking(int fd);
-/// A ready:: socket made to act as a std peer: blocking, with reads and accepts (accept
-/// honours SO_RCVTIMEO on Linux) timing out after `limit`.
+/// Makes a ready:: socket a std-like peer: blocking, reads and accepts time out after `limit`.
 io_result<void> make_blocking(const net::Socket& socket, std::chrono::seconds limit = kWaitLimit);
 /// getsockname(2) of an IP socket (an empty SocketAddr if it has none).
 net::SocketAddr local_address(int fd);
@@ -115,38 +108,26 @@ net::SocketAddr local_address(int fd);
 io_result<std::size_t> plain_send(int fd, std::span<const std::byte> data);
 /// recv(2) (EINTR retried).
 io_result<std::size_t> plain_recv(int fd, std::span<std::byte> buf);
-/// Waits (poll(2), up to `limit`) until `fd` is readable. Consumes nothing and leaves
-/// epoll's edge state alone: it only removes the race with another thread's send/connect.
+/// poll(2) until `fd` is readable (up to `limit`); consumes nothing, leaves epoll's edges alone.
 bool wait_readable(int fd, std::chrono::milliseconds limit = kWaitLimit);
-/// A Worker abort that shuts the plain listener `listener` down (waking a thread blocked in
-/// accept on it: Linux gives EINVAL) and then opens `gate`, if any.
+/// A Worker abort: shuts `listener` down (waking a blocked accept) and opens `gate`, if any.
 std::function<void()> unblock(int listener, Gate* gate = nullptr);
 
 // --- Peers (mio's helper threads). ---
 
-/// mio's echo_listener: accepts `n` connections on the plain listener `listener`, one after
-/// another, and echoes what each sends until end-of-stream. A reset counts as the end too
-/// (Linux resets when the client closes with unread data); a failed or short send fails.
+/// mio's echo_listener: accepts `n` connections in turn, echoing each until end-of-stream or reset.
 Worker echo_listener(int listener, int n);
-/// mio's start_listener / new_noop_listener: accepts `n` connections on `listener`; with a
-/// barrier waits on it before closing each one, and with `shutdown_write` first shuts the
-/// connection's writing side and waits on the barrier once more.
+/// mio's start_listener: accepts `n` connections, each closed after `barrier` (shut_wr + barrier first).
 Worker start_listener(int listener, int n, Barrier* barrier = nullptr, bool shutdown_write = false);
-/// mio's start_connections / open_connections: makes `n` plain connections to `address`
-/// (an IP address or a Unix socket path), holding each open until `barrier` is passed.
+/// mio's start_connections: `n` plain connections (to an IP address or a path), each held until `barrier`.
 Worker start_connections(const net::SocketAddr& address, int n, Barrier& barrier);
 Worker start_connections(std::string_view path, int n, Barrier& barrier);
-/// mio's std peer of drop_cancels_interest_and_shuts_down / issue_776: accepts one
-/// connection on `listener` (already made blocking with make_blocking) and reads once from
-/// it, blocking, storing how many bytes the read returned in `bytes_read`; a failed
-/// accept or read fails.
+/// Accepts one connection on a make_blocking `listener` and reads from it once, into `bytes_read`.
 Worker accept_and_read_once(const net::TcpListener& listener, std::optional<std::size_t>& bytes_read);
-/// A Worker that wakes `waker` once from its own thread: after `delay`, and once `gate`
-/// (if given) is open; when the gate times out it returns without waking.
+/// Wakes `waker` once from another thread, after `delay` and once `gate` (if any) is open.
 Worker wake_later(std::shared_ptr<const Waker> waker, std::chrono::milliseconds delay = 0ms,
                   Gate* gate = nullptr);
-/// A client from TcpStream::connect and the stream `listener` accepted for it (accept is
-/// retried until the handshake has reached the listener).
+/// A TcpStream::connect client and the stream `listener` accepted for it (accept retried).
 io_result<std::pair<net::TcpStream, net::TcpStream>> connected_pair(const net::TcpListener& listener);
 
 }  // namespace ready::test

@@ -50,8 +50,7 @@ using namespace std::chrono_literals;
 /// How long any wait of a test or of its peers may take before it counts as a failure.
 inline constexpr std::chrono::seconds kWaitLimit{10};
 
-/// A time limit for a loop (`for (Deadline d; !d.expired();)`), so a lost event fails
-/// instead of hanging where mio waits forever.
+/// A time limit for a loop (`for (Deadline d; !d.expired();)`) where mio waits forever.
 class Deadline {
  public:
   explicit Deadline(std::chrono::milliseconds limit = kWaitLimit)
@@ -120,9 +119,7 @@ bool expect_no_events(Poll& poll, Events& events, const char* file, int line);
 /// The events of the last poll (" {event} {event}"), for failure messages.
 std::string describe(const Events& events);
 
-/// Polls (500 ms at a time, up to `limit`) until an event for `token` satisfies `pred`
-/// and returns it; the rest of that poll's events are ignored (mio's `'outer: loop { poll;
-/// for event in &events { ... break 'outer } }`). nullopt on timeout or a poll error.
+/// Polls (500 ms a time, up to `limit`) for an event of `token` satisfying `pred`; nullopt if none.
 template <class Pred>
 std::optional<Event> wait_for_event(Poll& poll, Events& events, Token token, Pred pred,
                                     std::chrono::milliseconds limit = kWaitLimit) {
@@ -159,8 +156,7 @@ inline std::string code_text(const std::error_code& e) { return e.message(); }
 net::SocketAddr any_local_address();
 net::SocketAddr any_local_ipv6_address();
 
-/// False when this machine has no IPv6 loopback (creating an IPv6 socket or binding ::1
-/// fails with EAFNOSUPPORT or EADDRNOTAVAIL); other errors are left for the test to meet.
+/// False when binding ::1 fails with EAFNOSUPPORT or EADDRNOTAVAIL (no IPv6 loopback).
 bool ipv6_loopback_available();
 
 /// O_NONBLOCK / FD_CLOEXEC are set on the descriptor.
@@ -171,8 +167,7 @@ bool is_close_on_exec(int fd);
 /// removed at exit). Short enough for sun_path.
 std::string temp_path(std::string_view name);
 
-/// A temp_path whose file (a bound socket) is removed when the test leaves its scope,
-/// also after a failed check.
+/// A temp_path whose file (a bound socket) is removed when it leaves scope, failed or not.
 struct Unlink {
   std::string path;
   explicit Unlink(std::string p) : path(std::move(p)) {}
@@ -190,8 +185,7 @@ void drop(T& x) {
   T gone = std::move(x);
 }
 
-/// SIGPIPE at its default disposition (terminate) and unblocked in this thread while the
-/// object lives; the previous disposition and mask are restored afterwards.
+/// SIGPIPE at its default (terminate) and unblocked in this thread while it lives; then restored.
 class DefaultSigpipe {
  public:
   DefaultSigpipe();
@@ -278,8 +272,7 @@ inline QByteArray qbytes(std::span<const std::byte> b) {
     QCOMPARE(*written_, static_cast<std::size_t>(expected_len)); \
   } while (false)
 
-/// mio's expect_read!: the read succeeds and the first bytes of `buf` it filled are
-/// exactly `expected` (a string).
+/// mio's expect_read!: the read succeeds and the bytes it put in `buf` are exactly `expected`.
 #define EXPECT_READ(call, buf, expected)                                           \
   do {                                                                             \
     const auto& read_ = (call);                                                    \
@@ -298,10 +291,7 @@ inline QByteArray qbytes(std::span<const std::byte> b) {
 
 namespace ready::test {
 
-/// The vectored-I/O step of mio's stream smoke tests, against an echo peer: `data1` and
-/// `data2` go out in one write_vectored, the echo makes `stream` (registered READABLE as
-/// `token`) readable, and one read_vectored into two buffers returns both, leaving the
-/// byte after them untouched.
+/// mio's vectored smoke step: data1+data2 echo back into two buffers, the byte after untouched.
 template <class Stream>
 void expect_vectored_echo(Poll& poll, Events& events, const Stream& stream, Token token,
                           std::string_view data1, std::string_view data2) {
