@@ -2,24 +2,21 @@
 // rules mio documents but does not test: timeout rounding, raw epoll_ctl errors of a
 // SourceFd, and the ownership check across two Polls.
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <array>
 #include <chrono>
 #include <climits>
-#include <condition_variable>
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -30,62 +27,6 @@ namespace {
 constexpr Token ID1{1};
 constexpr Token ID2{2};
 constexpr Token ID3{3};
-
-// A one-shot signal between threads. mio's tests use std::sync::Barrier; a Gate waits with
-// a time limit, so a failing test cannot leave a thread (and its join) blocked forever.
-class Gate {
- public:
-  void open() {
-    {
-      std::lock_guard lock(m_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lock(m_);
-    return cv_.wait_for(lock, limit, [this] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-// Runs a function at scope exit (used to open gates before threads are joined).
-template <class F>
-class OnExit {
- public:
-  explicit OnExit(F f) : f_(std::move(f)) {}
-  OnExit(const OnExit&) = delete;
-  OnExit& operator=(const OnExit&) = delete;
-  ~OnExit() { f_(); }
-
- private:
-  F f_;
-};
-
-// Makes a socket behave like mio's std peers: blocking, reads and accepts time out after
-// `limit` (accept honours SO_RCVTIMEO on Linux) instead of hanging a failing test.
-bool make_blocking(const net::Socket& s, std::chrono::seconds limit = 5s) {
-  if (!s.set_nonblocking(false)) return false;
-  const timeval tv{static_cast<time_t>(limit.count()), 0};
-  return ::setsockopt(s.as_raw_fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
-}
-
-// mio's `'outer: loop { poll(None); break on an event for token }`, bounded (5 s) so a
-// broken build fails instead of hanging.
-bool poll_until_token(Poll& poll, Events& events, Token token) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto r = poll.poll(events, 500ms);
-    if (!r) return false;
-    for (const Event& e : events)
-      if (e.token() == token) return true;
-  }
-  return false;
-}
 
 // mio's registry_ops_flow: every registration operation, ending registered with `token`
 // and `final_interest`.
@@ -281,37 +222,16 @@ class TestPoll : public CoreTest {
   }
 
   // mio: poll.rs::drop_cancels_interest_and_shuts_down. After an event and a would-block
-  // read, destroying the registered stream closes it: the peer's blocking read (5 s
-  // limit) returns end-of-file. (mio also accepts UnexpectedEof; Linux gives 0 bytes.)
+  // read, destroying the registered stream closes it: the peer's blocking read (time-
+  // limited) returns end-of-file. (mio also accepts UnexpectedEof; Linux gives 0 bytes.)
   void drop_cancels_interest_and_shuts_down() {
     auto listener = net::TcpListener::bind(any_local_address());  // mio: a std listener
     QVERIFY_OK(listener);
     auto addr = listener->local_addr();
     QVERIFY_OK(addr);
-    QVERIFY(make_blocking(*listener));
-
-    std::error_code thread_error;
-    std::optional<std::size_t> thread_read;
-    std::thread server([&] {
-      auto accepted = listener->accept();
-      if (!accepted) {
-        thread_error = accepted.error();
-        return;
-      }
-      if (!make_blocking(accepted->stream)) {
-        thread_error = last_error();
-        return;
-      }
-      std::array<std::byte, 16> buf{};
-      auto r = accepted->stream.read(buf);
-      if (r)
-        thread_read = *r;
-      else
-        thread_error = r.error();
-    });
-    OnExit join{[&] {
-      if (server.joinable()) server.join();
-    }};
+    QVERIFY_OK(make_blocking(*listener));
+    std::optional<std::size_t> bytes_read;
+    Worker server = accept_and_read_once(*listener, bytes_read);
 
     auto poll = Poll::create();
     QVERIFY_OK(poll);
@@ -320,16 +240,15 @@ class TestPoll : public CoreTest {
     std::optional<net::TcpStream> stream(std::move(*connected));
     QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE | Interest::WRITABLE));
     Events events(16);
-    QVERIFY2(poll_until_token(*poll, events, Token(1)), "no event for the connecting stream");
+    QVERIFY2(wait_for_token(*poll, events, Token(1)), "no event for the connecting stream");
 
     std::array<std::byte, 1024> buf{};
     ASSERT_WOULD_BLOCK(stream->read(buf));
 
     stream.reset();
-    server.join();
-    QVERIFY2(!thread_error, ("peer: " + thread_error.message()).c_str());
-    QVERIFY(thread_read.has_value());
-    QCOMPARE(*thread_read, std::size_t{0});
+    QVERIFY_JOINED(server);
+    QVERIFY(bytes_read.has_value());
+    QCOMPARE(*bytes_read, std::size_t{0});
   }
 
   // mio: poll.rs::registry_behind_arc. A cloned Registry (try_clone) shared by two
@@ -349,35 +268,33 @@ class TestPoll : public CoreTest {
     QVERIFY_OK(addr);
 
     Gate release;
-    std::error_code error1, error2;
-    std::thread t1([&error1, &release, registry, l = std::move(*listener)]() mutable {
-      if (auto r = registry->add(l, Token(0), Interest::READABLE); !r) error1 = r.error();
-      release.wait();
-    });
-    std::thread t2([&error2, &release, registry, a = *addr] {
-      auto stream = net::TcpStream::connect(a);
-      if (!stream) {
-        error2 = stream.error();
-      } else if (auto r = registry->add(*stream, Token(1), Interest::READABLE | Interest::WRITABLE); !r) {
-        error2 = r.error();
-      }
-      release.wait();
-    });
-    OnExit join{[&] {
-      release.open();
-      if (t1.joinable()) t1.join();
-      if (t2.joinable()) t2.join();
-    }};
+    Worker t1(
+        [&release, registry, l = std::move(*listener)]() mutable {
+          auto r = registry->add(l, Token(0), Interest::READABLE);
+          release.wait();
+          return r ? std::string() : failure("add", r.error());
+        },
+        [&release] { release.open(); });
+    Worker t2(
+        [&release, registry, a = *addr] {
+          auto stream = net::TcpStream::connect(a);
+          if (!stream) {
+            release.wait();
+            return failure("connect", stream.error());
+          }
+          auto r = registry->add(*stream, Token(1), Interest::READABLE | Interest::WRITABLE);
+          release.wait();
+          return r ? std::string() : failure("add", r.error());
+        },
+        [&release] { release.open(); });
 
     auto n = poll->poll(events, 1000ms);
     QVERIFY_OK(n);
     QVERIFY2(*n >= 1, "no event within 1 s");
 
     release.open();
-    t1.join();
-    t2.join();
-    QVERIFY2(!error1, error1.message().c_str());
-    QVERIFY2(!error2, error2.message().c_str());
+    QVERIFY_JOINED(t1);
+    QVERIFY_JOINED(t2);
   }
 
   // mio: poll.rs::registry_operations_are_thread_safe. Three threads run add, remove,
@@ -398,39 +315,44 @@ class TestPoll : public CoreTest {
 
     Gate done1, done2, done3, release;
     std::error_code error1, error2, error3;
-    std::thread t1([&, registry, l = std::move(*listener)]() mutable {
-      if (auto r = registry_ops_flow(*registry, l, ID1, Interest::READABLE, Interest::READABLE); !r)
-        error1 = r.error();
-      done1.open();
-      release.wait();
-    });
-    std::thread t2([&, registry] {
-      auto udp = net::UdpSocket::bind(any_local_address());
-      if (!udp)
-        error2 = udp.error();
-      else if (auto r = registry_ops_flow(*registry, *udp, ID2, Interest::WRITABLE,
-                                          Interest::WRITABLE.add(Interest::READABLE));
-               !r)
-        error2 = r.error();
-      done2.open();
-      release.wait();
-    });
-    std::thread t3([&, registry, a = *addr] {
-      auto stream = net::TcpStream::connect(a);
-      if (!stream)
-        error3 = stream.error();
-      else if (auto r = registry_ops_flow(*registry, *stream, ID3, Interest::READABLE,
-                                          Interest::READABLE | Interest::WRITABLE);
-               !r)
-        error3 = r.error();
-      done3.open();
-      release.wait();
-    });
-    OnExit join{[&] {
-      release.open();
-      for (auto* t : {&t1, &t2, &t3})
-        if (t->joinable()) t->join();
-    }};
+    // Each thread keeps its source (and reports its error) until `release`.
+    Worker t1(
+        [&, registry, l = std::move(*listener)]() mutable {
+          if (auto r = registry_ops_flow(*registry, l, ID1, Interest::READABLE, Interest::READABLE); !r)
+            error1 = r.error();
+          done1.open();
+          release.wait();
+          return std::string();
+        },
+        [&release] { release.open(); });
+    Worker t2(
+        [&, registry] {
+          auto udp = net::UdpSocket::bind(any_local_address());
+          if (!udp)
+            error2 = udp.error();
+          else if (auto r = registry_ops_flow(*registry, *udp, ID2, Interest::WRITABLE,
+                                              Interest::WRITABLE.add(Interest::READABLE));
+                   !r)
+            error2 = r.error();
+          done2.open();
+          release.wait();
+          return std::string();
+        },
+        [&release] { release.open(); });
+    Worker t3(
+        [&, registry, a = *addr] {
+          auto stream = net::TcpStream::connect(a);
+          if (!stream)
+            error3 = stream.error();
+          else if (auto r = registry_ops_flow(*registry, *stream, ID3, Interest::READABLE,
+                                              Interest::READABLE | Interest::WRITABLE);
+                   !r)
+            error3 = r.error();
+          done3.open();
+          release.wait();
+          return std::string();
+        },
+        [&release] { release.open(); });
 
     // Wait for the threads to finish their operations before expecting events.
     QVERIFY(done1.wait() && done2.wait() && done3.wait());
@@ -439,6 +361,11 @@ class TestPoll : public CoreTest {
     QVERIFY2(!error3, error3.message().c_str());
     EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE), ExpectEvent(ID2, Interest::WRITABLE),
                   ExpectEvent(ID3, Interest::WRITABLE));
+
+    release.open();
+    QVERIFY_JOINED(t1);
+    QVERIFY_JOINED(t2);
+    QVERIFY_JOINED(t3);
   }
 
   // mio: poll.rs::register_during_poll. A source added by another thread while this one
@@ -452,24 +379,21 @@ class TestPoll : public CoreTest {
     QVERIFY_OK(clone);
 
     Gate start, finish;
-    std::error_code thread_error;
-    std::thread t([&, registry = std::move(*clone)] {
-      auto socket = net::UdpSocket::bind(any_local_address());
-      if (!socket) {
-        thread_error = socket.error();
-        return;
-      }
-      start.wait();
-      // Give the main thread time to enter its 5 s poll.
-      std::this_thread::sleep_for(200ms);
-      if (auto r = registry.add(*socket, ID1, Interest::WRITABLE); !r) thread_error = r.error();
-      finish.wait();  // the socket lives until the main thread has seen the event
-    });
-    OnExit join{[&] {
-      start.open();
-      finish.open();
-      if (t.joinable()) t.join();
-    }};
+    Worker t(
+        [&start, &finish, registry = std::move(*clone)] {
+          auto socket = net::UdpSocket::bind(any_local_address());
+          if (!socket) return failure("bind", socket.error());
+          start.wait();
+          // Give the main thread time to enter its 5 s poll.
+          std::this_thread::sleep_for(200ms);
+          auto r = registry.add(*socket, ID1, Interest::WRITABLE);
+          finish.wait();  // the socket lives until the main thread has seen the event
+          return r ? std::string() : failure("add", r.error());
+        },
+        [&start, &finish] {
+          start.open();
+          finish.open();
+        });
 
     start.open();
     auto n = poll->poll(events, 5s);
@@ -480,8 +404,7 @@ class TestPoll : public CoreTest {
     QVERIFY(events[0].is_writable());
 
     finish.open();
-    t.join();
-    QVERIFY2(!thread_error, thread_error.message().c_str());
+    QVERIFY_JOINED(t);
   }
 
   // mio: poll.rs::reregister_interest_token_usage. modify fully replaces token and
@@ -537,22 +460,19 @@ class TestPoll : public CoreTest {
     QVERIFY_OK(registry->modify(*listener, ID2, Interest::READABLE));
 
     Gate go_register, release;
-    std::error_code thread_error;
-    std::thread t([&, registry, a = *address] {
-      auto stream = net::TcpStream::connect(a);
-      if (!stream) {
-        thread_error = stream.error();
-        return;
-      }
-      if (!go_register.wait()) return;
-      if (auto r = registry->add(*stream, ID3, Interest::WRITABLE); !r) thread_error = r.error();
-      release.wait();
-    });
-    OnExit join{[&] {
-      go_register.open();
-      release.open();
-      if (t.joinable()) t.join();
-    }};
+    Worker t(
+        [&go_register, &release, registry, a = *address] {
+          auto stream = net::TcpStream::connect(a);
+          if (!stream) return failure("connect", stream.error());
+          if (!go_register.wait()) return std::string();
+          auto r = registry->add(*stream, ID3, Interest::WRITABLE);
+          release.wait();
+          return r ? std::string() : failure("add", r.error());
+        },
+        [&go_register, &release] {
+          go_register.open();
+          release.open();
+        });
 
     EXPECT_EVENTS(*poll, events, ExpectEvent(ID2, Interest::READABLE));
     QVERIFY_OK(listener->accept());
@@ -561,8 +481,7 @@ class TestPoll : public CoreTest {
     EXPECT_EVENTS(*poll, events, ExpectEvent(ID3, Interest::WRITABLE));
 
     release.open();
-    t.join();
-    QVERIFY2(!thread_error, thread_error.message().c_str());
+    QVERIFY_JOINED(t);
   }
 
   // mio: poll.rs::reregister_without_register [debug-only in mio]. modify of a source

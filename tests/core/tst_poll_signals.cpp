@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -171,30 +171,22 @@ class TestPollSignals : public CoreTest {
   void sources_are_cloexec_and_nonblocking() {
     auto tcp_listener = net::TcpListener::bind(any_local_address());
     QVERIFY_OK(tcp_listener);
-    auto tcp_addr = tcp_listener->local_addr();
-    QVERIFY_OK(tcp_addr);
-    auto tcp_stream = net::TcpStream::connect(*tcp_addr);
-    QVERIFY_OK(tcp_stream);
-    auto tcp_accepted = tcp_listener->accept();
-    for (int i = 0; i < 200 && is_would_block(tcp_accepted); ++i) {
-      std::this_thread::sleep_for(5ms);
-      tcp_accepted = tcp_listener->accept();
-    }
-    QVERIFY_OK(tcp_accepted);
+    auto tcp_pair = connected_pair(*tcp_listener);
+    QVERIFY_OK(tcp_pair);
     auto udp = net::UdpSocket::bind(any_local_address());
     QVERIFY_OK(udp);
 
-    const std::string path = temp_path("cloexec.sock");
-    auto unix_listener = net::UnixListener::bind(path);
+    const Unlink path{temp_path("cloexec.sock")};
+    auto unix_listener = net::UnixListener::bind(path.path);
     QVERIFY_OK(unix_listener);
-    auto unix_stream = net::UnixStream::connect(path);
+    auto unix_stream = net::UnixStream::connect(path.path);
     QVERIFY_OK(unix_stream);
     auto unix_accepted = unix_listener->accept();
     QVERIFY_OK(unix_accepted);
     auto unix_pair = net::UnixStream::pair();
     QVERIFY_OK(unix_pair);
-    const std::string dgram_path = temp_path("cloexec.dgram");
-    auto unix_dgram = net::UnixDatagram::bind(dgram_path);
+    const Unlink dgram_path{temp_path("cloexec.dgram")};
+    auto unix_dgram = net::UnixDatagram::bind(dgram_path.path);
     QVERIFY_OK(unix_dgram);
     auto unix_unbound = net::UnixDatagram::unbound();
     QVERIFY_OK(unix_unbound);
@@ -214,8 +206,8 @@ class TestPollSignals : public CoreTest {
 
     const std::vector<std::pair<std::string, int>> fds = {
         {"TcpListener", tcp_listener->as_raw_fd()},
-        {"TcpStream (connect)", tcp_stream->as_raw_fd()},
-        {"TcpStream (accept)", tcp_accepted->stream.as_raw_fd()},
+        {"TcpStream (connect)", tcp_pair->first.as_raw_fd()},
+        {"TcpStream (accept)", tcp_pair->second.as_raw_fd()},
         {"UdpSocket", udp->as_raw_fd()},
         {"UnixListener", unix_listener->as_raw_fd()},
         {"UnixStream (connect)", unix_stream->as_raw_fd()},
@@ -239,10 +231,6 @@ class TestPollSignals : public CoreTest {
     }
     // The epoll descriptor: close-on-exec (non-blocking means nothing for it).
     QVERIFY(is_close_on_exec(poll->as_raw_fd()));
-
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-    std::filesystem::remove(dgram_path, ec);
   }
 };
 

@@ -12,17 +12,19 @@ using namespace ready::test;
 namespace {
 constexpr Token SERVER{0};
 constexpr Token CLIENT{1};
-
-// The events of the last poll, for failure messages.
-std::string list(const Events& events) {
-  std::string s;
-  for (const Event& e : events) s += " {" + e.to_string() + "}";
-  return s;
-}
 }  // namespace
 
 class TestRegistering : public CoreTest {
   Q_OBJECT
+
+  // mio's *_register_multiple_event_loops: `source` is added to poll1 (READABLE|WRITABLE as
+  // `token`); adding it to poll2 as well fails with already_registered and mio's message.
+  static void add_to_both(const Poll& poll1, const Poll& poll2, Source& source, Token token) {
+    QVERIFY_OK(poll1.registry().add(source, token, Interest::READABLE | Interest::WRITABLE));
+    auto res = poll2.registry().add(source, token, Interest::READABLE | Interest::WRITABLE);
+    ASSERT_ERROR(res, Errc::already_registered);
+    QVERIFY(res.error().message().find("already registered with a Registry") != std::string::npos);
+  }
  private slots:
   // mio: registering.rs::register_deregister. mio's TestHandler state machine, handling
   // the first event of each poll (mio polls with no timeout; here each poll is limited to
@@ -84,7 +86,7 @@ class TestRegistering : public CoreTest {
 
     auto n = poll->poll(events, 100ms);
     QVERIFY_OK(n);
-    QVERIFY2(events.empty(), ("events after remove:" + list(events)).c_str());
+    QVERIFY2(events.empty(), ("events after remove:" + describe(events)).c_str());
   }
 
   // mio: registering.rs::reregister_different_interest_without_poll. A listener with a
@@ -112,7 +114,7 @@ class TestRegistering : public CoreTest {
 
     auto n = poll->poll(events, kTimeout);
     QVERIFY_OK(n);
-    QVERIFY2(events.empty(), ("unexpected events:" + list(events)).c_str());
+    QVERIFY2(events.empty(), ("unexpected events:" + describe(events)).c_str());
   }
 
   // mio: registering.rs::tcp_register_multiple_event_loops [debug-only in mio]. A listener,
@@ -127,23 +129,17 @@ class TestRegistering : public CoreTest {
 
     auto poll1 = Poll::create();
     QVERIFY_OK(poll1);
-    QVERIFY_OK(poll1->registry().add(*listener, Token(0), Interest::READABLE | Interest::WRITABLE));
-
     auto poll2 = Poll::create();
     QVERIFY_OK(poll2);
 
     // Try registering the same socket with the second Poll.
-    auto res = poll2->registry().add(*listener, Token(0), Interest::READABLE | Interest::WRITABLE);
-    ASSERT_ERROR(res, Errc::already_registered);
-    QVERIFY(res.error().message().find("already registered with a Registry") != std::string::npos);
+    add_to_both(*poll1, *poll2, *listener, Token(0));
+    if (QTest::currentTestFailed()) return;
 
     // Try the stream.
     auto stream = net::TcpStream::connect(*addr);
     QVERIFY_OK(stream);
-    QVERIFY_OK(poll1->registry().add(*stream, Token(1), Interest::READABLE | Interest::WRITABLE));
-    res = poll2->registry().add(*stream, Token(1), Interest::READABLE | Interest::WRITABLE);
-    ASSERT_ERROR(res, Errc::already_registered);
-    QVERIFY(res.error().message().find("already registered with a Registry") != std::string::npos);
+    add_to_both(*poll1, *poll2, *stream, Token(1));
   }
 
   // mio: registering.rs::udp_register_multiple_event_loops [debug-only in mio]. The same
@@ -154,13 +150,9 @@ class TestRegistering : public CoreTest {
 
     auto poll1 = Poll::create();
     QVERIFY_OK(poll1);
-    QVERIFY_OK(poll1->registry().add(*socket, Token(0), Interest::READABLE | Interest::WRITABLE));
-
     auto poll2 = Poll::create();
     QVERIFY_OK(poll2);
-    auto res = poll2->registry().add(*socket, Token(0), Interest::READABLE | Interest::WRITABLE);
-    ASSERT_ERROR(res, Errc::already_registered);
-    QVERIFY(res.error().message().find("already registered with a Registry") != std::string::npos);
+    add_to_both(*poll1, *poll2, *socket, Token(0));
   }
 
   // mio: registering.rs::registering_after_deregistering. add, remove, add again of an idle
@@ -178,7 +170,7 @@ class TestRegistering : public CoreTest {
 
     auto n = poll->poll(events, 100ms);
     QVERIFY_OK(n);
-    QVERIFY2(events.empty(), ("unexpected events:" + list(events)).c_str());
+    QVERIFY2(events.empty(), ("unexpected events:" + describe(events)).c_str());
   }
 };
 

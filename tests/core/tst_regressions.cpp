@@ -1,19 +1,14 @@
 // mio tests/regressions.rs: bugs mio once had, kept as tests.
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -24,40 +19,6 @@ namespace {
 constexpr Token ID1{1};
 constexpr Token WAKE_TOKEN{10};
 
-// Runs a function at scope exit (joins threads when a check fails early).
-template <class F>
-class OnExit {
- public:
-  explicit OnExit(F f) : f_(std::move(f)) {}
-  OnExit(const OnExit&) = delete;
-  OnExit& operator=(const OnExit&) = delete;
-  ~OnExit() { f_(); }
-
- private:
-  F f_;
-};
-
-// Makes a socket behave like mio's std peers: blocking, reads and accepts time out after
-// `limit` (accept honours SO_RCVTIMEO on Linux) instead of hanging a failing test.
-bool make_blocking(const net::Socket& s, std::chrono::seconds limit = 5s) {
-  if (!s.set_nonblocking(false)) return false;
-  const timeval tv{static_cast<time_t>(limit.count()), 0};
-  return ::setsockopt(s.as_raw_fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
-}
-
-// mio's `'outer: loop { poll(None); break on an event for token }`, bounded (5 s) so a
-// broken build fails instead of hanging.
-bool poll_until_token(Poll& poll, Events& events, Token token) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto r = poll.poll(events, 500ms);
-    if (!r) return false;
-    for (const Event& e : events)
-      if (e.token() == token) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 class TestRegressions : public CoreTest {
@@ -65,31 +26,15 @@ class TestRegressions : public CoreTest {
  private slots:
   // mio: regressions.rs::issue_776. After the first event of a connecting stream, a read
   // with no data is would-block, not an error (e.g. not ENOTCONN). The peer's blocking read
-  // (5 s limit) then sees end-of-file when the stream is destroyed.
+  // (time-limited) then sees end-of-file when the stream is destroyed.
   void issue_776() {
     auto listener = net::TcpListener::bind(any_local_address());  // mio: a std listener
     QVERIFY_OK(listener);
     auto addr = listener->local_addr();
     QVERIFY_OK(addr);
-    QVERIFY(make_blocking(*listener));
-
-    std::error_code thread_error;
-    std::thread peer([&] {
-      auto accepted = listener->accept();
-      if (!accepted) {
-        thread_error = accepted.error();
-        return;
-      }
-      if (!make_blocking(accepted->stream)) {
-        thread_error = last_error();
-        return;
-      }
-      std::array<std::byte, 16> buf{};
-      if (auto r = accepted->stream.read(buf); !r) thread_error = r.error();  // mio: .expect("read")
-    });
-    OnExit join{[&] {
-      if (peer.joinable()) peer.join();
-    }};
+    QVERIFY_OK(make_blocking(*listener));
+    std::optional<std::size_t> bytes_read;
+    Worker peer = accept_and_read_once(*listener, bytes_read);  // mio: .expect("read")
 
     auto poll = Poll::create();
     QVERIFY_OK(poll);
@@ -98,14 +43,13 @@ class TestRegressions : public CoreTest {
     std::optional<net::TcpStream> stream(std::move(*connected));
     QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE | Interest::WRITABLE));
     Events events(16);
-    QVERIFY2(poll_until_token(*poll, events, Token(1)), "no event for the connecting stream");
+    QVERIFY2(wait_for_token(*poll, events, Token(1)), "no event for the connecting stream");
 
     std::array<std::byte, 1024> buf{};
     ASSERT_WOULD_BLOCK(stream->read(buf));
 
     stream.reset();
-    peer.join();
-    QVERIFY2(!thread_error, ("peer read: " + thread_error.message()).c_str());
+    QVERIFY_JOINED(peer);
   }
 
   // mio: regressions.rs::issue_1205. A listener is removed right after a client connects
@@ -137,14 +81,7 @@ class TestRegressions : public CoreTest {
 
     QVERIFY_OK(poll->registry().remove(*listener));
 
-    std::error_code thread_error;
-    std::thread t([&thread_error, waker] {
-      std::this_thread::sleep_for(500ms);
-      if (auto r = waker->wake(); !r) thread_error = r.error();
-    });
-    OnExit join{[&] {
-      if (t.joinable()) t.join();
-    }};
+    Worker t = wake_later(waker, 500ms);
 
     n = poll->poll(events, 10s);
     QVERIFY_OK(n);
@@ -152,14 +89,14 @@ class TestRegressions : public CoreTest {
     QVERIFY(events[0].is_readable());
     QCOMPARE(events[0].token(), WAKE_TOKEN);
 
-    t.join();
-    QVERIFY2(!thread_error, thread_error.message().c_str());
+    QVERIFY_JOINED(t);
   }
 
   // mio: regressions.rs::issue_1403. An unbound UnixDatagram sends to a bound path; the
   // receiver gets the whole datagram and the sender's address has no pathname (unnamed).
   void issue_1403() {
-    const std::string path = temp_path("issue_1403");
+    const Unlink socket_file{temp_path("issue_1403")};
+    const std::string& path = socket_file.path;
     auto datagram1 = net::UnixDatagram::bind(path);
     QVERIFY_OK(datagram1);
     auto datagram2 = net::UnixDatagram::unbound();
@@ -178,8 +115,6 @@ class TestRegressions : public CoreTest {
     QVERIFY(got->from.as_pathname() == std::nullopt);
     QVERIFY(got->from.is_unnamed());
     QVERIFY(std::all_of(buf.begin(), buf.end(), [](std::byte b) { return b == std::byte{1}; }));
-
-    ::unlink(path.c_str());
   }
 };
 

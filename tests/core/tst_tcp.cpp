@@ -1,22 +1,14 @@
 // mio tests/tcp.rs, plus TCP behaviours beyond mio's suite (connect outcome, SIGPIPE, HUP).
 //
 // mio's peers are blocking std::net sockets in threads; here they are plain blocking
-// POSIX sockets (socket/bind/listen/accept/recv/send) in a std::thread that every test
-// joins before it returns. Their blocking calls give up after 10 s, so a failed test
-// reports instead of hanging.
-#include <netinet/in.h>
+// sockets in a Worker thread (peer.h) that every test joins before it returns.
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
-#include <functional>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +16,7 @@
 #include <thread>
 #include <utility>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -31,151 +24,9 @@ using namespace ready::net;
 using namespace ready::test;
 using namespace std::chrono_literals;
 
-// QCOMPARE prints these through toString, found by argument-dependent lookup.
-namespace ready {
-inline char* toString(const Token& t) { return qstrdup(("Token(" + std::to_string(t.value) + ")").c_str()); }
-namespace net {
-inline char* toString(const SocketAddr& a) { return qstrdup(a.to_string().c_str()); }
-}  // namespace net
-}  // namespace ready
-
 namespace {
 
-constexpr auto kLimit = 10s;  // how long any wait in this file may take before it fails
-
-std::string failure(std::string_view what, std::error_code ec = last_error()) {
-  return std::string(what) + ": " + ec.message();
-}
-
-/// A wait bounded in time: loops check `expired()` instead of polling forever as mio does.
-class Deadline {
- public:
-  explicit Deadline(std::chrono::milliseconds d = kLimit) : end_(std::chrono::steady_clock::now() + d) {}
-  [[nodiscard]] bool expired() const { return std::chrono::steady_clock::now() >= end_; }
-
- private:
-  std::chrono::steady_clock::time_point end_;
-};
-
-/// A one-shot notification between threads (mio's `mpsc::channel::<()>`).
-class Signal {
- public:
-  void notify() {
-    {
-      std::lock_guard lock(m_);
-      set_ = true;
-    }
-    cv_.notify_all();
-  }
-  [[nodiscard]] bool wait() {
-    std::unique_lock lock(m_);
-    return cv_.wait_for(lock, kLimit, [this] { return set_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool set_ = false;
-};
-
-/// A peer thread. Its body returns "" on success or what went wrong; `join()` hands that
-/// to the test. If the test fails before joining, the destructor runs `abort` (to unblock
-/// the thread) and joins, so no thread outlives its test.
-class Worker {
- public:
-  explicit Worker(std::function<std::string()> body, std::function<void()> abort = {})
-      : abort_(std::move(abort)), thread_([this, b = std::move(body)] { error_ = b(); }) {}
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-  ~Worker() {
-    if (!thread_.joinable()) return;
-    if (abort_) abort_();
-    thread_.join();
-  }
-  [[nodiscard]] std::string join() {
-    thread_.join();
-    return error_;
-  }
-
- private:
-  std::function<void()> abort_;
-  std::string error_;
-  std::thread thread_;  // last: starts once the members above exist
-};
-
-// --- Plain blocking sockets, as Rust's std::net makes them (close-on-exec, blocking). ---
-
-io_result<OwnedFd> plain_socket(int family) {
-  OwnedFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return std::unexpected(last_error());
-  const timeval tv{10, 0};  // = kLimit: blocking calls fail instead of hanging a broken test
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-/// std::net::TcpListener::bind: socket, SO_REUSEADDR, bind, listen(128).
-io_result<OwnedFd> plain_listener(const SocketAddr& addr) {
-  auto fd = plain_socket(addr.family());
-  if (!fd) return fd;
-  const int one = 1;
-  if (::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-      ::bind(fd->get(), addr.as_sockaddr(), addr.len()) == -1 || ::listen(fd->get(), 128) == -1)
-    return std::unexpected(last_error());
-  return fd;
-}
-
-io_result<OwnedFd> plain_connect(const SocketAddr& addr) {
-  auto fd = plain_socket(addr.family());
-  if (!fd) return fd;
-  if (::connect(fd->get(), addr.as_sockaddr(), addr.len()) == -1) return std::unexpected(last_error());
-  return fd;
-}
-
-io_result<OwnedFd> plain_accept(int listener) {
-  int fd = -1;
-  do fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-  while (fd == -1 && errno == EINTR);
-  if (fd == -1) return std::unexpected(last_error());
-  const timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return OwnedFd(fd);
-}
-
-SocketAddr local_address(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  return SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(SocketAddr{});
-}
-
-/// send(MSG_NOSIGNAL): a closed peer gives EPIPE, never a SIGPIPE that kills the test.
-io_result<std::size_t> plain_send(int fd, std::span<const std::byte> data) {
-  for (;;) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno != EINTR) return std::unexpected(last_error());
-  }
-}
-
-io_result<std::size_t> plain_recv(int fd, std::span<std::byte> buf) {
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
-    if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno != EINTR) return std::unexpected(last_error());
-  }
-}
-
-/// Shuts a plain listener down: wakes a thread blocked in accept on it (Linux gives EINVAL).
-std::function<void()> unblock(int listener, Signal* signal = nullptr) {
-  return [listener, signal] {
-    ::shutdown(listener, SHUT_RDWR);
-    if (signal) signal->notify();
-  };
-}
-
-// --- Helpers on the ready:: side. ---
+// --- Helpers of this suite. ---
 
 /// io::Write::write_all: writes everything or returns the first error (would-block included).
 io_result<void> write_all(const TcpStream& s, std::span<const std::byte> data) {
@@ -185,19 +36,6 @@ io_result<void> write_all(const TcpStream& s, std::span<const std::byte> data) {
     data = data.subspan(*n);
   }
   return {};
-}
-
-/// Polls (500 ms at a time, 10 s at most) until an event for `token` satisfies `pred`; the
-/// rest of that batch is ignored (mio's `'outer: loop { poll; for event in &events { ...
-/// break 'outer } }`). nullopt on timeout or a poll error.
-template <class Pred>
-std::optional<Event> wait_for_event(Poll& poll, Events& events, Token token, Pred pred) {
-  for (Deadline d; !d.expired();) {
-    if (!poll.poll(events, 500ms)) return std::nullopt;
-    for (const Event& e : events)
-      if (e.token() == token && pred(e)) return e;
-  }
-  return std::nullopt;
 }
 
 std::optional<Event> wait_writable(Poll& poll, Events& events, Token token) {
@@ -213,46 +51,60 @@ bool poll_until_some(Poll& poll, Events& events) {
   return false;
 }
 
-/// A client from TcpStream::connect and the stream `listener` accepted for it (accept is
-/// retried until the handshake has reached the listener).
-io_result<std::pair<TcpStream, TcpStream>> connected_pair(const TcpListener& listener) {
-  auto addr = listener.local_addr();
-  if (!addr) return std::unexpected(addr.error());
-  auto client = TcpStream::connect(*addr);
-  if (!client) return std::unexpected(client.error());
-  for (Deadline d; !d.expired(); std::this_thread::sleep_for(1ms)) {
-    auto accepted = listener.accept();
-    if (accepted) return std::pair{std::move(*client), std::move(accepted->stream)};
-    if (!is_would_block(accepted.error())) return std::unexpected(accepted.error());
+/// Writes 1 KiB at a time (after a would-block, waiting for `token` to be writable again)
+/// until a write fails: that error, or nullopt if none came within kWaitLimit.
+std::optional<std::error_code> write_until_error(Poll& poll, Events& events, const TcpStream& s,
+                                                 Token token) {
+  const std::array<std::byte, 1024> buf{};
+  for (Deadline d; !d.expired();) {
+    auto n = s.write(buf);
+    if (n) continue;
+    if (!is_would_block(n.error())) return n.error();
+    if (!wait_writable(poll, events, token)) return std::nullopt;
   }
-  return std::unexpected(os_error(ETIMEDOUT));
+  return std::nullopt;
 }
 
-/// For the SIGPIPE test: SIGPIPE at its default disposition (terminate) and unblocked in
-/// this thread, restored afterwards.
-class DefaultSigpipe {
- public:
-  DefaultSigpipe() {
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    ::sigaction(SIGPIPE, &dfl, &old_action_);
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE);
-    ::pthread_sigmask(SIG_UNBLOCK, &pipe, &old_mask_);
-  }
-  DefaultSigpipe(const DefaultSigpipe&) = delete;
-  DefaultSigpipe& operator=(const DefaultSigpipe&) = delete;
-  ~DefaultSigpipe() {
-    ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-    ::sigaction(SIGPIPE, &old_action_, nullptr);
-  }
+/// The plain peer of read/peek: accepts one connection and sends it `n` bytes.
+Worker send_bytes(int listener, std::size_t n) {
+  return Worker(
+      [listener, n] {
+        auto conn = plain_accept(listener);
+        if (!conn) return failure("accept", conn.error());
+        const std::array<std::byte, 1024> buf{};
+        for (std::size_t amt = 0; amt < n;) {
+          auto sent = plain_send(conn->get(), buf);
+          if (!sent) return failure("send", sent.error());
+          amt += *sent;
+        }
+        return std::string();
+      },
+      unblock(listener));
+}
 
- private:
-  struct sigaction old_action_ {};
-  sigset_t old_mask_{};
-};
+/// The plain peer of write/multiple_writes_immediate_success: accepts one connection and
+/// receives `n` bytes from it, each equal to `each` when that is given.
+Worker receive_bytes(int listener, std::size_t n, std::optional<std::byte> each = std::nullopt) {
+  return Worker(
+      [listener, n, each] {
+        auto conn = plain_accept(listener);
+        if (!conn) return failure("accept", conn.error());
+        std::array<std::byte, 1024> buf{};
+        for (std::size_t amt = 0; amt < n;) {
+          buf.fill(std::byte{0});
+          auto got = plain_recv(conn->get(), buf);
+          if (!got) return failure("recv", got.error());
+          if (*got == 0) return "end of stream after " + std::to_string(amt) + " bytes";
+          amt += *got;
+          for (std::size_t i = 0; each && i < *got; ++i)
+            if (buf[i] != *each)
+              return "byte " + std::to_string(amt - *got + i) + " is not " +
+                     std::to_string(std::to_integer<int>(*each));
+        }
+        return std::string();
+      },
+      unblock(listener));
+}
 
 bool is_default_and_unblocked(int sig) {
   struct sigaction now {};
@@ -279,29 +131,6 @@ std::string wait_ready(Poll& poll, bool (Event::*ready)() const noexcept, bool e
 }
 
 }  // namespace
-
-/// The thread's body succeeded (its failure message otherwise).
-#define QVERIFY_JOINED(worker)                              \
-  do {                                                      \
-    const std::string thread_error_ = (worker).join();      \
-    QVERIFY2(thread_error_.empty(), thread_error_.c_str()); \
-  } while (false)
-
-/// mio's checked_write!: the write succeeds and writes everything.
-#define CHECKED_WRITE(call, expected_len)                        \
-  do {                                                           \
-    const auto written_ = (call);                                \
-    QVERIFY_OK(written_);                                        \
-    QCOMPARE(*written_, static_cast<std::size_t>(expected_len)); \
-  } while (false)
-
-/// mio's expect_read!: the read succeeds and returns exactly `expected` (a string).
-#define EXPECT_READ(call, buf, expected)                                                 \
-  do {                                                                                   \
-    const auto read_ = (call);                                                           \
-    QVERIFY_OK(read_);                                                                   \
-    QCOMPARE(str(std::span<const std::byte>(buf).first(*read_)), std::string(expected)); \
-  } while (false)
 
 class TestTcp : public CoreTest {
   Q_OBJECT
@@ -345,14 +174,14 @@ class TestTcp : public CoreTest {
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
     const int lfd = listener->get();
-    Signal close_now, closed;
+    Gate close_now, closed;
     Worker server(
         [&close_now, &closed, lfd] {
           auto conn = plain_accept(lfd);
           if (!conn) return failure("accept", conn.error());
           if (!close_now.wait()) return std::string("never told to close");
           conn->reset();
-          closed.notify();
+          closed.open();
           return std::string();
         },
         unblock(lfd, &close_now));
@@ -367,7 +196,7 @@ class TestTcp : public CoreTest {
     int hit = 0;
     for (int phase = 1; phase <= 2; ++phase) {
       if (phase == 2) {
-        close_now.notify();
+        close_now.open();
         QVERIFY(closed.wait());
       }
       for (Deadline d; hit < phase;) {
@@ -391,102 +220,11 @@ class TestTcp : public CoreTest {
 
   // mio: tcp::read. The peer writes 16 MiB; on each readable event the client reads until
   // would-block, and gets every byte.
-  void read() {
-    constexpr std::size_t N = 16 * 1024 * 1024;
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          const std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < N;) {
-            auto n = plain_send(conn->get(), buf);
-            if (!n) return failure("send", n.error());
-            amt += *n;
-          }
-          return std::string();
-        },
-        unblock(lfd));
-
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    auto stream = TcpStream::connect(local_address(lfd));
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE));
-    Events events(128);
-
-    std::size_t amt = 0;
-    std::array<std::byte, 1024> buf{};
-    for (Deadline d(30s); amt < N;) {
-      QVERIFY2(!d.expired(), ("only " + std::to_string(amt) + " bytes arrived").c_str());
-      QVERIFY_OK(poll->poll(events, 500ms));
-      for (const Event& e : events) {
-        QCOMPARE(e.token(), Token(1));
-        while (amt < N) {
-          auto n = stream->read(buf);
-          if (is_would_block(n)) break;
-          QVERIFY_OK(n);
-          QVERIFY2(*n > 0, "end of stream before all the data arrived");
-          amt += *n;
-        }
-      }
-    }
-    QCOMPARE(amt, N);
-    QVERIFY_JOINED(server);
-  }
+  void read() { read_16_mib(false); }
 
   // mio: tcp::peek. As `read`, but each event starts with a peek; a peek that would block
   // skips the event (a spurious one).
-  void peek() {
-    constexpr std::size_t N = 16 * 1024 * 1024;
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          const std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < N;) {
-            auto n = plain_send(conn->get(), buf);
-            if (!n) return failure("send", n.error());
-            amt += *n;
-          }
-          return std::string();
-        },
-        unblock(lfd));
-
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    auto stream = TcpStream::connect(local_address(lfd));
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE));
-    Events events(128);
-
-    std::size_t amt = 0;
-    std::array<std::byte, 1024> buf{};
-    for (Deadline d(30s); amt < N;) {
-      QVERIFY2(!d.expired(), ("only " + std::to_string(amt) + " bytes arrived").c_str());
-      QVERIFY_OK(poll->poll(events, 500ms));
-      for (const Event& e : events) {
-        QCOMPARE(e.token(), Token(1));
-        auto peeked = stream->peek(buf);
-        if (is_would_block(peeked)) continue;
-        QVERIFY_OK(peeked);
-        while (amt < N) {
-          auto n = stream->read(buf);
-          if (is_would_block(n)) break;
-          QVERIFY_OK(n);
-          QVERIFY2(*n > 0, "end of stream before all the data arrived");
-          amt += *n;
-        }
-      }
-    }
-    QCOMPARE(amt, N);
-    QVERIFY_JOINED(server);
-  }
+  void peek() { read_16_mib(true); }
 
   // mio: tcp::write. The client writes 16 MiB, on each writable event until would-block;
   // the peer reads it all.
@@ -494,25 +232,11 @@ class TestTcp : public CoreTest {
     constexpr std::size_t N = 16 * 1024 * 1024;
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < N;) {
-            auto n = plain_recv(conn->get(), buf);
-            if (!n) return failure("recv", n.error());
-            if (*n == 0) return "end of stream after " + std::to_string(amt) + " bytes";
-            amt += *n;
-          }
-          return std::string();
-        },
-        unblock(lfd));
+    Worker server = receive_bytes(listener->get(), N);
 
     auto poll = Poll::create();
     QVERIFY_OK(poll);
-    auto stream = TcpStream::connect(local_address(lfd));
+    auto stream = TcpStream::connect(local_address(listener->get()));
     QVERIFY_OK(stream);
     QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::WRITABLE));
     Events events(128);
@@ -595,28 +319,11 @@ class TestTcp : public CoreTest {
     constexpr std::size_t N = 16;
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
-    const int lfd = listener->get();
-    Worker server(
-        [lfd] {
-          auto conn = plain_accept(lfd);
-          if (!conn) return failure("accept", conn.error());
-          std::array<std::byte, 1024> buf{};
-          for (std::size_t amt = 0; amt < 1024 * N;) {
-            buf.fill(std::byte{0});
-            auto n = plain_recv(conn->get(), buf);
-            if (!n) return failure("recv", n.error());
-            if (*n == 0) return "end of stream after " + std::to_string(amt) + " bytes";
-            amt += *n;
-            for (std::size_t i = 0; i < *n; ++i)
-              if (buf[i] != std::byte{1}) return "byte " + std::to_string(amt - *n + i) + " is not 1";
-          }
-          return std::string();
-        },
-        unblock(lfd));
+    Worker server = receive_bytes(listener->get(), 1024 * N, std::byte{1});
 
     auto poll = Poll::create();
     QVERIFY_OK(poll);
-    auto s = TcpStream::connect(local_address(lfd));
+    auto s = TcpStream::connect(local_address(listener->get()));
     QVERIFY_OK(s);
     QVERIFY_OK(poll->registry().add(*s, Token(1), Interest::WRITABLE));
     Events events(16);
@@ -665,7 +372,7 @@ class TestTcp : public CoreTest {
     std::this_thread::sleep_for(100ms);
     QVERIFY_OK(poll->registry().add(*server, Token(3), Interest::READABLE));
 
-    auto ev = wait_for_event(*poll, events, Token(3), [](const Event&) { return true; });
+    auto ev = wait_for_token(*poll, events, Token(3));
     QVERIFY2(ev, "no event for the reset stream");
     QVERIFY2(ev->is_readable(), ev->to_string().c_str());
     std::array<std::byte, 16> buf{};
@@ -695,7 +402,7 @@ class TestTcp : public CoreTest {
       return;
     }
     QVERIFY_OK(poll->registry().add(*stream, Token(0), Interest::WRITABLE));
-    auto ev = wait_for_event(*poll, events, Token(0), [](const Event&) { return true; });
+    auto ev = wait_for_token(*poll, events, Token(0));
     QVERIFY2(ev, "no event for the failed connect");
     QVERIFY2(ev->is_writable(), ev->to_string().c_str());
     QVERIFY2(ev->is_write_closed(), ev->to_string().c_str());
@@ -714,7 +421,7 @@ class TestTcp : public CoreTest {
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
     const int lfd = listener->get();
-    Signal close_now;
+    Gate close_now;
     Worker server(
         [&close_now, lfd] {
           auto conn = plain_accept(lfd);
@@ -728,22 +435,13 @@ class TestTcp : public CoreTest {
     QVERIFY_OK(s);
     QVERIFY_OK(poll->registry().add(*s, Token(0), Interest::READABLE | Interest::WRITABLE));
     QVERIFY2(wait_writable(*poll, events, Token(0)), "never writable");
-    close_now.notify();
+    close_now.open();
     QVERIFY_JOINED(server);
 
-    const std::array<std::byte, 1024> buf{};
-    std::error_code error;
-    for (Deadline d; !error;) {
-      QVERIFY2(!d.expired(), "writes never failed");
-      auto n = s->write(buf);
-      if (n) continue;
-      if (is_would_block(n.error()))
-        QVERIFY2(wait_writable(*poll, events, Token(0)), "never writable again");
-      else
-        error = n.error();
-    }
-    QVERIFY2(error == std::errc::broken_pipe || error == std::errc::connection_reset,
-             error.message().c_str());
+    const auto error = write_until_error(*poll, events, *s, Token(0));
+    QVERIFY2(error, "writes never failed");
+    QVERIFY2(*error == std::errc::broken_pipe || *error == std::errc::connection_reset,
+             error->message().c_str());
   }
 
   // mio: tcp::write_shutdown. While connected, no event has a closed flag and an idle poll
@@ -919,9 +617,8 @@ class TestTcp : public CoreTest {
       auto& [client, server] = *pair;
       QVERIFY_OK(client.shutdown(Shutdown::write));
       ASSERT_ERROR(client.write(std::string_view("data")), os_error(EPIPE));
-      char data[] = "data";
-      const iovec iov[1] = {{data, 4}};
-      ASSERT_ERROR(client.write_vectored(iov), os_error(EPIPE));
+      const std::array<iovec, 1> data{iov(std::string_view("data"))};
+      ASSERT_ERROR(client.write_vectored(data), os_error(EPIPE));
       ASSERT_ERROR(client.send_oob(std::byte{'!'}), os_error(EPIPE));
     }
 
@@ -929,23 +626,15 @@ class TestTcp : public CoreTest {
       auto pair = connected_pair(*listener);
       QVERIFY_OK(pair);
       TcpStream client = std::move(pair->first);
-      { TcpStream server = std::move(pair->second); }  // closed
+      drop(pair->second);  // closed
       QVERIFY_OK(poll->registry().add(client, Token(1), Interest::WRITABLE));
 
-      const std::array<std::byte, 1024> buf{};
-      std::error_code error;
-      for (Deadline d; !error;) {
-        QVERIFY2(!d.expired(), "writes to a closed peer never failed");
-        auto n = client.write(buf);
-        if (n) continue;
-        if (is_would_block(n.error()))
-          QVERIFY2(wait_writable(*poll, events, Token(1)), "never writable again");
-        else
-          error = n.error();
-      }
-      QVERIFY2(error == std::errc::broken_pipe || error == std::errc::connection_reset,
-               error.message().c_str());
+      const auto error = write_until_error(*poll, events, client, Token(1));
+      QVERIFY2(error, "writes to a closed peer never failed");
+      QVERIFY2(*error == std::errc::broken_pipe || *error == std::errc::connection_reset,
+               error->message().c_str());
       // The reset has been reported; from now on it is EPIPE.
+      const std::array<std::byte, 1024> buf{};
       ASSERT_ERROR(client.write(buf), os_error(EPIPE));
     }
     QVERIFY(is_default_and_unblocked(SIGPIPE));  // still here: no SIGPIPE was raised
@@ -988,6 +677,46 @@ class TestTcp : public CoreTest {
   }
 
  private:
+  // read / peek: the peer sends 16 MiB; the client reads on each readable event until
+  // would-block, first peeking when `peek_first` (a peek that would block skips the event).
+  void read_16_mib(bool peek_first) {
+    constexpr std::size_t N = 16 * 1024 * 1024;
+    auto listener = plain_listener(any_local_address());
+    QVERIFY_OK(listener);
+    Worker server = send_bytes(listener->get(), N);
+
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    auto stream = TcpStream::connect(local_address(listener->get()));
+    QVERIFY_OK(stream);
+    QVERIFY_OK(poll->registry().add(*stream, Token(1), Interest::READABLE));
+    Events events(128);
+
+    std::size_t amt = 0;
+    std::array<std::byte, 1024> buf{};
+    for (Deadline d(30s); amt < N;) {
+      QVERIFY2(!d.expired(), ("only " + std::to_string(amt) + " bytes arrived").c_str());
+      QVERIFY_OK(poll->poll(events, 500ms));
+      for (const Event& e : events) {
+        QCOMPARE(e.token(), Token(1));
+        if (peek_first) {
+          auto peeked = stream->peek(buf);
+          if (is_would_block(peeked)) continue;
+          QVERIFY_OK(peeked);
+        }
+        while (amt < N) {
+          auto n = stream->read(buf);
+          if (is_would_block(n)) break;
+          QVERIFY_OK(n);
+          QVERIFY2(*n > 0, "end of stream before all the data arrived");
+          amt += *n;
+        }
+      }
+    }
+    QCOMPARE(amt, N);
+    QVERIFY_JOINED(server);
+  }
+
   // write_then_drop / write_then_deregister.
   void write_then_close(bool deregister) {
     auto a = TcpListener::bind(any_local_address());

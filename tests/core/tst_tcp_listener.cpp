@@ -1,28 +1,21 @@
 // mio tests/tcp_listener.rs, plus listener properties beyond mio's suite.
 //
 // mio's start_connections (std::net clients in a thread, held open until a barrier) is
-// written with plain blocking POSIX sockets in a std::thread that every test joins before
-// it returns. Blocking calls and barrier waits give up after 10 s, so a failed test
-// reports instead of hanging.
-#include <fcntl.h>
-#include <netinet/in.h>
+// peer.h's start_connections: plain blocking clients in a Worker thread that every test
+// joins before it returns.
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <fstream>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -30,116 +23,10 @@ using namespace ready::net;
 using namespace ready::test;
 using namespace std::chrono_literals;
 
-// QCOMPARE prints these through toString, found by argument-dependent lookup.
-namespace ready {
-inline char* toString(const Token& t) { return qstrdup(("Token(" + std::to_string(t.value) + ")").c_str()); }
-namespace net {
-inline char* toString(const SocketAddr& a) { return qstrdup(a.to_string().c_str()); }
-}  // namespace net
-}  // namespace ready
-
 namespace {
 
-constexpr auto kLimit = 10s;  // how long any wait in this file may take before it fails
 constexpr Token ID1{0};
 constexpr Token ID2{1};
-
-std::string failure(std::string_view what, std::error_code ec = last_error()) {
-  return std::string(what) + ": " + ec.message();
-}
-
-/// std::sync::Barrier for `n` parties, reusable, with a bounded wait. `abandon()` releases
-/// every waiter for good (used when a test fails before reaching its wait).
-class Barrier {
- public:
-  explicit Barrier(int n) : n_(n) {}
-  /// True once all `n` parties arrived; false on timeout or abandon.
-  [[nodiscard]] bool wait() {
-    std::unique_lock lock(m_);
-    if (abandoned_) return false;
-    const auto generation = generation_;
-    if (++count_ == n_) {
-      count_ = 0;
-      ++generation_;
-      cv_.notify_all();
-      return true;
-    }
-    cv_.wait_for(lock, kLimit, [&] { return generation_ != generation || abandoned_; });
-    return generation_ != generation;
-  }
-  void abandon() {
-    {
-      std::lock_guard lock(m_);
-      abandoned_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  const int n_;
-  int count_ = 0;
-  unsigned generation_ = 0;
-  bool abandoned_ = false;
-};
-
-/// A peer thread. Its body returns "" on success or what went wrong; `join()` hands that
-/// to the test. If the test fails before joining, the destructor runs `abort` (to unblock
-/// the thread) and joins, so no thread outlives its test.
-class Worker {
- public:
-  explicit Worker(std::function<std::string()> body, std::function<void()> abort = {})
-      : abort_(std::move(abort)), thread_([this, b = std::move(body)] { error_ = b(); }) {}
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-  ~Worker() {
-    if (!thread_.joinable()) return;
-    if (abort_) abort_();
-    thread_.join();
-  }
-  [[nodiscard]] std::string join() {
-    thread_.join();
-    return error_;
-  }
-
- private:
-  std::function<void()> abort_;
-  std::string error_;
-  std::thread thread_;  // last: starts once the members above exist
-};
-
-/// A plain blocking client connection (std::net::TcpStream::connect: close-on-exec).
-io_result<OwnedFd> plain_connect(const SocketAddr& addr) {
-  OwnedFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return std::unexpected(last_error());
-  const timeval tv{10, 0};  // = kLimit
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  if (::connect(fd.get(), addr.as_sockaddr(), addr.len()) == -1) return std::unexpected(last_error());
-  return fd;
-}
-
-/// mio's start_connections: a thread making `n` plain connections to `address`, holding
-/// each open until `barrier` is passed.
-Worker start_connections(SocketAddr address, int n, Barrier& barrier) {
-  return Worker(
-      [address, n, &barrier] {
-        for (int i = 0; i < n; ++i) {
-          auto conn = plain_connect(address);
-          if (!conn) return failure("connect", conn.error());
-          if (!barrier.wait()) return std::string("barrier not passed");
-        }
-        return std::string();
-      },
-      [&barrier] { barrier.abandon(); });
-}
-
-/// True when ::1 can be bound (IPv6 loopback present).
-bool ipv6_loopback_available() {
-  OwnedFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const SocketAddr addr = any_local_ipv6_address();
-  return fd.valid() && ::bind(fd.get(), addr.as_sockaddr(), addr.len()) == 0;
-}
 
 /// TcpListener::bind with its default backlog.
 io_result<TcpListener> bind_listener(const SocketAddr& addr) { return TcpListener::bind(addr); }
@@ -152,21 +39,6 @@ int int_option(int fd, int level, int name) {
 
 }  // namespace
 
-/// The thread's body succeeded (its failure message otherwise).
-#define QVERIFY_JOINED(worker)                              \
-  do {                                                      \
-    const std::string thread_error_ = (worker).join();      \
-    QVERIFY2(thread_error_.empty(), thread_error_.c_str()); \
-  } while (false)
-
-/// take_error() succeeds and reports no pending error.
-#define QVERIFY_NO_SOCKET_ERROR(sock)                                        \
-  do {                                                                       \
-    const auto pending_ = (sock).take_error();                               \
-    QVERIFY_OK(pending_);                                                    \
-    QVERIFY2(!*pending_, ("pending error: " + pending_->message()).c_str()); \
-  } while (false)
-
 class TestTcpListener : public CoreTest {
   Q_OBJECT
 
@@ -176,7 +48,7 @@ class TestTcpListener : public CoreTest {
 
   // mio: tcp_listener::tcp_listener_ipv6 (the same smoke test on [::1]).
   void tcp_listener_ipv6() {
-    if (!ipv6_loopback_available()) QSKIP("IPv6 loopback (::1) is not available");
+    SKIP_WITHOUT_IPV6();
     smoke_test_tcp_listener(any_local_ipv6_address(), bind_listener);
   }
 
@@ -185,13 +57,10 @@ class TestTcpListener : public CoreTest {
   // listen), switched to O_NONBLOCK (mio: set_nonblocking) and adopted with from_fd.
   void tcp_listener_std() {
     smoke_test_tcp_listener(any_local_address(), [](const SocketAddr& addr) -> io_result<TcpListener> {
-      OwnedFd fd(::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-      const int one = 1;
-      if (!fd || ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-          ::bind(fd.get(), addr.as_sockaddr(), addr.len()) == -1 || ::listen(fd.get(), 128) == -1 ||
-          ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK) == -1)
-        return std::unexpected(last_error());
-      return TcpListener::from_fd(std::move(fd));
+      auto fd = plain_listener(addr);
+      if (!fd) return std::unexpected(fd.error());
+      if (auto r = make_nonblocking(fd->get()); !r) return std::unexpected(r.error());
+      return TcpListener::from_fd(std::move(*fd));
     });
   }
 
@@ -204,7 +73,7 @@ class TestTcpListener : public CoreTest {
     auto ttl = listener->ttl();
     QVERIFY_OK(ttl);
     QCOMPARE(*ttl, TTL);
-    QVERIFY_NO_SOCKET_ERROR(*listener);
+    ASSERT_NO_SOCKET_ERROR(*listener);
   }
 
   // mio: tcp_listener::get_ttl_without_previous_set. Reading the TTL works without a set;
@@ -216,7 +85,7 @@ class TestTcpListener : public CoreTest {
     QVERIFY_OK(ttl);
     std::uint32_t system_default = 0;
     if (std::ifstream("/proc/sys/net/ipv4/ip_default_ttl") >> system_default) QCOMPARE(*ttl, system_default);
-    QVERIFY_NO_SOCKET_ERROR(*listener);
+    ASSERT_NO_SOCKET_ERROR(*listener);
   }
 
   // mio: tcp_listener::raw_fd. as_raw_fd equals the descriptor into_fd gives up; a listener
@@ -269,11 +138,7 @@ class TestTcpListener : public CoreTest {
 
     check_accept(*listener, *address);
     if (QTest::currentTestFailed()) return;
-    ASSERT_WOULD_BLOCK(listener->accept());
-    QVERIFY_NO_SOCKET_ERROR(*listener);
-
-    QVERIFY(barrier.wait());
-    QVERIFY_JOINED(connections);
+    expect_no_more_connections(*listener, barrier, connections);
   }
 
   // mio: tcp_listener::no_events_after_deregister. Removed before the connection arrives:
@@ -295,11 +160,7 @@ class TestTcpListener : public CoreTest {
 
     check_accept(*listener, *address);
     if (QTest::currentTestFailed()) return;
-    ASSERT_WOULD_BLOCK(listener->accept());
-    QVERIFY_NO_SOCKET_ERROR(*listener);
-
-    QVERIFY(barrier.wait());
-    QVERIFY_JOINED(connections);
+    expect_no_more_connections(*listener, barrier, connections);
   }
 
   // mio: tcp_listener::tcp_listener_two_streams. Accepting until would-block re-arms the
@@ -419,10 +280,14 @@ class TestTcpListener : public CoreTest {
     std::array<std::byte, 20> buf{};
     ASSERT_WOULD_BLOCK(accepted->stream.read(buf));
 
-    // No more connections.
-    ASSERT_WOULD_BLOCK(listener->accept());
-    QVERIFY_NO_SOCKET_ERROR(*listener);
+    expect_no_more_connections(*listener, barrier, connections);
+  }
 
+  // The end of a single-connection test: no other connection is pending, no error either,
+  // and the connecting peer (start_connections) is released and joined.
+  void expect_no_more_connections(const TcpListener& listener, Barrier& barrier, Worker& connections) {
+    ASSERT_WOULD_BLOCK(listener.accept());
+    ASSERT_NO_SOCKET_ERROR(listener);
     QVERIFY(barrier.wait());
     QVERIFY_JOINED(connections);
   }

@@ -1,25 +1,16 @@
 // mio tests/tcp_stream.rs.
 //
 // mio's echo_listener and start_listener run a blocking std::net listener in a thread;
-// here they are plain blocking POSIX sockets (socket/bind/listen/accept/recv/send) in a
-// std::thread that every test joins before it returns. The listening socket is made on
-// the test's thread, so its address is known at once (mio sends it over a channel).
-// Blocking calls and barrier waits give up after 10 s, so a failed test reports instead
-// of hanging.
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
+// here they are the plain peers of peer.h in a Worker thread that every test joins before
+// it returns. The listening socket is made on the test's thread, so its address is known
+// at once (mio sends it over a channel).
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +18,7 @@
 #include <thread>
 #include <utility>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -34,254 +26,15 @@ using namespace ready::net;
 using namespace ready::test;
 using namespace std::chrono_literals;
 
-// QCOMPARE prints these through toString, found by argument-dependent lookup.
-namespace ready {
-inline char* toString(const Token& t) { return qstrdup(("Token(" + std::to_string(t.value) + ")").c_str()); }
-namespace net {
-inline char* toString(const SocketAddr& a) { return qstrdup(a.to_string().c_str()); }
-}  // namespace net
-}  // namespace ready
-
 namespace {
 
-constexpr auto kLimit = 10s;  // how long any wait in this file may take before it fails
 constexpr Token ID1{0};
 constexpr Token ID2{1};
 constexpr std::string_view DATA1 = "Hello world!";
 constexpr std::string_view DATA2 = "Hello mars!";
-
-std::string failure(std::string_view what, std::error_code ec = last_error()) {
-  return std::string(what) + ": " + ec.message();
-}
-
-/// A wait bounded in time.
-class Deadline {
- public:
-  explicit Deadline(std::chrono::milliseconds d = kLimit) : end_(std::chrono::steady_clock::now() + d) {}
-  [[nodiscard]] bool expired() const { return std::chrono::steady_clock::now() >= end_; }
-
- private:
-  std::chrono::steady_clock::time_point end_;
-};
-
-/// std::sync::Barrier for `n` parties, reusable, with a bounded wait. `abandon()` releases
-/// every waiter for good (used when a test fails before reaching its wait).
-class Barrier {
- public:
-  explicit Barrier(int n) : n_(n) {}
-  /// True once all `n` parties arrived; false on timeout or abandon.
-  [[nodiscard]] bool wait() {
-    std::unique_lock lock(m_);
-    if (abandoned_) return false;
-    const auto generation = generation_;
-    if (++count_ == n_) {
-      count_ = 0;
-      ++generation_;
-      cv_.notify_all();
-      return true;
-    }
-    cv_.wait_for(lock, kLimit, [&] { return generation_ != generation || abandoned_; });
-    return generation_ != generation;
-  }
-  void abandon() {
-    {
-      std::lock_guard lock(m_);
-      abandoned_ = true;
-    }
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  const int n_;
-  int count_ = 0;
-  unsigned generation_ = 0;
-  bool abandoned_ = false;
-};
-
-/// A peer thread. Its body returns "" on success or what went wrong; `join()` hands that
-/// to the test. If the test fails before joining, the destructor runs `abort` (to unblock
-/// the thread) and joins, so no thread outlives its test.
-class Worker {
- public:
-  explicit Worker(std::function<std::string()> body, std::function<void()> abort = {})
-      : abort_(std::move(abort)), thread_([this, b = std::move(body)] { error_ = b(); }) {}
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-  ~Worker() {
-    if (!thread_.joinable()) return;
-    if (abort_) abort_();
-    thread_.join();
-  }
-  [[nodiscard]] std::string join() {
-    thread_.join();
-    return error_;
-  }
-
- private:
-  std::function<void()> abort_;
-  std::string error_;
-  std::thread thread_;  // last: starts once the members above exist
-};
-
-// --- Plain blocking sockets, as Rust's std::net makes them (close-on-exec, blocking). ---
-
-io_result<OwnedFd> plain_socket(int family) {
-  OwnedFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return std::unexpected(last_error());
-  const timeval tv{10, 0};  // = kLimit: blocking calls fail instead of hanging a broken test
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return fd;
-}
-
-/// std::net::TcpListener::bind: socket, SO_REUSEADDR, bind, listen(128).
-io_result<OwnedFd> plain_listener(const SocketAddr& addr) {
-  auto fd = plain_socket(addr.family());
-  if (!fd) return fd;
-  const int one = 1;
-  if (::setsockopt(fd->get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-      ::bind(fd->get(), addr.as_sockaddr(), addr.len()) == -1 || ::listen(fd->get(), 128) == -1)
-    return std::unexpected(last_error());
-  return fd;
-}
-
-io_result<OwnedFd> plain_connect(const SocketAddr& addr) {
-  auto fd = plain_socket(addr.family());
-  if (!fd) return fd;
-  if (::connect(fd->get(), addr.as_sockaddr(), addr.len()) == -1) return std::unexpected(last_error());
-  return fd;
-}
-
-io_result<OwnedFd> plain_accept(int listener) {
-  int fd = -1;
-  do fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-  while (fd == -1 && errno == EINTR);
-  if (fd == -1) return std::unexpected(last_error());
-  const timeval tv{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  return OwnedFd(fd);
-}
-
-SocketAddr local_address(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  return SocketAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(SocketAddr{});
-}
-
-/// mio's echo_listener, serving the plain listener `listener`: accepts `n` connections one
-/// after another and echoes what it reads until end-of-stream. A reset counts as the end
-/// too: Linux resets the connection when the peer closes with unread data (e.g. after its
-/// shutdown(read)). Sends use MSG_NOSIGNAL.
-Worker echo_listener(int listener, int n) {
-  return Worker(
-      [listener, n] {
-        std::array<char, 128> buf{};
-        for (int i = 0; i < n; ++i) {
-          auto conn = plain_accept(listener);
-          if (!conn) return failure("accept", conn.error());
-          for (;;) {
-            ssize_t got = ::recv(conn->get(), buf.data(), buf.size(), 0);
-            if (got == -1 && errno == EINTR) continue;
-            if (got == -1 && errno == ECONNRESET) got = 0;
-            if (got == -1) return failure("echo read");
-            if (got == 0) break;
-            const ssize_t sent = ::send(conn->get(), buf.data(), static_cast<std::size_t>(got), MSG_NOSIGNAL);
-            if (sent != got) return sent == -1 ? failure("echo write") : std::string("short echo write");
-          }
-        }
-        return std::string();
-      },
-      [listener] { ::shutdown(listener, SHUT_RDWR); });  // wakes a blocked accept
-}
-
-/// mio's start_listener, serving the plain listener `listener`: accepts `n` connections;
-/// with a barrier it waits on it before closing each one, and with `shutdown_write` it
-/// first shuts the connection's writing side and waits on the barrier once more.
-Worker start_listener(int listener, int n, Barrier* barrier, bool shutdown_write) {
-  return Worker(
-      [listener, n, barrier, shutdown_write] {
-        for (int i = 0; i < n; ++i) {
-          auto conn = plain_accept(listener);
-          if (!conn) return failure("accept", conn.error());
-          if (!barrier) continue;
-          if (!barrier->wait()) return std::string("barrier not passed");
-          if (shutdown_write) {
-            if (::shutdown(conn->get(), SHUT_WR) == -1) return failure("shutdown(write)");
-            if (!barrier->wait()) return std::string("second barrier not passed");
-          }
-        }
-        return std::string();
-      },
-      [listener, barrier] {
-        ::shutdown(listener, SHUT_RDWR);
-        if (barrier) barrier->abandon();
-      });
-}
-
-/// True when ::1 can be bound (IPv6 loopback present).
-bool ipv6_loopback_available() {
-  OwnedFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  const SocketAddr addr = any_local_ipv6_address();
-  return fd.valid() && ::bind(fd.get(), addr.as_sockaddr(), addr.len()) == 0;
-}
-
-/// A client from TcpStream::connect and the stream `listener` accepted for it (accept is
-/// retried until the handshake has reached the listener).
-io_result<std::pair<TcpStream, TcpStream>> connected_pair(const TcpListener& listener) {
-  auto addr = listener.local_addr();
-  if (!addr) return std::unexpected(addr.error());
-  auto client = TcpStream::connect(*addr);
-  if (!client) return std::unexpected(client.error());
-  for (Deadline d; !d.expired(); std::this_thread::sleep_for(1ms)) {
-    auto accepted = listener.accept();
-    if (accepted) return std::pair{std::move(*client), std::move(accepted->stream)};
-    if (!is_would_block(accepted.error())) return std::unexpected(accepted.error());
-  }
-  return std::unexpected(os_error(ETIMEDOUT));
-}
-
-/// Rust's drop(): destroys the stream held by `r` now (closing it).
-void drop(io_result<TcpStream>& r) { r = std::unexpected(std::error_code()); }
-
-iovec iov(std::span<char> buf) { return {buf.data(), buf.size()}; }
-iovec iov(std::string_view s) { return {const_cast<char*>(s.data()), s.size()}; }  // only read from
+constexpr std::string_view ZERO_BYTE("\0", 1);
 
 }  // namespace
-
-/// The thread's body succeeded (its failure message otherwise).
-#define QVERIFY_JOINED(worker)                              \
-  do {                                                      \
-    const std::string thread_error_ = (worker).join();      \
-    QVERIFY2(thread_error_.empty(), thread_error_.c_str()); \
-  } while (false)
-
-/// take_error() succeeds and reports no pending error.
-#define QVERIFY_NO_SOCKET_ERROR(sock)                                        \
-  do {                                                                       \
-    const auto pending_ = (sock).take_error();                               \
-    QVERIFY_OK(pending_);                                                    \
-    QVERIFY2(!*pending_, ("pending error: " + pending_->message()).c_str()); \
-  } while (false)
-
-/// mio's checked_write!: the write succeeds and writes everything.
-#define CHECKED_WRITE(call, expected_len)                        \
-  do {                                                           \
-    const auto written_ = (call);                                \
-    QVERIFY_OK(written_);                                        \
-    QCOMPARE(*written_, static_cast<std::size_t>(expected_len)); \
-  } while (false)
-
-/// mio's expect_read!: the read succeeds and returns exactly `expected` (a string).
-#define EXPECT_READ(call, buf, expected)                                                 \
-  do {                                                                                   \
-    const auto read_ = (call);                                                           \
-    QVERIFY_OK(read_);                                                                   \
-    QCOMPARE(str(std::span<const std::byte>(buf).first(*read_)), std::string(expected)); \
-  } while (false)
 
 class TestTcpStream : public CoreTest {
   Q_OBJECT
@@ -292,7 +45,7 @@ class TestTcpStream : public CoreTest {
 
   // mio: tcp_stream::tcp_stream_ipv6 (the same on [::1]).
   void tcp_stream_ipv6() {
-    if (!ipv6_loopback_available()) QSKIP("IPv6 loopback (::1) is not available");
+    SKIP_WITHOUT_IPV6();
     smoke_test_tcp_stream(any_local_ipv6_address(), TcpStream::connect);
   }
 
@@ -302,89 +55,60 @@ class TestTcpStream : public CoreTest {
     smoke_test_tcp_stream(any_local_address(), [](const SocketAddr& addr) -> io_result<TcpStream> {
       auto fd = plain_connect(addr);
       if (!fd) return std::unexpected(fd.error());
-      if (::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) | O_NONBLOCK) == -1)
-        return std::unexpected(last_error());
+      if (auto r = make_nonblocking(fd->get()); !r) return std::unexpected(r.error());
       return TcpStream::from_fd(std::move(*fd));
     });
   }
 
   // mio: tcp_stream::set_get_ttl. Once connected (writable), a TTL of 10 round-trips.
   void set_get_ttl() {
-    Connected c;
-    connect_to_start_listener(c);
-    if (QTest::currentTestFailed()) return;
-    constexpr std::uint32_t TTL = 10;
-    QVERIFY_OK(c.stream->set_ttl(TTL));
-    auto ttl = c.stream->ttl();
-    QVERIFY_OK(ttl);
-    QCOMPARE(*ttl, TTL);
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    with_connected_stream([](const TcpStream& stream) {
+      constexpr std::uint32_t TTL = 10;
+      QVERIFY_OK(stream.set_ttl(TTL));
+      auto ttl = stream.ttl();
+      QVERIFY_OK(ttl);
+      QCOMPARE(*ttl, TTL);
+    });
   }
 
   // mio: tcp_stream::get_ttl_without_previous_set.
   void get_ttl_without_previous_set() {
-    Connected c;
-    connect_to_start_listener(c);
-    if (QTest::currentTestFailed()) return;
-    QVERIFY_OK(c.stream->ttl());
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    with_connected_stream([](const TcpStream& stream) { QVERIFY_OK(stream.ttl()); });
   }
 
   // mio: tcp_stream::set_get_nodelay. TCP_NODELAY on round-trips.
   void set_get_nodelay() {
-    Connected c;
-    connect_to_start_listener(c);
-    if (QTest::currentTestFailed()) return;
-    QVERIFY_OK(c.stream->set_nodelay(true));
-    auto nodelay = c.stream->nodelay();
-    QVERIFY_OK(nodelay);
-    QCOMPARE(*nodelay, true);
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    with_connected_stream([](const TcpStream& stream) {
+      QVERIFY_OK(stream.set_nodelay(true));
+      auto nodelay = stream.nodelay();
+      QVERIFY_OK(nodelay);
+      QCOMPARE(*nodelay, true);
+    });
   }
 
   // mio: tcp_stream::get_nodelay_without_previous_set.
   void get_nodelay_without_previous_set() {
-    Connected c;
-    connect_to_start_listener(c);
-    if (QTest::currentTestFailed()) return;
-    QVERIFY_OK(c.stream->nodelay());
-    QVERIFY_NO_SOCKET_ERROR(*c.stream);
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    with_connected_stream([](const TcpStream& stream) { QVERIFY_OK(stream.nodelay()); });
   }
 
   // mio: tcp_stream::shutdown_read. shutdown(read) succeeds after the echo arrived. mio
   // asserts an empty read only on the BSDs/Apple; Linux still hands out the data already
   // queued (the echo) and only then reports end-of-stream, which is asserted here.
   void shutdown_read() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const SocketAddr address = local_address(listener->get());
-    Worker echo = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
+    CHECKED_WRITE(c.stream->write(DATA2), DATA2.size());
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::READABLE));
 
-    auto stream = TcpStream::connect(address);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::WRITABLE));
-    CHECKED_WRITE(stream->write(DATA2), DATA2.size());
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
-
-    QVERIFY_OK(stream->shutdown(Shutdown::read));
+    QVERIFY_OK(c.stream->shutdown(Shutdown::read));
     std::array<std::byte, 20> buf{};
-    EXPECT_READ(stream->read(buf), buf, DATA2);  // Linux: queued data is still readable
-    EXPECT_READ(stream->read(buf), buf, "");     // then end-of-stream
+    EXPECT_READ(c.stream->read(buf), buf, DATA2);  // Linux: queued data is still readable
+    EXPECT_READ(c.stream->read(buf), buf, "");     // then end-of-stream
 
-    drop(stream);  // close, so the echo thread ends
-    QVERIFY_JOINED(echo);
+    close_and_join(c);  // close, so the echo thread ends
   }
 
   // mio: tcp_stream::shutdown_write (#[ignore]d in mio as flaky: "doesn't always receive an
@@ -393,32 +117,25 @@ class TestTcpStream : public CoreTest {
   // was written before still arrives, with a readable event (EXPECT_EVENTS waits up to
   // 1.5 s for it), followed by the echo server's end-of-stream.
   void shutdown_write() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const SocketAddr address = local_address(listener->get());
-    Worker echo = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
+    CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
 
-    auto stream = TcpStream::connect(address);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::WRITABLE));
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
+    QVERIFY_OK(c.stream->shutdown(Shutdown::write));
+    ASSERT_ERROR(c.stream->write(DATA2), os_error(EPIPE));
 
-    QVERIFY_OK(stream->shutdown(Shutdown::write));
-    ASSERT_ERROR(stream->write(DATA2), os_error(EPIPE));
-
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::READABLE));
     std::array<std::byte, 20> buf{};
-    EXPECT_READ(stream->read(buf), buf, DATA1);
+    EXPECT_READ(c.stream->read(buf), buf, DATA1);
 
     // The echo server saw our end-of-stream and closed: the read side ends too.
-    QVERIFY_JOINED(echo);
+    QVERIFY_JOINED(*c.peer);
     for (Deadline d;; std::this_thread::sleep_for(1ms)) {
       QVERIFY2(!d.expired(), "no end-of-stream after the echo server closed");
-      auto r = stream->read(buf);
+      auto r = c.stream->read(buf);
       if (is_would_block(r)) continue;
       EXPECT_READ(std::move(r), buf, "");
       break;
@@ -428,26 +145,18 @@ class TestTcpStream : public CoreTest {
   // mio: tcp_stream::shutdown_both. After shutdown(both) a write fails with EPIPE (mio's
   // BrokenPipe). mio asserts an empty read only on the BSDs/Apple.
   void shutdown_both() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const SocketAddr address = local_address(listener->get());
-    Worker echo = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
+    CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::READABLE));
 
-    auto stream = TcpStream::connect(address);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::WRITABLE));
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
+    QVERIFY_OK(c.stream->shutdown(Shutdown::both));
+    ASSERT_ERROR(c.stream->write(DATA2), os_error(EPIPE));
 
-    QVERIFY_OK(stream->shutdown(Shutdown::both));
-    ASSERT_ERROR(stream->write(DATA2), os_error(EPIPE));
-
-    drop(stream);
-    QVERIFY_JOINED(echo);
+    close_and_join(c);
   }
 
   // mio: tcp_stream::raw_fd. as_raw_fd equals the descriptor into_fd gives up; a stream
@@ -455,7 +164,7 @@ class TestTcpStream : public CoreTest {
   void raw_fd() {
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
-    Worker peer = start_listener(listener->get(), 1, nullptr, false);
+    Worker peer = start_listener(listener->get(), 1);
 
     auto stream = TcpStream::connect(local_address(listener->get()));
     QVERIFY_OK(stream);
@@ -478,84 +187,54 @@ class TestTcpStream : public CoreTest {
 
   // mio: tcp_stream::registering. A stream registered READABLE with no data: no events.
   void registering() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const SocketAddr address = local_address(listener->get());
-    Worker echo = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::READABLE));
+    EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    auto stream = TcpStream::connect(address);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::READABLE));
-    EXPECT_NO_EVENTS(*poll, events);
-
-    drop(stream);
-    QVERIFY_JOINED(echo);
+    close_and_join(c);
   }
 
   // mio: tcp_stream::reregistering. Registered READABLE as ID1, modified to WRITABLE as
   // ID2: the writable event carries ID2.
   void reregistering() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const SocketAddr address = local_address(listener->get());
-    Worker echo = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::READABLE));
+    QVERIFY_OK(c.poll->registry().modify(*c.stream, ID2, Interest::WRITABLE));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID2, Interest::WRITABLE));
+    QCOMPARE(c.stream->peer_addr().value(), c.address);
 
-    auto stream = TcpStream::connect(address);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::READABLE));
-    QVERIFY_OK(poll->registry().modify(*stream, ID2, Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID2, Interest::WRITABLE));
-    QCOMPARE(stream->peer_addr().value(), address);
-
-    drop(stream);
-    QVERIFY_JOINED(echo);
+    close_and_join(c);
   }
 
   // mio: tcp_stream::no_events_after_deregister. Removed right after adding: no events,
   // yet the stream is connected and works (peek/read would block, a write succeeds), and
   // the echo it causes brings no event either.
   void no_events_after_deregister() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    const SocketAddr address = local_address(listener->get());
-    Worker echo = echo_listener(listener->get(), 1);
+    Connected c;
+    connect_to_echo_listener(c);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
+    QVERIFY_OK(c.poll->registry().remove(*c.stream));
+    EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    auto stream = TcpStream::connect(address);
-    QVERIFY_OK(stream);
-    QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
-    QVERIFY_OK(poll->registry().remove(*stream));
-    EXPECT_NO_EVENTS(*poll, events);
-
-    QCOMPARE(stream->peer_addr().value(), address);
+    QCOMPARE(c.stream->peer_addr().value(), c.address);
     std::array<std::byte, 16> buf{};
-    ASSERT_WOULD_BLOCK(stream->peek(buf));
-    ASSERT_WOULD_BLOCK(stream->read(buf));
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
-    EXPECT_NO_EVENTS(*poll, events);
+    ASSERT_WOULD_BLOCK(c.stream->peek(buf));
+    ASSERT_WOULD_BLOCK(c.stream->read(buf));
+    CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
+    EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    drop(stream);
-    QVERIFY_JOINED(echo);
+    close_and_join(c);
   }
 
   // mio: tcp_stream::tcp_shutdown_client_read_close_event. A local shutdown(read) gives
   // read_closed (EPOLLIN|EPOLLRDHUP).
   void tcp_shutdown_client_read_close_event() {
-    Connected c;
-    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
-    if (QTest::currentTestFailed()) return;
-    QVERIFY_OK(c.stream->shutdown(Shutdown::read));
-    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Readiness::READ_CLOSED));
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    expect_local_shutdown_event(Shutdown::read, Readiness::READ_CLOSED);
   }
 
   // mio: tcp_stream::tcp_shutdown_client_write_close_event, #[ignore]d by mio on Linux
@@ -581,8 +260,7 @@ class TestTcpStream : public CoreTest {
       }
     }
     QVERIFY2(writable, "no event after the local shutdown(write)");
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    release_and_join(c);
   }
 
   // mio: tcp_stream::tcp_shutdown_server_write_close_event. The peer's shutdown(write)
@@ -593,8 +271,7 @@ class TestTcpStream : public CoreTest {
     if (QTest::currentTestFailed()) return;
     QVERIFY(c.barrier.wait());  // the peer now shuts its writing side
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Readiness::READ_CLOSED));
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    release_and_join(c);
   }
 
   // mio: tcp_stream::tcp_reset_close_event. The peer closes with our data unread (Linux
@@ -630,13 +307,7 @@ class TestTcpStream : public CoreTest {
   // mio: tcp_stream::tcp_shutdown_client_both_close_event. A local shutdown(both) gives
   // write_closed (EPOLLHUP), on Linux too.
   void tcp_shutdown_client_both_close_event() {
-    Connected c;
-    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
-    if (QTest::currentTestFailed()) return;
-    QVERIFY_OK(c.stream->shutdown(Shutdown::both));
-    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Readiness::WRITE_CLOSED));
-    QVERIFY(c.barrier.wait());
-    QVERIFY_JOINED(*c.peer);
+    expect_local_shutdown_event(Shutdown::both, Readiness::WRITE_CLOSED);
   }
 
   // mio: tcp_stream::hup_event_on_disconnect. The accepted end closes with linger 0 (a
@@ -688,60 +359,139 @@ class TestTcpStream : public CoreTest {
   // it succeeds) returns it; the readable event still arrives afterwards: peeking does not
   // use up the edge.
   void peek_ok() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = TcpListener::bind(any_local_address());
-    QVERIFY_OK(listener);
-    auto pair = connected_pair(*listener);
-    QVERIFY_OK(pair);
-    auto& [stream1, stream2] = *pair;
-    QVERIFY_OK(poll->registry().add(stream1, ID1, Interest::READABLE));
-    EXPECT_NO_EVENTS(*poll, events);
+    with_registered_pair([](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
+      EXPECT_NO_EVENTS(poll, events);
 
-    CHECKED_WRITE(stream2.write(std::string_view("\0", 1)), 1);
-    std::array<std::byte, 16> buf{};
-    for (Deadline d;; std::this_thread::sleep_for(1ms)) {  // mio's peek_until_ok
-      QVERIFY2(!d.expired(), "peek never succeeded");
-      auto peeked = stream1.peek(buf);
-      if (is_would_block(peeked)) continue;
-      QVERIFY_OK(peeked);
-      QCOMPARE(*peeked, std::size_t{1});
-      break;
-    }
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
-    CHECKED_WRITE(stream1.read(buf), 1);
+      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+      std::array<std::byte, 16> buf{};
+      for (Deadline d;; std::this_thread::sleep_for(1ms)) {  // mio's peek_until_ok
+        QVERIFY2(!d.expired(), "peek never succeeded");
+        auto peeked = stream1.peek(buf);
+        if (is_would_block(peeked)) continue;
+        QVERIFY_OK(peeked);
+        QCOMPARE(*peeked, std::size_t{1});
+        break;
+      }
+      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+      CHECKED_WRITE(stream1.read(buf), 1);
+    });
   }
 
   // mio: tcp_stream::peek_would_block. After readable, a read takes the byte and a peek
   // would block; no events follow. New data brings readable again: a peek that would
   // block leaves the registration armed (mio #1895).
   void peek_would_block() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = TcpListener::bind(any_local_address());
-    QVERIFY_OK(listener);
-    auto pair = connected_pair(*listener);
-    QVERIFY_OK(pair);
-    auto& [stream1, stream2] = *pair;
-    QVERIFY_OK(poll->registry().add(stream1, ID1, Interest::READABLE));
+    with_registered_pair([](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
+      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+      std::array<std::byte, 16> buf{};
+      CHECKED_WRITE(stream1.read(buf), 1);
+      ASSERT_WOULD_BLOCK(stream1.peek(buf));
+      EXPECT_NO_EVENTS(poll, events);
 
-    CHECKED_WRITE(stream2.write(std::string_view("\0", 1)), 1);
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
-    std::array<std::byte, 16> buf{};
-    CHECKED_WRITE(stream1.read(buf), 1);
-    ASSERT_WOULD_BLOCK(stream1.peek(buf));
-    EXPECT_NO_EVENTS(*poll, events);
-
-    CHECKED_WRITE(stream2.write(std::string_view("\0", 1)), 1);
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
-    CHECKED_WRITE(stream1.peek(buf), 1);
+      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+      CHECKED_WRITE(stream1.peek(buf), 1);
+    });
   }
 
   // mio: tcp_stream::read_peek_would_block. read would block; a byte arrives: readable,
   // read it; peek would block; another byte: readable again.
   void read_peek_would_block() {
+    with_registered_pair([](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
+      std::array<std::byte, 16> buf{};
+      ASSERT_WOULD_BLOCK(stream1.read(buf));
+      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+      CHECKED_WRITE(stream1.read(buf), 1);
+      ASSERT_WOULD_BLOCK(stream1.peek(buf));
+
+      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+    });
+  }
+
+ private:
+  // A stream connected to a plain peer (peer.h), with the test's Poll and Events. Members
+  // are destroyed in reverse: the stream closes before the peer thread is joined.
+  struct Connected {
+    std::optional<Poll> poll;
+    Events events{16};
+    Barrier barrier{2};  // shared with a start_listener peer
+    OwnedFd listener;
+    SocketAddr address;  // the listener's
+    std::unique_ptr<Worker> peer;
+    std::optional<TcpStream> stream;
+  };
+
+  // Makes c.poll and a plain listener on `addr`, starts `start(listener)` as c.peer, and
+  // connects c.stream to the listener with `connect` (not registered).
+  template <class Start>
+  void connect_to_peer(
+      Connected& c, Start start, const SocketAddr& addr = any_local_address(),
+      const std::function<io_result<TcpStream>(const SocketAddr&)>& connect = TcpStream::connect) {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    c.poll.emplace(std::move(*poll));
+    auto listener = plain_listener(addr);
+    QVERIFY_OK(listener);
+    c.listener = std::move(*listener);
+    c.address = local_address(c.listener.get());
+    c.peer.reset(new Worker(start(c.listener.get())));  // a Worker cannot move
+
+    auto stream = connect(c.address);
+    QVERIFY_OK(stream);
+    c.stream.emplace(std::move(*stream));
+  }
+
+  // connect_to_peer with mio's echo_listener (one connection); close_and_join ends it.
+  void connect_to_echo_listener(
+      Connected& c, const SocketAddr& addr = any_local_address(),
+      const std::function<io_result<TcpStream>(const SocketAddr&)>& connect = TcpStream::connect) {
+    connect_to_peer(
+        c, [](int listener) { return echo_listener(listener, 1); }, addr, connect);
+  }
+
+  // connect_to_peer with mio's start_listener (one connection, held until c.barrier is
+  // passed; see start_listener for `shutdown_write`), the stream registered as ID1 with
+  // `interest` and its writable event seen; release_and_join ends it.
+  void connect_to_start_listener(Connected& c, Interest interest = Interest::WRITABLE,
+                                 bool shutdown_write = false) {
+    connect_to_peer(c, [&](int listener) { return start_listener(listener, 1, &c.barrier, shutdown_write); });
+    if (QTest::currentTestFailed()) return;
+    // As mio: wait for writable (connected) before using socket options.
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, interest));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
+  }
+
+  // Closes the stream (the echo peer then sees end-of-stream) and joins the peer.
+  void close_and_join(Connected& c) {
+    c.stream.reset();
+    QVERIFY_JOINED(*c.peer);
+  }
+
+  // Passes the barrier the start_listener peer waits on and joins the peer.
+  void release_and_join(Connected& c) {
+    QVERIFY(c.barrier.wait());
+    QVERIFY_JOINED(*c.peer);
+  }
+
+  // tcp_shutdown_client_{read,both}_close_event: after a local shutdown(`how`) of a stream
+  // connected to a start_listener peer and registered READABLE|WRITABLE, an event with
+  // `expected` arrives.
+  void expect_local_shutdown_event(Shutdown how, Readiness expected) {
+    Connected c;
+    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY_OK(c.stream->shutdown(how));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, expected));
+    release_and_join(c);
+  }
+
+  // mio's peek tests: `body` gets a Poll, its Events and a connected pair of streams, the
+  // first registered READABLE as ID1.
+  template <class Body>
+  void with_registered_pair(Body body) {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(16);
@@ -751,99 +501,53 @@ class TestTcpStream : public CoreTest {
     QVERIFY_OK(pair);
     auto& [stream1, stream2] = *pair;
     QVERIFY_OK(poll->registry().add(stream1, ID1, Interest::READABLE));
-
-    std::array<std::byte, 16> buf{};
-    ASSERT_WOULD_BLOCK(stream1.read(buf));
-    CHECKED_WRITE(stream2.write(std::string_view("\0", 1)), 1);
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
-    CHECKED_WRITE(stream1.read(buf), 1);
-    ASSERT_WOULD_BLOCK(stream1.peek(buf));
-
-    CHECKED_WRITE(stream2.write(std::string_view("\0", 1)), 1);
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
+    body(*poll, events, stream1, stream2);
   }
 
- private:
-  // What connect_to_start_listener sets up: a start_listener peer (with a 2-party barrier)
-  // and a stream connected to it, registered as ID1, whose writable event has been seen.
-  // Members are destroyed in reverse: the stream closes before the peer thread is joined.
-  struct Connected {
-    std::optional<Poll> poll;
-    Events events{16};
-    Barrier barrier{2};
-    OwnedFd listener;
-    std::unique_ptr<Worker> peer;
-    std::optional<TcpStream> stream;
-  };
-
-  void connect_to_start_listener(Connected& c, Interest interest = Interest::WRITABLE,
-                                 bool shutdown_write = false) {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    c.poll.emplace(std::move(*poll));
-    auto listener = plain_listener(any_local_address());
-    QVERIFY_OK(listener);
-    c.listener = std::move(*listener);
-    c.peer.reset(
-        new Worker(start_listener(c.listener.get(), 1, &c.barrier, shutdown_write)));  // Worker cannot move
-
-    auto stream = TcpStream::connect(local_address(c.listener.get()));
-    QVERIFY_OK(stream);
-    c.stream.emplace(std::move(*stream));
-    // As mio: wait for writable (connected) before using socket options.
-    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, interest));
-    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
+  // mio's set/get socket option tests: `check` runs on a stream connected to a
+  // start_listener peer (and seen writable); then no error may be pending.
+  template <class Check>
+  void with_connected_stream(Check check) {
+    Connected c;
+    connect_to_start_listener(c);
+    if (QTest::currentTestFailed()) return;
+    check(*c.stream);
+    if (QTest::currentTestFailed()) return;
+    ASSERT_NO_SOCKET_ERROR(*c.stream);
+    release_and_join(c);
   }
 
   // mio's smoke_test_tcp_stream.
   void smoke_test_tcp_stream(const SocketAddr& addr,
                              const std::function<io_result<TcpStream>(const SocketAddr&)>& make_stream) {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-    auto listener = plain_listener(addr);
-    QVERIFY_OK(listener);
-    const SocketAddr address = local_address(listener->get());
-    Worker echo = echo_listener(listener->get(), 1);
-
-    auto stream = make_stream(address);
-    QVERIFY_OK(stream);
-    QVERIFY(is_non_blocking(stream->as_raw_fd()));
-    QVERIFY(is_close_on_exec(stream->as_raw_fd()));
-    QVERIFY_OK(poll->registry().add(*stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::WRITABLE));
+    Connected c;
+    connect_to_echo_listener(c, addr, make_stream);
+    if (QTest::currentTestFailed()) return;
+    QVERIFY(is_non_blocking(c.stream->as_raw_fd()));
+    QVERIFY(is_close_on_exec(c.stream->as_raw_fd()));
+    QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
 
     std::array<std::byte, 16> buf{};
-    ASSERT_WOULD_BLOCK(stream->peek(buf));
-    ASSERT_WOULD_BLOCK(stream->read(buf));
+    ASSERT_WOULD_BLOCK(c.stream->peek(buf));
+    ASSERT_WOULD_BLOCK(c.stream->read(buf));
 
     // peer_addr only after the writable event: before it the stream may not be connected.
-    QCOMPARE(stream->peer_addr().value(), address);
-    QVERIFY(stream->local_addr().value().is_loopback());
+    QCOMPARE(c.stream->peer_addr().value(), c.address);
+    QVERIFY(c.stream->local_addr().value().is_loopback());
 
-    CHECKED_WRITE(stream->write(DATA1), DATA1.size());
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
-    EXPECT_READ(stream->peek(buf), buf, DATA1);
-    EXPECT_READ(stream->read(buf), buf, DATA1);
-    QVERIFY_NO_SOCKET_ERROR(*stream);
-    ASSERT_WOULD_BLOCK(stream->read(buf));
+    CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
+    EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::READABLE));
+    EXPECT_READ(c.stream->peek(buf), buf, DATA1);
+    EXPECT_READ(c.stream->read(buf), buf, DATA1);
+    ASSERT_NO_SOCKET_ERROR(*c.stream);
+    ASSERT_WOULD_BLOCK(c.stream->read(buf));
 
     // Vectored I/O: two buffers out, two buffers in; the trailing byte stays untouched.
-    const std::array<iovec, 2> out{iov(DATA1), iov(DATA2)};
-    CHECKED_WRITE(stream->write_vectored(out), DATA1.size() + DATA2.size());
-    EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Interest::READABLE));
-    std::array<char, DATA1.size()> buf1;
-    buf1.fill(1);
-    std::array<char, DATA2.size() + 1> buf2;
-    buf2.fill(2);
-    const std::array<iovec, 2> in{iov(buf1), iov(buf2)};
-    CHECKED_WRITE(stream->read_vectored(in), DATA1.size() + DATA2.size());
-    QCOMPARE(std::string_view(buf1.data(), buf1.size()), DATA1);
-    QCOMPARE(std::string_view(buf2.data(), DATA2.size()), DATA2);
-    QCOMPARE(int{buf2[DATA2.size()]}, 2);  // last byte unchanged
+    expect_vectored_echo(*c.poll, c.events, *c.stream, ID1, DATA1, DATA2);
+    if (QTest::currentTestFailed()) return;
 
-    drop(stream);  // close, so the echo thread ends
-    QVERIFY_JOINED(echo);
+    close_and_join(c);  // close, so the echo thread ends
   }
 };
 

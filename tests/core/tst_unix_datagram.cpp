@@ -1,19 +1,16 @@
 // mio tests/unix_datagram.rs, plus Linux abstract-namespace datagram sockets.
 //
 // mio's `_from_std` variants adopt a socket made with plain syscalls (what Rust's std
-// does: blocking, close-on-exec), made non-blocking with fcntl, through `from_fd`.
+// does: blocking, close-on-exec; peer.h's plain_datagram), made non-blocking with fcntl,
+// through `from_fd`.
 // Every socket file a test binds is removed (unlink) when the test leaves, also after a
 // failed check.
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <array>
-#include <atomic>
-#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -30,100 +27,100 @@ constexpr Token TOKEN_2{1};
 
 using Buf = std::array<std::byte, DEFAULT_BUF_SIZE>;
 
-QString qs(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
-
-// Removes a bound socket's file when the test leaves scope.
-struct Unlink {
-  std::string path;
-  explicit Unlink(std::string p) : path(std::move(p)) {}
-  Unlink(const Unlink&) = delete;
-  Unlink& operator=(const Unlink&) = delete;
-  ~Unlink() { ::unlink(path.c_str()); }
-};
-
-sockaddr_un std_unix_addr(const std::string& path) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  std::memcpy(a.sun_path, path.data(), std::min(path.size(), sizeof a.sun_path - 1));
-  return a;
-}
-
-// What Rust's std::os::unix::net::UnixDatagram::bind does: blocking, close-on-exec, bound.
-OwnedFd std_datagram_bind(const std::string& path) {
-  OwnedFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  const sockaddr_un a = std_unix_addr(path);
-  if (fd && ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) fd.reset();
-  return fd;
-}
-
-bool std_connect(int fd, const std::string& path) {
-  const sockaddr_un a = std_unix_addr(path);
-  return ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0;
-}
-
-// std's set_nonblocking(true).
-bool std_set_nonblocking(int fd) {
-  const int fl = ::fcntl(fd, F_GETFL);
-  return fl != -1 && ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
-}
-
-// An abstract name no other test run uses.
-std::string unique_abstract_name(std::string_view what) {
-  static std::atomic<int> counter{0};
-  return "ready-test-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(counter.fetch_add(1));
-}
-
 }  // namespace
-
-// mio's checked_write!: the call succeeds and sends all of `data`.
-#define CHECKED_WRITE(call, data)                 \
-  do {                                            \
-    const auto& w_ = (call);                      \
-    QVERIFY_OK(w_);                               \
-    QCOMPARE(*w_, std::string_view(data).size()); \
-  } while (false)
-
-// mio's expect_read!(recv(...), data).
-#define EXPECT_READ(call, buf, data)                         \
-  do {                                                       \
-    const auto& rd_ = (call);                                \
-    QVERIFY_OK(rd_);                                         \
-    QCOMPARE(qs(str(std::span(buf).first(*rd_))), qs(data)); \
-  } while (false)
 
 // mio's expect_read!(recv_from(...), data, path: p): the datagram and its sender's path.
 #define EXPECT_READ_FROM_PATH(call, buf, data, path)                     \
   do {                                                                   \
     const auto& rd_ = (call);                                            \
     QVERIFY_OK(rd_);                                                     \
-    QCOMPARE(qs(str(std::span(buf).first(rd_->n))), qs(data));           \
+    QCOMPARE(qbytes(std::span(buf).first(rd_->n)), qbytes(data));        \
     QVERIFY2(rd_->from.as_pathname().has_value(), "sender has no path"); \
     QCOMPARE(qs(*rd_->from.as_pathname()), qs(path));                    \
-  } while (false)
-
-// take_error() reports no pending error.
-#define ASSERT_NO_SOCKET_ERROR(sock)                                      \
-  do {                                                                    \
-    const auto te_ = (sock).take_error();                                 \
-    QVERIFY_OK(te_);                                                      \
-    QVERIFY2(!*te_, ("pending socket error: " + te_->message()).c_str()); \
   } while (false)
 
 class TestUnixDatagram : public CoreTest {
   Q_OBJECT
 
-  // mio: unix_datagram.rs::smoke_test_unconnected
-  static void smoke_test_unconnected(UnixDatagram datagram1, UnixDatagram datagram2) {
+  // The exchange of smoke_test_connected and unix_datagram_pair between two connected
+  // sockets: registered READABLE|WRITABLE as TOKEN_1 and TOKEN_2 both are writable and
+  // nothing can be received; each sends to the other and becomes readable, and receives
+  // exactly what the other sent; no error is pending.
+  static void exchange_connected(Poll& poll, Events& events, UnixDatagram& datagram1,
+                                 UnixDatagram& datagram2) {
+    QVERIFY_OK(poll.registry().add(datagram1, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
+    QVERIFY_OK(poll.registry().add(datagram2, TOKEN_2, Interest::READABLE | Interest::WRITABLE));
+    EXPECT_EVENTS(poll, events, {TOKEN_1, Interest::WRITABLE}, {TOKEN_2, Interest::WRITABLE});
+
+    Buf buf{};
+    ASSERT_WOULD_BLOCK(datagram1.recv(buf));
+    ASSERT_WOULD_BLOCK(datagram2.recv(buf));
+
+    CHECKED_WRITE(datagram1.send(bytes(DATA1)), DATA1.size());
+    CHECKED_WRITE(datagram2.send(bytes(DATA2)), DATA2.size());
+    EXPECT_EVENTS(poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
+
+    EXPECT_READ(datagram1.recv(buf), buf, DATA2);
+    EXPECT_READ(datagram2.recv(buf), buf, DATA1);
+
+    ASSERT_NO_SOCKET_ERROR(datagram1);
+    ASSERT_NO_SOCKET_ERROR(datagram2);
+  }
+
+  // How a smoke test's sockets are made: with UnixDatagram::bind, or (mio's `_from_std`
+  // variants) with plain syscalls as Rust's std does (blocking, close-on-exec), connected
+  // there if need be, and adopted with from_fd once non-blocking.
+  enum class Made { by_bind, from_std };
+
+  // Two sockets bound to fresh paths named after `name`, made as `made` says, each
+  // connected to the other when `connected`: they are non-blocking and close-on-exec, and
+  // pass smoke_test_connected or smoke_test_unconnected.
+  static void smoke_test(std::string_view name, Made made, bool connected) {
+    const Unlink path1{temp_path(std::string(name) + "1")};
+    const Unlink path2{temp_path(std::string(name) + "2")};
+    std::optional<UnixDatagram> datagram1, datagram2;
+    if (made == Made::from_std) {
+      auto fd1 = plain_datagram(path1.path);
+      QVERIFY_OK(fd1);
+      auto fd2 = plain_datagram(path2.path);
+      QVERIFY_OK(fd2);
+      if (connected) {
+        QVERIFY_OK(connect_fd(fd1->get(), path2.path));
+        QVERIFY_OK(connect_fd(fd2->get(), path1.path));
+      }
+      QVERIFY_OK(make_nonblocking(fd1->get()));
+      QVERIFY_OK(make_nonblocking(fd2->get()));
+      datagram1.emplace(UnixDatagram::from_fd(std::move(*fd1)));
+      datagram2.emplace(UnixDatagram::from_fd(std::move(*fd2)));
+    } else {
+      auto bound1 = UnixDatagram::bind(path1.path);
+      QVERIFY_OK(bound1);
+      auto bound2 = UnixDatagram::bind(path2.path);
+      QVERIFY_OK(bound2);
+      if (connected) {
+        QVERIFY_OK(bound1->connect(path2.path));
+        QVERIFY_OK(bound2->connect(path1.path));
+      }
+      datagram1.emplace(std::move(*bound1));
+      datagram2.emplace(std::move(*bound2));
+    }
+    for (const auto* datagram : {&datagram1, &datagram2}) {
+      QVERIFY(is_non_blocking((*datagram)->as_raw_fd()));
+      QVERIFY(is_close_on_exec((*datagram)->as_raw_fd()));
+    }
+
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(16);
+    if (connected)
+      smoke_test_connected(*poll, events, *datagram1, *datagram2);
+    else
+      smoke_test_unconnected(*poll, events, *datagram1, *datagram2);
+  }
 
-    QVERIFY(is_non_blocking(datagram1.as_raw_fd()));
-    QVERIFY(is_close_on_exec(datagram1.as_raw_fd()));
-    QVERIFY(is_non_blocking(datagram2.as_raw_fd()));
-    QVERIFY(is_close_on_exec(datagram2.as_raw_fd()));
-
+  // mio: unix_datagram.rs::smoke_test_unconnected
+  static void smoke_test_unconnected(Poll& poll, Events& events, UnixDatagram& datagram1,
+                                     UnixDatagram& datagram2) {
     const auto addr1 = datagram1.local_addr();
     QVERIFY_OK(addr1);
     const auto addr2 = datagram2.local_addr();
@@ -133,17 +130,17 @@ class TestUnixDatagram : public CoreTest {
     const auto path2 = addr2->as_pathname();
     QVERIFY2(path2, "failed to get pathname");
 
-    QVERIFY_OK(poll->registry().add(datagram1, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
-    QVERIFY_OK(poll->registry().add(datagram2, TOKEN_2, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE}, {TOKEN_2, Interest::WRITABLE});
+    QVERIFY_OK(poll.registry().add(datagram1, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
+    QVERIFY_OK(poll.registry().add(datagram2, TOKEN_2, Interest::READABLE | Interest::WRITABLE));
+    EXPECT_EVENTS(poll, events, {TOKEN_1, Interest::WRITABLE}, {TOKEN_2, Interest::WRITABLE});
 
     Buf buf{};
     ASSERT_WOULD_BLOCK(datagram1.recv_from(buf));
     ASSERT_WOULD_BLOCK(datagram2.recv_from(buf));
 
-    CHECKED_WRITE(datagram1.send_to(bytes(DATA1), *path2), DATA1);
-    CHECKED_WRITE(datagram2.send_to(bytes(DATA2), *path1), DATA2);
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
+    CHECKED_WRITE(datagram1.send_to(bytes(DATA1), *path2), DATA1.size());
+    CHECKED_WRITE(datagram2.send_to(bytes(DATA2), *path1), DATA2.size());
+    EXPECT_EVENTS(poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
 
     EXPECT_READ_FROM_PATH(datagram1.recv_from(buf), buf, DATA2, *path2);
     EXPECT_READ_FROM_PATH(datagram2.recv_from(buf), buf, DATA1, *path1);
@@ -153,16 +150,8 @@ class TestUnixDatagram : public CoreTest {
   }
 
   // mio: unix_datagram.rs::smoke_test_connected
-  static void smoke_test_connected(UnixDatagram datagram1, UnixDatagram datagram2) {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(16);
-
-    QVERIFY(is_non_blocking(datagram1.as_raw_fd()));
-    QVERIFY(is_close_on_exec(datagram1.as_raw_fd()));
-    QVERIFY(is_non_blocking(datagram2.as_raw_fd()));
-    QVERIFY(is_close_on_exec(datagram2.as_raw_fd()));
-
+  static void smoke_test_connected(Poll& poll, Events& events, UnixDatagram& datagram1,
+                                   UnixDatagram& datagram2) {
     const auto local_addr1 = datagram1.local_addr();
     QVERIFY_OK(local_addr1);
     const auto peer_addr1 = datagram1.peer_addr();
@@ -176,23 +165,7 @@ class TestUnixDatagram : public CoreTest {
     QVERIFY2(local_addr2->as_pathname() && peer_addr1->as_pathname(), "failed to get pathname");
     QCOMPARE(qs(*local_addr2->as_pathname()), qs(*peer_addr1->as_pathname()));
 
-    QVERIFY_OK(poll->registry().add(datagram1, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
-    QVERIFY_OK(poll->registry().add(datagram2, TOKEN_2, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE}, {TOKEN_2, Interest::WRITABLE});
-
-    Buf buf{};
-    ASSERT_WOULD_BLOCK(datagram1.recv(buf));
-    ASSERT_WOULD_BLOCK(datagram2.recv(buf));
-
-    CHECKED_WRITE(datagram1.send(bytes(DATA1)), DATA1);
-    CHECKED_WRITE(datagram2.send(bytes(DATA2)), DATA2);
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
-
-    EXPECT_READ(datagram1.recv(buf), buf, DATA2);
-    EXPECT_READ(datagram2.recv(buf), buf, DATA1);
-
-    ASSERT_NO_SOCKET_ERROR(datagram1);
-    ASSERT_NO_SOCKET_ERROR(datagram2);
+    exchange_connected(poll, events, datagram1, datagram2);
   }
 
  private slots:
@@ -200,60 +173,20 @@ class TestUnixDatagram : public CoreTest {
 
   // mio: unix_datagram.rs::unix_datagram_smoke_unconnected
   void unix_datagram_smoke_unconnected() {
-    const Unlink path1{temp_path("unix_datagram_smoke_unconnected1")};
-    const Unlink path2{temp_path("unix_datagram_smoke_unconnected2")};
-    auto datagram1 = UnixDatagram::bind(path1.path);
-    QVERIFY_OK(datagram1);
-    auto datagram2 = UnixDatagram::bind(path2.path);
-    QVERIFY_OK(datagram2);
-    smoke_test_unconnected(std::move(*datagram1), std::move(*datagram2));
+    smoke_test("unix_datagram_smoke_unconnected", Made::by_bind, false);
   }
 
   // mio: unix_datagram.rs::unix_datagram_smoke_connected
-  void unix_datagram_smoke_connected() {
-    const Unlink path1{temp_path("unix_datagram_smoke_connected1")};
-    const Unlink path2{temp_path("unix_datagram_smoke_connected2")};
-    auto datagram1 = UnixDatagram::bind(path1.path);
-    QVERIFY_OK(datagram1);
-    auto datagram2 = UnixDatagram::bind(path2.path);
-    QVERIFY_OK(datagram2);
-
-    QVERIFY_OK(datagram1->connect(path2.path));
-    QVERIFY_OK(datagram2->connect(path1.path));
-    smoke_test_connected(std::move(*datagram1), std::move(*datagram2));
-  }
+  void unix_datagram_smoke_connected() { smoke_test("unix_datagram_smoke_connected", Made::by_bind, true); }
 
   // mio: unix_datagram.rs::unix_datagram_smoke_unconnected_from_std
   void unix_datagram_smoke_unconnected_from_std() {
-    const Unlink path1{temp_path("unix_datagram_smoke_unconnected_from_std1")};
-    const Unlink path2{temp_path("unix_datagram_smoke_unconnected_from_std2")};
-    OwnedFd datagram1 = std_datagram_bind(path1.path);
-    QVERIFY(datagram1);
-    OwnedFd datagram2 = std_datagram_bind(path2.path);
-    QVERIFY(datagram2);
-
-    QVERIFY(std_set_nonblocking(datagram1.get()));
-    QVERIFY(std_set_nonblocking(datagram2.get()));
-    smoke_test_unconnected(UnixDatagram::from_fd(std::move(datagram1)),
-                           UnixDatagram::from_fd(std::move(datagram2)));
+    smoke_test("unix_datagram_smoke_unconnected_from_std", Made::from_std, false);
   }
 
   // mio: unix_datagram.rs::unix_datagram_smoke_connected_from_std
   void unix_datagram_smoke_connected_from_std() {
-    const Unlink path1{temp_path("unix_datagram_smoke_connected_from_std1")};
-    const Unlink path2{temp_path("unix_datagram_smoke_connected_from_std2")};
-    OwnedFd datagram1 = std_datagram_bind(path1.path);
-    QVERIFY(datagram1);
-    OwnedFd datagram2 = std_datagram_bind(path2.path);
-    QVERIFY(datagram2);
-
-    QVERIFY(std_connect(datagram1.get(), path2.path));
-    QVERIFY(std_connect(datagram2.get(), path1.path));
-
-    QVERIFY(std_set_nonblocking(datagram1.get()));
-    QVERIFY(std_set_nonblocking(datagram2.get()));
-    smoke_test_connected(UnixDatagram::from_fd(std::move(datagram1)),
-                         UnixDatagram::from_fd(std::move(datagram2)));
+    smoke_test("unix_datagram_smoke_connected_from_std", Made::from_std, true);
   }
 
   // mio: unix_datagram.rs::unix_datagram_connect. Connecting a socket to its own path
@@ -290,24 +223,7 @@ class TestUnixDatagram : public CoreTest {
 
     auto pair = UnixDatagram::pair();
     QVERIFY_OK(pair);
-    auto& [datagram1, datagram2] = *pair;
-    QVERIFY_OK(poll->registry().add(datagram1, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
-    QVERIFY_OK(poll->registry().add(datagram2, TOKEN_2, Interest::READABLE | Interest::WRITABLE));
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE}, {TOKEN_2, Interest::WRITABLE});
-
-    Buf buf{};
-    ASSERT_WOULD_BLOCK(datagram1.recv(buf));
-    ASSERT_WOULD_BLOCK(datagram2.recv(buf));
-
-    CHECKED_WRITE(datagram1.send(bytes(DATA1)), DATA1);
-    CHECKED_WRITE(datagram2.send(bytes(DATA2)), DATA2);
-    EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE}, {TOKEN_2, Interest::READABLE});
-
-    EXPECT_READ(datagram1.recv(buf), buf, DATA2);
-    EXPECT_READ(datagram2.recv(buf), buf, DATA1);
-
-    ASSERT_NO_SOCKET_ERROR(datagram1);
-    ASSERT_NO_SOCKET_ERROR(datagram2);
+    exchange_connected(*poll, events, pair->first, pair->second);
   }
 
   // mio: unix_datagram.rs::unix_datagram_shutdown. On Linux shutdown(read) makes the socket
@@ -331,7 +247,7 @@ class TestUnixDatagram : public CoreTest {
     QVERIFY_OK(datagram1->connect(path2.path));
     EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::WRITABLE});
 
-    CHECKED_WRITE(datagram1->send(bytes(DATA1)), DATA1);
+    CHECKED_WRITE(datagram1->send(bytes(DATA1)), DATA1.size());
     EXPECT_EVENTS(*poll, events, {TOKEN_2, Interest::READABLE});
 
     QVERIFY_OK(datagram1->shutdown(Shutdown::read));
@@ -428,13 +344,13 @@ class TestUnixDatagram : public CoreTest {
       ASSERT_ERROR(UnixDatagram::bind_addr(*addr1), os_error(EADDRINUSE));
 
       QVERIFY_OK(poll->registry().add(*datagram1, TOKEN_1, Interest::READABLE));
-      CHECKED_WRITE(datagram2->send_to_addr(bytes(DATA1), *addr1), DATA1);
+      CHECKED_WRITE(datagram2->send_to_addr(bytes(DATA1), *addr1), DATA1.size());
       EXPECT_EVENTS(*poll, events, {TOKEN_1, Interest::READABLE});
 
       Buf buf{};
       const auto r = datagram1->recv_from(buf);
       QVERIFY_OK(r);
-      QCOMPARE(qs(str(std::span(buf).first(r->n))), qs(DATA1));
+      QCOMPARE(qbytes(std::span(buf).first(r->n)), qbytes(DATA1));
       QVERIFY(r->from.as_abstract_name());
       QCOMPARE(qs(*r->from.as_abstract_name()), qs(name2));
       ASSERT_WOULD_BLOCK(datagram1->recv_from(buf));

@@ -8,10 +8,9 @@
 #include <unistd.h>
 
 #include <array>
-#include <barrier>
 #include <optional>
-#include <thread>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -31,8 +30,7 @@ bool expect_one_closed_event(Poll& poll, Events& events, Token token, bool read,
     QTest::qFail(("poll failed: " + describe(n)).c_str(), file, line);
     return false;
   }
-  std::string got;
-  for (const Event& e : events) got += " {" + e.to_string() + "}";
+  const std::string got = describe(events);
   if (events.size() != 1) {
     QTest::qFail(("expected exactly one event, got " + std::to_string(events.size()) + ":" + got).c_str(),
                  file, line);
@@ -56,16 +54,6 @@ bool expect_one_closed_event(Poll& poll, Events& events, Token token, bool read,
   do {                                                                                           \
     if (!expect_one_closed_event((poll), (events), (token), (read), __FILE__, __LINE__)) return; \
   } while (false)
-
-// If the test returns early, the main thread leaves the barrier so the helper thread is
-// not left waiting forever (the std::jthread would then never join).
-struct LeaveBarrierOnExit {
-  std::barrier<>& barrier;
-  bool done = false;
-  ~LeaveBarrierOnExit() {
-    if (!done) barrier.arrive_and_drop();
-  }
-};
 
 // `cat` with its stdin and stdout connected to pipes; the parent keeps the other ends.
 // The pipes are made close-on-exec and blocking (like std::process's); posix_spawn dups
@@ -163,135 +151,130 @@ int write_to_closed_pipe() {
 
 class TestUnixPipe : public CoreTest {
   Q_OBJECT
- private slots:
-  // mio: unix_pipe.rs::smoke
-  void smoke() {
+
+  // Runs `body` with a fresh Poll, its Events and the two ends of a new pipe.
+  template <class Body>
+  static void with_pipe(Body body) {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(8);
     auto p = unix::pipe();
     QVERIFY_OK(p);
     auto& [sender, receiver] = *p;
+    body(*poll, events, sender, receiver);
+  }
 
+  // mio's smoke exchange: registered (receiver READABLE, sender WRITABLE), the sender is
+  // writable, writes DATA1, and the receiver becomes readable and reads exactly DATA1.
+  static void send_data1_through(Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+    QVERIFY_OK(poll.registry().add(receiver, RECEIVER, Interest::READABLE));
+    QVERIFY_OK(poll.registry().add(sender, SENDER, Interest::WRITABLE));
+
+    EXPECT_EVENTS(poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
+    CHECKED_WRITE(sender.write(DATA1), DATA1.size());
+
+    EXPECT_EVENTS(poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
     std::array<std::byte, 20> buf{};
-    ASSERT_WOULD_BLOCK(receiver.read(buf));
+    EXPECT_READ(receiver.read(buf), buf, DATA1);
+  }
 
-    QVERIFY_OK(poll->registry().add(receiver, RECEIVER, Interest::READABLE));
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
+ private slots:
+  // mio: unix_pipe.rs::smoke
+  void smoke() {
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      std::array<std::byte, 20> buf{};
+      ASSERT_WOULD_BLOCK(receiver.read(buf));
 
-    EXPECT_EVENTS(*poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
-    auto n = sender.write(DATA1);
-    QVERIFY_OK(n);
-    QCOMPARE(*n, DATA1.size());
-
-    EXPECT_EVENTS(*poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
-    n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(str(std::span(buf).first(*n)), std::string(DATA1));
+      send_data1_through(poll, events, sender, receiver);
+    });
   }
 
   // mio: unix_pipe.rs::event_when_sender_is_dropped. As in mio the data is left unread when the
   // sender goes: the hang-up is a new edge anyway (EPOLLIN|EPOLLHUP). Then the data is still
   // there and the next read is end-of-file.
   void event_when_sender_is_dropped() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(8);
-    auto p = unix::pipe();
-    QVERIFY_OK(p);
-    auto& [sender, receiver] = *p;
-    QVERIFY_OK(poll->registry().add(receiver, RECEIVER, Interest::READABLE));
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      QVERIFY_OK(poll.registry().add(receiver, RECEIVER, Interest::READABLE));
 
-    std::barrier barrier(2);
-    io_result<std::size_t> written = std::unexpected(std::error_code());
-    std::jthread thread([&barrier, &written, s = std::move(sender)]() mutable {
-      written = s.write(DATA1);
-      barrier.arrive_and_wait();
-      barrier.arrive_and_wait();
-      { auto dropped = std::move(s); }  // closes the write end in this thread
-      barrier.arrive_and_wait();
+      Barrier barrier(2);
+      io_result<std::size_t> written = std::unexpected(std::error_code());
+      Worker thread(
+          [&barrier, &written, s = std::move(sender)]() mutable {
+            written = s.write(DATA1);
+            if (!barrier.wait() || !barrier.wait()) return std::string("barrier not passed");
+            drop(s);  // closes the write end in this thread
+            return barrier.wait() ? std::string() : std::string("barrier not passed");
+          },
+          [&barrier] { barrier.abandon(); });
+
+      QVERIFY(barrier.wait());  // the write is done
+      QVERIFY_OK(written);
+      QCOMPARE(*written, DATA1.size());
+      EXPECT_EVENTS(poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
+
+      QVERIFY(barrier.wait());  // unblock the thread
+      QVERIFY(barrier.wait());  // the sender is closed
+      QVERIFY_JOINED(thread);
+
+      EXPECT_ONE_CLOSED_EVENT(poll, events, RECEIVER, true);
+
+      std::array<std::byte, 20> buf{};
+      EXPECT_READ(receiver.read(buf), buf, DATA1);
+      EXPECT_READ(receiver.read(buf), buf, "");  // end-of-file, not would-block: no writer is left
     });
-    LeaveBarrierOnExit leave{barrier};
-
-    barrier.arrive_and_wait();  // the write is done
-    QVERIFY_OK(written);
-    QCOMPARE(*written, DATA1.size());
-    EXPECT_EVENTS(*poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
-
-    barrier.arrive_and_wait();  // unblock the thread
-    barrier.arrive_and_wait();  // the sender is closed
-    leave.done = true;
-
-    EXPECT_ONE_CLOSED_EVENT(*poll, events, RECEIVER, true);
-
-    std::array<std::byte, 20> buf{};
-    auto n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(str(std::span(buf).first(*n)), std::string(DATA1));
-    n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(*n, std::size_t{0});  // end-of-file, not would-block: no writer is left
   }
 
   // mio: unix_pipe.rs::event_when_receiver_is_dropped. Linux reports EPOLLOUT|EPOLLERR here (the
   // pipe is empty, so still writable, and has no reader); write_closed holds through the
   // "EPOLLOUT and EPOLLERR" rule. See ..._with_full_pipe for EPOLLERR alone.
   void event_when_receiver_is_dropped() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(8);
-    auto p = unix::pipe();
-    QVERIFY_OK(p);
-    auto& [sender, receiver] = *p;
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      QVERIFY_OK(poll.registry().add(sender, SENDER, Interest::WRITABLE));
 
-    std::barrier barrier(2);
-    std::jthread thread([&barrier, r = std::move(receiver)]() mutable {
-      barrier.arrive_and_wait();
-      { auto dropped = std::move(r); }  // closes the read end in this thread
-      barrier.arrive_and_wait();
+      Barrier barrier(2);
+      Worker thread(
+          [&barrier, r = std::move(receiver)]() mutable {
+            if (!barrier.wait()) return std::string("barrier not passed");
+            drop(r);  // closes the read end in this thread
+            return barrier.wait() ? std::string() : std::string("barrier not passed");
+          },
+          [&barrier] { barrier.abandon(); });
+
+      EXPECT_EVENTS(poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
+
+      QVERIFY(barrier.wait());  // unblock the thread
+      QVERIFY(barrier.wait());  // the receiver is closed
+      QVERIFY_JOINED(thread);
+
+      EXPECT_ONE_CLOSED_EVENT(poll, events, SENDER, false);
+      QVERIFY(events[0].is_error());
+      QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLOUT | EPOLLERR});
     });
-    LeaveBarrierOnExit leave{barrier};
-
-    EXPECT_EVENTS(*poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
-
-    barrier.arrive_and_wait();  // unblock the thread
-    barrier.arrive_and_wait();  // the receiver is closed
-    leave.done = true;
-
-    EXPECT_ONE_CLOSED_EVENT(*poll, events, SENDER, false);
-    QVERIFY(events[0].is_error());
-    QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLOUT | EPOLLERR});
   }
 
   // Not in mio (its reference notes the case): when the pipe is full as the reader goes,
   // Linux reports EPOLLERR alone (not writable, no HUP). is_write_closed has its
   // "e == EPOLLERR" rule for exactly this (mio #1350).
   void event_when_receiver_is_dropped_with_full_pipe() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(8);
-    auto p = unix::pipe();
-    QVERIFY_OK(p);
-    auto& [sender, receiver] = *p;
-
-    const std::array<std::byte, 4096> chunk{};
-    for (;;) {
-      auto w = sender.write(chunk);
-      if (!w) {
-        ASSERT_WOULD_BLOCK(w);
-        break;
+    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+      const std::array<std::byte, 4096> chunk{};
+      for (;;) {
+        auto w = sender.write(chunk);
+        if (!w) {
+          ASSERT_WOULD_BLOCK(w);
+          break;
+        }
       }
-    }
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
-    EXPECT_NO_EVENTS(*poll, events);  // full: not writable
+      QVERIFY_OK(poll.registry().add(sender, SENDER, Interest::WRITABLE));
+      EXPECT_NO_EVENTS(poll, events);  // full: not writable
 
-    { auto dropped = std::move(receiver); }
+      drop(receiver);
 
-    EXPECT_ONE_CLOSED_EVENT(*poll, events, SENDER, false);
-    QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLERR});
-    QVERIFY(!events[0].is_writable());
-    QVERIFY(!events[0].is_read_closed());
+      EXPECT_ONE_CLOSED_EVENT(poll, events, SENDER, false);
+      QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLERR});
+      QVERIFY(!events[0].is_writable());
+      QVERIFY(!events[0].is_read_closed());
+    });
   }
 
   // mio: unix_pipe.rs::from_child_process_io. mio wraps std's ChildStdin/ChildStdout; here the
@@ -311,21 +294,10 @@ class TestUnixPipe : public CoreTest {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(8);
-    QVERIFY_OK(poll->registry().add(receiver, RECEIVER, Interest::READABLE));
-    QVERIFY_OK(poll->registry().add(sender, SENDER, Interest::WRITABLE));
+    send_data1_through(*poll, events, sender, receiver);
+    if (QTest::currentTestFailed()) return;
 
-    EXPECT_EVENTS(*poll, events, ExpectEvent(SENDER, Interest::WRITABLE));
-    auto n = sender.write(DATA1);
-    QVERIFY_OK(n);
-    QCOMPARE(*n, DATA1.size());
-
-    EXPECT_EVENTS(*poll, events, ExpectEvent(RECEIVER, Interest::READABLE));
-    std::array<std::byte, 20> buf{};
-    n = receiver.read(buf);
-    QVERIFY_OK(n);
-    QCOMPARE(str(std::span(buf).first(*n)), std::string(DATA1));
-
-    { auto dropped = std::move(sender); }  // cat sees EOF, exits, and its stdout closes
+    drop(sender);  // cat sees EOF, exits, and its stdout closes
 
     EXPECT_ONE_CLOSED_EVENT(*poll, events, RECEIVER, true);
     QCOMPARE(child->wait(), 0);
@@ -345,7 +317,7 @@ class TestUnixPipe : public CoreTest {
     std::array<std::byte, 20> buf{};
     ASSERT_WOULD_BLOCK(receiver.read(buf));
 
-    { auto dropped = std::move(sender); }
+    drop(sender);
     QCOMPARE(child->wait(), 0);
   }
 
@@ -384,14 +356,7 @@ class TestUnixPipe : public CoreTest {
   // no MSG_NOSIGNAL, which is why the Sender documentation tells callers to ignore it.
   void pipe_write_after_reader_closed_raises_sigpipe_by_default() {
     const int status = run_in_child([] {
-      struct sigaction sa {};
-      sa.sa_handler = SIG_DFL;
-      sigemptyset(&sa.sa_mask);
-      ::sigaction(SIGPIPE, &sa, nullptr);
-      sigset_t set;
-      sigemptyset(&set);
-      sigaddset(&set, SIGPIPE);
-      ::pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+      const DefaultSigpipe sigpipe;
       const int r = write_to_closed_pipe();
       return r == kEpipe ? kSurvived : r;
     });

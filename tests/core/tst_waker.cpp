@@ -4,56 +4,20 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
 using namespace ready::test;
 
 namespace {
-
-// A one-shot signal between threads. mio's tests use std::sync::Barrier; a Gate waits with
-// a time limit, so a failing test cannot leave a thread (and its join) blocked forever.
-class Gate {
- public:
-  void open() {
-    {
-      std::lock_guard lock(m_);
-      open_ = true;
-    }
-    cv_.notify_all();
-  }
-  bool wait(std::chrono::milliseconds limit = 10s) {
-    std::unique_lock lock(m_);
-    return cv_.wait_for(lock, limit, [this] { return open_; });
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool open_ = false;
-};
-
-// Runs a function at scope exit (opens gates and joins threads when a check fails early).
-template <class F>
-class OnExit {
- public:
-  explicit OnExit(F f) : f_(std::move(f)) {}
-  OnExit(const OnExit&) = delete;
-  OnExit& operator=(const OnExit&) = delete;
-  ~OnExit() { f_(); }
-
- private:
-  F f_;
-};
 
 // mio's expect_waker_event: one poll returns at least one event, and every event is
 // readable and carries the Waker's token. mio polls 100 ms; 500 ms here (the poll returns
@@ -82,106 +46,91 @@ bool expect_waker_event(Poll& poll, Events& events, Token token, const char* fil
     if (!expect_waker_event((poll), (events), (token), __FILE__, __LINE__)) return; \
   } while (false)
 
+constexpr Token TOKEN{10};
+
 }  // namespace
 
 class TestWaker : public CoreTest {
   Q_OBJECT
+
+  // A Poll, its Events and a Waker for TOKEN, shared so that threads can wake it.
+  struct PollWithWaker {
+    std::optional<Poll> poll;
+    Events events{10};
+    std::shared_ptr<const Waker> waker;
+  };
+
+  static void make_waker(PollWithWaker& w) {
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    w.poll.emplace(std::move(*poll));
+    auto waker = Waker::create(w.poll->registry(), TOKEN);
+    QVERIFY_OK(waker);
+    w.waker = std::make_shared<const Waker>(std::move(*waker));
+  }
+
  private slots:
   // mio: waker.rs::waker. One wake gives a readable event with the Waker's token.
   void waker() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(10);
-    const Token token(10);
-    auto waker = Waker::create(poll->registry(), token);
-    QVERIFY_OK(waker);
+    PollWithWaker w;
+    make_waker(w);
+    if (QTest::currentTestFailed()) return;
 
-    QVERIFY_OK(waker->wake());
-    EXPECT_WAKER_EVENT(*poll, events, token);
+    QVERIFY_OK(w.waker->wake());
+    EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
   }
 
   // mio: waker.rs::waker_multiple_wakeups_same_thread. Three wakes before a poll coalesce.
   // mio accepts any number of readable waker events; on Linux an epoll item is on the ready
   // list at most once, so it is exactly one event, and no more after it.
   void waker_multiple_wakeups_same_thread() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(10);
-    const Token token(10);
-    auto waker = Waker::create(poll->registry(), token);
-    QVERIFY_OK(waker);
+    PollWithWaker w;
+    make_waker(w);
+    if (QTest::currentTestFailed()) return;
 
-    for (int i = 0; i < 3; ++i) QVERIFY_OK(waker->wake());
-    EXPECT_WAKER_EVENT(*poll, events, token);
-    QCOMPARE(events.size(), std::size_t{1});
-    EXPECT_NO_EVENTS(*poll, events);
+    for (int i = 0; i < 3; ++i) QVERIFY_OK(w.waker->wake());
+    EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
+    QCOMPARE(w.events.size(), std::size_t{1});
+    EXPECT_NO_EVENTS(*w.poll, w.events);
   }
 
   // mio: waker.rs::waker_wakeup_different_thread. A wake from another thread gives an
   // event, then no more events.
   void waker_wakeup_different_thread() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(10);
-    const Token token(10);
-    auto created = Waker::create(poll->registry(), token);
-    QVERIFY_OK(created);
-    auto waker = std::make_shared<const Waker>(std::move(*created));
+    PollWithWaker w;
+    make_waker(w);
+    if (QTest::currentTestFailed()) return;
 
-    std::error_code thread_error;
-    std::thread t([&thread_error, waker1 = waker] {
-      if (auto r = waker1->wake(); !r) thread_error = r.error();
-    });
-    OnExit join{[&] {
-      if (t.joinable()) t.join();
-    }};
+    Worker t = wake_later(w.waker);
 
-    EXPECT_WAKER_EVENT(*poll, events, token);
-    EXPECT_NO_EVENTS(*poll, events);
+    EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
+    EXPECT_NO_EVENTS(*w.poll, w.events);
 
-    t.join();
-    QVERIFY2(!thread_error, thread_error.message().c_str());
+    QVERIFY_JOINED(t);
   }
 
   // mio: waker.rs::waker_multiple_wakeups_different_thread. Thread 1 wakes and an event
   // arrives; then thread 2 wakes and a second event arrives, although nobody read the
   // eventfd in between (each write is a new edge); then no events.
   void waker_multiple_wakeups_different_thread() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(10);
-    const Token token(10);
-    auto created = Waker::create(poll->registry(), token);
-    QVERIFY_OK(created);
-    auto waker = std::make_shared<const Waker>(std::move(*created));
+    PollWithWaker w;
+    make_waker(w);
+    if (QTest::currentTestFailed()) return;
 
     Gate barrier;
-    std::error_code error1, error2;
-    std::thread t1([&error1, waker1 = waker] {
-      if (auto r = waker1->wake(); !r) error1 = r.error();
-    });
-    std::thread t2([&error2, &barrier, waker2 = waker] {
-      if (!barrier.wait()) return;
-      if (auto r = waker2->wake(); !r) error2 = r.error();
-    });
-    OnExit join{[&] {
-      barrier.open();
-      if (t1.joinable()) t1.join();
-      if (t2.joinable()) t2.join();
-    }};
+    Worker t1 = wake_later(w.waker);
+    Worker t2 = wake_later(w.waker, 0ms, &barrier);
 
     // Receive the event from thread 1 (thread 2 is still held, so the event is thread 1's).
-    EXPECT_WAKER_EVENT(*poll, events, token);
-    t1.join();
-    QVERIFY2(!error1, error1.message().c_str());
+    EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
+    QVERIFY_JOINED(t1);
 
     // Unblock thread 2; another event must come.
     barrier.open();
-    EXPECT_WAKER_EVENT(*poll, events, token);
-    EXPECT_NO_EVENTS(*poll, events);
+    EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
+    EXPECT_NO_EVENTS(*w.poll, w.events);
 
-    t2.join();
-    QVERIFY2(!error2, error2.message().c_str());
+    QVERIFY_JOINED(t2);
   }
 
   // mio: waker.rs::using_multiple_wakers_panics. mio panics in debug builds ("Only a single
@@ -231,66 +180,51 @@ class TestWaker : public CoreTest {
   // 0xfffffffffffffffe, where writing 1 would block. wake() then reads the counter to zero
   // and writes again, so it still succeeds and an event still arrives.
   void waker_counter_overflow_resets() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(10);
-    const Token token(10);
-    auto waker = Waker::create(poll->registry(), token);
-    QVERIFY_OK(waker);
-    const int fd = waker->as_raw_fd();
+    PollWithWaker w;
+    make_waker(w);
+    if (QTest::currentTestFailed()) return;
+    const int fd = w.waker->as_raw_fd();
 
     const std::uint64_t near_full = 0xfffffffffffffffeULL;
     QCOMPARE(::write(fd, &near_full, sizeof near_full), ssize_t{sizeof near_full});
-    EXPECT_WAKER_EVENT(*poll, events, token);  // that write is an edge of its own
+    EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);  // that write is an edge of its own
 
     // Full: adding 1 directly would block.
     const std::uint64_t one = 1;
     QCOMPARE(::write(fd, &one, sizeof one), ssize_t{-1});
     QCOMPARE(errno, EAGAIN);
 
-    QVERIFY_OK(waker->wake());
-    EXPECT_WAKER_EVENT(*poll, events, token);
+    QVERIFY_OK(w.waker->wake());
+    EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
 
     // wake() reset the counter and wrote 1.
     std::uint64_t value = 0;
     QCOMPARE(::read(fd, &value, sizeof value), ssize_t{sizeof value});
     QCOMPARE(value, std::uint64_t{1});
-    EXPECT_NO_EVENTS(*poll, events);
+    EXPECT_NO_EVENTS(*w.poll, w.events);
   }
 
   // Not a mio test: a poll blocked (10 s limit) in this thread is ended by a wake from
   // another thread 200 ms later. The time bounds are generous sanity checks: it did block,
   // and it returned long before its timeout.
   void waker_wakes_blocked_poll_from_other_thread() {
-    auto poll = Poll::create();
-    QVERIFY_OK(poll);
-    Events events(10);
-    const Token token(10);
-    auto created = Waker::create(poll->registry(), token);
-    QVERIFY_OK(created);
-    auto waker = std::make_shared<const Waker>(std::move(*created));
+    PollWithWaker w;
+    make_waker(w);
+    if (QTest::currentTestFailed()) return;
 
-    std::error_code thread_error;
-    std::thread t([&thread_error, waker1 = waker] {
-      std::this_thread::sleep_for(200ms);
-      if (auto r = waker1->wake(); !r) thread_error = r.error();
-    });
-    OnExit join{[&] {
-      if (t.joinable()) t.join();
-    }};
+    Worker t = wake_later(w.waker, 200ms);
 
     const auto start = std::chrono::steady_clock::now();
-    auto n = poll->poll(events, 10s);
+    auto n = w.poll->poll(w.events, 10s);
     const auto elapsed = std::chrono::steady_clock::now() - start;
     QVERIFY_OK(n);
     QCOMPARE(*n, std::size_t{1});
-    QCOMPARE(events[0].token(), token);
-    QVERIFY(events[0].is_readable());
+    QCOMPARE(w.events[0].token(), TOKEN);
+    QVERIFY(w.events[0].is_readable());
     QVERIFY2(elapsed >= 100ms, "the poll returned before the wake");
     QVERIFY2(elapsed < 5s, "the wake did not end the blocked poll");
 
-    t.join();
-    QVERIFY2(!thread_error, thread_error.message().c_str());
+    QVERIFY_JOINED(t);
   }
 };
 

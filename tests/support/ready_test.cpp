@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -114,14 +116,25 @@ bool expect_no_events(Poll& poll, Events& events, const char* file, int line) {
     return false;
   }
   if (events.empty()) return true;
-  std::string got;
-  for (const Event& e : events) got += " {" + e.to_string() + "}";
-  QTest::qFail(("expected no events, got:" + got).c_str(), file, line);
+  QTest::qFail(("expected no events, got:" + describe(events)).c_str(), file, line);
   return false;
+}
+
+std::string describe(const Events& events) {
+  std::string s;
+  for (const Event& e : events) s += " {" + e.to_string() + "}";
+  return s;
 }
 
 net::SocketAddr any_local_address() { return net::SocketAddr::loopback_v4(0); }
 net::SocketAddr any_local_ipv6_address() { return net::SocketAddr::loopback_v6(0); }
+
+bool ipv6_loopback_available() {
+  const OwnedFd fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno != EAFNOSUPPORT;
+  const net::SocketAddr addr = any_local_ipv6_address();
+  return ::bind(fd.get(), addr.as_sockaddr(), addr.len()) == 0 || errno != EADDRNOTAVAIL;
+}
 
 bool is_non_blocking(int fd) {
   const int fl = fcntl(fd, F_GETFL);
@@ -151,6 +164,30 @@ std::string temp_path(std::string_view name) {
   static TempDir dir;
   static std::atomic<int> counter{0};
   return dir.path + "/" + std::string(name) + "." + std::to_string(counter.fetch_add(1));
+}
+
+Unlink::~Unlink() { ::unlink(path.c_str()); }
+
+std::string unique_abstract_name(std::string_view what) {
+  static std::atomic<int> counter{0};
+  return "ready-test-" + std::string(what) + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(counter.fetch_add(1));
+}
+
+DefaultSigpipe::DefaultSigpipe() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  action_set_ = ::sigaction(SIGPIPE, &dfl, &old_action_) == 0;
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  mask_set_ = ::pthread_sigmask(SIG_UNBLOCK, &pipe, &old_mask_) == 0;
+}
+
+DefaultSigpipe::~DefaultSigpipe() {
+  if (mask_set_) ::pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  if (action_set_) ::sigaction(SIGPIPE, &old_action_, nullptr);
 }
 
 }  // namespace ready::test
