@@ -138,8 +138,12 @@ class TestRecordRing : public CoreTest {
       }
     });
     std::uint64_t refused = 0;
-    for (std::uint64_t i = 0; i < kRecords; ++i)
+    for (std::uint64_t i = 0; i < kRecords; ++i) {
       if (!ring.try_push(numbered(i))) ++refused;
+      // Now and then let the consumer run, so that both full-ring drops and concurrent
+      // deliveries happen many times (a bare loop mostly drops on a loaded machine).
+      if (i % 64 == 63) std::this_thread::yield();
+    }
     producer_done.store(true, std::memory_order_release);
     consumer.join();
     QCOMPARE(out_of_order, std::uint64_t{0});
