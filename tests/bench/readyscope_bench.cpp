@@ -8,6 +8,9 @@
 //   W2 storm  1000 socketpairs (UnixStream::pair), read ends registered READABLE
 //             edge-triggered; each round writes 1 byte to 100 distinct sockets chosen
 //             by splitmix64 and polls until 100 events, one 64-byte read per event.
+//   store     RecordStore ingest: N readiness records (1000 tokens chosen by splitmix64,
+//             times increasing) appended to a store that holds them all; prints
+//             records/s and the store's measured bytes per record.
 //   W3 pipeline   needs the capture engine (records, ring, notify eventfd); it is
 //             measured once the engine exists, and this program says so on stderr.
 // Output: workload=<w> impl=readyscope ops=N seconds=S ops_per_s=R p50_us= p99_us= ... pin=<mode>
@@ -30,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "ready/capture/store.h"
 #include "ready/ready.h"
 
 namespace {
@@ -231,9 +235,47 @@ void w_storm(long rounds) {
   report("storm", total, secs, lat, "lat=per_round");
 }
 
+// Ingest into a RecordStore: readiness records as the engine makes them (token, its fd, epoll
+// bits, monotonic time), one thread, no eviction (the cap is the record count).
+void w_store(long records) {
+  pin_role(0);
+  const auto n = static_cast<std::uint64_t>(records);
+  ready::capture::StoreLimits limits;
+  limits.max_records =
+      std::clamp<std::uint64_t>(n, limits.chunk_records, ready::capture::RecordStore::kMaxRecords);
+  ready::capture::RecordStore store(limits);
+  // Token choices precomputed so the timed loop measures the store, not the generator.
+  SplitMix64 rng(kStormSeed);
+  std::vector<std::uint32_t> tokens(1 << 16);
+  for (auto& t : tokens) t = static_cast<std::uint32_t>(rng.next() % kStormSockets);
+  ready::capture::Record r;
+  r.kind = ready::capture::RecordKind::readiness;
+  const std::uint64_t start = now_ns();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint32_t tok = tokens[i & (tokens.size() - 1)];
+    r.t_ns = i * 100;
+    r.token = tok + 1;
+    r.fd = static_cast<std::int32_t>(tok) + 3;
+    r.bits = 0x1;  // EPOLLIN
+    store.append(r);
+  }
+  const double secs = static_cast<double>(now_ns() - start) / 1e9;
+  if (store.size() != n || store.evicted() != 0) {
+    std::fprintf(stderr, "readyscope-bench: store kept %llu of %llu records\n",
+                 static_cast<unsigned long long>(store.size()), static_cast<unsigned long long>(n));
+    std::exit(1);
+  }
+  char extra[64];
+  std::snprintf(extra, sizeof extra, "bytes_per_record=%.2f",
+                static_cast<double>(store.memory_bytes()) / static_cast<double>(store.size()));
+  std::vector<std::uint64_t> no_latency;
+  report("store", n, secs, no_latency, extra);
+}
+
 struct Opts {
   long wake_iters = 200000;
   long storm_rounds = 20000;
+  long store_records = 10'000'000;
   std::string only;  // empty: every workload
   [[nodiscard]] bool want(const char* w) const { return only.empty() || only == w; }
 };
@@ -242,7 +284,7 @@ void usage(const char* argv0, FILE* to) {
   std::fprintf(
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_records] [-W pipeline_window]\n"
-      "          [-l pipeline_w1_records] [-o wake|storm|pipeline]\n"
+      "          [-l pipeline_w1_records] [-n store_records] [-o wake|storm|store|pipeline]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
       argv0);
@@ -265,13 +307,16 @@ long count_arg(const char* argv0, int opt, const char* text) {
 int main(int argc, char** argv) {
   Opts o;
   int c;
-  while ((c = getopt(argc, argv, "w:s:p:W:l:o:h")) != -1) {
+  while ((c = getopt(argc, argv, "w:s:p:W:l:n:o:h")) != -1) {
     switch (c) {
       case 'w':
         o.wake_iters = count_arg(argv[0], c, optarg);
         break;
       case 's':
         o.storm_rounds = count_arg(argv[0], c, optarg);
+        break;
+      case 'n':
+        o.store_records = count_arg(argv[0], c, optarg);
         break;
       case 'p':
       case 'W':
@@ -280,8 +325,8 @@ int main(int argc, char** argv) {
         break;
       case 'o':
         o.only = optarg;
-        if (o.only != "wake" && o.only != "storm" && o.only != "pipeline") {
-          std::fprintf(stderr, "%s: unknown workload '%s' (wake, storm, pipeline)\n", argv[0], optarg);
+        if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline") {
+          std::fprintf(stderr, "%s: unknown workload '%s' (wake, storm, store, pipeline)\n", argv[0], optarg);
           return 2;
         }
         break;
@@ -301,6 +346,7 @@ int main(int argc, char** argv) {
   }
   if (o.want("wake")) w_wake(o.wake_iters);
   if (o.want("storm")) w_storm(o.storm_rounds);
+  if (o.want("store")) w_store(o.store_records);
   if (o.want("pipeline"))
     std::fprintf(stderr,
                  "readyscope-bench: W3 pipeline runs through the capture engine, which is not built yet\n");

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 namespace ready::capture {
 
@@ -76,12 +77,19 @@ struct Record {
   std::uint8_t op = 0;  ///< Op, SourceKind or WarningKind, by kind
   Outcome outcome = Outcome::ok;
   std::uint8_t reserved = 0;
+
+  /// Field-wise equality (a stored record reads back equal to the appended one).
+  friend constexpr bool operator==(const Record&, const Record&) noexcept = default;
 };
 static_assert(sizeof(Record) == 48);
+static_assert(std::is_trivially_copyable_v<Record>);
 
+/// Lower-case names, as the recording format spells them ("readiness", "tcp_listener",
+/// "shutdown_write", "would_block", ...). A value outside the enum gives "unknown".
 std::string_view to_string(RecordKind k) noexcept;
 std::string_view to_string(SourceKind k) noexcept;
 std::string_view to_string(Op o) noexcept;
 std::string_view to_string(Outcome o) noexcept;
+std::string_view to_string(WarningKind w) noexcept;
 
 }  // namespace ready::capture
