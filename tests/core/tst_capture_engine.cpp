@@ -1,4 +1,6 @@
 // The capture engine on real loopback sockets: commands in, records out, nothing leaked.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -388,6 +390,164 @@ class TestCaptureEngine : public CoreTest {
     QCOMPARE(c.records[*s].value, std::uint64_t{*s});
     QCOMPARE(c.records[*s].value2, std::uint64_t{0});
     QVERIFY(c.records[*s].t_ns >= 900'000'000);
+    eng.stop();
+  }
+  // Pipe: a write, a read of what was written, EOF once the sender is gone; and a write to a
+  // pipe whose reader is gone is an EPIPE action, not a SIGPIPE.
+  void pipe_write_read_eof_epipe() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto p = eng.submit(cmd::Pipe{});
+    QVERIFY_OK(p);
+    QVERIFY_OK(eng.submit(cmd::Write{p->token, "abc"}));
+    QVERIFY_OK(eng.submit(cmd::Read{p->token2, 10}));
+    QVERIFY_OK(eng.submit(cmd::Close{p->token}));
+    QVERIFY_OK(eng.submit(cmd::Read{p->token2, 10}));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_action(p->token2, Op::read)) == 2;
+    }));
+    const auto wrote = c.find(is_action(p->token, Op::write, Outcome::ok));
+    const auto read = c.find(is_action(p->token2, Op::read, Outcome::ok));
+    QVERIFY(wrote && read);
+    QCOMPARE(c.records[*wrote].value, std::uint64_t{3});
+    QCOMPARE(c.records[*read].value, std::uint64_t{3});
+    QVERIFY(c.find(is_action(p->token2, Op::read, Outcome::eof), *read));
+
+    auto q = eng.submit(cmd::Pipe{});
+    QVERIFY_OK(q);
+    QVERIFY_OK(eng.submit(cmd::Close{q->token2}));
+    QVERIFY_OK(eng.submit(cmd::Write{q->token, "x"}));
+    QVERIFY(c.wait_for(seen(is_action(q->token, Op::write))));
+    const auto epipe = c.find(is_action(q->token, Op::write));
+    QCOMPARE(c.records[*epipe].outcome, Outcome::error);
+    QCOMPARE(c.records[*epipe].err, EPIPE);
+    eng.stop();
+  }
+
+  // eventfd write / read / would-block; a one-shot timer read by the read reaction.
+  void eventfd_and_timerfd() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto e = eng.submit(cmd::EventFdCreate{});
+    QVERIFY_OK(e);
+    QVERIFY_OK(eng.submit(cmd::EventFdWrite{e->token, 5}));
+    QVERIFY_OK(eng.submit(cmd::EventFdRead{e->token}));
+    QVERIFY_OK(eng.submit(cmd::EventFdRead{e->token}));
+    auto t = eng.submit(cmd::TimerFdCreate{with(Reaction::read)});
+    QVERIFY_OK(t);
+    QVERIFY_OK(eng.submit(cmd::TimerArm{t->token, 1ms, 0ms}));
+    QVERIFY(c.wait_for(seen(is_action(t->token, Op::read, Outcome::ok))));
+    QVERIFY(c.wait_for(seen(is_action(e->token, Op::eventfd_read, Outcome::would_block))));
+    const auto read = c.find(is_action(e->token, Op::eventfd_read, Outcome::ok));
+    QVERIFY(read);
+    QCOMPARE(c.records[*read].value, std::uint64_t{5});
+    QVERIFY(c.find(is_action(t->token, Op::timer_arm, Outcome::ok)));
+    const auto fired = c.find(is_kind(RecordKind::readiness, t->token));
+    const auto expired = c.find(is_action(t->token, Op::read, Outcome::ok));
+    QVERIFY(fired && *fired < *expired);
+    QCOMPARE(c.records[*expired].value, std::uint64_t{1});
+    eng.stop();
+  }
+
+  // Oneshot: one event, then silence until rearmed; the rearm re-fires a still-ready source.
+  void oneshot_rearm() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto e =
+        eng.submit(cmd::EventFdCreate{1, false, with(Reaction::none, Interest::READABLE, Trigger::oneshot)});
+    QVERIFY_OK(e);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::readiness, e->token))));
+    std::this_thread::sleep_for(50ms);
+    c.pump();
+    QCOMPARE(std::count_if(c.records.begin(), c.records.end(), is_kind(RecordKind::readiness, e->token)), 1);
+    QVERIFY_OK(eng.submit(cmd::Rearm{e->token}));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_kind(RecordKind::readiness, e->token)) == 2;
+    }));
+    QVERIFY(c.find(is_action(e->token, Op::rearm, Outcome::ok)));
+    QVERIFY_OK(eng.submit(cmd::SetTrigger{e->token, Trigger::edge}));
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_changed, e->token))));
+    eng.stop();
+  }
+
+  // Unix stream listener with echo, a Unix connect with the read reaction: the bytes come back.
+  void unix_listener_echo() {
+    const Unlink path(temp_path("engine-echo"));
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto l = eng.submit(cmd::UnixListen{path.path, with(Reaction::echo)});
+    auto s = eng.submit(cmd::UnixConnect{path.path, with(Reaction::read)});
+    QVERIFY_OK(l);
+    QVERIFY_OK(s);
+    QVERIFY_OK(eng.submit(cmd::Write{s->token, "ping"}));
+    QVERIFY(c.wait_for(seen(
+        [&](const Record& r) { return is_action(s->token, Op::read, Outcome::ok)(r) && r.value == 4; })));
+    QVERIFY(c.find(is_action(s->token, Op::connect, Outcome::ok)));
+    QCOMPARE(eng.source_info(l->token)->local, path.path);
+    eng.stop();
+  }
+
+  // EMFILE on accept: the reserve descriptor lets the engine drain the backlog (the peers see
+  // EOF), a warning counts them, and the next accept works again.
+  void emfile_uses_reserve() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto l = eng.submit(cmd::TcpListen{any_local_address()});
+    QVERIFY_OK(l);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, l->token))));
+    const auto addr = net::SocketAddr::parse(eng.source_info(l->token)->local);
+    QVERIFY(addr);
+    std::vector<OwnedFd> clients;
+    for (int i = 0; i < 3; ++i) {
+      auto cl = plain_connect(*addr);
+      QVERIFY_OK(cl);
+      clients.push_back(std::move(*cl));
+    }
+    rlimit old{};
+    QCOMPARE(::getrlimit(RLIMIT_NOFILE, &old), 0);
+    rlimit low = old;
+    low.rlim_cur = open_fd_count();
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<unix::EventFd> fillers;  // take every number below the limit
+    for (;;) {
+      auto f = unix::EventFd::create();
+      if (!f) break;
+      fillers.push_back(std::move(*f));
+    }
+    const bool submitted = eng.submit(cmd::Accept{l->token}).has_value();
+    const bool warned = submitted && c.wait_for(seen([&](const Record& r) {
+      return r.kind == RecordKind::warning && r.op == static_cast<std::uint8_t>(WarningKind::emfile);
+    }));
+    fillers.clear();
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &old), 0);
+    QVERIFY(warned);
+    const auto failed = c.find(is_action(l->token, Op::accept, Outcome::error));
+    QVERIFY(failed);
+    QCOMPARE(c.records[*failed].err, EMFILE);
+    const auto warning = c.find([](const Record& r) { return r.kind == RecordKind::warning; });
+    QCOMPARE(c.records[*warning].value, std::uint64_t{3});
+    for (auto& cl : clients) {
+      std::array<std::byte, 4> buf{};
+      auto n = plain_recv(cl.get(), buf);
+      QVERIFY2(!n || *n == 0, "expected EOF or a reset");
+    }
+    QVERIFY(!c.find([](const Record& r) {
+      return r.kind == RecordKind::warning && r.op == static_cast<std::uint8_t>(WarningKind::engine_error);
+    }));
+    auto again = plain_connect(*addr);
+    QVERIFY_OK(again);
+    QVERIFY_OK(eng.submit(cmd::Accept{l->token}));
+    QVERIFY(c.wait_for(seen(is_action(l->token, Op::accept, Outcome::ok))));
     eng.stop();
   }
 };
