@@ -240,6 +240,15 @@ class TestCaptureEngine : public CoreTest {
     QCOMPARE(open_fd_count(), fds - 3);  // the listener is gone, and the epoll, waker and reserve fds
   }
 
+  // A ring capacity that is not a power of two is refused before anything is opened.
+  void bad_ring_capacity_refused() {
+    const std::size_t fds = open_fd_count();
+    auto e = Engine::start(EngineConfig{.ring_capacity = 100});
+    QVERIFY(!e);
+    QCOMPARE(e.error().value(), EINVAL);
+    QCOMPARE(open_fd_count(), fds);
+  }
+
   // A tiny ring under a flood: records are dropped and counted, never lost otherwise.
   void accounting_exact_under_flood() {
     auto started = Engine::start(EngineConfig{.ring_capacity = 8});

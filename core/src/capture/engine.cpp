@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <new>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -827,7 +828,12 @@ io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   auto reserve = unix::EventFd::create();
   if (!reserve) return std::unexpected(reserve.error());
   auto impl = std::make_unique<Impl>(std::move(*poll), std::move(*waker), std::move(*reserve));
-  std::unique_ptr<Engine> engine(new Engine(config, std::move(*notifier), std::move(impl)));
+  std::unique_ptr<Engine> engine;
+  try {
+    engine.reset(new Engine(config, std::move(*notifier), std::move(impl)));
+  } catch (const std::bad_alloc&) {  // the ring: capacity * 48 bytes, allocated once
+    return std::unexpected(os_error(ENOMEM));
+  }
   try {
     engine->thread_ = std::thread([e = engine.get()] { e->run(); });
   } catch (const std::system_error& ex) {

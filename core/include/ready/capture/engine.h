@@ -80,7 +80,8 @@ class Engine {
   /// Largest number of bytes one drain / fill / echo moves before yielding.
   static constexpr std::size_t kMaxDrainBytes = 16 * 1024 * 1024;
 
-  /// Starts the poll thread. Errors: the ring capacity is invalid (EINVAL), or creating the
+  /// Starts the poll thread. Errors: the ring capacity is invalid (EINVAL: not a power of two
+  /// in [2, 2^30]), the ring cannot be allocated (ENOMEM), or creating the
   /// Poll, Waker, Notifier, reserve descriptor or thread failed.
   [[nodiscard]] static io_result<std::unique_ptr<Engine>> start(EngineConfig config = {});
 
