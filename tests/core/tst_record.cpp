@@ -37,7 +37,7 @@ class TestRecord : public ready::test::CoreTest {
       QVERIFY(to_string(static_cast<RecordKind>(k)) != "unknown");
     for (int k = 0; k <= static_cast<int>(SourceKind::timerfd); ++k)
       QVERIFY(to_string(static_cast<SourceKind>(k)) != "unknown");
-    for (int k = 0; k <= static_cast<int>(Op::take_error); ++k)
+    for (int k = 0; k <= static_cast<int>(Op::modify); ++k)
       QVERIFY(to_string(static_cast<Op>(k)) != "unknown");
     for (int k = 0; k <= static_cast<int>(Outcome::error); ++k)
       QVERIFY(to_string(static_cast<Outcome>(k)) != "unknown");

@@ -85,6 +85,10 @@ std::string_view to_string(Op o) noexcept {
       return "rearm";
     case Op::take_error:
       return "take_error";
+    case Op::create:
+      return "create";
+    case Op::modify:
+      return "modify";
   }
   return "unknown";
 }

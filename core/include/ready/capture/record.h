@@ -51,6 +51,8 @@ enum class Op : std::uint8_t {
   timer_disarm,
   rearm,
   take_error,
+  create,  ///< creating a source (socket/bind/listen/pipe/...): refused or failed creations
+  modify,  ///< set interest / trigger / reaction (a failed Registry::modify)
 };
 
 /// The result of an action.

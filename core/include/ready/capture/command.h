@@ -1,0 +1,212 @@
+// Commands: what a user (GUI, CLI, scenario) asks the capture engine to do.
+//
+// A Command is a std::variant of plain structs, one per command. `Engine::submit` queues it
+// for the poll thread and returns a Ticket at once: the command id and, for a command that
+// creates sources, the token(s) the new source(s) will have. Tokens are handed out at submit
+// time so a caller can queue `Write{ticket.token, ...}` right behind the create command; if
+// the creation fails, the token is simply never used (tokens are never reused either way).
+//
+// Every command's result is recorded by the poll thread, in queue order:
+//  - creates: `source_added` (value = partner/parent token or 0, value2 = command id), or an
+//    `action` with op = Op::create, outcome = error and the errno (value2 = command id);
+//  - set interest / trigger / reaction: `source_changed`, or an action op = Op::modify, error;
+//  - every other command: one `action` record (op, outcome, value = bytes or counter,
+//    err = errno, value2 = command id); close gives `source_removed`;
+//  - note: a `note` record whose value is the id of its text (Engine::note_text).
+// A command naming a token that is not (or no longer) a source gets an action with
+// outcome = error, err = EBADF. An operation the source kind cannot do (read on a listener,
+// accept on a stream) gets err = EOPNOTSUPP.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include "ready/interest.h"
+#include "ready/net/addr.h"
+#include "ready/token.h"
+
+namespace ready::capture {
+
+/// What the poll thread does by itself when a source reports readiness.
+enum class Reaction : std::uint8_t {
+  none,         ///< nothing: the user acts by hand (the default, for lessons)
+  read,         ///< one read of up to `n` bytes per readable event
+  drain,        ///< read until would-block (payload kept, bounded)
+  echo,         ///< streams: read until would-block, writing each chunk back
+  discard,      ///< read until would-block, bytes thrown away
+  auto_accept,  ///< listeners: accept until would-block; accepted streams get Reaction::none
+};
+
+/// A reaction and its parameter. On a listener, any reaction other than none means
+/// "accept until would-block on every readable event", and the accepted streams get this
+/// same reaction (so `--listen ... --reaction echo` echoes on every connection);
+/// `auto_accept` accepts and gives the streams `none`.
+/// Every reaction but none closes a stream (after removing it) once it read end-of-file or
+/// hit a fatal error (a reset, a refused connect, EPIPE).
+struct ReactionSpec {
+  Reaction kind = Reaction::none;
+  std::uint32_t n = 4096;  ///< bytes per read for Reaction::read
+};
+
+/// How a new source is registered, and what it does on events.
+struct SourceOptions {
+  Interest interest = Interest::READABLE;
+  Trigger trigger = Trigger::edge;
+  ReactionSpec reaction{};
+};
+
+namespace cmd {
+
+// ---- create a source ----
+
+/// A TCP listener on `addr` (port 0: an ephemeral port; see Engine::source_info). A
+/// non-loopback address is refused (EACCES, nothing opened) unless the engine was started
+/// with allow_remote or `allow_remote` is set here.
+struct TcpListen {
+  net::SocketAddr addr;
+  SourceOptions options{};
+  bool allow_remote = false;
+};
+/// A non-blocking TCP connect: an action connect in_progress, then, on the first event,
+/// connect ok or error (from SO_ERROR). Default interest: readable and writable (the
+/// completion of a connect is reported as writable).
+struct TcpConnect {
+  net::SocketAddr addr;
+  SourceOptions options{Interest::READABLE | Interest::WRITABLE};
+};
+/// A UDP socket bound to `addr` (the same loopback rule as TcpListen).
+struct UdpBind {
+  net::SocketAddr addr;
+  SourceOptions options{};
+  bool allow_remote = false;
+};
+/// A Unix stream listener bound to `path` (the engine does not unlink the path later).
+struct UnixListen {
+  std::string path;
+  SourceOptions options{};
+};
+/// A Unix stream connect to `path` (completes at once or fails: action connect ok / error).
+struct UnixConnect {
+  std::string path;
+  SourceOptions options{};
+};
+/// A Unix datagram socket bound to `path` (empty: unbound).
+struct UnixDatagramBind {
+  std::string path;
+  SourceOptions options{};
+};
+/// A connected pair of Unix stream sockets: two sources (ticket.token, ticket.token2).
+struct SocketPair {
+  SourceOptions options{};
+};
+/// A pipe: the sender is ticket.token, the receiver ticket.token2. The sender is registered
+/// WRITABLE, the receiver with `options.interest`.
+struct Pipe {
+  SourceOptions options{};
+};
+/// An eventfd with an initial counter.
+struct EventFdCreate {
+  std::uint64_t initial = 0;
+  bool semaphore = false;
+  SourceOptions options{};
+};
+/// A timerfd (disarmed; see TimerArm).
+struct TimerFdCreate {
+  SourceOptions options{};
+};
+
+// ---- change a source ----
+
+struct SetInterest {
+  Token token;
+  Interest interest = Interest::READABLE;
+};
+struct SetTrigger {
+  Token token;
+  Trigger trigger = Trigger::edge;
+};
+/// Registry::modify with the current interest and trigger (rearms a oneshot).
+struct Rearm {
+  Token token;
+};
+struct SetReaction {
+  Token token;
+  ReactionSpec reaction{};
+};
+
+// ---- operations ----
+
+/// One read of up to `n` bytes (eventfd / timerfd: one read of the counter).
+struct Read {
+  Token token;
+  std::uint32_t n = 4096;
+};
+/// Read until would-block, end-of-file or an error (bounded: see Engine).
+struct Drain {
+  Token token;
+};
+/// One write (or send) of `bytes`; the action's value is how many were taken.
+struct Write {
+  Token token;
+  std::string bytes;
+};
+/// Write until would-block (bounded: see Engine).
+struct Fill {
+  Token token;
+};
+struct ShutdownRead {
+  Token token;
+};
+struct ShutdownWrite {
+  Token token;
+};
+/// Remove (deregister), then close: a source_removed record.
+struct Close {
+  Token token;
+};
+/// One accept on a listener; the accepted stream becomes a source with the listener's reaction.
+struct Accept {
+  Token token;
+};
+struct EventFdWrite {
+  Token token;
+  std::uint64_t value = 1;
+};
+struct EventFdRead {
+  Token token;
+};
+/// Arm a timerfd: first expiry after `initial` (> 0), then every `interval` (0: one-shot).
+struct TimerArm {
+  Token token;
+  std::chrono::nanoseconds initial{std::chrono::milliseconds(1)};
+  std::chrono::nanoseconds interval{0};
+};
+struct TimerDisarm {
+  Token token;
+};
+/// A text marker on the timeline.
+struct Note {
+  std::string text;
+};
+
+}  // namespace cmd
+
+using Command =
+    std::variant<cmd::TcpListen, cmd::TcpConnect, cmd::UdpBind, cmd::UnixListen, cmd::UnixConnect,
+                 cmd::UnixDatagramBind, cmd::SocketPair, cmd::Pipe, cmd::EventFdCreate, cmd::TimerFdCreate,
+                 cmd::SetInterest, cmd::SetTrigger, cmd::Rearm, cmd::SetReaction, cmd::Read, cmd::Drain,
+                 cmd::Write, cmd::Fill, cmd::ShutdownRead, cmd::ShutdownWrite, cmd::Close, cmd::Accept,
+                 cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note>;
+
+/// What `submit` hands back: the command id (value2 of its result records) and the tokens
+/// its new sources will have (0 when it creates none; token2 for the second source of a
+/// socketpair or pipe).
+struct Ticket {
+  std::uint64_t id = 0;
+  Token token{};
+  Token token2{};
+};
+
+}  // namespace ready::capture

@@ -1,0 +1,897 @@
+// The capture engine's poll thread: sources, commands, reactions and records.
+#include "ready/capture/engine.h"
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <new>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "ready/event.h"
+#include "ready/net/tcp.h"
+#include "ready/net/udp.h"
+#include "ready/net/unix.h"
+#include "ready/poll.h"
+#include "ready/unix/eventfd.h"
+#include "ready/unix/pipe.h"
+#include "ready/unix/timerfd.h"
+#include "ready/waker.h"
+
+namespace ready::capture {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Token kWakerToken{0};  // sources start at 1
+constexpr std::size_t kScratchBytes = 64 * 1024;
+constexpr std::size_t kEventsPerPoll = 1024;
+
+using Io = std::variant<net::TcpListener, net::TcpStream, net::UdpSocket, net::UnixListener, net::UnixStream,
+                        net::UnixDatagram, unix::Sender, unix::Receiver, unix::EventFd, unix::TimerFd>;
+
+IoSource& base(Io& io) {
+  return std::visit([](auto& s) -> IoSource& { return s; }, io);
+}
+
+/// The errno an error value stands for (ready::Errc mapped to the epoll errno it replaces).
+int errno_of(const std::error_code& ec) noexcept {
+  if (ec.category() == std::system_category() || ec.category() == std::generic_category()) return ec.value();
+  if (ec.category() == ready_category()) {
+    switch (static_cast<Errc>(ec.value())) {
+      case Errc::already_registered:
+      case Errc::waker_exists:
+        return EEXIST;
+      case Errc::not_registered:
+        return ENOENT;
+      case Errc::registered_with_other_poll:
+        return EINVAL;
+    }
+  }
+  return EIO;
+}
+
+/// Streams and pipe ends: end-of-file and errors end them (datagram errors do not).
+bool is_stream_like(SourceKind k) noexcept {
+  return k == SourceKind::tcp_stream || k == SourceKind::unix_stream || k == SourceKind::pipe_sender ||
+         k == SourceKind::pipe_receiver;
+}
+
+bool is_datagram(SourceKind k) noexcept { return k == SourceKind::udp || k == SourceKind::unix_datagram; }
+
+/// accept(2) errors that concern one pending connection, not the listener (accept(2),
+/// "Error handling"): retry.
+bool is_transient_accept_error(int e) noexcept {
+  switch (e) {
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+    case EINTR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// The result of one operation, as a record states it.
+struct Step {
+  Outcome outcome = Outcome::ok;
+  std::uint64_t n = 0;
+  int err = 0;
+  [[nodiscard]] bool fatal() const noexcept { return outcome == Outcome::error; }
+};
+
+Step step_of(const io_result<std::size_t>& r, bool zero_is_eof) {
+  if (r) return *r == 0 && zero_is_eof ? Step{Outcome::eof, 0, 0} : Step{Outcome::ok, *r, 0};
+  if (is_would_block(r.error())) return {Outcome::would_block, 0, 0};
+  return {Outcome::error, 0, errno_of(r.error())};
+}
+
+std::uint32_t source_bits(Interest i, Trigger t, Reaction r) noexcept {
+  return std::uint32_t{i.bits()} | (std::uint32_t{static_cast<std::uint8_t>(t)} << 8) |
+         (std::uint32_t{static_cast<std::uint8_t>(r)} << 16);
+}
+
+/// How many sources a command creates (and so how many tokens `submit` hands out for it).
+int tokens_needed(const Command& c) noexcept {
+  return std::visit(
+      [](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, cmd::SocketPair> || std::is_same_v<T, cmd::Pipe>)
+          return 2;
+        else if constexpr (std::is_same_v<T, cmd::TcpListen> || std::is_same_v<T, cmd::TcpConnect> ||
+                           std::is_same_v<T, cmd::UdpBind> || std::is_same_v<T, cmd::UnixListen> ||
+                           std::is_same_v<T, cmd::UnixConnect> || std::is_same_v<T, cmd::UnixDatagramBind> ||
+                           std::is_same_v<T, cmd::EventFdCreate> || std::is_same_v<T, cmd::TimerFdCreate>)
+          return 1;
+        else
+          return 0;
+      },
+      c);
+}
+
+template <class T>
+std::string addr_text(const io_result<T>& a) {
+  return a ? a->to_string() : std::string();
+}
+
+}  // namespace
+
+/// The poll thread's state. Only the poll thread touches it (the Waker's wake() excepted,
+/// which is thread-safe), from the start of the thread to its end.
+struct Engine::Impl {
+  struct Src {
+    Token token;
+    SourceKind kind;
+    Io io;
+    Interest interest;
+    Trigger trigger;
+    ReactionSpec reaction;
+    int fd = -1;
+    bool connecting = false;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+  };
+
+  Impl(Poll p, Waker w, unix::EventFd reserve_fd)
+      : poll(std::move(p)), waker(std::move(w)), reserve(std::move(reserve_fd)) {}
+
+  Engine* eng = nullptr;
+  Poll poll;
+  Waker waker;
+  // A descriptor held back for EMFILE on accept (an eventfd: any descriptor frees a slot).
+  std::optional<unix::EventFd> reserve;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Src>> sources;
+  std::vector<std::byte> scratch = std::vector<std::byte>(kScratchBytes);
+  Clock::time_point t0 = Clock::now();
+  bool pushed = false;
+
+  // ---- records ----
+
+  std::uint64_t now_ns() const {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+  }
+
+  void emit(Record r) {
+    r.t_ns = now_ns();
+    if (eng->ring_.try_push(r)) pushed = true;
+  }
+
+  void flush() {
+    if (!pushed) return;
+    pushed = false;
+    (void)eng->notifier_.notify();
+  }
+
+  void action(Token token, int fd, Op op, Step s, std::uint64_t cmd) {
+    Record r;
+    r.kind = RecordKind::action;
+    r.token = token.value;
+    r.fd = fd;
+    r.op = static_cast<std::uint8_t>(op);
+    r.outcome = s.outcome;
+    r.value = s.n;
+    r.value2 = cmd;
+    r.err = s.err;
+    emit(r);
+  }
+  void action(const Src& s, Op op, Step st, std::uint64_t cmd) { action(s.token, s.fd, op, st, cmd); }
+  void error_action(Token token, Op op, int err, std::uint64_t cmd) {
+    action(token, -1, op, Step{Outcome::error, 0, err}, cmd);
+  }
+  void error_action(Token token, Op op, const std::error_code& ec, std::uint64_t cmd) {
+    error_action(token, op, errno_of(ec), cmd);
+  }
+
+  void warning(const Src* s, WarningKind w, std::uint64_t value, int err = 0) {
+    Record r;
+    r.kind = RecordKind::warning;
+    r.token = s ? s->token.value : 0;
+    r.fd = s ? s->fd : -1;
+    r.op = static_cast<std::uint8_t>(w);
+    r.value = value;
+    r.err = err;
+    emit(r);
+  }
+
+  void source_record(RecordKind k, const Src& s, std::uint64_t value, std::uint64_t value2) {
+    Record r;
+    r.kind = k;
+    r.token = s.token.value;
+    r.fd = s.fd;
+    r.op = static_cast<std::uint8_t>(s.kind);
+    r.bits = source_bits(s.interest, s.trigger, s.reaction.kind);
+    r.value = value;
+    r.value2 = value2;
+    emit(r);
+  }
+
+  void stats() {
+    Record r;
+    r.kind = RecordKind::stats;
+    // Read before the push: the values describe the records before this one.
+    r.value2 = eng->ring_.dropped();
+    r.value = eng->ring_.produced();
+    emit(r);
+  }
+
+  // ---- sources ----
+
+  Src* find(Token t) {
+    auto it = sources.find(t.value);
+    return it == sources.end() ? nullptr : it->second.get();
+  }
+
+  void publish_info(Src& s) {
+    SourceInfo info;
+    info.kind = s.kind;
+    info.fd = s.fd;
+    std::visit(
+        [&](auto& io) {
+          if constexpr (requires { io.local_addr(); }) info.local = addr_text(io.local_addr());
+          if constexpr (requires { io.peer_addr(); }) {
+            if (!s.connecting) info.peer = addr_text(io.peer_addr());
+          }
+        },
+        s.io);
+    std::lock_guard lock(eng->text_mutex_);
+    eng->infos_[s.token.value] = std::move(info);
+  }
+
+  /// Registers a new source and records source_added; records the failure otherwise (the
+  /// descriptor is then closed unregistered).
+  Src* add_source(Token token, SourceKind kind, Io io, const SourceOptions& o, std::uint64_t parent,
+                  std::uint64_t cmd, bool connecting = false) {
+    auto s = std::make_unique<Src>(Src{token, kind, std::move(io), o.interest, o.trigger, o.reaction});
+    s->connecting = connecting;
+    s->fd = base(s->io).as_raw_fd();
+    if (auto r = poll.registry().add(base(s->io), token, o.interest, o.trigger); !r) {
+      error_action(token, Op::create, r.error(), cmd);
+      return nullptr;
+    }
+    Src* raw = s.get();
+    sources.emplace(token.value, std::move(s));
+    publish_info(*raw);
+    source_record(RecordKind::source_added, *raw, parent, cmd);
+    return raw;
+  }
+
+  /// Deregisters, then closes; records source_removed (value: bytes in, value2: bytes out).
+  void close_source(Token token) {
+    auto it = sources.find(token.value);
+    if (it == sources.end()) return;
+    Src& s = *it->second;
+    if (auto r = poll.registry().remove(base(s.io)); !r)
+      warning(&s, WarningKind::engine_error, 0, errno_of(r.error()));
+    Record removed;
+    removed.kind = RecordKind::source_removed;
+    removed.token = s.token.value;
+    removed.fd = s.fd;
+    removed.op = static_cast<std::uint8_t>(s.kind);
+    removed.bits = source_bits(s.interest, s.trigger, s.reaction.kind);
+    removed.value = s.bytes_in;
+    removed.value2 = s.bytes_out;
+    {
+      std::lock_guard lock(eng->text_mutex_);
+      eng->infos_.erase(token.value);
+    }
+    sources.erase(it);  // closes the descriptor, after the remove above
+    emit(removed);
+  }
+
+  void close_all() {
+    std::vector<std::uint64_t> tokens;
+    tokens.reserve(sources.size());
+    for (const auto& [t, s] : sources) tokens.push_back(t);
+    std::sort(tokens.begin(), tokens.end());
+    for (auto t : tokens) close_source(Token(static_cast<std::size_t>(t)));
+  }
+
+  // ---- operations on a source ----
+
+  io_result<std::size_t> read_some(Src& s, std::span<std::byte> buf) {
+    return std::visit(
+        [&](auto& io) -> io_result<std::size_t> {
+          using T = std::decay_t<decltype(io)>;
+          if constexpr (std::is_same_v<T, net::UdpSocket> || std::is_same_v<T, net::UnixDatagram>)
+            return io.recv(buf);
+          else if constexpr (requires { io.read(buf); })
+            return io.read(buf);
+          else
+            return std::unexpected(os_error(EOPNOTSUPP));
+        },
+        s.io);
+  }
+
+  io_result<std::size_t> write_some(Src& s, std::span<const std::byte> buf) {
+    return std::visit(
+        [&](auto& io) -> io_result<std::size_t> {
+          using T = std::decay_t<decltype(io)>;
+          if constexpr (std::is_same_v<T, net::UdpSocket> || std::is_same_v<T, net::UnixDatagram>)
+            return io.send(buf);
+          else if constexpr (std::is_same_v<T, unix::EventFd>)
+            return std::unexpected(os_error(EOPNOTSUPP));
+          else if constexpr (requires { io.write(buf); })
+            return io.write(buf);
+          else
+            return std::unexpected(os_error(EOPNOTSUPP));
+        },
+        s.io);
+  }
+
+  /// One read of an eventfd's or timerfd's counter; nullopt for other kinds.
+  std::optional<Step> read_counter(Src& s) {
+    io_result<std::uint64_t> r = std::unexpected(os_error(EOPNOTSUPP));
+    if (auto* e = std::get_if<unix::EventFd>(&s.io))
+      r = e->read();
+    else if (auto* t = std::get_if<unix::TimerFd>(&s.io))
+      r = t->read();
+    else
+      return std::nullopt;
+    if (r) return Step{Outcome::ok, *r, 0};
+    if (is_would_block(r.error())) return Step{Outcome::would_block, 0, 0};
+    return Step{Outcome::error, 0, errno_of(r.error())};
+  }
+
+  Op counter_read_op(const Src& s) const {
+    return s.kind == SourceKind::eventfd ? Op::eventfd_read : Op::read;
+  }
+
+  /// One read of up to n bytes.
+  Step read_once(Src& s, std::uint32_t n, std::uint64_t cmd) {
+    if (auto c = read_counter(s)) {
+      action(s, counter_read_op(s), *c, cmd);
+      return *c;
+    }
+    const std::size_t len = std::min<std::size_t>(n, scratch.size());
+    const Step st = step_of(read_some(s, std::span(scratch).first(len)), !is_datagram(s.kind));
+    s.bytes_in += st.n;
+    action(s, Op::read, st, cmd);
+    return st;
+  }
+
+  /// Reads until would-block, end-of-file, an error or kMaxDrainBytes (outcome ok).
+  Step drain(Src& s, std::uint64_t cmd) {
+    if (auto c = read_counter(s)) {
+      action(s, counter_read_op(s), *c, cmd);
+      return *c;
+    }
+    std::uint64_t total = 0;
+    Step st;
+    for (;;) {
+      st = step_of(read_some(s, scratch), !is_datagram(s.kind));
+      total += st.n;
+      if (st.outcome != Outcome::ok) break;
+      if (total >= kMaxDrainBytes) break;
+    }
+    s.bytes_in += total;
+    st.n = total;
+    action(s, Op::drain, st, cmd);
+    return st;
+  }
+
+  /// Writes until would-block, an error or kMaxDrainBytes (outcome ok).
+  Step fill(Src& s, std::uint64_t cmd) {
+    std::fill(scratch.begin(), scratch.end(), std::byte{'x'});
+    std::uint64_t total = 0;
+    Step st;
+    for (;;) {
+      st = step_of(write_some(s, scratch), false);
+      total += st.n;
+      if (st.outcome != Outcome::ok || total >= kMaxDrainBytes) break;
+    }
+    s.bytes_out += total;
+    st.n = total;
+    action(s, Op::fill, st, cmd);
+    return st;
+  }
+
+  /// Writes all of `data` unless it would block or fails; records one write action.
+  Step write_all(Src& s, std::span<const std::byte> data, std::uint64_t cmd) {
+    std::uint64_t total = 0;
+    Step st;
+    while (total < data.size()) {
+      st = step_of(write_some(s, data.subspan(total)), false);
+      total += st.n;
+      if (st.outcome != Outcome::ok) break;
+    }
+    s.bytes_out += total;
+    if (st.outcome == Outcome::would_block && total > 0) st.outcome = Outcome::ok;
+    st.n = total;
+    action(s, Op::write, st, cmd);
+    if (st.outcome == Outcome::ok && total < data.size())
+      warning(&s, WarningKind::payload_truncated, data.size() - total);
+    return st;
+  }
+
+  /// Echo: read a chunk, write it back; until would-block, EOF, an error or the bound.
+  Step echo(Src& s) {
+    std::uint64_t total = 0;
+    for (;;) {
+      const Step r = step_of(read_some(s, scratch), true);
+      s.bytes_in += r.n;
+      action(s, Op::read, r, 0);
+      if (r.outcome != Outcome::ok) return r;
+      // The read bytes are copied: write_all must not see scratch change under it (it does
+      // not), but keep the echo independent of the scratch buffer's later use.
+      const std::vector<std::byte> chunk(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(r.n));
+      const Step w = write_all(s, chunk, 0);
+      if (w.fatal()) return w;
+      if (w.outcome == Outcome::would_block) warning(&s, WarningKind::payload_truncated, r.n);
+      total += r.n;
+      if (total >= kMaxDrainBytes) return Step{Outcome::ok, total, 0};
+    }
+  }
+
+  /// One accept; the new stream becomes a source with the listener's reaction.
+  Step accept_one(Src& l, std::uint64_t cmd) {
+    auto accepted = std::visit(
+        [&](auto& io) -> io_result<std::pair<Io, SourceKind>> {
+          using T = std::decay_t<decltype(io)>;
+          if constexpr (std::is_same_v<T, net::TcpListener> || std::is_same_v<T, net::UnixListener>) {
+            auto a = io.accept();
+            if (!a) return std::unexpected(a.error());
+            constexpr SourceKind k =
+                std::is_same_v<T, net::TcpListener> ? SourceKind::tcp_stream : SourceKind::unix_stream;
+            return std::pair<Io, SourceKind>(Io(std::move(a->stream)), k);
+          } else {
+            return std::unexpected(os_error(EOPNOTSUPP));
+          }
+        },
+        l.io);
+    if (!accepted) {
+      Step st = step_of(io_result<std::size_t>(std::unexpected(accepted.error())), false);
+      action(l, Op::accept, st, cmd);
+      if (st.err == EMFILE || st.err == ENFILE) emfile(l);
+      return st;
+    }
+    const Token token(static_cast<std::size_t>(eng->next_token_.fetch_add(1)));
+    SourceOptions o{l.interest, l.trigger, l.reaction};
+    if (o.reaction.kind == Reaction::auto_accept) o.reaction.kind = Reaction::none;
+    action(l, Op::accept, Step{Outcome::ok, token.value, 0}, cmd);
+    add_source(token, accepted->second, std::move(accepted->first), o, l.token.value, cmd);
+    return Step{Outcome::ok, token.value, 0};
+  }
+
+  /// EMFILE on accept: the connection stays in the backlog (an edge-triggered listener would
+  /// never hear of it again). Free the reserve descriptor, accept and close until would-block,
+  /// take the reserve back (libuv's uv__emfile_trick).
+  void emfile(Src& l) {
+    reserve.reset();
+    std::uint64_t dropped = 0;
+    for (;;) {
+      bool got = false;
+      std::visit(
+          [&](auto& io) {
+            if constexpr (requires { io.accept(); }) {
+              auto a = io.accept();  // closed at once when `a` goes out of scope
+              got = a.has_value() ||
+                    (!is_would_block(a.error()) && is_transient_accept_error(errno_of(a.error())));
+              if (a) ++dropped;
+            }
+          },
+          l.io);
+      if (!got) break;
+    }
+    warning(&l, WarningKind::emfile, dropped);
+    auto r = unix::EventFd::create();
+    if (r)
+      reserve.emplace(std::move(*r));
+    else
+      warning(&l, WarningKind::engine_error, 0, errno_of(r.error()));
+  }
+
+  void accept_until_would_block(Src& l) {
+    const Token token = l.token;
+    for (;;) {
+      Src* s = find(token);
+      if (!s) return;
+      const Step st = accept_one(*s, 0);
+      if (st.outcome == Outcome::ok) continue;
+      if (st.outcome == Outcome::error && is_transient_accept_error(st.err)) continue;
+      return;
+    }
+  }
+
+  // ---- events ----
+
+  void on_event(const Event& e) {
+    Src* s = find(e.token());
+    if (!s) return;  // closed earlier in this batch
+    Record r;
+    r.kind = RecordKind::readiness;
+    r.token = s->token.value;
+    r.fd = s->fd;
+    r.bits = e.epoll_bits();
+    emit(r);
+
+    const Token token = s->token;
+    if (s->connecting) {
+      s->connecting = false;
+      Step st;
+      auto* tcp = std::get_if<net::TcpStream>(&s->io);
+      auto pending = tcp ? tcp->take_error() : io_result<std::error_code>(std::error_code());
+      if (!pending)
+        st = Step{Outcome::error, 0, errno_of(pending.error())};
+      else if (*pending)
+        st = Step{Outcome::error, 0, errno_of(*pending)};
+      action(*s, Op::connect, st, 0);
+      if (st.fatal()) {
+        if (s->reaction.kind != Reaction::none) close_source(token);
+        return;
+      }
+      publish_info(*s);
+    }
+    if (s->reaction.kind == Reaction::none) return;
+
+    Step end;
+    switch (s->kind) {
+      case SourceKind::tcp_listener:
+      case SourceKind::unix_listener:
+        if (e.is_readable()) accept_until_would_block(*s);
+        return;
+      case SourceKind::eventfd:
+      case SourceKind::timerfd:
+        if (e.is_readable()) (void)read_once(*s, 8, 0);
+        return;
+      case SourceKind::pipe_sender:
+        if (e.is_write_closed() || e.is_error()) close_source(token);
+        return;
+      default:
+        break;
+    }
+    if (!(e.is_readable() || e.is_read_closed() || e.is_error())) return;
+    switch (s->reaction.kind) {
+      case Reaction::read:
+        end = read_once(*s, s->reaction.n, 0);
+        break;
+      case Reaction::drain:
+      case Reaction::discard:
+      case Reaction::auto_accept:
+        end = drain(*s, 0);
+        break;
+      case Reaction::echo:
+        end = echo(*s);
+        break;
+      case Reaction::none:
+        return;
+    }
+    if (is_stream_like(s->kind) && (end.outcome == Outcome::eof || end.fatal())) close_source(token);
+  }
+
+  // ---- commands ----
+
+  bool refused_remote(const net::SocketAddr& a, bool allow, const Ticket& t) {
+    if (a.is_loopback() || allow || eng->config_.allow_remote) return false;
+    error_action(t.token, Op::create, EACCES, t.id);
+    return true;
+  }
+
+  template <class T>
+  bool created(const io_result<T>& r, const Ticket& t) {
+    if (r) return true;
+    error_action(t.token, Op::create, r.error(), t.id);
+    return false;
+  }
+
+  void exec(cmd::TcpListen& c, const Ticket& t) {
+    if (refused_remote(c.addr, c.allow_remote, t)) return;
+    auto l = net::TcpListener::bind(c.addr);
+    if (created(l, t)) add_source(t.token, SourceKind::tcp_listener, Io(std::move(*l)), c.options, 0, t.id);
+  }
+  void exec(cmd::TcpConnect& c, const Ticket& t) {
+    auto s = net::TcpStream::connect(c.addr);
+    if (!s) return error_action(t.token, Op::connect, s.error(), t.id);
+    if (Src* src = add_source(t.token, SourceKind::tcp_stream, Io(std::move(*s)), c.options, 0, t.id, true))
+      action(*src, Op::connect, Step{Outcome::in_progress, 0, 0}, t.id);
+  }
+  void exec(cmd::UdpBind& c, const Ticket& t) {
+    if (refused_remote(c.addr, c.allow_remote, t)) return;
+    auto s = net::UdpSocket::bind(c.addr);
+    if (created(s, t)) add_source(t.token, SourceKind::udp, Io(std::move(*s)), c.options, 0, t.id);
+  }
+  void exec(cmd::UnixListen& c, const Ticket& t) {
+    auto l = net::UnixListener::bind(c.path);
+    if (created(l, t)) add_source(t.token, SourceKind::unix_listener, Io(std::move(*l)), c.options, 0, t.id);
+  }
+  void exec(cmd::UnixConnect& c, const Ticket& t) {
+    auto s = net::UnixStream::connect(c.path);
+    if (!s) return error_action(t.token, Op::connect, s.error(), t.id);
+    if (Src* src = add_source(t.token, SourceKind::unix_stream, Io(std::move(*s)), c.options, 0, t.id))
+      action(*src, Op::connect, Step{}, t.id);
+  }
+  void exec(cmd::UnixDatagramBind& c, const Ticket& t) {
+    auto s = c.path.empty() ? net::UnixDatagram::unbound() : net::UnixDatagram::bind(c.path);
+    if (created(s, t)) add_source(t.token, SourceKind::unix_datagram, Io(std::move(*s)), c.options, 0, t.id);
+  }
+  void exec(cmd::SocketPair& c, const Ticket& t) {
+    auto p = net::UnixStream::pair();
+    if (!created(p, t)) return;
+    add_source(t.token, SourceKind::unix_stream, Io(std::move(p->first)), c.options, t.token2.value, t.id);
+    add_source(t.token2, SourceKind::unix_stream, Io(std::move(p->second)), c.options, t.token.value, t.id);
+  }
+  void exec(cmd::Pipe& c, const Ticket& t) {
+    auto p = unix::pipe();
+    if (!created(p, t)) return;
+    const SourceOptions sender{Interest::WRITABLE, c.options.trigger, {}};
+    add_source(t.token, SourceKind::pipe_sender, Io(std::move(p->first)), sender, t.token2.value, t.id);
+    add_source(t.token2, SourceKind::pipe_receiver, Io(std::move(p->second)), c.options, t.token.value, t.id);
+  }
+  void exec(cmd::EventFdCreate& c, const Ticket& t) {
+    auto e = unix::EventFd::create(c.initial, c.semaphore);
+    if (created(e, t)) add_source(t.token, SourceKind::eventfd, Io(std::move(*e)), c.options, 0, t.id);
+  }
+  void exec(cmd::TimerFdCreate& c, const Ticket& t) {
+    auto e = unix::TimerFd::create();
+    if (created(e, t)) add_source(t.token, SourceKind::timerfd, Io(std::move(*e)), c.options, 0, t.id);
+  }
+
+  /// The source a command names, or an EBADF action.
+  Src* target(Token token, Op op, const Ticket& t) {
+    Src* s = find(token);
+    if (!s) error_action(token, op, EBADF, t.id);
+    return s;
+  }
+
+  void modify(Src& s, Interest i, Trigger m, Op op, const Ticket& t) {
+    if (auto r = poll.registry().modify(base(s.io), s.token, i, m); !r) {
+      action(s, op, Step{Outcome::error, 0, errno_of(r.error())}, t.id);
+      return;
+    }
+    s.interest = i;
+    s.trigger = m;
+    if (op == Op::rearm)
+      action(s, op, Step{}, t.id);
+    else
+      source_record(RecordKind::source_changed, s, s.reaction.n, t.id);
+  }
+
+  void exec(cmd::SetInterest& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::modify, t)) modify(*s, c.interest, s->trigger, Op::modify, t);
+  }
+  void exec(cmd::SetTrigger& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::modify, t)) modify(*s, s->interest, c.trigger, Op::modify, t);
+  }
+  void exec(cmd::Rearm& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::rearm, t)) modify(*s, s->interest, s->trigger, Op::rearm, t);
+  }
+  void exec(cmd::SetReaction& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::modify, t)) {
+      s->reaction = c.reaction;
+      source_record(RecordKind::source_changed, *s, s->reaction.n, t.id);
+    }
+  }
+  void exec(cmd::Read& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::read, t)) (void)read_once(*s, c.n, t.id);
+  }
+  void exec(cmd::Drain& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::drain, t)) (void)drain(*s, t.id);
+  }
+  void exec(cmd::Write& c, const Ticket& t) {
+    Src* s = target(c.token, Op::write, t);
+    if (!s) return;
+    const Step st = step_of(write_some(*s, ready::as_bytes(c.bytes)), false);
+    s->bytes_out += st.n;
+    action(*s, Op::write, st, t.id);
+  }
+  void exec(cmd::Fill& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::fill, t)) (void)fill(*s, t.id);
+  }
+  void shutdown(Token token, net::Shutdown how, Op op, const Ticket& t) {
+    Src* s = target(token, op, t);
+    if (!s) return;
+    io_result<void> r = std::visit(
+        [&](auto& io) -> io_result<void> {
+          if constexpr (std::is_base_of_v<net::Socket, std::decay_t<decltype(io)>>)
+            return io.shutdown(how);
+          else
+            return std::unexpected(os_error(EOPNOTSUPP));
+        },
+        s->io);
+    action(*s, op, r ? Step{} : Step{Outcome::error, 0, errno_of(r.error())}, t.id);
+  }
+  void exec(cmd::ShutdownRead& c, const Ticket& t) {
+    shutdown(c.token, net::Shutdown::read, Op::shutdown_read, t);
+  }
+  void exec(cmd::ShutdownWrite& c, const Ticket& t) {
+    shutdown(c.token, net::Shutdown::write, Op::shutdown_write, t);
+  }
+  void exec(cmd::Close& c, const Ticket& t) {
+    if (target(c.token, Op::close, t)) close_source(c.token);
+  }
+  void exec(cmd::Accept& c, const Ticket& t) {
+    if (Src* s = target(c.token, Op::accept, t)) (void)accept_one(*s, t.id);
+  }
+  void exec(cmd::EventFdWrite& c, const Ticket& t) {
+    Src* s = target(c.token, Op::eventfd_write, t);
+    if (!s) return;
+    auto* e = std::get_if<unix::EventFd>(&s->io);
+    io_result<void> r = e ? e->write(c.value) : io_result<void>(std::unexpected(os_error(EOPNOTSUPP)));
+    Step st{Outcome::ok, c.value, 0};
+    if (!r)
+      st = is_would_block(r.error()) ? Step{Outcome::would_block, 0, 0}
+                                     : Step{Outcome::error, 0, errno_of(r.error())};
+    action(*s, Op::eventfd_write, st, t.id);
+  }
+  void exec(cmd::EventFdRead& c, const Ticket& t) {
+    Src* s = target(c.token, Op::eventfd_read, t);
+    if (!s) return;
+    if (s->kind != SourceKind::eventfd)
+      return action(*s, Op::eventfd_read, Step{Outcome::error, 0, EOPNOTSUPP}, t.id);
+    action(*s, Op::eventfd_read, *read_counter(*s), t.id);
+  }
+  void exec(cmd::TimerArm& c, const Ticket& t) {
+    Src* s = target(c.token, Op::timer_arm, t);
+    if (!s) return;
+    auto* tf = std::get_if<unix::TimerFd>(&s->io);
+    io_result<void> r =
+        tf ? tf->arm(c.initial, c.interval) : io_result<void>(std::unexpected(os_error(EOPNOTSUPP)));
+    action(*s, Op::timer_arm, r ? Step{} : Step{Outcome::error, 0, errno_of(r.error())}, t.id);
+  }
+  void exec(cmd::TimerDisarm& c, const Ticket& t) {
+    Src* s = target(c.token, Op::timer_disarm, t);
+    if (!s) return;
+    auto* tf = std::get_if<unix::TimerFd>(&s->io);
+    io_result<void> r = tf ? tf->disarm() : io_result<void>(std::unexpected(os_error(EOPNOTSUPP)));
+    action(*s, Op::timer_disarm, r ? Step{} : Step{Outcome::error, 0, errno_of(r.error())}, t.id);
+  }
+  void exec(cmd::Note& c, const Ticket& t) {
+    std::uint64_t id = 0;
+    {
+      std::lock_guard lock(eng->text_mutex_);
+      eng->notes_.push_back(std::move(c.text));
+      id = eng->notes_.size();
+    }
+    Record r;
+    r.kind = RecordKind::note;
+    r.value = id;
+    r.value2 = t.id;
+    emit(r);
+  }
+
+  // ---- the loop ----
+
+  void run() {
+    Events events(kEventsPerPoll);
+    std::uint64_t last_stats = now_ns();
+    constexpr std::uint64_t kStatsEvery = 1'000'000'000;
+    std::vector<Queued> batch;
+    for (;;) {
+      const std::uint64_t before = now_ns();
+      const std::uint64_t due = last_stats + kStatsEvery;
+      const auto timeout = std::chrono::nanoseconds(due > before ? due - before : 0);
+      auto n = poll.poll(events, timeout);
+      const std::uint64_t after = now_ns();
+      if (!n) {
+        if (n.error() == std::errc::interrupted) continue;  // a signal, SIGSTOP/SIGCONT, a debugger
+        warning(nullptr, WarningKind::engine_error, 0, errno_of(n.error()));
+        break;
+      }
+      Record pr;
+      pr.kind = RecordKind::poll_return;
+      pr.value = *n;
+      pr.value2 = after - before;
+      emit(pr);
+
+      bool stop = false;
+      {
+        std::lock_guard lock(eng->queue_mutex_);
+        batch.swap(eng->queue_);
+        stop = eng->stopping_;
+      }
+      for (auto& q : batch) std::visit([&](auto& c) { exec(c, q.ticket); }, q.command);
+      batch.clear();
+
+      for (const Event& e : events)
+        if (e.token() != kWakerToken) on_event(e);
+
+      if (now_ns() - last_stats >= kStatsEvery) {
+        stats();
+        last_stats = now_ns();
+      }
+      flush();
+      if (stop) break;
+    }
+    close_all();
+    stats();
+    flush();
+  }
+};
+
+Engine::Engine(EngineConfig config, Notifier notifier, std::unique_ptr<Impl> impl)
+    : config_(config), ring_(config.ring_capacity), notifier_(std::move(notifier)), impl_(std::move(impl)) {
+  impl_->eng = this;
+}
+
+io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
+  if (config.ring_capacity < 2 || !std::has_single_bit(config.ring_capacity) ||
+      config.ring_capacity > (std::size_t{1} << 30))
+    return std::unexpected(os_error(EINVAL));
+  unix::ignore_sigpipe();
+  auto poll = Poll::create();
+  if (!poll) return std::unexpected(poll.error());
+  auto waker = Waker::create(poll->registry(), kWakerToken);
+  if (!waker) return std::unexpected(waker.error());
+  auto notifier = Notifier::create();
+  if (!notifier) return std::unexpected(notifier.error());
+  auto reserve = unix::EventFd::create();
+  if (!reserve) return std::unexpected(reserve.error());
+  auto impl = std::make_unique<Impl>(std::move(*poll), std::move(*waker), std::move(*reserve));
+  std::unique_ptr<Engine> engine;
+  try {
+    engine.reset(new Engine(config, std::move(*notifier), std::move(impl)));
+  } catch (const std::bad_alloc&) {  // the ring: capacity * 48 bytes, allocated once
+    return std::unexpected(os_error(ENOMEM));
+  }
+  try {
+    engine->thread_ = std::thread([e = engine.get()] { e->run(); });
+  } catch (const std::system_error& ex) {
+    std::lock_guard lock(engine->queue_mutex_);
+    engine->accepting_ = false;
+    return std::unexpected(ex.code());
+  }
+  return engine;
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::run() noexcept { impl_->run(); }
+
+io_result<Ticket> Engine::submit(Command command) {
+  Ticket t;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!accepting_) return std::unexpected(os_error(ESHUTDOWN));
+    t.id = next_command_id_++;
+    const int n = tokens_needed(command);
+    if (n >= 1) t.token = Token(static_cast<std::size_t>(next_token_.fetch_add(1)));
+    if (n >= 2) t.token2 = Token(static_cast<std::size_t>(next_token_.fetch_add(1)));
+    const bool was_empty = queue_.empty();
+    queue_.push_back(Queued{std::move(command), t});
+    // The poll thread takes the whole queue at once: a non-empty queue has a wake pending.
+    // Woken under the lock: once stop() has set accepting_ = false, the Waker may go away.
+    if (was_empty) (void)impl_->waker.wake();
+  }
+  return t;
+}
+
+void Engine::stop() {
+  std::lock_guard stop_lock(stop_mutex_);
+  {
+    std::lock_guard lock(queue_mutex_);
+    accepting_ = false;
+    stopping_ = true;
+  }
+  if (!thread_.joinable()) return;
+  (void)impl_->waker.wake();
+  thread_.join();
+  // The Poll, the Waker and the reserve descriptor go with the thread's state; only the
+  // Notifier's eventfd stays open (a consumer may still be waiting on it).
+  impl_.reset();
+}
+
+std::optional<std::string> Engine::note_text(std::uint64_t id) const {
+  std::lock_guard lock(text_mutex_);
+  if (id == 0 || id > notes_.size()) return std::nullopt;
+  return notes_[id - 1];
+}
+
+std::optional<SourceInfo> Engine::source_info(Token token) const {
+  std::lock_guard lock(text_mutex_);
+  auto it = infos_.find(token.value);
+  if (it == infos_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace ready::capture

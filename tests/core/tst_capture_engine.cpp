@@ -1,0 +1,565 @@
+// The capture engine on real loopback sockets: commands in, records out, nothing leaked.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "peer.h"
+#include "ready/capture/engine.h"
+#include "ready_test.h"
+
+using namespace ready;
+using namespace ready::capture;
+using namespace ready::test;
+
+namespace {
+
+/// The test thread as the engine's one consumer: waits on the notifier, drains to empty.
+class Collector {
+ public:
+  explicit Collector(Engine& e) : e_(e) {}
+
+  /// Takes every record the ring holds now.
+  void pump() {
+    (void)e_.notifier().begin_drain();
+    std::array<Record, 256> buf{};
+    while (const std::size_t n = e_.drain(buf)) records.insert(records.end(), buf.begin(), buf.begin() + n);
+  }
+
+  /// Pumps until `pred(records)` holds (true) or the limit passes (false).
+  bool wait_for(const std::function<bool(const std::vector<Record>&)>& pred,
+                std::chrono::milliseconds limit = kWaitLimit) {
+    for (Deadline d(limit);;) {
+      pump();
+      if (pred(records)) return true;
+      if (d.expired()) return false;
+      (void)wait_readable(e_.notifier().as_raw_fd(), 100ms);
+    }
+  }
+
+  /// The index of the first record from `from` on that satisfies `pred`.
+  std::optional<std::size_t> find(const std::function<bool(const Record&)>& pred,
+                                  std::size_t from = 0) const {
+    for (std::size_t i = from; i < records.size(); ++i)
+      if (pred(records[i])) return i;
+    return std::nullopt;
+  }
+
+  std::vector<Record> records;
+
+ private:
+  Engine& e_;
+};
+
+std::function<bool(const Record&)> is_kind(RecordKind k, Token t) {
+  return [=](const Record& r) { return r.kind == k && r.token == t.value; };
+}
+std::function<bool(const Record&)> is_action(Token t, Op op, std::optional<Outcome> outcome = std::nullopt) {
+  return [=](const Record& r) {
+    return r.kind == RecordKind::action && r.token == t.value && r.op == static_cast<std::uint8_t>(op) &&
+           (!outcome || r.outcome == *outcome);
+  };
+}
+std::function<bool(const std::vector<Record>&)> seen(std::function<bool(const Record&)> pred) {
+  return
+      [p = std::move(pred)](const std::vector<Record>& rs) { return std::any_of(rs.begin(), rs.end(), p); };
+}
+std::size_t count(const std::vector<Record>& rs, RecordKind k) {
+  return static_cast<std::size_t>(
+      std::count_if(rs.begin(), rs.end(), [k](const Record& r) { return r.kind == k; }));
+}
+
+SourceOptions with(Reaction r, Interest i = Interest::READABLE, Trigger t = Trigger::edge) {
+  return SourceOptions{i, t, ReactionSpec{r, 4096}};
+}
+
+/// A loopback address nothing listens on (a listener's port, after the listener closed).
+net::SocketAddr closed_port() {
+  auto l = plain_listener(any_local_address());
+  return l ? local_address(l->get()) : net::SocketAddr();
+}
+
+}  // namespace
+
+class TestCaptureEngine : public CoreTest {
+  Q_OBJECT
+ private slots:
+  // A listener with the echo reaction accepts a plain client, echoes, and closes at EOF;
+  // every step is a record in order.
+  void listener_auto_accept_echo() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto lt = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::echo)});
+    QVERIFY_OK(lt);
+    const Token listener = lt->token;
+    QCOMPARE(listener, Token(1));
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, listener))));
+    const auto info = eng.source_info(listener);
+    QVERIFY(info);
+    QCOMPARE(info->kind, SourceKind::tcp_listener);
+    const auto addr = net::SocketAddr::parse(info->local);
+    QVERIFY2(addr, info->local.c_str());
+
+    auto client = plain_connect(*addr);
+    QVERIFY_OK(client);
+    CHECKED_WRITE(plain_send(client->get(), bytes("hello")), 5);
+    std::array<std::byte, 16> buf{};
+    EXPECT_READ(plain_recv(client->get(), buf), buf, "hello");
+    client->reset();  // EOF for the engine's stream
+
+    // The accepted stream: a source_added whose value names the listener.
+    const auto accepted_added = [&](const Record& r) {
+      return r.kind == RecordKind::source_added && r.value == listener.value;
+    };
+    QVERIFY(c.wait_for(seen(accepted_added)));
+    const Record added = c.records[*c.find(accepted_added)];
+    const Token stream(static_cast<std::size_t>(added.token));
+    QCOMPARE(added.op, static_cast<std::uint8_t>(SourceKind::tcp_stream));
+    QVERIFY(stream.value > listener.value);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_removed, stream))));
+
+    const auto& rs = c.records;
+    const auto l_added = c.find(is_kind(RecordKind::source_added, listener));
+    const auto l_ready = c.find(is_kind(RecordKind::readiness, listener));
+    const auto accepted = c.find(is_action(listener, Op::accept, Outcome::ok));
+    const auto s_added = c.find(is_kind(RecordKind::source_added, stream));
+    const auto s_ready = c.find(
+        [&](const Record& r) { return is_kind(RecordKind::readiness, stream)(r) && (r.bits & EPOLLIN); });
+    QVERIFY(l_added && l_ready && accepted && s_added && s_ready);
+    QVERIFY(*l_added < *l_ready && *l_ready < *accepted && *accepted < *s_added && *s_added < *s_ready);
+    QCOMPARE(rs[*accepted].value, std::uint64_t{stream.value});
+    QVERIFY(rs[*l_ready].bits & EPOLLIN);
+    QVERIFY(rs[*s_ready].fd >= 0);
+    QCOMPARE(rs[*s_ready].fd, rs[*s_added].fd);
+    const auto read5 =
+        c.find([&](const Record& r) { return is_action(stream, Op::read, Outcome::ok)(r) && r.value == 5; },
+               *s_ready);
+    QVERIFY(read5);
+    const auto write5 =
+        c.find([&](const Record& r) { return is_action(stream, Op::write, Outcome::ok)(r) && r.value == 5; },
+               *read5);
+    QVERIFY(write5);
+    const auto eof = c.find(is_action(stream, Op::read, Outcome::eof), *write5);
+    QVERIFY(eof);
+    const auto removed = c.find(is_kind(RecordKind::source_removed, stream), *eof);
+    QVERIFY(removed);
+    QCOMPARE(rs[*removed].value, std::uint64_t{5});   // bytes in
+    QCOMPARE(rs[*removed].value2, std::uint64_t{5});  // bytes out
+    QVERIFY(!eng.source_info(stream));
+    eng.stop();
+  }
+
+  // A connect to a closed port: in progress, then the event, then the refusal from SO_ERROR.
+  void connect_refused() {
+    const net::SocketAddr target = closed_port();
+    QVERIFY(target.port() != 0);
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto t = eng.submit(cmd::TcpConnect{target});
+    QVERIFY_OK(t);
+    QVERIFY(c.wait_for(seen(is_action(t->token, Op::connect, Outcome::error))));
+    const auto progress = c.find(is_action(t->token, Op::connect, Outcome::in_progress));
+    const auto ready = c.find(is_kind(RecordKind::readiness, t->token));
+    const auto refused = c.find(is_action(t->token, Op::connect, Outcome::error));
+    QVERIFY(progress && ready && refused);
+    QVERIFY(*progress < *ready && *ready < *refused);
+    QCOMPARE(c.records[*refused].err, ECONNREFUSED);
+    QVERIFY(!c.find(is_action(t->token, Op::connect, Outcome::ok)));
+    // Reaction none: the user closes it.
+    QVERIFY(eng.source_info(t->token));
+    QVERIFY_OK(eng.submit(cmd::Close{t->token}));
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_removed, t->token))));
+    eng.stop();
+  }
+
+  // A connect to a listener: in progress, then writable, then connected. Never before the event.
+  void connect_connected() {
+    auto listener = plain_listener(any_local_address());
+    QVERIFY_OK(listener);
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto t = eng.submit(cmd::TcpConnect{local_address(listener->get())});
+    QVERIFY_OK(t);
+    QVERIFY(c.wait_for(seen(is_action(t->token, Op::connect, Outcome::ok))));
+    const auto progress = c.find(is_action(t->token, Op::connect, Outcome::in_progress));
+    const auto ready = c.find(is_kind(RecordKind::readiness, t->token));
+    const auto ok = c.find(is_action(t->token, Op::connect, Outcome::ok));
+    QVERIFY(progress && ready && ok);
+    QVERIFY(*progress < *ready && *ready < *ok);
+    QVERIFY(c.records[*ready].bits & EPOLLOUT);
+    QVERIFY(!c.find(is_action(t->token, Op::connect, Outcome::error)));
+    auto info = eng.source_info(t->token);
+    QVERIFY(info);
+    QCOMPARE(info->peer, local_address(listener->get()).to_string());
+    auto peer = plain_accept(listener->get());
+    QVERIFY_OK(peer);
+    eng.stop();
+  }
+
+  // Non-loopback binds are refused without allow_remote, and nothing is opened.
+  void non_loopback_refused() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    const auto any = net::SocketAddr::parse("0.0.0.0:0");
+    QVERIFY(any);
+    const std::size_t fds = open_fd_count();
+    auto tl = eng.submit(cmd::TcpListen{*any, with(Reaction::drain)});
+    auto tu = eng.submit(cmd::UdpBind{*any, with(Reaction::drain)});
+    QVERIFY_OK(tl);
+    QVERIFY_OK(tu);
+    QVERIFY(c.wait_for(seen(is_action(tu->token, Op::create, Outcome::error))));
+    const auto refused = c.find(is_action(tl->token, Op::create, Outcome::error));
+    QVERIFY(refused);
+    QCOMPARE(c.records[*refused].err, EACCES);
+    QCOMPARE(c.records[*c.find(is_action(tu->token, Op::create, Outcome::error))].err, EACCES);
+    QVERIFY(!c.find(is_kind(RecordKind::source_added, tl->token)));
+    QVERIFY(!c.find(is_kind(RecordKind::source_added, tu->token)));
+    QCOMPARE(open_fd_count(), fds);
+
+    // The command's explicit flag allows it.
+    auto allowed = eng.submit(cmd::TcpListen{*any, with(Reaction::drain), true});
+    QVERIFY_OK(allowed);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, allowed->token))));
+    QCOMPARE(open_fd_count(), fds + 1);
+    eng.stop();
+    QCOMPARE(open_fd_count(), fds - 3);  // the listener is gone, and the epoll, waker and reserve fds
+  }
+
+  // A ring capacity that is not a power of two is refused before anything is opened.
+  void bad_ring_capacity_refused() {
+    const std::size_t fds = open_fd_count();
+    auto e = Engine::start(EngineConfig{.ring_capacity = 100});
+    QVERIFY(!e);
+    QCOMPARE(e.error().value(), EINVAL);
+    QCOMPARE(open_fd_count(), fds);
+  }
+
+  // A tiny ring under a flood: records are dropped and counted, never lost otherwise.
+  void accounting_exact_under_flood() {
+    auto started = Engine::start(EngineConfig{.ring_capacity = 8});
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    // A level-triggered readable eventfd nobody reads: every poll reports it.
+    auto t =
+        eng.submit(cmd::EventFdCreate{1, false, with(Reaction::none, Interest::READABLE, Trigger::level)});
+    QVERIFY_OK(t);
+    std::this_thread::sleep_for(100ms);
+    c.pump();
+    std::this_thread::sleep_for(100ms);
+    eng.stop();
+    c.pump();
+    QVERIFY(eng.dropped() > 0);
+    QCOMPARE(eng.delivered(), std::uint64_t{c.records.size()});
+    QCOMPARE(eng.produced(), eng.delivered() + eng.dropped());
+    QVERIFY(count(c.records, RecordKind::readiness) > 0);
+    // A stats record's numbers describe the records before it.
+    for (std::size_t i = 0; i < c.records.size(); ++i)
+      if (c.records[i].kind == RecordKind::stats) QVERIFY(c.records[i].value >= i + c.records[i].value2);
+  }
+
+  // stop() joins, removes and closes every source: the fd count is back where it was.
+  void stop_closes_everything() {
+    const std::size_t before = open_fd_count();
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto l = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::drain)});
+    QVERIFY_OK(l);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, l->token))));
+    const auto addr = net::SocketAddr::parse(eng.source_info(l->token)->local);
+    QVERIFY(addr);
+    QVERIFY_OK(eng.submit(cmd::TcpConnect{*addr, with(Reaction::drain)}));
+    QVERIFY_OK(eng.submit(cmd::SocketPair{}));
+    QVERIFY_OK(eng.submit(cmd::Pipe{}));
+    QVERIFY_OK(eng.submit(cmd::EventFdCreate{}));
+    auto timer = eng.submit(cmd::TimerFdCreate{with(Reaction::read)});
+    QVERIFY_OK(timer);
+    QVERIFY_OK(eng.submit(cmd::TimerArm{timer->token, 1ms, 1ms}));
+    QVERIFY_OK(eng.submit(cmd::UdpBind{any_local_address()}));
+    // listener, connect, accepted, 2 + 2 pair/pipe, eventfd, timerfd, udp
+    QVERIFY(c.wait_for([](const auto& rs) { return count(rs, RecordKind::source_added) >= 10; }));
+    QVERIFY(open_fd_count() > before);
+    eng.stop();
+    // Only the notifier's eventfd is left (the consumer may still wait on it) ...
+    QCOMPARE(open_fd_count(), before + 1);
+    c.pump();
+    QCOMPARE(count(c.records, RecordKind::source_removed), count(c.records, RecordKind::source_added));
+    QCOMPARE(c.records.back().kind, RecordKind::stats);
+    QCOMPARE(c.records.back().value2, std::uint64_t{0});
+    QCOMPARE(c.records.back().value + 1, eng.produced());
+    auto late = eng.submit(cmd::Note{"too late"});
+    QVERIFY(!late);
+    QCOMPARE(late.error().value(), ESHUTDOWN);
+    eng.stop();  // idempotent
+    started->reset();
+    QCOMPARE(open_fd_count(), before);  // ... and it goes with the engine.
+  }
+
+  // Tokens are never reused, even when the fd number is.
+  void tokens_never_reused() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto a = eng.submit(cmd::EventFdCreate{});
+    QVERIFY_OK(a);
+    QVERIFY_OK(eng.submit(cmd::Close{a->token}));
+    auto b = eng.submit(cmd::EventFdCreate{});
+    QVERIFY_OK(b);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, b->token))));
+    QVERIFY(b->token.value > a->token.value);
+    const auto first = c.find(is_kind(RecordKind::source_added, a->token));
+    const auto second = c.find(is_kind(RecordKind::source_added, b->token));
+    QVERIFY(first && second);
+    QCOMPARE(c.records[*second].fd, c.records[*first].fd);  // the kernel reused the number
+    // The old token names nothing now.
+    QVERIFY_OK(eng.submit(cmd::Close{a->token}));
+    QVERIFY(c.wait_for(seen(is_action(a->token, Op::close, Outcome::error))));
+    QCOMPARE(c.records[*c.find(is_action(a->token, Op::close, Outcome::error))].err, EBADF);
+    eng.stop();
+  }
+
+  // A note's text comes back by the id its record carries.
+  void notes_round_trip() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto n1 = eng.submit(cmd::Note{"first marker"});
+    auto n2 = eng.submit(cmd::Note{"second: ünïcode"});
+    QVERIFY_OK(n1);
+    QVERIFY_OK(n2);
+    QVERIFY(c.wait_for([](const auto& rs) { return count(rs, RecordKind::note) == 2; }));
+    std::vector<Record> notes;
+    std::copy_if(c.records.begin(), c.records.end(), std::back_inserter(notes),
+                 [](const Record& r) { return r.kind == RecordKind::note; });
+    QCOMPARE(notes[0].value2, n1->id);
+    QCOMPARE(notes[1].value2, n2->id);
+    QCOMPARE(qs(eng.note_text(notes[0].value).value_or("")), qs("first marker"));
+    QCOMPARE(qs(eng.note_text(notes[1].value).value_or("")), qs("second: ünïcode"));
+    QVERIFY(!eng.note_text(0));
+    QVERIFY(!eng.note_text(99));
+    eng.stop();
+  }
+
+  // 200 create/close cycles of every cheap kind leave the fd count unchanged; every token is new.
+  void create_close_cycles() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    const std::size_t fds = open_fd_count();
+    constexpr int kCycles = 200;
+    for (int i = 0; i < kCycles; ++i) {
+      auto p = eng.submit(cmd::SocketPair{});
+      auto q = eng.submit(cmd::Pipe{});
+      auto e = eng.submit(cmd::EventFdCreate{});
+      auto l = eng.submit(cmd::TcpListen{any_local_address()});
+      QVERIFY(p && q && e && l);
+      for (Token t : {p->token, p->token2, q->token, q->token2, e->token, l->token})
+        QVERIFY_OK(eng.submit(cmd::Close{t}));
+    }
+    const std::size_t expected = kCycles * 6;
+    QVERIFY(c.wait_for([&](const auto& rs) { return count(rs, RecordKind::source_removed) == expected; }));
+    QCOMPARE(count(c.records, RecordKind::source_added), expected);
+    QCOMPARE(open_fd_count(), fds);
+    std::set<std::uint64_t> tokens;
+    for (const Record& r : c.records)
+      if (r.kind == RecordKind::source_added) tokens.insert(r.token);
+    QCOMPARE(tokens.size(), expected);
+    QCOMPARE(eng.dropped(), std::uint64_t{0});
+    eng.stop();
+  }
+
+  // A second passes: a stats record says how many records came before it.
+  void stats_every_second() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    QVERIFY(c.wait_for([](const auto& rs) { return count(rs, RecordKind::stats) >= 1; }, 3s));
+    const auto s = c.find([](const Record& r) { return r.kind == RecordKind::stats; });
+    QCOMPARE(c.records[*s].value, std::uint64_t{*s});
+    QCOMPARE(c.records[*s].value2, std::uint64_t{0});
+    QVERIFY(c.records[*s].t_ns >= 900'000'000);
+    eng.stop();
+  }
+  // Pipe: a write, a read of what was written, EOF once the sender is gone; and a write to a
+  // pipe whose reader is gone is an EPIPE action, not a SIGPIPE.
+  void pipe_write_read_eof_epipe() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto p = eng.submit(cmd::Pipe{});
+    QVERIFY_OK(p);
+    QVERIFY_OK(eng.submit(cmd::Write{p->token, "abc"}));
+    QVERIFY_OK(eng.submit(cmd::Read{p->token2, 10}));
+    QVERIFY_OK(eng.submit(cmd::Close{p->token}));
+    QVERIFY_OK(eng.submit(cmd::Read{p->token2, 10}));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_action(p->token2, Op::read)) == 2;
+    }));
+    const auto wrote = c.find(is_action(p->token, Op::write, Outcome::ok));
+    const auto read = c.find(is_action(p->token2, Op::read, Outcome::ok));
+    QVERIFY(wrote && read);
+    QCOMPARE(c.records[*wrote].value, std::uint64_t{3});
+    QCOMPARE(c.records[*read].value, std::uint64_t{3});
+    QVERIFY(c.find(is_action(p->token2, Op::read, Outcome::eof), *read));
+
+    auto q = eng.submit(cmd::Pipe{});
+    QVERIFY_OK(q);
+    QVERIFY_OK(eng.submit(cmd::Close{q->token2}));
+    QVERIFY_OK(eng.submit(cmd::Write{q->token, "x"}));
+    QVERIFY(c.wait_for(seen(is_action(q->token, Op::write))));
+    const auto epipe = c.find(is_action(q->token, Op::write));
+    QCOMPARE(c.records[*epipe].outcome, Outcome::error);
+    QCOMPARE(c.records[*epipe].err, EPIPE);
+    eng.stop();
+  }
+
+  // eventfd write / read / would-block; a one-shot timer read by the read reaction.
+  void eventfd_and_timerfd() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto e = eng.submit(cmd::EventFdCreate{});
+    QVERIFY_OK(e);
+    QVERIFY_OK(eng.submit(cmd::EventFdWrite{e->token, 5}));
+    QVERIFY_OK(eng.submit(cmd::EventFdRead{e->token}));
+    QVERIFY_OK(eng.submit(cmd::EventFdRead{e->token}));
+    auto t = eng.submit(cmd::TimerFdCreate{with(Reaction::read)});
+    QVERIFY_OK(t);
+    QVERIFY_OK(eng.submit(cmd::TimerArm{t->token, 1ms, 0ms}));
+    QVERIFY(c.wait_for(seen(is_action(t->token, Op::read, Outcome::ok))));
+    QVERIFY(c.wait_for(seen(is_action(e->token, Op::eventfd_read, Outcome::would_block))));
+    const auto read = c.find(is_action(e->token, Op::eventfd_read, Outcome::ok));
+    QVERIFY(read);
+    QCOMPARE(c.records[*read].value, std::uint64_t{5});
+    QVERIFY(c.find(is_action(t->token, Op::timer_arm, Outcome::ok)));
+    const auto fired = c.find(is_kind(RecordKind::readiness, t->token));
+    const auto expired = c.find(is_action(t->token, Op::read, Outcome::ok));
+    QVERIFY(fired && *fired < *expired);
+    QCOMPARE(c.records[*expired].value, std::uint64_t{1});
+    eng.stop();
+  }
+
+  // Oneshot: one event, then silence until rearmed; the rearm re-fires a still-ready source.
+  void oneshot_rearm() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto e =
+        eng.submit(cmd::EventFdCreate{1, false, with(Reaction::none, Interest::READABLE, Trigger::oneshot)});
+    QVERIFY_OK(e);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::readiness, e->token))));
+    std::this_thread::sleep_for(50ms);
+    c.pump();
+    QCOMPARE(std::count_if(c.records.begin(), c.records.end(), is_kind(RecordKind::readiness, e->token)), 1);
+    QVERIFY_OK(eng.submit(cmd::Rearm{e->token}));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_kind(RecordKind::readiness, e->token)) == 2;
+    }));
+    QVERIFY(c.find(is_action(e->token, Op::rearm, Outcome::ok)));
+    QVERIFY_OK(eng.submit(cmd::SetTrigger{e->token, Trigger::edge}));
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_changed, e->token))));
+    eng.stop();
+  }
+
+  // Unix stream listener with echo, a Unix connect with the read reaction: the bytes come back.
+  void unix_listener_echo() {
+    const Unlink path(temp_path("engine-echo"));
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto l = eng.submit(cmd::UnixListen{path.path, with(Reaction::echo)});
+    auto s = eng.submit(cmd::UnixConnect{path.path, with(Reaction::read)});
+    QVERIFY_OK(l);
+    QVERIFY_OK(s);
+    QVERIFY_OK(eng.submit(cmd::Write{s->token, "ping"}));
+    QVERIFY(c.wait_for(seen(
+        [&](const Record& r) { return is_action(s->token, Op::read, Outcome::ok)(r) && r.value == 4; })));
+    QVERIFY(c.find(is_action(s->token, Op::connect, Outcome::ok)));
+    QCOMPARE(eng.source_info(l->token)->local, path.path);
+    eng.stop();
+  }
+
+  // EMFILE on accept: the reserve descriptor lets the engine drain the backlog (the peers see
+  // EOF), a warning counts them, and the next accept works again.
+  void emfile_uses_reserve() {
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto l = eng.submit(cmd::TcpListen{any_local_address()});
+    QVERIFY_OK(l);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, l->token))));
+    const auto addr = net::SocketAddr::parse(eng.source_info(l->token)->local);
+    QVERIFY(addr);
+    std::vector<OwnedFd> clients;
+    for (int i = 0; i < 3; ++i) {
+      auto cl = plain_connect(*addr);
+      QVERIFY_OK(cl);
+      clients.push_back(std::move(*cl));
+    }
+    rlimit old{};
+    QCOMPARE(::getrlimit(RLIMIT_NOFILE, &old), 0);
+    rlimit low = old;
+    low.rlim_cur = open_fd_count();
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    std::vector<unix::EventFd> fillers;  // take every number below the limit
+    for (;;) {
+      auto f = unix::EventFd::create();
+      if (!f) break;
+      fillers.push_back(std::move(*f));
+    }
+    const bool submitted = eng.submit(cmd::Accept{l->token}).has_value();
+    const bool warned = submitted && c.wait_for(seen([&](const Record& r) {
+      return r.kind == RecordKind::warning && r.op == static_cast<std::uint8_t>(WarningKind::emfile);
+    }));
+    fillers.clear();
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &old), 0);
+    QVERIFY(warned);
+    const auto failed = c.find(is_action(l->token, Op::accept, Outcome::error));
+    QVERIFY(failed);
+    QCOMPARE(c.records[*failed].err, EMFILE);
+    const auto warning = c.find([](const Record& r) { return r.kind == RecordKind::warning; });
+    QCOMPARE(c.records[*warning].value, std::uint64_t{3});
+    for (auto& cl : clients) {
+      std::array<std::byte, 4> buf{};
+      auto n = plain_recv(cl.get(), buf);
+      QVERIFY2(!n || *n == 0, "expected EOF or a reset");
+    }
+    QVERIFY(!c.find([](const Record& r) {
+      return r.kind == RecordKind::warning && r.op == static_cast<std::uint8_t>(WarningKind::engine_error);
+    }));
+    auto again = plain_connect(*addr);
+    QVERIFY_OK(again);
+    QVERIFY_OK(eng.submit(cmd::Accept{l->token}));
+    QVERIFY(c.wait_for(seen(is_action(l->token, Op::accept, Outcome::ok))));
+    eng.stop();
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCaptureEngine)
+#include "tst_capture_engine.moc"
