@@ -30,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <span>
 #include <string>
 #include <string_view>
@@ -320,9 +321,15 @@ void w_load(long records) {
   limits.max_records =
       std::clamp<std::uint64_t>(n, limits.chunk_records, ready::capture::RecordStore::kMaxRecords);
   ready::capture::RecordStore store(limits);
+  // CPU time too: on a shared machine the wall time includes waiting for a core.
+  timespec cpu0{}, cpu1{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
   const std::uint64_t start = now_ns();
   auto loaded = ready::capture::load_recording(path, store);
   const double secs = static_cast<double>(now_ns() - start) / 1e9;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+  const double cpu_secs =
+      static_cast<double>(cpu1.tv_sec - cpu0.tv_sec) + static_cast<double>(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
   if (!loaded) fail(loaded.error().message());
   if (store.size() != n)
     fail("loaded " + std::to_string(store.size()) + " of " + std::to_string(n) + " records");
@@ -330,8 +337,9 @@ void w_load(long records) {
   const long long bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : 0;
   ::unlink(path.c_str());
   ::rmdir(dir);
-  char extra[64];
-  std::snprintf(extra, sizeof extra, "file_bytes=%lld", bytes);
+  char extra[128];
+  std::snprintf(extra, sizeof extra, "file_bytes=%lld cpu_s=%.4f cpu_ops_per_s=%.1f", bytes, cpu_secs,
+                cpu_secs > 0 ? static_cast<double>(n) / cpu_secs : 0.0);
   std::vector<std::uint64_t> no_latency;
   report("load", n, secs, no_latency, extra);
 }
