@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -387,20 +388,29 @@ enum Field : std::uint32_t {
 };
 
 // True when the document has content after the first value (simdjson 3.0 has no at_end()).
-bool has_trailing(simdjson::ondemand::document& doc) {
+template <class Doc>
+bool has_trailing(Doc& doc) {
   const char* loc = nullptr;
   return doc.current_location().get(loc) == simdjson::SUCCESS;
 }
 
 struct LineParser {
   simdjson::ondemand::parser parser;
+  simdjson::ondemand::parser stream_parser;
 
   // Fills `r` from one line; returns an error text or "".
   std::string parse(simdjson::padded_string_view line, Record& r, RecordingInfo& info) {
-    using namespace simdjson;
-    ondemand::document doc;
+    simdjson::ondemand::document doc;
     if (auto e = parser.iterate(line).get(doc))
-      return std::string("not valid JSON (") + error_message(e) + ")";
+      return std::string("not valid JSON (") + simdjson::error_message(e) + ")";
+    return parse_doc(doc, r, info, true);
+  }
+
+  // One record line already iterated (a document, or a document_reference of a stream, whose
+  // end the caller checks instead: check_trailing false).
+  template <class Doc>
+  std::string parse_doc(Doc& doc, Record& r, RecordingInfo& info, bool check_trailing) {
+    using namespace simdjson;
     ondemand::object obj;
     if (auto e = doc.get_object().get(obj)) {
       simdjson::ondemand::json_type type;
@@ -584,7 +594,7 @@ struct LineParser {
       }
       // Other keys are ignored (room for additions that do not change the meaning).
     }
-    if (has_trailing(doc)) return "not valid JSON (trailing content after the object)";
+    if (check_trailing && has_trailing(doc)) return "not valid JSON (trailing content after the object)";
 
     if (!(seen & f_type)) return "missing field \"type\"";
     if (!(seen & f_t_ns)) return "missing field \"t_ns\"";
@@ -749,6 +759,58 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
   const char* const end = base + size;
   std::uint64_t line_no = 0;
   if (size == 0) return fail(1, "empty file: expected the header line");
+  // Fast path: the header line alone, then every record line through one document stream
+  // (simdjson's stage 1 runs over large batches instead of once per line). It accepts only a
+  // file in which every line is exactly one valid record; on anything else it gives up and
+  // the line-by-line path below, which is the one that reports errors, decides.
+  if (const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      nl != nullptr && static_cast<std::size_t>(nl - p) <= limits.max_line_bytes && nl > p) {
+    const simdjson::padded_string_view hv(p, static_cast<std::size_t>(nl - p),
+                                          static_cast<std::size_t>(end - p) + simdjson::SIMDJSON_PADDING);
+    RecordingInfo fast_info;
+    if (lp.parse_header(hv, fast_info).empty()) {
+      const char* const rest = nl + 1;
+      const char* line_start = rest;
+      bool ok = true;
+      RecordStore fast(store.limits());
+      if (rest < end) {
+        simdjson::ondemand::document_stream stream;
+        const std::size_t batch = std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64);
+        if (lp.stream_parser.iterate_many(rest, static_cast<std::size_t>(end - rest), batch).get(stream))
+          ok = false;
+        for (auto it = stream.begin(); ok && it != stream.end(); ++it) {
+          simdjson::ondemand::document_reference doc;
+          // simdjson 3.0's current_index() may point at whitespace before the document at a
+          // batch boundary: skip it; the document must begin exactly at the line's start.
+          const char* doc_start = rest + it.current_index();
+          while (doc_start < line_start &&
+                 (*doc_start == ' ' || *doc_start == '\t' || *doc_start == '\r' || *doc_start == '\n'))
+            ++doc_start;
+          if ((*it).get(doc) || doc_start != line_start) {
+            ok = false;
+            break;
+          }
+          const char* lnl = static_cast<const char*>(
+              std::memchr(line_start, '\n', static_cast<std::size_t>(end - line_start)));
+          const char* le = lnl ? lnl : end;
+          Record r;
+          if (static_cast<std::size_t>(le - line_start) > limits.max_line_bytes ||
+              !lp.parse_doc(doc, r, fast_info, false).empty()) {
+            ok = false;
+            break;
+          }
+          fast.append(r);
+          ++fast_info.records;
+          line_start = lnl ? lnl + 1 : end;
+        }
+      }
+      if (ok && line_start == end) {
+        store = std::move(fast);
+        return fast_info;
+      }
+    }
+  }
+
   while (p < end) {
     ++line_no;
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
