@@ -436,8 +436,20 @@ struct LineParser {
       ondemand::field field;
       if (auto e = std::move(field_result).get(field))
         return std::string("not valid JSON (") + error_message(e) + ")";
+
+      // The format's keys have no escapes: read them in place (no copy); a key with a
+      // backslash goes through simdjson's unescaping.
       std::string_view key;
-      if (field.unescaped_key().get(key)) return "not valid JSON (bad key)";
+      {
+        const char* k = field.key().raw();
+        const char* q = k;
+        while (*q != '"' && *q != '\\') ++q;  // a key is always closed by '"' within the padded buffer
+        if (*q == '"') {
+          key = std::string_view(k, static_cast<std::size_t>(q - k));
+        } else if (field.unescaped_key().get(key)) {
+          return "not valid JSON (bad key)";
+        }
+      }
       ondemand::value v = field.value();
       auto need_u64 = [&](std::uint64_t& out) -> std::string {
         if (v.get_uint64().get(out)) return "expected \"" + std::string(key) + "\" to be an unsigned integer";
