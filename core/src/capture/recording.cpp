@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
@@ -726,6 +727,91 @@ struct LineParser {
   std::string info_local_, info_peer_, text_;
 };
 
+// Fast path: reads the file in windows; the header line alone, then the record lines of each
+// window through one simdjson document stream (stage 1 over large batches, not once per
+// line). It accepts only a file in which every line is exactly one valid record; on anything
+// else it returns nullopt and the line-by-line reader, which reports errors, decides.
+std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const RecordingLimits& limits,
+                                                               const StoreLimits& store_limits,
+                                                               LineParser& lp) {
+  const std::size_t cap = std::max<std::size_t>(std::size_t{8} << 20, 2 * (limits.max_line_bytes + 1));
+  const std::unique_ptr<char[]> buf(new char[cap + simdjson::SIMDJSON_PADDING]);
+  std::size_t filled = 0;
+  std::uint64_t total = 0;
+  bool header_done = false, eof = false;
+  RecordingInfo info;
+  RecordStore out(store_limits);
+  while (!eof || filled > 0) {
+    if (!eof) {
+      const ssize_t n = ::read(fd, buf.get() + filled, cap - filled);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::nullopt;
+      if (n == 0) eof = true;
+      filled += static_cast<std::size_t>(n);
+      total += static_cast<std::uint64_t>(n);
+      if (total > limits.max_file_bytes) return std::nullopt;
+    }
+    const char* const base = buf.get();
+    const char* region_end;
+    if (eof) {
+      region_end = base + filled;
+    } else {
+      const void* last = ::memrchr(base, '\n', filled);
+      if (!last) {
+        if (filled == cap) return std::nullopt;  // a line longer than the window
+        continue;
+      }
+      region_end = static_cast<const char*>(last) + 1;
+    }
+    const std::size_t capacity = cap + simdjson::SIMDJSON_PADDING;
+    const char* rest = base;
+    if (!header_done) {
+      const char* nl =
+          static_cast<const char*>(std::memchr(base, '\n', static_cast<std::size_t>(region_end - base)));
+      if (!nl || nl == base || static_cast<std::size_t>(nl - base) > limits.max_line_bytes)
+        return std::nullopt;
+      const simdjson::padded_string_view hv(base, static_cast<std::size_t>(nl - base), capacity);
+      if (!lp.parse_header(hv, info).empty()) return std::nullopt;
+      header_done = true;
+      rest = nl + 1;
+    }
+    const char* line_start = rest;
+    if (rest < region_end) {
+      simdjson::ondemand::document_stream stream;
+      const std::size_t batch = std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64);
+      if (lp.stream_parser.iterate_many(rest, static_cast<std::size_t>(region_end - rest), batch).get(stream))
+        return std::nullopt;
+      for (auto it = stream.begin(); it != stream.end(); ++it) {
+        simdjson::ondemand::document_reference doc;
+        // simdjson 3.0's current_index() may point at whitespace before the document at a
+        // batch boundary: skip it; the document must begin exactly at the line's start.
+        const char* doc_start = rest + it.current_index();
+        while (doc_start < line_start &&
+               (*doc_start == ' ' || *doc_start == '\t' || *doc_start == '\r' || *doc_start == '\n'))
+          ++doc_start;
+        if ((*it).get(doc) || doc_start != line_start) return std::nullopt;
+        const char* lnl = static_cast<const char*>(
+            std::memchr(line_start, '\n', static_cast<std::size_t>(region_end - line_start)));
+        const char* le = lnl ? lnl : region_end;
+        Record r;
+        if (static_cast<std::size_t>(le - line_start) > limits.max_line_bytes ||
+            !lp.parse_doc(doc, r, info, false).empty())
+          return std::nullopt;
+        out.append(r);
+        ++info.records;
+        line_start = lnl ? lnl + 1 : region_end;
+      }
+    }
+    if (line_start != region_end) return std::nullopt;
+    const std::size_t used = static_cast<std::size_t>(region_end - base);
+    std::memmove(buf.get(), region_end, filled - used);
+    filled -= used;
+    if (eof && filled > 0) return std::nullopt;  // cannot happen: the last region takes all
+  }
+  if (!header_done) return std::nullopt;
+  return std::make_pair(std::move(out), std::move(info));
+}
+
 }  // namespace
 
 std::expected<RecordingInfo, RecordingError> load_recording(const std::string& path, RecordStore& store,
@@ -749,6 +835,21 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
     return fail(0, "file is " + std::to_string(size) + " bytes, more than the limit of " +
                        std::to_string(limits.max_file_bytes));
   }
+  if (size == 0) {
+    ::close(fd);
+    return fail(1, "empty file: expected the header line");
+  }
+  LineParser lp;
+  if (auto fast = load_fast(fd, limits, store.limits(), lp)) {
+    ::close(fd);
+    store = std::move(fast->first);
+    return std::move(fast->second);
+  }
+  if (::lseek(fd, 0, SEEK_SET) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail(0, "seek failed: " + errno_name(e));
+  }
   simdjson::padded_string data(static_cast<std::size_t>(size));
   std::size_t got = 0;
   while (got < size) {
@@ -765,64 +866,10 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
 
   RecordingInfo info;
   RecordStore temp(store.limits());
-  LineParser lp;
   const char* const base = data.data();
   const char* p = base;
   const char* const end = base + size;
   std::uint64_t line_no = 0;
-  if (size == 0) return fail(1, "empty file: expected the header line");
-  // Fast path: the header line alone, then every record line through one document stream
-  // (simdjson's stage 1 runs over large batches instead of once per line). It accepts only a
-  // file in which every line is exactly one valid record; on anything else it gives up and
-  // the line-by-line path below, which is the one that reports errors, decides.
-  if (const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
-      nl != nullptr && static_cast<std::size_t>(nl - p) <= limits.max_line_bytes && nl > p) {
-    const simdjson::padded_string_view hv(p, static_cast<std::size_t>(nl - p),
-                                          static_cast<std::size_t>(end - p) + simdjson::SIMDJSON_PADDING);
-    RecordingInfo fast_info;
-    if (lp.parse_header(hv, fast_info).empty()) {
-      const char* const rest = nl + 1;
-      const char* line_start = rest;
-      bool ok = true;
-      RecordStore fast(store.limits());
-      if (rest < end) {
-        simdjson::ondemand::document_stream stream;
-        const std::size_t batch = std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64);
-        if (lp.stream_parser.iterate_many(rest, static_cast<std::size_t>(end - rest), batch).get(stream))
-          ok = false;
-        for (auto it = stream.begin(); ok && it != stream.end(); ++it) {
-          simdjson::ondemand::document_reference doc;
-          // simdjson 3.0's current_index() may point at whitespace before the document at a
-          // batch boundary: skip it; the document must begin exactly at the line's start.
-          const char* doc_start = rest + it.current_index();
-          while (doc_start < line_start &&
-                 (*doc_start == ' ' || *doc_start == '\t' || *doc_start == '\r' || *doc_start == '\n'))
-            ++doc_start;
-          if ((*it).get(doc) || doc_start != line_start) {
-            ok = false;
-            break;
-          }
-          const char* lnl = static_cast<const char*>(
-              std::memchr(line_start, '\n', static_cast<std::size_t>(end - line_start)));
-          const char* le = lnl ? lnl : end;
-          Record r;
-          if (static_cast<std::size_t>(le - line_start) > limits.max_line_bytes ||
-              !lp.parse_doc(doc, r, fast_info, false).empty()) {
-            ok = false;
-            break;
-          }
-          fast.append(r);
-          ++fast_info.records;
-          line_start = lnl ? lnl + 1 : end;
-        }
-      }
-      if (ok && line_start == end) {
-        store = std::move(fast);
-        return fast_info;
-      }
-    }
-  }
-
   while (p < end) {
     ++line_no;
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
