@@ -7,6 +7,7 @@ set -euo pipefail
 READY_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates python3
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev
+  nlohmann-json3-dev libsimdjson-dev
   xvfb xauth strace
 )
 

@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,10 +30,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "ready/capture/recording.h"
 #include "ready/capture/store.h"
 #include "ready/ready.h"
 
@@ -272,20 +277,93 @@ void w_store(long records) {
   report("store", n, secs, no_latency, extra);
 }
 
+// Loading a recording: N readiness records (as w_store makes them) written to a temp file
+// with RecordingWriter (not timed), then load_recording into a RecordStore (timed).
+// Only with -o load: it writes a file (~100 bytes per record).
+void w_load(long records) {
+  pin_role(0);
+  const auto n = static_cast<std::uint64_t>(records);
+  char dir[] = "/tmp/readyscope-bench-XXXXXX";
+  if (!mkdtemp(dir)) {
+    std::perror("readyscope-bench: mkdtemp");
+    std::exit(1);
+  }
+  const std::string path = std::string(dir) + "/load.jsonl";
+  auto fail = [&](const std::string& what) {
+    std::fprintf(stderr, "readyscope-bench: load: %s\n", what.c_str());
+    ::unlink(path.c_str());
+    ::rmdir(dir);
+    std::exit(1);
+  };
+  {
+    auto w = ready::capture::RecordingWriter::create(path);
+    if (!w) fail("create: " + w.error().message());
+    SplitMix64 rng(kStormSeed);
+    std::vector<ready::capture::Record> batch(4096);
+    for (std::uint64_t i = 0; i < n;) {
+      std::size_t k = 0;
+      for (; k < batch.size() && i < n; ++k, ++i) {
+        const auto tok = static_cast<std::uint32_t>(rng.next() % kStormSockets);
+        ready::capture::Record& r = batch[k];
+        r = {};
+        r.kind = ready::capture::RecordKind::readiness;
+        r.t_ns = i * 100;
+        r.token = tok + 1;
+        r.fd = static_cast<std::int32_t>(tok) + 3;
+        r.bits = (i % 4 == 0) ? 0x2005u : 0x1u;  // EPOLLIN|EPOLLOUT|EPOLLRDHUP or EPOLLIN
+      }
+      if (auto wr = w->write(std::span<const ready::capture::Record>(batch.data(), k)); !wr)
+        fail("write: " + wr.error().message());
+    }
+    if (auto cr = w->close(); !cr) fail("close: " + cr.error().message());
+  }
+  ready::capture::StoreLimits limits;
+  limits.max_records =
+      std::clamp<std::uint64_t>(n, limits.chunk_records, ready::capture::RecordStore::kMaxRecords);
+  ready::capture::RecordStore store(limits);
+  // CPU time too: on a shared machine the wall time includes waiting for a core.
+  timespec cpu0{}, cpu1{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+  const std::uint64_t start = now_ns();
+  auto loaded = ready::capture::load_recording(path, store);
+  const double secs = static_cast<double>(now_ns() - start) / 1e9;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+  const double cpu_secs =
+      static_cast<double>(cpu1.tv_sec - cpu0.tv_sec) + static_cast<double>(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
+  if (!loaded) fail(loaded.error().message());
+  if (store.size() != n)
+    fail("loaded " + std::to_string(store.size()) + " of " + std::to_string(n) + " records");
+  struct stat st {};
+  const long long bytes = ::stat(path.c_str(), &st) == 0 ? static_cast<long long>(st.st_size) : 0;
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+  char extra[128];
+  std::snprintf(extra, sizeof extra, "file_bytes=%lld cpu_s=%.4f cpu_ops_per_s=%.1f", bytes, cpu_secs,
+                cpu_secs > 0 ? static_cast<double>(n) / cpu_secs : 0.0);
+  std::vector<std::uint64_t> no_latency;
+  report("load", n, secs, no_latency, extra);
+}
+
 struct Opts {
   long wake_iters = 200000;
   long storm_rounds = 20000;
   long store_records = 10'000'000;
-  std::string only;  // empty: every workload
-  [[nodiscard]] bool want(const char* w) const { return only.empty() || only == w; }
+  long load_records = 2'000'000;
+  std::string only;  // empty: every workload but load
+  [[nodiscard]] bool want(const char* w) const {
+    return only.empty() ? std::string_view(w) != "load" : only == w;
+  }
 };
 
 void usage(const char* argv0, FILE* to) {
   std::fprintf(
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_records] [-W pipeline_window]\n"
-      "          [-l pipeline_w1_records] [-n store_records] [-o wake|storm|store|pipeline]\n"
+      "          [-l pipeline_w1_records] [-n store_records] [-L load_records]\n"
+      "          [-o wake|storm|store|pipeline|load]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
+      "load (only with -o load): write load_records readiness records to a temp recording, time\n"
+      "load_recording.\n"
       "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
       argv0);
 }
@@ -307,7 +385,7 @@ long count_arg(const char* argv0, int opt, const char* text) {
 int main(int argc, char** argv) {
   Opts o;
   int c;
-  while ((c = getopt(argc, argv, "w:s:p:W:l:n:o:h")) != -1) {
+  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:h")) != -1) {
     switch (c) {
       case 'w':
         o.wake_iters = count_arg(argv[0], c, optarg);
@@ -318,6 +396,9 @@ int main(int argc, char** argv) {
       case 'n':
         o.store_records = count_arg(argv[0], c, optarg);
         break;
+      case 'L':
+        o.load_records = count_arg(argv[0], c, optarg);
+        break;
       case 'p':
       case 'W':
       case 'l':
@@ -325,8 +406,10 @@ int main(int argc, char** argv) {
         break;
       case 'o':
         o.only = optarg;
-        if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline") {
-          std::fprintf(stderr, "%s: unknown workload '%s' (wake, storm, store, pipeline)\n", argv[0], optarg);
+        if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
+            o.only != "load") {
+          std::fprintf(stderr, "%s: unknown workload '%s' (wake, storm, store, pipeline, load)\n", argv[0],
+                       optarg);
           return 2;
         }
         break;
@@ -347,6 +430,7 @@ int main(int argc, char** argv) {
   if (o.want("wake")) w_wake(o.wake_iters);
   if (o.want("storm")) w_storm(o.storm_rounds);
   if (o.want("store")) w_store(o.store_records);
+  if (o.want("load")) w_load(o.load_records);
   if (o.want("pipeline"))
     std::fprintf(stderr,
                  "readyscope-bench: W3 pipeline runs through the capture engine, which is not built yet\n");

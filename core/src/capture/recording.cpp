@@ -1,0 +1,904 @@
+// The JSON Lines recording: writer (nlohmann::json escapes every string) and reader
+// (simdjson on-demand, one document per line). Format: docs/recording-format.md.
+#include "ready/capture/recording.h"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <utility>
+
+#include "ready/event.h"
+#include "ready/interest.h"
+
+namespace ready::capture {
+namespace {
+
+// ---- shared tables ----
+
+constexpr std::array<std::string_view, 6> kFlagNames = {"readable",    "writable",     "error",
+                                                        "read_closed", "write_closed", "priority"};
+
+std::uint32_t flags_of(std::uint32_t epoll_bits) noexcept {
+  const Event e(Token(0), epoll_bits);
+  return (e.is_readable() ? 1u : 0u) | (e.is_writable() ? 2u : 0u) | (e.is_error() ? 4u : 0u) |
+         (e.is_read_closed() ? 8u : 0u) | (e.is_write_closed() ? 16u : 0u) | (e.is_priority() ? 32u : 0u);
+}
+
+constexpr std::array<std::string_view, 3> kModeNames = {"edge", "level", "oneshot"};
+constexpr std::array<std::string_view, 6> kReactionNames = {"none", "read",    "drain",
+                                                            "echo", "discard", "auto_accept"};
+// Interest bits (ready::Interest::bits) and their names.
+constexpr std::array<std::pair<std::uint8_t, std::string_view>, 3> kInterestNames = {
+    {{1, "readable"}, {2, "writable"}, {16, "priority"}}};
+
+// The names of a record's `value` / `value2` fields, by kind ("" = not written).
+struct ValueNames {
+  std::string_view value, value2;
+};
+constexpr ValueNames value_names(RecordKind k) noexcept {
+  switch (k) {
+    case RecordKind::source_added:
+      return {"related", "command"};
+    case RecordKind::source_changed:
+      return {"read_n", "command"};
+    case RecordKind::source_removed:
+      return {"bytes_in", "bytes_out"};
+    case RecordKind::readiness:
+      return {"", ""};
+    case RecordKind::action:
+      return {"n", "command"};
+    case RecordKind::poll_return:
+      return {"events", "blocked_ns"};
+    case RecordKind::note:
+      return {"id", "command"};
+    case RecordKind::warning:
+      return {"value", ""};
+    case RecordKind::stats:
+      return {"produced", "dropped"};
+  }
+  return {"", ""};
+}
+
+constexpr int kRecordKinds = 9;
+constexpr int kSourceKinds = 10;
+constexpr int kOps = 17;
+constexpr int kOutcomes = 5;
+constexpr int kWarningKinds = 3;
+
+template <class E>
+std::optional<E> enum_from_name(std::string_view name, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (to_string(static_cast<E>(i)) == name) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
+// ---- writer helpers ----
+
+void put_u64(std::string& out, std::uint64_t v) {
+  char tmp[24];
+  const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
+  out.append(tmp, r.ptr);
+}
+void put_i64(std::string& out, std::int64_t v) {
+  char tmp[24];
+  const auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
+  out.append(tmp, r.ptr);
+}
+// `"key":` — keys are the format's own identifiers, never untrusted text.
+void put_key(std::string& out, std::string_view key) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+}
+// Untrusted text: escaped by the JSON library.
+void put_string(std::string& out, std::string_view s) {
+  out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+// Our own identifiers (enum names): plain quotes.
+void put_name(std::string& out, std::string_view s) {
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+std::string now_iso() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return {buf, n};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// RecordingWriter
+
+RecordingWriter::RecordingWriter(int fd, RecordingWriterOptions options)
+    : fd_(fd), options_(std::move(options)) {
+  buf_.reserve(kBufferBytes + 4096);
+}
+
+RecordingWriter::RecordingWriter(RecordingWriter&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)),
+      options_(std::move(o.options_)),
+      buf_(std::move(o.buf_)),
+      records_(o.records_),
+      failed_(o.failed_),
+      addresses_(std::move(o.addresses_)) {}
+
+RecordingWriter& RecordingWriter::operator=(RecordingWriter&& o) noexcept {
+  if (this != &o) {
+    (void)close();
+    fd_ = std::exchange(o.fd_, -1);
+    options_ = std::move(o.options_);
+    buf_ = std::move(o.buf_);
+    records_ = o.records_;
+    failed_ = o.failed_;
+    addresses_ = std::move(o.addresses_);
+  }
+  return *this;
+}
+
+RecordingWriter::~RecordingWriter() { (void)close(); }
+
+io_result<RecordingWriter> RecordingWriter::create(const std::string& path, RecordingWriterOptions options) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+  flags |= options.overwrite ? O_TRUNC : O_EXCL;
+  int fd;
+  do {
+    fd = ::open(path.c_str(), flags, 0644);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return std::unexpected(last_error());
+  if (options.started.empty()) options.started = now_iso();
+  RecordingWriter w(fd, std::move(options));
+  std::string& out = w.buf_;
+  out += "{\"type\":\"header\",\"format\":";
+  put_name(out, kRecordingFormat);
+  out += ",\"version\":";
+  put_i64(out, kRecordingVersion);
+  out += ",\"started\":";
+  put_string(out, w.options_.started);
+  out += ",\"producer\":\"readyscope\"}\n";
+  if (auto r = w.flush(); !r) {
+    w.failed_ = r.error();
+    return std::unexpected(r.error());
+  }
+  return w;
+}
+
+std::string_view RecordingWriter::addresses_field(std::uint64_t token, bool peer) {
+  auto it = addresses_.find(token);
+  if (it == addresses_.end()) {
+    SourceAddresses a;
+    if (options_.addresses) {
+      if (auto got = options_.addresses(token)) a = std::move(*got);
+    }
+    it = addresses_.emplace(token, std::move(a)).first;
+  }
+  return peer ? it->second.peer : it->second.local;
+}
+
+void RecordingWriter::append_line(const Record& r) {
+  std::string& out = buf_;
+  out += "{\"type\":";
+  put_name(out, to_string(r.kind));
+  out += ",\"t_ns\":";
+  put_u64(out, r.t_ns);
+  const bool about_source = RecordStore::is_indexed_by_token(r.kind);
+  if (about_source) {
+    put_key(out, "token");
+    put_u64(out, r.token);
+    put_key(out, "fd");
+    put_i64(out, r.fd);
+  }
+  switch (r.kind) {
+    case RecordKind::readiness: {
+      put_key(out, "flags");
+      out += '[';
+      const std::uint32_t f = flags_of(r.bits);
+      bool first = true;
+      for (std::size_t i = 0; i < kFlagNames.size(); ++i) {
+        if (!(f & (1u << i))) continue;
+        if (!first) out += ',';
+        first = false;
+        put_name(out, kFlagNames[i]);
+      }
+      out += ']';
+      put_key(out, "epoll");
+      char tmp[16] = {'"', '0', 'x'};
+      const auto res = std::to_chars(tmp + 3, tmp + sizeof tmp - 1, r.bits, 16);
+      *res.ptr = '"';
+      out.append(tmp, res.ptr + 1);
+      break;
+    }
+    case RecordKind::action:
+      put_key(out, "op");
+      put_name(out, to_string(static_cast<Op>(r.op)));
+      put_key(out, "result");
+      put_name(out, to_string(r.outcome));
+      break;
+    case RecordKind::source_added:
+    case RecordKind::source_changed:
+    case RecordKind::source_removed: {
+      put_key(out, "kind");
+      put_name(out, to_string(static_cast<SourceKind>(r.op)));
+      put_key(out, "local");
+      put_string(out, addresses_field(r.token, false));
+      put_key(out, "peer");
+      put_string(out, addresses_field(r.token, true));
+      put_key(out, "interest");
+      out += '[';
+      bool first = true;
+      for (const auto& [bit, name] : kInterestNames) {
+        if (!(r.bits & bit)) continue;
+        if (!first) out += ',';
+        first = false;
+        put_name(out, name);
+      }
+      out += ']';
+      const std::uint32_t mode = (r.bits >> 8) & 0xff, reaction = (r.bits >> 16) & 0xff;
+      put_key(out, "mode");
+      put_name(out, mode < kModeNames.size() ? kModeNames[mode] : "unknown");
+      put_key(out, "reaction");
+      put_name(out, reaction < kReactionNames.size() ? kReactionNames[reaction] : "unknown");
+      break;
+    }
+    case RecordKind::note: {
+      std::optional<std::string> text;
+      if (options_.note_text) text = options_.note_text(r.value);
+      put_key(out, "text");
+      put_string(out, text ? *text : std::string());
+      break;
+    }
+    case RecordKind::warning:
+      put_key(out, "warning");
+      put_name(out, to_string(static_cast<WarningKind>(r.op)));
+      break;
+    case RecordKind::stats:
+      put_key(out, "delivered");
+      put_u64(out, r.value - r.value2);
+      break;
+    case RecordKind::poll_return:
+      break;
+  }
+  const ValueNames names = value_names(r.kind);
+  // produced / dropped are always written on stats lines; other values when not zero.
+  if (!names.value.empty() && (r.value != 0 || r.kind == RecordKind::stats)) {
+    put_key(out, names.value);
+    put_u64(out, r.value);
+  }
+  if (!names.value2.empty() && (r.value2 != 0 || r.kind == RecordKind::stats)) {
+    put_key(out, names.value2);
+    put_u64(out, r.value2);
+  }
+  if (r.err != 0 && (r.kind == RecordKind::action || r.kind == RecordKind::warning)) {
+    put_key(out, "errno");
+    put_name(out, errno_name(r.err));  // "ECONNRESET" or "E<number>": no escaping needed
+  }
+  out += "}\n";
+}
+
+io_result<void> RecordingWriter::write(std::span<const Record> records) {
+  if (failed_) return std::unexpected(failed_);
+  if (fd_ < 0) return std::unexpected(os_error(EBADF));
+  for (const Record& r : records) {
+    append_line(r);
+    ++records_;
+    if (buf_.size() >= kBufferBytes) {
+      if (auto f = flush(); !f) return f;
+    }
+  }
+  return {};
+}
+
+io_result<void> RecordingWriter::flush() {
+  if (failed_) return std::unexpected(failed_);
+  if (fd_ < 0) return std::unexpected(os_error(EBADF));
+  std::size_t done = 0;
+  while (done < buf_.size()) {
+    const ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      failed_ = last_error();
+      return std::unexpected(failed_);
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  buf_.clear();
+  return {};
+}
+
+io_result<void> RecordingWriter::close() {
+  if (fd_ < 0) return {};
+  io_result<void> result = failed_ ? io_result<void>(std::unexpected(failed_)) : flush();
+  if (::close(std::exchange(fd_, -1)) != 0 && result) result = std::unexpected(last_error());
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reader
+
+std::string RecordingError::message() const {
+  std::string s = path;
+  if (line != 0) {
+    s += ':';
+    s += std::to_string(line);
+  }
+  s += ": ";
+  s += what;
+  return s;
+}
+
+namespace {
+
+std::optional<int> errno_from_name(std::string_view name) {
+  static const std::unordered_map<std::string, int> table = [] {
+    std::unordered_map<std::string, int> t;
+    for (int e = 1; e < 256; ++e) {
+      const std::string n = errno_name(e);
+      if (n.size() > 1 && !(n[1] >= '0' && n[1] <= '9')) t.emplace(n, e);
+    }
+    return t;
+  }();
+  if (auto it = table.find(std::string(name)); it != table.end()) return it->second;
+  if (name.size() > 1 && name[0] == 'E') {
+    int v = 0;
+    const auto r = std::from_chars(name.data() + 1, name.data() + name.size(), v);
+    if (r.ec == std::errc() && r.ptr == name.data() + name.size() && v > 0) return v;
+  }
+  return std::nullopt;
+}
+
+// Field presence bits.
+enum Field : std::uint32_t {
+  f_type = 1u << 0,
+  f_t_ns = 1u << 1,
+  f_token = 1u << 2,
+  f_fd = 1u << 3,
+  f_flags = 1u << 4,
+  f_epoll = 1u << 5,
+  f_op = 1u << 6,
+  f_result = 1u << 7,
+  f_kind = 1u << 8,
+  f_local = 1u << 9,
+  f_peer = 1u << 10,
+  f_interest = 1u << 11,
+  f_mode = 1u << 12,
+  f_reaction = 1u << 13,
+  f_text = 1u << 14,
+  f_warning = 1u << 15,
+  f_delivered = 1u << 16,
+  f_errno = 1u << 17,
+  f_value = 1u << 18,
+  f_value2 = 1u << 19,
+};
+
+// True when the document has content after the first value (simdjson 3.0 has no at_end()).
+template <class Doc>
+bool has_trailing(Doc& doc) {
+  const char* loc = nullptr;
+  return doc.current_location().get(loc) == simdjson::SUCCESS;
+}
+
+struct LineParser {
+  simdjson::ondemand::parser parser;
+  simdjson::ondemand::parser stream_parser;
+
+  // Fills `r` from one line; returns an error text or "".
+  std::string parse(simdjson::padded_string_view line, Record& r, RecordingInfo& info) {
+    simdjson::ondemand::document doc;
+    if (auto e = parser.iterate(line).get(doc))
+      return std::string("not valid JSON (") + simdjson::error_message(e) + ")";
+    return parse_doc(doc, r, info, true);
+  }
+
+  // One record line already iterated (a document, or a document_reference of a stream, whose
+  // end the caller checks instead: check_trailing false).
+  template <class Doc>
+  std::string parse_doc(Doc& doc, Record& r, RecordingInfo& info, bool check_trailing) {
+    using namespace simdjson;
+    ondemand::object obj;
+    if (auto e = doc.get_object().get(obj)) {
+      simdjson::ondemand::json_type type;
+      if (e == simdjson::INCORRECT_TYPE && !doc.type().get(type)) return "expected a JSON object";
+      return std::string("not valid JSON (") + error_message(e) + ")";
+    }
+    r = Record{};
+    std::uint32_t seen = 0;
+    std::uint32_t flags = 0;
+    std::string_view local, peer, text;
+    bool have_kind = false;
+    std::uint32_t interest = 0, mode = 0, reaction = 0;
+    std::uint64_t delivered = 0;
+    // Values are collected by name first: which names mean value/value2 depends on "type",
+    // which need not come first.
+    struct Named {
+      std::string_view key;
+      std::uint64_t v;
+    };
+    std::array<Named, 4> named{};
+    std::size_t n_named = 0;
+    for (auto field_result : obj) {
+      ondemand::field field;
+      if (auto e = std::move(field_result).get(field))
+        return std::string("not valid JSON (") + error_message(e) + ")";
+
+      // The format's keys have no escapes: read them in place (no copy); a key with a
+      // backslash goes through simdjson's unescaping.
+      std::string_view key;
+      {
+        const char* k = field.key().raw();
+        const char* q = k;
+        while (*q != '"' && *q != '\\') ++q;  // a key is always closed by '"' within the padded buffer
+        if (*q == '"') {
+          key = std::string_view(k, static_cast<std::size_t>(q - k));
+        } else if (field.unescaped_key().get(key)) {
+          return "not valid JSON (bad key)";
+        }
+      }
+      ondemand::value v = field.value();
+      auto need_u64 = [&](std::uint64_t& out) -> std::string {
+        if (v.get_uint64().get(out)) return "expected \"" + std::string(key) + "\" to be an unsigned integer";
+        return {};
+      };
+      auto need_str = [&](std::string_view& out) -> std::string {
+        if (v.get_string().get(out)) return "expected \"" + std::string(key) + "\" to be a string";
+        return {};
+      };
+      std::string err;
+      if (key == "type") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        auto k = enum_from_name<RecordKind>(s, kRecordKinds);
+        if (!k) return "unknown \"type\" \"" + std::string(s) + "\"";
+        r.kind = *k;
+        seen |= f_type;
+      } else if (key == "t_ns") {
+        if (!(err = need_u64(r.t_ns)).empty()) return err;
+        seen |= f_t_ns;
+      } else if (key == "token") {
+        if (!(err = need_u64(r.token)).empty()) return err;
+        seen |= f_token;
+      } else if (key == "fd") {
+        std::int64_t fd;
+        if (v.get_int64().get(fd) || fd < -1 || fd > INT32_MAX)
+          return "expected \"fd\" to be an integer >= -1";
+        r.fd = static_cast<std::int32_t>(fd);
+        seen |= f_fd;
+      } else if (key == "flags") {
+        ondemand::array arr;
+        if (v.get_array().get(arr)) return "expected \"flags\" to be a list of flag names";
+        for (auto el : arr) {
+          std::string_view s;
+          if (el.get_string().get(s)) return "expected \"flags\" to be a list of flag names";
+          bool found = false;
+          for (std::size_t i = 0; i < kFlagNames.size(); ++i) {
+            if (kFlagNames[i] == s) {
+              flags |= 1u << i;
+              found = true;
+            }
+          }
+          if (!found) {
+            return "unknown flag \"" + std::string(s) +
+                   "\" (expected readable, writable, error, read_closed, write_closed, priority)";
+          }
+        }
+        seen |= f_flags;
+      } else if (key == "epoll") {
+        std::string_view s;
+        const std::string bad = "expected \"epoll\" to be a hex string like \"0x2019\"";
+        if (v.get_string().get(s) || s.size() < 3 || s.size() > 10 || s[0] != '0' || s[1] != 'x') return bad;
+        const auto res = std::from_chars(s.data() + 2, s.data() + s.size(), r.bits, 16);
+        if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return bad;
+        seen |= f_epoll;
+      } else if (key == "op") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        auto o = enum_from_name<Op>(s, kOps);
+        if (!o) return "unknown \"op\" \"" + std::string(s) + "\"";
+        r.op = static_cast<std::uint8_t>(*o);
+        seen |= f_op;
+      } else if (key == "result") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        auto o = enum_from_name<Outcome>(s, kOutcomes);
+        if (!o) {
+          return "unknown \"result\" \"" + std::string(s) +
+                 "\" (expected ok, would_block, eof, in_progress, error)";
+        }
+        r.outcome = *o;
+        seen |= f_result;
+      } else if (key == "kind") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        auto k = enum_from_name<SourceKind>(s, kSourceKinds);
+        if (!k) return "unknown source \"kind\" \"" + std::string(s) + "\"";
+        r.op = static_cast<std::uint8_t>(*k);
+        have_kind = true;
+        seen |= f_kind;
+      } else if (key == "warning") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        auto k = enum_from_name<WarningKind>(s, kWarningKinds);
+        if (!k) return "unknown \"warning\" \"" + std::string(s) + "\"";
+        r.op = static_cast<std::uint8_t>(*k);
+        seen |= f_warning;
+      } else if (key == "local") {
+        if (!(err = need_str(local)).empty()) return err;
+        info_local_ = std::string(local);
+        seen |= f_local;
+      } else if (key == "peer") {
+        if (!(err = need_str(peer)).empty()) return err;
+        info_peer_ = std::string(peer);
+        seen |= f_peer;
+      } else if (key == "text") {
+        if (!(err = need_str(text)).empty()) return err;
+        text_ = std::string(text);
+        seen |= f_text;
+      } else if (key == "interest") {
+        ondemand::array arr;
+        if (v.get_array().get(arr))
+          return "expected \"interest\" to be a list of readable, writable, priority";
+        for (auto el : arr) {
+          std::string_view s;
+          if (el.get_string().get(s))
+            return "expected \"interest\" to be a list of readable, writable, priority";
+          bool found = false;
+          for (const auto& [bit, name] : kInterestNames) {
+            if (name == s) {
+              interest |= bit;
+              found = true;
+            }
+          }
+          if (!found)
+            return "unknown interest \"" + std::string(s) + "\" (expected readable, writable, priority)";
+        }
+        seen |= f_interest;
+      } else if (key == "mode") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        bool found = false;
+        for (std::size_t i = 0; i < kModeNames.size(); ++i) {
+          if (kModeNames[i] == s) mode = static_cast<std::uint32_t>(i), found = true;
+        }
+        if (!found) return "unknown \"mode\" \"" + std::string(s) + "\" (expected edge, level, oneshot)";
+        seen |= f_mode;
+      } else if (key == "reaction") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        bool found = false;
+        for (std::size_t i = 0; i < kReactionNames.size(); ++i) {
+          if (kReactionNames[i] == s) reaction = static_cast<std::uint32_t>(i), found = true;
+        }
+        if (!found) return "unknown \"reaction\" \"" + std::string(s) + "\"";
+        seen |= f_reaction;
+      } else if (key == "errno") {
+        std::string_view s;
+        if (!(err = need_str(s)).empty()) return err;
+        auto e = errno_from_name(s);
+        if (!e) return "unknown \"errno\" \"" + std::string(s) + "\" (expected a name like \"ECONNRESET\")";
+        r.err = *e;
+        seen |= f_errno;
+      } else if (key == "delivered") {
+        if (!(err = need_u64(delivered)).empty()) return err;
+        seen |= f_delivered;
+      } else if (key == "related" || key == "command" || key == "read_n" || key == "bytes_in" ||
+                 key == "bytes_out" || key == "n" || key == "events" || key == "blocked_ns" || key == "id" ||
+                 key == "value" || key == "produced" || key == "dropped") {
+        std::uint64_t x;
+        if (!(err = need_u64(x)).empty()) return err;
+        if (n_named == named.size()) return "too many numeric fields";
+        named[n_named++] = {key, x};
+      }
+      // Other keys are ignored (room for additions that do not change the meaning).
+    }
+    if (check_trailing && has_trailing(doc)) return "not valid JSON (trailing content after the object)";
+
+    if (!(seen & f_type)) return "missing field \"type\"";
+    if (!(seen & f_t_ns)) return "missing field \"t_ns\"";
+    auto require = [&](std::uint32_t bit, std::string_view name) -> std::string {
+      if (seen & bit) return {};
+      return "missing field \"" + std::string(name) + "\" on a " + std::string(to_string(r.kind)) + " line";
+    };
+    std::string err;
+    const bool about_source = RecordStore::is_indexed_by_token(r.kind);
+    if (about_source) {
+      if (!(err = require(f_token, "token")).empty()) return err;
+      if (!(err = require(f_fd, "fd")).empty()) return err;
+    }
+    const ValueNames names = value_names(r.kind);
+    for (std::size_t i = 0; i < n_named; ++i) {
+      if (!names.value.empty() && named[i].key == names.value) {
+        r.value = named[i].v;
+        seen |= f_value;
+      } else if (!names.value2.empty() && named[i].key == names.value2) {
+        r.value2 = named[i].v;
+        seen |= f_value2;
+      }
+    }
+    switch (r.kind) {
+      case RecordKind::readiness:
+        if (!(err = require(f_flags, "flags")).empty()) return err;
+        if (!(err = require(f_epoll, "epoll")).empty()) return err;
+        if (flags != flags_of(r.bits)) return "\"flags\" do not match the \"epoll\" bits";
+        break;
+      case RecordKind::action:
+        if (!(err = require(f_op, "op")).empty()) return err;
+        if (!(err = require(f_result, "result")).empty()) return err;
+        if (r.outcome == Outcome::error && !(seen & f_errno)) return require(f_errno, "errno");
+        break;
+      case RecordKind::source_added:
+      case RecordKind::source_changed:
+      case RecordKind::source_removed:
+        if (!have_kind) return require(f_kind, "kind");
+        if (!(err = require(f_interest, "interest")).empty()) return err;
+        if (!(err = require(f_mode, "mode")).empty()) return err;
+        if (!(err = require(f_reaction, "reaction")).empty()) return err;
+        r.bits = interest | (mode << 8) | (reaction << 16);
+        if ((seen & (f_local | f_peer)) && !info.sources.contains(r.token)) {
+          info.sources.emplace(r.token, SourceAddresses{info_local_, info_peer_});
+        }
+        break;
+      case RecordKind::note:
+        if (!(err = require(f_text, "text")).empty()) return err;
+        info.notes.insert_or_assign(r.value, text_);
+        break;
+      case RecordKind::warning:
+        if (!(err = require(f_warning, "warning")).empty()) return err;
+        break;
+      case RecordKind::stats:
+        if (!(seen & f_value)) return require(f_value, "produced");
+        if (!(seen & f_value2)) return require(f_value2, "dropped");
+        if (r.value2 > r.value) return "\"dropped\" is larger than \"produced\"";
+        if ((seen & f_delivered) && delivered != r.value - r.value2) {
+          return "\"delivered\" is not \"produced\" - \"dropped\"";
+        }
+        break;
+      case RecordKind::poll_return:
+        break;
+    }
+    return {};
+  }
+
+  // Header line: returns an error text or "".
+  std::string parse_header(simdjson::padded_string_view line, RecordingInfo& info) {
+    using namespace simdjson;
+    ondemand::document doc;
+    if (auto e = parser.iterate(line).get(doc))
+      return std::string("not valid JSON (") + error_message(e) + ")";
+    ondemand::object obj;
+    if (doc.get_object().get(obj)) return "expected the header object {\"type\":\"header\",...}";
+    bool type_ok = false, format_ok = false, version_ok = false, started_ok = false;
+    for (auto field_result : obj) {
+      ondemand::field field;
+      if (auto e = std::move(field_result).get(field))
+        return std::string("not valid JSON (") + error_message(e) + ")";
+      std::string_view key;
+      if (field.unescaped_key().get(key)) return "not valid JSON (bad key)";
+      ondemand::value v = field.value();
+      if (key == "type") {
+        std::string_view s;
+        if (v.get_string().get(s) || s != "header") return "expected \"type\":\"header\" on the first line";
+        type_ok = true;
+      } else if (key == "format") {
+        std::string_view s;
+        if (v.get_string().get(s) || s != kRecordingFormat) {
+          return "expected \"format\":\"readyscope-recording\" (not a ReadyScope recording)";
+        }
+        format_ok = true;
+      } else if (key == "version") {
+        std::int64_t ver;
+        if (v.get_int64().get(ver)) return "expected \"version\" to be an integer";
+        if (ver != kRecordingVersion) {
+          return "unsupported \"version\" " + std::to_string(ver) + " (this build reads version " +
+                 std::to_string(kRecordingVersion) + ")";
+        }
+        version_ok = true;
+      } else if (key == "started") {
+        std::string_view s;
+        if (v.get_string().get(s)) return "expected \"started\" to be a string";
+        info.started = std::string(s);
+        started_ok = true;
+      }
+    }
+    if (has_trailing(doc)) return "not valid JSON (trailing content after the object)";
+    if (!type_ok) return "expected \"type\":\"header\" on the first line";
+    if (!format_ok) return "missing field \"format\" in the header";
+    if (!version_ok) return "missing field \"version\" in the header";
+    if (!started_ok) return "missing field \"started\" in the header";
+    return {};
+  }
+
+  std::string info_local_, info_peer_, text_;
+};
+
+// Fast path: reads the file in windows; the header line alone, then the record lines of each
+// window through one simdjson document stream (stage 1 over large batches, not once per
+// line). It accepts only a file in which every line is exactly one valid record; on anything
+// else it returns nullopt and the line-by-line reader, which reports errors, decides.
+std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const RecordingLimits& limits,
+                                                               const StoreLimits& store_limits,
+                                                               LineParser& lp) {
+  const std::size_t cap = std::max<std::size_t>(std::size_t{8} << 20, 2 * (limits.max_line_bytes + 1));
+  const std::unique_ptr<char[]> buf(new char[cap + simdjson::SIMDJSON_PADDING]);
+  std::size_t filled = 0;
+  std::uint64_t total = 0;
+  bool header_done = false, eof = false;
+  RecordingInfo info;
+  RecordStore out(store_limits);
+  while (!eof || filled > 0) {
+    if (!eof) {
+      const ssize_t n = ::read(fd, buf.get() + filled, cap - filled);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::nullopt;
+      if (n == 0) eof = true;
+      filled += static_cast<std::size_t>(n);
+      total += static_cast<std::uint64_t>(n);
+      if (total > limits.max_file_bytes) return std::nullopt;
+    }
+    const char* const base = buf.get();
+    const char* region_end;
+    if (eof) {
+      region_end = base + filled;
+    } else {
+      const void* last = ::memrchr(base, '\n', filled);
+      if (!last) {
+        if (filled == cap) return std::nullopt;  // a line longer than the window
+        continue;
+      }
+      region_end = static_cast<const char*>(last) + 1;
+    }
+    const std::size_t capacity = cap + simdjson::SIMDJSON_PADDING;
+    const char* rest = base;
+    if (!header_done) {
+      const char* nl =
+          static_cast<const char*>(std::memchr(base, '\n', static_cast<std::size_t>(region_end - base)));
+      if (!nl || nl == base || static_cast<std::size_t>(nl - base) > limits.max_line_bytes)
+        return std::nullopt;
+      const simdjson::padded_string_view hv(base, static_cast<std::size_t>(nl - base), capacity);
+      if (!lp.parse_header(hv, info).empty()) return std::nullopt;
+      header_done = true;
+      rest = nl + 1;
+    }
+    const char* line_start = rest;
+    if (rest < region_end) {
+      simdjson::ondemand::document_stream stream;
+      const std::size_t batch = std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64);
+      if (lp.stream_parser.iterate_many(rest, static_cast<std::size_t>(region_end - rest), batch).get(stream))
+        return std::nullopt;
+      for (auto it = stream.begin(); it != stream.end(); ++it) {
+        simdjson::ondemand::document_reference doc;
+        // simdjson 3.0's current_index() may point at whitespace before the document at a
+        // batch boundary: skip it; the document must begin exactly at the line's start.
+        const char* doc_start = rest + it.current_index();
+        while (doc_start < line_start &&
+               (*doc_start == ' ' || *doc_start == '\t' || *doc_start == '\r' || *doc_start == '\n'))
+          ++doc_start;
+        if ((*it).get(doc) || doc_start != line_start) return std::nullopt;
+        const char* lnl = static_cast<const char*>(
+            std::memchr(line_start, '\n', static_cast<std::size_t>(region_end - line_start)));
+        const char* le = lnl ? lnl : region_end;
+        Record r;
+        if (static_cast<std::size_t>(le - line_start) > limits.max_line_bytes ||
+            !lp.parse_doc(doc, r, info, false).empty())
+          return std::nullopt;
+        out.append(r);
+        ++info.records;
+        line_start = lnl ? lnl + 1 : region_end;
+      }
+    }
+    if (line_start != region_end) return std::nullopt;
+    const std::size_t used = static_cast<std::size_t>(region_end - base);
+    std::memmove(buf.get(), region_end, filled - used);
+    filled -= used;
+    if (eof && filled > 0) return std::nullopt;  // cannot happen: the last region takes all
+  }
+  if (!header_done) return std::nullopt;
+  return std::make_pair(std::move(out), std::move(info));
+}
+
+}  // namespace
+
+std::expected<RecordingInfo, RecordingError> load_recording(const std::string& path, RecordStore& store,
+                                                            RecordingLimits limits) {
+  auto fail = [&](std::uint64_t line, std::string what) {
+    return std::unexpected(RecordingError{path, line, std::move(what)});
+  };
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fail(0, "cannot open: " + errno_name(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(0, "not a regular file");
+  }
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > limits.max_file_bytes) {
+    ::close(fd);
+    return fail(0, "file is " + std::to_string(size) + " bytes, more than the limit of " +
+                       std::to_string(limits.max_file_bytes));
+  }
+  if (size == 0) {
+    ::close(fd);
+    return fail(1, "empty file: expected the header line");
+  }
+  LineParser lp;
+  if (auto fast = load_fast(fd, limits, store.limits(), lp)) {
+    ::close(fd);
+    store = std::move(fast->first);
+    return std::move(fast->second);
+  }
+  if (::lseek(fd, 0, SEEK_SET) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail(0, "seek failed: " + errno_name(e));
+  }
+  simdjson::padded_string data(static_cast<std::size_t>(size));
+  std::size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd, data.data() + got, static_cast<std::size_t>(size) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = n < 0 ? errno : 0;
+      ::close(fd);
+      return fail(0, e ? "read failed: " + errno_name(e) : std::string("file shrank while reading"));
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+
+  RecordingInfo info;
+  RecordStore temp(store.limits());
+  const char* const base = data.data();
+  const char* p = base;
+  const char* const end = base + size;
+  std::uint64_t line_no = 0;
+  while (p < end) {
+    ++line_no;
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* line_end = nl ? nl : end;
+    const auto len = static_cast<std::size_t>(line_end - p);
+    if (len > limits.max_line_bytes) {
+      return fail(line_no,
+                  "line is longer than the limit of " + std::to_string(limits.max_line_bytes) + " bytes");
+    }
+    if (len == 0) return fail(line_no, "empty line: expected a JSON object");
+    // The padding simdjson needs is the rest of the file plus the buffer's own padding.
+    const simdjson::padded_string_view view(p, len,
+                                            static_cast<std::size_t>(end - p) + simdjson::SIMDJSON_PADDING);
+    std::string err;
+    if (line_no == 1) {
+      err = lp.parse_header(view, info);
+    } else {
+      Record r;
+      err = lp.parse(view, r, info);
+      if (err.empty()) {
+        temp.append(r);
+        ++info.records;
+      }
+    }
+    if (!err.empty()) return fail(line_no, std::move(err));
+    p = nl ? nl + 1 : end;
+  }
+  store = std::move(temp);
+  return info;
+}
+
+}  // namespace ready::capture

@@ -1,0 +1,484 @@
+// Recordings: JSON Lines written by RecordingWriter and read back by load_recording.
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "peer.h"
+#include "ready/capture/engine.h"
+#include "ready/capture/recording.h"
+#include "ready/capture/store.h"
+#include "ready_test.h"
+
+using namespace ready;
+using namespace ready::capture;
+using namespace ready::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+Record make(RecordKind k, std::uint64_t t, std::uint64_t token = 0, int fd = -1) {
+  Record r;
+  r.kind = k;
+  r.t_ns = t;
+  r.token = token;
+  r.fd = fd;
+  return r;
+}
+
+std::uint32_t source_bits(std::uint8_t interest, Trigger t, Reaction re) {
+  return interest | (std::uint32_t{static_cast<std::uint8_t>(t)} << 8) |
+         (std::uint32_t{static_cast<std::uint8_t>(re)} << 16);
+}
+
+// One record of every kind, with the fields the engine fills.
+std::vector<Record> every_kind() {
+  std::vector<Record> rs;
+  Record added = make(RecordKind::source_added, 10, 1, 7);
+  added.op = static_cast<std::uint8_t>(SourceKind::tcp_listener);
+  added.bits = source_bits(1, Trigger::edge, Reaction::echo);
+  added.value2 = 1;
+  rs.push_back(added);
+  Record stream = make(RecordKind::source_added, 11, 2, 8);
+  stream.op = static_cast<std::uint8_t>(SourceKind::tcp_stream);
+  stream.bits = source_bits(1 | 2 | 16, Trigger::oneshot, Reaction::auto_accept);
+  stream.value = 1;
+  rs.push_back(stream);
+  Record changed = make(RecordKind::source_changed, 12, 2, 8);
+  changed.op = static_cast<std::uint8_t>(SourceKind::tcp_stream);
+  changed.bits = source_bits(2, Trigger::level, Reaction::read);
+  changed.value = 4096;
+  changed.value2 = 3;
+  rs.push_back(changed);
+  for (std::uint32_t bits :
+       {std::uint32_t{EPOLLIN}, std::uint32_t{EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLOUT},
+        std::uint32_t{EPOLLERR}, std::uint32_t{EPOLLPRI | EPOLLIN | EPOLLET}, 0u}) {
+    Record r = make(RecordKind::readiness, 20, 2, 8);
+    r.bits = bits;
+    rs.push_back(r);
+  }
+  Record ok = make(RecordKind::action, 30, 2, 8);
+  ok.op = static_cast<std::uint8_t>(Op::read);
+  ok.value = 5;
+  ok.value2 = 4;
+  rs.push_back(ok);
+  Record wb = make(RecordKind::action, 31, 2, 8);
+  wb.op = static_cast<std::uint8_t>(Op::drain);
+  wb.outcome = Outcome::would_block;
+  rs.push_back(wb);
+  Record eof = make(RecordKind::action, 32, 2, 8);
+  eof.op = static_cast<std::uint8_t>(Op::read);
+  eof.outcome = Outcome::eof;
+  rs.push_back(eof);
+  Record inprog = make(RecordKind::action, 33, 3, 9);
+  inprog.op = static_cast<std::uint8_t>(Op::connect);
+  inprog.outcome = Outcome::in_progress;
+  rs.push_back(inprog);
+  Record err = make(RecordKind::action, 34, 2, -1);
+  err.op = static_cast<std::uint8_t>(Op::write);
+  err.outcome = Outcome::error;
+  err.err = ECONNRESET;
+  err.value2 = 9;
+  rs.push_back(err);
+  Record odd = make(RecordKind::action, 35, 2, 8);
+  odd.op = static_cast<std::uint8_t>(Op::shutdown_write);
+  odd.outcome = Outcome::error;
+  odd.err = 1000;  // no name: written as "E1000"
+  rs.push_back(odd);
+  Record pr = make(RecordKind::poll_return, 40);
+  pr.value = 3;
+  pr.value2 = 123456;
+  rs.push_back(pr);
+  Record note = make(RecordKind::note, 41);
+  note.value = 1;
+  note.value2 = 12;
+  rs.push_back(note);
+  Record warn = make(RecordKind::warning, 42, 2, 8);
+  warn.op = static_cast<std::uint8_t>(WarningKind::emfile);
+  warn.value = 17;
+  warn.err = EMFILE;
+  rs.push_back(warn);
+  Record removed = make(RecordKind::source_removed, 50, 2, 8);
+  removed.op = static_cast<std::uint8_t>(SourceKind::tcp_stream);
+  removed.bits = source_bits(1, Trigger::edge, Reaction::none);
+  removed.value = 1000;
+  removed.value2 = 999;
+  rs.push_back(removed);
+  Record stats = make(RecordKind::stats, 60);
+  stats.value = 100;
+  stats.value2 = 7;
+  rs.push_back(stats);
+  Record zero_stats = make(RecordKind::stats, 61);
+  rs.push_back(zero_stats);
+  return rs;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string s;
+  for (const auto& l : lines) s += l + "\n";
+  return s;
+}
+
+const std::string kHeader =
+    R"({"type":"header","format":"readyscope-recording","version":1,"started":"2026-01-01T00:00:00Z"})";
+const std::string kReadiness =
+    R"({"type":"readiness","t_ns":5,"token":2,"fd":8,"flags":["readable"],"epoll":"0x1"})";
+
+RecordingWriterOptions overwriting() {
+  RecordingWriterOptions o;
+  o.overwrite = true;
+  return o;
+}
+
+std::vector<Record> store_records(const RecordStore& s) {
+  std::vector<Record> out;
+  for (std::uint64_t i = s.begin_index(); i < s.end_index(); ++i) out.push_back(s.at(i));
+  return out;
+}
+
+struct Case {
+  const char* name;
+  std::vector<std::string> lines;
+  std::uint64_t line;
+  const char* expect;  // a part of the message
+};
+
+const std::string action = R"({"type":"action","t_ns":6,"token":2,"fd":8,"op":"read","result":"ok","n":3})";
+std::vector<Case> bad_cases() {
+  return {
+      {"wrong format", {R"({"type":"header","format":"other","version":1,"started":"x"})"}, 1, "\"format\""},
+      {"wrong version",
+       {R"({"type":"header","format":"readyscope-recording","version":2,"started":"x"})"},
+       1,
+       "unsupported \"version\" 2"},
+      {"no header", {kReadiness}, 1, "header"},
+      {"missing t_ns",
+       {kHeader, kReadiness, R"({"type":"readiness","token":2,"fd":8,"flags":[],"epoll":"0x0"})"},
+       3,
+       "missing field \"t_ns\""},
+      {"missing epoll",
+       {kHeader, R"({"type":"readiness","t_ns":1,"token":2,"fd":8,"flags":[]})"},
+       2,
+       "missing field \"epoll\""},
+      {"missing errno",
+       {kHeader, R"({"type":"action","t_ns":1,"token":2,"fd":8,"op":"read","result":"error"})"},
+       2,
+       "missing field \"errno\""},
+      {"bad hex",
+       {kHeader, R"({"type":"readiness","t_ns":1,"token":2,"fd":8,"flags":[],"epoll":"0xZZ"})"},
+       2,
+       "hex string"},
+      {"hex without 0x",
+       {kHeader, R"({"type":"readiness","t_ns":1,"token":2,"fd":8,"flags":[],"epoll":"1"})"},
+       2,
+       "hex string"},
+      {"flags mismatch",
+       {kHeader, R"({"type":"readiness","t_ns":1,"token":2,"fd":8,"flags":["writable"],"epoll":"0x1"})"},
+       2,
+       "do not match"},
+      {"unknown op",
+       {kHeader, action, R"({"type":"action","t_ns":7,"token":2,"fd":8,"op":"jump","result":"ok"})"},
+       3,
+       "unknown \"op\" \"jump\""},
+      {"unknown result",
+       {kHeader, R"({"type":"action","t_ns":7,"token":2,"fd":8,"op":"read","result":"maybe"})"},
+       2,
+       "unknown \"result\" \"maybe\""},
+      {"unknown flag",
+       {kHeader, R"({"type":"readiness","t_ns":1,"token":2,"fd":8,"flags":["sleepy"],"epoll":"0x1"})"},
+       2,
+       "unknown flag \"sleepy\""},
+      {"unknown errno",
+       {kHeader,
+        R"({"type":"action","t_ns":1,"token":2,"fd":8,"op":"read","result":"error","errno":"EWHAT"})"},
+       2,
+       "unknown \"errno\""},
+      {"unknown type", {kHeader, R"({"type":"gossip","t_ns":1})"}, 2, "unknown \"type\""},
+      {"truncated line",
+       {kHeader, kReadiness, R"({"type":"readiness","t_ns":5,"token":2,"fd)"},
+       3,
+       "not valid JSON"},
+      {"not JSON", {kHeader, "hello world"}, 2, "not valid JSON"},
+      {"trailing garbage", {kHeader, kReadiness + " x"}, 2, "not valid JSON"},
+      {"not an object", {kHeader, "[1,2]"}, 2, "expected a JSON object"},
+      {"empty line", {kHeader, "", kReadiness}, 2, "empty line"},
+      {"string t_ns", {kHeader, R"({"type":"note","t_ns":"1","text":""})"}, 2, "unsigned integer"},
+      {"bad stats", {kHeader, R"({"type":"stats","t_ns":1,"produced":1,"dropped":2})"}, 2, "larger"},
+      {"huge line",
+       {kHeader, R"({"type":"note","t_ns":1,"text":")" + std::string(2 << 20, 'a') + "\"}"},
+       2,
+       "longer than the limit"},
+  };
+}
+
+}  // namespace
+
+class TestRecording : public CoreTest {
+  Q_OBJECT
+ private slots:
+  // Every record kind written and read back is the same record; notes and addresses come
+  // back through RecordingInfo.
+  void round_trip_every_kind() {
+    Unlink file(temp_path("rt.jsonl"));
+    const auto rs = every_kind();
+    {
+      RecordingWriterOptions o;
+      o.started = "2026-11-26T12:00:00Z";
+      o.note_text = [](std::uint64_t id) -> std::optional<std::string> {
+        if (id == 1) return std::string("a \"quoted\"\n note\x01 \xc3\xa9");
+        return std::nullopt;
+      };
+      o.addresses = [](std::uint64_t token) -> std::optional<SourceAddresses> {
+        if (token == 1) return SourceAddresses{"127.0.0.1:4000", ""};
+        if (token == 2) return SourceAddresses{"127.0.0.1:4000", "127.0.0.1:5555"};
+        return std::nullopt;
+      };
+      auto w = RecordingWriter::create(file.path, std::move(o));
+      QVERIFY_OK(w);
+      QVERIFY_OK(w->write(std::span<const Record>(rs.data(), 3)));
+      QVERIFY_OK(w->write(std::span<const Record>(rs.data() + 3, rs.size() - 3)));
+      QCOMPARE(w->records(), rs.size());
+      QVERIFY_OK(w->close());
+      QVERIFY_OK(w->close());  // idempotent
+      QVERIFY(!w->write(rs[0]));
+    }
+    const std::string text = read_all(file.path);
+    const auto lines = split_lines(text);
+    QCOMPARE(lines.size(), rs.size() + 1);
+    QVERIFY(lines[0].starts_with(R"({"type":"header","format":"readyscope-recording","version":1,)"));
+    QVERIFY(text.find(R"("errno":"ECONNRESET")") != std::string::npos);
+    QVERIFY(text.find(R"("epoll":"0x2015")") != std::string::npos);
+    QVERIFY(text.find(R"("flags":["readable","writable","read_closed","write_closed"])") !=
+            std::string::npos);
+    QVERIFY(text.find(R"("result":"would_block")") != std::string::npos);
+    QVERIFY(text.find("\\\"quoted\\\"\\n note\\u0001") != std::string::npos);
+
+    RecordStore store;
+    auto loaded = load_recording(file.path, store);
+    QVERIFY2(loaded, loaded ? "" : loaded.error().message().c_str());
+    QCOMPARE(loaded->started, std::string("2026-11-26T12:00:00Z"));
+    QCOMPARE(loaded->records, rs.size());
+    QCOMPARE(store_records(store), rs);
+    QCOMPARE(loaded->notes.at(1), std::string("a \"quoted\"\n note\x01 \xc3\xa9"));
+    QCOMPARE(loaded->sources.at(2).peer, std::string("127.0.0.1:5555"));
+    QCOMPARE(loaded->sources.at(1).local, std::string("127.0.0.1:4000"));
+  }
+
+  // The file is created O_EXCL (never clobbered unless asked), O_NOFOLLOW, O_CLOEXEC.
+  void refuses_to_overwrite() {
+    Unlink file(temp_path("exists.jsonl"));
+    write_file(file.path, "keep me\n");
+    auto w = RecordingWriter::create(file.path);
+    QVERIFY(!w);
+    QCOMPARE(w.error().value(), EEXIST);
+    QCOMPARE(read_all(file.path), std::string("keep me\n"));
+
+    auto again = RecordingWriter::create(file.path, overwriting());
+    QVERIFY_OK(again);
+    QVERIFY_OK(again->close());
+    QVERIFY(read_all(file.path).starts_with(R"({"type":"header")"));
+
+    Unlink link(temp_path("link.jsonl"));
+    QCOMPARE(::symlink(file.path.c_str(), link.path.c_str()), 0);
+    auto via_link = RecordingWriter::create(link.path, overwriting());
+    QVERIFY(!via_link);
+    QCOMPARE(via_link.error().value(), ELOOP);
+  }
+
+  void writer_fd_is_cloexec() {
+    Unlink file(temp_path("cloexec.jsonl"));
+    const auto before = open_fd_count();
+    auto w = RecordingWriter::create(file.path);
+    QVERIFY_OK(w);
+    QCOMPARE(open_fd_count(), before + 1);
+    bool found = false;
+    for (int fd = 0; fd < 1024; ++fd) {
+      char target[512];
+      const auto link = "/proc/self/fd/" + std::to_string(fd);
+      const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+      if (n > 0 && std::string(target, static_cast<std::size_t>(n)) == file.path) {
+        QVERIFY(is_close_on_exec(fd));
+        found = true;
+      }
+    }
+    QVERIFY(found);
+    QVERIFY_OK(w->close());
+  }
+
+  // Many records (~15 MB): the writer's 1 MiB buffer flushes in between and the reader's
+  // 8 MiB windows and simdjson's 4 MiB batches have boundaries inside; nothing lost. A bad
+  // line after them is still reported with its number.
+  void large_write_reads_back() {
+    Unlink file(temp_path("large.jsonl"));
+    std::vector<Record> rs;
+    for (std::uint64_t i = 0; i < 150000; ++i) {
+      Record r = make(RecordKind::readiness, i * 10, 1 + i % 7, 5 + static_cast<int>(i % 7));
+      r.bits = (i % 3 == 0) ? EPOLLIN : EPOLLOUT | EPOLLIN;
+      rs.push_back(r);
+    }
+    auto w = RecordingWriter::create(file.path);
+    QVERIFY_OK(w);
+    QVERIFY_OK(w->write(rs));
+    QVERIFY_OK(w->close());
+    RecordStore store;
+    auto loaded = load_recording(file.path, store);
+    QVERIFY2(loaded, loaded ? "" : loaded.error().message().c_str());
+    QCOMPARE(store_records(store), rs);
+
+    {
+      std::ofstream out(file.path, std::ios::binary | std::ios::app);
+      out << R"({"type":"readiness","t_ns":1,"token":2,"fd":8,"flags":[],"epoll":"0xQ"})"
+          << "\n";
+    }
+    auto bad = load_recording(file.path, store);
+    QVERIFY(!bad);
+    QCOMPARE(bad.error().line, std::uint64_t{rs.size() + 2});
+    QCOMPARE(store.size(), std::uint64_t{rs.size()});
+  }
+
+  // Each bad input is rejected with the file, the line and what was expected, and the
+  // store keeps what it had.
+  void bad_inputs_rejected() {
+    const std::vector<Case> cases = bad_cases();
+    Unlink file(temp_path("bad.jsonl"));
+    for (const Case& c : cases) {
+      write_file(file.path, join_lines(c.lines));
+      RecordStore store;
+      store.append(make(RecordKind::note, 1));
+      auto loaded = load_recording(file.path, store);
+      QVERIFY2(!loaded, c.name);
+      const std::string msg = loaded.error().message();
+      QVERIFY2(loaded.error().line == c.line, (std::string(c.name) + ": " + msg).c_str());
+      QVERIFY2(msg.starts_with(file.path + ":" + std::to_string(c.line) + ": "),
+               (std::string(c.name) + ": " + msg).c_str());
+      QVERIFY2(msg.find(c.expect) != std::string::npos, (std::string(c.name) + ": " + msg).c_str());
+      QCOMPARE(store.size(), std::uint64_t{1});
+      QCOMPARE(store.at(0), make(RecordKind::note, 1));
+    }
+  }
+
+  void missing_and_too_big_files() {
+    RecordStore store;
+    auto missing = load_recording(temp_path("nope.jsonl"), store);
+    QVERIFY(!missing);
+    QVERIFY(missing.error().message().find("ENOENT") != std::string::npos);
+    Unlink file(temp_path("big.jsonl"));
+    write_file(file.path, join_lines({kHeader, kReadiness}));
+    auto big =
+        load_recording(file.path, store, RecordingLimits{.max_file_bytes = 10, .max_line_bytes = 1 << 20});
+    QVERIFY(!big);
+    QVERIFY(big.error().message().find("limit") != std::string::npos);
+    QVERIFY(store.empty());
+    // A last line without a newline is fine when it is complete.
+    write_file(file.path, kHeader + "\n" + kReadiness);
+    auto ok = load_recording(file.path, store);
+    QVERIFY2(ok, ok ? "" : ok.error().message().c_str());
+    QCOMPARE(store.size(), std::uint64_t{1});
+  }
+
+  // A real capture: listener + echo client through the engine, drained, written, read back.
+  void real_capture_round_trip() {
+    Unlink file(temp_path("capture.jsonl"));
+    std::vector<Record> records;
+    std::map<RecordKind, int> by_kind;
+    {
+      auto started = Engine::start();
+      QVERIFY_OK(started);
+      Engine& eng = **started;
+      RecordingWriterOptions o;
+      o.note_text = [&](std::uint64_t id) { return eng.note_text(id); };
+      o.addresses = [&](std::uint64_t token) -> std::optional<SourceAddresses> {
+        auto i = eng.source_info(Token(static_cast<std::size_t>(token)));
+        if (!i) return std::nullopt;
+        return SourceAddresses{i->local, i->peer};
+      };
+      auto w = RecordingWriter::create(file.path, std::move(o));
+      QVERIFY_OK(w);
+      auto pump = [&] {
+        (void)eng.notifier().begin_drain();
+        std::array<Record, 256> buf{};
+        while (const std::size_t n = eng.drain(buf)) {
+          records.insert(records.end(), buf.begin(), buf.begin() + n);
+          QVERIFY_OK(w->write(std::span<const Record>(buf.data(), n)));
+        }
+      };
+      auto lt = eng.submit(cmd::TcpListen{any_local_address(), SourceOptions{.reaction = {Reaction::echo}}});
+      QVERIFY_OK(lt);
+      QVERIFY_OK(eng.submit(cmd::Note{"listening"}));
+      std::optional<SourceInfo> info;
+      for (Deadline d(kWaitLimit); !(info = eng.source_info(lt->token)) && !d.expired();)
+        std::this_thread::sleep_for(1ms);
+      QVERIFY(info);
+      const auto addr = net::SocketAddr::parse(info->local);
+      QVERIFY(addr);
+      auto client = plain_connect(*addr);
+      QVERIFY_OK(client);
+      CHECKED_WRITE(plain_send(client->get(), bytes("hello")), 5);
+      std::array<std::byte, 16> buf{};
+      EXPECT_READ(plain_recv(client->get(), buf), buf, "hello");
+      pump();
+      client->reset();
+      std::this_thread::sleep_for(20ms);
+      eng.stop();
+      pump();
+      QVERIFY_OK(w->close());
+      QCOMPARE(eng.produced(), eng.delivered() + eng.dropped());
+    }
+    for (const Record& r : records) ++by_kind[r.kind];
+    QVERIFY(by_kind[RecordKind::readiness] >= 1);
+    QVERIFY(by_kind[RecordKind::action] >= 2);
+    QCOMPARE(by_kind[RecordKind::source_added], 2);
+    QCOMPARE(by_kind[RecordKind::source_removed], 2);
+    QCOMPARE(by_kind[RecordKind::note], 1);
+
+    RecordStore store;
+    auto loaded = load_recording(file.path, store);
+    QVERIFY2(loaded, loaded ? "" : loaded.error().message().c_str());
+    QCOMPARE(store.size(), records.size());
+    std::map<RecordKind, int> loaded_by_kind;
+    for (std::uint64_t i = 0; i < store.size(); ++i) ++loaded_by_kind[store.kind_at(i)];
+    QCOMPARE(loaded_by_kind, by_kind);
+    QCOMPARE(store_records(store), records);
+    QCOMPARE(loaded->notes.at(1), std::string("listening"));
+    QVERIFY(!loaded->sources.at(lt_token(records)).local.empty());
+  }
+
+ private:
+  static std::uint64_t lt_token(const std::vector<Record>& rs) {
+    for (const Record& r : rs)
+      if (r.kind == RecordKind::source_added) return r.token;
+    return 0;
+  }
+};
+
+QTEST_GUILESS_MAIN(TestRecording)
+#include "tst_recording.moc"
