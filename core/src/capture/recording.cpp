@@ -19,6 +19,7 @@
 #include <string_view>
 #include <utility>
 
+#include "linux/sys.h"
 #include "ready/event.h"
 #include "ready/interest.h"
 
@@ -128,13 +129,13 @@ std::string now_iso() {
 // ---------------------------------------------------------------------------------------
 // RecordingWriter
 
-RecordingWriter::RecordingWriter(int fd, RecordingWriterOptions options)
-    : fd_(fd), options_(std::move(options)) {
+RecordingWriter::RecordingWriter(OwnedFd fd, RecordingWriterOptions options)
+    : fd_(std::move(fd)), options_(std::move(options)) {
   buf_.reserve(kBufferBytes + 4096);
 }
 
 RecordingWriter::RecordingWriter(RecordingWriter&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)),
+    : fd_(std::move(o.fd_)),
       options_(std::move(o.options_)),
       buf_(std::move(o.buf_)),
       records_(o.records_),
@@ -144,7 +145,7 @@ RecordingWriter::RecordingWriter(RecordingWriter&& o) noexcept
 RecordingWriter& RecordingWriter::operator=(RecordingWriter&& o) noexcept {
   if (this != &o) {
     (void)close();
-    fd_ = std::exchange(o.fd_, -1);
+    fd_ = std::move(o.fd_);
     options_ = std::move(o.options_);
     buf_ = std::move(o.buf_);
     records_ = o.records_;
@@ -159,13 +160,10 @@ RecordingWriter::~RecordingWriter() { (void)close(); }
 io_result<RecordingWriter> RecordingWriter::create(const std::string& path, RecordingWriterOptions options) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
   flags |= options.overwrite ? O_TRUNC : O_EXCL;
-  int fd;
-  do {
-    fd = ::open(path.c_str(), flags, 0644);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return std::unexpected(last_error());
+  auto fd = sys::own(sys::call_retry(::open, path.c_str(), flags, 0644));
+  if (!fd) return std::unexpected(fd.error());
   if (options.started.empty()) options.started = now_iso();
-  RecordingWriter w(fd, std::move(options));
+  RecordingWriter w(std::move(*fd), std::move(options));
   std::string& out = w.buf_;
   out += "{\"type\":\"header\",\"format\":";
   put_name(out, kRecordingFormat);
@@ -295,7 +293,7 @@ void RecordingWriter::append_line(const Record& r) {
 
 io_result<void> RecordingWriter::write(std::span<const Record> records) {
   if (failed_) return std::unexpected(failed_);
-  if (fd_ < 0) return std::unexpected(os_error(EBADF));
+  if (!fd_) return std::unexpected(os_error(EBADF));
   for (const Record& r : records) {
     append_line(r);
     ++records_;
@@ -308,25 +306,25 @@ io_result<void> RecordingWriter::write(std::span<const Record> records) {
 
 io_result<void> RecordingWriter::flush() {
   if (failed_) return std::unexpected(failed_);
-  if (fd_ < 0) return std::unexpected(os_error(EBADF));
+  if (!fd_) return std::unexpected(os_error(EBADF));
   std::size_t done = 0;
   while (done < buf_.size()) {
-    const ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      failed_ = last_error();
+    auto n =
+        sys::call_retry(::write, fd_.get(), static_cast<const void*>(buf_.data() + done), buf_.size() - done);
+    if (!n) {
+      failed_ = n.error();
       return std::unexpected(failed_);
     }
-    done += static_cast<std::size_t>(n);
+    done += static_cast<std::size_t>(*n);
   }
   buf_.clear();
   return {};
 }
 
 io_result<void> RecordingWriter::close() {
-  if (fd_ < 0) return {};
+  if (!fd_) return {};
   io_result<void> result = failed_ ? io_result<void>(std::unexpected(failed_)) : flush();
-  if (::close(std::exchange(fd_, -1)) != 0 && result) result = std::unexpected(last_error());
+  if (auto ec = fd_.close(); ec && result) result = std::unexpected(ec);
   return result;
 }
 
@@ -743,12 +741,11 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const Rec
   RecordStore out(store_limits);
   while (!eof || filled > 0) {
     if (!eof) {
-      const ssize_t n = ::read(fd, buf.get() + filled, cap - filled);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return std::nullopt;
-      if (n == 0) eof = true;
-      filled += static_cast<std::size_t>(n);
-      total += static_cast<std::uint64_t>(n);
+      auto n = sys::call_retry(::read, fd, static_cast<void*>(buf.get() + filled), cap - filled);
+      if (!n) return std::nullopt;
+      if (*n == 0) eof = true;
+      filled += static_cast<std::size_t>(*n);
+      total += static_cast<std::uint64_t>(*n);
       if (total > limits.max_file_bytes) return std::nullopt;
     }
     const char* const base = buf.get();
@@ -819,50 +816,40 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
   auto fail = [&](std::uint64_t line, std::string what) {
     return std::unexpected(RecordingError{path, line, std::move(what)});
   };
-  int fd;
-  do {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return fail(0, "cannot open: " + errno_name(errno));
+  auto opened = sys::own(sys::call_retry(::open, path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!opened) return fail(0, "cannot open: " + errno_name(opened.error().value()));
+  const OwnedFd owner = std::move(*opened);  // closed on every return below
+  const int fd = owner.get();
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
     return fail(0, "not a regular file");
   }
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > limits.max_file_bytes) {
-    ::close(fd);
     return fail(0, "file is " + std::to_string(size) + " bytes, more than the limit of " +
                        std::to_string(limits.max_file_bytes));
   }
   if (size == 0) {
-    ::close(fd);
     return fail(1, "empty file: expected the header line");
   }
   LineParser lp;
   if (auto fast = load_fast(fd, limits, store.limits(), lp)) {
-    ::close(fd);
     store = std::move(fast->first);
     return std::move(fast->second);
   }
   if (::lseek(fd, 0, SEEK_SET) != 0) {
     const int e = errno;
-    ::close(fd);
     return fail(0, "seek failed: " + errno_name(e));
   }
   simdjson::padded_string data(static_cast<std::size_t>(size));
   std::size_t got = 0;
   while (got < size) {
-    const ssize_t n = ::read(fd, data.data() + got, static_cast<std::size_t>(size) - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = n < 0 ? errno : 0;
-      ::close(fd);
-      return fail(0, e ? "read failed: " + errno_name(e) : std::string("file shrank while reading"));
-    }
-    got += static_cast<std::size_t>(n);
+    auto n = sys::call_retry(::read, fd, static_cast<void*>(data.data() + got),
+                             static_cast<std::size_t>(size) - got);
+    if (!n) return fail(0, "read failed: " + errno_name(n.error().value()));
+    if (*n == 0) return fail(0, "file shrank while reading");
+    got += static_cast<std::size_t>(*n);
   }
-  ::close(fd);
 
   RecordingInfo info;
   RecordStore temp(store.limits());

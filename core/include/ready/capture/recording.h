@@ -13,6 +13,7 @@
 #include "ready/capture/record.h"
 #include "ready/capture/store.h"
 #include "ready/error.h"
+#include "ready/owned_fd.h"
 
 namespace ready::capture {
 
@@ -72,11 +73,11 @@ class RecordingWriter {
   [[nodiscard]] std::uint64_t records() const noexcept { return records_; }
 
  private:
-  RecordingWriter(int fd, RecordingWriterOptions options);
+  RecordingWriter(OwnedFd fd, RecordingWriterOptions options);
   void append_line(const Record& r);
   std::string_view addresses_field(std::uint64_t token, bool peer);
 
-  int fd_ = -1;
+  OwnedFd fd_;
   RecordingWriterOptions options_;
   std::string buf_;
   std::uint64_t records_ = 0;
