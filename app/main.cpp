@@ -1,9 +1,11 @@
-// readyscope: command line entry point. Without arguments it will open the window;
-// until the GUI and the capture engine land it says what this build can do.
-#include <QCommandLineParser>
+// readyscope: the command line entry point. `--headless` runs the capture engine without a
+// window; without arguments it describes the build (the window comes with the GUI).
 #include <QCoreApplication>
 #include <QString>
 #include <QTextStream>
+
+#include "cli.h"
+#include "headless.h"
 
 namespace {
 
@@ -13,11 +15,12 @@ This build contains:
   - the ready:: core library: mio's readiness model for Linux in C++ (Poll, Registry,
     Token, Interest, Event, Waker; TCP, UDP, Unix sockets, pipes, eventfd, timerfd),
     with edge, level and oneshot triggering;
-  - its QtTest suite (scripts/test.sh, or ctest in a build directory);
-  - the benchmark readyscope-bench (build/release/bin/readyscope-bench).
+  - the capture engine and the headless recorder:
+      readyscope --headless --listen 127.0.0.1:7000 --reaction echo --record out.jsonl
+    (see readyscope --help);
+  - the test suites (scripts/test.sh) and the benchmark readyscope-bench.
 
-Not yet: the capture engine, the Qt Widgets window with its timeline, the headless
-mode and the built-in lessons are planned and come in later versions.
+Not yet: the Qt Widgets window with its timeline and the built-in lessons.
 )";
 
 }  // namespace
@@ -27,22 +30,31 @@ int main(int argc, char* argv[]) {
   QCoreApplication::setApplicationName(QStringLiteral("readyscope"));
   QCoreApplication::setApplicationVersion(QStringLiteral(READYSCOPE_VERSION));
 
-  QCommandLineParser parser;
-  parser.setApplicationDescription(
-      QStringLiteral("Makes Linux readiness notification visible.\n\n"
-                     "Exit codes: 0 success, 1 usage error."));
-  parser.addHelpOption();
-  parser.addVersionOption();
-  // Exits with 1 and a message on an unknown option; --help and --version exit 0.
-  parser.process(app);
-
   QTextStream err(stderr);
-  if (!parser.positionalArguments().isEmpty()) {
-    err << "readyscope: unexpected argument '" << parser.positionalArguments().constFirst()
-        << "' (this build takes no arguments yet; see --help)\n";
-    return 1;
+  readyscope::CommandLine cli;
+  if (auto parsed = cli.parse(QCoreApplication::arguments()); !parsed) {
+    err << "readyscope: " << parsed.error() << " (see --help)\n";
+    return readyscope::kExitUsage;
   }
-
-  QTextStream(stdout) << kAbout;
-  return 0;
+  if (cli.helpRequested()) {
+    QTextStream(stdout) << cli.helpText();
+    return readyscope::kExitOk;
+  }
+  if (cli.versionRequested()) {
+    QTextStream(stdout) << "readyscope " << QCoreApplication::applicationVersion() << '\n';
+    return readyscope::kExitOk;
+  }
+  const auto invocation = cli.invocation();
+  if (!invocation) {
+    err << "readyscope: " << invocation.error() << '\n';
+    return readyscope::kExitUsage;
+  }
+  switch (invocation->mode) {
+    case readyscope::Invocation::Mode::about:
+      QTextStream(stdout) << kAbout;
+      return readyscope::kExitOk;
+    case readyscope::Invocation::Mode::headless:
+      break;
+  }
+  return readyscope::runHeadless(invocation->plan);
 }

@@ -1,0 +1,297 @@
+#include "cli.h"
+
+#include <QDir>
+#include <QFileInfo>
+
+#include <algorithm>
+
+#include <cmath>
+
+namespace readyscope {
+
+namespace {
+
+using ready::capture::Reaction;
+using ready::capture::ReactionSpec;
+
+constexpr auto kDescription = R"(Makes Linux readiness notification (epoll) visible.
+
+Without arguments: describes this build (the window comes in a later version).
+
+Headless mode (--headless) runs the capture engine without a display: the sources
+from the flags below (or from a scenario) are created on the engine's poll thread, every
+readiness event and every action is recorded, and with --record the records are written
+as JSON Lines (docs/recording-format.md). Each source flag may repeat. Listeners are
+created first, so --connect can reach a --listen of the same run.
+
+  readyscope --headless --listen 127.0.0.1:7000 --reaction echo --record out.jsonl --duration 10
+
+Addresses are numeric (127.0.0.1:7000, [::1]:7000; "localhost" means 127.0.0.1) and
+must be loopback unless --allow-remote is given. Port 0 picks a free port; the address
+really bound is printed.
+
+Reactions (what the engine does itself on an event of a stream or socket):
+  none     nothing; a listener with none reports readiness but accepts nobody
+  read:N   one read of up to N bytes (1..1048576) per readable event
+  drain    read until would-block (the default)
+  echo     read until would-block and write every chunk back
+  discard  read until would-block and throw the bytes away
+A listener with any reaction but none accepts until would-block on each event, and the
+accepted streams get the reaction. Every reaction but none closes a stream once it read
+end-of-file or hit an error.
+
+SIGINT and SIGTERM stop the run cleanly: the recording is flushed and complete.
+
+Exit codes:
+  0  stopped normally (--duration elapsed, a signal, the scenario finished and passed)
+  1  a runtime failure (a bind refused, the recording could not be written, ...)
+  2  invalid usage or input; nothing was opened
+  3  a scenario expectation failed)";
+
+}  // namespace
+
+CommandLine::CommandLine()
+    : m_help(QStringList{QStringLiteral("h"), QStringLiteral("help")},
+             QStringLiteral("Show this help and exit.")),
+      m_version(QStringList{QStringLiteral("v"), QStringLiteral("version")},
+                QStringLiteral("Show the version and exit.")),
+      m_headless(QStringLiteral("headless"), QStringLiteral("Run without a window (see above).")),
+      m_listen(QStringLiteral("listen"),
+               QStringLiteral("A TCP listener on HOST:PORT; accepted streams become sources."),
+               QStringLiteral("HOST:PORT")),
+      m_connect(QStringLiteral("connect"),
+                QStringLiteral("A non-blocking TCP connect to HOST:PORT (recorded in progress, "
+                               "then its outcome)."),
+                QStringLiteral("HOST:PORT")),
+      m_udp(QStringLiteral("udp"), QStringLiteral("A UDP socket bound to HOST:PORT."),
+            QStringLiteral("HOST:PORT")),
+      m_unixListen(QStringLiteral("unix-listen"),
+                   QStringLiteral("A Unix stream listener at PATH (must not exist; removed at exit)."),
+                   QStringLiteral("PATH")),
+      m_reaction(QStringLiteral("reaction"),
+                 QStringLiteral("none|read:N|drain|echo|discard for the flag sources (default drain)."),
+                 QStringLiteral("REACTION"), QStringLiteral("drain")),
+      m_mode(QStringLiteral("mode"),
+             QStringLiteral("edge|level|oneshot: how the flag sources are registered (default edge)."),
+             QStringLiteral("MODE"), QStringLiteral("edge")),
+      m_interest(QStringLiteral("interest"),
+                 QStringLiteral("r|w|rw (p adds priority): the interest of the flag sources "
+                                "(default r; a connect also watches w until it completes)."),
+                 QStringLiteral("INTEREST"), QStringLiteral("r")),
+      m_record(QStringLiteral("record"),
+               QStringLiteral("Write every record to FILE as JSON Lines (FILE must not exist)."),
+               QStringLiteral("FILE")),
+      m_overwrite(QStringLiteral("overwrite"), QStringLiteral("Let --record replace an existing file.")),
+      m_duration(QStringLiteral("duration"),
+                 QStringLiteral("Stop after SECONDS (decimal, > 0). Without it: until SIGINT/SIGTERM, "
+                                "or the end of the scenario."),
+                 QStringLiteral("SECONDS")),
+      m_queueCapacity(QStringLiteral("queue-capacity"),
+                      QStringLiteral("Records the engine's queue holds (a power of two, 2..1073741824; "
+                                     "default 65536). A full queue drops records and counts them."),
+                      QStringLiteral("N"), QStringLiteral("65536")),
+      m_allowRemote(QStringLiteral("allow-remote"),
+                    QStringLiteral("Allow binding non-loopback addresses.")),
+      m_scenario(QStringLiteral("scenario"),
+                 QStringLiteral("Run the scenario FILE (docs/scenario-format.md) or the built-in one "
+                                "NAME; exit 3 if an expectation fails."),
+                 QStringLiteral("FILE|NAME")),
+      m_verbose(QStringLiteral("verbose"), QStringLiteral("Print every record as a line on stdout.")) {
+  m_parser.setApplicationDescription(QString::fromUtf8(kDescription));
+  m_parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+  for (const auto* o : {&m_help, &m_version, &m_headless, &m_listen, &m_connect, &m_udp, &m_unixListen,
+                        &m_reaction, &m_mode, &m_interest, &m_record, &m_overwrite, &m_duration,
+                        &m_queueCapacity, &m_allowRemote, &m_scenario, &m_verbose})
+    m_parser.addOption(*o);
+}
+
+std::expected<void, QString> CommandLine::parse(const QStringList& arguments) {
+  if (!m_parser.parse(arguments)) return std::unexpected(m_parser.errorText());
+  return {};
+}
+
+bool CommandLine::helpRequested() const { return m_parser.isSet(m_help); }
+bool CommandLine::versionRequested() const { return m_parser.isSet(m_version); }
+QString CommandLine::helpText() const { return m_parser.helpText(); }
+
+std::optional<ReactionSpec> parseReaction(const QString& text) {
+  if (text == QLatin1String("none")) return ReactionSpec{Reaction::none};
+  if (text == QLatin1String("drain")) return ReactionSpec{Reaction::drain};
+  if (text == QLatin1String("echo")) return ReactionSpec{Reaction::echo};
+  if (text == QLatin1String("discard")) return ReactionSpec{Reaction::discard};
+  if (text.startsWith(QLatin1String("read:"))) {
+    const QString n = text.mid(5);
+    bool ok = false;
+    const uint v = n.toUInt(&ok, 10);
+    // toUInt accepts a leading '+' and whitespace; only digits are documented.
+    const bool digits = !n.isEmpty() && std::all_of(n.begin(), n.end(), [](QChar c) { return c.isDigit(); });
+    if (ok && digits && v >= 1 && v <= (1U << 20)) return ReactionSpec{Reaction::read, v};
+  }
+  return std::nullopt;
+}
+
+std::optional<ready::Trigger> parseMode(const QString& text) {
+  if (text == QLatin1String("edge")) return ready::Trigger::edge;
+  if (text == QLatin1String("level")) return ready::Trigger::level;
+  if (text == QLatin1String("oneshot")) return ready::Trigger::oneshot;
+  return std::nullopt;
+}
+
+std::optional<ready::Interest> parseInterest(const QString& text) {
+  std::uint8_t bits = 0;
+  if (text.isEmpty() || text.size() > 3) return std::nullopt;
+  for (const QChar c : text) {
+    std::uint8_t b = 0;
+    if (c == QLatin1Char('r')) b = ready::Interest::READABLE.bits();
+    else if (c == QLatin1Char('w')) b = ready::Interest::WRITABLE.bits();
+    else if (c == QLatin1Char('p')) b = ready::Interest::PRIORITY.bits();
+    if (b == 0 || (bits & b)) return std::nullopt;  // unknown letter or a repeat
+    bits |= b;
+  }
+  return ready::Interest::from_bits(bits);
+}
+
+std::optional<std::chrono::nanoseconds> parseDuration(const QString& text) {
+  bool ok = false;
+  const double s = text.toDouble(&ok);
+  // Up to a year; toDouble accepts "inf" and "nan", which fail these comparisons.
+  if (!ok || !(s > 0) || !(s <= 365.0 * 24 * 3600)) return std::nullopt;
+  const auto ns = static_cast<std::int64_t>(std::llround(s * 1e9));
+  if (ns <= 0) return std::nullopt;
+  return std::chrono::nanoseconds(ns);
+}
+
+namespace {
+
+std::optional<ready::net::SocketAddr> parseAddress(const QString& text) {
+  const std::string s = text.toStdString();
+  static constexpr std::string_view kLocalhost = "localhost:";
+  if (s.starts_with(kLocalhost))
+    return ready::net::SocketAddr::parse("127.0.0.1:" + s.substr(kLocalhost.size()));
+  return ready::net::SocketAddr::parse(s);
+}
+
+QString quoted(const QString& s) { return QLatin1Char('\'') + s + QLatin1Char('\''); }
+
+}  // namespace
+
+std::expected<Invocation, QString> CommandLine::invocation() const {
+  const auto fail = [](const QString& s) { return std::unexpected(s); };
+  Invocation inv;
+
+  // QCommandLineParser takes the next argument as an option's value even when it is
+  // another option ("--connect --duration 1"): say which value is missing instead.
+  for (const QCommandLineOption* o : {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_reaction, &m_mode,
+                                      &m_interest, &m_record, &m_duration, &m_queueCapacity, &m_scenario}) {
+    for (const QString& v : m_parser.values(*o)) {
+      if (v.startsWith(QLatin1String("--")))
+        return fail(QStringLiteral("--%1: expected %2, got the option %3").arg(o->names().constFirst(), o->valueName(), quoted(v)));
+    }
+  }
+
+  if (!m_parser.positionalArguments().isEmpty())
+    return fail(QStringLiteral("unexpected argument %1 (options start with --; see --help)")
+                    .arg(quoted(m_parser.positionalArguments().constFirst())));
+
+  HeadlessPlan& plan = inv.plan;
+  plan.allow_remote = m_parser.isSet(m_allowRemote);
+  plan.verbose = m_parser.isSet(m_verbose);
+  plan.overwrite = m_parser.isSet(m_overwrite);
+
+  const auto reaction = parseReaction(m_parser.value(m_reaction));
+  if (!reaction)
+    return fail(QStringLiteral("--reaction %1: expected none, read:N (N in 1..1048576), drain, echo or discard")
+                    .arg(quoted(m_parser.value(m_reaction))));
+  const auto mode = parseMode(m_parser.value(m_mode));
+  if (!mode)
+    return fail(QStringLiteral("--mode %1: expected edge, level or oneshot").arg(quoted(m_parser.value(m_mode))));
+  const auto interest = parseInterest(m_parser.value(m_interest));
+  if (!interest)
+    return fail(QStringLiteral("--interest %1: expected r, w or rw (p adds priority)")
+                    .arg(quoted(m_parser.value(m_interest))));
+  plan.options = {*interest, *mode, *reaction};
+  plan.interest_given = m_parser.isSet(m_interest);
+
+  bool ok = false;
+  const qulonglong cap = m_parser.value(m_queueCapacity).toULongLong(&ok);
+  if (!ok || cap < 2 || cap > (1ULL << 30) || (cap & (cap - 1)) != 0)
+    return fail(QStringLiteral("--queue-capacity %1: expected a power of two from 2 to 1073741824")
+                    .arg(quoted(m_parser.value(m_queueCapacity))));
+  plan.queue_capacity = static_cast<std::size_t>(cap);
+
+  if (m_parser.isSet(m_duration)) {
+    plan.duration = parseDuration(m_parser.value(m_duration));
+    if (!plan.duration)
+      return fail(QStringLiteral("--duration %1: expected seconds, a number > 0 (at most a year)")
+                      .arg(quoted(m_parser.value(m_duration))));
+  }
+  if (m_parser.isSet(m_record)) {
+    const QString path = m_parser.value(m_record);
+    if (path.isEmpty()) return fail(QStringLiteral("--record: expected a file name"));
+    const QFileInfo fi(path);
+    if (fi.exists() && !plan.overwrite)
+      return fail(QStringLiteral("--record %1: the file exists (add --overwrite to replace it)").arg(quoted(path)));
+    if (fi.isDir()) return fail(QStringLiteral("--record %1: is a directory").arg(quoted(path)));
+    if (!fi.absoluteDir().exists())
+      return fail(QStringLiteral("--record %1: the directory %2 does not exist")
+                      .arg(quoted(path), quoted(fi.absolutePath())));
+    plan.record_path = path.toStdString();
+  }
+
+  using Kind = SourceRequest::Kind;
+  const auto addInet = [&](const QCommandLineOption& o, Kind kind) -> std::expected<void, QString> {
+    const QString name = o.names().constFirst();
+    for (const QString& v : m_parser.values(o)) {
+      const auto addr = parseAddress(v);
+      if (!addr)
+        return fail(QStringLiteral("--%1 %2: expected HOST:PORT with a numeric host and a port from 0 to "
+                                   "65535 (127.0.0.1:7000, [::1]:7000, localhost:7000)")
+                        .arg(name, quoted(v)));
+      if (kind != Kind::connect && !addr->is_loopback() && !plan.allow_remote)
+        return fail(QStringLiteral("--%1 %2: not a loopback address; add --allow-remote to bind it")
+                        .arg(name, quoted(v)));
+      if (kind == Kind::connect && addr->port() == 0)
+        return fail(QStringLiteral("--connect %1: port 0 cannot be connected to").arg(quoted(v)));
+      plan.sources.push_back({kind, QStringLiteral("--%1 %2").arg(name, v), *addr, {}});
+    }
+    return {};
+  };
+  if (auto r = addInet(m_listen, Kind::listen); !r) return std::unexpected(r.error());
+  for (const QString& v : m_parser.values(m_unixListen)) {
+    const QByteArray bytes = v.toLocal8Bit();
+    if (bytes.isEmpty() || bytes.size() > 107 || bytes.contains('\0'))
+      return fail(QStringLiteral("--unix-listen %1: expected a path of 1 to 107 bytes").arg(quoted(v)));
+    if (QFileInfo::exists(v) || QFileInfo(v).isSymLink())
+      return fail(QStringLiteral("--unix-listen %1: the path exists (remove it or choose another)").arg(quoted(v)));
+    if (!QFileInfo(v).absoluteDir().exists())
+      return fail(QStringLiteral("--unix-listen %1: the directory does not exist").arg(quoted(v)));
+    plan.sources.push_back({Kind::unix_listen, QStringLiteral("--unix-listen %1").arg(v), {}, bytes.toStdString()});
+  }
+  if (auto r = addInet(m_udp, Kind::udp); !r) return std::unexpected(r.error());
+  if (auto r = addInet(m_connect, Kind::connect); !r) return std::unexpected(r.error());
+
+  if (m_parser.isSet(m_scenario)) {
+    const QString s = m_parser.value(m_scenario);
+    if (s.isEmpty()) return fail(QStringLiteral("--scenario: expected a file or a built-in scenario name"));
+    if (!plan.sources.empty())
+      return fail(QStringLiteral("--scenario cannot be combined with %1: a scenario declares its own sources")
+                      .arg(plan.sources.front().flag.section(QLatin1Char(' '), 0, 0)));
+    plan.scenario = s.toStdString();
+  }
+
+  const bool headless = m_parser.isSet(m_headless);
+  const bool wantsCapture = !plan.sources.empty() || plan.scenario.has_value();
+  if (!headless) {
+    if (wantsCapture || plan.record_path || plan.duration)
+      return fail(QStringLiteral("the window is not part of this build yet; add --headless to capture without it"));
+    inv.mode = Invocation::Mode::about;
+    return inv;
+  }
+  if (!wantsCapture)
+    return fail(QStringLiteral("--headless: nothing to capture; give --listen, --connect, --udp, --unix-listen "
+                               "or --scenario"));
+  inv.mode = Invocation::Mode::headless;
+  return inv;
+}
+
+}  // namespace readyscope

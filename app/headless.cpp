@@ -1,0 +1,310 @@
+#include "headless.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ready/capture/engine.h"
+#include "ready/capture/recording.h"
+#include "ready/event.h"
+#include "ready/poll.h"
+#include "ready/source.h"
+#include "ready/unix/signalfd.h"
+
+namespace readyscope {
+
+namespace {
+
+using namespace ready::capture;
+using Clock = std::chrono::steady_clock;
+
+constexpr ready::Token kSignalToken{1};
+constexpr ready::Token kNotifierToken{2};
+
+const char* signalName(int s) {
+  switch (s) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    default:
+      return "a signal";
+  }
+}
+
+/// One line per record for --verbose: time, kind, token, fd and what the record says.
+std::string describe(const Record& r, const Engine& engine) {
+  char head[96];
+  std::snprintf(head, sizeof head, "%6" PRIu64 ".%09" PRIu64 " %-14s token=%-4" PRIu64 " fd=%-4d ",
+                r.t_ns / 1'000'000'000, r.t_ns % 1'000'000'000, std::string(to_string(r.kind)).c_str(), r.token,
+                r.fd);
+  std::string s = head;
+  switch (r.kind) {
+    case RecordKind::readiness: {
+      const ready::Event e(ready::Token(r.token), r.bits);
+      const std::string full = e.to_string();  // "token=3 readable ... (EPOLLIN|...)"
+      const auto space = full.find(' ');
+      s += space == std::string::npos ? full : full.substr(space + 1);
+      break;
+    }
+    case RecordKind::action: {
+      s += to_string(static_cast<Op>(r.op));
+      s += ' ';
+      s += to_string(r.outcome);
+      if (r.outcome == Outcome::error) {
+        s += ' ';
+        s += std::strerror(r.err);
+      } else if (r.outcome == Outcome::ok) {
+        s += " n=" + std::to_string(r.value);
+      }
+      break;
+    }
+    case RecordKind::source_added:
+    case RecordKind::source_changed:
+    case RecordKind::source_removed:
+      s += to_string(static_cast<SourceKind>(r.op));
+      break;
+    case RecordKind::poll_return:
+      s += "events=" + std::to_string(r.value) + " blocked_ns=" + std::to_string(r.value2);
+      break;
+    case RecordKind::note:
+      s += engine.note_text(r.value).value_or("");
+      break;
+    case RecordKind::warning:
+      s += to_string(static_cast<WarningKind>(r.op));
+      s += " value=" + std::to_string(r.value);
+      break;
+    case RecordKind::stats:
+      s += "produced=" + std::to_string(r.value) + " dropped=" + std::to_string(r.value2);
+      break;
+  }
+  return s;
+}
+
+Command createCommand(const SourceRequest& req, const SourceOptions& options, bool allowRemote) {
+  switch (req.kind) {
+    case SourceRequest::Kind::listen:
+      return cmd::TcpListen{req.address, options, allowRemote};
+    case SourceRequest::Kind::connect:
+      return cmd::TcpConnect{req.address, options};
+    case SourceRequest::Kind::udp:
+      return cmd::UdpBind{req.address, options, allowRemote};
+    case SourceRequest::Kind::unix_listen:
+      return cmd::UnixListen{req.path, options};
+  }
+  return cmd::Note{};
+}
+
+/// The state of one run: the poll of the main thread (signals + the engine's notifier),
+/// the engine, the recording, and why it stops.
+class Run {
+ public:
+  Run(const HeadlessPlan& plan, std::FILE* out, std::FILE* err) : m_plan(plan), m_out(out), m_err(err) {}
+
+  int exec();
+
+ private:
+  int fail(int code, const std::string& what) {
+    std::fprintf(m_err, "readyscope: %s\n", what.c_str());
+    return code;
+  }
+  /// Pops every queued record; writes, prints and inspects them.
+  void drainRecords();
+  void inspect(const Record& r);
+  /// Stops the engine, writes what is left, closes the recording. Returns false if the
+  /// recording could not be completed.
+  bool finish();
+  void removeUnixPaths();
+
+  const HeadlessPlan& m_plan;
+  std::FILE* m_out;
+  std::FILE* m_err;
+  std::unique_ptr<Engine> m_engine;
+  std::optional<RecordingWriter> m_writer;
+  std::vector<Record> m_batch = std::vector<Record>(4096);
+  std::unordered_map<std::uint64_t, std::size_t> m_creates;  // command id -> plan.sources index
+  std::vector<std::string> m_unixPaths;                      // created by this run, removed at exit
+  std::string m_runtimeError;                                // first runtime failure, if any
+  bool m_writerFailed = false;
+  std::uint64_t m_records = 0;
+};
+
+void Run::inspect(const Record& r) {
+  if (r.kind == RecordKind::source_added) {
+    const auto it = m_creates.find(r.value2);
+    if (it == m_creates.end()) return;
+    const SourceRequest& req = m_plan.sources[it->second];
+    const auto info = m_engine->source_info(ready::Token(r.token));
+    std::string where = info ? info->local : std::string();
+    if (info && !info->peer.empty()) where += " -> " + info->peer;
+    std::fprintf(m_out, "token %" PRIu64 ": %s (%s) fd %d: %s\n", r.token, req.flag.toStdString().c_str(),
+                 std::string(to_string(static_cast<SourceKind>(r.op))).c_str(), r.fd, where.c_str());
+    if (req.kind == SourceRequest::Kind::unix_listen) m_unixPaths.push_back(req.path);
+    std::fflush(m_out);
+  } else if (r.kind == RecordKind::action && static_cast<Op>(r.op) == Op::create && r.outcome == Outcome::error) {
+    const auto it = m_creates.find(r.value2);
+    if (it == m_creates.end() || !m_runtimeError.empty()) return;
+    m_runtimeError = m_plan.sources[it->second].flag.toStdString() + ": " + std::strerror(r.err);
+    if (r.err == EACCES) m_runtimeError += " (a non-loopback bind needs --allow-remote)";
+  } else if (r.kind == RecordKind::action && static_cast<Op>(r.op) == Op::connect && r.outcome == Outcome::error) {
+    // A refused connect is a result worth recording, not a failure of the run.
+    std::fprintf(m_out, "token %" PRIu64 ": connect failed: %s\n", r.token, std::strerror(r.err));
+    std::fflush(m_out);
+  }
+}
+
+void Run::drainRecords() {
+  for (;;) {
+    const std::size_t n = m_engine->drain(m_batch);
+    if (n == 0) return;
+    const std::span<const Record> got(m_batch.data(), n);
+    m_records += n;
+    if (m_writer && !m_writerFailed) {
+      if (auto w = m_writer->write(got); !w) {
+        m_writerFailed = true;
+        if (m_runtimeError.empty()) m_runtimeError = "--record " + *m_plan.record_path + ": " + w.error().message();
+      }
+    }
+    for (const Record& r : got) {
+      inspect(r);
+      if (m_plan.verbose) std::fprintf(m_out, "%s\n", describe(r, *m_engine).c_str());
+    }
+  }
+}
+
+bool Run::finish() {
+  m_engine->stop();
+  // After stop the ring holds everything the poll thread produced, ending with the final
+  // stats record; nothing more is pushed, so draining to empty is the whole rest.
+  drainRecords();
+  bool ok = true;
+  if (m_writer) {
+    if (auto c = m_writer->close(); !c && m_runtimeError.empty()) {
+      m_runtimeError = "--record " + *m_plan.record_path + ": " + c.error().message();
+      ok = false;
+    }
+  }
+  removeUnixPaths();
+  return ok && m_runtimeError.empty();
+}
+
+void Run::removeUnixPaths() {
+  for (const std::string& p : m_unixPaths) {
+    struct stat st {};
+    // Only the socket this run bound: never a file someone put there since.
+    if (::lstat(p.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(p.c_str());
+  }
+  m_unixPaths.clear();
+}
+
+int Run::exec() {
+  if (m_plan.scenario)  // replaced when the scenario runner lands (same issue)
+    return fail(kExitUsage, "--scenario " + *m_plan.scenario + ": scenarios are not in this build yet");
+
+  // Signals first: every thread started later (the engine's) inherits the blocked mask,
+  // so SIGINT/SIGTERM can only arrive through the signalfd.
+  auto sigFd = ready::unix::SignalFd::open({SIGINT, SIGTERM});
+  if (!sigFd) return fail(kExitRuntime, "cannot read signals: " + sigFd.error().message());
+
+  if (m_plan.record_path) {
+    RecordingWriterOptions wo;
+    wo.overwrite = m_plan.overwrite;
+    // The engine exists by the time the first record is written.
+    wo.note_text = [this](std::uint64_t id) { return m_engine->note_text(id); };
+    wo.addresses = [this](std::uint64_t token) -> std::optional<SourceAddresses> {
+      auto info = m_engine->source_info(ready::Token(token));
+      if (!info) return std::nullopt;
+      return SourceAddresses{info->local, info->peer};
+    };
+    auto w = RecordingWriter::create(*m_plan.record_path, std::move(wo));
+    if (!w) return fail(kExitUsage, "--record " + *m_plan.record_path + ": " + w.error().message());
+    m_writer.emplace(std::move(*w));
+  }
+
+  auto poll = ready::Poll::create();
+  if (!poll) return fail(kExitRuntime, "epoll: " + poll.error().message());
+  EngineConfig config;
+  config.ring_capacity = m_plan.queue_capacity;
+  config.allow_remote = m_plan.allow_remote;
+  auto engine = Engine::start(config);
+  if (!engine) return fail(kExitRuntime, "cannot start the capture engine: " + engine.error().message());
+  m_engine = std::move(*engine);
+
+  ready::SourceFd notifierFd(m_engine->notifier().as_raw_fd());
+  if (auto r = poll->registry().add(*sigFd, kSignalToken, ready::Interest::READABLE); !r)
+    return fail(kExitRuntime, "epoll: " + r.error().message());
+  if (auto r = poll->registry().add(notifierFd, kNotifierToken, ready::Interest::READABLE); !r)
+    return fail(kExitRuntime, "epoll: " + r.error().message());
+
+  for (std::size_t i = 0; i < m_plan.sources.size(); ++i) {
+    SourceOptions options = m_plan.options;
+    auto ticket = m_engine->submit(createCommand(m_plan.sources[i], options, m_plan.allow_remote));
+    if (!ticket) return fail(kExitRuntime, "engine: " + ticket.error().message());
+    m_creates.emplace(ticket->id, i);
+  }
+
+  const auto started = Clock::now();
+  const std::optional<Clock::time_point> deadline =
+      m_plan.duration ? std::optional(started + *m_plan.duration) : std::nullopt;
+  std::string stopReason = "stopped";
+  ready::Events events(8);
+  for (;;) {
+    std::optional<std::chrono::nanoseconds> timeout;
+    if (deadline) {
+      const auto now = Clock::now();
+      if (now >= *deadline) {
+        stopReason = "duration elapsed";
+        break;
+      }
+      timeout = *deadline - now;
+    }
+    auto n = poll->poll(events, timeout);
+    if (!n && n.error() != std::errc::interrupted) {
+      m_runtimeError = "epoll_wait: " + n.error().message();
+      break;
+    }
+    bool stop = false;
+    for (const ready::Event& e : events) {
+      if (e.token() == kNotifierToken) {
+        m_engine->notifier().begin_drain();
+        drainRecords();
+      } else if (e.token() == kSignalToken) {
+        if (auto s = sigFd->read(); s) {
+          stopReason = std::string(signalName(*s)) + " received";
+          stop = true;
+        }
+      }
+    }
+    if (stop || !m_runtimeError.empty()) break;
+  }
+
+  (void)poll->registry().remove(notifierFd);
+  const bool completed = finish();
+  const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+  std::fprintf(m_out, "readyscope: %s after %.2f s: %" PRIu64 " records (produced %" PRIu64 ", dropped %" PRIu64 ")%s%s\n",
+               stopReason.c_str(), secs, m_records, m_engine->produced(), m_engine->dropped(),
+               m_writer ? ", written to " : "", m_writer ? m_plan.record_path->c_str() : "");
+  std::fflush(m_out);
+  if (!completed) return fail(kExitRuntime, m_runtimeError);
+  return kExitOk;
+}
+
+}  // namespace
+
+int runHeadless(const HeadlessPlan& plan, std::FILE* out, std::FILE* err) {
+  Run run(plan, out, err);
+  return run.exec();
+}
+
+}  // namespace readyscope
