@@ -11,8 +11,19 @@
 //   store     RecordStore ingest: N readiness records (1000 tokens chosen by splitmix64,
 //             times increasing) appended to a store that holds them all; prints
 //             records/s and the store's measured bytes per record.
-//   W3 pipeline   needs the capture engine (records, ring, notify eventfd); it is
-//             measured once the engine exists, and this program says so on stderr.
+//   W3 pipeline   through the capture engine: 64 Unix stream connections to an engine
+//             UnixListen (Reaction::drain, edge-triggered), so the engine's poll thread owns
+//             the read ends, reads them in its drain reaction and reports readiness + drain
+//             action records through its ring and Notifier eventfd; a consumer thread blocks
+//             in poll(2) on the Notifier fd, follows begin_drain, drains the ring in batches
+//             into a RecordStore and counts messages from the drain actions (value / 8).
+//             The producer writes 8-byte timestamps to sockets chosen by splitmix64
+//             (PIPE_SEED) with at most `window` messages in flight; latency = consumer
+//             receipt time minus the producer's timestamp (kept in a per-socket FIFO, since
+//             the engine does not hand the payload to the consumer). `pipeline` uses -W
+//             (default 256), `pipeline_w1` window 1. Extra fields: records (stored),
+//             store_records_per_s (time inside RecordStore::append only),
+//             store_bytes_per_record, dropped (ring drops: must be 0).
 // Output: workload=<w> impl=readyscope ops=N seconds=S ops_per_s=R p50_us= p99_us= ... pin=<mode>
 // BENCH_PIN=none|same|split places threads as the anchors do (W1 driver role 0, waiter 1).
 #include <getopt.h>
@@ -37,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "ready/capture/engine.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
 #include "ready/ready.h"
@@ -47,6 +59,8 @@ constexpr const char* kImpl = "readyscope";
 constexpr int kStormSockets = 1000;
 constexpr int kStormPerRound = 100;
 constexpr std::uint64_t kStormSeed = 0x5EED1234ULL;
+constexpr int kPipeSockets = 64;
+constexpr std::uint64_t kPipeSeed = 0xC0FFEEULL;
 
 std::uint64_t now_ns() {
   timespec ts;
@@ -344,11 +358,209 @@ void w_load(long records) {
   report("load", n, secs, no_latency, extra);
 }
 
+// ---------- W3 pipeline (through the capture engine) ----------
+
+// The send times of one connection, oldest first: the producer pushes before its write, the
+// consumer pops value / 8 of them per drain action. Single producer, single consumer; at most
+// `window` entries are ever in it (the window bounds the messages in flight).
+class TimeFifo {
+ public:
+  explicit TimeFifo(std::size_t capacity) : buf_(std::make_unique<std::uint64_t[]>(capacity)), mask_(capacity - 1) {}
+  void push(std::uint64_t t) {
+    const std::uint64_t tl = tail_.load(std::memory_order_relaxed);
+    buf_[tl & mask_] = t;
+    tail_.store(tl + 1, std::memory_order_release);
+  }
+  // Pops one send time. The producer pushed it before writing the message the engine read,
+  // so it is there; the check catches a bookkeeping bug instead of reading garbage.
+  std::uint64_t pop() {
+    const std::uint64_t h = head_.load(std::memory_order_relaxed);
+    if (tail_.load(std::memory_order_acquire) == h) {
+      std::fprintf(stderr, "readyscope-bench: pipeline: a drain reported a message that was not sent\n");
+      std::exit(1);
+    }
+    const std::uint64_t t = buf_[h & mask_];
+    head_.store(h + 1, std::memory_order_release);
+    return t;
+  }
+
+ private:
+  std::unique_ptr<std::uint64_t[]> buf_;
+  std::uint64_t mask_;
+  alignas(64) std::atomic<std::uint64_t> tail_{0};
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+};
+
+void w_pipeline_one(const char* workload, long total_l, long window, bool drain_until_eagain) {
+  namespace cap = ready::capture;
+  const auto total = static_cast<std::uint64_t>(total_l);
+  // The engine's poll thread is started from this thread and inherits its placement: role 1.
+  pin_role(1);
+  auto engine = must(cap::Engine::start(), "Engine::start");
+  pin_role(0);
+
+  cap::StoreLimits limits;
+  // poll_return + readiness + drain action per message at most, plus setup records.
+  limits.max_records = std::clamp<std::uint64_t>(3 * total + 4096, limits.chunk_records,
+                                                 cap::RecordStore::kMaxRecords);
+  cap::RecordStore store(limits);
+  std::vector<cap::Record> batch(4096);
+  // The consumer waits in its own Poll on the Notifier's eventfd (edge-triggered, as the
+  // anchors' GUI thread waits on theirs); begin_drain reads it, as the Notifier protocol asks.
+  auto consumer_poll = must(ready::Poll::create(), "Poll::create");
+  {
+    ready::SourceFd notify_source{engine->notifier().as_raw_fd()};
+    if (auto r = consumer_poll.registry().add(notify_source, ready::Token(0), ready::Interest::READABLE); !r)
+      die("Registry::add", r.error());
+  }
+  ready::Events consumer_events(4);
+
+  // Consumer side, used by this thread during setup and by the consumer thread after it:
+  // wait for the Notifier fd, begin_drain, then drain the ring to empty.
+  auto wait_ready = [&] {
+    poll_blocking(consumer_poll, consumer_events);
+    if (auto b = engine->notifier().begin_drain(); !b) die("begin_drain", b.error());
+  };
+  // Setup: drains until `want` returns true for a record (every record goes to the store).
+  auto wait_for = [&](auto want) {
+    for (;;) {
+      wait_ready();
+      bool found = false;
+      std::size_t k;
+      while ((k = engine->drain(batch)) > 0) {
+        for (std::size_t i = 0; i < k; ++i) {
+          store.append(batch[i]);
+          const cap::Record& r = batch[i];
+          if (r.kind == cap::RecordKind::action && r.outcome == cap::Outcome::error) {
+            std::fprintf(stderr, "readyscope-bench: pipeline setup: %s failed: %s\n",
+                         std::string(cap::to_string(static_cast<cap::Op>(r.op))).c_str(), std::strerror(r.err));
+            std::exit(1);
+          }
+          if (!found && want(r)) found = true;
+        }
+      }
+      if (found) return;
+    }
+  };
+
+  char dir[] = "/tmp/readyscope-bench-XXXXXX";
+  if (!mkdtemp(dir)) die("mkdtemp", std::error_code(errno, std::system_category()));
+  const std::string path = std::string(dir) + "/pipeline.sock";
+  cap::SourceOptions opts;  // READABLE, edge-triggered, as the anchors register their read ends
+  opts.reaction.kind = cap::Reaction::drain;
+  // A short read ends the drain, as in the anchors' poll thread (epoll(7) Q9); -E: read on
+  // until EAGAIN (the engine's default, one more read per event).
+  opts.reaction.stop_at_short_read = !drain_until_eagain;
+  const auto listen = must(engine->submit(cap::cmd::UnixListen{path, opts}), "submit UnixListen");
+  wait_for([&](const cap::Record& r) {
+    return r.kind == cap::RecordKind::source_added && r.token == listen.token.value;
+  });
+
+  // One connection at a time, so the i-th accepted stream is the i-th connection: the engine
+  // accepts it (auto-accept on the listener) and records source_added (value = listener).
+  std::vector<ready::net::UnixStream> wr;
+  std::vector<int> index_of;  // engine token -> connection index (-1: not a connection)
+  wr.reserve(kPipeSockets);
+  for (int i = 0; i < kPipeSockets; ++i) {
+    wr.push_back(must(ready::net::UnixStream::connect(path), "UnixStream::connect"));
+    wait_for([&](const cap::Record& r) {
+      if (r.kind != cap::RecordKind::source_added || r.value != listen.token.value) return false;
+      if (index_of.size() <= r.token) index_of.resize(r.token + 1, -1);
+      index_of[r.token] = i;
+      return true;
+    });
+  }
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+  const std::uint64_t setup_records = store.size();
+
+  std::size_t cap_fifo = 1;
+  while (cap_fifo < static_cast<std::size_t>(window)) cap_fifo <<= 1;
+  std::vector<std::unique_ptr<TimeFifo>> sent;
+  for (int i = 0; i < kPipeSockets; ++i) sent.push_back(std::make_unique<TimeFifo>(cap_fifo));
+
+  std::atomic<std::uint64_t> consumed{0};
+  std::vector<std::uint64_t> lat(total);
+  std::uint64_t end_ns = 0, append_ns = 0;
+  const std::uint64_t start = now_ns();
+
+  std::thread consumer([&] {
+    pin_role(2);
+    std::uint64_t got = 0;
+    while (got < total) {
+      wait_ready();
+      std::size_t k;
+      while ((k = engine->drain(batch)) > 0) {
+        const std::uint64_t t = now_ns();
+        for (std::size_t i = 0; i < k; ++i) {
+          const cap::Record& r = batch[i];
+          if (r.kind != cap::RecordKind::action || r.token >= index_of.size() || index_of[r.token] < 0) continue;
+          if (r.op != static_cast<std::uint8_t>(cap::Op::drain) || r.outcome == cap::Outcome::error ||
+              r.outcome == cap::Outcome::eof || r.value % 8 != 0) {
+            std::fprintf(stderr, "readyscope-bench: pipeline: unexpected action on token %llu (op %u, %s, %llu bytes)\n",
+                         static_cast<unsigned long long>(r.token), unsigned{r.op},
+                         std::string(cap::to_string(r.outcome)).c_str(), static_cast<unsigned long long>(r.value));
+            std::exit(1);
+          }
+          TimeFifo& f = *sent[static_cast<std::size_t>(index_of[r.token])];
+          for (std::uint64_t m = r.value / 8; m > 0; --m) {
+            if (got >= total) {
+              std::fprintf(stderr, "readyscope-bench: pipeline: more messages than were sent\n");
+              std::exit(1);
+            }
+            lat[got++] = t - f.pop();
+          }
+        }
+        const std::uint64_t a0 = now_ns();
+        for (std::size_t i = 0; i < k; ++i) store.append(batch[i]);
+        append_ns += now_ns() - a0;
+        consumed.store(got, std::memory_order_release);
+      }
+    }
+    end_ns = now_ns();
+  });
+
+  // Producer (this thread): a random connection per message, its timestamp, a bounded window.
+  SplitMix64 rng(kPipeSeed);
+  for (std::uint64_t i = 0; i < total; ++i) {
+    while (i - consumed.load(std::memory_order_acquire) >= static_cast<std::uint64_t>(window)) sched_yield();
+    const auto s = static_cast<std::size_t>(rng.next() % kPipeSockets);
+    const std::uint64_t ts = now_ns();
+    sent[s]->push(ts);
+    auto n = wr[s].write(std::as_bytes(std::span(&ts, 1)));
+    if (!n || *n != 8) die("producer write", n ? std::make_error_code(std::errc::io_error) : n.error());
+  }
+  consumer.join();
+  const double secs = static_cast<double>(end_ns - start) / 1e9;
+  const std::uint64_t timed_records = store.size() - setup_records;
+
+  engine->stop();
+  for (std::size_t k; (k = engine->drain(batch)) > 0;)
+    for (std::size_t i = 0; i < k; ++i) store.append(batch[i]);
+  if (engine->produced() != engine->delivered() + engine->dropped()) {
+    std::fprintf(stderr, "readyscope-bench: pipeline: ring accounting does not add up\n");
+    std::exit(1);
+  }
+  char extra[256];
+  std::snprintf(extra, sizeof extra,
+                "window=%ld drain=%s records=%llu store_records_per_s=%.1f store_bytes_per_record=%.2f dropped=%llu",
+                window, drain_until_eagain ? "until_eagain" : "short_read",
+                static_cast<unsigned long long>(timed_records),
+                append_ns > 0 ? static_cast<double>(timed_records) * 1e9 / static_cast<double>(append_ns) : 0.0,
+                static_cast<double>(store.memory_bytes()) / static_cast<double>(store.size()),
+                static_cast<unsigned long long>(engine->dropped()));
+  report(workload, total, secs, lat, extra);
+}
+
 struct Opts {
   long wake_iters = 200000;
   long storm_rounds = 20000;
   long store_records = 10'000'000;
   long load_records = 2'000'000;
+  long pipe_records = 1'000'000;
+  long pipe_window = 256;
+  long pipe_lat_records = 100'000;
+  bool drain_until_eagain = false;
   std::string only;  // empty: every workload but load
   [[nodiscard]] bool want(const char* w) const {
     return only.empty() ? std::string_view(w) != "load" : only == w;
@@ -359,11 +571,13 @@ void usage(const char* argv0, FILE* to) {
   std::fprintf(
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_records] [-W pipeline_window]\n"
-      "          [-l pipeline_w1_records] [-n store_records] [-L load_records]\n"
+      "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
       "          [-o wake|storm|store|pipeline|load]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
+      "pipeline / pipeline_w1 go through the capture engine; its drain reaction stops at a short\n"
+      "read (ReactionSpec::stop_at_short_read), or with -E reads on until EAGAIN (the default).\n"
       "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
       argv0);
 }
@@ -385,7 +599,7 @@ long count_arg(const char* argv0, int opt, const char* text) {
 int main(int argc, char** argv) {
   Opts o;
   int c;
-  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:h")) != -1) {
+  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:Eh")) != -1) {
     switch (c) {
       case 'w':
         o.wake_iters = count_arg(argv[0], c, optarg);
@@ -400,9 +614,13 @@ int main(int argc, char** argv) {
         o.load_records = count_arg(argv[0], c, optarg);
         break;
       case 'p':
+        o.pipe_records = count_arg(argv[0], c, optarg);
+        break;
       case 'W':
+        o.pipe_window = count_arg(argv[0], c, optarg);
+        break;
       case 'l':
-        (void)count_arg(argv[0], c, optarg);  // pipeline sizes: accepted for the anchors' command line
+        o.pipe_lat_records = count_arg(argv[0], c, optarg);
         break;
       case 'o':
         o.only = optarg;
@@ -412,6 +630,9 @@ int main(int argc, char** argv) {
                        optarg);
           return 2;
         }
+        break;
+      case 'E':
+        o.drain_until_eagain = true;
         break;
       case 'h':
         usage(argv[0], stdout);
@@ -431,8 +652,9 @@ int main(int argc, char** argv) {
   if (o.want("storm")) w_storm(o.storm_rounds);
   if (o.want("store")) w_store(o.store_records);
   if (o.want("load")) w_load(o.load_records);
-  if (o.want("pipeline"))
-    std::fprintf(stderr,
-                 "readyscope-bench: W3 pipeline runs through the capture engine, which is not built yet\n");
+  if (o.want("pipeline")) {
+    w_pipeline_one("pipeline", o.pipe_records, o.pipe_window, o.drain_until_eagain);
+    w_pipeline_one("pipeline_w1", o.pipe_lat_records, 1, o.drain_until_eagain);
+  }
   return 0;
 }

@@ -361,8 +361,10 @@ struct Engine::Impl {
     return st;
   }
 
-  /// Reads until would-block, end-of-file, an error or kMaxDrainBytes (outcome ok).
-  Step drain(Src& s, std::uint64_t cmd) {
+  /// Reads until would-block, end-of-file, an error or kMaxDrainBytes (outcome ok); with
+  /// `short_read_ends` (ReactionSpec::stop_at_short_read on a stream), also after a short
+  /// read (outcome ok).
+  Step drain(Src& s, std::uint64_t cmd, bool short_read_ends = false) {
     if (auto c = read_counter(s)) {
       action(s, counter_read_op(s), *c, cmd);
       return *c;
@@ -374,6 +376,7 @@ struct Engine::Impl {
       total += st.n;
       if (st.outcome != Outcome::ok) break;
       if (total >= kMaxDrainBytes) break;
+      if (short_read_ends && st.n < scratch.size()) break;
     }
     s.bytes_in += total;
     st.n = total;
@@ -559,7 +562,9 @@ struct Engine::Impl {
       case Reaction::drain:
       case Reaction::discard:
       case Reaction::auto_accept:
-        end = drain(*s, 0);
+        end = drain(*s, 0,
+                    s->reaction.stop_at_short_read && is_stream_like(s->kind) && !e.is_read_closed() &&
+                        !e.is_error());
         break;
       case Reaction::echo:
         end = echo(*s);

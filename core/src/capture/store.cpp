@@ -1,14 +1,64 @@
 // RecordStore: chunked parallel arrays, a per-token index of 32-bit offsets.
 #include "ready/capture/store.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <limits>
+#include <new>
 #include <stdexcept>
+
+#include "linux/sys.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
 
 namespace ready::capture {
 
 namespace {
+/// Maps in the whole pages inside [p, p + bytes) with one madvise(MADV_POPULATE_WRITE),
+/// instead of one page fault per page as the appends first touch them. Same memory, same
+/// contents (fresh anonymous pages are zero either way), far fewer traps: a page fault per
+/// 4 KiB costs 15-20 us on the project's VMs, populating ~1 us per page. Best effort: on a
+/// kernel without it (EINVAL) the pages are faulted in on first use, as before.
+void populate(void* p, std::size_t bytes) noexcept {
+  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t first = (a + page - 1) & ~(page - 1);
+  const std::uintptr_t last = (a + bytes) & ~(page - 1);
+  if (last > first)
+    (void)sys::call(::madvise, reinterpret_cast<void*>(first), static_cast<std::size_t>(last - first),
+                    MADV_POPULATE_WRITE);
+}
+
+template <class T>
+std::unique_ptr<T[]> populated_array(std::size_t n) {
+  auto a = std::make_unique_for_overwrite<T[]>(n);
+  populate(a.get(), n * sizeof(T));
+  return a;
+}
+
+/// The allocator of a chunk's full records: std::allocator, populated the same way (the
+/// vector grows by doubling, so each new buffer would otherwise fault in page by page).
+template <class T>
+struct PopulatingAllocator {
+  using value_type = T;
+  PopulatingAllocator() noexcept = default;
+  template <class U>
+  explicit PopulatingAllocator(const PopulatingAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    T* p = std::allocator<T>().allocate(n);
+    populate(p, n * sizeof(T));
+    return p;
+  }
+  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+  friend bool operator==(const PopulatingAllocator&, const PopulatingAllocator&) noexcept { return true; }
+};
+
 // The kind byte of a record kept in full: its aux word is a position in Chunk::full.
 constexpr std::uint8_t kFullFlag = 0x80;
 
@@ -21,15 +71,15 @@ bool is_compact_readiness(const Record& r) noexcept {
 // One chunk: parallel arrays of `chunk_records` slots, allocated once, never moved.
 struct RecordStore::Chunk {
   explicit Chunk(std::size_t n)
-      : t(std::make_unique_for_overwrite<std::uint64_t[]>(n)),
-        token(std::make_unique_for_overwrite<std::uint32_t[]>(n)),
-        aux(std::make_unique_for_overwrite<std::uint32_t[]>(n)),
-        kind(std::make_unique_for_overwrite<std::uint8_t[]>(n)) {}
+      : t(populated_array<std::uint64_t>(n)),
+        token(populated_array<std::uint32_t>(n)),
+        aux(populated_array<std::uint32_t>(n)),
+        kind(populated_array<std::uint8_t>(n)) {}
   std::unique_ptr<std::uint64_t[]> t;      // time, non-decreasing
   std::unique_ptr<std::uint32_t[]> token;  // token id, or kNoToken
   std::unique_ptr<std::uint32_t[]> aux;    // epoll bits (compact readiness) or position in `full`
   std::unique_ptr<std::uint8_t[]> kind;    // RecordKind, | kFullFlag when kept in full
-  std::vector<Record> full;
+  std::vector<Record, PopulatingAllocator<Record>> full;
   std::size_t count = 0;  // slots used
 };
 static_assert(RecordStore::kReadinessBytes == sizeof(std::uint64_t) + sizeof(std::uint32_t) * 2 +

@@ -48,6 +48,15 @@ enum class Reaction : std::uint8_t {
 struct ReactionSpec {
   Reaction kind = Reaction::none;
   std::uint32_t n = 4096;  ///< bytes per read for Reaction::read
+  /// drain / discard on a stream (TCP or Unix stream, pipe receiver): stop after a read that
+  /// returned fewer bytes than asked instead of reading on until would-block. A short read on
+  /// a stream means its receive buffer was empty at that moment (epoll(7), Q9), so the read
+  /// that would only return EAGAIN is skipped: one read(2) less per event. Not when the event
+  /// reported read-closed, hang-up or an error (the end-of-file / error is read then, as
+  /// usual). Its drain action then records outcome `ok` with the bytes read, not
+  /// `would_block` (a drain stopped by the kMaxDrainBytes bound also records `ok`, with a
+  /// value >= that bound). Off by default: lessons show the read-until-EAGAIN rule.
+  bool stop_at_short_read = false;
 };
 
 /// How a new source is registered, and what it does on events.
