@@ -134,6 +134,9 @@ inline io_result<void> ok_or_error(const io_result<T>& r) noexcept {
   return {};
 }
 
+/// Names the calling thread (at most 15 characters shown) for top, gdb and /proc; best effort.
+void name_this_thread(const char* name) noexcept;
+
 /// socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0).
 io_result<OwnedFd> socket(int domain, int type) noexcept;
 
