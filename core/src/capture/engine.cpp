@@ -423,6 +423,9 @@ struct Engine::Impl {
     eng->infos_[s.token.value] = std::move(info);
   }
 
+  /// A read reaction of 0 bytes would read 0, which a stream reports as end-of-file.
+  static bool valid(const ReactionSpec& r) noexcept { return r.kind != Reaction::read || r.n > 0; }
+
   /// Registers a new source and records source_added; records the failure otherwise (the
   /// descriptor is then closed unregistered).
   Src* add_source(Token token, SourceKind kind, Io io, const SourceOptions& o, std::uint64_t parent,
@@ -430,6 +433,10 @@ struct Engine::Impl {
     auto s = std::make_unique<Src>(Src{token, kind, std::move(io), o.interest, o.trigger, o.reaction});
     s->connecting = connecting;
     s->fd = base(s->io).as_raw_fd();
+    if (!valid(o.reaction)) {
+      error_action(token, Op::create, EINVAL, cmd);
+      return nullptr;
+    }
     if (auto r = poll.registry().add(base(s->io), token, o.interest, o.trigger); !r) {
       error_action(token, Op::create, r.error(), cmd);
       return nullptr;
@@ -531,12 +538,12 @@ struct Engine::Impl {
 
   /// One read into scratch[0, len), its bytes kept as payload unless `keep_bytes` is false.
   Step read_into_scratch(Src& s, std::size_t len, bool keep_bytes = true) {
-    net::SocketAddr from;
-    const bool udp = s.kind == SourceKind::udp;
+    std::optional<net::SocketAddr> from;  // constructed for UDP only (128 bytes to clear)
+    if (s.kind == SourceKind::udp) from.emplace();
     const auto buf = std::span(scratch).first(len);
-    const Step st = step_of(read_some(s, buf, udp ? &from : nullptr), !is_datagram(s.kind));
+    const Step st = step_of(read_some(s, buf, from ? &*from : nullptr), !is_datagram(s.kind));
     s.bytes_in += st.n;
-    if (keep_bytes && st.outcome == Outcome::ok) keep(s, Direction::in, buf.first(st.n), udp ? &from : nullptr);
+    if (keep_bytes && st.outcome == Outcome::ok) keep(s, Direction::in, buf.first(st.n), from ? &*from : nullptr);
     return st;
   }
 
@@ -946,12 +953,17 @@ struct Engine::Impl {
   }
   void exec(cmd::SetReaction& c, const Ticket& t) {
     if (Src* s = target(c.token, Op::modify, t)) {
+      if (!valid(c.reaction)) return action(*s, Op::modify, Step{Outcome::error, 0, EINVAL}, t.id);
       s->reaction = c.reaction;
       source_record(RecordKind::source_changed, *s, s->reaction.n, t.id);
     }
   }
   void exec(cmd::Read& c, const Ticket& t) {
-    if (Src* s = target(c.token, Op::read, t)) (void)read_once(*s, c.n, t.id);
+    Src* s = target(c.token, Op::read, t);
+    if (!s) return;
+    // A read of 0 bytes would return 0, which a stream reports as end-of-file.
+    if (c.n == 0) return action(*s, Op::read, Step{Outcome::error, 0, EINVAL}, t.id);
+    (void)read_once(*s, c.n, t.id);
   }
   void exec(cmd::Drain& c, const Ticket& t) {
     if (Src* s = target(c.token, Op::drain, t)) (void)drain(*s, t.id);

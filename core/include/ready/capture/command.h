@@ -49,7 +49,7 @@ enum class Reaction : std::uint8_t {
 /// by a reaction (an ICMP error is recorded and the socket keeps working).
 struct ReactionSpec {
   Reaction kind = Reaction::none;
-  std::uint32_t n = 4096;  ///< bytes per read for Reaction::read
+  std::uint32_t n = 4096;  ///< bytes per read for Reaction::read (>= 1: EINVAL otherwise)
 };
 
 /// How a new source is registered, and what it does on events.
@@ -146,7 +146,8 @@ struct SetReaction {
 
 // ---- operations ----
 
-/// One read of up to `n` bytes (eventfd / timerfd: one read of the counter).
+/// One read of up to `n` bytes, n >= 1 (EINVAL otherwise; eventfd / timerfd: one read of
+/// the counter).
 struct Read {
   Token token;
   std::uint32_t n = 4096;
