@@ -482,6 +482,14 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY(c.wait_for([](const auto& rs) { return count(rs, RecordKind::note) == 2; }));
     QCOMPARE(sys::fault::remaining(::epoll_wait), 0);
     QCOMPARE(sys::fault::injected(::epoll_wait), 3);
+    // The interrupted waits left no poll_return; the one that woke for the note counted the
+    // Waker's event (value) and says how long it blocked (value2).
+    const auto second_note = c.find([](const Record& r) { return r.kind == RecordKind::note; },
+                                    *c.find([](const Record& r) { return r.kind == RecordKind::note; }) + 1);
+    QVERIFY(second_note && *second_note > 0);
+    const Record woke = c.records[*second_note - 1];
+    QCOMPARE(woke.kind, RecordKind::poll_return);
+    QVERIFY(woke.value >= 1);
     QVERIFY(no_engine_error(c.records));
     eng.stop();
   }
@@ -708,9 +716,11 @@ class TestCaptureRobust : public CoreTest {
     const std::size_t fds = open_fd_count();
     auto a = Engine::start(EngineConfig{.echo_pending_bytes = 0});
     auto b = Engine::start(EngineConfig{.max_drain_bytes = 0});
-    QVERIFY(!a && !b);
+    auto big = Engine::start(EngineConfig{.payload_bytes_per_source = (std::size_t{1} << 30) + 1});
+    QVERIFY(!a && !b && !big);
     QCOMPARE(a.error().value(), EINVAL);
     QCOMPARE(b.error().value(), EINVAL);
+    QCOMPARE(big.error().value(), EINVAL);
     QCOMPARE(open_fd_count(), fds);
   }
 };

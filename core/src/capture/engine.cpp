@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <chrono>
@@ -1109,7 +1110,7 @@ Engine::Engine(EngineConfig config, Notifier notifier, std::unique_ptr<Impl> imp
 io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   if (config.ring_capacity < 2 || !std::has_single_bit(config.ring_capacity) ||
       config.ring_capacity > (std::size_t{1} << 30) || config.echo_pending_bytes == 0 ||
-      config.max_drain_bytes == 0)
+      config.max_drain_bytes == 0 || config.payload_bytes_per_source > (std::size_t{1} << 30))
     return std::unexpected(os_error(EINVAL));
   unix::ignore_sigpipe();
   auto poll = Poll::create();

@@ -30,9 +30,10 @@ struct EngineConfig {
   /// Records the ring holds (a power of two, >= 2). A full ring drops (and counts) records:
   /// the poll thread never waits for the consumer.
   std::size_t ring_capacity = 65536;
-  /// Bytes of payload kept per source (see Engine::payload); 0 keeps none. Beyond it the
-  /// oldest bytes are evicted and counted. The chunk table beside it holds at most
-  /// max(16, payload_bytes_per_source / 128) chunks (many tiny reads evict the same way).
+  /// Bytes of payload kept per source, at most 2^30 (see Engine::payload); 0 keeps none.
+  /// Beyond it the oldest bytes are evicted and counted. The chunk table beside it holds at
+  /// most max(16, payload_bytes_per_source / 128) chunks (many tiny reads evict the same
+  /// way). Memory: (live sources with payload + payload_closed_sources) x ~1.5 x this (56-byte chunk entries).
   std::size_t payload_bytes_per_source = 64 * 1024;
   /// How many closed sources keep their payload readable; the oldest closed one is
   /// forgotten when one more closes. Live sources always keep theirs.
@@ -90,7 +91,8 @@ struct SourceInfo {
 /// The poll thread's loop: poll (EINTR is retried, not an error); a `poll_return` record
 /// (value = events, value2 = ns blocked; the Waker's own event is counted but not recorded);
 /// run the queued commands in order; for each event of a source, a `readiness` record (raw
-/// epoll bits, token, fd) followed by the source's reaction; a `stats` record when a second
+/// epoll bits, token, fd) followed by the source's reaction; the reactions of sources on the
+/// still-ready list (see "Bounds"); a `stats` record when a second
 /// has passed since the last one; then one Notifier::notify if anything was pushed. An event
 /// for a source closed earlier in the same batch is skipped (its token is gone).
 ///
@@ -148,7 +150,8 @@ class Engine {
   static constexpr std::size_t kMaxDrainBytes = kDefaultMaxDrainBytes;
 
   /// Starts the poll thread. Errors: the config is invalid (EINVAL: a ring capacity that is
-  /// not a power of two in [2, 2^30], echo_pending_bytes or max_drain_bytes 0), the ring
+  /// not a power of two in [2, 2^30], echo_pending_bytes or max_drain_bytes 0,
+  /// payload_bytes_per_source above 2^30), the ring
   /// cannot be allocated (ENOMEM), or creating the
   /// Poll, Waker, Notifier, reserve descriptor or thread failed.
   [[nodiscard]] static io_result<std::unique_ptr<Engine>> start(EngineConfig config = {});
