@@ -58,7 +58,8 @@ class Collector {
 inline std::function<bool(const Record&)> is_kind(RecordKind k, Token t) {
   return [=](const Record& r) { return r.kind == k && r.token == t.value; };
 }
-inline std::function<bool(const Record&)> is_action(Token t, Op op, std::optional<Outcome> outcome = std::nullopt) {
+inline std::function<bool(const Record&)> is_action(Token t, Op op,
+                                                    std::optional<Outcome> outcome = std::nullopt) {
   return [=](const Record& r) {
     return r.kind == RecordKind::action && r.token == t.value && r.op == static_cast<std::uint8_t>(op) &&
            (!outcome || r.outcome == *outcome);
@@ -82,6 +83,5 @@ inline net::SocketAddr closed_port() {
   auto l = plain_listener(any_local_address());
   return l ? local_address(l->get()) : net::SocketAddr();
 }
-
 
 }  // namespace ready::test

@@ -5,10 +5,10 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -43,7 +43,9 @@ pid_t wait_poll_thread() {
   return 0;
 }
 
-std::string text(const std::vector<std::byte>& b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string text(const std::vector<std::byte>& b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
 /// All of a snapshot's bytes in one direction, concatenated.
 std::string joined(const PayloadSnapshot& p, Direction d) {
@@ -64,7 +66,8 @@ bool is_warning(const Record& r, WarningKind w) {
   return r.kind == RecordKind::warning && r.op == static_cast<std::uint8_t>(w);
 }
 bool no_engine_error(const std::vector<Record>& rs) {
-  return std::none_of(rs.begin(), rs.end(), [](const Record& r) { return is_warning(r, WarningKind::engine_error); });
+  return std::none_of(rs.begin(), rs.end(),
+                      [](const Record& r) { return is_warning(r, WarningKind::engine_error); });
 }
 
 /// A loopback UDP port nothing is bound to (a socket's port, after it closed).
@@ -82,7 +85,9 @@ std::optional<net::SocketAddr> listening_at(Engine& eng, Collector& c, Token lis
 
 /// The token of the stream accepted from `listener` (the first source_added naming it).
 std::optional<Token> accepted_from(Collector& c, Token listener) {
-  const auto added = [&](const Record& r) { return r.kind == RecordKind::source_added && r.value == listener.value; };
+  const auto added = [&](const Record& r) {
+    return r.kind == RecordKind::source_added && r.value == listener.value;
+  };
   if (!c.wait_for(seen(added))) return std::nullopt;
   return Token(static_cast<std::size_t>(c.records[*c.find(added)].token));
 }
@@ -174,7 +179,9 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY_OK(eng.submit(cmd::Write{p->token, "0123456789"}));
     QVERIFY_OK(eng.submit(cmd::Write{p->token, "abcdefghij"}));
     QVERIFY_OK(eng.submit(cmd::Write{p->token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}));  // more than the bound
-    QVERIFY(c.wait_for([&](const auto& rs) { return std::count_if(rs.begin(), rs.end(), is_action(p->token, Op::write)) == 3; }));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_action(p->token, Op::write)) == 3;
+    }));
     const auto s = eng.payload(p->token);
     QVERIFY(s);
     QCOMPARE(s->next, std::uint64_t{46});
@@ -182,7 +189,9 @@ class TestCaptureRobust : public CoreTest {
     QCOMPARE(s->chunks.size(), std::size_t{1});
     QCOMPARE(s->chunks[0].offset, std::uint64_t{30});
     QCOMPARE(qs(text(s->chunks[0].bytes)), qs("KLMNOPQRSTUVWXYZ"));
-    const auto warned = [&](const Record& r) { return is_warning(r, WarningKind::payload_truncated) && r.token == p->token.value; };
+    const auto warned = [&](const Record& r) {
+      return is_warning(r, WarningKind::payload_truncated) && r.token == p->token.value;
+    };
     QCOMPARE(std::count_if(c.records.begin(), c.records.end(), warned), 1);
     QCOMPARE(c.records[*c.find(warned)].value, std::uint64_t{4});  // the second write evicted "0123"
     eng.stop();
@@ -197,9 +206,8 @@ class TestCaptureRobust : public CoreTest {
     auto p = eng.submit(cmd::Pipe{with(Reaction::discard)});
     QVERIFY_OK(p);
     QVERIFY_OK(eng.submit(cmd::Write{p->token, "thrown away"}));
-    QVERIFY(c.wait_for(seen([&](const Record& r) {
-      return is_action(p->token2, Op::drain)(r) && r.value == 11;
-    })));
+    QVERIFY(c.wait_for(
+        seen([&](const Record& r) { return is_action(p->token2, Op::drain)(r) && r.value == 11; })));
     QVERIFY(!eng.payload(p->token2));
     QVERIFY(eng.payload(p->token));
 
@@ -233,7 +241,8 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY_OK(peer);
     QVERIFY_OK(connect_fd(peer->get(), *at));
     CHECKED_WRITE(plain_send(peer->get(), bytes("dgram")), 5);
-    QVERIFY(c.wait_for(seen([&](const Record& r) { return is_action(u->token, Op::read, Outcome::ok)(r) && r.value == 5; })));
+    QVERIFY(c.wait_for(seen(
+        [&](const Record& r) { return is_action(u->token, Op::read, Outcome::ok)(r) && r.value == 5; })));
     const auto s = eng.payload(u->token);
     QVERIFY(s);
     QCOMPARE(s->chunks.size(), std::size_t{1});
@@ -261,7 +270,9 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY(c.wait_for(seen(is_action(u->token, Op::connect, Outcome::ok))));
     QCOMPARE(qs(eng.source_info(u->token)->peer), qs(closed.to_string()));
     QVERIFY_OK(eng.submit(cmd::Write{u->token, "ping"}));
-    QVERIFY(c.wait_for(seen([&](const Record& r) { return is_kind(RecordKind::readiness, u->token)(r) && (r.bits & EPOLLERR); })));
+    QVERIFY(c.wait_for(seen([&](const Record& r) {
+      return is_kind(RecordKind::readiness, u->token)(r) && (r.bits & EPOLLERR);
+    })));
     QVERIFY_OK(eng.submit(cmd::Read{u->token, 100}));
     QVERIFY(c.wait_for(seen(is_action(u->token, Op::read))));
     const auto refused = c.find(is_action(u->token, Op::read));
@@ -276,7 +287,8 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY(!c.find(is_kind(RecordKind::source_removed, u->token)));
 
     // A non-loopback peer is refused like a non-loopback bind, and nothing is opened.
-    auto remote = eng.submit(cmd::UdpBind{any_local_address(), {}, false, net::SocketAddr::parse("192.0.2.1:9")});
+    auto remote =
+        eng.submit(cmd::UdpBind{any_local_address(), {}, false, net::SocketAddr::parse("192.0.2.1:9")});
     QVERIFY_OK(remote);
     QVERIFY(c.wait_for(seen(is_action(remote->token, Op::create, Outcome::error))));
     QCOMPARE(c.records[*c.find(is_action(remote->token, Op::create))].err, EACCES);
@@ -303,7 +315,8 @@ class TestCaptureRobust : public CoreTest {
       std::uint64_t last_read = 0;
       for (const Record& r : rs) {
         if (is_action(echo, Op::read, Outcome::ok)(r)) last_read = r.value;
-        if (is_action(echo, Op::write)(r) && (r.outcome == Outcome::would_block || r.value < last_read)) return true;
+        if (is_action(echo, Op::write)(r) && (r.outcome == Outcome::would_block || r.value < last_read))
+          return true;
       }
       return false;
     };
@@ -314,7 +327,8 @@ class TestCaptureRobust : public CoreTest {
       const std::size_t from = c.records.size();
       QVERIFY_OK(eng.submit(cmd::Fill{user}));
       QVERIFY(c.wait_for([&](const auto& rs) {
-        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(from), rs.end(), is_action(user, Op::fill));
+        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(from), rs.end(),
+                           is_action(user, Op::fill));
       }));
       const Record f = c.records[*c.find(is_action(user, Op::fill), from)];
       QCOMPARE(f.outcome == Outcome::error, false);
@@ -327,17 +341,20 @@ class TestCaptureRobust : public CoreTest {
       const std::size_t from = c.records.size();
       QVERIFY_OK(eng.submit(cmd::Drain{user}));
       QVERIFY(c.wait_for([&](const auto& rs) {
-        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(from), rs.end(), is_action(user, Op::drain));
+        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(from), rs.end(),
+                           is_action(user, Op::drain));
       }));
       back += c.records[*c.find(is_action(user, Op::drain), from)].value;
     }
     QCOMPARE(back, sent);
-    QVERIFY(c.find([&](const Record& r) { return is_kind(RecordKind::readiness, echo)(r) && (r.bits & EPOLLOUT); }));
+    QVERIFY(c.find(
+        [&](const Record& r) { return is_kind(RecordKind::readiness, echo)(r) && (r.bits & EPOLLOUT); }));
     QCOMPARE(sum_values(c.records, is_action(echo, Op::write, Outcome::ok)), sent);
     QCOMPARE(sum_values(c.records, is_action(echo, Op::read, Outcome::ok)), sent);
     // Reading resumed: one more round trip works.
     QVERIFY_OK(eng.submit(cmd::Write{user, "tail"}));
-    QVERIFY(c.wait_for(seen([&](const Record& r) { return is_action(echo, Op::write, Outcome::ok)(r) && r.value == 4; })));
+    QVERIFY(c.wait_for(
+        seen([&](const Record& r) { return is_action(echo, Op::write, Outcome::ok)(r) && r.value == 4; })));
     QVERIFY(no_engine_error(c.records));
     eng.stop();
   }
@@ -361,7 +378,9 @@ class TestCaptureRobust : public CoreTest {
     const auto drained = is_action(p->token2, Op::drain);
     QVERIFY(c.wait_for([&](const auto& rs) { return sum_values(rs, drained) == sent; }));
     QVERIFY(c.wait_for(seen(is_action(p->token2, Op::drain, Outcome::would_block))));
-    const auto at_bound = [&](const Record& r) { return is_action(p->token2, Op::drain, Outcome::ok)(r) && r.value == 4096; };
+    const auto at_bound = [&](const Record& r) {
+      return is_action(p->token2, Op::drain, Outcome::ok)(r) && r.value == 4096;
+    };
     QVERIFY(std::count_if(c.records.begin(), c.records.end(), at_bound) >= 3);
     // The Fill command is bounded the same way.
     QVERIFY_OK(eng.submit(cmd::Fill{p->token}));
@@ -417,9 +436,12 @@ class TestCaptureRobust : public CoreTest {
     const linger hard{1, 0};
     QCOMPARE(::setsockopt(client->get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
     client->reset();
-    QVERIFY(c.wait_for(seen([&](const Record& r) { return is_kind(RecordKind::readiness, *stream)(r) && (r.bits & EPOLLHUP); })));
+    QVERIFY(c.wait_for(seen(
+        [&](const Record& r) { return is_kind(RecordKind::readiness, *stream)(r) && (r.bits & EPOLLHUP); })));
     for (int i = 0; i < 3; ++i) QVERIFY_OK(eng.submit(cmd::Write{*stream, "x"}));
-    QVERIFY(c.wait_for([&](const auto& rs) { return std::count_if(rs.begin(), rs.end(), is_action(*stream, Op::write)) == 3; }));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_action(*stream, Op::write)) == 3;
+    }));
     bool epipe = false;
     for (const Record& r : c.records) {
       if (!is_action(*stream, Op::write)(r)) continue;
@@ -448,7 +470,9 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY(stream);
     CHECKED_WRITE(plain_send(client->get(), bytes("abc")), 3);
     QCOMPARE(::shutdown(client->get(), SHUT_WR), 0);
-    QVERIFY(c.wait_for(seen([&](const Record& r) { return is_kind(RecordKind::readiness, *stream)(r) && (r.bits & EPOLLRDHUP); })));
+    QVERIFY(c.wait_for(seen([&](const Record& r) {
+      return is_kind(RecordKind::readiness, *stream)(r) && (r.bits & EPOLLRDHUP);
+    })));
     QVERIFY_OK(eng.submit(cmd::Drain{*stream}));
     QVERIFY(c.wait_for(seen(is_action(*stream, Op::drain))));
     const Record drained = c.records[*c.find(is_action(*stream, Op::drain))];
@@ -519,7 +543,9 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY(sys::fault::inject(::read, EAGAIN, 1, tid));
     QVERIFY_OK(eng.submit(cmd::Read{p->token2, 10}));
     QVERIFY_OK(eng.submit(cmd::Read{p->token2, 10}));
-    QVERIFY(c.wait_for([&](const auto& rs) { return std::count_if(rs.begin(), rs.end(), is_action(p->token2, Op::read)) == 3; }));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_action(p->token2, Op::read)) == 3;
+    }));
     const auto blocked = c.find(is_action(p->token2, Op::read), *c.find(is_action(p->token2, Op::read)) + 1);
     QCOMPARE(c.records[*blocked].outcome, Outcome::would_block);
     const auto rest = c.find(is_action(p->token2, Op::read), *blocked + 1);
@@ -633,7 +659,9 @@ class TestCaptureRobust : public CoreTest {
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_changed, p->token2))));
     const Record changed = c.records[*c.find(is_kind(RecordKind::source_changed, p->token2))];
     QCOMPARE(changed.bits & 0xff, std::uint32_t{(Interest::READABLE | Interest::WRITABLE).bits()});
-    QVERIFY(c.wait_for(seen([&](const Record& r) { return is_kind(RecordKind::readiness, p->token2)(r) && (r.bits & EPOLLOUT); })));
+    QVERIFY(c.wait_for(seen([&](const Record& r) {
+      return is_kind(RecordKind::readiness, p->token2)(r) && (r.bits & EPOLLOUT);
+    })));
 
     QVERIFY_OK(eng.submit(cmd::Fill{p->token}));
     QVERIFY_OK(eng.submit(cmd::Drain{p->token2}));
@@ -674,7 +702,9 @@ class TestCaptureRobust : public CoreTest {
     auto t = eng.submit(cmd::TimerFdCreate{with(Reaction::read)});
     QVERIFY_OK(t);
     QVERIFY_OK(eng.submit(cmd::TimerArm{t->token, 1ms, 1ms}));
-    QVERIFY(c.wait_for([&](const auto& rs) { return std::count_if(rs.begin(), rs.end(), is_action(t->token, Op::read, Outcome::ok)) >= 3; }));
+    QVERIFY(c.wait_for([&](const auto& rs) {
+      return std::count_if(rs.begin(), rs.end(), is_action(t->token, Op::read, Outcome::ok)) >= 3;
+    }));
     QVERIFY_OK(eng.submit(cmd::TimerDisarm{t->token}));
     QVERIFY(c.wait_for(seen(is_action(t->token, Op::timer_disarm, Outcome::ok))));
     for (const Record& r : c.records)

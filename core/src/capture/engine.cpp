@@ -236,7 +236,8 @@ struct Engine::PayloadBuffer {
       c.t_ns = mt.t_ns;
       c.direction = mt.direction;
       if (mt.peer_len != 0)
-        c.peer = net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(mt.peer.data()), mt.peer_len);
+        c.peer =
+            net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(mt.peer.data()), mt.peer_len);
       const auto at = raw.begin() + static_cast<std::ptrdiff_t>(begin - lo);
       c.bytes.assign(at, at + static_cast<std::ptrdiff_t>(mt.offset + mt.len - begin));
       out.chunks.push_back(std::move(c));
@@ -269,8 +270,8 @@ struct Engine::Impl {
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
     std::shared_ptr<PayloadBuffer> payload{};  // created at the first kept byte
-    bool evict_warned = false;               // the first eviction's warning was recorded
-    bool payload_failed = false;             // the buffer could not be allocated: keep nothing
+    bool evict_warned = false;                 // the first eviction's warning was recorded
+    bool payload_failed = false;               // the buffer could not be allocated: keep nothing
     // Echo back-pressure: bytes read but not yet written back, pending[pending_off, +pending_len).
     std::vector<std::byte> pending{};  // allocated once, echo_pending_bytes
     std::size_t pending_off = 0;
@@ -544,7 +545,8 @@ struct Engine::Impl {
     const auto buf = std::span(scratch).first(len);
     const Step st = step_of(read_some(s, buf, from ? &*from : nullptr), !is_datagram(s.kind));
     s.bytes_in += st.n;
-    if (keep_bytes && st.outcome == Outcome::ok) keep(s, Direction::in, buf.first(st.n), from ? &*from : nullptr);
+    if (keep_bytes && st.outcome == Outcome::ok)
+      keep(s, Direction::in, buf.first(st.n), from ? &*from : nullptr);
     return st;
   }
 
@@ -1061,8 +1063,7 @@ struct Engine::Impl {
       const std::uint64_t before = now_ns();
       const std::uint64_t due = last_stats + kStatsEvery;
       // Sources left still ready: look for new events without waiting, then continue them.
-      const auto timeout =
-          std::chrono::nanoseconds(due > before && still_ready.empty() ? due - before : 0);
+      const auto timeout = std::chrono::nanoseconds(due > before && still_ready.empty() ? due - before : 0);
       auto n = poll.poll(events, timeout);
       const std::uint64_t after = now_ns();
       if (!n) {
