@@ -1,10 +1,14 @@
 // The capture engine's poll thread: sources, commands, reactions and records.
 #include "ready/capture/engine.h"
 
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <system_error>
@@ -12,6 +16,7 @@
 #include <utility>
 #include <variant>
 
+#include "linux/sys.h"
 #include "ready/event.h"
 #include "ready/net/tcp.h"
 #include "ready/net/udp.h"
@@ -88,6 +93,9 @@ struct Step {
   Outcome outcome = Outcome::ok;
   std::uint64_t n = 0;
   int err = 0;
+  /// A drain that ended at a short stream read (ReactionSpec::stop_at_short_read): outcome
+  /// ok, but the source is drained, unlike a drain stopped by max_drain_bytes.
+  bool drained_by_short_read = false;
   [[nodiscard]] bool fatal() const noexcept { return outcome == Outcome::error; }
 };
 
@@ -127,6 +135,129 @@ std::string addr_text(const io_result<T>& a) {
 
 }  // namespace
 
+/// One source's kept payload: a byte ring of payload_bytes_per_source bytes and a ring of
+/// chunk descriptions, both allocated once. Byte offset o of the source's payload stream sits
+/// at bytes[o % capacity]; [tail, head) is kept, everything below tail was evicted. The poll
+/// thread appends under `m`; payload() copies out under `m` (memcpy only: see Engine::payload).
+struct Engine::PayloadBuffer {
+  struct Meta {
+    std::uint64_t offset = 0;
+    std::uint64_t t_ns = 0;
+    std::uint32_t len = 0;
+    Direction direction = Direction::in;
+    std::uint8_t peer_len = 0;  // 0: no peer
+    std::array<unsigned char, sizeof(sockaddr_in6)> peer{};
+  };
+
+  explicit PayloadBuffer(std::size_t capacity)
+      : bytes(capacity), metas(std::max<std::size_t>(16, capacity / 128)) {}
+
+  /// Keeps `data` (evicting the oldest bytes and chunks as needed); returns the bytes this
+  /// call evicted (including any of `data` itself beyond the capacity).
+  std::uint64_t append(Direction d, std::uint64_t t_ns, std::span<const std::byte> data,
+                       const net::SocketAddr* peer) {
+    const std::uint64_t cap = bytes.size();
+    const std::uint64_t n = data.size();
+    const std::uint64_t skip = n > cap ? n - cap : 0;
+    std::lock_guard lock(m);
+    const std::uint64_t new_head = head + n;
+    const std::uint64_t floor = new_head > cap ? new_head - cap : 0;  // lowest offset that stays
+    const std::uint64_t before = tail;
+    while (count > 0) {
+      Meta& f = metas[first];
+      const bool full = count == metas.size();
+      if (!full && f.offset >= floor) break;
+      if (full || f.offset + f.len <= floor) {
+        tail = f.offset + f.len;
+        first = (first + 1) % metas.size();
+        --count;
+        continue;
+      }
+      const std::uint64_t cut = floor - f.offset;  // evict the front of this chunk only
+      f.offset += cut;
+      f.len -= static_cast<std::uint32_t>(cut);
+      tail = f.offset;
+      break;
+    }
+    const std::uint64_t start = head + skip;
+    if (count == 0) tail = start;
+    const std::uint64_t keep = n - skip;
+    const std::size_t pos = static_cast<std::size_t>(start % cap);
+    const std::size_t part = std::min<std::size_t>(static_cast<std::size_t>(keep), bytes.size() - pos);
+    std::memcpy(bytes.data() + pos, data.data() + skip, part);
+    std::memcpy(bytes.data(), data.data() + skip + part, static_cast<std::size_t>(keep) - part);
+    Meta& mt = metas[(first + count) % metas.size()];
+    mt.offset = start;
+    mt.t_ns = t_ns;
+    mt.len = static_cast<std::uint32_t>(keep);
+    mt.direction = d;
+    mt.peer_len = 0;
+    if (peer && peer->len() <= mt.peer.size()) {
+      std::memcpy(mt.peer.data(), peer->as_sockaddr(), peer->len());
+      mt.peer_len = static_cast<std::uint8_t>(peer->len());
+    }
+    ++count;
+    head = new_head;
+    return tail - before;
+  }
+
+  void close() {
+    std::lock_guard lock(m);
+    closed = true;
+  }
+
+  PayloadSnapshot snapshot(std::uint64_t since) const {
+    // Allocate before taking the lock: under it, only copies (the poll thread may wait on it).
+    std::vector<Meta> ms;
+    ms.reserve(metas.size());
+    std::vector<std::byte> raw(bytes.size());
+    PayloadSnapshot out;
+    std::uint64_t lo = 0;
+    {
+      std::lock_guard lock(m);
+      out.next = head;
+      out.evicted = tail;
+      out.closed = closed;
+      lo = std::max(tail, since);
+      for (std::size_t i = 0; i < count; ++i) {
+        const Meta& mt = metas[(first + i) % metas.size()];
+        if (mt.offset + mt.len > lo) ms.push_back(mt);
+      }
+      if (head > lo) {  // the kept bytes from lo on, unwrapped into raw[0, head - lo)
+        const std::size_t n = static_cast<std::size_t>(head - lo);
+        const std::size_t pos = static_cast<std::size_t>(lo % bytes.size());
+        const std::size_t part = std::min(n, bytes.size() - pos);
+        std::memcpy(raw.data(), bytes.data() + pos, part);
+        std::memcpy(raw.data() + part, bytes.data(), n - part);
+      }
+    }
+    out.chunks.reserve(ms.size());
+    for (const Meta& mt : ms) {
+      PayloadChunk c;
+      const std::uint64_t begin = std::max(mt.offset, lo);
+      c.offset = begin;
+      c.t_ns = mt.t_ns;
+      c.direction = mt.direction;
+      if (mt.peer_len != 0)
+        c.peer =
+            net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(mt.peer.data()), mt.peer_len);
+      const auto at = raw.begin() + static_cast<std::ptrdiff_t>(begin - lo);
+      c.bytes.assign(at, at + static_cast<std::ptrdiff_t>(mt.offset + mt.len - begin));
+      out.chunks.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  mutable std::mutex m;
+  std::vector<std::byte> bytes;  // guarded by m (its size is fixed)
+  std::vector<Meta> metas;       // guarded by m (its size is fixed)
+  std::size_t first = 0;         // guarded by m: index of the oldest chunk in metas
+  std::size_t count = 0;         // guarded by m
+  std::uint64_t head = 0;        // guarded by m: bytes ever appended
+  std::uint64_t tail = 0;        // guarded by m: bytes evicted (everything below it)
+  bool closed = false;           // guarded by m
+};
+
 /// The poll thread's state. Only the poll thread touches it (the Waker's wake() excepted,
 /// which is thread-safe), from the start of the thread to its end.
 struct Engine::Impl {
@@ -141,6 +272,14 @@ struct Engine::Impl {
     bool connecting = false;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
+    std::shared_ptr<PayloadBuffer> payload{};  // created at the first kept byte
+    bool evict_warned = false;                 // the first eviction's warning was recorded
+    bool payload_failed = false;               // the buffer could not be allocated: keep nothing
+    // Echo back-pressure: bytes read but not yet written back, pending[pending_off, +pending_len).
+    std::vector<std::byte> pending{};  // allocated once, echo_pending_bytes
+    std::size_t pending_off = 0;
+    std::size_t pending_len = 0;
+    bool still_ready = false;  // on Impl::still_ready (a reaction stopped at max_drain_bytes)
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd)
@@ -153,6 +292,9 @@ struct Engine::Impl {
   std::optional<unix::EventFd> reserve;
   std::unordered_map<std::uint64_t, std::unique_ptr<Src>> sources;
   std::vector<std::byte> scratch = std::vector<std::byte>(kScratchBytes);
+  // Sources whose reaction stopped at max_drain_bytes (edge/oneshot): continued next iteration.
+  std::vector<Token> still_ready;
+  std::vector<Token> continuing;  // still_ready taken for one iteration (kept to reuse its storage)
   Clock::time_point t0 = Clock::now();
   bool pushed = false;
 
@@ -233,6 +375,43 @@ struct Engine::Impl {
     return it == sources.end() ? nullptr : it->second.get();
   }
 
+  // ---- payload ----
+
+  /// Keeps bytes a read or write moved in the source's payload buffer (see Engine, "Payload").
+  void keep(Src& s, Direction d, std::span<const std::byte> data, const net::SocketAddr* peer = nullptr) {
+    const std::size_t cap = eng->config_.payload_bytes_per_source;
+    if (data.empty() || cap == 0 || s.payload_failed) return;
+    if (!s.payload) {
+      try {
+        auto b = std::make_shared<PayloadBuffer>(cap);
+        std::lock_guard lock(eng->payload_mutex_);
+        eng->payloads_[s.token.value] = b;
+        s.payload = std::move(b);
+      } catch (const std::bad_alloc&) {
+        s.payload_failed = true;
+        warning(&s, WarningKind::engine_error, 0, ENOMEM);
+        return;
+      }
+    }
+    const std::uint64_t evicted = s.payload->append(d, now_ns(), data, peer);
+    if (evicted != 0 && !s.evict_warned) {
+      s.evict_warned = true;
+      warning(&s, WarningKind::payload_truncated, evicted);
+    }
+  }
+
+  /// The source closed: its payload stays readable, for the last payload_closed_sources.
+  void retire_payload(Src& s) {
+    if (!s.payload) return;
+    s.payload->close();
+    std::lock_guard lock(eng->payload_mutex_);
+    eng->closed_payloads_.push_back(s.token.value);
+    while (eng->closed_payloads_.size() > eng->config_.payload_closed_sources) {
+      eng->payloads_.erase(eng->closed_payloads_.front());
+      eng->closed_payloads_.pop_front();
+    }
+  }
+
   void publish_info(Src& s) {
     SourceInfo info;
     info.kind = s.kind;
@@ -249,6 +428,9 @@ struct Engine::Impl {
     eng->infos_[s.token.value] = std::move(info);
   }
 
+  /// A read reaction of 0 bytes would read 0, which a stream reports as end-of-file.
+  static bool valid(const ReactionSpec& r) noexcept { return r.kind != Reaction::read || r.n > 0; }
+
   /// Registers a new source and records source_added; records the failure otherwise (the
   /// descriptor is then closed unregistered).
   Src* add_source(Token token, SourceKind kind, Io io, const SourceOptions& o, std::uint64_t parent,
@@ -256,6 +438,10 @@ struct Engine::Impl {
     auto s = std::make_unique<Src>(Src{token, kind, std::move(io), o.interest, o.trigger, o.reaction});
     s->connecting = connecting;
     s->fd = base(s->io).as_raw_fd();
+    if (!valid(o.reaction)) {
+      error_action(token, Op::create, EINVAL, cmd);
+      return nullptr;
+    }
     if (auto r = poll.registry().add(base(s->io), token, o.interest, o.trigger); !r) {
       error_action(token, Op::create, r.error(), cmd);
       return nullptr;
@@ -286,6 +472,7 @@ struct Engine::Impl {
       std::lock_guard lock(eng->text_mutex_);
       eng->infos_.erase(token.value);
     }
+    retire_payload(s);
     sources.erase(it);  // closes the descriptor, after the remove above
     emit(removed);
   }
@@ -300,11 +487,17 @@ struct Engine::Impl {
 
   // ---- operations on a source ----
 
-  io_result<std::size_t> read_some(Src& s, std::span<std::byte> buf) {
+  /// One read; a UDP read also gives its sender in `from`.
+  io_result<std::size_t> read_some(Src& s, std::span<std::byte> buf, net::SocketAddr* from = nullptr) {
     return std::visit(
         [&](auto& io) -> io_result<std::size_t> {
           using T = std::decay_t<decltype(io)>;
-          if constexpr (std::is_same_v<T, net::UdpSocket> || std::is_same_v<T, net::UnixDatagram>)
+          if constexpr (std::is_same_v<T, net::UdpSocket>) {
+            auto r = io.recv_from(buf);
+            if (!r) return std::unexpected(r.error());
+            if (from) *from = r->from;
+            return r->n;
+          } else if constexpr (std::is_same_v<T, net::UnixDatagram>)
             return io.recv(buf);
           else if constexpr (requires { io.read(buf); })
             return io.read(buf);
@@ -348,92 +541,146 @@ struct Engine::Impl {
     return s.kind == SourceKind::eventfd ? Op::eventfd_read : Op::read;
   }
 
+  /// One read into scratch[0, len), its bytes kept as payload unless `keep_bytes` is false.
+  Step read_into_scratch(Src& s, std::size_t len, bool keep_bytes = true) {
+    std::optional<net::SocketAddr> from;  // constructed for UDP only (128 bytes to clear)
+    if (s.kind == SourceKind::udp) from.emplace();
+    const auto buf = std::span(scratch).first(len);
+    const Step st = step_of(read_some(s, buf, from ? &*from : nullptr), !is_datagram(s.kind));
+    s.bytes_in += st.n;
+    if (keep_bytes && st.outcome == Outcome::ok)
+      keep(s, Direction::in, buf.first(st.n), from ? &*from : nullptr);
+    return st;
+  }
+
+  /// One write; the bytes it took are kept as payload.
+  Step write_once(Src& s, std::span<const std::byte> data) {
+    const Step st = step_of(write_some(s, data), false);
+    s.bytes_out += st.n;
+    if (st.outcome == Outcome::ok) keep(s, Direction::out, data.first(st.n));
+    return st;
+  }
+
   /// One read of up to n bytes.
   Step read_once(Src& s, std::uint32_t n, std::uint64_t cmd) {
     if (auto c = read_counter(s)) {
       action(s, counter_read_op(s), *c, cmd);
       return *c;
     }
-    const std::size_t len = std::min<std::size_t>(n, scratch.size());
-    const Step st = step_of(read_some(s, std::span(scratch).first(len)), !is_datagram(s.kind));
-    s.bytes_in += st.n;
+    const Step st = read_into_scratch(s, std::min<std::size_t>(n, scratch.size()));
     action(s, Op::read, st, cmd);
     return st;
   }
 
-  /// Reads until would-block, end-of-file, an error or kMaxDrainBytes (outcome ok); with
+  /// Reads until would-block, end-of-file, an error or max_drain_bytes (outcome ok); with
   /// `short_read_ends` (ReactionSpec::stop_at_short_read on a stream), also after a short
   /// read (outcome ok).
-  Step drain(Src& s, std::uint64_t cmd, bool short_read_ends = false) {
+  Step drain(Src& s, std::uint64_t cmd, bool keep_bytes = true, bool short_read_ends = false) {
     if (auto c = read_counter(s)) {
       action(s, counter_read_op(s), *c, cmd);
       return *c;
     }
+    const std::size_t cap = eng->config_.max_drain_bytes;
     std::uint64_t total = 0;
     Step st;
     for (;;) {
-      st = step_of(read_some(s, scratch), !is_datagram(s.kind));
+      const std::size_t asked = std::min<std::size_t>(scratch.size(), cap - total);
+      st = read_into_scratch(s, asked, keep_bytes);
       total += st.n;
       if (st.outcome != Outcome::ok) break;
-      if (total >= kMaxDrainBytes) break;
-      if (short_read_ends && st.n < scratch.size()) break;
+      if (total >= cap) break;
+      if (short_read_ends && st.n < asked) {
+        st.drained_by_short_read = true;
+        break;
+      }
     }
-    s.bytes_in += total;
     st.n = total;
     action(s, Op::drain, st, cmd);
     return st;
   }
 
-  /// Writes until would-block, an error or kMaxDrainBytes (outcome ok).
+  /// Writes until would-block, an error or max_drain_bytes (outcome ok).
   Step fill(Src& s, std::uint64_t cmd) {
     std::fill(scratch.begin(), scratch.end(), std::byte{'x'});
+    const std::size_t cap = eng->config_.max_drain_bytes;
     std::uint64_t total = 0;
     Step st;
     for (;;) {
-      st = step_of(write_some(s, scratch), false);
+      st = write_once(s, std::span(scratch).first(std::min<std::size_t>(scratch.size(), cap - total)));
       total += st.n;
-      if (st.outcome != Outcome::ok || total >= kMaxDrainBytes) break;
+      if (st.outcome != Outcome::ok || total >= cap) break;
     }
-    s.bytes_out += total;
     st.n = total;
     action(s, Op::fill, st, cmd);
     return st;
   }
 
-  /// Writes all of `data` unless it would block or fails; records one write action.
+  /// Writes `data` until it is all written, it would block or fails; records one write
+  /// action (ok with the bytes taken, when some were).
   Step write_all(Src& s, std::span<const std::byte> data, std::uint64_t cmd) {
     std::uint64_t total = 0;
     Step st;
     while (total < data.size()) {
-      st = step_of(write_some(s, data.subspan(total)), false);
+      st = write_once(s, data.subspan(total));
       total += st.n;
       if (st.outcome != Outcome::ok) break;
     }
-    s.bytes_out += total;
     if (st.outcome == Outcome::would_block && total > 0) st.outcome = Outcome::ok;
     st.n = total;
     action(s, Op::write, st, cmd);
-    if (st.outcome == Outcome::ok && total < data.size())
-      warning(&s, WarningKind::payload_truncated, data.size() - total);
     return st;
   }
 
-  /// Echo: read a chunk, write it back; until would-block, EOF, an error or the bound.
+  // ---- echo and its back-pressure (see Engine, "Echo") ----
+
+  /// What the source is registered for: its interest, or WRITABLE only while an echo waits.
+  static Interest registered_interest(const Src& s) noexcept {
+    return s.pending_len != 0 ? Interest::WRITABLE : s.interest;
+  }
+
+  void reregister(Src& s) {
+    if (auto r = poll.registry().modify(base(s.io), s.token, registered_interest(s), s.trigger); !r)
+      warning(&s, WarningKind::engine_error, 0, errno_of(r.error()));
+  }
+
+  /// Keeps what the peer did not take and stops reading until it is written.
+  void hold(Src& s, std::span<const std::byte> rest) {
+    if (s.pending.empty()) s.pending.resize(eng->config_.echo_pending_bytes);  // once per source
+    std::memcpy(s.pending.data(), rest.data(), rest.size());  // rest <= one echo read <= the bound
+    s.pending_off = 0;
+    s.pending_len = rest.size();
+    reregister(s);
+  }
+
+  /// Writes pending echo bytes; once none is left, the source reads again.
+  Step flush_pending(Src& s) {
+    const Step w = write_all(s, std::span(s.pending).subspan(s.pending_off, s.pending_len), 0);
+    if (w.fatal()) return w;
+    s.pending_off += static_cast<std::size_t>(w.n);
+    s.pending_len -= static_cast<std::size_t>(w.n);
+    if (s.pending_len == 0) reregister(s);  // MOD reports data that waited meanwhile
+    return w;
+  }
+
+  /// Echo: read a chunk, write it back; until would-block, EOF, an error, the bound, or a
+  /// peer that does not take everything (the rest waits in the pending buffer).
   Step echo(Src& s) {
+    const std::size_t cap = eng->config_.max_drain_bytes;
+    const std::size_t chunk = std::min(scratch.size(), eng->config_.echo_pending_bytes);
     std::uint64_t total = 0;
     for (;;) {
-      const Step r = step_of(read_some(s, scratch), true);
-      s.bytes_in += r.n;
+      const Step r = read_into_scratch(s, std::min<std::size_t>(chunk, cap - total));
       action(s, Op::read, r, 0);
       if (r.outcome != Outcome::ok) return r;
-      // The read bytes are copied: write_all must not see scratch change under it (it does
-      // not), but keep the echo independent of the scratch buffer's later use.
-      const std::vector<std::byte> chunk(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(r.n));
-      const Step w = write_all(s, chunk, 0);
+      const auto data = std::span(scratch).first(static_cast<std::size_t>(r.n));
+      const Step w = write_all(s, data, 0);
       if (w.fatal()) return w;
-      if (w.outcome == Outcome::would_block) warning(&s, WarningKind::payload_truncated, r.n);
+      if (w.n < r.n) {
+        hold(s, data.subspan(static_cast<std::size_t>(w.n)));
+        return Step{Outcome::would_block, total + w.n, 0};
+      }
       total += r.n;
-      if (total >= kMaxDrainBytes) return Step{Outcome::ok, total, 0};
+      if (total >= cap) return Step{Outcome::ok, total, 0};
     }
   }
 
@@ -536,35 +783,55 @@ struct Engine::Impl {
       }
       publish_info(*s);
     }
+    if (s->pending_len != 0) {  // an echo waits to write: only writability matters now
+      if (e.is_writable() || e.is_write_closed() || e.is_error()) {
+        const Step w = flush_pending(*s);
+        if (w.fatal() && is_stream_like(s->kind)) close_source(token);
+      }
+      return;
+    }
     if (s->reaction.kind == Reaction::none) return;
+    if (s->kind == SourceKind::tcp_listener || s->kind == SourceKind::unix_listener) {
+      if (e.is_readable()) accept_until_would_block(*s);
+      return;
+    }
+    // A short read ends a drain only when the event gave no hint of an end-of-file or an
+    // error still to be read (ReactionSpec::stop_at_short_read).
+    const bool short_read_ends = s->reaction.stop_at_short_read && is_stream_like(s->kind) &&
+                                 !e.is_read_closed() && !e.is_error();
+    react(*s, e.is_readable() || e.is_read_closed() || e.is_error(), e.is_write_closed() || e.is_error(),
+          short_read_ends);
+  }
 
+  /// A source's reaction to readiness (readable: it may read; write_closed: a pipe sender's
+  /// reader is gone). Also runs, as readable, for a source continued from still_ready.
+  void react(Src& src, bool readable, bool write_closed, bool short_read_ends = false) {
+    Src* s = &src;
+    const Token token = s->token;
     Step end;
     switch (s->kind) {
       case SourceKind::tcp_listener:
       case SourceKind::unix_listener:
-        if (e.is_readable()) accept_until_would_block(*s);
         return;
       case SourceKind::eventfd:
       case SourceKind::timerfd:
-        if (e.is_readable()) (void)read_once(*s, 8, 0);
+        if (readable) (void)read_once(*s, 8, 0);
         return;
       case SourceKind::pipe_sender:
-        if (e.is_write_closed() || e.is_error()) close_source(token);
+        if (write_closed) close_source(token);
         return;
       default:
         break;
     }
-    if (!(e.is_readable() || e.is_read_closed() || e.is_error())) return;
+    if (!readable) return;
     switch (s->reaction.kind) {
       case Reaction::read:
         end = read_once(*s, s->reaction.n, 0);
         break;
       case Reaction::drain:
-      case Reaction::discard:
       case Reaction::auto_accept:
-        end = drain(*s, 0,
-                    s->reaction.stop_at_short_read && is_stream_like(s->kind) && !e.is_read_closed() &&
-                        !e.is_error());
+      case Reaction::discard:
+        end = drain(*s, 0, s->reaction.kind != Reaction::discard, short_read_ends);
         break;
       case Reaction::echo:
         end = echo(*s);
@@ -572,7 +839,29 @@ struct Engine::Impl {
       case Reaction::none:
         return;
     }
-    if (is_stream_like(s->kind) && (end.outcome == Outcome::eof || end.fatal())) close_source(token);
+    if (is_stream_like(s->kind) && (end.outcome == Outcome::eof || end.fatal())) {
+      close_source(token);
+      return;
+    }
+    // Outcome ok from a drain or echo: it stopped at max_drain_bytes with more maybe waiting,
+    // which no new edge would announce.
+    if (end.outcome == Outcome::ok && !end.drained_by_short_read && s->reaction.kind != Reaction::read &&
+        s->trigger != Trigger::level && !s->still_ready) {
+      s->still_ready = true;
+      still_ready.push_back(token);
+    }
+  }
+
+  /// Continues the reactions that stopped at max_drain_bytes in the last iteration.
+  void continue_still_ready() {
+    continuing.swap(still_ready);
+    for (const Token t : continuing) {
+      Src* s = find(t);
+      if (!s) continue;  // closed meanwhile
+      s->still_ready = false;
+      if (s->pending_len == 0) react(*s, true, false);
+    }
+    continuing.clear();
   }
 
   // ---- commands ----
@@ -603,8 +892,14 @@ struct Engine::Impl {
   }
   void exec(cmd::UdpBind& c, const Ticket& t) {
     if (refused_remote(c.addr, c.allow_remote, t)) return;
+    if (c.connect && refused_remote(*c.connect, c.allow_remote, t)) return;
     auto s = net::UdpSocket::bind(c.addr);
-    if (created(s, t)) add_source(t.token, SourceKind::udp, Io(std::move(*s)), c.options, 0, t.id);
+    if (!created(s, t)) return;
+    if (c.connect) {
+      if (auto r = s->connect(*c.connect); !r) return error_action(t.token, Op::connect, r.error(), t.id);
+    }
+    Src* src = add_source(t.token, SourceKind::udp, Io(std::move(*s)), c.options, 0, t.id);
+    if (src && c.connect) action(*src, Op::connect, Step{}, t.id);
   }
   void exec(cmd::UnixListen& c, const Ticket& t) {
     auto l = net::UnixListener::bind(c.path);
@@ -650,7 +945,8 @@ struct Engine::Impl {
   }
 
   void modify(Src& s, Interest i, Trigger m, Op op, const Ticket& t) {
-    if (auto r = poll.registry().modify(base(s.io), s.token, i, m); !r) {
+    const Interest reg = s.pending_len != 0 ? Interest::WRITABLE : i;  // an echo still waits
+    if (auto r = poll.registry().modify(base(s.io), s.token, reg, m); !r) {
       action(s, op, Step{Outcome::error, 0, errno_of(r.error())}, t.id);
       return;
     }
@@ -673,12 +969,17 @@ struct Engine::Impl {
   }
   void exec(cmd::SetReaction& c, const Ticket& t) {
     if (Src* s = target(c.token, Op::modify, t)) {
+      if (!valid(c.reaction)) return action(*s, Op::modify, Step{Outcome::error, 0, EINVAL}, t.id);
       s->reaction = c.reaction;
       source_record(RecordKind::source_changed, *s, s->reaction.n, t.id);
     }
   }
   void exec(cmd::Read& c, const Ticket& t) {
-    if (Src* s = target(c.token, Op::read, t)) (void)read_once(*s, c.n, t.id);
+    Src* s = target(c.token, Op::read, t);
+    if (!s) return;
+    // A read of 0 bytes would return 0, which a stream reports as end-of-file.
+    if (c.n == 0) return action(*s, Op::read, Step{Outcome::error, 0, EINVAL}, t.id);
+    (void)read_once(*s, c.n, t.id);
   }
   void exec(cmd::Drain& c, const Ticket& t) {
     if (Src* s = target(c.token, Op::drain, t)) (void)drain(*s, t.id);
@@ -686,9 +987,7 @@ struct Engine::Impl {
   void exec(cmd::Write& c, const Ticket& t) {
     Src* s = target(c.token, Op::write, t);
     if (!s) return;
-    const Step st = step_of(write_some(*s, ready::as_bytes(c.bytes)), false);
-    s->bytes_out += st.n;
-    action(*s, Op::write, st, t.id);
+    action(*s, Op::write, write_once(*s, ready::as_bytes(c.bytes)), t.id);
   }
   void exec(cmd::Fill& c, const Ticket& t) {
     if (Src* s = target(c.token, Op::fill, t)) (void)fill(*s, t.id);
@@ -768,6 +1067,7 @@ struct Engine::Impl {
   // ---- the loop ----
 
   void run() {
+    sys::name_this_thread("ready-poll");
     Events events(kEventsPerPoll);
     std::uint64_t last_stats = now_ns();
     constexpr std::uint64_t kStatsEvery = 1'000'000'000;
@@ -775,7 +1075,8 @@ struct Engine::Impl {
     for (;;) {
       const std::uint64_t before = now_ns();
       const std::uint64_t due = last_stats + kStatsEvery;
-      const auto timeout = std::chrono::nanoseconds(due > before ? due - before : 0);
+      // Sources left still ready: look for new events without waiting, then continue them.
+      const auto timeout = std::chrono::nanoseconds(due > before && still_ready.empty() ? due - before : 0);
       auto n = poll.poll(events, timeout);
       const std::uint64_t after = now_ns();
       if (!n) {
@@ -800,6 +1101,7 @@ struct Engine::Impl {
 
       for (const Event& e : events)
         if (e.token() != kWakerToken) on_event(e);
+      if (!still_ready.empty()) continue_still_ready();
 
       if (now_ns() - last_stats >= kStatsEvery) {
         stats();
@@ -821,7 +1123,8 @@ Engine::Engine(EngineConfig config, Notifier notifier, std::unique_ptr<Impl> imp
 
 io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   if (config.ring_capacity < 2 || !std::has_single_bit(config.ring_capacity) ||
-      config.ring_capacity > (std::size_t{1} << 30))
+      config.ring_capacity > (std::size_t{1} << 30) || config.echo_pending_bytes == 0 ||
+      config.max_drain_bytes == 0 || config.payload_bytes_per_source > (std::size_t{1} << 30))
     return std::unexpected(os_error(EINVAL));
   unix::ignore_sigpipe();
   auto poll = Poll::create();
@@ -890,6 +1193,17 @@ std::optional<std::string> Engine::note_text(std::uint64_t id) const {
   std::lock_guard lock(text_mutex_);
   if (id == 0 || id > notes_.size()) return std::nullopt;
   return notes_[id - 1];
+}
+
+std::optional<PayloadSnapshot> Engine::payload(Token token, std::uint64_t since) const {
+  std::shared_ptr<PayloadBuffer> b;
+  {
+    std::lock_guard lock(payload_mutex_);
+    auto it = payloads_.find(token.value);
+    if (it == payloads_.end()) return std::nullopt;
+    b = it->second;
+  }
+  return b->snapshot(since);
 }
 
 std::optional<SourceInfo> Engine::source_info(Token token) const {

@@ -1,5 +1,6 @@
 // Error category, descriptor owner, Interest/Event printing, Events.
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,3 +154,9 @@ Events::Events(std::size_t capacity) : capacity_(capacity) {
 }
 
 }  // namespace ready
+
+namespace ready::sys {
+
+void name_this_thread(const char* name) noexcept { (void)::pthread_setname_np(::pthread_self(), name); }
+
+}  // namespace ready::sys

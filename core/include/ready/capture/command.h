@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -34,7 +35,7 @@ enum class Reaction : std::uint8_t {
   none,         ///< nothing: the user acts by hand (the default, for lessons)
   read,         ///< one read of up to `n` bytes per readable event
   drain,        ///< read until would-block (payload kept, bounded)
-  echo,         ///< streams: read until would-block, writing each chunk back
+  echo,         ///< streams: read until would-block, writing each chunk back (back-pressure: Engine)
   discard,      ///< read until would-block, bytes thrown away
   auto_accept,  ///< listeners: accept until would-block; accepted streams get Reaction::none
 };
@@ -44,10 +45,11 @@ enum class Reaction : std::uint8_t {
 /// same reaction (so `--listen ... --reaction echo` echoes on every connection);
 /// `auto_accept` accepts and gives the streams `none`.
 /// Every reaction but none closes a stream (after removing it) once it read end-of-file or
-/// hit a fatal error (a reset, a refused connect, EPIPE).
+/// hit a fatal error (a reset, a refused connect, EPIPE). Datagram sockets are never closed
+/// by a reaction (an ICMP error is recorded and the socket keeps working).
 struct ReactionSpec {
   Reaction kind = Reaction::none;
-  std::uint32_t n = 4096;  ///< bytes per read for Reaction::read
+  std::uint32_t n = 4096;  ///< bytes per read for Reaction::read (>= 1: EINVAL otherwise)
   /// drain / discard on a stream (TCP or Unix stream, pipe receiver): stop after a read that
   /// returned fewer bytes than asked instead of reading on until would-block. A short read on
   /// a stream means its receive buffer was empty at that moment (epoll(7), Q9), so the read
@@ -85,11 +87,17 @@ struct TcpConnect {
   net::SocketAddr addr;
   SourceOptions options{Interest::READABLE | Interest::WRITABLE};
 };
-/// A UDP socket bound to `addr` (the same loopback rule as TcpListen).
+/// A UDP socket bound to `addr` (the same loopback rule as TcpListen, for `connect` too).
+/// With `connect`, the socket is then connected to that peer (connect(2) on UDP only sets the
+/// default peer: it completes at once): an action connect ok, or connect error and no source.
+/// Write then sends to the peer; an ICMP error for it (a closed port) arrives as EPOLLERR and
+/// the next read fails with it (ECONNREFUSED), recorded as an action error; the socket stays.
+/// Reads of any UDP socket keep the sender with the payload (Engine::payload).
 struct UdpBind {
   net::SocketAddr addr;
   SourceOptions options{};
   bool allow_remote = false;
+  std::optional<net::SocketAddr> connect{};
 };
 /// A Unix stream listener bound to `path` (the engine does not unlink the path later).
 struct UnixListen {
@@ -147,7 +155,8 @@ struct SetReaction {
 
 // ---- operations ----
 
-/// One read of up to `n` bytes (eventfd / timerfd: one read of the counter).
+/// One read of up to `n` bytes, n >= 1 (EINVAL otherwise; eventfd / timerfd: one read of
+/// the counter).
 struct Read {
   Token token;
   std::uint32_t n = 4096;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,15 +22,56 @@
 
 namespace ready::capture {
 
+/// Default bound of one drain / fill / echo (EngineConfig::max_drain_bytes).
+inline constexpr std::size_t kDefaultMaxDrainBytes = 16 * 1024 * 1024;
+
+/// The engine's bounds. `Engine::start` refuses (EINVAL) a config that breaks a stated range.
 struct EngineConfig {
   /// Records the ring holds (a power of two, >= 2). A full ring drops (and counts) records:
   /// the poll thread never waits for the consumer.
   std::size_t ring_capacity = 65536;
-  /// Bound of the per-source payload buffer. TODO: payload bytes are not kept yet (reads go
-  /// to a scratch buffer); this will bound the buffer once it exists.
+  /// Bytes of payload kept per source, at most 2^30 (see Engine::payload); 0 keeps none.
+  /// Beyond it the oldest bytes are evicted and counted. The chunk table beside it holds at
+  /// most max(16, payload_bytes_per_source / 128) chunks (many tiny reads evict the same
+  /// way). Memory: (live sources with payload + payload_closed_sources) x ~1.5 x this (56-byte chunk
+  /// entries).
   std::size_t payload_bytes_per_source = 64 * 1024;
+  /// How many closed sources keep their payload readable; the oldest closed one is
+  /// forgotten when one more closes. Live sources always keep theirs.
+  std::size_t payload_closed_sources = 64;
+  /// Bytes an echo holds back for a peer that does not read (>= 1). An echo reads at most
+  /// this much at a time, so it never has to drop bytes (see Engine, "Echo").
+  std::size_t echo_pending_bytes = 64 * 1024;
+  /// Most bytes one drain / fill / echo moves before yielding (>= 1; see Engine, "Bounds").
+  std::size_t max_drain_bytes = kDefaultMaxDrainBytes;
   /// Allow listeners and UDP sockets on non-loopback addresses for every command.
   bool allow_remote = false;
+};
+
+/// Which way payload bytes went.
+enum class Direction : std::uint8_t {
+  in,   ///< read from the source
+  out,  ///< written to it
+};
+
+/// One read's or write's bytes, as kept in a source's payload buffer.
+struct PayloadChunk {
+  /// Position of bytes[0] in the source's payload stream (both directions, in the order
+  /// the poll thread moved them; evicted bytes still count, so offsets never repeat).
+  std::uint64_t offset = 0;
+  std::uint64_t t_ns = 0;  ///< capture time (as Record::t_ns) right after the read or write
+  Direction direction = Direction::in;
+  /// UDP: the datagram's sender (in) or nullopt. Other kinds: nullopt.
+  std::optional<net::SocketAddr> peer;
+  std::vector<std::byte> bytes;
+};
+
+/// A copy of (part of) a source's payload buffer.
+struct PayloadSnapshot {
+  std::vector<PayloadChunk> chunks;  ///< oldest first; only bytes at offset >= `since`
+  std::uint64_t next = 0;            ///< the stream offset after the last byte: the next `since`
+  std::uint64_t evicted = 0;         ///< bytes evicted so far (the bound was hit); all below it
+  bool closed = false;               ///< the source is closed; nothing more will come
 };
 
 /// What the engine knows about a live source (for display; the fd stays the engine's).
@@ -50,7 +92,8 @@ struct SourceInfo {
 /// The poll thread's loop: poll (EINTR is retried, not an error); a `poll_return` record
 /// (value = events, value2 = ns blocked; the Waker's own event is counted but not recorded);
 /// run the queued commands in order; for each event of a source, a `readiness` record (raw
-/// epoll bits, token, fd) followed by the source's reaction; a `stats` record when a second
+/// epoll bits, token, fd) followed by the source's reaction; the reactions of sources on the
+/// still-ready list (see "Bounds"); a `stats` record when a second
 /// has passed since the last one; then one Notifier::notify if anything was pushed. An event
 /// for a source closed earlier in the same batch is skipped (its token is gone).
 ///
@@ -59,11 +102,35 @@ struct SourceInfo {
 /// record itself. After `stop` returns and the consumer drained the ring to empty,
 /// produced() == delivered() + dropped() exactly.
 ///
-/// Bounds. The ring (`ring_capacity` records); a drain or fill moves at most kMaxDrainBytes
-/// per command or event (then it records outcome ok instead of would_block: for an edge-
-/// triggered source, more may be pending that no new edge will announce); an echo that
-/// cannot write back everything (the peer does not read) drops the rest and records a
-/// payload_truncated warning.
+/// Bounds. The ring (`ring_capacity` records). A drain, fill or echo moves at most
+/// `max_drain_bytes` per command or event; it then records outcome ok instead of would_block.
+/// A reaction (drain, discard, echo) on an edge-triggered or oneshot source that stopped at
+/// that bound is not forgotten (no new edge would announce the rest): the source goes on a
+/// "still ready" list and its reaction continues in the next loop iterations, after that
+/// iteration's events, while the loop polls with timeout 0 (tokio's budget, in bytes). A
+/// continued reaction's actions follow a poll_return without a readiness record of their own.
+/// The payload buffers and the echo's pending bytes: see below.
+///
+/// Payload. The bytes every read and write moved (except what Reaction::discard reads) are
+/// kept per source in a buffer of `payload_bytes_per_source` bytes, with direction, capture
+/// time and, for UDP, the sender: `payload(token, since)` copies them out, from any thread.
+/// When the bound is hit the oldest bytes are evicted and counted (PayloadSnapshot::evicted);
+/// the first eviction of a source is also a payload_truncated warning (value = bytes evicted
+/// by that write). A source's buffer is allocated once, at its first kept byte (no allocation
+/// per read), and stays readable after the source closes, for the last
+/// `payload_closed_sources` closed sources, and until the Engine is destroyed.
+///
+/// Echo. An echo that cannot write everything back (the peer does not read) keeps the rest in
+/// the source's pending buffer, stops reading (the registration becomes WRITABLE only, so a
+/// level-triggered source does not spin), and writes the rest when the source is writable;
+/// once it is empty the registration returns to the source's interest (EPOLL_CTL_MOD reports
+/// data already waiting, so nothing is missed) and the echo resumes. Since an echo reads at
+/// most `echo_pending_bytes` at a time and reads nothing while bytes are pending, no byte is
+/// dropped. Source records keep showing the interest the user set.
+///
+/// UDP. Reads use recvfrom: the sender goes into the payload chunk. On a connected socket
+/// (cmd::UdpBind::connect) an ICMP error (a closed port: ECONNREFUSED) arrives as EPOLLERR and
+/// the next read returns it: an action with outcome error; the socket stays open.
 ///
 /// Stop. `stop` (also run by the destructor) refuses further commands, wakes the poll thread
 /// and joins it. The poll thread first runs the commands already queued, then removes
@@ -74,14 +141,19 @@ struct SourceInfo {
 /// is closed when the Engine is destroyed. Idempotent.
 ///
 /// Signals. `start` sets SIGPIPE to ignored, process-wide (a write to a closed pipe then
-/// fails with EPIPE instead of killing the process).
+/// fails with EPIPE instead of killing the process); sockets send with MSG_NOSIGNAL. A signal
+/// that interrupts epoll_wait (EINTR: a handler without SA_RESTART, SIGSTOP/SIGCONT, a
+/// debugger attaching) is retried, not an error; reads and writes retry EINTR too. The poll
+/// thread is named "ready-poll" (top, gdb, /proc/<pid>/task/<tid>/comm).
 class Engine {
  public:
-  /// Largest number of bytes one drain / fill / echo moves before yielding.
-  static constexpr std::size_t kMaxDrainBytes = 16 * 1024 * 1024;
+  /// The default of EngineConfig::max_drain_bytes.
+  static constexpr std::size_t kMaxDrainBytes = kDefaultMaxDrainBytes;
 
-  /// Starts the poll thread. Errors: the ring capacity is invalid (EINVAL: not a power of two
-  /// in [2, 2^30]), the ring cannot be allocated (ENOMEM), or creating the
+  /// Starts the poll thread. Errors: the config is invalid (EINVAL: a ring capacity that is
+  /// not a power of two in [2, 2^30], echo_pending_bytes or max_drain_bytes 0,
+  /// payload_bytes_per_source above 2^30), the ring
+  /// cannot be allocated (ENOMEM), or creating the
   /// Poll, Waker, Notifier, reserve descriptor or thread failed.
   [[nodiscard]] static io_result<std::unique_ptr<Engine>> start(EngineConfig config = {});
 
@@ -113,10 +185,19 @@ class Engine {
   [[nodiscard]] std::optional<std::string> note_text(std::uint64_t id) const;
   /// A live source's kind, fd and addresses; nullopt once it is closed (or never existed).
   [[nodiscard]] std::optional<SourceInfo> source_info(Token token) const;
+  /// A copy of the payload kept for `token` from stream offset `since` on (pass the last
+  /// snapshot's `next` to get only what is new); nullopt when nothing was ever kept for it
+  /// or it was forgotten (see "Payload"). Any thread. It holds the source's buffer lock while
+  /// copying (at most payload_bytes_per_source bytes), the only time the poll thread could
+  /// wait for a consumer: a short per-source mutex rather than a lock-free ring, because
+  /// readers must copy bytes the writer may overwrite, which a seqlock would make a data race
+  /// (and a TSan report), and the copy is bounded and rare (a GUI inspector at frame rate).
+  [[nodiscard]] std::optional<PayloadSnapshot> payload(Token token, std::uint64_t since = 0) const;
   [[nodiscard]] const EngineConfig& config() const noexcept { return config_; }
 
  private:
-  struct Impl;  // the poll thread's state (sources, scratch buffers): touched by it only
+  struct Impl;           // the poll thread's state (sources, scratch buffers): touched by it only
+  struct PayloadBuffer;  // one source's kept bytes: written by the poll thread, copied out by payload()
   struct Queued {
     Command command;
     Ticket ticket;
@@ -140,6 +221,11 @@ class Engine {
   mutable std::mutex text_mutex_;
   std::vector<std::string> notes_;                       // guarded by text_mutex_; id = index + 1
   std::unordered_map<std::uint64_t, SourceInfo> infos_;  // guarded by text_mutex_
+
+  // Taken by the poll thread only when a source's buffer is created or the source closes.
+  mutable std::mutex payload_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<PayloadBuffer>> payloads_;  // guarded by payload_mutex_
+  std::deque<std::uint64_t> closed_payloads_;  // guarded by payload_mutex_; oldest first
 
   std::mutex stop_mutex_;  // serialises stop() callers
   std::thread thread_;

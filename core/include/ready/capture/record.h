@@ -60,7 +60,8 @@ enum class Outcome : std::uint8_t { ok, would_block, eof, in_progress, error };
 
 /// Bounds and pitfalls reported as warnings.
 enum class WarningKind : std::uint8_t {
-  payload_truncated,  ///< a per-source payload buffer was full; `value` bytes not kept
+  payload_truncated,  ///< a source's payload buffer hit its bound (first time per source); `value` bytes
+                      ///< evicted
   emfile,             ///< accept hit EMFILE/ENFILE; the reserve descriptor drained the backlog
   engine_error,       ///< an unexpected error in the engine itself; `err` says which
 };
