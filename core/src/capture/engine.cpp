@@ -760,6 +760,8 @@ struct Engine::Impl {
     emit(r);
   }
 
+  void exec(cmd::Sync&, const Ticket&) {}  // the wake-up that brought it is its whole effect
+
   // ---- the loop ----
 
   void run() {
