@@ -49,8 +49,11 @@ bool drive(Engine& eng, ScenarioRunner& runner, std::chrono::milliseconds limit 
 std::string report(const ScenarioRunner& r) {
   std::string s;
   for (const auto& o : r.outcomes()) {
-    s += "\n  step " + (o.index == StepOutcome::kSetup ? std::string("setup") : std::to_string(o.index)) + ": " +
-         (o.status == StepOutcome::Status::failed ? "FAILED " : o.status == StepOutcome::Status::passed ? "passed " : "ran ") +
+    s += "\n  step " + (o.index == StepOutcome::kSetup ? std::string("setup") : std::to_string(o.index)) +
+         ": " +
+         (o.status == StepOutcome::Status::failed   ? "FAILED "
+          : o.status == StepOutcome::Status::passed ? "passed "
+                                                    : "ran ") +
          o.detail;
   }
   return s;
@@ -64,8 +67,8 @@ std::string reject(std::string_view text, ScenarioOptions options = {}) {
 
 /// A scenario with one socketpair (ends a, b) around `steps`.
 std::string pair_with(std::string_view steps) {
-  return R"({"name":"t","sources":[{"id":"p","kind":"socketpair","ends":["a","b"]}],"steps":[)" + std::string(steps) +
-         "]}";
+  return R"({"name":"t","sources":[{"id":"p","kind":"socketpair","ends":["a","b"]}],"steps":[)" +
+         std::string(steps) + "]}";
 }
 
 // Every source kind, every op, and every kind of check: parses, and passes on the kernel.
@@ -154,7 +157,8 @@ class TestScenario : public CoreTest {
         {R"({"name": "x", "sources": [{"id": 1, "kind": "tcp_listener", "bind": "127.0.0.1:99999"})",
          "t.json: /sources: not valid JSON at line 1, column "},
         {R"({"name":"x","sources":[{"id":"a","kind":"warp_drive"}],"steps":[]})",
-         "t.json: /sources/0/kind: expected one of tcp_listener, tcp_stream, udp, unix_listener, unix_stream, "
+         "t.json: /sources/0/kind: expected one of tcp_listener, tcp_stream, udp, unix_listener, "
+         "unix_stream, "
          "unix_datagram, socketpair, pipe, eventfd, timerfd (got \"warp_drive\")"},
         {"", "t.json: /: not valid JSON at line 1, column 1"},
         {"{\"name\": \"x\",\n  \"sources\": [\n    {\"id\": \"a\", \"kind\": tcp}]}",
@@ -164,18 +168,26 @@ class TestScenario : public CoreTest {
         {"{\"name\":\"x\",\"sources\":[],\"steps\":[],\"title\":\"\xff\"}", "t.json: /title: not valid JSON"},
         // Duplicate keys (nlohmann would keep the last silently), depth.
         {R"({"name":"x","name":"y","sources":[],"steps":[]})", "t.json: /name: duplicate field \"name\""},
-        {std::string(40, '[') + std::string(40, ']'), "t.json: " + deep_pointer + ": nested deeper than 32 levels"},
+        {std::string(40, '[') + std::string(40, ']'),
+         "t.json: " + deep_pointer + ": nested deeper than 32 levels"},
+        {std::string(300000, '['),
+         "t.json: " + deep_pointer + ": nested deeper than 32 levels"},  // no stack overflow
         // Top level.
         {R"({"sources":[],"steps":[]})", "t.json: /: missing field \"name\""},
         {R"({"name":"X Y","sources":[],"steps":[]})", "t.json: /name: expected a name of lower-case"},
-        {R"({"name":"x","sources":[],"steps":[],"titel":"typo"})", "t.json: /titel: unknown field in the scenario"},
-        {R"({"name":"x","sources":{},"steps":[]})", "t.json: /sources: expected a list of sources, got an object"},
+        {R"({"name":"x","sources":[],"steps":[],"titel":"typo"})",
+         "t.json: /titel: unknown field in the scenario"},
+        {R"({"name":"x","sources":{},"steps":[]})",
+         "t.json: /sources: expected a list of sources, got an object"},
         {R"({"name":"x","sources":[]})", "t.json: /: missing field \"steps\""},
-        {R"({"name":"x","version":2,"sources":[],"steps":[]})", "t.json: /version: expected an integer in 1..1, got 2"},
+        {R"({"name":"x","version":2,"sources":[],"steps":[]})",
+         "t.json: /version: expected an integer in 1..1, got 2"},
         {R"({"name":5,"sources":[],"steps":[]})", "t.json: /name: expected a string, got 5"},
         // Sources.
-        {R"({"name":"x","sources":[{"kind":"eventfd"}],"steps":[]})", "t.json: /sources/0: missing field \"id\""},
-        {R"({"name":"x","sources":[{"id":"1a","kind":"eventfd"}],"steps":[]})", "t.json: /sources/0/id: expected an id"},
+        {R"({"name":"x","sources":[{"kind":"eventfd"}],"steps":[]})",
+         "t.json: /sources/0: missing field \"id\""},
+        {R"({"name":"x","sources":[{"id":"1a","kind":"eventfd"}],"steps":[]})",
+         "t.json: /sources/0/id: expected an id"},
         {R"({"name":"x","sources":[{"id":"a","kind":"eventfd"},{"id":"a","kind":"pipe"}],"steps":[]})",
          "t.json: /sources/1/id: duplicate id \"a\""},
         {R"({"name":"x","sources":[{"id":"p","kind":"pipe"},{"id":"p.r","kind":"eventfd"}],"steps":[]})",
@@ -209,7 +221,8 @@ class TestScenario : public CoreTest {
         {R"({"name":"x","sources":[{"id":"a","kind":"eventfd","mode":"edgy"}],"steps":[]})",
          "t.json: /sources/0/mode: expected one of edge, level, oneshot (got \"edgy\")"},
         {R"({"name":"x","sources":[{"id":"a","kind":"eventfd","reaction":"panic"}],"steps":[]})",
-         "t.json: /sources/0/reaction: expected one of none, read, drain, echo, discard, auto_accept (got \"panic\")"},
+         "t.json: /sources/0/reaction: expected one of none, read, drain, echo, discard, auto_accept (got "
+         "\"panic\")"},
         {R"({"name":"x","sources":[{"id":"a","kind":"eventfd","reaction":"drain","read_n":4}],"steps":[]})",
          "t.json: /sources/0/read_n: read_n goes with \"reaction\": \"read\" only"},
         {R"({"name":"x","sources":[{"id":"a","kind":"eventfd","initial":-1}],"steps":[]})",
@@ -221,29 +234,40 @@ class TestScenario : public CoreTest {
          "t.json: /sources/1/connect: \"l\" is deferred"},
         // Steps.
         {pair_with(R"({"op":"teleport","source":"a"})"),
-         "t.json: /steps/0/op: expected one of none, create, set_interest, set_mode, set_reaction, rearm, read, "
-         "drain, write, fill, shutdown_read, shutdown_write, close, accept, eventfd_write, eventfd_read, timer_arm, "
+         "t.json: /steps/0/op: expected one of none, create, set_interest, set_mode, set_reaction, rearm, "
+         "read, "
+         "drain, write, fill, shutdown_read, shutdown_write, close, accept, eventfd_write, eventfd_read, "
+         "timer_arm, "
          "timer_disarm (got \"teleport\")"},
         {pair_with(R"({"op":"read","source":"zz"})"), "t.json: /steps/0/source: no source \"zz\""},
         {pair_with(R"({"op":"read"})"), "t.json: /steps/0: missing field \"source\""},
         {pair_with(R"({"op":"read","source":"p"})"),
          "t.json: /steps/0/source: \"p\" is a socketpair: name one of its ends, \"a\" or \"b\""},
-        {pair_with(R"({"op":"read","source":"a","n":0})"), "t.json: /steps/0/n: expected an integer in 1..65536, got 0"},
-        {pair_with(R"({"op":"read","source":"a","n":1.5})"), "t.json: /steps/0/n: expected an integer in 1..65536, got 1.5"},
-        {pair_with(R"({"op":"read","source":"a","data":"x"})"), "t.json: /steps/0/data: unknown field in a step"},
+        {pair_with(R"({"op":"read","source":"a","n":0})"),
+         "t.json: /steps/0/n: expected an integer in 1..65536, got 0"},
+        {pair_with(R"({"op":"read","source":"a","n":1.5})"),
+         "t.json: /steps/0/n: expected an integer in 1..65536, got 1.5"},
+        {pair_with(R"({"op":"read","source":"a","data":"x"})"),
+         "t.json: /steps/0/data: unknown field in a step"},
         {pair_with(R"({"op":"write","source":"a"})"), "t.json: /steps/0: missing field \"data\""},
         {pair_with(R"({"op":"accept","source":"a"})"),
-         "t.json: /steps/0/source: \"accept\" does not fit \"a\", a unix_stream (it fits tcp_listener, unix_listener)"},
-        {pair_with(R"({"op":"timer_arm","source":"a"})"), "t.json: /steps/0/source: \"timer_arm\" does not fit \"a\""},
-        {pair_with(R"({"op":"create","source":"p"})"), "t.json: /steps/0/source: \"p\" is not a deferred source"},
-        {pair_with(R"({"wait_ms":60001})"), "t.json: /steps/0/wait_ms: expected an integer in 0..60000, got 60001"},
+         "t.json: /steps/0/source: \"accept\" does not fit \"a\", a unix_stream (it fits tcp_listener, "
+         "unix_listener)"},
+        {pair_with(R"({"op":"timer_arm","source":"a"})"),
+         "t.json: /steps/0/source: \"timer_arm\" does not fit \"a\""},
+        {pair_with(R"({"op":"create","source":"p"})"),
+         "t.json: /steps/0/source: \"p\" is not a deferred source"},
+        {pair_with(R"({"wait_ms":60001})"),
+         "t.json: /steps/0/wait_ms: expected an integer in 0..60000, got 60001"},
         {pair_with(R"({"wait_ms":-1})"), "t.json: /steps/0/wait_ms: expected an integer in 0..60000, got -1"},
         {pair_with(R"({})"), "t.json: /steps/0: an empty step"},
         {pair_with(R"("read")"), "t.json: /steps/0: expected an object (a step), got \"read\""},
         {pair_with(R"({"note":"x","expect":{}})"), "t.json: /steps/0/expect: expected a list of checks"},
         {pair_with(R"({"op":"set_interest","source":"a"})"), "t.json: /steps/0: missing field \"interest\""},
-        {pair_with(R"({"op":"set_mode","source":"a","mode":"fast"})"), "t.json: /steps/0/mode: expected one of edge"},
-        {pair_with(R"({"op":"timer_arm","source":"a","initial_ms":0})"), "t.json: /steps/0/source: \"timer_arm\" does not fit"},
+        {pair_with(R"({"op":"set_mode","source":"a","mode":"fast"})"),
+         "t.json: /steps/0/mode: expected one of edge"},
+        {pair_with(R"({"op":"timer_arm","source":"a","initial_ms":0})"),
+         "t.json: /steps/0/source: \"timer_arm\" does not fit"},
         {R"({"name":"x","sources":[{"id":"t","kind":"timerfd"}],"steps":[{"op":"timer_arm","source":"t","initial_ms":0}]})",
          "t.json: /steps/0/initial_ms: expected an integer in 1..60000, got 0"},
         {R"({"name":"x","sources":[{"id":"l","kind":"tcp_listener","bind":"127.0.0.1:0"}],"steps":[)"
@@ -259,24 +283,30 @@ class TestScenario : public CoreTest {
          "t.json: /steps/1/source: \"e\" is created twice"},
         // Checks.
         {pair_with(R"({"note":"x","expect":[{"source":"b","seen":["readible"]}]})"),
-         "t.json: /steps/0/expect/0/seen/0: expected one of readable, writable, error, read_closed, write_closed, "
+         "t.json: /steps/0/expect/0/seen/0: expected one of readable, writable, error, read_closed, "
+         "write_closed, "
          "priority (got \"readible\")"},
-        {pair_with(R"({"note":"x","expect":[{"source":"b"}]})"), "t.json: /steps/0/expect/0: a check needs exactly one of"},
-        {pair_with(R"({"note":"x","expect":[{"source":"b","seen":["readable"],"action":"read","result":"ok"}]})"),
+        {pair_with(R"({"note":"x","expect":[{"source":"b"}]})"),
+         "t.json: /steps/0/expect/0: a check needs exactly one of"},
+        {pair_with(
+             R"({"note":"x","expect":[{"source":"b","seen":["readable"],"action":"read","result":"ok"}]})"),
          "t.json: /steps/0/expect/0: a check needs exactly one of"},
         {pair_with(R"({"note":"x","expect":[{"source":"b","seen":["readable"],"not_seen":["readable"]}]})"),
          "t.json: /steps/0/expect/0/not_seen: a flag is both seen and not seen"},
         {pair_with(R"({"note":"x","expect":[{"source":"b","not_seen":["readable"],"within_ms":5}]})"),
          "t.json: /steps/0/expect/0/within_ms: within_ms goes with \"seen\""},
         {pair_with(R"({"note":"x","expect":[{"source":"b","action":"read","result":"fine"}]})"),
-         "t.json: /steps/0/expect/0/result: expected one of ok, would_block, eof, in_progress, error (got \"fine\")"},
+         "t.json: /steps/0/expect/0/result: expected one of ok, would_block, eof, in_progress, error (got "
+         "\"fine\")"},
         {pair_with(R"({"note":"x","expect":[{"source":"b","action":"jump","result":"ok"}]})"),
          "t.json: /steps/0/expect/0/action: expected one of read, drain, write"},
-        {pair_with(R"({"note":"x","expect":[{"source":"b","action":"read","result":"error","errno":"EWHATEVER"}]})"),
+        {pair_with(
+             R"({"note":"x","expect":[{"source":"b","action":"read","result":"error","errno":"EWHATEVER"}]})"),
          "t.json: /steps/0/expect/0/errno: expected an errno name like \"ECONNRESET\" (got \"EWHATEVER\")"},
         {pair_with(R"({"note":"x","expect":[{"source":"b","action":"read","result":"ok","errno":"EPIPE"}]})"),
          "t.json: /steps/0/expect/0/errno: \"errno\" goes with \"result\": \"error\" only"},
-        {pair_with(R"({"note":"x","expect":[{"source":"b","action":"read","result":"ok","n_min":5,"n_max":2}]})"),
+        {pair_with(
+             R"({"note":"x","expect":[{"source":"b","action":"read","result":"ok","n_min":5,"n_max":2}]})"),
          "t.json: /steps/0/expect/0/n_min: n_min is larger than n_max"},
         {pair_with(R"({"note":"x","expect":[{"source":"b","seen":["readable"],"within_ms":0}]})"),
          "t.json: /steps/0/expect/0/within_ms: expected an integer in 1..60000, got 0"},
@@ -285,12 +315,14 @@ class TestScenario : public CoreTest {
         {pair_with(R"({"note":"x","expect":[{"source":"b","removed":false}]})"),
          "t.json: /steps/0/expect/0/removed: expected true"},
         {pair_with(R"({"note":"x","expect":[{"source":"b","seen":["readable"],"sen":["writable"]}]})"),
-         "t.json: /steps/0/expect/0/sen: unknown field in a check (expected one of source, seen, not_seen, within_ms)"},
+         "t.json: /steps/0/expect/0/sen: unknown field in a check (expected one of source, seen, not_seen, "
+         "within_ms)"},
     };
     for (const auto& c : cases) {
       const std::string got = reject(c.text);
       QVERIFY2(!got.empty(), ("accepted: " + c.text).c_str());
-      QVERIFY2(got.find(c.want) != std::string::npos, ("for " + c.text + "\n  got:  " + got + "\n  want: " + c.want).c_str());
+      QVERIFY2(got.find(c.want) != std::string::npos,
+               ("for " + c.text + "\n  got:  " + got + "\n  want: " + c.want).c_str());
       QVERIFY2(got.find('\n') == std::string::npos, ("not one line: " + got).c_str());
     }
   }
@@ -298,10 +330,12 @@ class TestScenario : public CoreTest {
   // Sizes and the options: allow_remote lets non-loopback binds and literal targets through.
   void bounds_and_options() {
     const std::string big = R"({"name":"x","sources":[],"steps":[]})";
-    QVERIFY(reject(big, ScenarioOptions{.allow_remote = false, .max_file_bytes = 10}).find("t.json: /: larger than the limit of 10 bytes") == 0);
-    const std::string remote = R"({"name":"x","sources":[{"id":"a","kind":"tcp_listener","bind":"0.0.0.0:0"},)"
-                               R"({"id":"c","kind":"tcp_stream","connect":"127.0.0.1:1"},)"
-                               R"({"id":"d","kind":"unix_stream","connect":"/tmp/x.sock"}],"steps":[]})";
+    QVERIFY(reject(big, ScenarioOptions{.allow_remote = false, .max_file_bytes = 10})
+                .find("t.json: /: larger than the limit of 10 bytes") == 0);
+    const std::string remote =
+        R"({"name":"x","sources":[{"id":"a","kind":"tcp_listener","bind":"0.0.0.0:0"},)"
+        R"({"id":"c","kind":"tcp_stream","connect":"127.0.0.1:1"},)"
+        R"({"id":"d","kind":"unix_stream","connect":"/tmp/x.sock"}],"steps":[]})";
     QVERIFY(!reject(remote).empty());
     auto s = parse_scenario(remote, "t.json", ScenarioOptions{.allow_remote = true});
     QVERIFY2(s, s ? "" : s.error().message().c_str());
@@ -310,7 +344,8 @@ class TestScenario : public CoreTest {
     QCOMPARE(s->sources[2].path, std::string("/tmp/x.sock"));
 
     std::string many = R"({"name":"x","sources":[],"steps":[)";
-    for (std::size_t i = 0; i <= ScenarioLimits::max_steps; ++i) many += std::string(i ? "," : "") + R"({"wait_ms":0})";
+    for (std::size_t i = 0; i <= ScenarioLimits::max_steps; ++i)
+      many += std::string(i ? "," : "") + R"({"wait_ms":0})";
     many += "]}";
     QVERIFY(reject(many).find("t.json: /steps: more than 1000 steps") == 0);
     const std::string long_note = pair_with(R"({"note":")" + std::string(2001, 'n') + R"("})");
@@ -331,7 +366,8 @@ class TestScenario : public CoreTest {
     ::unlink(fifo.c_str());
     QVERIFY(!f);
     QVERIFY(f.error().message().find("not a regular file") != std::string::npos);
-    auto small = load_scenario(shipped("half-close.json"), ScenarioOptions{.allow_remote = false, .max_file_bytes = 100});
+    auto small = load_scenario(shipped("half-close.json"),
+                               ScenarioOptions{.allow_remote = false, .max_file_bytes = 100});
     QVERIFY(!small);
     QVERIFY(small.error().message().find("more than the limit of 100") != std::string::npos);
   }
@@ -377,6 +413,27 @@ class TestScenario : public CoreTest {
     }
   }
 
+  // Step-by-step play: a step limit holds the run; raising it lets the rest run and pass.
+  void step_limit_holds_the_run() {
+    auto s = load_scenario(shipped("et-partial-read.json"));
+    QVERIFY2(s, s ? "" : s.error().message().c_str());
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    ScenarioRunner runner(*s, **started);
+    runner.set_step_limit(1);
+    QVERIFY(drive(**started, runner));
+    QVERIFY(runner.held());
+    QVERIFY(!runner.finished());
+    QVERIFY(!runner.passed());
+    QCOMPARE(runner.outcomes().size(), std::size_t{1});
+    QCOMPARE(runner.current_step(), std::size_t{1});
+    runner.set_step_limit(s->steps.size());
+    QVERIFY(drive(**started, runner));
+    QVERIFY(!runner.held());
+    QVERIFY2(runner.passed(), report(runner).c_str());
+    (*started)->stop();
+  }
+
   // Every kind and op against the kernel; the Unix listener's generated path is removed.
   void everything_runs_and_passes() {
     auto s = parse_scenario(kEverything, "everything.json");
@@ -407,12 +464,13 @@ class TestScenario : public CoreTest {
 
   // A false expectation fails the step (and the run) with a detail naming what was seen.
   void false_expectation_fails() {
-    auto s = parse_scenario(pair_with(R"({"op":"write","source":"a","data":"abc","expect":[)"
-                                      R"({"source":"b","not_seen":["readable"]},)"
-                                      R"({"source":"a","action":"write","result":"ok","n":4}]},)"
-                                      R"({"op":"read","source":"b","expect":[{"source":"b","action":"read","result":"eof"}]},)"
-                                      R"({"note":"still runs","expect":[{"source":"b","seen":["writable"],"within_ms":20}]})"),
-                            "false.json");
+    auto s = parse_scenario(
+        pair_with(R"({"op":"write","source":"a","data":"abc","expect":[)"
+                  R"({"source":"b","not_seen":["readable"]},)"
+                  R"({"source":"a","action":"write","result":"ok","n":4}]},)"
+                  R"({"op":"read","source":"b","expect":[{"source":"b","action":"read","result":"eof"}]},)"
+                  R"({"note":"still runs","expect":[{"source":"b","seen":["writable"],"within_ms":20}]})"),
+        "false.json");
     QVERIFY2(s, s ? "" : s.error().message().c_str());
     auto started = Engine::start();
     QVERIFY_OK(started);
@@ -424,12 +482,16 @@ class TestScenario : public CoreTest {
     const auto& o = runner.outcomes();
     QCOMPARE(o.size(), std::size_t{3});  // a failed check does not stop the run
     QCOMPARE(o[0].status, StepOutcome::Status::failed);
-    QVERIFY2(o[0].detail.find("b: expected readable not seen, got readable") != std::string::npos, o[0].detail.c_str());
-    QVERIFY2(o[0].detail.find("a: expected write ok n=4, got write ok n=3") != std::string::npos, o[0].detail.c_str());
+    QVERIFY2(o[0].detail.find("b: expected readable not seen, got readable") != std::string::npos,
+             o[0].detail.c_str());
+    QVERIFY2(o[0].detail.find("a: expected write ok n=4, got write ok n=3") != std::string::npos,
+             o[0].detail.c_str());
     QCOMPARE(o[1].status, StepOutcome::Status::failed);
-    QVERIFY2(o[1].detail.find("b: expected read eof, got read ok n=3") != std::string::npos, o[1].detail.c_str());
+    QVERIFY2(o[1].detail.find("b: expected read eof, got read ok n=3") != std::string::npos,
+             o[1].detail.c_str());
     QCOMPARE(o[2].status, StepOutcome::Status::failed);
-    QVERIFY2(o[2].detail.find("b: expected an event with writable within 20 ms, got no event") != std::string::npos,
+    QVERIFY2(o[2].detail.find("b: expected an event with writable within 20 ms, got no event") !=
+                 std::string::npos,
              o[2].detail.c_str());
     (*started)->stop();
   }

@@ -31,21 +31,22 @@ namespace {
 // ---------------------------------------------------------------------------------------
 
 constexpr std::array<std::string_view, 10> kKindNames{
-    "tcp_listener", "tcp_stream", "udp", "unix_listener", "unix_stream",
-    "unix_datagram", "socketpair", "pipe", "eventfd", "timerfd"};
+    "tcp_listener",  "tcp_stream", "udp",  "unix_listener", "unix_stream",
+    "unix_datagram", "socketpair", "pipe", "eventfd",       "timerfd"};
 constexpr std::array<std::string_view, 18> kOpNames{
-    "none",  "create", "set_interest",   "set_mode",       "set_reaction", "rearm",
-    "read",  "drain",  "write",          "fill",           "shutdown_read", "shutdown_write",
-    "close", "accept", "eventfd_write",  "eventfd_read",   "timer_arm",    "timer_disarm"};
-constexpr std::array<std::string_view, 6> kFlagNames{"readable",   "writable",     "error",
+    "none",  "create", "set_interest",  "set_mode",     "set_reaction",  "rearm",
+    "read",  "drain",  "write",         "fill",         "shutdown_read", "shutdown_write",
+    "close", "accept", "eventfd_write", "eventfd_read", "timer_arm",     "timer_disarm"};
+constexpr std::array<std::string_view, 6> kFlagNames{"readable",    "writable",     "error",
                                                      "read_closed", "write_closed", "priority"};
 constexpr std::array<std::string_view, 3> kModeNames{"edge", "level", "oneshot"};
-constexpr std::array<std::string_view, 6> kReactionNames{"none", "read", "drain", "echo", "discard", "auto_accept"};
+constexpr std::array<std::string_view, 6> kReactionNames{"none", "read",    "drain",
+                                                         "echo", "discard", "auto_accept"};
 constexpr std::array<std::string_view, 5> kResultNames{"ok", "would_block", "eof", "in_progress", "error"};
-constexpr std::array<Op, 16> kExpectOps{Op::read,          Op::drain,          Op::write,        Op::fill,
-                                        Op::accept,        Op::connect,        Op::shutdown_read, Op::shutdown_write,
-                                        Op::close,         Op::eventfd_write,  Op::eventfd_read, Op::timer_arm,
-                                        Op::timer_disarm,  Op::rearm,          Op::create,       Op::modify};
+constexpr std::array<Op, 16> kExpectOps{
+    Op::read,          Op::drain,          Op::write,  Op::fill,          Op::accept,       Op::connect,
+    Op::shutdown_read, Op::shutdown_write, Op::close,  Op::eventfd_write, Op::eventfd_read, Op::timer_arm,
+    Op::timer_disarm,  Op::rearm,          Op::create, Op::modify};
 
 template <class Names>
 std::string join(const Names& names) {
@@ -133,7 +134,8 @@ std::string got(const json& j) {
 /// One JSON object being validated: known keys, typed getters that fail with the pointer.
 class Obj {
  public:
-  Obj(const json& j, std::string ptr, std::string what) : j_(j), ptr_(std::move(ptr)), what_(std::move(what)) {
+  Obj(const json& j, std::string ptr, std::string what)
+      : j_(j), ptr_(std::move(ptr)), what_(std::move(what)) {
     if (!j.is_object()) fail(ptr_, "expected an object (" + what_ + "), got " + got(j));
   }
   [[nodiscard]] const std::string& ptr() const { return ptr_; }
@@ -162,7 +164,8 @@ class Obj {
     if (!v->is_string()) fail(at(ptr_, key), "expected a string, got " + got(*v));
     const auto& s = v->get_ref<const std::string&>();
     if (s.size() > max_bytes)
-      fail(at(ptr_, key), "longer than " + std::to_string(max_bytes) + " bytes (" + std::to_string(s.size()) + ")");
+      fail(at(ptr_, key),
+           "longer than " + std::to_string(max_bytes) + " bytes (" + std::to_string(s.size()) + ")");
     return s;
   }
   std::uint64_t num(std::string_view key, std::uint64_t min, std::uint64_t max, std::uint64_t def,
@@ -170,13 +173,13 @@ class Obj {
     const json* v = required ? &need(key) : find(key);
     if (!v) return def;
     if (!v->is_number_integer())
-      fail(at(ptr_, key), "expected an integer in " + std::to_string(min) + ".." + std::to_string(max) +
-                              ", got " + got(*v));
+      fail(at(ptr_, key),
+           "expected an integer in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + got(*v));
     const bool negative = !v->is_number_unsigned() && v->get<std::int64_t>() < 0;
     const std::uint64_t x = negative ? 0 : v->get<std::uint64_t>();
     if (negative || x < min || x > max)
-      fail(at(ptr_, key), "expected an integer in " + std::to_string(min) + ".." + std::to_string(max) +
-                              ", got " + got(*v));
+      fail(at(ptr_, key),
+           "expected an integer in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + got(*v));
     return x;
   }
   bool boolean(std::string_view key, bool def) const {
@@ -212,12 +215,13 @@ bool is_id(std::string_view s) {
   if (s.empty() || s.size() > ScenarioLimits::max_id_bytes) return false;
   const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
   if (!alpha(s[0])) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || (c >= '0' && c <= '9') || c == '-'; });
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alpha(c) || (c >= '0' && c <= '9') || c == '-'; });
 }
 
 std::string id_rule() {
-  return "a letter or '_', then letters, digits, '_' or '-', at most " + std::to_string(ScenarioLimits::max_id_bytes) +
-         " bytes";
+  return "a letter or '_', then letters, digits, '_' or '-', at most " +
+         std::to_string(ScenarioLimits::max_id_bytes) + " bytes";
 }
 
 Interest parse_interest(const json& v, const std::string& ptr) {
@@ -238,8 +242,8 @@ Interest parse_interest(const json& v, const std::string& ptr) {
 
 std::uint8_t parse_flags(const json& v, const std::string& ptr, bool allow_any, bool* any) {
   if (!v.is_array() || v.empty())
-    fail(ptr, "expected a non-empty list of " + join(kFlagNames) + (allow_any ? ", or [\"any\"]" : "") + ", got " +
-                  got(v));
+    fail(ptr, "expected a non-empty list of " + join(kFlagNames) + (allow_any ? ", or [\"any\"]" : "") +
+                  ", got " + got(v));
   if (allow_any && v.size() == 1 && v[0].is_string() && v[0].get_ref<const std::string&>() == "any") {
     *any = true;
     return 0;
@@ -256,16 +260,25 @@ std::uint8_t parse_flags(const json& v, const std::string& ptr, bool allow_any, 
 /// The concrete kind of a nameable source (an end of a socketpair or pipe, an accepted stream).
 std::optional<SourceKind> concrete(ScenarioSourceKind k) {
   switch (k) {
-    case ScenarioSourceKind::tcp_listener: return SourceKind::tcp_listener;
-    case ScenarioSourceKind::tcp_stream: return SourceKind::tcp_stream;
-    case ScenarioSourceKind::udp: return SourceKind::udp;
-    case ScenarioSourceKind::unix_listener: return SourceKind::unix_listener;
-    case ScenarioSourceKind::unix_stream: return SourceKind::unix_stream;
-    case ScenarioSourceKind::unix_datagram: return SourceKind::unix_datagram;
-    case ScenarioSourceKind::eventfd: return SourceKind::eventfd;
-    case ScenarioSourceKind::timerfd: return SourceKind::timerfd;
+    case ScenarioSourceKind::tcp_listener:
+      return SourceKind::tcp_listener;
+    case ScenarioSourceKind::tcp_stream:
+      return SourceKind::tcp_stream;
+    case ScenarioSourceKind::udp:
+      return SourceKind::udp;
+    case ScenarioSourceKind::unix_listener:
+      return SourceKind::unix_listener;
+    case ScenarioSourceKind::unix_stream:
+      return SourceKind::unix_stream;
+    case ScenarioSourceKind::unix_datagram:
+      return SourceKind::unix_datagram;
+    case ScenarioSourceKind::eventfd:
+      return SourceKind::eventfd;
+    case ScenarioSourceKind::timerfd:
+      return SourceKind::timerfd;
     case ScenarioSourceKind::socketpair:
-    case ScenarioSourceKind::pipe: return std::nullopt;
+    case ScenarioSourceKind::pipe:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -276,7 +289,8 @@ std::vector<SourceKind> fits(ScenarioOp op) {
   switch (op) {
     case ScenarioOp::read:
     case ScenarioOp::drain:
-      return {K::tcp_stream, K::udp, K::unix_stream, K::unix_datagram, K::pipe_receiver, K::eventfd, K::timerfd};
+      return {K::tcp_stream,    K::udp,     K::unix_stream, K::unix_datagram,
+              K::pipe_receiver, K::eventfd, K::timerfd};
     case ScenarioOp::write:
     case ScenarioOp::fill:
       // Datagram sockets are left out: the engine cannot connect them, so a send always fails.
@@ -307,8 +321,7 @@ struct Name {
 
 class Validator {
  public:
-  Validator(const json& doc, std::string file, ScenarioOptions options)
-      : doc_(doc), options_(options) {
+  Validator(const json& doc, std::string file, ScenarioOptions options) : doc_(doc), options_(options) {
     out_.file = std::move(file);
   }
 
@@ -319,7 +332,8 @@ class Validator {
     if (out_.name.empty() || !std::all_of(out_.name.begin(), out_.name.end(), [](char c) {
           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
         }))
-      fail("/name", "expected a name of lower-case letters, digits, '_' and '-' (got " + got(top.need("name")) + ")");
+      fail("/name",
+           "expected a name of lower-case letters, digits, '_' and '-' (got " + got(top.need("name")) + ")");
     out_.title = top.str("title", ScenarioLimits::max_title_bytes, false, out_.name);
     out_.description = top.str("description", ScenarioLimits::max_description_bytes, false);
     (void)top.num("version", 1, 1, 1);
@@ -347,7 +361,8 @@ class Validator {
     const Obj o(j, ptr, "a source");
     ScenarioSource s;
     s.id = o.str("id", 1024, true);
-    if (!is_id(s.id)) fail(at(ptr, "id"), "expected an id: " + id_rule() + " (got " + got(o.need("id")) + ")");
+    if (!is_id(s.id))
+      fail(at(ptr, "id"), "expected an id: " + id_rule() + " (got " + got(o.need("id")) + ")");
     s.kind = static_cast<ScenarioSourceKind>(o.name("kind", kKindNames, true));
     using K = ScenarioSourceKind;
     switch (s.kind) {
@@ -357,7 +372,8 @@ class Validator {
         s.addr = address(o, "bind", true);
         if (!s.addr->is_loopback()) {
           if (!options_.allow_remote)
-            fail(at(ptr, "bind"), "a non-loopback address needs allow_remote (got " + got(o.need("bind")) + ")");
+            fail(at(ptr, "bind"),
+                 "a non-loopback address needs allow_remote (got " + got(o.need("bind")) + ")");
           s.allow_remote = true;
         }
         break;
@@ -365,18 +381,20 @@ class Validator {
       case K::unix_stream: {
         o.only({"id", "kind", "connect", "interest", "mode", "reaction", "read_n", "deferred"});
         const std::string target = o.str("connect", 200, true);
-        const SourceKind want = s.kind == K::tcp_stream ? SourceKind::tcp_listener : SourceKind::unix_listener;
+        const SourceKind want =
+            s.kind == K::tcp_stream ? SourceKind::tcp_listener : SourceKind::unix_listener;
         if (auto it = names_.find(target); it != names_.end()) {
           if (it->second.kind != want)
-            fail(at(ptr, "connect"), "\"" + target + "\" is not a " + std::string(to_string(want)) + " source");
+            fail(at(ptr, "connect"),
+                 "\"" + target + "\" is not a " + std::string(to_string(want)) + " source");
           s.target = target;
         } else if (is_id(target)) {
-          fail(at(ptr, "connect"), "no " + std::string(to_string(want)) + " source \"" + target +
-                                       "\" declared before this one");
+          fail(at(ptr, "connect"),
+               "no " + std::string(to_string(want)) + " source \"" + target + "\" declared before this one");
         } else if (!options_.allow_remote) {
-          fail(at(ptr, "connect"), "a literal connect target needs allow_remote; name a " +
-                                       std::string(to_string(want)) + " source of the scenario instead (got " +
-                                       got(o.need("connect")) + ")");
+          fail(at(ptr, "connect"),
+               "a literal connect target needs allow_remote; name a " + std::string(to_string(want)) +
+                   " source of the scenario instead (got " + got(o.need("connect")) + ")");
         } else if (s.kind == K::tcp_stream) {
           s.addr = address(o, "connect", true);
         } else {
@@ -415,14 +433,15 @@ class Validator {
         o.only({"id", "kind", "interest", "mode", "reaction", "read_n", "deferred"});
         break;
     }
-    s.options.interest = s.kind == K::tcp_stream ? (Interest::READABLE | Interest::WRITABLE) : Interest::READABLE;
+    s.options.interest =
+        s.kind == K::tcp_stream ? (Interest::READABLE | Interest::WRITABLE) : Interest::READABLE;
     if (const json* v = o.find("interest")) s.options.interest = parse_interest(*v, at(ptr, "interest"));
     s.options.trigger = static_cast<Trigger>(o.name("mode", kModeNames, false, 0));
     s.options.reaction = reaction(o);
     s.deferred = o.boolean("deferred", false);
     if (!s.target.empty() && !s.deferred && out_.sources[names_.at(s.target).source].deferred)
-      fail(at(ptr, "connect"), "\"" + s.target +
-                                   "\" is deferred: this source must be deferred too and created after it");
+      fail(at(ptr, "connect"),
+           "\"" + s.target + "\" is deferred: this source must be deferred too and created after it");
 
     const bool avail = !s.deferred;
     if (auto k = concrete(s.kind)) {
@@ -444,8 +463,9 @@ class Validator {
     const std::string text = o.str(key, 100, required);
     auto a = net::SocketAddr::parse(text);
     if (!a)
-      fail(at(o.ptr(), key), "expected a numeric address with a port 0..65535, like \"127.0.0.1:0\" or \"[::1]:0\" (got " +
-                                 got(o.need(key)) + ")");
+      fail(at(o.ptr(), key),
+           "expected a numeric address with a port 0..65535, like \"127.0.0.1:0\" or \"[::1]:0\" (got " +
+               got(o.need(key)) + ")");
     return *a;
   }
 
@@ -455,8 +475,8 @@ class Validator {
     if (p.empty() || p.front() != '/' || p.size() >= sizeof(sockaddr_un::sun_path) ||
         p.find('\0') != std::string::npos)
       fail(at(o.ptr(), key), "expected an absolute path shorter than " +
-                                 std::to_string(sizeof(sockaddr_un::sun_path)) + " bytes (got " + got(o.need(key)) +
-                                 ")");
+                                 std::to_string(sizeof(sockaddr_un::sun_path)) + " bytes (got " +
+                                 got(o.need(key)) + ")");
     return p;
   }
 
@@ -474,19 +494,22 @@ class Validator {
     const std::string id = o.str(key, 200, true);
     const std::string ptr = at(o.ptr(), key);
     auto it = names_.find(id);
-    if (it == names_.end()) fail(ptr, "no source \"" + id + "\" (declare it in /sources, or name an accept's \"as\")");
+    if (it == names_.end())
+      fail(ptr, "no source \"" + id + "\" (declare it in /sources, or name an accept's \"as\")");
     Name& n = it->second;
     if (op == ScenarioOp::create) return n;
     if (!n.kind)
-      fail(ptr, "\"" + id + "\" is a " + std::string(kKindNames[static_cast<std::size_t>(out_.sources[n.source].kind)]) +
+      fail(ptr, "\"" + id + "\" is a " +
+                    std::string(kKindNames[static_cast<std::size_t>(out_.sources[n.source].kind)]) +
                     ": name one of its ends, " + n.ends_hint);
-    if (!n.available) fail(ptr, "\"" + id + "\" does not exist yet at this step (deferred, or accepted later)");
+    if (!n.available)
+      fail(ptr, "\"" + id + "\" does not exist yet at this step (deferred, or accepted later)");
     const auto ok = fits(op);
     if (!ok.empty() && std::find(ok.begin(), ok.end(), *n.kind) == ok.end()) {
       std::string kinds;
       for (auto k : ok) kinds += (kinds.empty() ? "" : ", ") + std::string(to_string(k));
-      fail(ptr, "\"" + std::string(kOpNames[static_cast<std::size_t>(op)]) + "\" does not fit \"" + id + "\", a " +
-                    std::string(to_string(*n.kind)) + " (it fits " + kinds + ")");
+      fail(ptr, "\"" + std::string(kOpNames[static_cast<std::size_t>(op)]) + "\" does not fit \"" + id +
+                    "\", a " + std::string(to_string(*n.kind)) + " (it fits " + kinds + ")");
     }
     return n;
   }
@@ -497,18 +520,36 @@ class Validator {
     s.op = static_cast<ScenarioOp>(o.name("op", kOpNames, false, 0));
     using O = ScenarioOp;
     switch (s.op) {
-      case O::none: o.only({"note", "wait_ms", "expect"}); break;
-      case O::set_interest: o.only({"note", "op", "source", "interest", "wait_ms", "expect"}); break;
-      case O::set_mode: o.only({"note", "op", "source", "mode", "wait_ms", "expect"}); break;
-      case O::set_reaction: o.only({"note", "op", "source", "reaction", "read_n", "wait_ms", "expect"}); break;
-      case O::read: o.only({"note", "op", "source", "n", "wait_ms", "expect"}); break;
-      case O::write: o.only({"note", "op", "source", "data", "wait_ms", "expect"}); break;
-      case O::accept: o.only({"note", "op", "source", "as", "wait_ms", "expect"}); break;
-      case O::eventfd_write: o.only({"note", "op", "source", "value", "wait_ms", "expect"}); break;
+      case O::none:
+        o.only({"note", "wait_ms", "expect"});
+        break;
+      case O::set_interest:
+        o.only({"note", "op", "source", "interest", "wait_ms", "expect"});
+        break;
+      case O::set_mode:
+        o.only({"note", "op", "source", "mode", "wait_ms", "expect"});
+        break;
+      case O::set_reaction:
+        o.only({"note", "op", "source", "reaction", "read_n", "wait_ms", "expect"});
+        break;
+      case O::read:
+        o.only({"note", "op", "source", "n", "wait_ms", "expect"});
+        break;
+      case O::write:
+        o.only({"note", "op", "source", "data", "wait_ms", "expect"});
+        break;
+      case O::accept:
+        o.only({"note", "op", "source", "as", "wait_ms", "expect"});
+        break;
+      case O::eventfd_write:
+        o.only({"note", "op", "source", "value", "wait_ms", "expect"});
+        break;
       case O::timer_arm:
         o.only({"note", "op", "source", "initial_ms", "interval_ms", "wait_ms", "expect"});
         break;
-      default: o.only({"note", "op", "source", "wait_ms", "expect"}); break;
+      default:
+        o.only({"note", "op", "source", "wait_ms", "expect"});
+        break;
     }
     s.note = o.str("note", ScenarioLimits::max_note_bytes, false);
     s.wait = std::chrono::milliseconds(o.num("wait_ms", 0, ScenarioLimits::max_ms, 0));
@@ -523,21 +564,32 @@ class Validator {
             fail(at(ptr, "source"), "\"" + s.source + "\" is not a deferred source (\"deferred\": true)");
           if (n.available) fail(at(ptr, "source"), "\"" + s.source + "\" is created twice");
           if (!src.target.empty() && !names_.at(src.target).available)
-            fail(at(ptr, "source"), "\"" + s.source + "\" connects to \"" + src.target + "\", which does not exist yet");
+            fail(at(ptr, "source"),
+                 "\"" + s.source + "\" connects to \"" + src.target + "\", which does not exist yet");
           n.available = true;
           for (const auto& e : src.ends)
             if (!e.empty()) names_.at(e).available = true;
           break;
         }
-        case O::set_interest: s.interest = parse_interest(o.need("interest"), at(ptr, "interest")); break;
-        case O::set_mode: s.mode = static_cast<Trigger>(o.name("mode", kModeNames, true)); break;
+        case O::set_interest:
+          s.interest = parse_interest(o.need("interest"), at(ptr, "interest"));
+          break;
+        case O::set_mode:
+          s.mode = static_cast<Trigger>(o.name("mode", kModeNames, true));
+          break;
         case O::set_reaction:
           (void)o.need("reaction");
           s.reaction = reaction(o);
           break;
-        case O::read: s.n = static_cast<std::uint32_t>(o.num("n", 1, ScenarioLimits::max_read, 4096)); break;
-        case O::write: s.data = o.str("data", ScenarioLimits::max_write_bytes, true); break;
-        case O::eventfd_write: s.value = o.num("value", 0, 0xfffffffffffffffeULL, 1); break;
+        case O::read:
+          s.n = static_cast<std::uint32_t>(o.num("n", 1, ScenarioLimits::max_read, 4096));
+          break;
+        case O::write:
+          s.data = o.str("data", ScenarioLimits::max_write_bytes, true);
+          break;
+        case O::eventfd_write:
+          s.value = o.num("value", 0, 0xfffffffffffffffeULL, 1);
+          break;
         case O::timer_arm:
           s.initial = std::chrono::milliseconds(o.num("initial_ms", 1, max_ms, 1));
           s.interval = std::chrono::milliseconds(o.num("interval_ms", 0, max_ms, 0));
@@ -545,13 +597,15 @@ class Validator {
         case O::accept:
           if (o.has("as")) {
             s.as = o.str("as", 200, true);
-            if (!is_id(s.as)) fail(at(ptr, "as"), "expected an id: " + id_rule() + " (got " + got(o.need("as")) + ")");
+            if (!is_id(s.as))
+              fail(at(ptr, "as"), "expected an id: " + id_rule() + " (got " + got(o.need("as")) + ")");
             const SourceKind k =
                 *n.kind == SourceKind::tcp_listener ? SourceKind::tcp_stream : SourceKind::unix_stream;
             declare(s.as, at(ptr, "as"), Name{k, n.source, true, {}});
           }
           break;
-        default: break;
+        default:
+          break;
       }
     }
     if (const json* e = o.find("expect")) {
@@ -583,10 +637,13 @@ class Validator {
       x.op = kExpectOps[o.name("action", names, true)];
       x.result = static_cast<Outcome>(o.name("result", kResultNames, true));
       if (o.has("errno")) {
-        if (x.result != Outcome::error) fail(at(ptr, "errno"), "\"errno\" goes with \"result\": \"error\" only");
+        if (x.result != Outcome::error)
+          fail(at(ptr, "errno"), "\"errno\" goes with \"result\": \"error\" only");
         const std::string e = o.str("errno", 40, true);
         auto v = errno_from_name(e);
-        if (!v) fail(at(ptr, "errno"), "expected an errno name like \"ECONNRESET\" (got " + got(o.need("errno")) + ")");
+        if (!v)
+          fail(at(ptr, "errno"),
+               "expected an errno name like \"ECONNRESET\" (got " + got(o.need("errno")) + ")");
         x.err = *v;
       }
       constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
@@ -599,18 +656,20 @@ class Validator {
       x.type = T::readiness;
       o.only({"source", "seen", "not_seen", "within_ms"});
       if (const json* v = o.find("seen")) x.seen = parse_flags(*v, at(ptr, "seen"), false, nullptr);
-      if (const json* v = o.find("not_seen")) x.not_seen = parse_flags(*v, at(ptr, "not_seen"), true, &x.not_seen_any);
+      if (const json* v = o.find("not_seen"))
+        x.not_seen = parse_flags(*v, at(ptr, "not_seen"), true, &x.not_seen_any);
       if (x.seen & x.not_seen) fail(at(ptr, "not_seen"), "a flag is both seen and not seen");
       if (o.has("within_ms") && !x.seen)
         fail(at(ptr, "within_ms"), "within_ms goes with \"seen\" (not_seen is judged at the barrier)");
     } else {
       x.type = T::removed;
       o.only({"source", "removed", "within_ms"});
-      if (!o.boolean("removed", true)) fail(at(ptr, "removed"), "expected true (a source that stays is not checked)");
+      if (!o.boolean("removed", true))
+        fail(at(ptr, "removed"), "expected true (a source that stays is not checked)");
     }
-    x.within = std::chrono::milliseconds(
-        o.num("within_ms", 1, static_cast<std::uint64_t>(ScenarioLimits::max_ms),
-              static_cast<std::uint64_t>(ScenarioLimits::default_within.count())));
+    x.within =
+        std::chrono::milliseconds(o.num("within_ms", 1, static_cast<std::uint64_t>(ScenarioLimits::max_ms),
+                                        static_cast<std::uint64_t>(ScenarioLimits::default_within.count())));
     (void)use(o, "source", ScenarioOp::none);
     x.source = o.str("source", 200, true);
     return x;
@@ -631,17 +690,19 @@ class Tracker {
       case E::object_start:
       case E::array_start:
         frames_.push_back(Frame{ev == E::array_start, 0, {}, false, {}});
-        if (frames_.size() > ScenarioLimits::max_depth && !problem_) {
-          problem_ = Invalid{pointer(), "nested deeper than " + std::to_string(ScenarioLimits::max_depth) + " levels"};
-          return false;
-        }
+        // Kept, not discarded: nlohmann skips the callbacks inside a discarded container,
+        // which would leave the pointer out of step. The text is at most max_file_bytes, and
+        // nlohmann neither parses nor destroys recursively.
+        if (frames_.size() > ScenarioLimits::max_depth && !problem_)
+          problem_ = Invalid{pointer(),
+                             "nested deeper than " + std::to_string(ScenarioLimits::max_depth) + " levels"};
         return true;
       case E::key: {
         Frame& f = frames_.back();
         f.key = parsed.get<std::string>();
         f.has_key = true;
         if (!f.keys.insert(f.key).second && !problem_)
-          problem_ = Invalid{pointer(), "duplicate field \"" + f.key + "\""};
+          problem_ = Invalid{pointer(), "duplicate field " + got(json(f.key))};
         return true;
       }
       case E::value:
@@ -721,7 +782,10 @@ ScenarioError error(std::string_view file, std::string pointer, std::string what
 // ---------------------------------------------------------------------------------------
 
 std::string ScenarioError::message() const {
-  return file + ": " + (pointer.empty() ? std::string("/") : pointer) + ": " + what;
+  // A pointer built from a hostile file's keys can be long: the line stays readable.
+  std::string p = pointer.empty() ? std::string("/") : pointer;
+  if (p.size() > 200) p = p.substr(0, 197) + "...";
+  return file + ": " + p + ": " + what;
 }
 
 std::string_view to_string(ScenarioSourceKind k) noexcept {
@@ -736,19 +800,24 @@ std::string_view to_string(ScenarioOp o) noexcept {
 std::expected<Scenario, ScenarioError> parse_scenario(std::string_view text, std::string_view file,
                                                       ScenarioOptions options) {
   if (text.size() > options.max_file_bytes)
-    return std::unexpected(error(file, "", "larger than the limit of " + std::to_string(options.max_file_bytes) +
-                                               " bytes"));
+    return std::unexpected(
+        error(file, "", "larger than the limit of " + std::to_string(options.max_file_bytes) + " bytes"));
   Tracker tracker;
   json doc;
   try {
     doc = json::parse(text.begin(), text.end(), std::ref(tracker));
   } catch (const json::parse_error& e) {
-    return std::unexpected(error(file, tracker.pointer(),
-                                 "not valid JSON at " + where(text, e.byte) + ": " + parser_reason(e.what())));
+    // A duplicate key or the depth bound came earlier in the text than the syntax error.
+    if (tracker.problem_)
+      return std::unexpected(error(file, tracker.problem_->pointer, tracker.problem_->what));
+    return std::unexpected(
+        error(file, tracker.pointer(),
+              "not valid JSON at " + where(text, e.byte) + ": " + parser_reason(e.what())));
   } catch (const json::exception& e) {
     return std::unexpected(error(file, tracker.pointer(), "not valid JSON: " + parser_reason(e.what())));
   }
-  if (tracker.problem_) return std::unexpected(error(file, tracker.problem_->pointer, tracker.problem_->what));
+  if (tracker.problem_)
+    return std::unexpected(error(file, tracker.problem_->pointer, tracker.problem_->what));
   try {
     Validator v(doc, std::string(file), options);
     return v.run();
@@ -770,12 +839,14 @@ std::expected<Scenario, ScenarioError> load_scenario(const std::string& path, Sc
   if (!S_ISREG(st.st_mode)) return std::unexpected(error(path, "", "not a regular file"));
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (size > options.max_file_bytes)
-    return std::unexpected(error(path, "", "file is " + std::to_string(size) + " bytes, more than the limit of " +
-                                               std::to_string(options.max_file_bytes)));
+    return std::unexpected(error(path, "",
+                                 "file is " + std::to_string(size) + " bytes, more than the limit of " +
+                                     std::to_string(options.max_file_bytes)));
   std::string text(static_cast<std::size_t>(size), '\0');
   std::size_t got_bytes = 0;
   while (got_bytes < text.size()) {
-    auto n = sys::call_retry(::read, fd.get(), static_cast<void*>(text.data() + got_bytes), text.size() - got_bytes);
+    auto n = sys::call_retry(::read, fd.get(), static_cast<void*>(text.data() + got_bytes),
+                             text.size() - got_bytes);
     if (!n) return std::unexpected(error(path, "", "read failed: " + errno_name(n.error().value())));
     if (*n == 0) break;  // shrank while reading: parse what is there (the parser says if it is cut)
     got_bytes += static_cast<std::size_t>(*n);
@@ -794,8 +865,10 @@ std::string generated_unix_path() {
   static std::atomic<std::uint64_t> seq{0};
   std::string dir = "/tmp";
   // A per-user 0700 directory when there is one (getenv: no other thread sets variables here).
-  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && x[0] == '/' && std::string_view(x).size() < 60) dir = x;
-  return dir + "/readyscope-scn-" + std::to_string(::getpid()) + "-" + std::to_string(seq.fetch_add(1)) + ".sock";
+  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && x[0] == '/' && std::string_view(x).size() < 60)
+    dir = x;
+  return dir + "/readyscope-scn-" + std::to_string(::getpid()) + "-" + std::to_string(seq.fetch_add(1)) +
+         ".sock";
 }
 
 std::string describe_action(const Record& r) {
@@ -829,7 +902,8 @@ bool matches(const ScenarioExpectation& x, const Record& r) {
 
 }  // namespace
 
-ScenarioRunner::ScenarioRunner(const Scenario& scenario, Engine& engine) : scenario_(scenario), engine_(engine) {}
+ScenarioRunner::ScenarioRunner(const Scenario& scenario, Engine& engine)
+    : scenario_(scenario), engine_(engine) {}
 
 ScenarioRunner::~ScenarioRunner() {
   for (const auto& p : owned_paths_) (void)sys::call(::unlink, p.c_str());
@@ -849,24 +923,29 @@ std::optional<std::string> ScenarioRunner::address_of(const std::string& id) con
   return it->second;
 }
 
-void ScenarioRunner::submit(Command c, Token close_token) {
-  if (submit_failed_) return;
+std::uint64_t ScenarioRunner::submit(Command c, Token close_token) {
+  if (submit_failed_) return 0;
   auto t = engine_.submit(std::move(c));
   if (!t) {
     submit_failed_ = true;
-    return;
+    return 0;
   }
   pending_.push_back(Pending{t->id, close_token});
   polls_after_ = 0;
   syncs_sent_for_ = -1;
+  return t->id;
 }
 
 bool ScenarioRunner::submit_create(const ScenarioSource& s) {
   using K = ScenarioSourceKind;
   Command c;
   switch (s.kind) {
-    case K::tcp_listener: c = cmd::TcpListen{*s.addr, s.options, s.allow_remote}; break;
-    case K::udp: c = cmd::UdpBind{*s.addr, s.options, s.allow_remote}; break;
+    case K::tcp_listener:
+      c = cmd::TcpListen{*s.addr, s.options, s.allow_remote};
+      break;
+    case K::udp:
+      c = cmd::UdpBind{*s.addr, s.options, s.allow_remote};
+      break;
     case K::tcp_stream: {
       std::optional<net::SocketAddr> a = s.addr;
       if (!s.target.empty()) {
@@ -896,17 +975,28 @@ bool ScenarioRunner::submit_create(const ScenarioSource& s) {
       c = cmd::UnixConnect{path, s.options};
       break;
     }
-    case K::unix_datagram: c = cmd::UnixDatagramBind{s.path, s.options}; break;
-    case K::socketpair: c = cmd::SocketPair{s.options}; break;
-    case K::pipe: c = cmd::Pipe{s.options}; break;
-    case K::eventfd: c = cmd::EventFdCreate{s.initial, s.semaphore, s.options}; break;
-    case K::timerfd: c = cmd::TimerFdCreate{s.options}; break;
+    case K::unix_datagram:
+      c = cmd::UnixDatagramBind{s.path, s.options};
+      break;
+    case K::socketpair:
+      c = cmd::SocketPair{s.options};
+      break;
+    case K::pipe:
+      c = cmd::Pipe{s.options};
+      break;
+    case K::eventfd:
+      c = cmd::EventFdCreate{s.initial, s.semaphore, s.options};
+      break;
+    case K::timerfd:
+      c = cmd::TimerFdCreate{s.options};
+      break;
   }
   if (submit_failed_) return false;
   auto t = engine_.submit(std::move(c));
   if (!t) {
     submit_failed_ = true;
-    create_error_ = "\"" + s.id + "\": the engine refused the command (" + errno_name(t.error().value()) + ")";
+    create_error_ =
+        "\"" + s.id + "\": the engine refused the command (" + errno_name(t.error().value()) + ")";
     return false;
   }
   pending_.push_back(Pending{t->id, Token{}});
@@ -940,18 +1030,22 @@ void ScenarioRunner::observe(std::span<const Record> records) {
           std::string id;
           for (const auto& [name, tok] : tokens_)
             if (tok.value == r.token) id = name;
-          create_error_ = "\"" + id + "\" could not be created: " + std::string(to_string(static_cast<Op>(r.op))) +
+          create_error_ = "\"" + id +
+                          "\" could not be created: " + std::string(to_string(static_cast<Op>(r.op))) +
                           " failed with " + errno_name(r.err);
         }
       }
-      if (r.value2 == accept_id_ && r.kind == RecordKind::action && r.op == static_cast<std::uint8_t>(Op::accept) &&
-          r.outcome == Outcome::ok)
+      if (r.value2 == accept_id_ && r.kind == RecordKind::action &&
+          r.op == static_cast<std::uint8_t>(Op::accept) && r.outcome == Outcome::ok)
         tokens_[accept_as_] = Token(static_cast<std::size_t>(r.value));
     }
     if (r.kind == RecordKind::source_removed)
-      std::erase_if(pending_, [&](const Pending& p) { return p.close_token.value != 0 && p.close_token.value == r.token; });
+      std::erase_if(pending_, [&](const Pending& p) {
+        return p.close_token.value != 0 && p.close_token.value == r.token;
+      });
     if (r.kind == RecordKind::source_added) {
-      if (auto info = engine_.source_info(Token(static_cast<std::size_t>(r.token)))) locals_[r.token] = info->local;
+      if (auto info = engine_.source_info(Token(static_cast<std::size_t>(r.token))))
+        locals_[r.token] = info->local;
     }
     if (r.kind == RecordKind::poll_return && pending_.empty()) ++polls_after_;
 
@@ -1016,36 +1110,67 @@ void ScenarioRunner::start_step() {
   if (st.op != ScenarioOp::none && st.op != ScenarioOp::create) {
     auto tok = token_of(st.source);
     if (!tok) {
-      abort_run(step_, "\"" + st.source + "\" has no source: the accept that was to name it did not succeed", false);
+      abort_run(step_, "\"" + st.source + "\" has no source: the accept that was to name it did not succeed",
+                false);
       return;
     }
     const Token t = *tok;
     using O = ScenarioOp;
     switch (st.op) {
-      case O::set_interest: submit(cmd::SetInterest{t, st.interest}); break;
-      case O::set_mode: submit(cmd::SetTrigger{t, st.mode}); break;
-      case O::set_reaction: submit(cmd::SetReaction{t, st.reaction}); break;
-      case O::rearm: submit(cmd::Rearm{t}); break;
-      case O::read: submit(cmd::Read{t, st.n}); break;
-      case O::drain: submit(cmd::Drain{t}); break;
-      case O::write: submit(cmd::Write{t, st.data}); break;
-      case O::fill: submit(cmd::Fill{t}); break;
-      case O::shutdown_read: submit(cmd::ShutdownRead{t}); break;
-      case O::shutdown_write: submit(cmd::ShutdownWrite{t}); break;
-      case O::close: submit(cmd::Close{t}, t); break;
+      case O::set_interest:
+        submit(cmd::SetInterest{t, st.interest});
+        break;
+      case O::set_mode:
+        submit(cmd::SetTrigger{t, st.mode});
+        break;
+      case O::set_reaction:
+        submit(cmd::SetReaction{t, st.reaction});
+        break;
+      case O::rearm:
+        submit(cmd::Rearm{t});
+        break;
+      case O::read:
+        submit(cmd::Read{t, st.n});
+        break;
+      case O::drain:
+        submit(cmd::Drain{t});
+        break;
+      case O::write:
+        submit(cmd::Write{t, st.data});
+        break;
+      case O::fill:
+        submit(cmd::Fill{t});
+        break;
+      case O::shutdown_read:
+        submit(cmd::ShutdownRead{t});
+        break;
+      case O::shutdown_write:
+        submit(cmd::ShutdownWrite{t});
+        break;
+      case O::close:
+        submit(cmd::Close{t}, t);
+        break;
       case O::accept:
-        submit(cmd::Accept{t});
-        if (!st.as.empty() && !pending_.empty()) {
-          accept_id_ = pending_.back().id;
+        if (const std::uint64_t id = submit(cmd::Accept{t}); id != 0 && !st.as.empty()) {
+          accept_id_ = id;
           accept_as_ = st.as;
         }
         break;
-      case O::eventfd_write: submit(cmd::EventFdWrite{t, st.value}); break;
-      case O::eventfd_read: submit(cmd::EventFdRead{t}); break;
-      case O::timer_arm: submit(cmd::TimerArm{t, st.initial, st.interval}); break;
-      case O::timer_disarm: submit(cmd::TimerDisarm{t}); break;
+      case O::eventfd_write:
+        submit(cmd::EventFdWrite{t, st.value});
+        break;
+      case O::eventfd_read:
+        submit(cmd::EventFdRead{t});
+        break;
+      case O::timer_arm:
+        submit(cmd::TimerArm{t, st.initial, st.interval});
+        break;
+      case O::timer_disarm:
+        submit(cmd::TimerDisarm{t});
+        break;
       case O::none:
-      case O::create: break;
+      case O::create:
+        break;
     }
   } else if (st.op == ScenarioOp::create) {
     const auto it = std::find_if(scenario_.sources.begin(), scenario_.sources.end(),
@@ -1082,7 +1207,8 @@ void ScenarioRunner::begin_checks(Clock::time_point now) {
       check_detail_[i] = x.source + ": expected no readiness, got " + std::to_string(s.events) + " event(s)";
     } else if (bad) {
       check_state_[i] = -1;
-      check_detail_[i] = x.source + ": expected " + flags_text(x.not_seen) + " not seen, got " + flags_text(bad);
+      check_detail_[i] =
+          x.source + ": expected " + flags_text(x.not_seen) + " not seen, got " + flags_text(bad);
     } else if (!x.seen) {
       check_state_[i] = 1;
     }
@@ -1123,7 +1249,8 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
         }
         if (now >= barrier_deadline_) {
           abort_run(StepOutcome::kSetup,
-                    "\"" + scenario_.sources[source_].id + "\": the engine did not answer the create within " +
+                    "\"" + scenario_.sources[source_].id +
+                        "\": the engine did not answer the create within " +
                         std::to_string(ScenarioLimits::barrier_limit.count()) + " ms",
                     true);
           return std::nullopt;
@@ -1135,6 +1262,7 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
           phase_ = Phase::done;
           return std::nullopt;
         }
+        if (step_ >= step_limit_) return std::nullopt;  // held: see set_step_limit
         wait_until_ = now + scenario_.steps[step_].wait;
         phase_ = Phase::step_wait;
         continue;
@@ -1167,7 +1295,8 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
         }
         if (now >= barrier_deadline_) {
           abort_run(step_,
-                    "the engine did not answer within " + std::to_string(ScenarioLimits::barrier_limit.count()) +
+                    "the engine did not answer within " +
+                        std::to_string(ScenarioLimits::barrier_limit.count()) +
                         " ms (records dropped? see the stats records)",
                     false);
           return std::nullopt;
@@ -1194,26 +1323,29 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
           bool ok = false;
           std::string miss;
           if (x.type == T::readiness) {
-            for (unsigned c = 0; c < 64 && !ok; ++c)
-              ok = ((s.combos >> c) & 1) && (c & x.seen) == x.seen;
+            for (unsigned c = 0; c < 64 && !ok; ++c) ok = ((s.combos >> c) & 1) && (c & x.seen) == x.seen;
             if (!ok) {
               std::string got_flags;
               for (unsigned c = 0; c < 64; ++c)
-                if ((s.combos >> c) & 1) got_flags += (got_flags.empty() ? "" : ", ") + flags_text(static_cast<std::uint8_t>(c));
-              miss = x.source + ": expected an event with " + flags_text(x.seen) + " within " +
-                     std::to_string(x.within.count()) + " ms, got " +
-                     (s.events ? std::to_string(s.events) + " event(s): " + got_flags : std::string("no event"));
+                if ((s.combos >> c) & 1)
+                  got_flags += (got_flags.empty() ? "" : ", ") + flags_text(static_cast<std::uint8_t>(c));
+              miss =
+                  x.source + ": expected an event with " + flags_text(x.seen) + " within " +
+                  std::to_string(x.within.count()) + " ms, got " +
+                  (s.events ? std::to_string(s.events) + " event(s): " + got_flags : std::string("no event"));
             }
           } else if (x.type == T::action) {
             const auto a = s.last_action.find(static_cast<std::uint8_t>(x.op));
             ok = a != s.last_action.end() && matches(x, a->second);
             if (!ok)
               miss = x.source + ": expected " + describe_expected(x) + ", got " +
-                     (a == s.last_action.end() ? "no " + std::string(to_string(x.op)) + " since the previous step"
-                                               : describe_action(a->second));
+                     (a == s.last_action.end()
+                          ? "no " + std::string(to_string(x.op)) + " since the previous step"
+                          : describe_action(a->second));
           } else {
             ok = s.removed;
-            if (!ok) miss = x.source + ": expected it removed within " + std::to_string(x.within.count()) + " ms";
+            if (!ok)
+              miss = x.source + ": expected it removed within " + std::to_string(x.within.count()) + " ms";
           }
           if (ok) {
             check_state_[i] = 1;
@@ -1234,13 +1366,15 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
           failed = true;
           detail += (detail.empty() ? "" : "; ") + check_detail_[i];
         }
-        std::string what = st.op == ScenarioOp::none ? std::string("step") : std::string(to_string(st.op)) + " " + st.source;
+        std::string what =
+            st.op == ScenarioOp::none ? std::string("step") : std::string(to_string(st.op)) + " " + st.source;
         if (exp.empty())
           finish_step(StepOutcome::Status::ran, what + ": done");
         else if (failed)
           finish_step(StepOutcome::Status::failed, what + ": " + detail);
         else
-          finish_step(StepOutcome::Status::passed, what + ": " + std::to_string(exp.size()) + " check(s) held");
+          finish_step(StepOutcome::Status::passed,
+                      what + ": " + std::to_string(exp.size()) + " check(s) held");
         continue;
       }
     }

@@ -203,8 +203,7 @@ using Command =
                  cmd::UnixDatagramBind, cmd::SocketPair, cmd::Pipe, cmd::EventFdCreate, cmd::TimerFdCreate,
                  cmd::SetInterest, cmd::SetTrigger, cmd::Rearm, cmd::SetReaction, cmd::Read, cmd::Drain,
                  cmd::Write, cmd::Fill, cmd::ShutdownRead, cmd::ShutdownWrite, cmd::Close, cmd::Accept,
-                 cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note,
-                 cmd::Sync>;
+                 cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note, cmd::Sync>;
 
 /// What `submit` hands back: the command id (value2 of its result records) and the tokens
 /// its new sources will have (0 when it creates none; token2 for the second source of a

@@ -40,7 +40,7 @@ struct ScenarioError {
   std::string file;
   std::string pointer;
   std::string what;
-  /// One line: `FILE: POINTER: WHAT`, e.g.
+  /// One line: `FILE: POINTER: WHAT` (a pointer over 200 bytes is cut with "..."), e.g.
   /// `lesson.json: /steps/3/op: expected one of read, drain, ... (got "teleport")`.
   [[nodiscard]] std::string message() const;
 };
@@ -57,8 +57,8 @@ struct ScenarioLimits {
   static constexpr std::size_t max_write_bytes = 65536;
   static constexpr std::size_t max_expectations = 32;  ///< per step
   static constexpr std::size_t max_depth = 32;         ///< JSON nesting
-  static constexpr std::int64_t max_ms = 60000;  ///< wait_ms, within_ms, timer times
-  static constexpr std::uint32_t max_read = 65536;       ///< read n, read_n
+  static constexpr std::int64_t max_ms = 60000;        ///< wait_ms, within_ms, timer times
+  static constexpr std::uint32_t max_read = 65536;     ///< read n, read_n
   /// How long the runner waits for the engine to answer commands (see ScenarioRunner).
   static constexpr std::chrono::milliseconds barrier_limit{5000};
   /// `within_ms` when an expectation does not give one.
@@ -166,7 +166,7 @@ struct ScenarioStep {
   std::string note;
   ScenarioOp op = ScenarioOp::none;
   std::string source;
-  std::string as;          ///< accept: the name the accepted stream gets
+  std::string as;                          ///< accept: the name the accepted stream gets
   Interest interest = Interest::READABLE;  ///< set_interest
   Trigger mode = Trigger::edge;            ///< set_mode
   ReactionSpec reaction{};                 ///< set_reaction
@@ -262,8 +262,18 @@ class ScenarioRunner {
   /// The engine's token for a source id (an end name, an accept's `as`); nullopt when it
   /// has none (yet).
   [[nodiscard]] std::optional<Token> token_of(std::string_view source_id) const;
-  /// The index of the step running now (steps().size() when finished or still setting up).
+  /// The index of the step running or next to run (the number of steps once finished).
   [[nodiscard]] std::size_t current_step() const noexcept { return step_; }
+
+  /// Step-by-step play (the GUI's "next" button): a step whose index is `limit` or more
+  /// does not start until the limit is raised; meanwhile advance() returns nullopt while
+  /// finished() stays false. Records observed during the pause count for the next step's
+  /// checks ("since the previous step"). Default: no limit.
+  void set_step_limit(std::size_t limit) noexcept { step_limit_ = limit; }
+  /// True when the next step is held back by the step limit.
+  [[nodiscard]] bool held() const noexcept {
+    return phase_ == Phase::step_start && step_ < scenario_.steps.size() && step_ >= step_limit_;
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -281,7 +291,8 @@ class ScenarioRunner {
     Token close_token{};  // a Close is also answered by source_removed of this token
   };
 
-  void submit(Command c, Token close_token = Token{});
+  /// Submits a command whose answer the barrier waits for; its id, or 0 if refused.
+  std::uint64_t submit(Command c, Token close_token = Token{});
   bool submit_create(const ScenarioSource& s);
   void start_step();
   void begin_checks(Clock::time_point now);
@@ -294,14 +305,15 @@ class ScenarioRunner {
   Phase phase_ = Phase::setup;
   std::size_t source_ = 0;  // setup: the source being created
   std::size_t step_ = 0;
+  std::size_t step_limit_ = static_cast<std::size_t>(-1);
   bool failed_to_start_ = false;
   bool any_failed_ = false;
   std::vector<StepOutcome> outcomes_;
 
-  std::unordered_map<std::string, Token> tokens_;           // source id / end name -> token
-  std::unordered_map<std::uint64_t, std::string> locals_;   // token -> local address at creation
-  std::vector<std::string> owned_paths_;                    // generated unix paths to unlink
-  std::unordered_map<std::string, std::string> paths_;      // unix_listener id -> its path
+  std::unordered_map<std::string, Token> tokens_;          // source id / end name -> token
+  std::unordered_map<std::uint64_t, std::string> locals_;  // token -> local address at creation
+  std::vector<std::string> owned_paths_;                   // generated unix paths to unlink
+  std::unordered_map<std::string, std::string> paths_;     // unix_listener id -> its path
 
   std::vector<Pending> pending_;  // commands not answered yet
   std::uint64_t create_id_ = 0;   // setup / create step: the create command
@@ -310,8 +322,8 @@ class ScenarioRunner {
   std::optional<std::string> create_error_;
   std::uint64_t accept_id_ = 0;  // an accept with `as`
   std::string accept_as_;
-  int polls_after_ = 0;     // poll_return records since every command was answered
-  int syncs_sent_for_ = -1; // the polls_after_ value a Sync was sent for
+  int polls_after_ = 0;      // poll_return records since every command was answered
+  int syncs_sent_for_ = -1;  // the polls_after_ value a Sync was sent for
   bool submit_failed_ = false;
 
   Clock::time_point now_{};  // the `now` of the advance() running
