@@ -961,10 +961,7 @@ bool ScenarioRunner::submit_create(const ScenarioSource& s) {
     }
     case K::unix_listener: {
       std::string path = s.path;
-      if (path.empty()) {
-        path = generated_unix_path();
-        owned_paths_.push_back(path);
-      }
+      if (path.empty()) path = generated_unix_path();
       paths_[s.id] = path;
       c = cmd::UnixListen{path, s.options};
       break;
@@ -1006,6 +1003,9 @@ bool ScenarioRunner::submit_create(const ScenarioSource& s) {
   create_answers_ = 0;
   create_tokens_.clear();
   create_tokens_.push_back(t->token);
+  // A generated path becomes ours to unlink only once the bind succeeded: a failed bind
+  // (the name exists) must not remove somebody else's socket.
+  if (s.kind == K::unix_listener && s.path.empty()) unbound_paths_[t->token.value] = paths_[s.id];
   if (s.kind == K::socketpair || s.kind == K::pipe) {
     create_tokens_.push_back(t->token2);
     tokens_[s.ends[0]] = t->token;
@@ -1046,6 +1046,10 @@ void ScenarioRunner::observe(std::span<const Record> records) {
     if (r.kind == RecordKind::source_added) {
       if (auto info = engine_.source_info(Token(static_cast<std::size_t>(r.token))))
         locals_[r.token] = info->local;
+      if (auto p = unbound_paths_.find(r.token); p != unbound_paths_.end()) {
+        owned_paths_.push_back(std::move(p->second));
+        unbound_paths_.erase(p);
+      }
     }
     if (r.kind == RecordKind::poll_return && pending_.empty()) ++polls_after_;
 

@@ -236,8 +236,9 @@ struct StepOutcome {
 /// does not answer within ScenarioLimits::barrier_limit, a source that cannot be created,
 /// or a step naming an accepted stream whose accept failed does.
 ///
-/// Unix paths the runner chose itself (a unix_listener without `path`) are unlinked by the
-/// destructor.
+/// The runner leaves its sources open when it finishes (they are the engine's, and stay on
+/// the timeline; Engine::stop closes them). Unix paths the runner chose itself (a
+/// unix_listener without `path`) are unlinked by the destructor.
 class ScenarioRunner {
  public:
   ScenarioRunner(const Scenario& scenario, Engine& engine);
@@ -247,7 +248,8 @@ class ScenarioRunner {
 
   /// Every record drained from the engine, in order.
   void observe(std::span<const Record> records);
-  /// Runs what is due at `now`; returns when it next wants to be called (nullopt: finished).
+  /// Runs what is due at `now`; returns when it next wants to be called (nullopt: finished,
+  /// or held by the step limit).
   std::optional<std::chrono::steady_clock::time_point> advance(std::chrono::steady_clock::time_point now);
 
   [[nodiscard]] bool finished() const noexcept { return phase_ == Phase::done; }
@@ -262,6 +264,7 @@ class ScenarioRunner {
   /// The engine's token for a source id (an end name, an accept's `as`); nullopt when it
   /// has none (yet).
   [[nodiscard]] std::optional<Token> token_of(std::string_view source_id) const;
+  [[nodiscard]] const Scenario& scenario() const noexcept { return scenario_; }
   /// The index of the step running or next to run (the number of steps once finished).
   [[nodiscard]] std::size_t current_step() const noexcept { return step_; }
 
@@ -310,10 +313,11 @@ class ScenarioRunner {
   bool any_failed_ = false;
   std::vector<StepOutcome> outcomes_;
 
-  std::unordered_map<std::string, Token> tokens_;          // source id / end name -> token
-  std::unordered_map<std::uint64_t, std::string> locals_;  // token -> local address at creation
-  std::vector<std::string> owned_paths_;                   // generated unix paths to unlink
-  std::unordered_map<std::string, std::string> paths_;     // unix_listener id -> its path
+  std::unordered_map<std::string, Token> tokens_;                 // source id / end name -> token
+  std::unordered_map<std::uint64_t, std::string> locals_;         // token -> local address at creation
+  std::vector<std::string> owned_paths_;                          // generated unix paths to unlink
+  std::unordered_map<std::uint64_t, std::string> unbound_paths_;  // token -> generated path, bind pending
+  std::unordered_map<std::string, std::string> paths_;            // unix_listener id -> its path
 
   std::vector<Pending> pending_;  // commands not answered yet
   std::uint64_t create_id_ = 0;   // setup / create step: the create command
