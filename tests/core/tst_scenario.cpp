@@ -396,7 +396,7 @@ class TestScenario : public CoreTest {
 
   // The shipped examples parse and pass against the real kernel.
   void shipped_scenarios_pass() {
-    for (const char* name : {"et-partial-read.json", "half-close.json"}) {
+    for (const char* name : {"et-partial-read.json", "half-close.json", "peer-reset.json"}) {
       auto s = load_scenario(shipped(name));
       QVERIFY2(s, s ? "" : s.error().message().c_str());
       auto started = Engine::start();
