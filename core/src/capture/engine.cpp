@@ -1064,6 +1064,8 @@ struct Engine::Impl {
     emit(r);
   }
 
+  void exec(cmd::Sync&, const Ticket&) {}  // the wake-up that brought it is its whole effect
+
   // ---- the loop ----
 
   void run() {

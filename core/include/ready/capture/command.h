@@ -12,7 +12,8 @@
 //  - set interest / trigger / reaction: `source_changed`, or an action op = Op::modify, error;
 //  - every other command: one `action` record (op, outcome, value = bytes or counter,
 //    err = errno, value2 = command id); close gives `source_removed`;
-//  - note: a `note` record whose value is the id of its text (Engine::note_text).
+//  - note: a `note` record whose value is the id of its text (Engine::note_text);
+//  - sync: no record (it only wakes the poll thread).
 // A command naming a token that is not (or no longer) a source gets an action with
 // outcome = error, err = EBADF. An operation the source kind cannot do (read on a listener,
 // accept on a stream) gets err = EOPNOTSUPP.
@@ -208,6 +209,10 @@ struct TimerDisarm {
 struct Note {
   std::string text;
 };
+/// Does nothing and records nothing: it only wakes the poll thread, so a `poll_return`
+/// record follows from a poll that returned after this submit. A scenario's barrier
+/// (scenario.h) submits it to learn that the engine polled after its earlier commands.
+struct Sync {};
 
 }  // namespace cmd
 
@@ -216,7 +221,7 @@ using Command =
                  cmd::UnixDatagramBind, cmd::SocketPair, cmd::Pipe, cmd::EventFdCreate, cmd::TimerFdCreate,
                  cmd::SetInterest, cmd::SetTrigger, cmd::Rearm, cmd::SetReaction, cmd::Read, cmd::Drain,
                  cmd::Write, cmd::Fill, cmd::ShutdownRead, cmd::ShutdownWrite, cmd::Close, cmd::Accept,
-                 cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note>;
+                 cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note, cmd::Sync>;
 
 /// What `submit` hands back: the command id (value2 of its result records) and the tokens
 /// its new sources will have (0 when it creates none; token2 for the second source of a

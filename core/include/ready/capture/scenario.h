@@ -1,0 +1,342 @@
+// Scenarios: JSON files that script the capture engine step by step and check what the
+// kernel reported (the format is docs/scenario-format.md).
+//
+// A scenario is validated completely before anything runs (`parse_scenario`): a file that
+// is not JSON, a missing, mistyped or unknown field, an unknown name, a duplicate id, a
+// step naming a source it cannot act on, a bad or non-loopback address, a value out of its
+// bounds: each gets one ScenarioError naming the file, the JSON pointer of the offending
+// value and what was expected. Only a valid Scenario can be given to a ScenarioRunner.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ready/capture/command.h"
+#include "ready/capture/engine.h"
+#include "ready/capture/record.h"
+#include "ready/interest.h"
+#include "ready/net/addr.h"
+#include "ready/token.h"
+
+namespace ready::capture {
+
+/// Why a scenario was rejected: the file, the JSON pointer (RFC 6901) of the value at fault
+/// ("/" for the document, or the nearest enclosing value when the text is not JSON) and
+/// what was expected.
+struct ScenarioError {
+  std::string file;
+  std::string pointer;
+  std::string what;
+  /// One line: `FILE: POINTER: WHAT` (a pointer over 200 bytes is cut with "..."), e.g.
+  /// `lesson.json: /steps/3/op: expected one of read, drain, ... (got "teleport")`.
+  [[nodiscard]] std::string message() const;
+};
+
+/// Bounds of a scenario (the format's documented limits; exceeding one is a ScenarioError).
+struct ScenarioLimits {
+  static constexpr std::size_t max_sources = 64;
+  static constexpr std::size_t max_steps = 1000;
+  static constexpr std::size_t max_id_bytes = 32;
+  static constexpr std::size_t max_name_bytes = 64;
+  static constexpr std::size_t max_title_bytes = 200;
+  static constexpr std::size_t max_description_bytes = 20000;
+  static constexpr std::size_t max_note_bytes = 2000;
+  static constexpr std::size_t max_write_bytes = 65536;
+  static constexpr std::size_t max_expectations = 32;  ///< per step
+  static constexpr std::size_t max_depth = 32;         ///< JSON nesting
+  static constexpr std::int64_t max_ms = 60000;        ///< wait_ms, within_ms, timer times
+  static constexpr std::uint32_t max_read = 65536;     ///< read n, read_n
+  /// How long the runner waits for the engine to answer commands (see ScenarioRunner).
+  static constexpr std::chrono::milliseconds barrier_limit{5000};
+  /// `within_ms` when an expectation does not give one.
+  static constexpr std::chrono::milliseconds default_within{1000};
+};
+
+/// What a scenario may do besides the safe default.
+struct ScenarioOptions {
+  /// Allows what reaches outside the scenario's own sources: binds on non-loopback
+  /// addresses, and connects to a literal address or Unix path (instead of a source id).
+  bool allow_remote = false;
+  /// Larger files are refused before they are read.
+  std::size_t max_file_bytes = 1 << 20;
+};
+
+/// The kinds a scenario source can have (`kind` in the file).
+enum class ScenarioSourceKind : std::uint8_t {
+  tcp_listener,   ///< `bind` "127.0.0.1:0"
+  tcp_stream,     ///< `connect`: a tcp_listener's id, or a literal address (allow_remote)
+  udp,            ///< `bind`
+  unix_listener,  ///< `path` (absent: a fresh path the runner removes again)
+  unix_stream,    ///< `connect`: a unix_listener's id, or a literal path (allow_remote)
+  unix_datagram,  ///< `path` (absent: unbound)
+  socketpair,     ///< two unix_stream ends, named by `ends` (default "<id>.0", "<id>.1")
+  pipe,           ///< a sender and a receiver, `ends` (default "<id>.w", "<id>.r")
+  eventfd,        ///< `initial`, `semaphore`
+  timerfd,        ///< disarmed until a timer_arm step
+};
+
+/// A source as the file declares it.
+struct ScenarioSource {
+  std::string id;
+  ScenarioSourceKind kind = ScenarioSourceKind::tcp_listener;
+  std::optional<net::SocketAddr> addr;  ///< bind address, or a literal TCP connect target
+  std::string target;                   ///< connect: the id of the source to connect to ("" if literal)
+  std::string path;                     ///< unix bind path, or a literal unix connect path
+  std::array<std::string, 2> ends;      ///< socketpair / pipe: the names of the two ends
+  std::uint64_t initial = 0;            ///< eventfd
+  bool semaphore = false;               ///< eventfd
+  SourceOptions options{};
+  bool allow_remote = false;  ///< a non-loopback bind the options allowed
+  /// Created by a `create` step instead of before the first step.
+  bool deferred = false;
+};
+
+/// The operation of a step (`op` in the file); none when the step only waits, notes or checks.
+enum class ScenarioOp : std::uint8_t {
+  none,
+  create,
+  set_interest,
+  set_mode,
+  set_reaction,
+  rearm,
+  read,
+  drain,
+  write,
+  fill,
+  shutdown_read,
+  shutdown_write,
+  close,
+  accept,
+  eventfd_write,
+  eventfd_read,
+  timer_arm,
+  timer_disarm,
+};
+
+/// Readiness flags as a scenario names them (the `ready::Event` predicates).
+enum ScenarioFlag : std::uint8_t {
+  flag_readable = 1 << 0,
+  flag_writable = 1 << 1,
+  flag_error = 1 << 2,
+  flag_read_closed = 1 << 3,
+  flag_write_closed = 1 << 4,
+  flag_priority = 1 << 5,
+};
+
+/// One check of a step. Every check looks at the records of its source since the previous
+/// step ended (for the first step: since the runner started).
+struct ScenarioExpectation {
+  enum class Type : std::uint8_t {
+    readiness,  ///< `seen` / `not_seen` flags
+    action,     ///< the result of the latest action `op` on the source
+    removed,    ///< the source was removed (closed) by the engine
+  };
+  Type type = Type::readiness;
+  std::string source;
+  /// readiness: one event carried every flag of `seen` (0: no such check).
+  std::uint8_t seen = 0;
+  /// readiness: no event carried any flag of `not_seen`.
+  std::uint8_t not_seen = 0;
+  /// readiness: `not_seen` was ["any"]: no readiness record at all.
+  bool not_seen_any = false;
+  // action:
+  Op op = Op::read;
+  Outcome result = Outcome::ok;
+  int err = 0;  ///< errno that must match when result is error (0: any)
+  std::optional<std::uint64_t> n, n_min, n_max;
+  /// How long after the step's barrier a `seen`, action or removed check may take.
+  std::chrono::milliseconds within = ScenarioLimits::default_within;
+};
+
+/// One step: narration, an operation, a pause, checks (each optional).
+struct ScenarioStep {
+  std::string note;
+  ScenarioOp op = ScenarioOp::none;
+  std::string source;
+  std::string as;                          ///< accept: the name the accepted stream gets
+  Interest interest = Interest::READABLE;  ///< set_interest
+  Trigger mode = Trigger::edge;            ///< set_mode
+  ReactionSpec reaction{};                 ///< set_reaction
+  std::uint32_t n = 4096;                  ///< read
+  std::string data;                        ///< write
+  std::uint64_t value = 1;                 ///< eventfd_write
+  std::chrono::milliseconds initial{1};    ///< timer_arm
+  std::chrono::milliseconds interval{0};   ///< timer_arm
+  std::chrono::milliseconds wait{0};       ///< after the operation, before the checks
+  std::vector<ScenarioExpectation> expect;
+};
+
+/// A validated scenario.
+struct Scenario {
+  std::string file;
+  std::string name;
+  std::string title;
+  std::string description;
+  std::vector<ScenarioSource> sources;
+  std::vector<ScenarioStep> steps;
+};
+
+/// Parses and validates a scenario held in memory; `file` only names it in errors.
+std::expected<Scenario, ScenarioError> parse_scenario(std::string_view json, std::string_view file,
+                                                      ScenarioOptions options = {});
+/// Reads (at most options.max_file_bytes, a regular file only) and parses a scenario file.
+std::expected<Scenario, ScenarioError> load_scenario(const std::string& path, ScenarioOptions options = {});
+
+/// Lower-case names as the file spells them.
+std::string_view to_string(ScenarioSourceKind k) noexcept;
+std::string_view to_string(ScenarioOp o) noexcept;
+
+/// What became of one step (or of the setup, index == kSetup).
+struct StepOutcome {
+  static constexpr std::size_t kSetup = static_cast<std::size_t>(-1);
+  enum class Status : std::uint8_t {
+    ran,     ///< the step had no checks and its commands were answered
+    passed,  ///< every check held
+    failed,  ///< a check did not hold, or the engine did not answer
+  };
+  std::size_t index = 0;
+  Status status = Status::ran;
+  std::string detail;  ///< one line: what was checked, what was seen
+};
+
+/// Runs a Scenario on an Engine. Passive: it has no thread or timer of its own. The owner
+///  - passes every record it drains from the engine, in order, to `observe` (records of
+///    anything else the engine does are fine: the runner looks only at its own tokens and
+///    command ids);
+///  - calls `advance(now)` after each observe and whenever the time it returned is reached;
+///    advance submits what is due and returns when it next wants to be called (nullopt: the
+///    scenario finished).
+///
+/// Order of events. Before the first step the runner creates the non-deferred sources one
+/// at a time, in file order, each after the previous one was answered (so a connect can
+/// name a listener's real, ephemeral port). Then, per step: `wait_ms`, the note (a
+/// cmd::Note; a step with neither note nor op gets the note "step N"), the operation, a
+/// barrier, then the checks:
+///  - the barrier: the records answering every command submitted so far have arrived, and
+///    after them two poll_return records (cmd::Sync wakes the poll thread for each). Records
+///    come in the poll thread's program order, so the first poll began after the commands
+///    ran and the second proves its whole loop iteration was recorded: every event that the
+///    commands (or the wait before them) made ready at once has been polled and recorded;
+///  - `not_seen` is judged at the barrier; `seen`, action and removed checks pass as soon as
+///    they hold, and fail `within_ms` after the barrier.
+/// A failed check does not stop the run (the timeline stays complete); a command the engine
+/// does not answer within ScenarioLimits::barrier_limit, a source that cannot be created,
+/// or a step naming an accepted stream whose accept failed does.
+///
+/// The runner leaves its sources open when it finishes (they are the engine's, and stay on
+/// the timeline; Engine::stop closes them). Unix paths the runner chose itself (a
+/// unix_listener without `path`) are unlinked by the destructor.
+class ScenarioRunner {
+ public:
+  ScenarioRunner(const Scenario& scenario, Engine& engine);
+  ~ScenarioRunner();
+  ScenarioRunner(const ScenarioRunner&) = delete;
+  ScenarioRunner& operator=(const ScenarioRunner&) = delete;
+
+  /// Every record drained from the engine, in order.
+  void observe(std::span<const Record> records);
+  /// Runs what is due at `now`; returns when it next wants to be called (nullopt: finished,
+  /// or held by the step limit).
+  std::optional<std::chrono::steady_clock::time_point> advance(std::chrono::steady_clock::time_point now);
+
+  [[nodiscard]] bool finished() const noexcept { return phase_ == Phase::done; }
+  /// Finished, started, and every check held.
+  [[nodiscard]] bool passed() const noexcept { return finished() && !failed_to_start_ && !any_failed_; }
+  /// A source could not be created (a runtime failure, not a failed check).
+  [[nodiscard]] bool failed_to_start() const noexcept { return failed_to_start_; }
+  /// One per step run (and one with index kSetup if the setup failed).
+  [[nodiscard]] const std::vector<StepOutcome>& outcomes() const noexcept { return outcomes_; }
+  /// Called with each outcome as it is decided.
+  std::function<void(const StepOutcome&)> on_step;
+  /// The engine's token for a source id (an end name, an accept's `as`); nullopt when it
+  /// has none (yet).
+  [[nodiscard]] std::optional<Token> token_of(std::string_view source_id) const;
+  [[nodiscard]] const Scenario& scenario() const noexcept { return scenario_; }
+  /// The index of the step running or next to run (the number of steps once finished).
+  [[nodiscard]] std::size_t current_step() const noexcept { return step_; }
+
+  /// Step-by-step play (the GUI's "next" button): a step whose index is `limit` or more
+  /// does not start until the limit is raised; meanwhile advance() returns nullopt while
+  /// finished() stays false. Records observed during the pause count for the next step's
+  /// checks ("since the previous step"). Default: no limit.
+  void set_step_limit(std::size_t limit) noexcept { step_limit_ = limit; }
+  /// True when the next step is held back by the step limit.
+  [[nodiscard]] bool held() const noexcept {
+    return phase_ == Phase::step_start && step_ < scenario_.steps.size() && step_ >= step_limit_;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  enum class Phase : std::uint8_t { setup, setup_wait, step_start, step_wait, barrier, checks, done };
+
+  // What the records since the window opened said about one token.
+  struct Seen {
+    std::uint64_t combos = 0;  // bit (1 << flags) for each distinct flag set seen
+    std::uint64_t events = 0;
+    bool removed = false;
+    std::map<std::uint8_t, Record> last_action;  // by Op
+  };
+  struct Pending {
+    std::uint64_t id = 0;
+    Token close_token{};  // a Close is also answered by source_removed of this token
+  };
+
+  /// Submits a command whose answer the barrier waits for; its id, or 0 if refused.
+  std::uint64_t submit(Command c, Token close_token = Token{});
+  bool submit_create(const ScenarioSource& s);
+  void start_step();
+  void begin_checks(Clock::time_point now);
+  void finish_step(StepOutcome::Status status, std::string detail);
+  void abort_run(std::size_t index, std::string detail, bool setup);
+  std::optional<std::string> address_of(const std::string& id) const;
+
+  Scenario scenario_;
+  Engine& engine_;
+  Phase phase_ = Phase::setup;
+  std::size_t source_ = 0;  // setup: the source being created
+  std::size_t step_ = 0;
+  std::size_t step_limit_ = static_cast<std::size_t>(-1);
+  bool failed_to_start_ = false;
+  bool any_failed_ = false;
+  std::vector<StepOutcome> outcomes_;
+
+  std::unordered_map<std::string, Token> tokens_;                 // source id / end name -> token
+  std::unordered_map<std::uint64_t, std::string> locals_;         // token -> local address at creation
+  std::vector<std::string> owned_paths_;                          // generated unix paths to unlink
+  std::unordered_map<std::uint64_t, std::string> unbound_paths_;  // token -> generated path, bind pending
+  std::unordered_map<std::string, std::string> paths_;            // unix_listener id -> its path
+
+  std::vector<Pending> pending_;  // commands not answered yet
+  std::uint64_t create_id_ = 0;   // setup / create step: the create command
+  std::vector<Token> create_tokens_;
+  std::size_t create_answers_ = 0;
+  std::optional<std::string> create_error_;
+  std::uint64_t accept_id_ = 0;  // an accept with `as`
+  std::string accept_as_;
+  int polls_after_ = 0;      // poll_return records since every command was answered
+  int syncs_sent_for_ = -1;  // the polls_after_ value a Sync was sent for
+  bool submit_failed_ = false;
+
+  Clock::time_point now_{};  // the `now` of the advance() running
+  Clock::time_point wait_until_{};
+  Clock::time_point barrier_deadline_{};
+  Clock::time_point checks_start_{};
+  std::vector<int> check_state_;  // per expectation of the step: 0 pending, 1 passed, -1 failed
+  std::vector<std::string> check_detail_;
+
+  std::unordered_map<std::uint64_t, Seen> window_;  // by token
+};
+
+}  // namespace ready::capture

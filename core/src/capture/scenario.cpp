@@ -1,0 +1,1389 @@
+// Scenario files: parsing and validation (nlohmann::json, with a callback that tracks the
+// JSON pointer and rejects duplicate keys), and the passive runner.
+#include "ready/capture/scenario.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <initializer_list>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "linux/sys.h"
+#include "ready/error.h"
+#include "ready/event.h"
+#include "ready/owned_fd.h"
+
+namespace ready::capture {
+
+using json = nlohmann::json;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------
+
+constexpr std::array<std::string_view, 10> kKindNames{
+    "tcp_listener",  "tcp_stream", "udp",  "unix_listener", "unix_stream",
+    "unix_datagram", "socketpair", "pipe", "eventfd",       "timerfd"};
+constexpr std::array<std::string_view, 18> kOpNames{
+    "none",  "create", "set_interest",  "set_mode",     "set_reaction",  "rearm",
+    "read",  "drain",  "write",         "fill",         "shutdown_read", "shutdown_write",
+    "close", "accept", "eventfd_write", "eventfd_read", "timer_arm",     "timer_disarm"};
+constexpr std::array<std::string_view, 6> kFlagNames{"readable",    "writable",     "error",
+                                                     "read_closed", "write_closed", "priority"};
+constexpr std::array<std::string_view, 3> kModeNames{"edge", "level", "oneshot"};
+constexpr std::array<std::string_view, 6> kReactionNames{"none", "read",    "drain",
+                                                         "echo", "discard", "auto_accept"};
+constexpr std::array<std::string_view, 5> kResultNames{"ok", "would_block", "eof", "in_progress", "error"};
+constexpr std::array<Op, 16> kExpectOps{
+    Op::read,          Op::drain,          Op::write,  Op::fill,          Op::accept,       Op::connect,
+    Op::shutdown_read, Op::shutdown_write, Op::close,  Op::eventfd_write, Op::eventfd_read, Op::timer_arm,
+    Op::timer_disarm,  Op::rearm,          Op::create, Op::modify};
+
+template <class Names>
+std::string join(const Names& names) {
+  std::string s;
+  for (const auto& n : names) {
+    if (!s.empty()) s += ", ";
+    s += n;
+  }
+  return s;
+}
+
+std::optional<int> errno_from_name(std::string_view name) {
+  static const std::unordered_map<std::string, int> table = [] {
+    std::unordered_map<std::string, int> t;
+    for (int e = 1; e < 256; ++e) {
+      const std::string n = errno_name(e);
+      if (n.size() > 1 && !(n[1] >= '0' && n[1] <= '9')) t.emplace(n, e);
+    }
+    return t;
+  }();
+  auto it = table.find(std::string(name));
+  if (it == table.end()) return std::nullopt;
+  return it->second;
+}
+
+std::uint8_t flags_of(std::uint32_t epoll_bits) noexcept {
+  const Event e(Token{}, epoll_bits);
+  std::uint8_t f = 0;
+  if (e.is_readable()) f |= flag_readable;
+  if (e.is_writable()) f |= flag_writable;
+  if (e.is_error()) f |= flag_error;
+  if (e.is_read_closed()) f |= flag_read_closed;
+  if (e.is_write_closed()) f |= flag_write_closed;
+  if (e.is_priority()) f |= flag_priority;
+  return f;
+}
+
+std::string flags_text(std::uint8_t f) {
+  std::string s;
+  for (std::size_t i = 0; i < kFlagNames.size(); ++i) {
+    if (!(f & (1u << i))) continue;
+    if (!s.empty()) s += '|';
+    s += kFlagNames[i];
+  }
+  return s.empty() ? std::string("(no flag)") : s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------
+
+/// A validation failure; thrown inside the parser only and turned into a ScenarioError.
+struct Invalid {
+  std::string pointer;
+  std::string what;
+};
+
+std::string escape_token(std::string_view key) {
+  std::string s;
+  for (char c : key) {
+    if (c == '~')
+      s += "~0";
+    else if (c == '/')
+      s += "~1";
+    else
+      s += c;
+  }
+  return s;
+}
+
+std::string at(const std::string& ptr, std::string_view key) { return ptr + "/" + escape_token(key); }
+std::string at(const std::string& ptr, std::size_t index) { return ptr + "/" + std::to_string(index); }
+
+/// A value as the message shows it: short JSON text for scalars, the type for containers.
+std::string got(const json& j) {
+  if (j.is_object()) return "an object";
+  if (j.is_array()) return "an array";
+  std::string s = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (s.size() > 48) s = s.substr(0, 45) + "...";
+  return s;
+}
+
+[[noreturn]] void fail(std::string ptr, std::string what) { throw Invalid{std::move(ptr), std::move(what)}; }
+
+/// One JSON object being validated: known keys, typed getters that fail with the pointer.
+class Obj {
+ public:
+  Obj(const json& j, std::string ptr, std::string what)
+      : j_(j), ptr_(std::move(ptr)), what_(std::move(what)) {
+    if (!j.is_object()) fail(ptr_, "expected an object (" + what_ + "), got " + got(j));
+  }
+  [[nodiscard]] const std::string& ptr() const { return ptr_; }
+
+  /// Rejects any key not in `keys` (a typo must not pass silently).
+  void only(std::initializer_list<std::string_view> keys) const {
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      if (std::find(keys.begin(), keys.end(), it.key()) != keys.end()) continue;
+      fail(at(ptr_, it.key()), "unknown field in " + what_ + " (expected one of " + join(keys) + ")");
+    }
+  }
+  [[nodiscard]] const json* find(std::string_view key) const {
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  [[nodiscard]] bool has(std::string_view key) const { return find(key) != nullptr; }
+  const json& need(std::string_view key) const {
+    const json* v = find(key);
+    if (!v) fail(ptr_, "missing field \"" + std::string(key) + "\" (" + what_ + ")");
+    return *v;
+  }
+
+  std::string str(std::string_view key, std::size_t max_bytes, bool required, std::string def = {}) const {
+    const json* v = required ? &need(key) : find(key);
+    if (!v) return def;
+    if (!v->is_string()) fail(at(ptr_, key), "expected a string, got " + got(*v));
+    const auto& s = v->get_ref<const std::string&>();
+    if (s.size() > max_bytes)
+      fail(at(ptr_, key),
+           "longer than " + std::to_string(max_bytes) + " bytes (" + std::to_string(s.size()) + ")");
+    return s;
+  }
+  std::uint64_t num(std::string_view key, std::uint64_t min, std::uint64_t max, std::uint64_t def,
+                    bool required = false) const {
+    const json* v = required ? &need(key) : find(key);
+    if (!v) return def;
+    if (!v->is_number_integer())
+      fail(at(ptr_, key),
+           "expected an integer in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + got(*v));
+    const bool negative = !v->is_number_unsigned() && v->get<std::int64_t>() < 0;
+    const std::uint64_t x = negative ? 0 : v->get<std::uint64_t>();
+    if (negative || x < min || x > max)
+      fail(at(ptr_, key),
+           "expected an integer in " + std::to_string(min) + ".." + std::to_string(max) + ", got " + got(*v));
+    return x;
+  }
+  bool boolean(std::string_view key, bool def) const {
+    const json* v = find(key);
+    if (!v) return def;
+    if (!v->is_boolean()) fail(at(ptr_, key), "expected true or false, got " + got(*v));
+    return v->get<bool>();
+  }
+  /// A string that must be one of `names`; returns its index.
+  template <class Names>
+  std::size_t name(std::string_view key, const Names& names, bool required, std::size_t def = 0) const {
+    const json* v = required ? &need(key) : find(key);
+    if (!v) return def;
+    return name_of(*v, at(ptr_, key), names);
+  }
+  template <class Names>
+  static std::size_t name_of(const json& v, const std::string& ptr, const Names& names) {
+    if (v.is_string()) {
+      const auto& s = v.get_ref<const std::string&>();
+      for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] == s) return i;
+    }
+    fail(ptr, "expected one of " + join(names) + " (got " + got(v) + ")");
+  }
+
+ private:
+  const json& j_;
+  std::string ptr_;
+  std::string what_;
+};
+
+bool is_id(std::string_view s) {
+  if (s.empty() || s.size() > ScenarioLimits::max_id_bytes) return false;
+  const auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  if (!alpha(s[0])) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alpha(c) || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+std::string id_rule() {
+  return "a letter or '_', then letters, digits, '_' or '-', at most " +
+         std::to_string(ScenarioLimits::max_id_bytes) + " bytes";
+}
+
+Interest parse_interest(const json& v, const std::string& ptr) {
+  if (!v.is_array() || v.empty())
+    fail(ptr, "expected a non-empty list of readable, writable, priority, got " + got(v));
+  static constexpr std::array<std::string_view, 3> names{"readable", "writable", "priority"};
+  static constexpr std::array<Interest, 3> values{Interest::READABLE, Interest::WRITABLE, Interest::PRIORITY};
+  std::optional<Interest> in;
+  std::uint8_t seen = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::size_t k = Obj::name_of(v[i], at(ptr, i), names);
+    if (seen & (1u << k)) fail(at(ptr, i), "\"" + std::string(names[k]) + "\" is listed twice");
+    seen |= static_cast<std::uint8_t>(1u << k);
+    in = in ? (*in | values[k]) : values[k];
+  }
+  return *in;
+}
+
+std::uint8_t parse_flags(const json& v, const std::string& ptr, bool allow_any, bool* any) {
+  if (!v.is_array() || v.empty())
+    fail(ptr, "expected a non-empty list of " + join(kFlagNames) + (allow_any ? ", or [\"any\"]" : "") +
+                  ", got " + got(v));
+  if (allow_any && v.size() == 1 && v[0].is_string() && v[0].get_ref<const std::string&>() == "any") {
+    *any = true;
+    return 0;
+  }
+  std::uint8_t f = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const std::size_t k = Obj::name_of(v[i], at(ptr, i), kFlagNames);
+    if (f & (1u << k)) fail(at(ptr, i), "\"" + std::string(kFlagNames[k]) + "\" is listed twice");
+    f |= static_cast<std::uint8_t>(1u << k);
+  }
+  return f;
+}
+
+/// The concrete kind of a nameable source (an end of a socketpair or pipe, an accepted stream).
+std::optional<SourceKind> concrete(ScenarioSourceKind k) {
+  switch (k) {
+    case ScenarioSourceKind::tcp_listener:
+      return SourceKind::tcp_listener;
+    case ScenarioSourceKind::tcp_stream:
+      return SourceKind::tcp_stream;
+    case ScenarioSourceKind::udp:
+      return SourceKind::udp;
+    case ScenarioSourceKind::unix_listener:
+      return SourceKind::unix_listener;
+    case ScenarioSourceKind::unix_stream:
+      return SourceKind::unix_stream;
+    case ScenarioSourceKind::unix_datagram:
+      return SourceKind::unix_datagram;
+    case ScenarioSourceKind::eventfd:
+      return SourceKind::eventfd;
+    case ScenarioSourceKind::timerfd:
+      return SourceKind::timerfd;
+    case ScenarioSourceKind::socketpair:
+    case ScenarioSourceKind::pipe:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+/// The kinds an operation fits; empty: any kind.
+std::vector<SourceKind> fits(ScenarioOp op) {
+  using K = SourceKind;
+  switch (op) {
+    case ScenarioOp::read:
+    case ScenarioOp::drain:
+      return {K::tcp_stream,    K::udp,     K::unix_stream, K::unix_datagram,
+              K::pipe_receiver, K::eventfd, K::timerfd};
+    case ScenarioOp::write:
+    case ScenarioOp::fill:
+      // Datagram sockets are left out: the engine cannot connect them, so a send always fails.
+      return {K::tcp_stream, K::unix_stream, K::pipe_sender};
+    case ScenarioOp::shutdown_read:
+    case ScenarioOp::shutdown_write:
+      return {K::tcp_stream, K::unix_stream};
+    case ScenarioOp::accept:
+      return {K::tcp_listener, K::unix_listener};
+    case ScenarioOp::eventfd_write:
+    case ScenarioOp::eventfd_read:
+      return {K::eventfd};
+    case ScenarioOp::timer_arm:
+    case ScenarioOp::timer_disarm:
+      return {K::timerfd};
+    default:
+      return {};
+  }
+}
+
+/// What the validator knows about a name while it walks the steps.
+struct Name {
+  std::optional<SourceKind> kind;  // nullopt: a socketpair / pipe as a whole
+  std::size_t source = 0;          // index of the declaring source
+  bool available = false;          // created (or accepted) by this point of the steps
+  std::string ends_hint;           // for a group: its end names
+};
+
+class Validator {
+ public:
+  Validator(const json& doc, std::string file, ScenarioOptions options) : doc_(doc), options_(options) {
+    out_.file = std::move(file);
+  }
+
+  Scenario run() {
+    const Obj top(doc_, "", "the scenario");
+    top.only({"name", "title", "description", "version", "sources", "steps"});
+    out_.name = top.str("name", ScenarioLimits::max_name_bytes, true);
+    if (out_.name.empty() || !std::all_of(out_.name.begin(), out_.name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        }))
+      fail("/name",
+           "expected a name of lower-case letters, digits, '_' and '-' (got " + got(top.need("name")) + ")");
+    out_.title = top.str("title", ScenarioLimits::max_title_bytes, false, out_.name);
+    out_.description = top.str("description", ScenarioLimits::max_description_bytes, false);
+    (void)top.num("version", 1, 1, 1);
+
+    const json& sources = top.need("sources");
+    if (!sources.is_array()) fail("/sources", "expected a list of sources, got " + got(sources));
+    if (sources.size() > ScenarioLimits::max_sources)
+      fail("/sources", "more than " + std::to_string(ScenarioLimits::max_sources) + " sources");
+    for (std::size_t i = 0; i < sources.size(); ++i) source(sources[i], at("/sources", i), i);
+
+    const json& steps = top.need("steps");
+    if (!steps.is_array()) fail("/steps", "expected a list of steps, got " + got(steps));
+    if (steps.size() > ScenarioLimits::max_steps)
+      fail("/steps", "more than " + std::to_string(ScenarioLimits::max_steps) + " steps");
+    for (std::size_t i = 0; i < steps.size(); ++i) step(steps[i], at("/steps", i));
+    return std::move(out_);
+  }
+
+ private:
+  void declare(const std::string& id, const std::string& ptr, Name n) {
+    if (!names_.emplace(id, std::move(n)).second) fail(ptr, "duplicate id \"" + id + "\"");
+  }
+
+  void source(const json& j, const std::string& ptr, std::size_t index) {
+    const Obj o(j, ptr, "a source");
+    ScenarioSource s;
+    s.id = o.str("id", 1024, true);
+    if (!is_id(s.id))
+      fail(at(ptr, "id"), "expected an id: " + id_rule() + " (got " + got(o.need("id")) + ")");
+    s.kind = static_cast<ScenarioSourceKind>(o.name("kind", kKindNames, true));
+    using K = ScenarioSourceKind;
+    switch (s.kind) {
+      case K::tcp_listener:
+      case K::udp:
+        o.only({"id", "kind", "bind", "interest", "mode", "reaction", "read_n", "deferred"});
+        s.addr = address(o, "bind", true);
+        if (!s.addr->is_loopback()) {
+          if (!options_.allow_remote)
+            fail(at(ptr, "bind"),
+                 "a non-loopback address needs allow_remote (got " + got(o.need("bind")) + ")");
+          s.allow_remote = true;
+        }
+        break;
+      case K::tcp_stream:
+      case K::unix_stream: {
+        o.only({"id", "kind", "connect", "interest", "mode", "reaction", "read_n", "deferred"});
+        const std::string target = o.str("connect", 200, true);
+        const SourceKind want =
+            s.kind == K::tcp_stream ? SourceKind::tcp_listener : SourceKind::unix_listener;
+        if (auto it = names_.find(target); it != names_.end()) {
+          if (it->second.kind != want)
+            fail(at(ptr, "connect"),
+                 "\"" + target + "\" is not a " + std::string(to_string(want)) + " source");
+          s.target = target;
+        } else if (is_id(target)) {
+          fail(at(ptr, "connect"),
+               "no " + std::string(to_string(want)) + " source \"" + target + "\" declared before this one");
+        } else if (!options_.allow_remote) {
+          fail(at(ptr, "connect"),
+               "a literal connect target needs allow_remote; name a " + std::string(to_string(want)) +
+                   " source of the scenario instead (got " + got(o.need("connect")) + ")");
+        } else if (s.kind == K::tcp_stream) {
+          s.addr = address(o, "connect", true);
+        } else {
+          s.path = unix_path(o, "connect", true);
+        }
+        break;
+      }
+      case K::unix_listener:
+      case K::unix_datagram:
+        o.only({"id", "kind", "path", "interest", "mode", "reaction", "read_n", "deferred"});
+        s.path = unix_path(o, "path", false);
+        break;
+      case K::socketpair:
+      case K::pipe:
+        o.only({"id", "kind", "ends", "interest", "mode", "reaction", "read_n", "deferred"});
+        if (s.kind == K::socketpair)
+          s.ends = {s.id + ".0", s.id + ".1"};
+        else
+          s.ends = {s.id + ".w", s.id + ".r"};
+        if (const json* e = o.find("ends")) {
+          const std::string ep = at(ptr, "ends");
+          if (!e->is_array() || e->size() != 2) fail(ep, "expected a list of two ids, got " + got(*e));
+          for (std::size_t i = 0; i < 2; ++i) {
+            if (!(*e)[i].is_string() || !is_id((*e)[i].get_ref<const std::string&>()))
+              fail(at(ep, i), "expected an id: " + id_rule() + " (got " + got((*e)[i]) + ")");
+            s.ends[i] = (*e)[i].get<std::string>();
+          }
+        }
+        break;
+      case K::eventfd:
+        o.only({"id", "kind", "initial", "semaphore", "interest", "mode", "reaction", "read_n", "deferred"});
+        s.initial = o.num("initial", 0, 0xfffffffffffffffeULL, 0);
+        s.semaphore = o.boolean("semaphore", false);
+        break;
+      case K::timerfd:
+        o.only({"id", "kind", "interest", "mode", "reaction", "read_n", "deferred"});
+        break;
+    }
+    s.options.interest =
+        s.kind == K::tcp_stream ? (Interest::READABLE | Interest::WRITABLE) : Interest::READABLE;
+    if (const json* v = o.find("interest")) s.options.interest = parse_interest(*v, at(ptr, "interest"));
+    s.options.trigger = static_cast<Trigger>(o.name("mode", kModeNames, false, 0));
+    s.options.reaction = reaction(o);
+    s.deferred = o.boolean("deferred", false);
+    if (!s.target.empty() && !s.deferred && out_.sources[names_.at(s.target).source].deferred)
+      fail(at(ptr, "connect"),
+           "\"" + s.target + "\" is deferred: this source must be deferred too and created after it");
+
+    const bool avail = !s.deferred;
+    if (auto k = concrete(s.kind)) {
+      declare(s.id, at(ptr, "id"), Name{k, index, avail, {}});
+    } else {
+      const std::string hint = "\"" + s.ends[0] + "\" or \"" + s.ends[1] + "\"";
+      declare(s.id, at(ptr, "id"), Name{std::nullopt, index, avail, hint});
+      const bool pipe = s.kind == K::pipe;
+      if (s.ends[0] == s.ends[1]) fail(at(ptr, "ends"), "the two ends need different ids");
+      declare(s.ends[0], at(ptr, o.has("ends") ? "ends" : "id"),
+              Name{pipe ? SourceKind::pipe_sender : SourceKind::unix_stream, index, avail, {}});
+      declare(s.ends[1], at(ptr, o.has("ends") ? "ends" : "id"),
+              Name{pipe ? SourceKind::pipe_receiver : SourceKind::unix_stream, index, avail, {}});
+    }
+    out_.sources.push_back(std::move(s));
+  }
+
+  net::SocketAddr address(const Obj& o, std::string_view key, bool required) {
+    const std::string text = o.str(key, 100, required);
+    auto a = net::SocketAddr::parse(text);
+    if (!a)
+      fail(at(o.ptr(), key),
+           "expected a numeric address with a port 0..65535, like \"127.0.0.1:0\" or \"[::1]:0\" (got " +
+               got(o.need(key)) + ")");
+    return *a;
+  }
+
+  std::string unix_path(const Obj& o, std::string_view key, bool required) {
+    const std::string p = o.str(key, 200, required);
+    if (!o.has(key)) return p;
+    if (p.empty() || p.front() != '/' || p.size() >= sizeof(sockaddr_un::sun_path) ||
+        p.find('\0') != std::string::npos)
+      fail(at(o.ptr(), key), "expected an absolute path shorter than " +
+                                 std::to_string(sizeof(sockaddr_un::sun_path)) + " bytes (got " +
+                                 got(o.need(key)) + ")");
+    return p;
+  }
+
+  ReactionSpec reaction(const Obj& o) {
+    ReactionSpec r;
+    r.kind = static_cast<Reaction>(o.name("reaction", kReactionNames, false, 0));
+    if (o.has("read_n") && r.kind != Reaction::read)
+      fail(at(o.ptr(), "read_n"), "read_n goes with \"reaction\": \"read\" only");
+    r.n = static_cast<std::uint32_t>(o.num("read_n", 1, ScenarioLimits::max_read, 4096));
+    return r;
+  }
+
+  /// The name a step or check acts on: declared, available by now, not a whole pair.
+  Name& use(const Obj& o, std::string_view key, ScenarioOp op) {
+    const std::string id = o.str(key, 200, true);
+    const std::string ptr = at(o.ptr(), key);
+    auto it = names_.find(id);
+    if (it == names_.end())
+      fail(ptr, "no source \"" + id + "\" (declare it in /sources, or name an accept's \"as\")");
+    Name& n = it->second;
+    if (op == ScenarioOp::create) return n;
+    if (!n.kind)
+      fail(ptr, "\"" + id + "\" is a " +
+                    std::string(kKindNames[static_cast<std::size_t>(out_.sources[n.source].kind)]) +
+                    ": name one of its ends, " + n.ends_hint);
+    if (!n.available)
+      fail(ptr, "\"" + id + "\" does not exist yet at this step (deferred, or accepted later)");
+    const auto ok = fits(op);
+    if (!ok.empty() && std::find(ok.begin(), ok.end(), *n.kind) == ok.end()) {
+      std::string kinds;
+      for (auto k : ok) kinds += (kinds.empty() ? "" : ", ") + std::string(to_string(k));
+      fail(ptr, "\"" + std::string(kOpNames[static_cast<std::size_t>(op)]) + "\" does not fit \"" + id +
+                    "\", a " + std::string(to_string(*n.kind)) + " (it fits " + kinds + ")");
+    }
+    return n;
+  }
+
+  void step(const json& j, const std::string& ptr) {
+    const Obj o(j, ptr, "a step");
+    ScenarioStep s;
+    s.op = static_cast<ScenarioOp>(o.name("op", kOpNames, false, 0));
+    using O = ScenarioOp;
+    switch (s.op) {
+      case O::none:
+        o.only({"note", "wait_ms", "expect"});
+        break;
+      case O::set_interest:
+        o.only({"note", "op", "source", "interest", "wait_ms", "expect"});
+        break;
+      case O::set_mode:
+        o.only({"note", "op", "source", "mode", "wait_ms", "expect"});
+        break;
+      case O::set_reaction:
+        o.only({"note", "op", "source", "reaction", "read_n", "wait_ms", "expect"});
+        break;
+      case O::read:
+        o.only({"note", "op", "source", "n", "wait_ms", "expect"});
+        break;
+      case O::write:
+        o.only({"note", "op", "source", "data", "wait_ms", "expect"});
+        break;
+      case O::accept:
+        o.only({"note", "op", "source", "as", "wait_ms", "expect"});
+        break;
+      case O::eventfd_write:
+        o.only({"note", "op", "source", "value", "wait_ms", "expect"});
+        break;
+      case O::timer_arm:
+        o.only({"note", "op", "source", "initial_ms", "interval_ms", "wait_ms", "expect"});
+        break;
+      default:
+        o.only({"note", "op", "source", "wait_ms", "expect"});
+        break;
+    }
+    s.note = o.str("note", ScenarioLimits::max_note_bytes, false);
+    s.wait = std::chrono::milliseconds(o.num("wait_ms", 0, ScenarioLimits::max_ms, 0));
+    const auto max_ms = static_cast<std::uint64_t>(ScenarioLimits::max_ms);
+    if (s.op != O::none) {
+      Name& n = use(o, "source", s.op);
+      s.source = o.str("source", 200, true);
+      switch (s.op) {
+        case O::create: {
+          const ScenarioSource& src = out_.sources[n.source];
+          if (!src.deferred || src.id != s.source)
+            fail(at(ptr, "source"), "\"" + s.source + "\" is not a deferred source (\"deferred\": true)");
+          if (n.available) fail(at(ptr, "source"), "\"" + s.source + "\" is created twice");
+          if (!src.target.empty() && !names_.at(src.target).available)
+            fail(at(ptr, "source"),
+                 "\"" + s.source + "\" connects to \"" + src.target + "\", which does not exist yet");
+          n.available = true;
+          for (const auto& e : src.ends)
+            if (!e.empty()) names_.at(e).available = true;
+          break;
+        }
+        case O::set_interest:
+          s.interest = parse_interest(o.need("interest"), at(ptr, "interest"));
+          break;
+        case O::set_mode:
+          s.mode = static_cast<Trigger>(o.name("mode", kModeNames, true));
+          break;
+        case O::set_reaction:
+          (void)o.need("reaction");
+          s.reaction = reaction(o);
+          break;
+        case O::read:
+          s.n = static_cast<std::uint32_t>(o.num("n", 1, ScenarioLimits::max_read, 4096));
+          break;
+        case O::write:
+          s.data = o.str("data", ScenarioLimits::max_write_bytes, true);
+          break;
+        case O::eventfd_write:
+          s.value = o.num("value", 0, 0xfffffffffffffffeULL, 1);
+          break;
+        case O::timer_arm:
+          s.initial = std::chrono::milliseconds(o.num("initial_ms", 1, max_ms, 1));
+          s.interval = std::chrono::milliseconds(o.num("interval_ms", 0, max_ms, 0));
+          break;
+        case O::accept:
+          if (o.has("as")) {
+            s.as = o.str("as", 200, true);
+            if (!is_id(s.as))
+              fail(at(ptr, "as"), "expected an id: " + id_rule() + " (got " + got(o.need("as")) + ")");
+            const SourceKind k =
+                *n.kind == SourceKind::tcp_listener ? SourceKind::tcp_stream : SourceKind::unix_stream;
+            declare(s.as, at(ptr, "as"), Name{k, n.source, true, {}});
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    if (const json* e = o.find("expect")) {
+      const std::string ep = at(ptr, "expect");
+      if (!e->is_array()) fail(ep, "expected a list of checks, got " + got(*e));
+      if (e->size() > ScenarioLimits::max_expectations)
+        fail(ep, "more than " + std::to_string(ScenarioLimits::max_expectations) + " checks");
+      for (std::size_t i = 0; i < e->size(); ++i) s.expect.push_back(expectation((*e)[i], at(ep, i)));
+    }
+    if (s.op == O::none && s.note.empty() && s.expect.empty() && !o.has("wait_ms"))
+      fail(ptr, "an empty step: give at least one of note, op, wait_ms, expect");
+    out_.steps.push_back(std::move(s));
+  }
+
+  ScenarioExpectation expectation(const json& j, const std::string& ptr) {
+    const Obj o(j, ptr, "a check");
+    ScenarioExpectation x;
+    using T = ScenarioExpectation::Type;
+    const bool action = o.has("action");
+    const bool readiness = o.has("seen") || o.has("not_seen");
+    const bool removed = o.has("removed");
+    if (int{action} + int{readiness} + int{removed} != 1)
+      fail(ptr, "a check needs exactly one of: \"seen\"/\"not_seen\" (readiness), \"action\", \"removed\"");
+    if (action) {
+      x.type = T::action;
+      o.only({"source", "action", "result", "errno", "n", "n_min", "n_max", "within_ms"});
+      std::array<std::string_view, kExpectOps.size()> names{};
+      for (std::size_t i = 0; i < kExpectOps.size(); ++i) names[i] = to_string(kExpectOps[i]);
+      x.op = kExpectOps[o.name("action", names, true)];
+      x.result = static_cast<Outcome>(o.name("result", kResultNames, true));
+      if (o.has("errno")) {
+        if (x.result != Outcome::error)
+          fail(at(ptr, "errno"), "\"errno\" goes with \"result\": \"error\" only");
+        const std::string e = o.str("errno", 40, true);
+        auto v = errno_from_name(e);
+        if (!v)
+          fail(at(ptr, "errno"),
+               "expected an errno name like \"ECONNRESET\" (got " + got(o.need("errno")) + ")");
+        x.err = *v;
+      }
+      constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+      if (o.has("n")) x.n = o.num("n", 0, kMax, 0);
+      if (o.has("n_min")) x.n_min = o.num("n_min", 0, kMax, 0);
+      if (o.has("n_max")) x.n_max = o.num("n_max", 0, kMax, 0);
+      if (x.n && (x.n_min || x.n_max)) fail(at(ptr, "n"), "give \"n\" or \"n_min\"/\"n_max\", not both");
+      if (x.n_min && x.n_max && *x.n_min > *x.n_max) fail(at(ptr, "n_min"), "n_min is larger than n_max");
+    } else if (readiness) {
+      x.type = T::readiness;
+      o.only({"source", "seen", "not_seen", "within_ms"});
+      if (const json* v = o.find("seen")) x.seen = parse_flags(*v, at(ptr, "seen"), false, nullptr);
+      if (const json* v = o.find("not_seen"))
+        x.not_seen = parse_flags(*v, at(ptr, "not_seen"), true, &x.not_seen_any);
+      if (x.seen & x.not_seen) fail(at(ptr, "not_seen"), "a flag is both seen and not seen");
+      if (o.has("within_ms") && !x.seen)
+        fail(at(ptr, "within_ms"), "within_ms goes with \"seen\" (not_seen is judged at the barrier)");
+    } else {
+      x.type = T::removed;
+      o.only({"source", "removed", "within_ms"});
+      if (!o.boolean("removed", true))
+        fail(at(ptr, "removed"), "expected true (a source that stays is not checked)");
+    }
+    x.within =
+        std::chrono::milliseconds(o.num("within_ms", 1, static_cast<std::uint64_t>(ScenarioLimits::max_ms),
+                                        static_cast<std::uint64_t>(ScenarioLimits::default_within.count())));
+    (void)use(o, "source", ScenarioOp::none);
+    x.source = o.str("source", 200, true);
+    return x;
+  }
+
+  const json& doc_;
+  ScenarioOptions options_;
+  Scenario out_;
+  std::unordered_map<std::string, Name> names_;
+};
+
+/// Tracks where the parser is (as a JSON pointer), rejects duplicate keys, bounds the depth.
+class Tracker {
+ public:
+  bool operator()(int /*depth*/, json::parse_event_t ev, json& parsed) {
+    using E = json::parse_event_t;
+    switch (ev) {
+      case E::object_start:
+      case E::array_start:
+        frames_.push_back(Frame{ev == E::array_start, 0, {}, false, {}});
+        // Kept, not discarded: nlohmann skips the callbacks inside a discarded container,
+        // which would leave the pointer out of step. The text is at most max_file_bytes, and
+        // nlohmann neither parses nor destroys recursively.
+        if (frames_.size() > ScenarioLimits::max_depth && !problem_)
+          problem_ = Invalid{pointer(),
+                             "nested deeper than " + std::to_string(ScenarioLimits::max_depth) + " levels"};
+        return true;
+      case E::key: {
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        f.has_key = true;
+        if (!f.keys.insert(f.key).second && !problem_)
+          problem_ = Invalid{pointer(), "duplicate field " + got(json(f.key))};
+        return true;
+      }
+      case E::value:
+        done_one();
+        return true;
+      case E::object_end:
+      case E::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        done_one();
+        return true;
+    }
+    return true;
+  }
+
+  /// Where the parser is: the open containers, and the key (or index) being read.
+  [[nodiscard]] std::string pointer() const {
+    std::string p;
+    for (std::size_t i = 0; i < frames_.size(); ++i) {
+      const Frame& f = frames_[i];
+      if (!f.array && f.has_key)
+        p = at(p, f.key);
+      else if (f.array && i + 1 < frames_.size())
+        p = at(p, f.index);
+    }
+    return p;
+  }
+  std::optional<Invalid> problem_;
+
+ private:
+  struct Frame {
+    bool array = false;
+    std::size_t index = 0;
+    std::string key;
+    bool has_key = false;
+    std::set<std::string> keys;
+  };
+  void done_one() {
+    if (frames_.empty()) return;
+    Frame& f = frames_.back();
+    if (f.array)
+      ++f.index;
+    else
+      f.has_key = false;
+  }
+  std::vector<Frame> frames_;
+};
+
+std::string where(std::string_view text, std::size_t byte) {
+  // nlohmann's `byte` is the 1-based position of the last character it read.
+  const std::size_t pos = std::min(byte == 0 ? 0 : byte - 1, text.size());
+  std::size_t line = 1, col_start = 0;
+  for (std::size_t i = 0; i < pos; ++i)
+    if (text[i] == '\n') ++line, col_start = i + 1;
+  return "line " + std::to_string(line) + ", column " + std::to_string(pos - col_start + 1);
+}
+
+/// nlohmann's message without its "[json.exception...] parse error at line L, column C: " prefix.
+std::string parser_reason(const std::string& what) {
+  std::string s = what;
+  if (auto p = s.find("] "); p != std::string::npos && s.front() == '[') s = s.substr(p + 2);
+  if (auto c = s.find("column "); c != std::string::npos) {
+    if (auto colon = s.find(": ", c); colon != std::string::npos) s = s.substr(colon + 2);
+  }
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+ScenarioError error(std::string_view file, std::string pointer, std::string what) {
+  return ScenarioError{std::string(file), std::move(pointer), std::move(what)};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// Public parsing API
+// ---------------------------------------------------------------------------------------
+
+std::string ScenarioError::message() const {
+  // A pointer built from a hostile file's keys can be long: the line stays readable.
+  std::string p = pointer.empty() ? std::string("/") : pointer;
+  if (p.size() > 200) p = p.substr(0, 197) + "...";
+  return file + ": " + p + ": " + what;
+}
+
+std::string_view to_string(ScenarioSourceKind k) noexcept {
+  const auto i = static_cast<std::size_t>(k);
+  return i < kKindNames.size() ? kKindNames[i] : std::string_view("unknown");
+}
+std::string_view to_string(ScenarioOp o) noexcept {
+  const auto i = static_cast<std::size_t>(o);
+  return i < kOpNames.size() ? kOpNames[i] : std::string_view("unknown");
+}
+
+std::expected<Scenario, ScenarioError> parse_scenario(std::string_view text, std::string_view file,
+                                                      ScenarioOptions options) {
+  if (text.size() > options.max_file_bytes)
+    return std::unexpected(
+        error(file, "", "larger than the limit of " + std::to_string(options.max_file_bytes) + " bytes"));
+  Tracker tracker;
+  json doc;
+  try {
+    doc = json::parse(text.begin(), text.end(), std::ref(tracker));
+  } catch (const json::parse_error& e) {
+    // A duplicate key or the depth bound came earlier in the text than the syntax error.
+    if (tracker.problem_)
+      return std::unexpected(error(file, tracker.problem_->pointer, tracker.problem_->what));
+    return std::unexpected(
+        error(file, tracker.pointer(),
+              "not valid JSON at " + where(text, e.byte) + ": " + parser_reason(e.what())));
+  } catch (const json::exception& e) {
+    return std::unexpected(error(file, tracker.pointer(), "not valid JSON: " + parser_reason(e.what())));
+  }
+  if (tracker.problem_)
+    return std::unexpected(error(file, tracker.problem_->pointer, tracker.problem_->what));
+  try {
+    Validator v(doc, std::string(file), options);
+    return v.run();
+  } catch (const Invalid& bad) {
+    return std::unexpected(error(file, bad.pointer, bad.what));
+  } catch (const json::exception& e) {  // not expected: every access is type-checked first
+    return std::unexpected(error(file, "", std::string("internal validation error: ") + e.what()));
+  }
+}
+
+std::expected<Scenario, ScenarioError> load_scenario(const std::string& path, ScenarioOptions options) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below anyway).
+  auto opened = sys::own(sys::call_retry(::open, path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!opened) return std::unexpected(error(path, "", "cannot open: " + errno_name(opened.error().value())));
+  const OwnedFd fd = std::move(*opened);
+  struct stat st {};
+  if (auto r = sys::call(::fstat, fd.get(), &st); !r)
+    return std::unexpected(error(path, "", "cannot stat: " + errno_name(r.error().value())));
+  if (!S_ISREG(st.st_mode)) return std::unexpected(error(path, "", "not a regular file"));
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  if (size > options.max_file_bytes)
+    return std::unexpected(error(path, "",
+                                 "file is " + std::to_string(size) + " bytes, more than the limit of " +
+                                     std::to_string(options.max_file_bytes)));
+  std::string text(static_cast<std::size_t>(size), '\0');
+  std::size_t got_bytes = 0;
+  while (got_bytes < text.size()) {
+    auto n = sys::call_retry(::read, fd.get(), static_cast<void*>(text.data() + got_bytes),
+                             text.size() - got_bytes);
+    if (!n) return std::unexpected(error(path, "", "read failed: " + errno_name(n.error().value())));
+    if (*n == 0) break;  // shrank while reading: parse what is there (the parser says if it is cut)
+    got_bytes += static_cast<std::size_t>(*n);
+  }
+  text.resize(got_bytes);
+  return parse_scenario(text, path, options);
+}
+
+// ---------------------------------------------------------------------------------------
+// The runner
+// ---------------------------------------------------------------------------------------
+
+namespace {
+
+std::string generated_unix_path() {
+  static std::atomic<std::uint64_t> seq{0};
+  std::string dir = "/tmp";
+  // A per-user 0700 directory when there is one (getenv: no other thread sets variables here).
+  if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && x[0] == '/' && std::string_view(x).size() < 60)
+    dir = x;
+  return dir + "/readyscope-scn-" + std::to_string(::getpid()) + "-" + std::to_string(seq.fetch_add(1)) +
+         ".sock";
+}
+
+std::string describe_action(const Record& r) {
+  std::string s(to_string(static_cast<Op>(r.op)));
+  s += ' ';
+  s += to_string(r.outcome);
+  if (r.outcome == Outcome::error) s += " " + errno_name(r.err);
+  if (r.outcome == Outcome::ok || r.value) s += " n=" + std::to_string(r.value);
+  return s;
+}
+
+std::string describe_expected(const ScenarioExpectation& x) {
+  std::string s(to_string(x.op));
+  s += ' ';
+  s += to_string(x.result);
+  if (x.err) s += " " + errno_name(x.err);
+  if (x.n) s += " n=" + std::to_string(*x.n);
+  if (x.n_min) s += " n>=" + std::to_string(*x.n_min);
+  if (x.n_max) s += " n<=" + std::to_string(*x.n_max);
+  return s;
+}
+
+bool matches(const ScenarioExpectation& x, const Record& r) {
+  if (r.outcome != x.result) return false;
+  if (x.err && r.err != x.err) return false;
+  if (x.n && r.value != *x.n) return false;
+  if (x.n_min && r.value < *x.n_min) return false;
+  if (x.n_max && r.value > *x.n_max) return false;
+  return true;
+}
+
+}  // namespace
+
+ScenarioRunner::ScenarioRunner(const Scenario& scenario, Engine& engine)
+    : scenario_(scenario), engine_(engine) {}
+
+ScenarioRunner::~ScenarioRunner() {
+  for (const auto& p : owned_paths_) (void)sys::call(::unlink, p.c_str());
+}
+
+std::optional<Token> ScenarioRunner::token_of(std::string_view source_id) const {
+  auto it = tokens_.find(std::string(source_id));
+  if (it == tokens_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> ScenarioRunner::address_of(const std::string& id) const {
+  auto t = token_of(id);
+  if (!t) return std::nullopt;
+  auto it = locals_.find(t->value);
+  if (it == locals_.end() || it->second.empty()) return std::nullopt;
+  return it->second;
+}
+
+std::uint64_t ScenarioRunner::submit(Command c, Token close_token) {
+  if (submit_failed_) return 0;
+  auto t = engine_.submit(std::move(c));
+  if (!t) {
+    submit_failed_ = true;
+    return 0;
+  }
+  pending_.push_back(Pending{t->id, close_token});
+  polls_after_ = 0;
+  syncs_sent_for_ = -1;
+  return t->id;
+}
+
+bool ScenarioRunner::submit_create(const ScenarioSource& s) {
+  using K = ScenarioSourceKind;
+  Command c;
+  switch (s.kind) {
+    case K::tcp_listener:
+      c = cmd::TcpListen{*s.addr, s.options, s.allow_remote};
+      break;
+    case K::udp:
+      c = cmd::UdpBind{*s.addr, s.options, s.allow_remote};
+      break;
+    case K::tcp_stream: {
+      std::optional<net::SocketAddr> a = s.addr;
+      if (!s.target.empty()) {
+        auto text = address_of(s.target);
+        if (text) a = net::SocketAddr::parse(*text);
+        if (!a) {
+          create_error_ = "\"" + s.id + "\": \"" + s.target + "\" has no address to connect to";
+          return false;
+        }
+      }
+      c = cmd::TcpConnect{*a, s.options};
+      break;
+    }
+    case K::unix_listener: {
+      std::string path = s.path;
+      if (path.empty()) path = generated_unix_path();
+      paths_[s.id] = path;
+      c = cmd::UnixListen{path, s.options};
+      break;
+    }
+    case K::unix_stream: {
+      std::string path = s.path;
+      if (!s.target.empty()) path = paths_[s.target];
+      c = cmd::UnixConnect{path, s.options};
+      break;
+    }
+    case K::unix_datagram:
+      c = cmd::UnixDatagramBind{s.path, s.options};
+      break;
+    case K::socketpair:
+      c = cmd::SocketPair{s.options};
+      break;
+    case K::pipe:
+      c = cmd::Pipe{s.options};
+      break;
+    case K::eventfd:
+      c = cmd::EventFdCreate{s.initial, s.semaphore, s.options};
+      break;
+    case K::timerfd:
+      c = cmd::TimerFdCreate{s.options};
+      break;
+  }
+  if (submit_failed_) return false;
+  auto t = engine_.submit(std::move(c));
+  if (!t) {
+    submit_failed_ = true;
+    create_error_ =
+        "\"" + s.id + "\": the engine refused the command (" + errno_name(t.error().value()) + ")";
+    return false;
+  }
+  pending_.push_back(Pending{t->id, Token{}});
+  polls_after_ = 0;
+  syncs_sent_for_ = -1;
+  create_id_ = t->id;
+  create_answers_ = 0;
+  create_tokens_.clear();
+  create_tokens_.push_back(t->token);
+  // A generated path becomes ours to unlink only once the bind succeeded: a failed bind
+  // (the name exists) must not remove somebody else's socket.
+  if (s.kind == K::unix_listener && s.path.empty()) unbound_paths_[t->token.value] = paths_[s.id];
+  if (s.kind == K::socketpair || s.kind == K::pipe) {
+    create_tokens_.push_back(t->token2);
+    tokens_[s.ends[0]] = t->token;
+    tokens_[s.ends[1]] = t->token2;
+  } else {
+    tokens_[s.id] = t->token;
+  }
+  return true;
+}
+
+void ScenarioRunner::observe(std::span<const Record> records) {
+  for (const Record& r : records) {
+    // Answers to commands.
+    const bool answers = r.kind == RecordKind::action || r.kind == RecordKind::source_added ||
+                         r.kind == RecordKind::source_changed || r.kind == RecordKind::note;
+    if (answers && r.value2 != 0) {
+      std::erase_if(pending_, [&](const Pending& p) { return p.id == r.value2; });
+      if (r.value2 == create_id_) {
+        if (r.kind == RecordKind::source_added) {
+          ++create_answers_;
+        } else if (r.kind == RecordKind::action && r.outcome == Outcome::error && !create_error_) {
+          std::string id;
+          for (const auto& [name, tok] : tokens_)
+            if (tok.value == r.token) id = name;
+          create_error_ = "\"" + id +
+                          "\" could not be created: " + std::string(to_string(static_cast<Op>(r.op))) +
+                          " failed with " + errno_name(r.err);
+        }
+      }
+      if (r.value2 == accept_id_ && r.kind == RecordKind::action &&
+          r.op == static_cast<std::uint8_t>(Op::accept) && r.outcome == Outcome::ok)
+        tokens_[accept_as_] = Token(static_cast<std::size_t>(r.value));
+    }
+    if (r.kind == RecordKind::source_removed)
+      std::erase_if(pending_, [&](const Pending& p) {
+        return p.close_token.value != 0 && p.close_token.value == r.token;
+      });
+    if (r.kind == RecordKind::source_added) {
+      if (auto info = engine_.source_info(Token(static_cast<std::size_t>(r.token))))
+        locals_[r.token] = info->local;
+      if (auto p = unbound_paths_.find(r.token); p != unbound_paths_.end()) {
+        owned_paths_.push_back(std::move(p->second));
+        unbound_paths_.erase(p);
+      }
+    }
+    if (r.kind == RecordKind::poll_return && pending_.empty()) ++polls_after_;
+
+    // What the checks look at.
+    switch (r.kind) {
+      case RecordKind::readiness: {
+        Seen& s = window_[r.token];
+        s.combos |= std::uint64_t{1} << flags_of(r.bits);
+        ++s.events;
+        break;
+      }
+      case RecordKind::action: {
+        window_[r.token].last_action[r.op] = r;
+        if (phase_ == Phase::checks) {
+          // "Passes as soon as it holds": a later action must not hide this one.
+          const auto& exp = scenario_.steps[step_].expect;
+          for (std::size_t i = 0; i < exp.size(); ++i) {
+            const auto& x = exp[i];
+            if (check_state_[i] != 0 || x.type != ScenarioExpectation::Type::action) continue;
+            auto t = token_of(x.source);
+            if (t && t->value == r.token && r.op == static_cast<std::uint8_t>(x.op) && matches(x, r))
+              check_state_[i] = 1;
+          }
+        }
+        break;
+      }
+      case RecordKind::source_removed:
+        window_[r.token].removed = true;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void ScenarioRunner::abort_run(std::size_t index, std::string detail, bool setup) {
+  StepOutcome o{index, StepOutcome::Status::failed, std::move(detail)};
+  any_failed_ = true;
+  if (setup) failed_to_start_ = true;
+  phase_ = Phase::done;
+  outcomes_.push_back(o);
+  if (on_step) on_step(outcomes_.back());
+}
+
+void ScenarioRunner::finish_step(StepOutcome::Status status, std::string detail) {
+  if (status == StepOutcome::Status::failed) any_failed_ = true;
+  outcomes_.push_back(StepOutcome{step_, status, std::move(detail)});
+  window_.clear();  // the next step's checks look at what happens from now on
+  ++step_;
+  phase_ = Phase::step_start;
+  if (on_step) on_step(outcomes_.back());
+}
+
+void ScenarioRunner::start_step() {
+  const ScenarioStep& st = scenario_.steps[step_];
+  // Every step submits at least one command: its answer anchors the barrier in the record
+  // stream. A step with neither note nor op gets a marker naming it.
+  if (!st.note.empty())
+    submit(cmd::Note{st.note});
+  else if (st.op == ScenarioOp::none)
+    submit(cmd::Note{"step " + std::to_string(step_)});
+  if (st.op != ScenarioOp::none && st.op != ScenarioOp::create) {
+    auto tok = token_of(st.source);
+    if (!tok) {
+      abort_run(step_, "\"" + st.source + "\" has no source: the accept that was to name it did not succeed",
+                false);
+      return;
+    }
+    const Token t = *tok;
+    using O = ScenarioOp;
+    switch (st.op) {
+      case O::set_interest:
+        submit(cmd::SetInterest{t, st.interest});
+        break;
+      case O::set_mode:
+        submit(cmd::SetTrigger{t, st.mode});
+        break;
+      case O::set_reaction:
+        submit(cmd::SetReaction{t, st.reaction});
+        break;
+      case O::rearm:
+        submit(cmd::Rearm{t});
+        break;
+      case O::read:
+        submit(cmd::Read{t, st.n});
+        break;
+      case O::drain:
+        submit(cmd::Drain{t});
+        break;
+      case O::write:
+        submit(cmd::Write{t, st.data});
+        break;
+      case O::fill:
+        submit(cmd::Fill{t});
+        break;
+      case O::shutdown_read:
+        submit(cmd::ShutdownRead{t});
+        break;
+      case O::shutdown_write:
+        submit(cmd::ShutdownWrite{t});
+        break;
+      case O::close:
+        submit(cmd::Close{t}, t);
+        break;
+      case O::accept:
+        if (const std::uint64_t id = submit(cmd::Accept{t}); id != 0 && !st.as.empty()) {
+          accept_id_ = id;
+          accept_as_ = st.as;
+        }
+        break;
+      case O::eventfd_write:
+        submit(cmd::EventFdWrite{t, st.value});
+        break;
+      case O::eventfd_read:
+        submit(cmd::EventFdRead{t});
+        break;
+      case O::timer_arm:
+        submit(cmd::TimerArm{t, st.initial, st.interval});
+        break;
+      case O::timer_disarm:
+        submit(cmd::TimerDisarm{t});
+        break;
+      case O::none:
+      case O::create:
+        break;
+    }
+  } else if (st.op == ScenarioOp::create) {
+    const auto it = std::find_if(scenario_.sources.begin(), scenario_.sources.end(),
+                                 [&](const ScenarioSource& s) { return s.id == st.source; });
+    create_error_.reset();
+    if (!submit_create(*it)) {
+      abort_run(step_, create_error_.value_or("could not create \"" + st.source + "\""), true);
+      return;
+    }
+  }
+  barrier_deadline_ = now_ + ScenarioLimits::barrier_limit;
+  phase_ = Phase::barrier;
+}
+
+void ScenarioRunner::begin_checks(Clock::time_point now) {
+  const auto& exp = scenario_.steps[step_].expect;
+  checks_start_ = now;
+  check_state_.assign(exp.size(), 0);
+  check_detail_.assign(exp.size(), {});
+  for (std::size_t i = 0; i < exp.size(); ++i) {
+    const auto& x = exp[i];
+    if (x.type != ScenarioExpectation::Type::readiness || (!x.not_seen && !x.not_seen_any)) continue;
+    // not_seen is judged here, once: the barrier proved the engine polled after the commands.
+    auto t = token_of(x.source);
+    if (!t) continue;  // evaluate() reports it
+    const auto it = window_.find(t->value);
+    const Seen none{};
+    const Seen& s = it == window_.end() ? none : it->second;
+    std::uint8_t bad = 0;
+    for (unsigned c = 0; c < 64; ++c)
+      if ((s.combos >> c) & 1) bad |= static_cast<std::uint8_t>(c & x.not_seen);
+    if (x.not_seen_any && s.events) {
+      check_state_[i] = -1;
+      check_detail_[i] = x.source + ": expected no readiness, got " + std::to_string(s.events) + " event(s)";
+    } else if (bad) {
+      check_state_[i] = -1;
+      check_detail_[i] =
+          x.source + ": expected " + flags_text(x.not_seen) + " not seen, got " + flags_text(bad);
+    } else if (!x.seen) {
+      check_state_[i] = 1;
+    }
+  }
+}
+
+std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clock::time_point now) {
+  for (;;) {
+    switch (phase_) {
+      case Phase::done:
+        return std::nullopt;
+
+      case Phase::setup: {
+        while (source_ < scenario_.sources.size() && scenario_.sources[source_].deferred) ++source_;
+        if (source_ == scenario_.sources.size()) {
+          phase_ = Phase::step_start;
+          continue;
+        }
+        create_error_.reset();
+        if (!submit_create(scenario_.sources[source_])) {
+          abort_run(StepOutcome::kSetup, create_error_.value_or("could not create a source"), true);
+          return std::nullopt;
+        }
+        barrier_deadline_ = now + ScenarioLimits::barrier_limit;
+        phase_ = Phase::setup_wait;
+        continue;
+      }
+
+      case Phase::setup_wait:
+        if (create_error_) {
+          abort_run(StepOutcome::kSetup, *create_error_, true);
+          return std::nullopt;
+        }
+        if (create_answers_ >= create_tokens_.size()) {
+          ++source_;
+          phase_ = Phase::setup;
+          continue;
+        }
+        if (now >= barrier_deadline_) {
+          abort_run(StepOutcome::kSetup,
+                    "\"" + scenario_.sources[source_].id +
+                        "\": the engine did not answer the create within " +
+                        std::to_string(ScenarioLimits::barrier_limit.count()) + " ms",
+                    true);
+          return std::nullopt;
+        }
+        return barrier_deadline_;
+
+      case Phase::step_start:
+        if (step_ >= scenario_.steps.size()) {
+          phase_ = Phase::done;
+          return std::nullopt;
+        }
+        if (step_ >= step_limit_) return std::nullopt;  // held: see set_step_limit
+        wait_until_ = now + scenario_.steps[step_].wait;
+        phase_ = Phase::step_wait;
+        continue;
+
+      case Phase::step_wait:
+        if (now < wait_until_) return wait_until_;
+        now_ = now;
+        start_step();
+        continue;
+
+      case Phase::barrier:
+        if (create_error_) {
+          abort_run(step_, *create_error_, true);
+          return std::nullopt;
+        }
+        if (submit_failed_) {
+          abort_run(step_, "the engine refused a command (it is stopping)", false);
+          return std::nullopt;
+        }
+        if (pending_.empty()) {
+          if (polls_after_ >= 2) {
+            begin_checks(now);
+            phase_ = Phase::checks;
+            continue;
+          }
+          if (syncs_sent_for_ != polls_after_) {
+            syncs_sent_for_ = polls_after_;
+            if (!engine_.submit(cmd::Sync{})) submit_failed_ = true;
+          }
+        }
+        if (now >= barrier_deadline_) {
+          abort_run(step_,
+                    "the engine did not answer within " +
+                        std::to_string(ScenarioLimits::barrier_limit.count()) +
+                        " ms (records dropped? see the stats records)",
+                    false);
+          return std::nullopt;
+        }
+        return barrier_deadline_;
+
+      case Phase::checks: {
+        const auto& exp = scenario_.steps[step_].expect;
+        std::optional<Clock::time_point> next;
+        for (std::size_t i = 0; i < exp.size(); ++i) {
+          if (check_state_[i] != 0) continue;
+          const auto& x = exp[i];
+          const bool last_chance = now >= checks_start_ + x.within;
+          auto t = token_of(x.source);
+          if (!t) {
+            check_state_[i] = -1;
+            check_detail_[i] = x.source + ": no such source at run time (its accept did not succeed)";
+            continue;
+          }
+          const auto it = window_.find(t->value);
+          const Seen none{};
+          const Seen& s = it == window_.end() ? none : it->second;
+          using T = ScenarioExpectation::Type;
+          bool ok = false;
+          std::string miss;
+          if (x.type == T::readiness) {
+            for (unsigned c = 0; c < 64 && !ok; ++c) ok = ((s.combos >> c) & 1) && (c & x.seen) == x.seen;
+            if (!ok) {
+              std::string got_flags;
+              for (unsigned c = 0; c < 64; ++c)
+                if ((s.combos >> c) & 1)
+                  got_flags += (got_flags.empty() ? "" : ", ") + flags_text(static_cast<std::uint8_t>(c));
+              miss =
+                  x.source + ": expected an event with " + flags_text(x.seen) + " within " +
+                  std::to_string(x.within.count()) + " ms, got " +
+                  (s.events ? std::to_string(s.events) + " event(s): " + got_flags : std::string("no event"));
+            }
+          } else if (x.type == T::action) {
+            const auto a = s.last_action.find(static_cast<std::uint8_t>(x.op));
+            ok = a != s.last_action.end() && matches(x, a->second);
+            if (!ok)
+              miss = x.source + ": expected " + describe_expected(x) + ", got " +
+                     (a == s.last_action.end()
+                          ? "no " + std::string(to_string(x.op)) + " since the previous step"
+                          : describe_action(a->second));
+          } else {
+            ok = s.removed;
+            if (!ok)
+              miss = x.source + ": expected it removed within " + std::to_string(x.within.count()) + " ms";
+          }
+          if (ok) {
+            check_state_[i] = 1;
+          } else if (last_chance) {
+            check_state_[i] = -1;
+            check_detail_[i] = miss;
+          } else {
+            const auto due = checks_start_ + x.within;
+            next = next ? std::min(*next, due) : due;
+          }
+        }
+        if (next) return next;
+        const auto& st = scenario_.steps[step_];
+        std::string detail;
+        bool failed = false;
+        for (std::size_t i = 0; i < exp.size(); ++i) {
+          if (check_state_[i] >= 0) continue;
+          failed = true;
+          detail += (detail.empty() ? "" : "; ") + check_detail_[i];
+        }
+        std::string what =
+            st.op == ScenarioOp::none ? std::string("step") : std::string(to_string(st.op)) + " " + st.source;
+        if (exp.empty())
+          finish_step(StepOutcome::Status::ran, what + ": done");
+        else if (failed)
+          finish_step(StepOutcome::Status::failed, what + ": " + detail);
+        else
+          finish_step(StepOutcome::Status::passed,
+                      what + ": " + std::to_string(exp.size()) + " check(s) held");
+        continue;
+      }
+    }
+  }
+}
+
+}  // namespace ready::capture
