@@ -1,5 +1,9 @@
 #include "headless.h"
 
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +21,7 @@
 
 #include "ready/capture/engine.h"
 #include "ready/capture/recording.h"
+#include "ready/capture/scenario.h"
 #include "ready/event.h"
 #include "ready/poll.h"
 #include "ready/source.h"
@@ -106,6 +111,32 @@ Command createCommand(const SourceRequest& req, const SourceOptions& options, bo
   return cmd::Note{};
 }
 
+/// A scenario file, or a built-in scenario by name (compiled in from resources/scenarios),
+/// parsed and validated completely; or one line saying why not.
+std::expected<Scenario, std::string> loadScenario(const std::string& nameOrPath, bool allowRemote) {
+  ScenarioOptions options;
+  options.allow_remote = allowRemote;
+  const QString arg = QString::fromStdString(nameOrPath);
+  const bool looksLikePath = arg.contains(QLatin1Char('/')) || arg.endsWith(QLatin1String(".json"));
+  if (looksLikePath || QFileInfo::exists(arg)) {
+    auto s = load_scenario(nameOrPath, options);
+    if (!s) return std::unexpected(s.error().message());
+    return std::move(*s);
+  }
+  QFile builtIn(QStringLiteral(":/scenarios/%1.json").arg(arg));
+  if (!builtIn.open(QIODevice::ReadOnly)) {
+    const QStringList names = QDir(QStringLiteral(":/scenarios")).entryList({QStringLiteral("*.json")});
+    QStringList bare;
+    for (const QString& n : names) bare << n.chopped(5);
+    return std::unexpected("--scenario " + nameOrPath + ": no such file, and no built-in scenario of that name (built in: " +
+                           bare.join(QStringLiteral(", ")).toStdString() + ")");
+  }
+  const QByteArray text = builtIn.readAll();
+  auto s = parse_scenario(std::string_view(text.constData(), static_cast<std::size_t>(text.size())), nameOrPath, options);
+  if (!s) return std::unexpected(s.error().message());
+  return std::move(*s);
+}
+
 /// The state of one run: the poll of the main thread (signals + the engine's notifier),
 /// the engine, the recording, and why it stops.
 class Run {
@@ -126,11 +157,16 @@ class Run {
   /// recording could not be completed.
   bool finish();
   void removeUnixPaths();
+  void printOutcome(const StepOutcome& o);
+  /// The exit code of a scenario run that completed (1, 3 or 0), with its message.
+  int scenarioVerdict();
 
   const HeadlessPlan& m_plan;
   std::FILE* m_out;
   std::FILE* m_err;
   std::unique_ptr<Engine> m_engine;
+  std::optional<Scenario> m_scenario;
+  std::unique_ptr<ScenarioRunner> m_runner;
   std::optional<RecordingWriter> m_writer;
   std::vector<Record> m_batch = std::vector<Record>(4096);
   std::unordered_map<std::uint64_t, std::size_t> m_creates;  // command id -> plan.sources index
@@ -176,6 +212,7 @@ void Run::drainRecords() {
         if (m_runtimeError.empty()) m_runtimeError = "--record " + *m_plan.record_path + ": " + w.error().message();
       }
     }
+    if (m_runner) m_runner->observe(got);
     for (const Record& r : got) {
       inspect(r);
       if (m_plan.verbose) std::fprintf(m_out, "%s\n", describe(r, *m_engine).c_str());
@@ -209,8 +246,11 @@ void Run::removeUnixPaths() {
 }
 
 int Run::exec() {
-  if (m_plan.scenario)  // replaced when the scenario runner lands (same issue)
-    return fail(kExitUsage, "--scenario " + *m_plan.scenario + ": scenarios are not in this build yet");
+  if (m_plan.scenario) {
+    auto scenario = loadScenario(*m_plan.scenario, m_plan.allow_remote);
+    if (!scenario) return fail(kExitUsage, scenario.error());
+    m_scenario = std::move(*scenario);
+  }
 
   // Signals first: every thread started later (the engine's) inherits the blocked mask,
   // so SIGINT/SIGTERM can only arrive through the signalfd.
@@ -254,21 +294,36 @@ int Run::exec() {
     m_creates.emplace(ticket->id, i);
   }
 
+  if (m_scenario) {
+    std::fprintf(m_out, "scenario %s: %s (%zu steps)\n", m_scenario->name.c_str(), m_scenario->title.c_str(),
+                 m_scenario->steps.size());
+    m_runner = std::make_unique<ScenarioRunner>(*m_scenario, *m_engine);
+    m_runner->on_step = [this](const StepOutcome& o) { printOutcome(o); };
+  }
+
   const auto started = Clock::now();
   const std::optional<Clock::time_point> deadline =
       m_plan.duration ? std::optional(started + *m_plan.duration) : std::nullopt;
   std::string stopReason = "stopped";
   ready::Events events(8);
   for (;;) {
-    std::optional<std::chrono::nanoseconds> timeout;
-    if (deadline) {
-      const auto now = Clock::now();
-      if (now >= *deadline) {
-        stopReason = "duration elapsed";
+    const auto now = Clock::now();
+    std::optional<Clock::time_point> wake = deadline;
+    if (m_runner && !m_runner->finished()) {
+      const auto next = m_runner->advance(now);
+      // A finished scenario ends the run, unless --duration asked to capture for longer.
+      if (m_runner->finished() && !deadline) {
+        stopReason = "scenario finished";
         break;
       }
-      timeout = *deadline - now;
+      if (next && (!wake || *next < *wake)) wake = next;
     }
+    if (deadline && now >= *deadline) {
+      stopReason = "duration elapsed";
+      break;
+    }
+    std::optional<std::chrono::nanoseconds> timeout;
+    if (wake) timeout = std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(*wake - now));
     auto n = poll->poll(events, timeout);
     if (!n && n.error() != std::errc::interrupted) {
       m_runtimeError = "epoll_wait: " + n.error().message();
@@ -297,7 +352,46 @@ int Run::exec() {
                m_writer ? ", written to " : "", m_writer ? m_plan.record_path->c_str() : "");
   std::fflush(m_out);
   if (!completed) return fail(kExitRuntime, m_runtimeError);
+  if (m_runner) return scenarioVerdict();
   return kExitOk;
+}
+
+void Run::printOutcome(const StepOutcome& o) {
+  const char* status = o.status == StepOutcome::Status::passed   ? "passed"
+                       : o.status == StepOutcome::Status::failed ? "FAILED"
+                                                                 : "ran";
+  if (o.index == StepOutcome::kSetup)
+    std::fprintf(m_out, "  setup %s: %s\n", status, o.detail.c_str());
+  else if (o.index < m_scenario->steps.size() && !m_scenario->steps[o.index].note.empty())
+    std::fprintf(m_out, "  step %zu %s: %s\n      %s\n", o.index + 1, status, o.detail.c_str(),
+                 m_scenario->steps[o.index].note.c_str());
+  else
+    std::fprintf(m_out, "  step %zu %s: %s\n", o.index + 1, status, o.detail.c_str());
+  std::fflush(m_out);
+}
+
+int Run::scenarioVerdict() {
+  const std::string name = "scenario " + m_scenario->name;
+  if (m_runner->failed_to_start()) {
+    const auto& outs = m_runner->outcomes();
+    return fail(kExitRuntime, name + ": could not start: " + (outs.empty() ? std::string("?") : outs.back().detail));
+  }
+  if (!m_runner->finished())
+    return fail(kExitRuntime, name + ": stopped at step " + std::to_string(m_runner->current_step() + 1) + " of " +
+                                  std::to_string(m_scenario->steps.size()) + " before it finished");
+  if (m_runner->passed()) {
+    std::fprintf(m_out, "%s: every expectation held\n", name.c_str());
+    return kExitOk;
+  }
+  std::size_t failed = 0;
+  const StepOutcome* first = nullptr;
+  for (const StepOutcome& o : m_runner->outcomes()) {
+    if (o.status != StepOutcome::Status::failed) continue;
+    ++failed;
+    if (!first) first = &o;
+  }
+  return fail(kExitExpectation, name + ": " + std::to_string(failed) + " step(s) failed; first, step " +
+                                    (first ? std::to_string(first->index + 1) + ": " + first->detail : std::string("?")));
 }
 
 }  // namespace

@@ -376,6 +376,71 @@ class TestCli : public CoreTest {
     QVERIFY(kept.open(QIODevice::ReadOnly));
     QCOMPARE(kept.readAll(), QByteArray("precious\n"));
   }
+  void builtInScenarioPassesHeadless() {
+    QTemporaryDir dir;
+    const QString rec = dir.filePath(QStringLiteral("scenario.jsonl"));
+    QProcess p;
+    p.start(kApp, {"--headless", "--scenario", "et-partial-read", "--record", rec});
+    const Finished f = runToEnd(p);
+    QCOMPARE(f.status, QProcess::NormalExit);
+    QVERIFY2(f.code == 0, qPrintable(f.out + f.err));
+    QVERIFY2(f.out.contains(QLatin1String("every expectation held")), qPrintable(f.out));
+    const auto rs = loadAll(rec);
+    // Each narrated step shows on the timeline as a note.
+    QVERIFY(std::count_if(rs.begin(), rs.end(), [](const Record& r) { return r.kind == RecordKind::note; }) >= 5);
+    QCOMPARE(rs.back().kind, RecordKind::stats);
+  }
+
+  void failedExpectationExitsThree() {
+    // The kernel gives no second edge for data left unread; this scenario claims one.
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("wrong.json"));
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(R"({"name": "wrong", "title": "A false claim", "description": "",
+      "sources": [{"id": "pair", "kind": "socketpair", "ends": ["w", "r"], "mode": "edge", "interest": ["readable"]}],
+      "steps": [
+        {"op": "write", "source": "w", "data": "0123456789", "expect": [{"source": "r", "seen": ["readable"]}]},
+        {"op": "read", "source": "r", "n": 4},
+        {"note": "claims a new edge for the 6 bytes left", "wait_ms": 20,
+         "expect": [{"source": "r", "seen": ["readable"], "within_ms": 100}]}
+      ]})");
+    f.close();
+    QProcess p;
+    p.start(kApp, {"--headless", "--scenario", file});
+    const Finished done = runToEnd(p);
+    QCOMPARE(done.status, QProcess::NormalExit);
+    QVERIFY2(done.code == int(readyscope::kExitExpectation), qPrintable(done.out + done.err));
+    QVERIFY2(done.err.contains(QLatin1String("scenario wrong: 1 step(s) failed; first, step 3")), qPrintable(done.err));
+    QCOMPARE(done.err.count(QLatin1Char('\n')), 1);
+  }
+
+  void invalidScenariosAreRejectedBeforeAnythingRuns_data() {
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("truncated") << QByteArray(R"({"name": "x", "sources": [{"id": 1, "kind": "tcp_listener", "bind": "127.0.0.1:99999"})")
+                               << "not valid JSON";
+    QTest::newRow("kind") << QByteArray(R"({"name":"x","sources":[{"id":"a","kind":"warp_drive"}],"steps":[]})")
+                          << "/sources/0/kind: expected one of";
+  }
+  void invalidScenariosAreRejectedBeforeAnythingRuns() {
+    QFETCH(QByteArray, json);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("bad.json"));
+    QFile f(file);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(json);
+    f.close();
+    QProcess p;
+    p.start(kApp, {"--headless", "--scenario", file});
+    const Finished done = runToEnd(p);
+    QCOMPARE(done.code, int(readyscope::kExitUsage));
+    QVERIFY2(done.err.contains(message), qPrintable(done.err));
+    QVERIFY2(done.err.contains(file), qPrintable(done.err));
+    QCOMPARE(done.err.count(QLatin1Char('\n')), 1);
+    QVERIFY(done.out.isEmpty());
+  }
 };
 
 QTEST_GUILESS_MAIN(TestCli)
