@@ -138,6 +138,37 @@ class TestCaptureEngine : public CoreTest {
     eng.stop();
   }
 
+  // Asked for readable only, in level mode: the connect's outcome is still seen (writable
+  // is watched while it is in progress), and afterwards writable no longer fires.
+  void connect_outcome_with_readable_interest_only() {
+    auto listener = plain_listener(any_local_address());
+    QVERIFY_OK(listener);
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    Engine& eng = **started;
+    Collector c(eng);
+    auto t = eng.submit(cmd::TcpConnect{local_address(listener->get()), SourceOptions{Interest::READABLE, Trigger::level}});
+    QVERIFY_OK(t);
+    QVERIFY(c.wait_for(seen(is_action(t->token, Op::connect, Outcome::ok))));
+    auto peer = plain_accept(listener->get());
+    QVERIFY_OK(peer);
+    QVERIFY_OK(plain_send(peer->get(), bytes("hi")));
+    // Level-triggered readable fires again and again while the 2 bytes stay unread; a
+    // writable event after the connect would mean the interest was not restored.
+    QVERIFY(c.wait_for([&](const std::vector<Record>& rs) {
+      return std::count_if(rs.begin(), rs.end(), [&](const Record& r) {
+               return r.kind == RecordKind::readiness && r.token == t->token.value && (r.bits & EPOLLIN);
+             }) >= 3;
+    }));
+    const auto ok = c.find(is_action(t->token, Op::connect, Outcome::ok));
+    QVERIFY(ok);
+    for (std::size_t i = *ok + 1; i < c.records.size(); ++i) {
+      const Record& r = c.records[i];
+      if (r.kind == RecordKind::readiness && r.token == t->token.value) QVERIFY2(!(r.bits & EPOLLOUT), "writable after connect");
+    }
+    eng.stop();
+  }
+
   // Non-loopback binds are refused without allow_remote, and nothing is opened.
   void non_loopback_refused() {
     auto started = Engine::start();

@@ -442,7 +442,10 @@ struct Engine::Impl {
       error_action(token, Op::create, EINVAL, cmd);
       return nullptr;
     }
-    if (auto r = poll.registry().add(base(s->io), token, o.interest, o.trigger); !r) {
+    // A connect in progress completes with writable: watch it until the outcome is
+    // recorded, whatever interest was asked for (then the asked one is restored).
+    const Interest reg = connecting ? o.interest | Interest::WRITABLE : o.interest;
+    if (auto r = poll.registry().add(base(s->io), token, reg, o.trigger); !r) {
       error_action(token, Op::create, r.error(), cmd);
       return nullptr;
     }
@@ -782,6 +785,10 @@ struct Engine::Impl {
         return;
       }
       publish_info(*s);
+      if (!s->interest.is_writable() && s->pending_len == 0) {
+        if (auto m = poll.registry().modify(base(s->io), token, s->interest, s->trigger); !m)
+          warning(s, WarningKind::engine_error, 0, errno_of(m.error()));
+      }
     }
     if (s->pending_len != 0) {  // an echo waits to write: only writability matters now
       if (e.is_writable() || e.is_write_closed() || e.is_error()) {
@@ -945,7 +952,9 @@ struct Engine::Impl {
   }
 
   void modify(Src& s, Interest i, Trigger m, Op op, const Ticket& t) {
-    const Interest reg = s.pending_len != 0 ? Interest::WRITABLE : i;  // an echo still waits
+    const Interest reg = s.pending_len != 0 ? Interest::WRITABLE  // an echo still waits
+                         : s.connecting     ? i | Interest::WRITABLE  // the connect's outcome
+                                            : i;
     if (auto r = poll.registry().modify(base(s.io), s.token, reg, m); !r) {
       action(s, op, Step{Outcome::error, 0, errno_of(r.error())}, t.id);
       return;

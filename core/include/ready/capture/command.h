@@ -82,8 +82,11 @@ struct TcpListen {
   bool allow_remote = false;
 };
 /// A non-blocking TCP connect: an action connect in_progress, then, on the first event,
-/// connect ok or error (from SO_ERROR). Default interest: readable and writable (the
-/// completion of a connect is reported as writable).
+/// connect ok or error (from SO_ERROR). The completion of a connect is reported as writable,
+/// so while it is in progress the source is registered with WRITABLE added to its interest;
+/// once the outcome is recorded the interest asked for is restored (so `READABLE` alone does
+/// not miss the outcome, and a level-triggered source does not spin on writable afterwards).
+/// Default interest: readable and writable.
 struct TcpConnect {
   net::SocketAddr addr;
   SourceOptions options{Interest::READABLE | Interest::WRITABLE};
