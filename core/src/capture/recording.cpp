@@ -729,10 +729,13 @@ struct LineParser {
 // window through one simdjson document stream (stage 1 over large batches, not once per
 // line). It accepts only a file in which every line is exactly one valid record; on anything
 // else it returns nullopt and the line-by-line reader, which reports errors, decides.
-std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const RecordingLimits& limits,
+// `file_size` (from fstat) only sizes the window: a small file gets a small one.
+std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, std::uint64_t file_size,
+                                                               const RecordingLimits& limits,
                                                                const StoreLimits& store_limits,
                                                                LineParser& lp) {
-  const std::size_t cap = std::max<std::size_t>(std::size_t{8} << 20, 2 * (limits.max_line_bytes + 1));
+  const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(
+      std::max<std::size_t>(std::size_t{8} << 20, 2 * (limits.max_line_bytes + 1)), file_size + 1));
   const std::unique_ptr<char[]> buf(new char[cap + simdjson::SIMDJSON_PADDING]);
   std::size_t filled = 0;
   std::uint64_t total = 0;
@@ -775,7 +778,10 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const Rec
     const char* line_start = rest;
     if (rest < region_end) {
       simdjson::ondemand::document_stream stream;
-      const std::size_t batch = std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64);
+      // Every line of the region fits in the region: no larger batch (simdjson allocates
+      // for the batch size, not for the input).
+      const std::size_t batch = std::min(std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64),
+                                         static_cast<std::size_t>(region_end - rest));
       if (lp.stream_parser.iterate_many(rest, static_cast<std::size_t>(region_end - rest), batch).get(stream))
         return std::nullopt;
       for (auto it = stream.begin(); it != stream.end(); ++it) {
@@ -833,7 +839,7 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
     return fail(1, "empty file: expected the header line");
   }
   LineParser lp;
-  if (auto fast = load_fast(fd, limits, store.limits(), lp)) {
+  if (auto fast = load_fast(fd, size, limits, store.limits(), lp)) {
     store = std::move(fast->first);
     return std::move(fast->second);
   }
