@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -512,6 +513,42 @@ class TestRecording : public CoreTest {
         QCOMPARE(store.size(), std::uint64_t{1});
       }
     }
+  }
+
+  // Found by fuzz/fuzz_recording: simdjson's document stream reads the byte after its input
+  // as the end of the last document, and a '}' there let a malformed last object
+  // ("...,"at":"y":"1"}") pass as a record. The reader's window held stale bytes there:
+  // here, the first window's content, left behind the file's end in the second window (the
+  // file is made so that this byte is a '}'). The fast path now zeros that byte.
+  void malformed_last_object_rejected_whatever_follows() {
+    Unlink file(temp_path("stale.jsonl"));
+    constexpr std::size_t kWindow = std::size_t{8} << 20;  // docs/recording-format.md
+    std::string text = kHeader + "\n";
+    for (std::uint64_t t = 0; text.size() <= kWindow; ++t)
+      text += "{\"type\":\"readiness\",\"t_ns\":" + std::to_string(t) +
+              R"(,"token":2,"fd":8,"flags":["readable"],"epoll":"0x1"})" + "\n";
+    // The first window's lines end at r1; the second window holds the rest of the file, so
+    // its last line is followed by the first window's byte at offset size - r1.
+    const std::size_t r1 = text.rfind('\n', kWindow - 1) + 1;
+    const std::string head = "{\"type\":\"note\",\"t_ns\":3,\"text\":\"";
+    const std::string tail = "\",\"at\":\"y\":\"1\"}";
+    const std::size_t min_size = text.size() + head.size() + tail.size() + 1;
+    std::size_t brace = text.find('}', min_size - r1);
+    QVERIFY(brace != std::string::npos && brace < kWindow);
+    const std::size_t size = r1 + brace;
+    text += head + std::string(size - min_size, 'x') + tail + "\n";
+    QCOMPARE(text.size(), size);
+    QCOMPARE(text[size - r1], '}');
+    write_file(file.path, text);
+    const auto lines = static_cast<std::uint64_t>(std::count(text.begin(), text.end(), '\n'));
+
+    RecordStore store;
+    store.append(make(RecordKind::note, 1));
+    auto loaded = load_recording(file.path, store);
+    QVERIFY2(!loaded, "a malformed last line was accepted");
+    QCOMPARE(loaded.error().line, lines);
+    QVERIFY2(loaded.error().what.starts_with("not valid JSON"), loaded.error().message().c_str());
+    QCOMPARE(store.size(), std::uint64_t{1});
   }
 
   // A real capture: listener + echo client through the engine, drained, written, read back.

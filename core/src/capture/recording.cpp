@@ -802,6 +802,14 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, std::uint
     }
     const char* line_start = rest;
     if (rest < region_end) {
+      // simdjson reads the byte after the stream as the end of its last document: a stale
+      // '}' there (the next line's, an older window's, the heap's) let a malformed last
+      // object pass as a record. It reads zeros instead, as after a simdjson::padded_string;
+      // the bytes are put back for the next window.
+      char* const after = buf.get() + (region_end - base);
+      std::array<char, simdjson::SIMDJSON_PADDING> saved;
+      std::memcpy(saved.data(), after, saved.size());
+      std::memset(after, 0, saved.size());
       simdjson::ondemand::document_stream stream;
       // Every line of the region fits in the region: no larger batch (simdjson allocates
       // for the batch size, not for the input).
@@ -829,6 +837,7 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, std::uint
         ++info.records;
         line_start = lnl ? lnl + 1 : region_end;
       }
+      std::memcpy(after, saved.data(), saved.size());
       // The stream ends quietly before an incomplete last document ("{...} 2,..." on the
       // last line would pass for one record): such bytes are the slow path's to report.
       if (stream.truncated_bytes() != 0) return std::nullopt;
