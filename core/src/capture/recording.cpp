@@ -448,6 +448,17 @@ std::optional<int> errno_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+// A value read from the file, for an error message: quoted and escaped as JSON in ASCII
+// (so the message stays one line, with no control characters for a terminal to obey) and
+// cut to its first 40 bytes.
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kMax = 40;
+  std::string out = nlohmann::json(std::string(s.substr(0, kMax)))
+                        .dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  if (s.size() > kMax) out += "...";
+  return out;
+}
+
 // Field presence bits.
 enum Field : std::uint32_t {
   f_type = 1u << 0,
@@ -508,6 +519,8 @@ struct LineParser {
     std::string_view local, peer, text;
     bool have_kind = false;
     std::uint32_t interest = 0, mode = 0, reaction = 0;
+    // "op", "kind" and "warning" all go to Record::op: which one is used depends on "type".
+    std::uint8_t op = 0, source_kind = 0, warning = 0;
     std::uint64_t delivered = 0;
     // Values are collected by name first: which names mean value/value2 depends on "type",
     // which need not come first.
@@ -544,7 +557,7 @@ struct LineParser {
         case Key::type: {
           if (v.get_string().get(s)) return not_str();
           auto k = name_lookup<RecordKind>(s, kRecordKindNames);
-          if (!k) return "unknown \"type\" \"" + std::string(s) + "\"";
+          if (!k) return "unknown \"type\" " + quoted(s);
           r.kind = *k;
           seen |= f_type;
           break;
@@ -572,8 +585,8 @@ struct LineParser {
             if (el.get_string().get(s)) return "expected \"flags\" to be a list of flag names";
             const auto i = name_index(s, kFlagNames);
             if (i < 0) {
-              return "unknown flag \"" + std::string(s) +
-                     "\" (expected readable, writable, error, read_closed, write_closed, priority)";
+              return "unknown flag " + quoted(s) +
+                     " (expected readable, writable, error, read_closed, write_closed, priority)";
             }
             flags |= 1u << i;
           }
@@ -591,8 +604,8 @@ struct LineParser {
         case Key::op: {
           if (v.get_string().get(s)) return not_str();
           auto o = name_lookup<Op>(s, kOpNames);
-          if (!o) return "unknown \"op\" \"" + std::string(s) + "\"";
-          r.op = static_cast<std::uint8_t>(*o);
+          if (!o) return "unknown \"op\" " + quoted(s);
+          op = static_cast<std::uint8_t>(*o);
           seen |= f_op;
           break;
         }
@@ -600,8 +613,8 @@ struct LineParser {
           if (v.get_string().get(s)) return not_str();
           auto o = name_lookup<Outcome>(s, kOutcomeNames);
           if (!o) {
-            return "unknown \"result\" \"" + std::string(s) +
-                   "\" (expected ok, would_block, eof, in_progress, error)";
+            return "unknown \"result\" " + quoted(s) +
+                   " (expected ok, would_block, eof, in_progress, error)";
           }
           r.outcome = *o;
           seen |= f_result;
@@ -610,8 +623,8 @@ struct LineParser {
         case Key::kind: {
           if (v.get_string().get(s)) return not_str();
           auto k = name_lookup<SourceKind>(s, kSourceKindNames);
-          if (!k) return "unknown source \"kind\" \"" + std::string(s) + "\"";
-          r.op = static_cast<std::uint8_t>(*k);
+          if (!k) return "unknown source \"kind\" " + quoted(s);
+          source_kind = static_cast<std::uint8_t>(*k);
           have_kind = true;
           seen |= f_kind;
           break;
@@ -619,8 +632,8 @@ struct LineParser {
         case Key::warning: {
           if (v.get_string().get(s)) return not_str();
           auto k = name_lookup<WarningKind>(s, kWarningKindNames);
-          if (!k) return "unknown \"warning\" \"" + std::string(s) + "\"";
-          r.op = static_cast<std::uint8_t>(*k);
+          if (!k) return "unknown \"warning\" " + quoted(s);
+          warning = static_cast<std::uint8_t>(*k);
           seen |= f_warning;
           break;
         }
@@ -654,7 +667,7 @@ struct LineParser {
               }
             }
             if (!found)
-              return "unknown interest \"" + std::string(s) + "\" (expected readable, writable, priority)";
+              return "unknown interest " + quoted(s) + " (expected readable, writable, priority)";
           }
           seen |= f_interest;
           break;
@@ -662,7 +675,7 @@ struct LineParser {
         case Key::mode: {
           if (v.get_string().get(s)) return not_str();
           const auto i = name_index(s, kModeNames);
-          if (i < 0) return "unknown \"mode\" \"" + std::string(s) + "\" (expected edge, level, oneshot)";
+          if (i < 0) return "unknown \"mode\" " + quoted(s) + " (expected edge, level, oneshot)";
           mode = static_cast<std::uint32_t>(i);
           seen |= f_mode;
           break;
@@ -670,7 +683,7 @@ struct LineParser {
         case Key::reaction: {
           if (v.get_string().get(s)) return not_str();
           const auto i = name_index(s, kReactionNames);
-          if (i < 0) return "unknown \"reaction\" \"" + std::string(s) + "\"";
+          if (i < 0) return "unknown \"reaction\" " + quoted(s);
           reaction = static_cast<std::uint32_t>(i);
           seen |= f_reaction;
           break;
@@ -678,7 +691,7 @@ struct LineParser {
         case Key::errno_name: {
           if (v.get_string().get(s)) return not_str();
           auto e = errno_from_name(s);
-          if (!e) return "unknown \"errno\" \"" + std::string(s) + "\" (expected a name like \"ECONNRESET\")";
+          if (!e) return "unknown \"errno\" " + quoted(s) + " (expected a name like \"ECONNRESET\")";
           r.err = *e;
           seen |= f_errno;
           break;
@@ -723,6 +736,15 @@ struct LineParser {
         seen |= f_value2;
       }
     }
+    // A field that only other kinds use is ignored like an unknown one (its value was still
+    // checked): the record read is the one the writer wrote.
+    if (!about_source) {
+      r.token = 0;
+      r.fd = -1;
+    }
+    if (r.kind != RecordKind::readiness) r.bits = 0;
+    if (r.kind != RecordKind::action) r.outcome = Outcome::ok;
+    if (r.kind != RecordKind::action && r.kind != RecordKind::warning) r.err = 0;
     switch (r.kind) {
       case RecordKind::readiness:
         if (!(err = require(f_flags, "flags")).empty()) return err;
@@ -733,6 +755,7 @@ struct LineParser {
         if (!(err = require(f_op, "op")).empty()) return err;
         if (!(err = require(f_result, "result")).empty()) return err;
         if (r.outcome == Outcome::error && !(seen & f_errno)) return require(f_errno, "errno");
+        r.op = op;
         break;
       case RecordKind::source_added:
       case RecordKind::source_changed:
@@ -741,6 +764,7 @@ struct LineParser {
         if (!(err = require(f_interest, "interest")).empty()) return err;
         if (!(err = require(f_mode, "mode")).empty()) return err;
         if (!(err = require(f_reaction, "reaction")).empty()) return err;
+        r.op = source_kind;
         r.bits = interest | (mode << 8) | (reaction << 16);
         if ((seen & (f_local | f_peer)) && !info.sources.contains(r.token)) {
           info.sources.emplace(r.token, SourceAddresses{info_local_, info_peer_});
@@ -752,6 +776,7 @@ struct LineParser {
         break;
       case RecordKind::warning:
         if (!(err = require(f_warning, "warning")).empty()) return err;
+        r.op = warning;
         break;
       case RecordKind::stats:
         if (!(seen & f_value)) return require(f_value, "produced");
@@ -823,10 +848,13 @@ struct LineParser {
 // window through one simdjson document stream (stage 1 over large batches, not once per
 // line). It accepts only a file in which every line is exactly one valid record; on anything
 // else it returns nullopt and the line-by-line reader, which reports errors, decides.
-std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const RecordingLimits& limits,
+// `file_size` (from fstat) only sizes the window: a small file gets a small one.
+std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, std::uint64_t file_size,
+                                                               const RecordingLimits& limits,
                                                                const StoreLimits& store_limits,
                                                                LineParser& lp) {
-  const std::size_t cap = std::max<std::size_t>(std::size_t{8} << 20, 2 * (limits.max_line_bytes + 1));
+  const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(
+      std::max<std::size_t>(std::size_t{8} << 20, 2 * (limits.max_line_bytes + 1)), file_size + 1));
   const std::unique_ptr<char[]> buf(new char[cap + simdjson::SIMDJSON_PADDING]);
   {
     // Map the window in with one call rather than a page fault per 4 KiB as the first read
@@ -879,8 +907,19 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const Rec
     }
     const char* line_start = rest;
     if (rest < region_end) {
+      // simdjson reads the byte after the stream as the end of its last document: a stale
+      // '}' there (the next line's, an older window's, the heap's) let a malformed last
+      // object pass as a record. It reads zeros instead, as after a simdjson::padded_string;
+      // the bytes are put back for the next window.
+      char* const after = buf.get() + (region_end - base);
+      std::array<char, simdjson::SIMDJSON_PADDING> saved;
+      std::memcpy(saved.data(), after, saved.size());
+      std::memset(after, 0, saved.size());
       simdjson::ondemand::document_stream stream;
-      const std::size_t batch = std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64);
+      // Every line of the region fits in the region: no larger batch (simdjson allocates
+      // for the batch size, not for the input).
+      const std::size_t batch = std::min(std::max<std::size_t>(std::size_t{4} << 20, limits.max_line_bytes + 64),
+                                         static_cast<std::size_t>(region_end - rest));
       if (lp.stream_parser.iterate_many(rest, static_cast<std::size_t>(region_end - rest), batch).get(stream))
         return std::nullopt;
       for (auto it = stream.begin(); it != stream.end(); ++it) {
@@ -903,6 +942,10 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, const Rec
         ++info.records;
         line_start = lnl ? lnl + 1 : region_end;
       }
+      std::memcpy(after, saved.data(), saved.size());
+      // The stream ends quietly before an incomplete last document ("{...} 2,..." on the
+      // last line would pass for one record): such bytes are the slow path's to report.
+      if (stream.truncated_bytes() != 0) return std::nullopt;
     }
     if (line_start != region_end) return std::nullopt;
     const std::size_t used = static_cast<std::size_t>(region_end - base);
@@ -938,7 +981,7 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
     return fail(1, "empty file: expected the header line");
   }
   LineParser lp;
-  if (auto fast = load_fast(fd, limits, store.limits(), lp)) {
+  if (auto fast = load_fast(fd, size, limits, store.limits(), lp)) {
     store = std::move(fast->first);
     return std::move(fast->second);
   }
