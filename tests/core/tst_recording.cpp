@@ -174,6 +174,9 @@ struct Case {
 };
 
 const std::string action = R"({"type":"action","t_ns":6,"token":2,"fd":8,"op":"read","result":"ok","n":3})";
+// A source line without its "event" (cases add one, or not).
+const std::string kSourceRest =
+    R"("token":1,"fd":7,"kind":"udp","local":"","peer":"","interest":["readable"],"mode":"edge","reaction":"none"})";
 std::vector<Case> bad_cases() {
   return {
       {"wrong format", {R"({"type":"header","format":"other","version":1,"started":"x"})"}, 1, "\"format\""},
@@ -224,6 +227,24 @@ std::vector<Case> bad_cases() {
        2,
        "unknown \"errno\""},
       {"unknown type", {kHeader, R"({"type":"gossip","t_ns":1})"}, 2, "unknown \"type\""},
+      {"source without event",
+       {kHeader, kReadiness, R"({"type":"source","t_ns":6,)" + kSourceRest},
+       3,
+       "missing field \"event\" on a source line (expected added, changed, removed)"},
+      {"unknown source event",
+       {kHeader, R"({"type":"source","t_ns":1,"event":"born",)" + kSourceRest},
+       2,
+       "unknown source \"event\" \"born\" (expected added, changed, removed)"},
+      {"source event not a string",
+       {kHeader, R"({"type":"source","t_ns":1,"event":0,)" + kSourceRest},
+       2,
+       "expected \"event\" to be a string"},
+      {"old source_added type", {kHeader, R"({"type":"source_added","t_ns":1,)" + kSourceRest}, 2,
+       "unknown \"type\" \"source_added\""},
+      {"old source_changed type", {kHeader, R"({"type":"source_changed","t_ns":1,)" + kSourceRest}, 2,
+       "unknown \"type\" \"source_changed\""},
+      {"old source_removed type", {kHeader, R"({"type":"source_removed","t_ns":1,)" + kSourceRest}, 2,
+       "unknown \"type\" \"source_removed\""},
       {"truncated line",
        {kHeader, kReadiness, R"({"type":"readiness","t_ns":5,"token":2,"fd)"},
        3,
@@ -281,6 +302,11 @@ class TestRecording : public CoreTest {
     QVERIFY(text.find(R"("flags":["readable","writable","read_closed","write_closed"])") !=
             std::string::npos);
     QVERIFY(text.find(R"("result":"would_block")") != std::string::npos);
+    // Source lines are one type, the event right after the time.
+    QVERIFY(text.find(R"({"type":"source","t_ns":10,"event":"added","token":1,"fd":7,)") != std::string::npos);
+    QVERIFY(text.find(R"({"type":"source","t_ns":12,"event":"changed","token":2,"fd":8,)") != std::string::npos);
+    QVERIFY(text.find(R"({"type":"source","t_ns":50,"event":"removed","token":2,"fd":8,)") != std::string::npos);
+    QVERIFY(text.find("source_") == std::string::npos);
     QVERIFY(text.find("\\\"quoted\\\"\\n note\\u0001") != std::string::npos);
 
     RecordStore store;
@@ -493,6 +519,65 @@ class TestRecording : public CoreTest {
     QCOMPARE(store_records(store), expect);
   }
 
+  // "event" may come before or after "type" (and after the fields it decides the names of);
+  // the fast path and the line-by-line reader read the same lines the same way.
+  void source_event_in_any_key_order() {
+    const std::vector<std::string> lines = {
+        kHeader,
+        R"({"event":"added","type":"source","t_ns":1,)" + kSourceRest,
+        R"({"t_ns":2,"read_n":64,"token":1,"fd":7,"kind":"udp","local":"","peer":"","interest":["readable"],)"
+        R"("mode":"level","reaction":"read","type":"source","event":"changed"})",
+        R"({"type":"source","bytes_in":3,"bytes_out":4,"event":"removed","t_ns":3,)" + kSourceRest,
+        R"({"type":"action","t_ns":4,"token":1,"fd":7,"op":"read","result":"ok","event":"added"})",
+    };
+    std::vector<Record> expect;
+    Record added = make(RecordKind::source_added, 1, 1, 7);
+    added.op = static_cast<std::uint8_t>(SourceKind::udp);
+    added.bits = 1;  // readable, edge, reaction none
+    expect.push_back(added);
+    Record changed = make(RecordKind::source_changed, 2, 1, 7);
+    changed.op = added.op;
+    changed.bits = 1 | (1u << 8) | (1u << 16);  // readable, level, read
+    changed.value = 64;
+    expect.push_back(changed);
+    Record removed = make(RecordKind::source_removed, 3, 1, 7);
+    removed.op = added.op;
+    removed.bits = 1;
+    removed.value = 3;
+    removed.value2 = 4;
+    expect.push_back(removed);
+    Record read = make(RecordKind::action, 4, 1, 7);  // an "event" on another kind is ignored
+    read.op = static_cast<std::uint8_t>(Op::read);
+    expect.push_back(read);
+
+    Unlink file(temp_path("source-order.jsonl"));
+    write_file(file.path, join_lines(lines));
+    RecordStore store;
+    auto loaded = load_recording(file.path, store);  // the fast path
+    QVERIFY2(loaded, loaded ? "" : loaded.error().message().c_str());
+    QCOMPARE(store_records(store), expect);
+
+    // An empty line at the end makes the fast path give up: the line-by-line reader then
+    // accepts the same lines and reports only the empty one.
+    write_file(file.path, join_lines(lines) + "\n");
+    RecordStore untouched;
+    auto slow = load_recording(file.path, untouched);
+    QVERIFY(!slow);
+    QCOMPARE(slow.error().line, std::uint64_t{lines.size() + 1});
+    QCOMPARE(untouched.size(), std::uint64_t{0});
+
+    // And it names a source line without an event, after good ones, by its number.
+    auto bad = lines;
+    bad.push_back(R"({"t_ns":9,"type":"source",)" + kSourceRest);
+    bad.push_back("");
+    write_file(file.path, join_lines(bad));
+    auto missing = load_recording(file.path, untouched);
+    QVERIFY(!missing);
+    QCOMPARE(missing.error().line, std::uint64_t{lines.size() + 1});
+    QVERIFY2(missing.error().message().find(R"(missing field "event" on a source line)") != std::string::npos,
+             missing.error().message().c_str());
+  }
+
   // Found by fuzz/fuzz_recording: content after the object on the last line was accepted
   // when it was not a complete JSON value ("{...} 2,..."): the fast path's document stream
   // stops quietly before an incomplete document. Now that line is reported, as on any other
@@ -605,6 +690,21 @@ class TestRecording : public CoreTest {
     QCOMPARE(by_kind[RecordKind::source_added], 2);
     QCOMPARE(by_kind[RecordKind::source_removed], 2);
     QCOMPARE(by_kind[RecordKind::note], 1);
+    // The file names them as the format says: one "type":"source" line per source event
+    // (a listener and the stream it accepted: at least two), no other spelling.
+    {
+      const std::string text = read_all(file.path);
+      std::size_t source_lines = 0;
+      for (std::size_t at = 0; (at = text.find(R"("type":"source")", at)) != std::string::npos; ++at)
+        ++source_lines;
+      const auto about_sources = std::count_if(records.begin(), records.end(), [](const Record& r) {
+        return r.kind == RecordKind::source_added || r.kind == RecordKind::source_changed ||
+               r.kind == RecordKind::source_removed;
+      });
+      QCOMPARE(source_lines, static_cast<std::size_t>(about_sources));
+      QVERIFY(source_lines >= 2);
+      QVERIFY(text.find("\"source_added\"") == std::string::npos);
+    }
 
     RecordStore store;
     auto loaded = load_recording(file.path, store);

@@ -84,12 +84,26 @@ constexpr int kOps = 17;
 constexpr int kOutcomes = 5;
 constexpr int kWarningKinds = 3;
 
+// The file spells the three source kinds as one "type":"source" with an "event"; the
+// RecordKind is source_added + the event's index.
+constexpr std::string_view kSourceType = "source";
+constexpr std::array<std::string_view, 3> kSourceEventNames = {"added", "changed", "removed"};
+static_assert(static_cast<int>(RecordKind::source_changed) == static_cast<int>(RecordKind::source_added) + 1 &&
+              static_cast<int>(RecordKind::source_removed) == static_cast<int>(RecordKind::source_added) + 2);
+
+constexpr bool is_source_kind(RecordKind k) noexcept {
+  return k == RecordKind::source_added || k == RecordKind::source_changed || k == RecordKind::source_removed;
+}
+
+/// The "type" a line of this kind has in the file.
+std::string_view type_name(RecordKind k) noexcept { return is_source_kind(k) ? kSourceType : to_string(k); }
+
 // ---- reader helpers: names matched by length first, then one inlined compare ----
 
 /// The fields of a record line, by name; `numeric` is one of the value / value2 names
 /// (their meaning depends on "type"), `other` a name the reader ignores.
 enum class Key : std::uint8_t {
-  other, type, t_ns, token, fd, flags, epoll, op, result, kind, warning, local, peer, text,
+  other, type, t_ns, event, token, fd, flags, epoll, op, result, kind, warning, local, peer, text,
   interest, mode, reaction, errno_name, delivered, numeric,
 };
 
@@ -121,6 +135,7 @@ Key key_of(std::string_view k) noexcept {
       if (is(k, "epoll")) return Key::epoll;
       if (is(k, "local")) return Key::local;
       if (is(k, "errno")) return Key::errno_name;
+      if (is(k, "event")) return Key::event;
       return is(k, "value") ? Key::numeric : Key::other;
     case 6:
       if (is(k, "result")) return Key::result;
@@ -167,6 +182,15 @@ std::optional<E> name_lookup(std::string_view name, const std::array<std::string
 }
 
 const auto kRecordKindNames = names_of<RecordKind, kRecordKinds>();
+
+/// The kind a line's "type" names; the three source kinds are one "source" type (the
+/// caller reads "event"), and their C++ names ("source_added", ...) are not types.
+std::optional<RecordKind> type_from_name(std::string_view name) noexcept {
+  if (name == kSourceType) return RecordKind::source_added;
+  const auto k = name_lookup<RecordKind>(name, kRecordKindNames);
+  if (!k || is_source_kind(*k)) return std::nullopt;
+  return k;
+}
 const auto kSourceKindNames = names_of<SourceKind, kSourceKinds>();
 const auto kOpNames = names_of<Op, kOps>();
 const auto kOutcomeNames = names_of<Outcome, kOutcomes>();
@@ -280,9 +304,13 @@ std::string_view RecordingWriter::addresses_field(std::uint64_t token, bool peer
 void RecordingWriter::append_line(const Record& r) {
   std::string& out = buf_;
   out += "{\"type\":";
-  put_name(out, to_string(r.kind));
+  put_name(out, type_name(r.kind));
   out += ",\"t_ns\":";
   put_u64(out, r.t_ns);
+  if (is_source_kind(r.kind)) {
+    put_key(out, "event");
+    put_name(out, kSourceEventNames[static_cast<std::size_t>(r.kind) - static_cast<std::size_t>(RecordKind::source_added)]);
+  }
   const bool about_source = RecordStore::is_indexed_by_token(r.kind);
   if (about_source) {
     put_key(out, "token");
@@ -481,6 +509,7 @@ enum Field : std::uint32_t {
   f_errno = 1u << 17,
   f_value = 1u << 18,
   f_value2 = 1u << 19,
+  f_event = 1u << 20,
 };
 
 // True when the document has content after the first value (simdjson 3.0 has no at_end()).
@@ -521,6 +550,7 @@ struct LineParser {
     std::uint32_t interest = 0, mode = 0, reaction = 0;
     // "op", "kind" and "warning" all go to Record::op: which one is used depends on "type".
     std::uint8_t op = 0, source_kind = 0, warning = 0;
+    std::uint8_t event = 0;  // a source line's: index in kSourceEventNames
     std::uint64_t delivered = 0;
     // Values are collected by name first: which names mean value/value2 depends on "type",
     // which need not come first.
@@ -556,10 +586,18 @@ struct LineParser {
       switch (key_of(key)) {
         case Key::type: {
           if (v.get_string().get(s)) return not_str();
-          auto k = name_lookup<RecordKind>(s, kRecordKindNames);
+          auto k = type_from_name(s);
           if (!k) return "unknown \"type\" " + quoted(s);
           r.kind = *k;
           seen |= f_type;
+          break;
+        }
+        case Key::event: {
+          if (v.get_string().get(s)) return not_str();
+          const auto i = name_index(s, kSourceEventNames);
+          if (i < 0) return "unknown source \"event\" " + quoted(s) + " (expected added, changed, removed)";
+          event = static_cast<std::uint8_t>(i);
+          seen |= f_event;
           break;
         }
         case Key::t_ns:
@@ -716,9 +754,16 @@ struct LineParser {
 
     if (!(seen & f_type)) return "missing field \"type\"";
     if (!(seen & f_t_ns)) return "missing field \"t_ns\"";
+    // "type":"source" read as source_added; "event" (before or after it) says which. On
+    // other lines an "event" is ignored like any field of another kind.
+    if (r.kind == RecordKind::source_added) {
+      if (!(seen & f_event))
+        return "missing field \"event\" on a source line (expected added, changed, removed)";
+      r.kind = static_cast<RecordKind>(static_cast<std::uint8_t>(RecordKind::source_added) + event);
+    }
     auto require = [&](std::uint32_t bit, std::string_view name) -> std::string {
       if (seen & bit) return {};
-      return "missing field \"" + std::string(name) + "\" on a " + std::string(to_string(r.kind)) + " line";
+      return "missing field \"" + std::string(name) + "\" on a " + std::string(type_name(r.kind)) + " line";
     };
     std::string err;
     const bool about_source = RecordStore::is_indexed_by_token(r.kind);
