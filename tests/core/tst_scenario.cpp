@@ -166,6 +166,9 @@ class TestScenario : public CoreTest {
         {R"({"name":"x","sources":[],"steps":[]} trailing)", "t.json: /: not valid JSON"},
         {"[1,2]", "t.json: /: expected an object (the scenario), got an array"},
         {"{\"name\":\"x\",\"sources\":[],\"steps\":[],\"title\":\"\xff\"}", "t.json: /title: not valid JSON"},
+        // Found by fuzz/fuzz_scenario: a key with an escaped newline or escape character put
+        // a raw one in the pointer (a message on two lines); it is shown escaped.
+        {"{\"a\\nb\\u001b\" 1}", "t.json: /a\\nb\\u001b: not valid JSON at line 1, column "},
         // Duplicate keys (nlohmann would keep the last silently), depth.
         {R"({"name":"x","name":"y","sources":[],"steps":[]})", "t.json: /name: duplicate field \"name\""},
         {std::string(40, '[') + std::string(40, ']'),

@@ -783,8 +783,27 @@ ScenarioError error(std::string_view file, std::string pointer, std::string what
 // ---------------------------------------------------------------------------------------
 
 std::string ScenarioError::message() const {
-  // A pointer built from a hostile file's keys can be long: the line stays readable.
-  std::string p = pointer.empty() ? std::string("/") : pointer;
+  // A pointer built from a hostile file's keys can be long, and a key can hold control
+  // characters (JSON escapes such as "\n" in a key): those are shown escaped as in JSON so
+  // the message stays one line a terminal does not interpret, and it is cut at 200 bytes.
+  std::string p;
+  for (const char ch : pointer.empty() ? std::string_view("/") : std::string_view(pointer)) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      p += "\\n";
+    } else if (c == '\r') {
+      p += "\\r";
+    } else if (c == '\t') {
+      p += "\\t";
+    } else if (c < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      p += "\\u00";
+      p += kHex[c >> 4];
+      p += kHex[c & 0xf];
+    } else {
+      p += ch;
+    }
+  }
   if (p.size() > 200) p = p.substr(0, 197) + "...";
   return file + ": " + p + ": " + what;
 }
