@@ -10,6 +10,7 @@
 
 #include "peer.h"
 #include "ready_test.h"
+#include "ready/unix/signalfd.h"
 
 using namespace ready;
 using namespace ready::test;
@@ -231,6 +232,29 @@ class TestPollSignals : public CoreTest {
     }
     // The epoll descriptor: close-on-exec (non-blocking means nothing for it).
     QVERIFY(is_close_on_exec(poll->as_raw_fd()));
+  }
+
+  // A signalfd delivers a signal as readable; the signal is blocked, so no handler runs
+  // and nothing is lost. SIGKILL and SIGSTOP cannot be blocked and are refused.
+  void signalfd_delivers_a_blocked_signal() {
+    ASSERT_ERROR(unix::SignalFd::open({SIGKILL}), std::errc::invalid_argument);
+    ASSERT_ERROR(unix::SignalFd::open({SIGUSR2, SIGSTOP}), std::errc::invalid_argument);
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    Events events(4);
+    auto sfd = unix::SignalFd::open({SIGUSR2});
+    QVERIFY_OK(sfd);
+    QVERIFY(is_non_blocking(sfd->as_raw_fd()));
+    QVERIFY(is_close_on_exec(sfd->as_raw_fd()));
+    QVERIFY_OK(poll->registry().add(*sfd, Token(3), Interest::READABLE));
+    ASSERT_WOULD_BLOCK(sfd->read());
+    QCOMPARE(::pthread_kill(::pthread_self(), SIGUSR2), 0);
+    EXPECT_EVENTS(*poll, events, ExpectEvent{Token(3), Readiness::READABLE});
+    auto got = sfd->read();
+    QVERIFY_OK(got);
+    QCOMPARE(*got, SIGUSR2);
+    ASSERT_WOULD_BLOCK(sfd->read());
+    QVERIFY_OK(poll->registry().remove(*sfd));
   }
 };
 

@@ -1,4 +1,6 @@
 // The capture engine's Record: layout and the names the recording format uses.
+#include <cerrno>
+#include <optional>
 #include <type_traits>
 
 #include "ready/capture/record.h"
@@ -41,6 +43,18 @@ class TestRecord : public ready::test::CoreTest {
       QVERIFY(to_string(static_cast<Op>(k)) != "unknown");
     for (int k = 0; k <= static_cast<int>(Outcome::error); ++k)
       QVERIFY(to_string(static_cast<Outcome>(k)) != "unknown");
+  }
+
+  // errno names (recordings, scenarios) read back to the number they were written from.
+  void errno_names_round_trip() {
+    for (int e : {EAGAIN, ECONNRESET, ECONNREFUSED, EPIPE, EMFILE, EINTR, EACCES, ENOENT}) {
+      const std::string name = ready::errno_name(e);
+      QCOMPARE(ready::errno_from_name(name), std::optional<int>(e));
+    }
+    QCOMPARE(ready::errno_from_name("ECONNRESET"), std::optional<int>(ECONNRESET));
+    QCOMPARE(ready::errno_from_name("E4000"), std::optional<int>(4000));  // errno_name's form for an unknown one
+    for (const char* bad : {"", "E", "E0", "E-1", "econnreset", "ECONNRESET ", "EWARPDRIVE", "42"})
+      QVERIFY2(!ready::errno_from_name(bad), bad);
   }
 };
 

@@ -10,7 +10,9 @@
 
 #include <cerrno>
 #include <expected>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace ready {
@@ -54,6 +56,9 @@ bool is_would_block(const io_result<T>& r) noexcept {
 
 /// The symbolic errno name ("ECONNRESET"), or "E<number>" for one this table does not know.
 std::string errno_name(int err);
+/// The inverse of errno_name: the errno of a symbolic name ("ECONNRESET") or of the
+/// "E<number>" form; nullopt for anything else.
+std::optional<int> errno_from_name(std::string_view name);
 
 }  // namespace ready
 

@@ -458,23 +458,6 @@ std::string RecordingError::message() const {
 
 namespace {
 
-std::optional<int> errno_from_name(std::string_view name) {
-  static const std::unordered_map<std::string, int> table = [] {
-    std::unordered_map<std::string, int> t;
-    for (int e = 1; e < 256; ++e) {
-      const std::string n = errno_name(e);
-      if (n.size() > 1 && !(n[1] >= '0' && n[1] <= '9')) t.emplace(n, e);
-    }
-    return t;
-  }();
-  if (auto it = table.find(std::string(name)); it != table.end()) return it->second;
-  if (name.size() > 1 && name[0] == 'E') {
-    int v = 0;
-    const auto r = std::from_chars(name.data() + 1, name.data() + name.size(), v);
-    if (r.ec == std::errc() && r.ptr == name.data() + name.size() && v > 0) return v;
-  }
-  return std::nullopt;
-}
 
 // A value read from the file, for an error message: quoted and escaped as JSON in ASCII
 // (so the message stays one line, with no control characters for a terminal to obey) and

@@ -59,19 +59,6 @@ std::string join(const Names& names) {
   return s;
 }
 
-std::optional<int> errno_from_name(std::string_view name) {
-  static const std::unordered_map<std::string, int> table = [] {
-    std::unordered_map<std::string, int> t;
-    for (int e = 1; e < 256; ++e) {
-      const std::string n = errno_name(e);
-      if (n.size() > 1 && !(n[1] >= '0' && n[1] <= '9')) t.emplace(n, e);
-    }
-    return t;
-  }();
-  auto it = table.find(std::string(name));
-  if (it == table.end()) return std::nullopt;
-  return it->second;
-}
 
 std::uint8_t flags_of(std::uint32_t epoll_bits) noexcept {
   const Event e(Token{}, epoll_bits);

@@ -5,9 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include "linux/sys.h"
 #include "ready/error.h"
@@ -60,6 +62,25 @@ std::string errno_name(int err) {
   std::string s = "E";  // not "E" + to_string(): GCC 12 warns falsely (-Wrestrict) at -O2
   s += std::to_string(err);
   return s;
+}
+
+std::optional<int> errno_from_name(std::string_view name) {
+  // Built once from the C library's own names, so it knows exactly what errno_name prints.
+  static const std::unordered_map<std::string, int> table = [] {
+    std::unordered_map<std::string, int> t;
+    for (int e = 1; e < 256; ++e) {
+      const std::string n = errno_name(e);
+      if (n.size() > 1 && !(n[1] >= '0' && n[1] <= '9')) t.emplace(n, e);
+    }
+    return t;
+  }();
+  if (auto it = table.find(std::string(name)); it != table.end()) return it->second;
+  if (name.size() > 1 && name[0] == 'E') {  // "E<number>": what errno_name gives an unknown one
+    int v = 0;
+    const auto r = std::from_chars(name.data() + 1, name.data() + name.size(), v);
+    if (r.ec == std::errc() && r.ptr == name.data() + name.size() && v > 0) return v;
+  }
+  return std::nullopt;
 }
 
 void OwnedFd::reset(int fd) noexcept {
