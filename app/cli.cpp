@@ -83,8 +83,9 @@ CommandLine::CommandLine()
                QStringLiteral("FILE")),
       m_overwrite(QStringLiteral("overwrite"), QStringLiteral("Let --record replace an existing file.")),
       m_duration(QStringLiteral("duration"),
-                 QStringLiteral("Stop after SECONDS (decimal, > 0). Without it: until SIGINT/SIGTERM, "
-                                "or the end of the scenario."),
+                 QStringLiteral("Stop after SECONDS (decimal, > 0). Without it: at SIGINT/SIGTERM, or "
+                                "when the scenario finishes (with it, a scenario's sources stay live "
+                                "until then)."),
                  QStringLiteral("SECONDS")),
       m_queueCapacity(QStringLiteral("queue-capacity"),
                       QStringLiteral("Records the engine's queue holds (a power of two, 2..1073741824; "
@@ -97,7 +98,12 @@ CommandLine::CommandLine()
                                 "NAME; exit 3 if an expectation fails."),
                  QStringLiteral("FILE|NAME")),
       m_verbose(QStringLiteral("verbose"), QStringLiteral("Print every record as a line on stdout.")) {
-  m_parser.setApplicationDescription(QString::fromUtf8(kDescription));
+  QStringList builtIn;
+  for (const QString& f : QDir(QStringLiteral(":/scenarios")).entryList({QStringLiteral("*.json")}))
+    builtIn << f.chopped(5);
+  m_parser.setApplicationDescription(QString::fromUtf8(kDescription) +
+                                     QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
+                                         .arg(builtIn.isEmpty() ? QStringLiteral("none") : builtIn.join(QStringLiteral(", "))));
   m_parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
   for (const auto* o : {&m_help, &m_version, &m_headless, &m_listen, &m_connect, &m_udp, &m_unixListen,
                         &m_reaction, &m_mode, &m_interest, &m_record, &m_overwrite, &m_duration,

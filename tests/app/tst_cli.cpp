@@ -348,6 +348,27 @@ class TestCli : public CoreTest {
     QVERIFY(connect(Outcome::error, ECONNREFUSED));
   }
 
+  void verbosePrintsEveryRecord() {
+    net::SocketAddr closed;
+    {
+      auto l = plain_listener(net::SocketAddr::loopback_v4(0));
+      QVERIFY_OK(l);
+      closed = local_address(l->get());
+    }
+    QProcess p;
+    p.start(kApp, {"--headless", "--verbose", "--connect", QString::fromStdString(closed.to_string()), "--duration", "0.3"});
+    const Finished f = runToEnd(p);
+    QCOMPARE(f.code, 0);
+    const QStringList lines = f.out.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    const auto has = [&](const QString& re) {
+      return std::any_of(lines.begin(), lines.end(), [&](const QString& l) { return QRegularExpression(re).match(l).hasMatch(); });
+    };
+    QVERIFY2(has(QStringLiteral(R"(action\s+token=1\s+fd=\d+\s+connect in_progress)")), qPrintable(f.out));
+    QVERIFY2(has(QStringLiteral(R"(readiness\s+token=1 .*\(EPOLL)")), qPrintable(f.out));
+    QVERIFY2(has(QStringLiteral(R"(connect error Connection refused)")), qPrintable(f.out));
+    QVERIFY2(has(QStringLiteral(R"(stats\s+token=0\s+fd=-1\s+produced=\d+ dropped=0)")), qPrintable(f.out));
+  }
+
   void unixListenerPathIsRemovedAtExit() {
     const std::string path = temp_path("cli-listen.sock");
     QProcess p;
