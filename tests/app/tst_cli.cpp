@@ -95,6 +95,8 @@ std::uint64_t sumBytes(const std::vector<Record>& rs, Op op) {
 class TestCli : public CoreTest {
   Q_OBJECT
 
+  QTemporaryDir m_files;  // scenario files for the data functions
+
  private slots:
   void reactionParsing_data() {
     QTest::addColumn<QString>("text");
@@ -218,6 +220,23 @@ class TestCli : public CoreTest {
     QTest::newRow("missing value") << QStringList{"--connect"};
     QTest::newRow("unknown option") << QStringList{"--listne", "127.0.0.1:0"};
     QTest::newRow("no scenario file") << QStringList{"--scenario", "/nonexistent/readyscope.json"};
+    // Invalid scenarios: validated completely before anything is opened.
+    QVERIFY(m_files.isValid());
+    const auto file = [&](const char* name, const char* text) {
+      QFile f(m_files.filePath(QString::fromLatin1(name)));
+      if (!f.open(QIODevice::WriteOnly) || f.write(text) < 0) qFatal("cannot write %s", name);
+      return f.fileName();
+    };
+    QTest::newRow("truncated scenario")
+        << QStringList{"--scenario", file("trunc.json", R"({"name": "x", "sources": [{"id": 1, "kind": "tcp_listener", "bind": "127.0.0.1:99999"})")};
+    QTest::newRow("unknown kind") << QStringList{
+        "--scenario", file("kind.json", R"({"name":"x","sources":[{"id":"a","kind":"warp_drive"}],"steps":[]})")};
+    // Valid up to its last step: the listener it declares first must not be opened either.
+    QTest::newRow("bad last step") << QStringList{
+        "--scenario",
+        file("late.json", R"({"name":"late","title":"t","description":"d",
+          "sources":[{"id":"l","kind":"tcp_listener","bind":"127.0.0.1:0"}],
+          "steps":[{"op":"accept","source":"l"},{"op":"teleport","source":"l"}]})")};
   }
   void badInputOpensNothing() {
     QFETCH(QStringList, args);
