@@ -171,7 +171,8 @@ class Engine {
 
   // ---- consumer side (one thread) ----
 
-  /// Wait for its fd to be readable, call `begin_drain()`, then `drain` until it returns 0.
+  /// Wait for its fd to be readable, call `begin_drain()` (or `begin_drain_edge()` when
+  /// waiting with edge-triggered epoll), then `drain` until it returns 0.
   [[nodiscard]] Notifier& notifier() noexcept { return notifier_; }
   /// Moves up to out.size() records into `out`, oldest first; 0 when the ring is empty.
   std::size_t drain(std::span<Record> out) noexcept { return ring_.pop(out); }
