@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <system_error>
@@ -33,6 +34,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr Token kWakerToken{0};  // sources start at 1
+// The stats timer's token: sources count up from 1 and never reach it.
+constexpr Token kStatsToken{std::numeric_limits<std::size_t>::max()};
+constexpr std::chrono::nanoseconds kStatsEvery = std::chrono::seconds(1);
 constexpr std::size_t kScratchBytes = 64 * 1024;
 constexpr std::size_t kEventsPerPoll = 1024;
 
@@ -282,14 +286,19 @@ struct Engine::Impl {
     bool still_ready = false;  // on Impl::still_ready (a reaction stopped at max_drain_bytes)
   };
 
-  Impl(Poll p, Waker w, unix::EventFd reserve_fd)
-      : poll(std::move(p)), waker(std::move(w)), reserve(std::move(reserve_fd)) {}
+  Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
+      : poll(std::move(p)), waker(std::move(w)), reserve(std::move(reserve_fd)), stats_timer(std::move(stats_fd)) {}
 
   Engine* eng = nullptr;
   Poll poll;
   Waker waker;
   // A descriptor held back for EMFILE on accept (an eventfd: any descriptor frees a slot).
   std::optional<unix::EventFd> reserve;
+  // One-shot, kStatsEvery, registered under kStatsToken: its expiry ends the poll when a
+  // stats record is due, so the poll itself never needs a timeout (epoll_wait(-1) arms no
+  // hrtimer per call). Re-armed after each stats record; re-arming clears the expiry, so
+  // it is never read. Closed with the rest of this state when the thread ends.
+  unix::TimerFd stats_timer;
   std::unordered_map<std::uint64_t, std::unique_ptr<Src>> sources;
   std::vector<std::byte> scratch = std::vector<std::byte>(kScratchBytes);
   // Sources whose reaction stopped at max_drain_bytes (edge/oneshot): continued next iteration.
@@ -1069,14 +1078,13 @@ struct Engine::Impl {
   void run() {
     sys::name_this_thread("ready-poll");
     Events events(kEventsPerPoll);
-    std::uint64_t last_stats = now_ns();
-    constexpr std::uint64_t kStatsEvery = 1'000'000'000;
     std::vector<Queued> batch;
     for (;;) {
       const std::uint64_t before = now_ns();
-      const std::uint64_t due = last_stats + kStatsEvery;
       // Sources left still ready: look for new events without waiting, then continue them.
-      const auto timeout = std::chrono::nanoseconds(due > before && still_ready.empty() ? due - before : 0);
+      // Otherwise no timeout: the stats timer's event ends the wait when stats are due.
+      const auto timeout =
+          still_ready.empty() ? std::nullopt : std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0));
       auto n = poll.poll(events, timeout);
       const std::uint64_t after = now_ns();
       if (!n) {
@@ -1099,13 +1107,19 @@ struct Engine::Impl {
       for (auto& q : batch) std::visit([&](auto& c) { exec(c, q.ticket); }, q.command);
       batch.clear();
 
-      for (const Event& e : events)
-        if (e.token() != kWakerToken) on_event(e);
+      bool stats_due = false;
+      for (const Event& e : events) {
+        if (e.token() == kStatsToken)
+          stats_due = true;
+        else if (e.token() != kWakerToken)
+          on_event(e);
+      }
       if (!still_ready.empty()) continue_still_ready();
 
-      if (now_ns() - last_stats >= kStatsEvery) {
+      if (stats_due) {
         stats();
-        last_stats = now_ns();
+        if (auto r = stats_timer.arm(kStatsEvery, std::chrono::nanoseconds(0)); !r)
+          warning(nullptr, WarningKind::engine_error, 0, errno_of(r.error()));  // no more stats
       }
       flush();
       if (stop) break;
@@ -1135,7 +1149,13 @@ io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   if (!notifier) return std::unexpected(notifier.error());
   auto reserve = unix::EventFd::create();
   if (!reserve) return std::unexpected(reserve.error());
-  auto impl = std::make_unique<Impl>(std::move(*poll), std::move(*waker), std::move(*reserve));
+  auto stats_timer = unix::TimerFd::create();
+  if (!stats_timer) return std::unexpected(stats_timer.error());
+  if (auto r = poll->registry().add(*stats_timer, kStatsToken, Interest::READABLE); !r)
+    return std::unexpected(r.error());
+  if (auto r = stats_timer->arm(kStatsEvery, std::chrono::nanoseconds(0)); !r) return std::unexpected(r.error());
+  auto impl =
+      std::make_unique<Impl>(std::move(*poll), std::move(*waker), std::move(*reserve), std::move(*stats_timer));
   std::unique_ptr<Engine> engine;
   try {
     engine.reset(new Engine(config, std::move(*notifier), std::move(impl)));
