@@ -287,7 +287,10 @@ struct Engine::Impl {
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
-      : poll(std::move(p)), waker(std::move(w)), reserve(std::move(reserve_fd)), stats_timer(std::move(stats_fd)) {}
+      : poll(std::move(p)),
+        waker(std::move(w)),
+        reserve(std::move(reserve_fd)),
+        stats_timer(std::move(stats_fd)) {}
 
   Engine* eng = nullptr;
   Poll poll;
@@ -1083,8 +1086,9 @@ struct Engine::Impl {
       const std::uint64_t before = now_ns();
       // Sources left still ready: look for new events without waiting, then continue them.
       // Otherwise no timeout: the stats timer's event ends the wait when stats are due.
-      const auto timeout =
-          still_ready.empty() ? std::nullopt : std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0));
+      const auto timeout = still_ready.empty()
+                               ? std::nullopt
+                               : std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0));
       auto n = poll.poll(events, timeout);
       const std::uint64_t after = now_ns();
       if (!n) {
@@ -1153,9 +1157,10 @@ io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   if (!stats_timer) return std::unexpected(stats_timer.error());
   if (auto r = poll->registry().add(*stats_timer, kStatsToken, Interest::READABLE); !r)
     return std::unexpected(r.error());
-  if (auto r = stats_timer->arm(kStatsEvery, std::chrono::nanoseconds(0)); !r) return std::unexpected(r.error());
-  auto impl =
-      std::make_unique<Impl>(std::move(*poll), std::move(*waker), std::move(*reserve), std::move(*stats_timer));
+  if (auto r = stats_timer->arm(kStatsEvery, std::chrono::nanoseconds(0)); !r)
+    return std::unexpected(r.error());
+  auto impl = std::make_unique<Impl>(std::move(*poll), std::move(*waker), std::move(*reserve),
+                                     std::move(*stats_timer));
   std::unique_ptr<Engine> engine;
   try {
     engine.reset(new Engine(config, std::move(*notifier), std::move(impl)));
