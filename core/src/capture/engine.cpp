@@ -173,7 +173,7 @@ struct Engine::PayloadBuffer {
       if (!full && f.offset >= floor) break;
       if (full || f.offset + f.len <= floor) {
         tail = f.offset + f.len;
-        first = (first + 1) % metas.size();
+        if (++first == metas.size()) first = 0;  // no division on the poll thread's hot path
         --count;
         continue;
       }
@@ -186,11 +186,14 @@ struct Engine::PayloadBuffer {
     const std::uint64_t start = head + skip;
     if (count == 0) tail = start;
     const std::uint64_t keep = n - skip;
-    const std::size_t pos = static_cast<std::size_t>(start % cap);
+    // start % cap, without a division unless more than the capacity came in at once.
+    const std::size_t pos = skip == 0 ? head_pos : static_cast<std::size_t>(start % cap);
     const std::size_t part = std::min<std::size_t>(static_cast<std::size_t>(keep), bytes.size() - pos);
     std::memcpy(bytes.data() + pos, data.data() + skip, part);
     std::memcpy(bytes.data(), data.data() + skip + part, static_cast<std::size_t>(keep) - part);
-    Meta& mt = metas[(first + count) % metas.size()];
+    std::size_t slot = first + count;  // first < size and count < size (one was evicted if full)
+    if (slot >= metas.size()) slot -= metas.size();
+    Meta& mt = metas[slot];
     mt.offset = start;
     mt.t_ns = t_ns;
     mt.len = static_cast<std::uint32_t>(keep);
@@ -202,6 +205,8 @@ struct Engine::PayloadBuffer {
     }
     ++count;
     head = new_head;
+    head_pos = pos + static_cast<std::size_t>(keep);  // new_head % cap: pos < cap, keep <= cap
+    if (head_pos >= cap) head_pos -= static_cast<std::size_t>(cap);
     return tail - before;
   }
 
@@ -258,6 +263,7 @@ struct Engine::PayloadBuffer {
   std::size_t first = 0;         // guarded by m: index of the oldest chunk in metas
   std::size_t count = 0;         // guarded by m
   std::uint64_t head = 0;        // guarded by m: bytes ever appended
+  std::size_t head_pos = 0;      // guarded by m: head % bytes.size()
   std::uint64_t tail = 0;        // guarded by m: bytes evicted (everything below it)
   bool closed = false;           // guarded by m
 };
