@@ -10,6 +10,7 @@
 #include <limits>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 
 #include "linux/sys.h"
 
@@ -42,21 +43,52 @@ std::unique_ptr<T[]> populated_array(std::size_t n) {
   return a;
 }
 
-/// The allocator of a chunk's full records: std::allocator, populated the same way (the
-/// vector grows by doubling, so each new buffer would otherwise fault in page by page).
-template <class T>
-struct PopulatingAllocator {
-  using value_type = T;
-  PopulatingAllocator() noexcept = default;
-  template <class U>
-  explicit PopulatingAllocator(const PopulatingAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) {
-    T* p = std::allocator<T>().allocate(n);
-    populate(p, n * sizeof(T));
-    return p;
+/// Records per block of a chunk's full records (48 KiB: below malloc's mmap threshold, so
+/// freed blocks go back to the heap and are reused instead of being unmapped).
+constexpr std::size_t kFullBlock = 1024;
+
+/// A chunk's full records, in fixed blocks of kFullBlock that never move. A vector growing
+/// by doubling copied every record once more on average, and each doubling allocated (and
+/// populated) a new buffer and unmapped the old one: in the pipeline benchmark that page
+/// work was most of the consumer's time in append. Blocks are populated like the arrays.
+class FullRecords {
+  struct Free {
+    void operator()(Record* p) const noexcept { ::operator delete(static_cast<void*>(p)); }
+  };
+
+ public:
+  [[nodiscard]] std::size_t size() const noexcept { return n_; }
+  /// Bytes allocated (whole blocks).
+  [[nodiscard]] std::size_t capacity_bytes() const noexcept {
+    return blocks_.size() * kFullBlock * sizeof(Record);
   }
-  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
-  friend bool operator==(const PopulatingAllocator&, const PopulatingAllocator&) noexcept { return true; }
+  const Record& operator[](std::size_t i) const noexcept {
+    return blocks_[i / kFullBlock].get()[i % kFullBlock];
+  }
+  void push_back(const Record& r) {
+    const std::size_t at = n_ % kFullBlock;
+    if (at == 0 && n_ / kFullBlock == blocks_.size()) {
+      // Raw storage, populated before any record is written (a Record's default
+      // initialisation would fault every page in first).
+      std::unique_ptr<Record, Free> block(static_cast<Record*>(::operator new(kFullBlock * sizeof(Record))));
+      populate(block.get(), kFullBlock * sizeof(Record));
+      blocks_.push_back(std::move(block));
+    }
+    ::new (static_cast<void*>(blocks_[n_ / kFullBlock].get() + at)) Record(r);
+    ++n_;
+  }
+  /// Forgets the records, keeps the blocks for reuse.
+  void clear() noexcept { n_ = 0; }
+  /// Forgets the records and gives the blocks back.
+  void release() noexcept {
+    blocks_.clear();
+    n_ = 0;
+  }
+
+ private:
+  static_assert(std::is_trivially_destructible_v<Record>, "records are never destroyed one by one");
+  std::vector<std::unique_ptr<Record, Free>> blocks_;
+  std::size_t n_ = 0;
 };
 
 // The kind byte of a record kept in full: its aux word is a position in Chunk::full.
@@ -79,7 +111,7 @@ struct RecordStore::Chunk {
   std::unique_ptr<std::uint32_t[]> token;  // token id, or kNoToken
   std::unique_ptr<std::uint32_t[]> aux;    // epoll bits (compact readiness) or position in `full`
   std::unique_ptr<std::uint8_t[]> kind;    // RecordKind, | kFullFlag when kept in full
-  std::vector<Record, PopulatingAllocator<Record>> full;
+  FullRecords full;
   std::size_t count = 0;  // slots used
 };
 static_assert(RecordStore::kReadinessBytes == sizeof(std::uint64_t) + sizeof(std::uint32_t) * 2 +
@@ -186,7 +218,7 @@ void RecordStore::evict_oldest() {
   begin_ += c->count;
   evicted_ += c->count;
   ++first_chunk_;
-  c->full = {};  // give the full records' memory back; the arrays are reused
+  c->full.release();  // give the full records' memory back; the arrays are reused
   spare_ = std::move(c);
 }
 
@@ -271,7 +303,7 @@ std::size_t RecordStore::memory_bytes() const noexcept {
   constexpr std::size_t kDequeBlock = 512;
   constexpr std::size_t kPerBlock = kDequeBlock / sizeof(std::uint32_t);
   std::size_t bytes = chunk_count() * limits_.chunk_records * kSlotBytes;
-  for (const auto& c : chunks_) bytes += c->full.capacity() * sizeof(Record);
+  for (const auto& c : chunks_) bytes += c->full.capacity_bytes();
   for (const auto& s : tokens_) {
     const std::size_t blocks = s.offsets.size() / kPerBlock + 1;
     bytes += sizeof(TokenState) + blocks * (kDequeBlock + sizeof(void*)) + 64;
