@@ -133,8 +133,17 @@ RecordStore::RecordStore(RecordStore&&) noexcept = default;
 RecordStore& RecordStore::operator=(RecordStore&&) noexcept = default;
 RecordStore::~RecordStore() = default;
 
-std::uint32_t RecordStore::token_id(std::uint64_t token, std::int32_t fd) {
-  if (last_token_id_ != kNoToken && last_token_ == token) return last_token_id_;
+// The cache hit, inlined into append; the miss is out of line (it needs many registers,
+// which a call saves and restores on every record otherwise).
+inline std::uint32_t RecordStore::token_id(std::uint64_t token, std::int32_t fd) {
+  const TokenSlot& cached = token_cache_[static_cast<std::size_t>(token % kTokenCache)];
+  if (cached.id != kNoToken && cached.token == token) [[likely]]
+    return cached.id;
+  return token_id_miss(token, fd);
+}
+
+std::uint32_t RecordStore::token_id_miss(std::uint64_t token, std::int32_t fd) {
+  TokenSlot& cached = token_cache_[static_cast<std::size_t>(token % kTokenCache)];
   auto [it, inserted] = token_ids_.try_emplace(token, static_cast<std::uint32_t>(tokens_.size()));
   if (inserted) {
     if (tokens_.size() >= kNoToken) {
@@ -147,8 +156,8 @@ std::uint32_t RecordStore::token_id(std::uint64_t token, std::int32_t fd) {
     s.base = end_;
     tokens_.push_back(std::move(s));
   }
-  last_token_ = token;
-  last_token_id_ = it->second;
+  cached.token = token;
+  cached.id = it->second;
   return it->second;
 }
 

@@ -1,6 +1,7 @@
 // The record store: every record the consumer drained, kept in time order for queries.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -192,6 +193,7 @@ class RecordStore {
   static constexpr std::uint32_t kNoToken = 0xffffffffu;
 
   std::uint32_t token_id(std::uint64_t token, std::int32_t fd);
+  std::uint32_t token_id_miss(std::uint64_t token, std::int32_t fd);
   const TokenState* find_token(std::uint64_t token) const;
   void evict_oldest();
   const Chunk& chunk_of(std::uint64_t i) const noexcept;
@@ -210,8 +212,15 @@ class RecordStore {
   std::uint64_t full_count_ = 0;
   std::vector<TokenState> tokens_;
   std::unordered_map<std::uint64_t, std::uint32_t> token_ids_;
-  std::uint64_t last_token_ = 0;  // one-entry cache in front of token_ids_
-  std::uint32_t last_token_id_ = kNoToken;
+  // A direct-mapped cache in front of token_ids_ (token % kTokenCache): the engine's tokens
+  // are small consecutive numbers, so a capture's live sources rarely share a slot, and a
+  // hit saves the hash map's lookup (a division by the bucket count) per record.
+  struct TokenSlot {
+    std::uint64_t token = 0;
+    std::uint32_t id = kNoToken;
+  };
+  static constexpr std::size_t kTokenCache = 256;
+  std::array<TokenSlot, kTokenCache> token_cache_{};
 };
 
 }  // namespace ready::capture
