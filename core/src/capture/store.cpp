@@ -94,9 +94,27 @@ class FullRecords {
 // The kind byte of a record kept in full: its aux word is a position in Chunk::full.
 constexpr std::uint8_t kFullFlag = 0x80;
 
+// The compact forms (no kFullFlag). Readiness: kind byte = readiness, aux = epoll bits.
+// Action: kind byte = action | outcome << 4, aux = value | op << kActionOpShift.
+constexpr std::uint8_t kCompactKindMask = 0x0f;
+constexpr unsigned kOutcomeShift = 4;
+constexpr unsigned kActionOpShift = 27;
+constexpr std::uint32_t kActionValueMask = (std::uint32_t{1} << kActionOpShift) - 1;
+static_assert(static_cast<unsigned>(RecordKind::stats) <= kCompactKindMask, "a RecordKind must fit 4 bits");
+
 bool is_compact_readiness(const Record& r) noexcept {
   return r.kind == RecordKind::readiness && r.value == 0 && r.value2 == 0 && r.err == 0 && r.op == 0 &&
          r.outcome == Outcome::ok && r.reserved == 0;
+}
+
+// An action as the engine's reactions record it: a value below 2^27 (bytes moved or a
+// counter), an op below 32, an outcome below 8, and nothing in value2 (no command id), err,
+// bits or reserved. (Actions of commands carry their command id in value2: kept in full.)
+bool is_compact_action(const Record& r) noexcept {
+  return r.kind == RecordKind::action && r.value <= kActionValueMask &&
+         r.op < (1u << (32 - kActionOpShift)) &&
+         static_cast<unsigned>(r.outcome) < (1u << (7 - kOutcomeShift)) && r.value2 == 0 && r.err == 0 &&
+         r.bits == 0 && r.reserved == 0;
 }
 }  // namespace
 
@@ -188,9 +206,14 @@ std::uint64_t RecordStore::append(const Record& r) {
   const std::uint32_t id = is_indexed_by_token(r.kind) ? token_id(r.token, r.fd) : kNoToken;
   c.t[slot] = t;
   c.token[slot] = id;
-  if (id != kNoToken && tokens_[id].fd == r.fd && is_compact_readiness(r)) {
+  const bool own_fd = id != kNoToken && tokens_[id].fd == r.fd;
+  if (own_fd && is_compact_readiness(r)) {
     c.kind[slot] = static_cast<std::uint8_t>(RecordKind::readiness);
     c.aux[slot] = r.bits;
+  } else if (own_fd && is_compact_action(r)) {
+    c.kind[slot] = static_cast<std::uint8_t>(static_cast<unsigned>(RecordKind::action) |
+                                             static_cast<unsigned>(r.outcome) << kOutcomeShift);
+    c.aux[slot] = static_cast<std::uint32_t>(r.value) | static_cast<std::uint32_t>(r.op) << kActionOpShift;
   } else {
     c.kind[slot] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(r.kind) | kFullFlag);
     c.aux[slot] = static_cast<std::uint32_t>(c.full.size());
@@ -240,7 +263,8 @@ std::uint64_t RecordStore::time_at(std::uint64_t i) const noexcept {
 }
 
 RecordKind RecordStore::kind_at(std::uint64_t i) const noexcept {
-  return static_cast<RecordKind>(chunk_of(i).kind[static_cast<std::size_t>(i & mask_)] & ~kFullFlag);
+  const std::uint8_t k = chunk_of(i).kind[static_cast<std::size_t>(i & mask_)];
+  return static_cast<RecordKind>(k & kFullFlag ? k & ~kFullFlag : k & kCompactKindMask);
 }
 
 Record RecordStore::at(std::uint64_t i) const {
@@ -253,6 +277,14 @@ Record RecordStore::at(std::uint64_t i) const {
   r.t_ns = c.t[slot];
   r.token = s.token;
   r.fd = s.fd;
+  const std::uint8_t k = c.kind[slot];
+  if ((k & kCompactKindMask) == static_cast<std::uint8_t>(RecordKind::action)) {
+    r.kind = RecordKind::action;
+    r.outcome = static_cast<Outcome>(k >> kOutcomeShift);
+    r.op = static_cast<std::uint8_t>(c.aux[slot] >> kActionOpShift);
+    r.value = c.aux[slot] & kActionValueMask;
+    return r;
+  }
   r.bits = c.aux[slot];
   r.kind = RecordKind::readiness;
   return r;

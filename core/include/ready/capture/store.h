@@ -43,8 +43,13 @@ struct StoreLimits {
 /// source (see `is_indexed_by_token`) also cost 4 bytes in their token's index. A readiness
 /// record is stored compactly, in `kReadinessBytes` = 21 bytes, when its fd is the fd first
 /// seen with its token and its unused fields (value, value2, err, op, outcome, reserved)
-/// are zero, which is what the engine produces; otherwise it is kept in full. Either way
-/// `at()` returns exactly the Record appended (with the clamped time, if it was clamped).
+/// are zero, which is what the engine produces; otherwise it is kept in full. An action
+/// record is stored compactly too, in the same 21 bytes (value and op in the 4 bytes,
+/// outcome beside the kind), when its fd is its token's, its value is below 2^27, its op
+/// below 32, and value2, err, bits and reserved are zero: what the engine's reactions
+/// produce (a command's action carries its command id in value2 and is kept in full).
+/// Either way `at()` returns exactly the Record appended (with the clamped time, if it was
+/// clamped).
 ///
 /// Per-token state (token value, its fd, its index) is kept for every distinct token seen,
 /// also after all its records are evicted: O(distinct tokens), at most 2^32 - 1 of them
@@ -171,7 +176,7 @@ class RecordStore {
   [[nodiscard]] std::uint64_t evicted() const noexcept { return evicted_; }
   /// Records whose time was raised to keep the store time-ordered.
   [[nodiscard]] std::uint64_t clamped() const noexcept { return clamped_; }
-  /// Records appended so far that were kept in full (not in the compact readiness form).
+  /// Records appended so far that were kept in full (not in a compact readiness or action form).
   [[nodiscard]] std::uint64_t stored_in_full() const noexcept { return full_count_; }
   /// Distinct tokens seen.
   [[nodiscard]] std::size_t token_count() const noexcept { return tokens_.size(); }
