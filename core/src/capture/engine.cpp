@@ -371,8 +371,23 @@ struct Engine::Impl {
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
   }
 
+  // A clock reading no record has used yet: the poll's return, or the capture time of kept
+  // payload. The next record takes it as its time instead of reading the clock again (one
+  // clock read per event less: a drain action carries the time its last kept read
+  // returned, the same time as that payload chunk). Nothing was emitted since the reading,
+  // so record times stay non-decreasing.
+  std::uint64_t unused_ns = 0;
+  bool have_unused_ns = false;
+
+  std::uint64_t stamp() {
+    unused_ns = now_ns();
+    have_unused_ns = true;
+    return unused_ns;
+  }
+
   void emit(Record r) {
-    r.t_ns = now_ns();
+    r.t_ns = have_unused_ns ? unused_ns : now_ns();
+    have_unused_ns = false;
     if (eng->ring_.try_push(r)) pushed = true;
   }
 
@@ -459,7 +474,7 @@ struct Engine::Impl {
         return;
       }
     }
-    const std::uint64_t evicted = s.payload->append(d, now_ns(), data, peer);
+    const std::uint64_t evicted = s.payload->append(d, stamp(), data, peer);
     if (evicted != 0 && !s.evict_warned) {
       s.evict_warned = true;
       warning(&s, WarningKind::payload_truncated, evicted);
@@ -1145,7 +1160,7 @@ struct Engine::Impl {
                                ? std::nullopt
                                : std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0));
       auto n = poll.poll(events, timeout);
-      const std::uint64_t after = now_ns();
+      const std::uint64_t after = stamp();  // also the poll_return record's time
       if (!n) {
         if (n.error() == std::errc::interrupted) continue;  // a signal, SIGSTOP/SIGCONT, a debugger
         warning(nullptr, WarningKind::engine_error, 0, errno_of(n.error()));

@@ -96,6 +96,10 @@ struct SourceInfo {
 /// reactions of sources on the still-ready list (see "Bounds"); a `stats` record when a
 /// second has passed since the last one; then one Notifier::notify if anything was pushed.
 /// An event for a source closed earlier in the same batch is skipped (its token is gone).
+/// Record times: the clock is read when a record is made, except that a clock reading no
+/// record has used yet serves the next record: the poll_return record carries the time the
+/// poll returned, and the record after a read or write whose bytes were kept (its action)
+/// carries the capture time of those bytes. Times never decrease.
 /// The poll has no timeout (unless sources are still ready, then 0): the second is kept by a
 /// one-shot timerfd registered in the Poll, re-armed after each stats record; it is one of
 /// the poll thread's descriptors and is closed when the thread ends.
