@@ -248,16 +248,6 @@ struct Engine::PayloadBuffer {
     return tail - before;
   }
 
-  /// Poll thread only, before the read whose bytes the next append keeps: starts loading the
-  /// two cache lines that append touches first and that are cold by then (the oldest chunk's
-  /// description, evicted next once the ring is full, and the byte ring at head), so the
-  /// loads overlap the read(2). No lock: only the poll thread writes these fields, and it
-  /// is the thread reading them here.
-  void prefetch() const noexcept {
-    __builtin_prefetch(&metas[first]);
-    __builtin_prefetch(bytes.data() + head_pos, 1);
-  }
-
   void close() {
     std::lock_guard lock(m);
     closed = true;
@@ -627,7 +617,6 @@ struct Engine::Impl {
     std::optional<net::SocketAddr> from;  // constructed for UDP only (128 bytes to clear)
     if (s.kind == SourceKind::udp) from.emplace();
     const auto buf = std::span(scratch).first(len);
-    if (keep_bytes && s.payload) s.payload->prefetch();
     const Step st = step_of(read_some(s, buf, from ? &*from : nullptr), !is_datagram(s.kind));
     s.bytes_in += st.n;
     if (keep_bytes && st.outcome == Outcome::ok)
