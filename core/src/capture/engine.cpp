@@ -228,7 +228,8 @@ struct Engine::PayloadBuffer {
     const std::size_t pos = skip == 0 ? head_pos : static_cast<std::size_t>(start % cap);
     const std::size_t part = std::min<std::size_t>(static_cast<std::size_t>(keep), bytes.size() - pos);
     std::memcpy(bytes.data() + pos, data.data() + skip, part);
-    std::memcpy(bytes.data(), data.data() + skip + part, static_cast<std::size_t>(keep) - part);
+    if (keep > part)  // wrapped around the end: usually not, and then no second call
+      std::memcpy(bytes.data(), data.data() + skip + part, static_cast<std::size_t>(keep) - part);
     std::size_t slot = first + count;  // first < size and count < size (one was evicted if full)
     if (slot >= metas.size()) slot -= metas.size();
     Meta& mt = metas[slot];
