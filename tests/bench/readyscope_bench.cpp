@@ -14,8 +14,9 @@
 //   W3 pipeline   through the capture engine: 64 Unix stream connections to an engine
 //             UnixListen (Reaction::drain, edge-triggered), so the engine's poll thread owns
 //             the read ends, reads them in its drain reaction and reports readiness + drain
-//             action records through its ring and Notifier eventfd; a consumer thread blocks
-//             in poll(2) on the Notifier fd, follows begin_drain, drains the ring in batches
+//             action records through its ring and Notifier eventfd; a consumer thread waits
+//             in its own Poll (epoll, edge-triggered) on the Notifier fd, calls
+//             begin_drain_edge (no eventfd read, as the anchors' GUI thread), drains the ring in batches
 //             into a RecordStore and counts messages from the drain actions (value / 8).
 //             The producer writes 8-byte timestamps to sockets chosen by splitmix64
 //             (PIPE_SEED) with at most `window` messages in flight; latency = consumer
@@ -406,7 +407,8 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
   cap::RecordStore store(limits);
   std::vector<cap::Record> batch(4096);
   // The consumer waits in its own Poll on the Notifier's eventfd (edge-triggered, as the
-  // anchors' GUI thread waits on theirs); begin_drain reads it, as the Notifier protocol asks.
+  // anchors' GUI thread waits on theirs). So begin_drain_edge is valid: it clears the pending
+  // flag without reading the eventfd, as the anchors' GUI thread never reads theirs.
   auto consumer_poll = must(ready::Poll::create(), "Poll::create");
   {
     ready::SourceFd notify_source{engine->notifier().as_raw_fd()};
@@ -416,10 +418,10 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
   ready::Events consumer_events(4);
 
   // Consumer side, used by this thread during setup and by the consumer thread after it:
-  // wait for the Notifier fd, begin_drain, then drain the ring to empty.
+  // wait for the Notifier fd, begin_drain_edge, then drain the ring to empty.
   auto wait_ready = [&] {
     poll_blocking(consumer_poll, consumer_events);
-    if (auto b = engine->notifier().begin_drain(); !b) die("begin_drain", b.error());
+    engine->notifier().begin_drain_edge();
   };
   // Setup: drains until `want` returns true for a record (every record goes to the store).
   auto wait_for = [&](auto want) {

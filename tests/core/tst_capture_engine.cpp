@@ -197,7 +197,8 @@ class TestCaptureEngine : public CoreTest {
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, allowed->token))));
     QCOMPARE(open_fd_count(), fds + 1);
     eng.stop();
-    QCOMPARE(open_fd_count(), fds - 3);  // the listener is gone, and the epoll, waker and reserve fds
+    // The listener is gone, and the epoll, waker, reserve and stats timer fds.
+    QCOMPARE(open_fd_count(), fds - 4);
   }
 
   // A ring capacity that is not a power of two is refused before anything is opened.

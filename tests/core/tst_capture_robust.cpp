@@ -140,6 +140,9 @@ class TestCaptureRobust : public CoreTest {
     QCOMPARE(a->chunks[0].offset, std::uint64_t{0});
     QCOMPARE(a->chunks[1].offset, std::uint64_t{5});
     QVERIFY(a->chunks[0].t_ns <= a->chunks[1].t_ns);
+    // The action reporting a kept read or write carries the capture time of its bytes.
+    QCOMPARE(c.records[*c.find(is_action(p->token, Op::write, Outcome::ok))].t_ns, a->chunks[0].t_ns);
+    QCOMPARE(c.records[*c.find(is_action(p->token, Op::read, Outcome::ok))].t_ns, a->chunks[1].t_ns);
     QVERIFY(!a->chunks[0].peer);
     QCOMPARE(a->next, std::uint64_t{10});
     QCOMPARE(a->evicted, std::uint64_t{0});

@@ -13,6 +13,8 @@
 
 #include "ready/capture/notifier.h"
 #include "ready/capture/ring.h"
+#include "ready/poll.h"
+#include "ready/source.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -283,6 +285,95 @@ class TestRecordRing : public CoreTest {
     QVERIFY(wakes.load() <= notifier.writes());  // each wake consumed at least one write
     qInfo("%d notifies, %llu writes, %llu wakes", kBatches,
           static_cast<unsigned long long>(notifier.writes()), static_cast<unsigned long long>(wakes.load()));
+  }
+
+  // begin_drain_edge clears the flag without reading: the fd stays readable, the next
+  // notify writes again and the counter holds every write.
+  void begin_drain_edge_keeps_the_counter() {
+    auto n = Notifier::create();
+    QVERIFY_OK(n);
+    QVERIFY_OK(n->notify());
+    n->begin_drain_edge();
+    QVERIFY(readable_now(n->as_raw_fd()));
+    auto wrote = n->notify();
+    QVERIFY_OK(wrote);
+    QVERIFY(*wrote);
+    wrote = n->notify();
+    QVERIFY_OK(wrote);
+    QVERIFY(!*wrote);  // coalesced until the next drain, as with begin_drain
+    QCOMPARE(n->writes(), std::uint64_t{2});
+    std::uint64_t counter = 0;
+    QCOMPARE(::read(n->as_raw_fd(), &counter, sizeof counter), static_cast<ssize_t>(sizeof counter));
+    QCOMPARE(counter, std::uint64_t{2});
+  }
+
+  // The edge-triggered consumer: waits in a ready::Poll (EPOLLET) on the eventfd and calls
+  // begin_drain_edge, which never reads it. As in consumer_never_misses_a_wakeup, every
+  // record must arrive; a lost wake-up shows as a 5-second poll timeout. At the end the
+  // counter holds exactly the writes (nothing read it), at most one per drain plus one.
+  void edge_consumer_never_misses_a_wakeup() {
+    constexpr int kBatches = 3000;
+    RecordRing ring(1 << 18);  // larger than everything pushed: no drops
+    auto n = Notifier::create();
+    QVERIFY_OK(n);
+    Notifier& notifier = *n;
+    auto poll = Poll::create();
+    QVERIFY_OK(poll);
+    SourceFd source{notifier.as_raw_fd()};
+    QVERIFY_OK(poll->registry().add(source, Token(7), Interest::READABLE));
+    std::mt19937 rng(54321);
+    std::vector<int> sizes(kBatches), pauses_us(kBatches);
+    std::uint64_t total = 0;
+    for (int i = 0; i < kBatches; ++i) {
+      sizes[i] = 1 + static_cast<int>(rng() % 40);
+      pauses_us[i] = static_cast<int>(rng() % 4 == 0 ? rng() % 300 : 0);
+      total += static_cast<std::uint64_t>(sizes[i]);
+    }
+    std::atomic<std::uint64_t> timeouts{0}, errors{0}, out_of_order{0}, drains{0};
+    std::thread consumer([&] {
+      Events events(4);
+      std::array<Record, 64> out{};
+      std::uint64_t got = 0;
+      while (got < total) {
+        auto r = poll->poll(events, std::chrono::seconds(5));
+        if (!r) {
+          if (r.error() == std::errc::interrupted) continue;
+          errors.fetch_add(1);
+          return;
+        }
+        if (*r == 0) {
+          timeouts.fetch_add(1);
+          return;
+        }
+        drains.fetch_add(1, std::memory_order_relaxed);
+        notifier.begin_drain_edge();
+        for (std::size_t k; (k = ring.pop(out)) > 0;) {
+          for (std::size_t i = 0; i < k; ++i)
+            if (out[i].value != got + i) out_of_order.fetch_add(1);
+          got += k;
+        }
+      }
+    });
+    std::uint64_t seq = 0;
+    for (int b = 0; b < kBatches; ++b) {
+      for (int i = 0; i < sizes[b]; ++i)
+        if (!ring.try_push(numbered(seq++))) errors.fetch_add(1);  // no QVERIFY: the thread must be joined
+      if (!notifier.notify()) errors.fetch_add(1);
+      if (pauses_us[b] > 0) std::this_thread::sleep_for(std::chrono::microseconds(pauses_us[b]));
+    }
+    consumer.join();
+    QCOMPARE(timeouts.load(), std::uint64_t{0});
+    QCOMPARE(errors.load(), std::uint64_t{0});
+    QCOMPARE(out_of_order.load(), std::uint64_t{0});
+    QCOMPARE(ring.delivered(), total);
+    QCOMPARE(ring.dropped(), std::uint64_t{0});
+    QVERIFY(notifier.writes() <= drains.load() + 1);
+    std::uint64_t counter = 0;
+    QCOMPARE(::read(notifier.as_raw_fd(), &counter, sizeof counter), static_cast<ssize_t>(sizeof counter));
+    QCOMPARE(counter, notifier.writes());
+    QVERIFY_OK(poll->registry().remove(source));
+    qInfo("%d notifies, %llu writes, %llu drains", kBatches,
+          static_cast<unsigned long long>(notifier.writes()), static_cast<unsigned long long>(drains.load()));
   }
 };
 

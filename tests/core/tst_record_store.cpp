@@ -91,7 +91,8 @@ class TestRecordStore : public ready::test::CoreTest {
       QCOMPARE(store.time_at(i), in[i].t_ns);
       QCOMPARE(store.kind_at(i), in[i].kind);
     }
-    QCOMPARE(store.stored_in_full(), std::uint64_t{4});  // the two readiness records are compact
+    // The two readiness records and the action are compact.
+    QCOMPARE(store.stored_in_full(), std::uint64_t{3});
     QVERIFY_THROWS_EXCEPTION(std::out_of_range, (void)store.at(in.size()));
   }
 
@@ -172,6 +173,66 @@ class TestRecordStore : public ready::test::CoreTest {
     QCOMPARE(store.at(1), readiness(2, 4, 10));
     QCOMPARE(store.at(2), extra);
     QCOMPARE(store.count(4), std::uint64_t{3});
+  }
+
+  // An action as the engine's reactions make it is stored compactly and reads back exactly,
+  // every outcome and op, up to the largest value the compact form holds; any other action
+  // (a larger value, a command id, an errno, bits, another fd, an op or outcome outside the
+  // form) is kept in full and reads back exactly too.
+  void actions_compact_or_in_full() {
+    RecordStore store(StoreLimits{.chunk_records = 8, .max_records = 256});
+    store.append(readiness(1, 4, 9));  // the token's fd is 9
+    std::vector<Record> compact;
+    for (std::uint8_t op = 0; op <= static_cast<std::uint8_t>(Op::modify); ++op)
+      for (auto o : {Outcome::ok, Outcome::would_block, Outcome::eof, Outcome::in_progress, Outcome::error}) {
+        Record a = action(2, 4, 9, (std::uint64_t{1} << 27) - 1 - op);
+        a.op = op;
+        a.outcome = o;
+        compact.push_back(a);
+      }
+    Record last_op = action(2, 4, 9, 0);
+    last_op.op = 31;
+    compact.push_back(last_op);
+    for (const Record& a : compact) store.append(a);
+    QCOMPARE(store.stored_in_full(), std::uint64_t{0});
+
+    std::vector<Record> full;
+    full.push_back(action(3, 4, 9, std::uint64_t{1} << 27));
+    Record with_cmd = action(3, 4, 9, 8);
+    with_cmd.value2 = 17;
+    full.push_back(with_cmd);
+    Record with_err = action(3, 4, 9, 0);
+    with_err.outcome = Outcome::error;
+    with_err.err = 104;
+    full.push_back(with_err);
+    Record with_bits = action(3, 4, 9, 8);
+    with_bits.bits = 1;
+    full.push_back(with_bits);
+    full.push_back(action(3, 4, 10, 8));  // not the token's fd
+    Record big_op = action(3, 4, 9, 8);
+    big_op.op = 32;
+    full.push_back(big_op);
+    Record odd_outcome = action(3, 4, 9, 8);
+    odd_outcome.outcome = static_cast<Outcome>(8);
+    full.push_back(odd_outcome);
+    Record with_reserved = action(3, 4, 9, 8);
+    with_reserved.reserved = 1;
+    full.push_back(with_reserved);
+    for (const Record& a : full) store.append(a);
+    QCOMPARE(store.stored_in_full(), std::uint64_t{full.size()});
+
+    std::uint64_t i = 1;
+    for (const Record& a : compact) {
+      QCOMPARE(store.at(i), a);
+      QCOMPARE(store.kind_at(i), RecordKind::action);
+      ++i;
+    }
+    for (const Record& a : full) {
+      QCOMPARE(store.at(i), a);
+      QCOMPARE(store.kind_at(i), RecordKind::action);
+      ++i;
+    }
+    QCOMPARE(store.count(4), std::uint64_t{1 + compact.size() + full.size()});
   }
 
   // A time earlier than the last is clamped to the last: the record is kept in arrival

@@ -10,6 +10,7 @@
 #include <limits>
 #include <new>
 #include <stdexcept>
+#include <type_traits>
 
 #include "linux/sys.h"
 
@@ -42,29 +43,78 @@ std::unique_ptr<T[]> populated_array(std::size_t n) {
   return a;
 }
 
-/// The allocator of a chunk's full records: std::allocator, populated the same way (the
-/// vector grows by doubling, so each new buffer would otherwise fault in page by page).
-template <class T>
-struct PopulatingAllocator {
-  using value_type = T;
-  PopulatingAllocator() noexcept = default;
-  template <class U>
-  explicit PopulatingAllocator(const PopulatingAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) {
-    T* p = std::allocator<T>().allocate(n);
-    populate(p, n * sizeof(T));
-    return p;
+/// Records per block of a chunk's full records (48 KiB: below malloc's mmap threshold, so
+/// freed blocks go back to the heap and are reused instead of being unmapped).
+constexpr std::size_t kFullBlock = 1024;
+
+/// A chunk's full records, in fixed blocks of kFullBlock that never move. A vector growing
+/// by doubling copied every record once more on average, and each doubling allocated (and
+/// populated) a new buffer and unmapped the old one: in the pipeline benchmark that page
+/// work was most of the consumer's time in append. Blocks are populated like the arrays.
+class FullRecords {
+  struct Free {
+    void operator()(Record* p) const noexcept { ::operator delete(static_cast<void*>(p)); }
+  };
+
+ public:
+  [[nodiscard]] std::size_t size() const noexcept { return n_; }
+  /// Bytes allocated (whole blocks).
+  [[nodiscard]] std::size_t capacity_bytes() const noexcept {
+    return blocks_.size() * kFullBlock * sizeof(Record);
   }
-  void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
-  friend bool operator==(const PopulatingAllocator&, const PopulatingAllocator&) noexcept { return true; }
+  const Record& operator[](std::size_t i) const noexcept {
+    return blocks_[i / kFullBlock].get()[i % kFullBlock];
+  }
+  void push_back(const Record& r) {
+    const std::size_t at = n_ % kFullBlock;
+    if (at == 0 && n_ / kFullBlock == blocks_.size()) {
+      // Raw storage, populated before any record is written (a Record's default
+      // initialisation would fault every page in first).
+      std::unique_ptr<Record, Free> block(static_cast<Record*>(::operator new(kFullBlock * sizeof(Record))));
+      populate(block.get(), kFullBlock * sizeof(Record));
+      blocks_.push_back(std::move(block));
+    }
+    ::new (static_cast<void*>(blocks_[n_ / kFullBlock].get() + at)) Record(r);
+    ++n_;
+  }
+  /// Forgets the records, keeps the blocks for reuse.
+  void clear() noexcept { n_ = 0; }
+  /// Forgets the records and gives the blocks back.
+  void release() noexcept {
+    blocks_.clear();
+    n_ = 0;
+  }
+
+ private:
+  static_assert(std::is_trivially_destructible_v<Record>, "records are never destroyed one by one");
+  std::vector<std::unique_ptr<Record, Free>> blocks_;
+  std::size_t n_ = 0;
 };
 
 // The kind byte of a record kept in full: its aux word is a position in Chunk::full.
 constexpr std::uint8_t kFullFlag = 0x80;
 
+// The compact forms (no kFullFlag). Readiness: kind byte = readiness, aux = epoll bits.
+// Action: kind byte = action | outcome << 4, aux = value | op << kActionOpShift.
+constexpr std::uint8_t kCompactKindMask = 0x0f;
+constexpr unsigned kOutcomeShift = 4;
+constexpr unsigned kActionOpShift = 27;
+constexpr std::uint32_t kActionValueMask = (std::uint32_t{1} << kActionOpShift) - 1;
+static_assert(static_cast<unsigned>(RecordKind::stats) <= kCompactKindMask, "a RecordKind must fit 4 bits");
+
 bool is_compact_readiness(const Record& r) noexcept {
   return r.kind == RecordKind::readiness && r.value == 0 && r.value2 == 0 && r.err == 0 && r.op == 0 &&
          r.outcome == Outcome::ok && r.reserved == 0;
+}
+
+// An action as the engine's reactions record it: a value below 2^27 (bytes moved or a
+// counter), an op below 32, an outcome below 8, and nothing in value2 (no command id), err,
+// bits or reserved. (Actions of commands carry their command id in value2: kept in full.)
+bool is_compact_action(const Record& r) noexcept {
+  return r.kind == RecordKind::action && r.value <= kActionValueMask &&
+         r.op < (1u << (32 - kActionOpShift)) &&
+         static_cast<unsigned>(r.outcome) < (1u << (7 - kOutcomeShift)) && r.value2 == 0 && r.err == 0 &&
+         r.bits == 0 && r.reserved == 0;
 }
 }  // namespace
 
@@ -79,7 +129,7 @@ struct RecordStore::Chunk {
   std::unique_ptr<std::uint32_t[]> token;  // token id, or kNoToken
   std::unique_ptr<std::uint32_t[]> aux;    // epoll bits (compact readiness) or position in `full`
   std::unique_ptr<std::uint8_t[]> kind;    // RecordKind, | kFullFlag when kept in full
-  std::vector<Record, PopulatingAllocator<Record>> full;
+  FullRecords full;
   std::size_t count = 0;  // slots used
 };
 static_assert(RecordStore::kReadinessBytes == sizeof(std::uint64_t) + sizeof(std::uint32_t) * 2 +
@@ -101,8 +151,17 @@ RecordStore::RecordStore(RecordStore&&) noexcept = default;
 RecordStore& RecordStore::operator=(RecordStore&&) noexcept = default;
 RecordStore::~RecordStore() = default;
 
-std::uint32_t RecordStore::token_id(std::uint64_t token, std::int32_t fd) {
-  if (last_token_id_ != kNoToken && last_token_ == token) return last_token_id_;
+// The cache hit, inlined into append; the miss is out of line (it needs many registers,
+// which a call saves and restores on every record otherwise).
+inline std::uint32_t RecordStore::token_id(std::uint64_t token, std::int32_t fd) {
+  const TokenSlot& cached = token_cache_[static_cast<std::size_t>(token % kTokenCache)];
+  if (cached.id != kNoToken && cached.token == token) [[likely]]
+    return cached.id;
+  return token_id_miss(token, fd);
+}
+
+std::uint32_t RecordStore::token_id_miss(std::uint64_t token, std::int32_t fd) {
+  TokenSlot& cached = token_cache_[static_cast<std::size_t>(token % kTokenCache)];
   auto [it, inserted] = token_ids_.try_emplace(token, static_cast<std::uint32_t>(tokens_.size()));
   if (inserted) {
     if (tokens_.size() >= kNoToken) {
@@ -115,8 +174,8 @@ std::uint32_t RecordStore::token_id(std::uint64_t token, std::int32_t fd) {
     s.base = end_;
     tokens_.push_back(std::move(s));
   }
-  last_token_ = token;
-  last_token_id_ = it->second;
+  cached.token = token;
+  cached.id = it->second;
   return it->second;
 }
 
@@ -147,9 +206,14 @@ std::uint64_t RecordStore::append(const Record& r) {
   const std::uint32_t id = is_indexed_by_token(r.kind) ? token_id(r.token, r.fd) : kNoToken;
   c.t[slot] = t;
   c.token[slot] = id;
-  if (id != kNoToken && tokens_[id].fd == r.fd && is_compact_readiness(r)) {
+  const bool own_fd = id != kNoToken && tokens_[id].fd == r.fd;
+  if (own_fd && is_compact_readiness(r)) {
     c.kind[slot] = static_cast<std::uint8_t>(RecordKind::readiness);
     c.aux[slot] = r.bits;
+  } else if (own_fd && is_compact_action(r)) {
+    c.kind[slot] = static_cast<std::uint8_t>(static_cast<unsigned>(RecordKind::action) |
+                                             static_cast<unsigned>(r.outcome) << kOutcomeShift);
+    c.aux[slot] = static_cast<std::uint32_t>(r.value) | static_cast<std::uint32_t>(r.op) << kActionOpShift;
   } else {
     c.kind[slot] = static_cast<std::uint8_t>(static_cast<std::uint8_t>(r.kind) | kFullFlag);
     c.aux[slot] = static_cast<std::uint32_t>(c.full.size());
@@ -186,7 +250,7 @@ void RecordStore::evict_oldest() {
   begin_ += c->count;
   evicted_ += c->count;
   ++first_chunk_;
-  c->full = {};  // give the full records' memory back; the arrays are reused
+  c->full.release();  // give the full records' memory back; the arrays are reused
   spare_ = std::move(c);
 }
 
@@ -199,7 +263,8 @@ std::uint64_t RecordStore::time_at(std::uint64_t i) const noexcept {
 }
 
 RecordKind RecordStore::kind_at(std::uint64_t i) const noexcept {
-  return static_cast<RecordKind>(chunk_of(i).kind[static_cast<std::size_t>(i & mask_)] & ~kFullFlag);
+  const std::uint8_t k = chunk_of(i).kind[static_cast<std::size_t>(i & mask_)];
+  return static_cast<RecordKind>(k & kFullFlag ? k & ~kFullFlag : k & kCompactKindMask);
 }
 
 Record RecordStore::at(std::uint64_t i) const {
@@ -212,6 +277,14 @@ Record RecordStore::at(std::uint64_t i) const {
   r.t_ns = c.t[slot];
   r.token = s.token;
   r.fd = s.fd;
+  const std::uint8_t k = c.kind[slot];
+  if ((k & kCompactKindMask) == static_cast<std::uint8_t>(RecordKind::action)) {
+    r.kind = RecordKind::action;
+    r.outcome = static_cast<Outcome>(k >> kOutcomeShift);
+    r.op = static_cast<std::uint8_t>(c.aux[slot] >> kActionOpShift);
+    r.value = c.aux[slot] & kActionValueMask;
+    return r;
+  }
   r.bits = c.aux[slot];
   r.kind = RecordKind::readiness;
   return r;
@@ -271,7 +344,7 @@ std::size_t RecordStore::memory_bytes() const noexcept {
   constexpr std::size_t kDequeBlock = 512;
   constexpr std::size_t kPerBlock = kDequeBlock / sizeof(std::uint32_t);
   std::size_t bytes = chunk_count() * limits_.chunk_records * kSlotBytes;
-  for (const auto& c : chunks_) bytes += c->full.capacity() * sizeof(Record);
+  for (const auto& c : chunks_) bytes += c->full.capacity_bytes();
   for (const auto& s : tokens_) {
     const std::size_t blocks = s.offsets.size() / kPerBlock + 1;
     bytes += sizeof(TokenState) + blocks * (kDequeBlock + sizeof(void*)) + 64;

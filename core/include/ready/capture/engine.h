@@ -90,12 +90,19 @@ struct SourceInfo {
 /// (`notifier`, `drain`). The accessors say which thread may call them.
 ///
 /// The poll thread's loop: poll (EINTR is retried, not an error); a `poll_return` record
-/// (value = events, value2 = ns blocked; the Waker's own event is counted but not recorded);
-/// run the queued commands in order; for each event of a source, a `readiness` record (raw
-/// epoll bits, token, fd) followed by the source's reaction; the reactions of sources on the
-/// still-ready list (see "Bounds"); a `stats` record when a second
-/// has passed since the last one; then one Notifier::notify if anything was pushed. An event
-/// for a source closed earlier in the same batch is skipped (its token is gone).
+/// (value = events, value2 = ns blocked; the events of the Waker and of the stats timer are
+/// counted but not recorded); run the queued commands in order; for each event of a source,
+/// a `readiness` record (raw epoll bits, token, fd) followed by the source's reaction; the
+/// reactions of sources on the still-ready list (see "Bounds"); a `stats` record when a
+/// second has passed since the last one; then one Notifier::notify if anything was pushed.
+/// An event for a source closed earlier in the same batch is skipped (its token is gone).
+/// Record times: the clock is read when a record is made, except that a clock reading no
+/// record has used yet serves the next record: the poll_return record carries the time the
+/// poll returned, and the record after a read or write whose bytes were kept (its action)
+/// carries the capture time of those bytes. Times never decrease.
+/// The poll has no timeout (unless sources are still ready, then 0): the second is kept by a
+/// one-shot timerfd registered in the Poll, re-armed after each stats record; it is one of
+/// the poll thread's descriptors and is closed when the thread ends.
 ///
 /// Accounting. Every record goes through RecordRing::try_push: a full ring drops it and
 /// counts it. `stats` records carry value = produced and value2 = dropped *before* the stats
@@ -171,7 +178,8 @@ class Engine {
 
   // ---- consumer side (one thread) ----
 
-  /// Wait for its fd to be readable, call `begin_drain()`, then `drain` until it returns 0.
+  /// Wait for its fd to be readable, call `begin_drain()` (or `begin_drain_edge()` when
+  /// waiting with edge-triggered epoll), then `drain` until it returns 0.
   [[nodiscard]] Notifier& notifier() noexcept { return notifier_; }
   /// Moves up to out.size() records into `out`, oldest first; 0 when the ring is empty.
   std::size_t drain(std::span<Record> out) noexcept { return ring_.pop(out); }

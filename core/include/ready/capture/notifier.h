@@ -66,6 +66,30 @@ class Notifier {
   /// the pending flag. Returns whether the eventfd was readable.
   io_result<bool> begin_drain() noexcept;
 
+  /// Consumer, edge-triggered variant: only clears the pending flag and does not read the
+  /// eventfd, saving one read(2) per wake-up. Call it instead of `begin_drain` when woken,
+  /// before draining the ring to empty, and ONLY if the consumer waits on `as_raw_fd()` with
+  /// edge-triggered epoll (EPOLLIN | EPOLLET, as ready::Poll registers): the counter is never
+  /// reset, so the fd stays readable and a level-triggered waiter (poll(2), epoll without
+  /// EPOLLET, a Qt QSocketNotifier) would be woken again and again. Those use `begin_drain`.
+  ///
+  /// Why no wake-up is lost. The argument of the class comment holds up to its last step:
+  /// if N comes after the clear C on the flag, N writes the eventfd after C. What changes
+  /// is why that write wakes the consumer although the fd was readable all along. Every
+  /// successful write(2) to an eventfd wakes the fd's wait queue (the counter grows), and
+  /// edge-triggered epoll queues the fd as ready on every such wake-up, not only on a change
+  /// from unreadable to readable (epoll(7): an event is reported again after new data
+  /// arrives). The consumer's epoll_wait that reported the previous edge returned before C,
+  /// so the write after C queues a new edge and a later epoll_wait returns it: the consumer
+  /// wakes again. A write between that epoll_wait and C queues an edge too: one spurious,
+  /// harmless wake.
+  ///
+  /// The counter. `notify` writes 1 at most once per clear, so the counter grows by at most
+  /// one per drain: it reaches the eventfd's maximum (2^64 - 2, where a write would block)
+  /// only after ~1.8e19 wake-ups, so `notify`'s write still never finds it full. Switching
+  /// to `begin_drain` later is allowed (its read resets the counter); so is mixing the two.
+  void begin_drain_edge() noexcept { pending_.exchange(false, std::memory_order_acq_rel); }
+
   /// The eventfd to wait on for readability (still owned by this Notifier).
   [[nodiscard]] int as_raw_fd() const noexcept { return fd_.get(); }
   /// write(2) calls made by `notify` so far.

@@ -1,6 +1,7 @@
 // The record store: every record the consumer drained, kept in time order for queries.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -42,8 +43,13 @@ struct StoreLimits {
 /// source (see `is_indexed_by_token`) also cost 4 bytes in their token's index. A readiness
 /// record is stored compactly, in `kReadinessBytes` = 21 bytes, when its fd is the fd first
 /// seen with its token and its unused fields (value, value2, err, op, outcome, reserved)
-/// are zero, which is what the engine produces; otherwise it is kept in full. Either way
-/// `at()` returns exactly the Record appended (with the clamped time, if it was clamped).
+/// are zero, which is what the engine produces; otherwise it is kept in full. An action
+/// record is stored compactly too, in the same 21 bytes (value and op in the 4 bytes,
+/// outcome beside the kind), when its fd is its token's, its value is below 2^27, its op
+/// below 32, and value2, err, bits and reserved are zero: what the engine's reactions
+/// produce (a command's action carries its command id in value2 and is kept in full).
+/// Either way `at()` returns exactly the Record appended (with the clamped time, if it was
+/// clamped).
 ///
 /// Per-token state (token value, its fd, its index) is kept for every distinct token seen,
 /// also after all its records are evicted: O(distinct tokens), at most 2^32 - 1 of them
@@ -170,7 +176,7 @@ class RecordStore {
   [[nodiscard]] std::uint64_t evicted() const noexcept { return evicted_; }
   /// Records whose time was raised to keep the store time-ordered.
   [[nodiscard]] std::uint64_t clamped() const noexcept { return clamped_; }
-  /// Records appended so far that were kept in full (not in the compact readiness form).
+  /// Records appended so far that were kept in full (not in a compact readiness or action form).
   [[nodiscard]] std::uint64_t stored_in_full() const noexcept { return full_count_; }
   /// Distinct tokens seen.
   [[nodiscard]] std::size_t token_count() const noexcept { return tokens_.size(); }
@@ -192,6 +198,7 @@ class RecordStore {
   static constexpr std::uint32_t kNoToken = 0xffffffffu;
 
   std::uint32_t token_id(std::uint64_t token, std::int32_t fd);
+  std::uint32_t token_id_miss(std::uint64_t token, std::int32_t fd);
   const TokenState* find_token(std::uint64_t token) const;
   void evict_oldest();
   const Chunk& chunk_of(std::uint64_t i) const noexcept;
@@ -210,8 +217,15 @@ class RecordStore {
   std::uint64_t full_count_ = 0;
   std::vector<TokenState> tokens_;
   std::unordered_map<std::uint64_t, std::uint32_t> token_ids_;
-  std::uint64_t last_token_ = 0;  // one-entry cache in front of token_ids_
-  std::uint32_t last_token_id_ = kNoToken;
+  // A direct-mapped cache in front of token_ids_ (token % kTokenCache): the engine's tokens
+  // are small consecutive numbers, so a capture's live sources rarely share a slot, and a
+  // hit saves the hash map's lookup (a division by the bucket count) per record.
+  struct TokenSlot {
+    std::uint64_t token = 0;
+    std::uint32_t id = kNoToken;
+  };
+  static constexpr std::size_t kTokenCache = 256;
+  std::array<TokenSlot, kTokenCache> token_cache_{};
 };
 
 }  // namespace ready::capture
