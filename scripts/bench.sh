@@ -39,7 +39,7 @@ for path in glob.glob(os.path.join(sys.argv[1], "run_*_*.txt")):
         kv = dict(x.split("=", 1) for x in line.split() if "=" in x)
         if "workload" in kv and "ops_per_s" in kv:
             runs[(run, kv["workload"])][kv["impl"]] = float(kv["ops_per_s"])
-for wl in ("wake", "storm"):
+for wl in ("wake", "storm", "pipeline", "pipeline_w1"):
     impls = sorted({i for (r, w), d in runs.items() if w == wl for i in d})
     print(f"{wl}:")
     for impl in impls:
