@@ -85,3 +85,11 @@ inline net::SocketAddr closed_port() {
 }
 
 }  // namespace ready::test
+
+/// Starts an Engine (with the given EngineConfig, if any) as `eng` and a Collector of its
+/// records as `c`; fails the test if the engine cannot start.
+#define START_ENGINE(eng, c, ...)                                       \
+  auto eng##_started = ::ready::capture::Engine::start(__VA_ARGS__);    \
+  QVERIFY_OK(eng##_started);                                            \
+  ::ready::capture::Engine& eng = **eng##_started;                      \
+  ::ready::test::Collector c(eng)

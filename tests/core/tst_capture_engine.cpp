@@ -23,10 +23,7 @@ class TestCaptureEngine : public CoreTest {
   // A listener with the echo reaction accepts a plain client, echoes, and closes at EOF;
   // every step is a record in order.
   void listener_auto_accept_echo() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto lt = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::echo)});
     QVERIFY_OK(lt);
     const Token listener = lt->token;
@@ -91,10 +88,7 @@ class TestCaptureEngine : public CoreTest {
   void connect_refused() {
     const net::SocketAddr target = closed_port();
     QVERIFY(target.port() != 0);
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto t = eng.submit(cmd::TcpConnect{target});
     QVERIFY_OK(t);
     QVERIFY(c.wait_for(seen(is_action(t->token, Op::connect, Outcome::error))));
@@ -116,10 +110,7 @@ class TestCaptureEngine : public CoreTest {
   void connect_connected() {
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto t = eng.submit(cmd::TcpConnect{local_address(listener->get())});
     QVERIFY_OK(t);
     QVERIFY(c.wait_for(seen(is_action(t->token, Op::connect, Outcome::ok))));
@@ -143,10 +134,7 @@ class TestCaptureEngine : public CoreTest {
   void connect_outcome_with_readable_interest_only() {
     auto listener = plain_listener(any_local_address());
     QVERIFY_OK(listener);
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto t = eng.submit(cmd::TcpConnect{local_address(listener->get()), SourceOptions{Interest::READABLE, Trigger::level}});
     QVERIFY_OK(t);
     QVERIFY(c.wait_for(seen(is_action(t->token, Op::connect, Outcome::ok))));
@@ -171,10 +159,7 @@ class TestCaptureEngine : public CoreTest {
 
   // Non-loopback binds are refused without allow_remote, and nothing is opened.
   void non_loopback_refused() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     const auto any = net::SocketAddr::parse("0.0.0.0:0");
     QVERIFY(any);
     const std::size_t fds = open_fd_count();
@@ -212,10 +197,7 @@ class TestCaptureEngine : public CoreTest {
 
   // A tiny ring under a flood: records are dropped and counted, never lost otherwise.
   void accounting_exact_under_flood() {
-    auto started = Engine::start(EngineConfig{.ring_capacity = 8});
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c, EngineConfig{.ring_capacity = 8});
     // A level-triggered readable eventfd nobody reads: every poll reports it.
     auto t =
         eng.submit(cmd::EventFdCreate{1, false, with(Reaction::none, Interest::READABLE, Trigger::level)});
@@ -237,10 +219,7 @@ class TestCaptureEngine : public CoreTest {
   // stop() joins, removes and closes every source: the fd count is back where it was.
   void stop_closes_everything() {
     const std::size_t before = open_fd_count();
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto l = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::drain)});
     QVERIFY_OK(l);
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, l->token))));
@@ -269,16 +248,13 @@ class TestCaptureEngine : public CoreTest {
     QVERIFY(!late);
     QCOMPARE(late.error().value(), ESHUTDOWN);
     eng.stop();  // idempotent
-    started->reset();
+    eng_started->reset();
     QCOMPARE(open_fd_count(), before);  // ... and it goes with the engine.
   }
 
   // Tokens are never reused, even when the fd number is.
   void tokens_never_reused() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto a = eng.submit(cmd::EventFdCreate{});
     QVERIFY_OK(a);
     QVERIFY_OK(eng.submit(cmd::Close{a->token}));
@@ -299,10 +275,7 @@ class TestCaptureEngine : public CoreTest {
 
   // A note's text comes back by the id its record carries.
   void notes_round_trip() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto n1 = eng.submit(cmd::Note{"first marker"});
     auto n2 = eng.submit(cmd::Note{"second: ünïcode"});
     QVERIFY_OK(n1);
@@ -322,10 +295,7 @@ class TestCaptureEngine : public CoreTest {
 
   // 2000 create/close cycles of every cheap kind leave the fd count unchanged; every token is new.
   void create_close_cycles() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     const std::size_t fds = open_fd_count();
     constexpr int kCycles = 2000;
     for (int i = 0; i < kCycles; ++i) {
@@ -352,10 +322,7 @@ class TestCaptureEngine : public CoreTest {
 
   // A second passes: a stats record says how many records came before it.
   void stats_every_second() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     QVERIFY(c.wait_for([](const auto& rs) { return count(rs, RecordKind::stats) >= 1; }, 3s));
     const auto s = c.find([](const Record& r) { return r.kind == RecordKind::stats; });
     QCOMPARE(c.records[*s].value, std::uint64_t{*s});
@@ -366,10 +333,7 @@ class TestCaptureEngine : public CoreTest {
   // Pipe: a write, a read of what was written, EOF once the sender is gone; and a write to a
   // pipe whose reader is gone is an EPIPE action, not a SIGPIPE.
   void pipe_write_read_eof_epipe() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto p = eng.submit(cmd::Pipe{});
     QVERIFY_OK(p);
     QVERIFY_OK(eng.submit(cmd::Write{p->token, "abc"}));
@@ -399,10 +363,7 @@ class TestCaptureEngine : public CoreTest {
 
   // eventfd write / read / would-block; a one-shot timer read by the read reaction.
   void eventfd_and_timerfd() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto e = eng.submit(cmd::EventFdCreate{});
     QVERIFY_OK(e);
     QVERIFY_OK(eng.submit(cmd::EventFdWrite{e->token, 5}));
@@ -426,10 +387,7 @@ class TestCaptureEngine : public CoreTest {
 
   // Oneshot: one event, then silence until rearmed; the rearm re-fires a still-ready source.
   void oneshot_rearm() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto e =
         eng.submit(cmd::EventFdCreate{1, false, with(Reaction::none, Interest::READABLE, Trigger::oneshot)});
     QVERIFY_OK(e);
@@ -450,10 +408,7 @@ class TestCaptureEngine : public CoreTest {
   // Unix stream listener with echo, a Unix connect with the read reaction: the bytes come back.
   void unix_listener_echo() {
     const Unlink path(temp_path("engine-echo"));
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto l = eng.submit(cmd::UnixListen{path.path, with(Reaction::echo)});
     auto s = eng.submit(cmd::UnixConnect{path.path, with(Reaction::read)});
     QVERIFY_OK(l);
@@ -469,10 +424,7 @@ class TestCaptureEngine : public CoreTest {
   // EMFILE on accept: the reserve descriptor lets the engine drain the backlog (the peers see
   // EOF), a warning counts them, and the next accept works again.
   void emfile_uses_reserve() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto l = eng.submit(cmd::TcpListen{any_local_address()});
     QVERIFY_OK(l);
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, l->token))));

@@ -118,10 +118,7 @@ class TestCaptureRobust : public CoreTest {
   // Both directions are kept, in order, with offsets; `since` returns only what is new; the
   // payload outlives the source.
   void payload_kept_both_directions() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto p = eng.submit(cmd::SocketPair{});
     QVERIFY_OK(p);
     QVERIFY_OK(eng.submit(cmd::SetReaction{p->token2, ReactionSpec{Reaction::echo}}));
@@ -173,10 +170,7 @@ class TestCaptureRobust : public CoreTest {
 
   // A tiny bound: the oldest bytes are evicted and counted; one warning per source.
   void payload_bound_evicts_and_warns() {
-    auto started = Engine::start(EngineConfig{.payload_bytes_per_source = 16});
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c, EngineConfig{.payload_bytes_per_source = 16});
     auto p = eng.submit(cmd::Pipe{});
     QVERIFY_OK(p);
     QVERIFY_OK(eng.submit(cmd::Write{p->token, "0123456789"}));
@@ -202,10 +196,7 @@ class TestCaptureRobust : public CoreTest {
 
   // The discard reaction keeps nothing; closed sources' payloads are forgotten past the bound.
   void payload_discard_and_closed_bound() {
-    auto started = Engine::start(EngineConfig{.payload_closed_sources = 1});
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c, EngineConfig{.payload_closed_sources = 1});
     auto p = eng.submit(cmd::Pipe{with(Reaction::discard)});
     QVERIFY_OK(p);
     QVERIFY_OK(eng.submit(cmd::Write{p->token, "thrown away"}));
@@ -231,10 +222,7 @@ class TestCaptureRobust : public CoreTest {
 
   // An unconnected UDP socket: a read reports n, and the sender is kept with the payload.
   void udp_read_reports_peer() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto u = eng.submit(cmd::UdpBind{any_local_address(), with(Reaction::read)});
     QVERIFY_OK(u);
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, u->token))));
@@ -264,10 +252,7 @@ class TestCaptureRobust : public CoreTest {
   void udp_connected_icmp_refused() {
     const net::SocketAddr closed = closed_udp_port();
     QVERIFY(closed.port() != 0);
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto u = eng.submit(cmd::UdpBind{any_local_address(), {}, false, closed});
     QVERIFY_OK(u);
     QVERIFY(c.wait_for(seen(is_action(u->token, Op::connect, Outcome::ok))));
@@ -304,10 +289,7 @@ class TestCaptureRobust : public CoreTest {
   // The echo's peer fills the echo's way back and does not read: the echo holds the rest, stops
   // reading, waits for writable (an EPOLLOUT it never asked for), then resumes; nothing is lost.
   void echo_back_pressure_loses_nothing() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto p = eng.submit(cmd::SocketPair{});
     QVERIFY_OK(p);
     const Token user = p->token;
@@ -367,10 +349,7 @@ class TestCaptureRobust : public CoreTest {
   // A drain reaction stopped by a small max_drain_bytes continues in the next iterations
   // without a new edge, until would-block: every byte is read.
   void drain_bound_continues_round_robin() {
-    auto started = Engine::start(EngineConfig{.max_drain_bytes = 4096});
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c, EngineConfig{.max_drain_bytes = 4096});
     auto p = eng.submit(cmd::SocketPair{});
     QVERIFY_OK(p);
     QVERIFY_OK(eng.submit(cmd::SetReaction{p->token2, ReactionSpec{Reaction::drain}}));
@@ -396,10 +375,7 @@ class TestCaptureRobust : public CoreTest {
 
   // A peer's reset (SO_LINGER 0) is a recorded ECONNRESET, then the reaction closes the stream.
   void peer_reset_recorded_and_closed() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto l = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::drain)});
     QVERIFY_OK(l);
     const auto at = listening_at(eng, c, l->token);
@@ -422,10 +398,7 @@ class TestCaptureRobust : public CoreTest {
 
   // Writing to a reset socket is an EPIPE action even with SIGPIPE at its default: no signal.
   void write_after_reset_is_epipe_not_sigpipe() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     DefaultSigpipe sigpipe;  // after start: Engine::start set SIGPIPE to ignored
     QVERIFY(sigpipe.installed());
     auto l = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::auto_accept)});
@@ -459,10 +432,7 @@ class TestCaptureRobust : public CoreTest {
   // The peer shuts its write side: read_closed with the data, then the data and EOF; the
   // engine's writes still reach the peer.
   void half_close() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto l = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::auto_accept)});
     QVERIFY_OK(l);
     const auto at = listening_at(eng, c, l->token);
@@ -493,10 +463,7 @@ class TestCaptureRobust : public CoreTest {
 
   // epoll_wait failing with EINTR (injected, three times in a row) is retried, not an error.
   void eintr_from_epoll_wait_injected() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     const pid_t tid = wait_poll_thread();
     QVERIFY(tid != 0);
     const FaultGuard faults;
@@ -524,10 +491,7 @@ class TestCaptureRobust : public CoreTest {
   // A read interrupted by EINTR is retried inside the syscall layer; an injected EAGAIN is a
   // would-block action, and the next read gets the data.
   void eintr_and_eagain_on_read_injected() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     const pid_t tid = wait_poll_thread();
     QVERIFY(tid != 0);
     auto p = eng.submit(cmd::Pipe{});
@@ -562,10 +526,7 @@ class TestCaptureRobust : public CoreTest {
   // Real signals (a SIGUSR1 handler without SA_RESTART) sent to the blocked poll thread:
   // no error record, and the engine keeps working.
   void signals_to_poll_thread_survived() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     const pid_t tid = wait_poll_thread();
     QVERIFY(tid != 0);
     struct sigaction sa {};
@@ -601,10 +562,7 @@ class TestCaptureRobust : public CoreTest {
   // An edge-triggered auto-accept listener hits EMFILE: the reserve descriptor drains the
   // backlog (warning, count), and once descriptors are free again it accepts new connections.
   void emfile_edge_listener_keeps_accepting() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto l = eng.submit(cmd::TcpListen{any_local_address(), with(Reaction::auto_accept)});
     QVERIFY_OK(l);
     const auto at = listening_at(eng, c, l->token);
@@ -652,10 +610,7 @@ class TestCaptureRobust : public CoreTest {
   // SetInterest, Fill, Drain, ShutdownWrite, ShutdownRead on a socketpair; EOPNOTSUPP for an
   // operation the kind cannot do.
   void stream_commands() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto p = eng.submit(cmd::SocketPair{});
     QVERIFY_OK(p);
     QVERIFY_OK(eng.submit(cmd::SetInterest{p->token2, Interest::READABLE | Interest::WRITABLE}));
@@ -698,10 +653,7 @@ class TestCaptureRobust : public CoreTest {
 
   // A periodic timer read by the read reaction, then disarmed; an eventfd with the drain reaction.
   void timer_periodic_and_disarm() {
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto t = eng.submit(cmd::TimerFdCreate{with(Reaction::read)});
     QVERIFY_OK(t);
     QVERIFY_OK(eng.submit(cmd::TimerArm{t->token, 1ms, 1ms}));
@@ -724,10 +676,7 @@ class TestCaptureRobust : public CoreTest {
   // an unconnected one cannot write (an error action).
   void unix_datagram() {
     const Unlink path(temp_path("engine-dgram"));
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    Engine& eng = **started;
-    Collector c(eng);
+    START_ENGINE(eng, c);
     auto d = eng.submit(cmd::UnixDatagramBind{path.path, with(Reaction::drain)});
     QVERIFY_OK(d);
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, d->token))));
