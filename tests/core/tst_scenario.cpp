@@ -542,6 +542,42 @@ class TestScenario : public CoreTest {
     (*started)->stop();
   }
 
+  // A connected UDP socket: its peer named by id (an ephemeral port, resolved at run time);
+  // a datagram written is readable on the other side; an ICMP refusal after the peer closed
+  // is a recorded ECONNREFUSED. A write on an unconnected udp source is refused up front.
+  void udp_connect() {
+    auto s = parse_scenario(R"({"name":"udp","sources":[
+        {"id":"a","kind":"udp","bind":"127.0.0.1:0"},
+        {"id":"b","kind":"udp","bind":"127.0.0.1:0","connect":"a"}],
+      "steps":[
+        {"op":"write","source":"b","data":"ping","expect":[
+          {"source":"b","action":"write","result":"ok","n":4},
+          {"source":"a","seen":["readable"]}]},
+        {"op":"read","source":"a","expect":[{"source":"a","action":"read","result":"ok","n":4}]},
+        {"op":"close","source":"a","expect":[{"source":"a","removed":true}]},
+        {"op":"write","source":"b","data":"again"},
+        {"op":"read","source":"b","expect":[{"source":"b","action":"read","result":"error","errno":"ECONNREFUSED"}]}]})",
+                            "udp.json");
+    QVERIFY2(s, s ? "" : s.error().message().c_str());
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    ScenarioRunner runner(*s, **started);
+    QVERIFY(drive(**started, runner));
+    QVERIFY2(runner.passed(), report(runner).c_str());
+    (*started)->stop();
+
+    auto unconnected = parse_scenario(R"({"name":"u","sources":[{"id":"a","kind":"udp","bind":"127.0.0.1:0"}],
+      "steps":[{"op":"write","source":"a","data":"x"}]})", "u.json");
+    QVERIFY(!unconnected);
+    QCOMPARE(unconnected.error().pointer, std::string("/steps/0/source"));
+    QVERIFY2(unconnected.error().what.find("needs a connected udp source") != std::string::npos,
+             unconnected.error().message().c_str());
+    auto literal = parse_scenario(R"({"name":"u","sources":[{"id":"a","kind":"udp","bind":"127.0.0.1:0","connect":"127.0.0.1:53"}],
+      "steps":[]})", "u.json");
+    QVERIFY(!literal);
+    QCOMPARE(literal.error().pointer, std::string("/sources/0/connect"));
+  }
+
   // Level-triggered with a read reaction: the reaction reads 4 bytes per event until the
   // data is gone (the LT half of the partial-read lesson), and the notes reach the engine.
   void level_reaction_and_notes() {

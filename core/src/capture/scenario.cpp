@@ -280,8 +280,10 @@ std::vector<SourceKind> fits(ScenarioOp op) {
       return {K::tcp_stream,    K::udp,     K::unix_stream, K::unix_datagram,
               K::pipe_receiver, K::eventfd, K::timerfd};
     case ScenarioOp::write:
+      // udp only when connected (checked with the source); unix datagram sockets cannot be
+      // connected by the engine, so a send there always fails.
+      return {K::tcp_stream, K::unix_stream, K::pipe_sender, K::udp};
     case ScenarioOp::fill:
-      // Datagram sockets are left out: the engine cannot connect them, so a send always fails.
       return {K::tcp_stream, K::unix_stream, K::pipe_sender};
     case ScenarioOp::shutdown_read:
     case ScenarioOp::shutdown_write:
@@ -356,13 +358,34 @@ class Validator {
     switch (s.kind) {
       case K::tcp_listener:
       case K::udp:
-        o.only({"id", "kind", "bind", "interest", "mode", "reaction", "read_n", "deferred"});
+        if (s.kind == K::udp)
+          o.only({"id", "kind", "bind", "connect", "interest", "mode", "reaction", "read_n", "deferred"});
+        else
+          o.only({"id", "kind", "bind", "interest", "mode", "reaction", "read_n", "deferred"});
         s.addr = address(o, "bind", true);
         if (!s.addr->is_loopback()) {
           if (!options_.allow_remote)
             fail(at(ptr, "bind"),
                  "a non-loopback address needs allow_remote (got " + got(o.need("bind")) + ")");
           s.allow_remote = true;
+        }
+        if (s.kind == K::udp && o.has("connect")) {
+          // A connected UDP socket: its peer is another udp source of the scenario (its real,
+          // maybe ephemeral, address at run time), or a literal address with allow_remote.
+          const std::string target = o.str("connect", 200, true);
+          if (auto it = names_.find(target); it != names_.end()) {
+            if (it->second.kind != SourceKind::udp)
+              fail(at(ptr, "connect"), "\"" + target + "\" is not a udp source");
+            s.target = target;
+          } else if (is_id(target)) {
+            fail(at(ptr, "connect"), "no udp source \"" + target + "\" declared before this one");
+          } else if (!options_.allow_remote) {
+            fail(at(ptr, "connect"),
+                 "a literal connect target needs allow_remote; name a udp source of the scenario instead (got " +
+                     got(o.need("connect")) + ")");
+          } else {
+            s.peer = address(o, "connect", true);
+          }
         }
         break;
       case K::tcp_stream:
@@ -498,6 +521,11 @@ class Validator {
       for (auto k : ok) kinds += (kinds.empty() ? "" : ", ") + std::string(to_string(k));
       fail(ptr, "\"" + std::string(kOpNames[static_cast<std::size_t>(op)]) + "\" does not fit \"" + id +
                     "\", a " + std::string(to_string(*n.kind)) + " (it fits " + kinds + ")");
+    }
+    if (op == ScenarioOp::write && *n.kind == SourceKind::udp) {
+      const ScenarioSource& src = out_.sources[n.source];
+      if (src.target.empty() && !src.peer)
+        fail(ptr, "\"write\" needs a connected udp source: give \"" + id + "\" a \"connect\"");
     }
     return n;
   }
@@ -950,9 +978,19 @@ bool ScenarioRunner::submit_create(const ScenarioSource& s) {
     case K::tcp_listener:
       c = cmd::TcpListen{*s.addr, s.options, s.allow_remote};
       break;
-    case K::udp:
-      c = cmd::UdpBind{*s.addr, s.options, s.allow_remote};
+    case K::udp: {
+      std::optional<net::SocketAddr> peer = s.peer;
+      if (!s.target.empty()) {
+        auto text = address_of(s.target);
+        if (text) peer = net::SocketAddr::parse(*text);
+        if (!peer) {
+          create_error_ = "\"" + s.id + "\": \"" + s.target + "\" has no address to connect to";
+          return false;
+        }
+      }
+      c = cmd::UdpBind{*s.addr, s.options, s.allow_remote || s.peer.has_value(), peer};
       break;
+    }
     case K::tcp_stream: {
       std::optional<net::SocketAddr> a = s.addr;
       if (!s.target.empty()) {

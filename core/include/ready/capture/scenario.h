@@ -93,6 +93,7 @@ struct ScenarioSource {
   ScenarioSourceKind kind = ScenarioSourceKind::tcp_listener;
   std::optional<net::SocketAddr> addr;  ///< bind address, or a literal TCP connect target
   std::string target;                   ///< connect: the id of the source to connect to ("" if literal)
+  std::optional<net::SocketAddr> peer;  ///< udp: a literal address to connect to (allow_remote)
   std::string path;                     ///< unix bind path, or a literal unix connect path
   std::array<std::string, 2> ends;      ///< socketpair / pipe: the names of the two ends
   std::uint64_t initial = 0;            ///< eventfd
