@@ -25,23 +25,18 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.h"
 #include "ready/capture/record.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
 
 using namespace ready::capture;
 
+const char* const fuzz::kTarget = "fuzz_recording";
+
 namespace {
 
-[[noreturn]] void fail(const char* property, const std::string& detail = {}) {
-  std::fprintf(stderr, "fuzz_recording: property violated: %s\n%s\n", property, detail.c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-#define CHECK(cond, ...) \
-  do {                   \
-    if (!(cond)) fail(#cond __VA_OPT__(, ) __VA_ARGS__); \
-  } while (0)
+using fuzz::fail;
 
 // One memfd reused for every input: its content is replaced each time.
 class MemFile {

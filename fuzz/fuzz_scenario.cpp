@@ -13,21 +13,16 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "ready/capture/scenario.h"
 
 using namespace ready::capture;
 
+const char* const fuzz::kTarget = "fuzz_scenario";
+
 namespace {
 
-[[noreturn]] void fail(const char* property, const std::string& detail = {}) {
-  std::fprintf(stderr, "fuzz_scenario: property violated: %s\n%s\n", property, detail.c_str());
-  std::fflush(stderr);
-  std::abort();
-}
-#define CHECK(cond, ...) \
-  do {                   \
-    if (!(cond)) fail(#cond __VA_OPT__(, ) __VA_ARGS__); \
-  } while (0)
+using fuzz::fail;
 
 constexpr std::string_view kFile = "fuzz-input.json";
 

@@ -347,6 +347,25 @@ class Validator {
     if (!names_.emplace(id, std::move(n)).second) fail(ptr, "duplicate id \"" + id + "\"");
   }
 
+  /// The "connect" of a source: the id of a `want` source declared before it (kept in
+  /// s.target; false), or a literal address, allowed only with allow_remote (true: the
+  /// caller reads it), so a downloaded scenario cannot reach the machine's own services.
+  bool connect_target(const Obj& o, const std::string& ptr, SourceKind want, ScenarioSource& s) {
+    const std::string target = o.str("connect", 200, true);
+    const std::string kind(to_string(want));
+    if (auto it = names_.find(target); it != names_.end()) {
+      if (it->second.kind != want) fail(at(ptr, "connect"), "\"" + target + "\" is not a " + kind + " source");
+      s.target = target;
+      return false;
+    }
+    if (is_id(target))
+      fail(at(ptr, "connect"), "no " + kind + " source \"" + target + "\" declared before this one");
+    if (!options_.allow_remote)
+      fail(at(ptr, "connect"), "a literal connect target needs allow_remote; name a " + kind +
+                                   " source of the scenario instead (got " + got(o.need("connect")) + ")");
+    return true;
+  }
+
   void source(const json& j, const std::string& ptr, std::size_t index) {
     const Obj o(j, ptr, "a source");
     ScenarioSource s;
@@ -372,44 +391,19 @@ class Validator {
         if (s.kind == K::udp && o.has("connect")) {
           // A connected UDP socket: its peer is another udp source of the scenario (its real,
           // maybe ephemeral, address at run time), or a literal address with allow_remote.
-          const std::string target = o.str("connect", 200, true);
-          if (auto it = names_.find(target); it != names_.end()) {
-            if (it->second.kind != SourceKind::udp)
-              fail(at(ptr, "connect"), "\"" + target + "\" is not a udp source");
-            s.target = target;
-          } else if (is_id(target)) {
-            fail(at(ptr, "connect"), "no udp source \"" + target + "\" declared before this one");
-          } else if (!options_.allow_remote) {
-            fail(at(ptr, "connect"),
-                 "a literal connect target needs allow_remote; name a udp source of the scenario instead (got " +
-                     got(o.need("connect")) + ")");
-          } else {
-            s.peer = address(o, "connect", true);
-          }
+          if (connect_target(o, ptr, SourceKind::udp, s)) s.peer = address(o, "connect", true);
         }
         break;
       case K::tcp_stream:
       case K::unix_stream: {
         o.only({"id", "kind", "connect", "interest", "mode", "reaction", "read_n", "deferred"});
-        const std::string target = o.str("connect", 200, true);
         const SourceKind want =
             s.kind == K::tcp_stream ? SourceKind::tcp_listener : SourceKind::unix_listener;
-        if (auto it = names_.find(target); it != names_.end()) {
-          if (it->second.kind != want)
-            fail(at(ptr, "connect"),
-                 "\"" + target + "\" is not a " + std::string(to_string(want)) + " source");
-          s.target = target;
-        } else if (is_id(target)) {
-          fail(at(ptr, "connect"),
-               "no " + std::string(to_string(want)) + " source \"" + target + "\" declared before this one");
-        } else if (!options_.allow_remote) {
-          fail(at(ptr, "connect"),
-               "a literal connect target needs allow_remote; name a " + std::string(to_string(want)) +
-                   " source of the scenario instead (got " + got(o.need("connect")) + ")");
-        } else if (s.kind == K::tcp_stream) {
-          s.addr = address(o, "connect", true);
-        } else {
-          s.path = unix_path(o, "connect", true);
+        if (connect_target(o, ptr, want, s)) {  // a literal target
+          if (s.kind == K::tcp_stream)
+            s.addr = address(o, "connect", true);
+          else
+            s.path = unix_path(o, "connect", true);
         }
         break;
       }
@@ -971,6 +965,15 @@ std::uint64_t ScenarioRunner::submit(Command c, Token close_token) {
   return t->id;
 }
 
+bool ScenarioRunner::resolve_target(const ScenarioSource& s, std::optional<net::SocketAddr>& addr) {
+  if (s.target.empty()) return true;  // a literal address, or none
+  auto text = address_of(s.target);
+  addr = text ? net::SocketAddr::parse(*text) : std::nullopt;
+  if (addr) return true;
+  create_error_ = "\"" + s.id + "\": \"" + s.target + "\" has no address to connect to";
+  return false;
+}
+
 bool ScenarioRunner::submit_create(const ScenarioSource& s) {
   using K = ScenarioSourceKind;
   Command c;
@@ -980,27 +983,13 @@ bool ScenarioRunner::submit_create(const ScenarioSource& s) {
       break;
     case K::udp: {
       std::optional<net::SocketAddr> peer = s.peer;
-      if (!s.target.empty()) {
-        auto text = address_of(s.target);
-        if (text) peer = net::SocketAddr::parse(*text);
-        if (!peer) {
-          create_error_ = "\"" + s.id + "\": \"" + s.target + "\" has no address to connect to";
-          return false;
-        }
-      }
+      if (!resolve_target(s, peer)) return false;
       c = cmd::UdpBind{*s.addr, s.options, s.allow_remote || s.peer.has_value(), peer};
       break;
     }
     case K::tcp_stream: {
       std::optional<net::SocketAddr> a = s.addr;
-      if (!s.target.empty()) {
-        auto text = address_of(s.target);
-        if (text) a = net::SocketAddr::parse(*text);
-        if (!a) {
-          create_error_ = "\"" + s.id + "\": \"" + s.target + "\" has no address to connect to";
-          return false;
-        }
-      }
+      if (!resolve_target(s, a)) return false;
       c = cmd::TcpConnect{*a, s.options};
       break;
     }

@@ -297,6 +297,9 @@ class ScenarioRunner {
   /// Submits a command whose answer the barrier waits for; its id, or 0 if refused.
   std::uint64_t submit(Command c, Token close_token = Token{});
   bool submit_create(const ScenarioSource& s);
+  /// The real address of the source s connects to by id (into `addr`); false, with
+  /// create_error_ set, when that source has none. True without change for a literal.
+  bool resolve_target(const ScenarioSource& s, std::optional<net::SocketAddr>& addr);
   void start_step();
   void begin_checks(Clock::time_point now);
   void finish_step(StepOutcome::Status status, std::string detail);
