@@ -3,10 +3,15 @@
 #include <optional>
 #include <type_traits>
 
+#include <sys/epoll.h>
+
+#include "ready/capture/command.h"
 #include "ready/capture/record.h"
 #include "ready_test.h"
 
 using namespace ready::capture;
+using ready::Interest;
+using ready::Trigger;
 
 class TestRecord : public ready::test::CoreTest {
   Q_OBJECT
@@ -46,6 +51,32 @@ class TestRecord : public ready::test::CoreTest {
   }
 
   // errno names (recordings, scenarios) read back to the number they were written from.
+  void readiness_flags_follow_mio() {
+    QCOMPARE(readiness_flags(EPOLLIN), flag_readable);
+    QCOMPARE(readiness_flags(EPOLLIN | EPOLLRDHUP), flag_readable | flag_read_closed);
+    QCOMPARE(readiness_flags(EPOLLHUP), flag_read_closed | flag_write_closed);
+    QCOMPARE(readiness_flags(EPOLLOUT | EPOLLERR), flag_writable | flag_error | flag_write_closed);
+    QCOMPARE(readiness_flags(EPOLLPRI), flag_readable | flag_priority);
+    QCOMPARE(readiness_flags(0), 0);
+  }
+
+  void source_bits_round_trip() {
+    for (auto interest : {Interest::READABLE, Interest::WRITABLE, Interest::READABLE | Interest::PRIORITY}) {
+      for (auto trigger : {Trigger::edge, Trigger::level, Trigger::oneshot}) {
+        for (auto reaction : {Reaction::none, Reaction::echo, Reaction::auto_accept}) {
+          const SourceBits b{interest, trigger, reaction};
+          const SourceBits back = SourceBits::unpack(b.pack());
+          QCOMPARE(back.interest, interest);
+          QCOMPARE(back.trigger, trigger);
+          QCOMPARE(back.reaction, reaction);
+        }
+      }
+    }
+    // The layout the recording format and old recordings rely on.
+    QCOMPARE(SourceBits({Interest::WRITABLE, Trigger::oneshot, Reaction::drain}).pack(),
+             Interest::WRITABLE.bits() | (2u << 8) | (2u << 16));
+  }
+
   void errno_names_round_trip() {
     for (int e : {EAGAIN, ECONNRESET, ECONNREFUSED, EPIPE, EMFILE, EINTR, EACCES, ENOENT}) {
       const std::string name = ready::errno_name(e);

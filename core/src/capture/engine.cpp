@@ -32,6 +32,11 @@
 
 namespace ready::capture {
 
+SourceBits SourceBits::unpack(std::uint32_t bits) noexcept {
+  return {Interest::from_bits(static_cast<std::uint8_t>(bits & 0xff)).value_or(Interest::READABLE),
+          static_cast<Trigger>((bits >> 8) & 0xff), static_cast<Reaction>((bits >> 16) & 0xff)};
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -111,10 +116,6 @@ Step step_of(const io_result<std::size_t>& r, bool zero_is_eof) {
   return {Outcome::error, 0, errno_of(r.error())};
 }
 
-std::uint32_t source_bits(Interest i, Trigger t, Reaction r) noexcept {
-  return std::uint32_t{i.bits()} | (std::uint32_t{static_cast<std::uint8_t>(t)} << 8) |
-         (std::uint32_t{static_cast<std::uint8_t>(r)} << 16);
-}
 
 /// How many sources a command creates (and so how many tokens `submit` hands out for it).
 int tokens_needed(const Command& c) noexcept {
@@ -425,7 +426,7 @@ struct Engine::Impl {
     r.token = s.token.value;
     r.fd = s.fd;
     r.op = static_cast<std::uint8_t>(s.kind);
-    r.bits = source_bits(s.interest, s.trigger, s.reaction.kind);
+    r.bits = SourceBits{s.interest, s.trigger, s.reaction.kind}.pack();
     r.value = value;
     r.value2 = value2;
     emit(r);
@@ -540,7 +541,7 @@ struct Engine::Impl {
     removed.token = s.token.value;
     removed.fd = s.fd;
     removed.op = static_cast<std::uint8_t>(s.kind);
-    removed.bits = source_bits(s.interest, s.trigger, s.reaction.kind);
+    removed.bits = SourceBits{s.interest, s.trigger, s.reaction.kind}.pack();
     removed.value = s.bytes_in;
     removed.value2 = s.bytes_out;
     {

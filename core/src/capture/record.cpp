@@ -1,7 +1,21 @@
 // Names of the record enums, as the recording format spells them.
 #include "ready/capture/record.h"
 
+#include "ready/event.h"
+
 namespace ready::capture {
+
+std::uint8_t readiness_flags(std::uint32_t epoll_bits) noexcept {
+  const Event e(Token{}, epoll_bits);
+  std::uint8_t f = 0;
+  if (e.is_readable()) f |= flag_readable;
+  if (e.is_writable()) f |= flag_writable;
+  if (e.is_error()) f |= flag_error;
+  if (e.is_read_closed()) f |= flag_read_closed;
+  if (e.is_write_closed()) f |= flag_write_closed;
+  if (e.is_priority()) f |= flag_priority;
+  return f;
+}
 
 std::string_view to_string(RecordKind k) noexcept {
   switch (k) {

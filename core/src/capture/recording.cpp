@@ -37,11 +37,6 @@ namespace {
 constexpr std::array<std::string_view, 6> kFlagNames = {"readable",    "writable",     "error",
                                                         "read_closed", "write_closed", "priority"};
 
-std::uint32_t flags_of(std::uint32_t epoll_bits) noexcept {
-  const Event e(Token(0), epoll_bits);
-  return (e.is_readable() ? 1u : 0u) | (e.is_writable() ? 2u : 0u) | (e.is_error() ? 4u : 0u) |
-         (e.is_read_closed() ? 8u : 0u) | (e.is_write_closed() ? 16u : 0u) | (e.is_priority() ? 32u : 0u);
-}
 
 constexpr std::array<std::string_view, 3> kModeNames = {"edge", "level", "oneshot"};
 constexpr std::array<std::string_view, 6> kReactionNames = {"none", "read",    "drain",
@@ -322,7 +317,7 @@ void RecordingWriter::append_line(const Record& r) {
     case RecordKind::readiness: {
       put_key(out, "flags");
       out += '[';
-      const std::uint32_t f = flags_of(r.bits);
+      const std::uint32_t f = readiness_flags(r.bits);
       bool first = true;
       for (std::size_t i = 0; i < kFlagNames.size(); ++i) {
         if (!(f & (1u << i))) continue;
@@ -777,7 +772,7 @@ struct LineParser {
       case RecordKind::readiness:
         if (!(err = require(f_flags, "flags")).empty()) return err;
         if (!(err = require(f_epoll, "epoll")).empty()) return err;
-        if (flags != flags_of(r.bits)) return "\"flags\" do not match the \"epoll\" bits";
+        if (flags != readiness_flags(r.bits)) return "\"flags\" do not match the \"epoll\" bits";
         break;
       case RecordKind::action:
         if (!(err = require(f_op, "op")).empty()) return err;

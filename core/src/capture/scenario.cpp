@@ -60,17 +60,6 @@ std::string join(const Names& names) {
 }
 
 
-std::uint8_t flags_of(std::uint32_t epoll_bits) noexcept {
-  const Event e(Token{}, epoll_bits);
-  std::uint8_t f = 0;
-  if (e.is_readable()) f |= flag_readable;
-  if (e.is_writable()) f |= flag_writable;
-  if (e.is_error()) f |= flag_error;
-  if (e.is_read_closed()) f |= flag_read_closed;
-  if (e.is_write_closed()) f |= flag_write_closed;
-  if (e.is_priority()) f |= flag_priority;
-  return f;
-}
 
 std::string flags_text(std::uint8_t f) {
   std::string s;
@@ -1091,7 +1080,7 @@ void ScenarioRunner::observe(std::span<const Record> records) {
     switch (r.kind) {
       case RecordKind::readiness: {
         Seen& s = window_[r.token];
-        s.combos |= std::uint64_t{1} << flags_of(r.bits);
+        s.combos |= std::uint64_t{1} << readiness_flags(r.bits);
         ++s.events;
         break;
       }

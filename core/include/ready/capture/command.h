@@ -62,6 +62,22 @@ struct ReactionSpec {
   bool stop_at_short_read = false;
 };
 
+/// The `bits` of a source record (source_added / changed / removed): the interest, trigger
+/// mode and reaction in force, packed as interest bits | trigger << 8 | reaction << 16.
+struct SourceBits {
+  Interest interest = Interest::READABLE;
+  Trigger trigger = Trigger::edge;
+  Reaction reaction = Reaction::none;
+
+  [[nodiscard]] constexpr std::uint32_t pack() const noexcept {
+    return std::uint32_t{interest.bits()} | (std::uint32_t{static_cast<std::uint8_t>(trigger)} << 8) |
+           (std::uint32_t{static_cast<std::uint8_t>(reaction)} << 16);
+  }
+  /// The inverse of pack(). Values outside the enums (only in hand-made input) are kept as
+  /// they are; an interest with no bit set (invalid) decodes as READABLE.
+  [[nodiscard]] static SourceBits unpack(std::uint32_t bits) noexcept;
+};
+
 /// How a new source is registered, and what it does on events.
 struct SourceOptions {
   Interest interest = Interest::READABLE;

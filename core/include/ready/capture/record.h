@@ -87,6 +87,19 @@ struct Record {
 static_assert(sizeof(Record) == 48);
 static_assert(std::is_trivially_copyable_v<Record>);
 
+/// The readiness of a `readiness` record's epoll bits, decoded with the predicates of
+/// ready::Event (mio's): one bit per flag, in the order the recording format lists them.
+enum ReadinessFlag : std::uint8_t {
+  flag_readable = 1 << 0,
+  flag_writable = 1 << 1,
+  flag_error = 1 << 2,
+  flag_read_closed = 1 << 3,
+  flag_write_closed = 1 << 4,
+  flag_priority = 1 << 5,
+};
+/// The ReadinessFlag bits of raw epoll bits (EPOLLIN|EPOLLRDHUP gives readable | read_closed).
+std::uint8_t readiness_flags(std::uint32_t epoll_bits) noexcept;
+
 /// Lower-case names, as the recording format spells them ("readiness", "tcp_listener",
 /// "shutdown_write", "would_block", ...). A value outside the enum gives "unknown".
 std::string_view to_string(RecordKind k) noexcept;

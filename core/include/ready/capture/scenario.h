@@ -126,15 +126,8 @@ enum class ScenarioOp : std::uint8_t {
   timer_disarm,
 };
 
-/// Readiness flags as a scenario names them (the `ready::Event` predicates).
-enum ScenarioFlag : std::uint8_t {
-  flag_readable = 1 << 0,
-  flag_writable = 1 << 1,
-  flag_error = 1 << 2,
-  flag_read_closed = 1 << 3,
-  flag_write_closed = 1 << 4,
-  flag_priority = 1 << 5,
-};
+/// Readiness flags as a scenario names them: ready::capture::ReadinessFlag (record.h).
+using ScenarioFlag = ReadinessFlag;
 
 /// One check of a step. Every check looks at the records of its source since the previous
 /// step ended (for the first step: since the runner started).
