@@ -1,0 +1,172 @@
+// The bridge: the GUI thread's side of the capture engine.
+#pragma once
+
+#include <QObject>
+#include <QSocketNotifier>
+#include <QString>
+#include <QTimer>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "ready/capture/engine.h"
+#include "ready/capture/record.h"
+#include "ready/capture/store.h"
+#include "ready/error.h"
+
+namespace ready::ui {
+
+/// Where the bridge's records come from: the notify eventfd to watch and the ring to drain.
+/// `EngineFeed` is the product's; a benchmark or a test may feed a bare RecordRing + Notifier
+/// (the same classes the engine uses) through its own implementation.
+class RecordFeed {
+ public:
+  virtual ~RecordFeed() = default;
+  /// The descriptor that becomes readable when records are waiting (level-triggered use).
+  [[nodiscard]] virtual int notify_fd() const = 0;
+  /// Called once per wake-up before `drain` (Notifier::begin_drain).
+  virtual void begin_drain() = 0;
+  /// Moves up to out.size() records into `out`; 0 when empty.
+  virtual std::size_t drain(std::span<capture::Record> out) = 0;
+  /// The ring's accounting (RecordRing::produced / dropped) and capacity.
+  [[nodiscard]] virtual std::uint64_t produced() const = 0;
+  [[nodiscard]] virtual std::uint64_t dropped() const = 0;
+  [[nodiscard]] virtual std::size_t ring_capacity() const = 0;
+};
+
+/// Something kept up to date with the store, record by record, as the bridge appends.
+/// Observers run on the GUI thread inside the bridge's drain, right after each append, so
+/// their state always matches the store's; they must be cheap (O(1) per record).
+class RecordObserver {
+ public:
+  virtual ~RecordObserver() = default;
+  /// `r` was appended to the store at global index `index`.
+  virtual void on_record(const capture::Record& r, std::uint64_t index) = 0;
+  /// The store evicted its oldest records: it now begins at `new_begin` (a global index).
+  virtual void on_evicted(std::uint64_t new_begin) { (void)new_begin; }
+};
+
+/// The bridge: owns the engine (or another RecordFeed) on the GUI side and the RecordStore.
+///
+/// A QSocketNotifier on the feed's notify fd drains the ring in batches (`kBatch` records)
+/// into the store as soon as records arrive, so the ring stays empty and the poll thread
+/// never drops for want of a reader. Views are told at most once per frame: a frame timer
+/// (`frame_interval_ms`, 16 ms by default) emits `frame(begin, end)` with the global index
+/// range appended since the previous frame, and only if something was. Commands from every
+/// widget go through `submit`; a refused submit is reported by `commandFailed` too.
+///
+/// One drain takes at most `kMaxPerWake` records before returning to the event loop (it
+/// re-arms itself with a zero-time timer), so a flood never freezes the window.
+class Bridge : public QObject {
+  Q_OBJECT
+
+ public:
+  static constexpr std::size_t kBatch = 4096;
+  static constexpr std::size_t kMaxPerWake = 256 * 1024;
+
+  struct Options {
+    capture::StoreLimits store{};
+    int frame_interval_ms = 16;
+  };
+
+  /// Starts an engine with `config` and a bridge over it.
+  static io_result<std::unique_ptr<Bridge>> start(capture::EngineConfig config, Options options,
+                                                  QObject* parent = nullptr);
+  /// A bridge over any feed (benchmarks, tests). No engine: `engine()` is null and `submit`
+  /// fails with ENOTCONN.
+  Bridge(std::unique_ptr<RecordFeed> feed, Options options, QObject* parent = nullptr);
+  ~Bridge() override;
+
+  /// The engine, or null when the feed is not one.
+  [[nodiscard]] capture::Engine* engine() const noexcept { return engine_; }
+  [[nodiscard]] const capture::RecordStore& store() const noexcept { return store_; }
+
+  /// Adds an observer (not owned; it must outlive the bridge or be removed first). It sees
+  /// only records appended from now on.
+  void add_observer(RecordObserver* o);
+  void remove_observer(RecordObserver* o);
+
+  /// Queues a command on the engine. On failure emits commandFailed with the message, too.
+  io_result<capture::Ticket> submit(capture::Command command);
+
+  /// The text of a note record, or an empty string.
+  [[nodiscard]] QString note_text(std::uint64_t id) const;
+
+  /// Status-bar figures.
+  struct Status {
+    std::uint64_t stored = 0;           ///< records in the store now
+    std::uint64_t received = 0;         ///< records drained from the ring since start
+    std::uint64_t produced = 0;         ///< records the engine produced
+    std::uint64_t dropped = 0;          ///< records the ring dropped (full)
+    std::uint64_t evicted = 0;          ///< records the store evicted (its bound)
+    double records_per_s = 0;           ///< received, over the last second or so
+    std::size_t ring_capacity = 0;
+    std::uint64_t ring_fill = 0;        ///< records in the ring now (produced - dropped - received)
+    bool poll_thread_running = false;
+  };
+  [[nodiscard]] Status status() const;
+
+  /// Drains everything waiting now (tests; the notifier does this by itself).
+  std::size_t drain_now();
+  /// Emits `frame` now if records were appended since the last one (tests, --png).
+  void flush_frame();
+  /// Stops the engine (joins the poll thread) after draining; records stay in the store.
+  void stop();
+
+ signals:
+  /// Records [begin, end) (global store indices) were appended since the last frame. Also
+  /// emitted (possibly with begin == end) when the store evicted, so views can drop rows:
+  /// `evicted_to` is the store's begin_index() now.
+  void frame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+  /// A command was refused (the engine is stopping) or a create/modify failed later (from
+  /// its records). Human-readable, one line.
+  void commandFailed(const QString& message);
+
+ private:
+  Bridge(std::unique_ptr<capture::Engine> engine, Options options, QObject* parent);
+  void on_readable();
+  void on_frame_timer();
+
+  std::unique_ptr<capture::Engine> owned_engine_;
+  capture::Engine* engine_ = nullptr;
+  std::unique_ptr<RecordFeed> feed_;
+  Options options_;
+  capture::RecordStore store_;
+  std::vector<capture::Record> batch_;
+  std::vector<RecordObserver*> observers_;
+  std::unique_ptr<QSocketNotifier> notifier_;
+  QTimer frame_timer_;
+  QTimer rate_timer_;
+  bool drain_scheduled_ = false;
+  std::uint64_t frame_begin_ = 0;
+  std::uint64_t last_evicted_ = 0;
+  std::uint64_t received_ = 0;
+  std::uint64_t rate_base_ = 0;
+  std::uint64_t rate_base_ns_ = 0;
+  double rate_ = 0;
+  bool stopped_ = false;
+};
+
+/// A RecordFeed over an Engine (not owned).
+class EngineFeed final : public RecordFeed {
+ public:
+  explicit EngineFeed(capture::Engine& e) : engine_(e) {}
+  [[nodiscard]] int notify_fd() const override { return engine_.notifier().as_raw_fd(); }
+  void begin_drain() override { engine_.notifier().begin_drain(); }
+  std::size_t drain(std::span<capture::Record> out) override { return engine_.drain(out); }
+  [[nodiscard]] std::uint64_t produced() const override { return engine_.produced(); }
+  [[nodiscard]] std::uint64_t dropped() const override { return engine_.dropped(); }
+  [[nodiscard]] std::size_t ring_capacity() const override { return engine_.config().ring_capacity; }
+
+ private:
+  capture::Engine& engine_;
+};
+
+/// "ECONNREFUSED: Connection refused" style text for an error code.
+QString error_text(std::error_code ec);
+
+}  // namespace ready::ui
