@@ -58,6 +58,9 @@ class TestRecord : public ready::test::CoreTest {
     QCOMPARE(readiness_flags(EPOLLOUT | EPOLLERR), flag_writable | flag_error | flag_write_closed);
     QCOMPARE(readiness_flags(EPOLLPRI), flag_readable | flag_priority);
     QCOMPARE(readiness_flags(0), 0);
+    QCOMPARE(flags_text(flag_readable | flag_read_closed), std::string("readable|read_closed"));
+    QCOMPARE(flags_text(0), std::string());
+    QCOMPARE(to_string(static_cast<ReadinessFlag>(3)), std::string_view("unknown"));
   }
 
   void source_bits_round_trip() {

@@ -17,6 +17,34 @@ std::uint8_t readiness_flags(std::uint32_t epoll_bits) noexcept {
   return f;
 }
 
+std::string_view to_string(ReadinessFlag f) noexcept {
+  switch (f) {
+    case flag_readable:
+      return "readable";
+    case flag_writable:
+      return "writable";
+    case flag_error:
+      return "error";
+    case flag_read_closed:
+      return "read_closed";
+    case flag_write_closed:
+      return "write_closed";
+    case flag_priority:
+      return "priority";
+  }
+  return "unknown";
+}
+
+std::string flags_text(std::uint8_t flags, std::string_view sep) {
+  std::string out;
+  for (unsigned bit = 1; bit <= flag_priority; bit <<= 1) {
+    if (!(flags & bit)) continue;
+    if (!out.empty()) out += sep;
+    out += to_string(static_cast<ReadinessFlag>(bit));
+  }
+  return out;
+}
+
 std::string_view to_string(RecordKind k) noexcept {
   switch (k) {
     case RecordKind::source_added:

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -99,6 +100,10 @@ enum ReadinessFlag : std::uint8_t {
 };
 /// The ReadinessFlag bits of raw epoll bits (EPOLLIN|EPOLLRDHUP gives readable | read_closed).
 std::uint8_t readiness_flags(std::uint32_t epoll_bits) noexcept;
+/// The name of one flag ("readable", "read_closed", ...), "unknown" for anything else.
+std::string_view to_string(ReadinessFlag f) noexcept;
+/// All flags set in `flags`, in the order above, joined by `sep` ("readable|read_closed").
+std::string flags_text(std::uint8_t flags, std::string_view sep = "|");
 
 /// Lower-case names, as the recording format spells them ("readiness", "tcp_listener",
 /// "shutdown_write", "would_block", ...). A value outside the enum gives "unknown".
