@@ -61,13 +61,9 @@ std::string join(const Names& names) {
 
 
 
-std::string flags_text(std::uint8_t f) {
-  std::string s;
-  for (std::size_t i = 0; i < kFlagNames.size(); ++i) {
-    if (!(f & (1u << i))) continue;
-    if (!s.empty()) s += '|';
-    s += kFlagNames[i];
-  }
+// A flag set as a scenario message names it ("readable|read_closed", or "(no flag)").
+std::string flag_set_text(std::uint8_t f) {
+  const std::string s = flags_text(f);
   return s.empty() ? std::string("(no flag)") : s;
 }
 
@@ -1235,7 +1231,7 @@ void ScenarioRunner::begin_checks(Clock::time_point now) {
     } else if (bad) {
       check_state_[i] = -1;
       check_detail_[i] =
-          x.source + ": expected " + flags_text(x.not_seen) + " not seen, got " + flags_text(bad);
+          x.source + ": expected " + flag_set_text(x.not_seen) + " not seen, got " + flag_set_text(bad);
     } else if (!x.seen) {
       check_state_[i] = 1;
     }
@@ -1355,9 +1351,9 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
               std::string got_flags;
               for (unsigned c = 0; c < 64; ++c)
                 if ((s.combos >> c) & 1)
-                  got_flags += (got_flags.empty() ? "" : ", ") + flags_text(static_cast<std::uint8_t>(c));
+                  got_flags += (got_flags.empty() ? "" : ", ") + flag_set_text(static_cast<std::uint8_t>(c));
               miss =
-                  x.source + ": expected an event with " + flags_text(x.seen) + " within " +
+                  x.source + ": expected an event with " + flag_set_text(x.seen) + " within " +
                   std::to_string(x.within.count()) + " ms, got " +
                   (s.events ? std::to_string(s.events) + " event(s): " + got_flags : std::string("no event"));
             }
