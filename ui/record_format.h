@@ -1,0 +1,58 @@
+// Record text: the one place that turns a capture Record into the words the GUI shows.
+#pragma once
+
+#include <QString>
+#include <cstdint>
+#include <functional>
+
+#include "ready/capture/command.h"
+#include "ready/capture/record.h"
+#include "ready/interest.h"
+
+namespace ready::ui {
+
+/// Looks up the text of a note record (Record::value); empty when unknown. Bridge::note_text
+/// is one.
+using NoteTextFn = std::function<QString(std::uint64_t id)>;
+
+/// A capture time (ns since the capture started) as milliseconds with microsecond
+/// resolution: "0.000 ms", "12.345 ms", "61234.567 ms". One unit for every row, so times in a
+/// column line up and compare at a glance; nanoseconds are truncated, not rounded, so a
+/// row's text never claims a later microsecond than the record's.
+QString format_time_ns(std::uint64_t t_ns);
+/// A duration in the unit that suits it: "850 ns", "12.3 µs", "4.56 ms", "1.23 s".
+QString format_duration_ns(std::uint64_t ns);
+/// A byte count: "0 B", "512 B", "4.0 KiB", "1.5 MiB".
+QString format_bytes(std::uint64_t bytes);
+
+/// "ECONNREFUSED" (ready::errno_name); empty for 0.
+QString errno_text(int err);
+
+/// The names the recording format uses ("tcp_stream", "source_added", "edge", "echo").
+QString kind_text(capture::SourceKind k);
+QString record_kind_text(capture::RecordKind k);
+QString trigger_text(Trigger t);
+QString reaction_text(capture::Reaction r);
+/// "readable|writable|priority" (the set bits, lower case, in that order).
+QString interest_text(Interest i);
+
+/// The log's "what" column: for a readiness record its flags ("readable|read_closed"), for an
+/// action its op ("read"), for a source record the event and kind ("added tcp_stream",
+/// "changed", "removed"), for a warning its kind; otherwise the record kind
+/// ("poll_return", "note", "stats").
+QString record_what(const capture::Record& r);
+/// The log's "result" column: an action's outcome with its bytes or errno ("ok 5",
+/// "would_block", "eof", "error ECONNREFUSED"); a source record's interest, mode and
+/// reaction ("readable|writable edge none"); a poll return's event count ("3 events"); a
+/// warning's errno. Empty for the rest.
+QString record_result(const capture::Record& r);
+/// The log's "detail" column: what is left worth knowing — the raw epoll bits of a readiness
+/// record, the fd and command id of an action, an accepted stream's token, the partner or
+/// parent of a new source, the bytes of a removed one, time blocked in epoll_wait, a note's
+/// text (through `notes`, which may be empty), the accounting of a stats record.
+QString record_detail(const capture::Record& r, const NoteTextFn& notes = {});
+/// The token as the log shows it: empty for records about no source (poll_return, note,
+/// stats), else its number.
+QString record_token_text(const capture::Record& r);
+
+}  // namespace ready::ui
