@@ -11,6 +11,7 @@
 #include "bridge.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/store.h"
+#include "peer.h"
 #include "ready_test.h"
 
 namespace ready::test {
@@ -37,6 +38,12 @@ inline std::function<bool(const capture::Record&)> action_of(
     return r.kind == capture::RecordKind::action && r.token == t.value &&
            r.op == static_cast<std::uint8_t>(op) && (!outcome || r.outcome == *outcome);
   };
+}
+
+/// A loopback address nothing listens on (a listener's port, after the listener closed).
+inline net::SocketAddr closed_port() {
+  auto l = plain_listener(any_local_address());
+  return l ? local_address(l->get()) : net::SocketAddr();
 }
 
 /// Starts a bridge over a real engine, or fails the calling test (use in a test body).

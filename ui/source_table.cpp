@@ -1,0 +1,256 @@
+#include "source_table.h"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "ready/error.h"
+
+namespace ready::ui {
+
+using capture::Op;
+using capture::Outcome;
+using capture::Record;
+using capture::RecordKind;
+using capture::SourceKind;
+
+namespace {
+
+bool is_stream(SourceKind k) {
+  return k == SourceKind::tcp_stream || k == SourceKind::unix_stream || k == SourceKind::pipe_sender ||
+         k == SourceKind::pipe_receiver;
+}
+bool is_socket_stream(SourceKind k) { return k == SourceKind::tcp_stream || k == SourceKind::unix_stream; }
+bool counts_bytes(SourceKind k) { return k != SourceKind::eventfd && k != SourceKind::timerfd; }
+
+/// Errors that say the connection itself is gone or never came up (not a misused command).
+bool is_connection_error(int e) {
+  switch (e) {
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case EHOSTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+SourceState initial_state(SourceKind k, std::uint64_t related) {
+  switch (k) {
+    case SourceKind::tcp_listener:
+    case SourceKind::unix_listener:
+      return SourceState::listening;
+    case SourceKind::tcp_stream:
+    case SourceKind::unix_stream:
+      // Paired or accepted streams are connected from the start; a connect reports itself.
+      return related != 0 ? SourceState::connected : SourceState::connecting;
+    case SourceKind::udp:
+    case SourceKind::unix_datagram:
+      return SourceState::bound;
+    case SourceKind::pipe_sender:
+    case SourceKind::pipe_receiver:
+    case SourceKind::eventfd:
+    case SourceKind::timerfd:
+      break;
+  }
+  return SourceState::open;
+}
+
+}  // namespace
+
+std::string_view to_string(SourceState s) noexcept {
+  switch (s) {
+    case SourceState::connecting:
+      return "connecting";
+    case SourceState::connected:
+      return "connected";
+    case SourceState::listening:
+      return "listening";
+    case SourceState::half_closed:
+      return "half-closed";
+    case SourceState::closed:
+      return "closed";
+    case SourceState::error:
+      return "error";
+    case SourceState::bound:
+      return "bound";
+    case SourceState::open:
+      return "open";
+  }
+  return "unknown";
+}
+
+std::string SourceRow::state_text() const {
+  std::string s(to_string(state));
+  if (state == SourceState::error) {
+    s += ' ';
+    s += errno_name(err);
+  } else if (state == SourceState::closed && err != 0) {
+    s += " (" + errno_name(err) + ')';
+  }
+  return s;
+}
+
+int SourceTable::row_of(std::uint64_t token) const {
+  auto it = by_token_.find(token);
+  return it == by_token_.end() ? -1 : static_cast<int>(it->second);
+}
+
+const SourceRow* SourceTable::find(std::uint64_t token) const {
+  auto it = by_token_.find(token);
+  return it == by_token_.end() ? nullptr : &rows_[it->second];
+}
+
+SourceRow* SourceTable::row_for(std::uint64_t token) {
+  auto it = by_token_.find(token);
+  if (it == by_token_.end()) return nullptr;
+  touch(it->second);
+  return &rows_[it->second];
+}
+
+void SourceTable::touch(std::size_t row) {
+  if (row >= reported_rows_ || dirty_mark_[row]) return;  // new rows are reported as new
+  dirty_mark_[row] = true;
+  dirty_.push_back(row);
+}
+
+SourceTable::Dirty SourceTable::take_dirty() {
+  Dirty d;
+  d.first_new = reported_rows_;
+  d.end = rows_.size();
+  std::sort(dirty_.begin(), dirty_.end());
+  for (std::size_t r : dirty_) dirty_mark_[r] = false;
+  d.changed = std::move(dirty_);
+  dirty_.clear();
+  reported_rows_ = rows_.size();
+  dirty_mark_.resize(rows_.size(), false);
+  return d;
+}
+
+void SourceTable::add(const Record& r) {
+  if (by_token_.contains(r.token)) return;  // hand-made input: a token is added once
+  SourceRow row;
+  row.token = r.token;
+  row.kind = static_cast<SourceKind>(r.op);
+  row.fd = r.fd;
+  row.related = r.value;
+  row.state = initial_state(row.kind, r.value);
+  const auto b = capture::SourceBits::unpack(r.bits);
+  row.interest = b.interest;
+  row.trigger = b.trigger;
+  row.reaction = b.reaction;
+  row.t_added = r.t_ns;
+  if (lookup_) {
+    if (auto info = lookup_(r.token)) {
+      row.local = std::move(info->local);
+      row.peer = std::move(info->peer);
+    }
+  }
+  by_token_.emplace(r.token, rows_.size());
+  rows_.push_back(std::move(row));
+}
+
+void SourceTable::on_record(const Record& r, std::uint64_t index) {
+  (void)index;
+  switch (r.kind) {
+    case RecordKind::source_added:
+      add(r);
+      return;
+    case RecordKind::poll_return:
+    case RecordKind::note:
+    case RecordKind::stats:
+    case RecordKind::warning:
+      return;
+    case RecordKind::source_changed:
+    case RecordKind::source_removed:
+    case RecordKind::readiness:
+    case RecordKind::action:
+      break;
+  }
+  SourceRow* s = row_for(r.token);
+  if (!s) return;
+
+  if (r.kind == RecordKind::source_changed) {
+    const auto b = capture::SourceBits::unpack(r.bits);
+    // SetReaction records source_changed too but does not re-register: only a changed
+    // reaction with the same interest and mode leaves a disarmed oneshot disarmed.
+    const bool reaction_only =
+        b.interest == s->interest && b.trigger == s->trigger && b.reaction != s->reaction;
+    if (!reaction_only) s->armed = true;
+    s->interest = b.interest;
+    s->trigger = b.trigger;
+    s->reaction = b.reaction;
+    return;
+  }
+  if (r.kind == RecordKind::source_removed) {
+    const auto b = capture::SourceBits::unpack(r.bits);
+    s->interest = b.interest;
+    s->trigger = b.trigger;
+    s->reaction = b.reaction;
+    s->bytes_in = r.value;
+    s->bytes_out = r.value2;
+    s->state = SourceState::closed;
+    s->t_removed = r.t_ns;
+    return;
+  }
+  if (s->state == SourceState::closed) return;  // nothing after source_removed changes a row
+
+  if (r.kind == RecordKind::readiness) {
+    ++s->events;
+    if (s->trigger == Trigger::oneshot) s->armed = false;
+    if (is_socket_stream(s->kind) && (capture::readiness_flags(r.bits) & capture::flag_read_closed) &&
+        s->state == SourceState::connected)
+      s->state = SourceState::half_closed;
+    return;
+  }
+
+  // An action.
+  const auto op = static_cast<Op>(r.op);
+  if (r.outcome == Outcome::would_block) ++s->would_blocks;
+  if (r.outcome == Outcome::error) ++s->errors;
+  if (counts_bytes(s->kind) && r.outcome != Outcome::error) {
+    if (op == Op::read || op == Op::drain) s->bytes_in += r.value;
+    if (op == Op::write || op == Op::fill) s->bytes_out += r.value;
+  }
+  switch (op) {
+    case Op::connect:
+      if (r.outcome == Outcome::in_progress) {
+        s->state = SourceState::connecting;
+      } else if (r.outcome == Outcome::ok) {
+        s->state = SourceState::connected;
+      } else if (r.outcome == Outcome::error) {
+        s->state = SourceState::error;
+        s->err = r.err;
+      }
+      return;
+    case Op::rearm:
+      if (r.outcome == Outcome::ok) s->armed = true;
+      return;
+    case Op::shutdown_read:
+    case Op::shutdown_write:
+      if (r.outcome == Outcome::ok && s->state == SourceState::connected) s->state = SourceState::half_closed;
+      break;
+    case Op::read:
+    case Op::drain:
+      if (r.outcome == Outcome::eof && is_stream(s->kind) &&
+          (s->state == SourceState::connected || s->state == SourceState::open))
+        s->state = SourceState::half_closed;
+      break;
+    default:
+      break;
+  }
+  if (r.outcome == Outcome::error && is_socket_stream(s->kind) && is_connection_error(r.err)) {
+    s->state = SourceState::error;
+    s->err = r.err;
+  } else if (r.outcome == Outcome::error && is_stream(s->kind) && r.err == EPIPE) {
+    s->state = SourceState::error;  // a pipe sender whose reader is gone
+    s->err = r.err;
+  }
+}
+
+}  // namespace ready::ui

@@ -1,0 +1,124 @@
+// The source table: what is known about every source a capture ever had, from its records.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "bridge.h"
+#include "ready/capture/command.h"
+#include "ready/capture/engine.h"
+#include "ready/capture/record.h"
+#include "ready/interest.h"
+
+namespace ready::ui {
+
+/// A source's life as its records tell it.
+enum class SourceState : std::uint8_t {
+  connecting,   ///< a TCP connect is in progress (action connect in_progress)
+  connected,    ///< a stream that can carry data both ways (connected, accepted, paired)
+  listening,    ///< a TCP or Unix listener
+  half_closed,  ///< a stream one way of which ended: read_closed seen, EOF read, or a shutdown
+  closed,       ///< removed and closed (source_removed); the row stays
+  error,        ///< a connect failed or the connection broke (SourceRow::err says how)
+  bound,        ///< a UDP or Unix datagram socket (a connected UDP socket is `connected`)
+  open,         ///< a pipe end, an eventfd or a timerfd
+};
+/// "connecting", "half-closed", ... (as the GUI shows them).
+std::string_view to_string(SourceState s) noexcept;
+
+/// One source: a row of the table.
+struct SourceRow {
+  std::uint64_t token = 0;
+  capture::SourceKind kind{};
+  int fd = -1;
+  /// source_added's `value`: the partner (pair, pipe) or parent (an accepted stream's
+  /// listener) token; 0 for none.
+  std::uint64_t related = 0;
+  /// From the lookup when source_added arrived ("" when it had none or was already closed).
+  std::string local;
+  std::string peer;
+  SourceState state = SourceState::open;
+  /// The errno of the error state; kept when an errored source is closed afterwards.
+  int err = 0;
+  Interest interest = Interest::READABLE;
+  Trigger trigger = Trigger::edge;
+  capture::Reaction reaction = capture::Reaction::none;
+  /// Oneshot only: false from an event until a rearm or an interest / mode change (which
+  /// re-registers); always true for edge and level.
+  bool armed = true;
+  std::uint64_t events = 0;        ///< readiness records
+  std::uint64_t bytes_in = 0;      ///< bytes read (exact from source_removed once closed)
+  std::uint64_t bytes_out = 0;     ///< bytes written (idem)
+  std::uint64_t would_blocks = 0;  ///< actions that ended in would_block
+  std::uint64_t errors = 0;        ///< actions that ended in an error
+  std::uint64_t t_added = 0;
+  std::optional<std::uint64_t> t_removed;
+
+  [[nodiscard]] bool is_closed() const noexcept { return t_removed.has_value(); }
+  /// "error ECONNREFUSED", "closed (ECONNRESET)", "connected", ...
+  [[nodiscard]] std::string state_text() const;
+};
+
+/// Every source a capture ever had, one row each in creation order (source_added order),
+/// kept up to date record by record as a RecordObserver (register it with
+/// Bridge::add_observer). Qt-free and O(1) per record (a hash lookup by token).
+///
+/// How the state is decided (SourceState): source_added gives listening (listeners), bound
+/// (datagram sockets), open (pipes, eventfd, timerfd), connected (a stream with a partner or
+/// parent: paired or accepted) or connecting (a stream of its own, whose connect action
+/// follows). Then: action connect in_progress -> connecting, ok -> connected, error -> error
+/// with its errno; on a stream, a read_closed readiness, an EOF read or a successful
+/// shutdown -> half_closed; an action on a stream failing with a connection error (reset,
+/// refused, broken pipe, timed out, unreachable, aborted) -> error (a misused command's
+/// EBADF / EINVAL / EOPNOTSUPP / ENOTCONN is counted as an error but says nothing about the
+/// connection); source_removed -> closed. Error wins over half_closed; closed wins over all.
+/// Datagram sockets keep working after an ICMP error, so their state does not change.
+///
+/// Records about tokens never added (a failed create) are ignored. Records evicted from
+/// the store do not matter: the table keeps its rows.
+class SourceTable final : public RecordObserver {
+ public:
+  /// What the engine knows of a live source (Engine::source_info). Called once per
+  /// source_added: the engine forgets a source when it closes.
+  using Lookup = std::function<std::optional<capture::SourceInfo>(std::uint64_t token)>;
+
+  explicit SourceTable(Lookup lookup = {}) : lookup_(std::move(lookup)) {}
+
+  void on_record(const capture::Record& r, std::uint64_t index) override;
+
+  [[nodiscard]] const std::vector<SourceRow>& rows() const noexcept { return rows_; }
+  [[nodiscard]] std::size_t size() const noexcept { return rows_.size(); }
+  /// The row of `token`, or -1.
+  [[nodiscard]] int row_of(std::uint64_t token) const;
+  [[nodiscard]] const SourceRow* find(std::uint64_t token) const;
+
+  /// What changed since the last call: rows [first_new, end) were appended, and `changed`
+  /// lists the rows below first_new that changed, ascending, each once.
+  struct Dirty {
+    std::size_t first_new = 0;
+    std::size_t end = 0;
+    std::vector<std::size_t> changed;
+    [[nodiscard]] bool empty() const noexcept { return changed.empty() && first_new == end; }
+  };
+  /// Hands out and forgets the changes recorded since the previous call (O(changes)).
+  Dirty take_dirty();
+
+ private:
+  SourceRow* row_for(std::uint64_t token);
+  void touch(std::size_t row);
+  void add(const capture::Record& r);
+
+  Lookup lookup_;
+  std::vector<SourceRow> rows_;
+  std::unordered_map<std::uint64_t, std::size_t> by_token_;
+  std::vector<std::size_t> dirty_;
+  std::vector<bool> dirty_mark_;   // by row: already in dirty_
+  std::size_t reported_rows_ = 0;  // rows handed out as new by take_dirty
+};
+
+}  // namespace ready::ui
