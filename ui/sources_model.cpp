@@ -1,0 +1,289 @@
+#include "sources_model.h"
+
+#include <QPalette>
+#include <array>
+
+#include "record_format.h"
+
+namespace ready::ui {
+
+using capture::Reaction;
+
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+Interest bit_of(int column) {
+  switch (column) {
+    case SourcesModel::WritableColumn:
+      return Interest::WRITABLE;
+    case SourcesModel::PriorityColumn:
+      return Interest::PRIORITY;
+    default:
+      return Interest::READABLE;
+  }
+}
+
+bool is_interest_column(int column) {
+  return column == SourcesModel::ReadableColumn || column == SourcesModel::WritableColumn ||
+         column == SourcesModel::PriorityColumn;
+}
+
+bool has(Interest i, Interest bit) { return (i.bits() & bit.bits()) != 0; }
+
+std::optional<Trigger> trigger_from(const QString& s) {
+  for (Trigger t : {Trigger::edge, Trigger::level, Trigger::oneshot})
+    if (s.compare(trigger_text(t), Qt::CaseInsensitive) == 0) return t;
+  return std::nullopt;
+}
+
+std::optional<Reaction> reaction_from(const QString& s) {
+  for (Reaction r : {Reaction::none, Reaction::read, Reaction::drain, Reaction::echo, Reaction::discard,
+                     Reaction::auto_accept})
+    if (s.compare(reaction_text(r), Qt::CaseInsensitive) == 0) return r;
+  return std::nullopt;
+}
+
+}  // namespace
+
+SourcesModel::SourcesModel(SourceTable& table, Bridge& bridge, QObject* parent)
+    : QAbstractTableModel(parent), m_table(table), m_bridge(bridge) {
+  connect(&m_bridge, &Bridge::frame, this, &SourcesModel::onFrame);
+  // Rows the table already holds are taken at the first frame.
+}
+
+int SourcesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_rows; }
+int SourcesModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+std::uint64_t SourcesModel::tokenAt(int row) const {
+  if (row < 0 || row >= m_rows) return 0;
+  return m_table.rows()[static_cast<std::size_t>(row)].token;
+}
+
+int SourcesModel::rowOf(std::uint64_t token) const {
+  const int r = m_table.row_of(token);
+  return r < m_rows ? r : -1;
+}
+
+void SourcesModel::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to) {
+  (void)begin;
+  (void)end;
+  (void)evicted_to;
+  const SourceTable::Dirty d = m_table.take_dirty();
+  // Changed rows first (all below the new ones), in runs of consecutive rows.
+  for (std::size_t i = 0; i < d.changed.size();) {
+    std::size_t j = i;
+    while (j + 1 < d.changed.size() && d.changed[j + 1] == d.changed[j] + 1) ++j;
+    emit dataChanged(index(static_cast<int>(d.changed[i]), 0),
+                     index(static_cast<int>(d.changed[j]), ColumnCount - 1));
+    i = j + 1;
+  }
+  if (d.end > static_cast<std::size_t>(m_rows)) {
+    beginInsertRows({}, m_rows, static_cast<int>(d.end) - 1);
+    m_rows = static_cast<int>(d.end);
+    endInsertRows();
+  }
+}
+
+QVariant SourcesModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() ||
+      !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+    return {};
+  const SourceRow& s = m_table.rows()[static_cast<std::size_t>(index.row())];
+  const int col = index.column();
+  switch (role) {
+    case Qt::DisplayRole:
+      return display(s, col);
+    case Qt::EditRole:
+      if (col == ModeColumn) return trigger_text(s.trigger);
+      if (col == ReactionColumn) return reaction_text(s.reaction);
+      return display(s, col);
+    case Qt::CheckStateRole:
+      if (!is_interest_column(col)) return {};
+      return has(s.interest, bit_of(col)) ? Qt::Checked : Qt::Unchecked;
+    case Qt::ToolTipRole:
+      return tooltip(s, col);
+    case Qt::ForegroundRole:
+      if (s.is_closed()) return QPalette().brush(QPalette::Disabled, QPalette::Text);
+      return {};
+    case Qt::TextAlignmentRole:
+      if (col == TokenColumn || col == FdColumn || col >= EventsColumn)
+        return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
+      return {};
+    case TokenRole:
+      return QVariant::fromValue<quint64>(s.token);
+    case ClosedRole:
+      return s.is_closed();
+    default:
+      return {};
+  }
+}
+
+QVariant SourcesModel::display(const SourceRow& s, int column) const {
+  switch (column) {
+    case TokenColumn:
+      return QVariant::fromValue<quint64>(s.token);
+    case KindColumn:
+      return kind_text(s.kind);
+    case FdColumn:
+      return s.fd;
+    case LocalColumn:
+      return qs(s.local);
+    case PeerColumn:
+      return qs(s.peer);
+    case StateColumn:
+      return qs(s.state_text());
+    case ModeColumn:
+      if (s.trigger == Trigger::oneshot && !s.armed && !s.is_closed())
+        return QStringLiteral("oneshot (disarmed)");
+      return trigger_text(s.trigger);
+    case ReactionColumn:
+      return reaction_text(s.reaction);
+    case EventsColumn:
+      return QVariant::fromValue<quint64>(s.events);
+    case BytesInColumn:
+      return QVariant::fromValue<quint64>(s.bytes_in);
+    case BytesOutColumn:
+      return QVariant::fromValue<quint64>(s.bytes_out);
+    case WouldBlocksColumn:
+      return QVariant::fromValue<quint64>(s.would_blocks);
+    default:
+      return {};  // the interest columns show a check box only
+  }
+}
+
+QString SourcesModel::tooltip(const SourceRow& s, int column) const {
+  QString head = QStringLiteral("%1 %2, fd %3").arg(kind_text(s.kind)).arg(s.token).arg(s.fd);
+  if (s.related != 0) head += QStringLiteral(", related to %1").arg(s.related);
+  head += QStringLiteral("\nadded at %1").arg(format_time_ns(s.t_added));
+  if (s.t_removed) head += QStringLiteral(", closed at %1").arg(format_time_ns(*s.t_removed));
+  QString what;
+  switch (column) {
+    case StateColumn:
+      what = QStringLiteral("State from its records: connect, EOF, shutdown, errors, close.");
+      break;
+    case ReadableColumn:
+    case WritableColumn:
+    case PriorityColumn:
+      what = QStringLiteral(
+                 "Interest in %1: ticked means epoll reports it. Clicking submits a set-interest "
+                 "command; the tick follows once the engine has changed the registration.")
+                 .arg(interest_text(bit_of(column)));
+      break;
+    case ModeColumn:
+      what = QStringLiteral(
+          "Trigger mode: edge (EPOLLET), level, or oneshot (EPOLLONESHOT, disarmed after "
+          "one event until rearmed).");
+      break;
+    case ReactionColumn:
+      what = QStringLiteral(
+          "What the poll thread does by itself on an event: none, read, drain, echo, "
+          "discard, auto_accept.");
+      break;
+    case EventsColumn:
+      what = QStringLiteral("Readiness events reported by epoll_wait.");
+      break;
+    case BytesInColumn:
+    case BytesOutColumn:
+      what = QStringLiteral("Bytes read / written: %1 in, %2 out.")
+                 .arg(format_bytes(s.bytes_in), format_bytes(s.bytes_out));
+      break;
+    case WouldBlocksColumn:
+      what = QStringLiteral("Operations that ended in EAGAIN (would block); %1 ended in an error.")
+                 .arg(s.errors);
+      break;
+    default:
+      break;
+  }
+  return what.isEmpty() ? head : head + QLatin1Char('\n') + what;
+}
+
+QVariant SourcesModel::headerData(int section, Qt::Orientation orientation, int role) const {
+  if (orientation != Qt::Horizontal || section < 0 || section >= ColumnCount) return {};
+  static const std::array<const char*, ColumnCount> names = {"Token",    "Kind",   "fd", "Local", "Peer",
+                                                             "State",    "R",      "W",  "P",     "Mode",
+                                                             "Reaction", "Events", "In", "Out",   "EAGAIN"};
+  static const std::array<const char*, ColumnCount> tips = {
+      "The engine's token (never reused)",
+      "Source kind",
+      "File descriptor (may be reused by another source later)",
+      "Local address",
+      "Peer address",
+      "Connection state",
+      "Interest: readable (EPOLLIN)",
+      "Interest: writable (EPOLLOUT)",
+      "Interest: priority (EPOLLPRI)",
+      "Trigger mode (editable)",
+      "Reaction (editable)",
+      "Readiness events",
+      "Bytes read",
+      "Bytes written",
+      "Operations that would block"};
+  if (role == Qt::DisplayRole) return QString::fromLatin1(names[static_cast<std::size_t>(section)]);
+  if (role == Qt::ToolTipRole) return QString::fromLatin1(tips[static_cast<std::size_t>(section)]);
+  return {};
+}
+
+Qt::ItemFlags SourcesModel::flags(const QModelIndex& index) const {
+  if (!index.isValid() ||
+      !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+    return Qt::NoItemFlags;
+  Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemNeverHasChildren;
+  const SourceRow& s = m_table.rows()[static_cast<std::size_t>(index.row())];
+  if (s.is_closed()) return f;
+  if (is_interest_column(index.column())) f |= Qt::ItemIsUserCheckable;
+  if (index.column() == ModeColumn || index.column() == ReactionColumn) f |= Qt::ItemIsEditable;
+  return f;
+}
+
+bool SourcesModel::submitInterest(const SourceRow& s, int column, bool on) {
+  const Interest bit = bit_of(column);
+  if (has(s.interest, bit) == on) return false;  // already so
+  std::optional<Interest> next = on ? std::optional(s.interest | bit) : s.interest.remove(bit);
+  if (!next) {
+    emit m_bridge.commandFailed(
+        QStringLiteral("source %1: an interest needs at least one of readable, writable, "
+                       "priority (to stop all events, close the source)")
+            .arg(s.token));
+    return false;
+  }
+  return m_bridge.submit(capture::cmd::SetInterest{Token(s.token), *next}).has_value();
+}
+
+bool SourcesModel::setData(const QModelIndex& index, const QVariant& value, int role) {
+  if (!index.isValid() ||
+      !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+    return false;
+  const SourceRow& s = m_table.rows()[static_cast<std::size_t>(index.row())];
+  const int col = index.column();
+  if (s.is_closed()) {
+    emit m_bridge.commandFailed(QStringLiteral("source %1 is closed").arg(s.token));
+    return false;
+  }
+  if (role == Qt::CheckStateRole && is_interest_column(col))
+    return submitInterest(s, col, value.value<Qt::CheckState>() == Qt::Checked);
+  if (role != Qt::EditRole) return false;
+  if (col == ModeColumn) {
+    const auto t = trigger_from(value.toString());
+    if (!t) {
+      emit m_bridge.commandFailed(
+          QStringLiteral("unknown trigger mode \"%1\" (expected edge, level or oneshot)")
+              .arg(value.toString()));
+      return false;
+    }
+    return m_bridge.submit(capture::cmd::SetTrigger{Token(s.token), *t}).has_value();
+  }
+  if (col == ReactionColumn) {
+    const auto r = reaction_from(value.toString());
+    if (!r) {
+      emit m_bridge.commandFailed(QStringLiteral("unknown reaction \"%1\" (expected none, read, drain, echo, "
+                                                 "discard or auto_accept)")
+                                      .arg(value.toString()));
+      return false;
+    }
+    return m_bridge.submit(capture::cmd::SetReaction{Token(s.token), capture::ReactionSpec{*r}}).has_value();
+  }
+  return false;
+}
+
+}  // namespace ready::ui

@@ -1,0 +1,93 @@
+// The sources model: one row per source, live counters, and interest / mode / reaction editing.
+#pragma once
+
+#include <QAbstractTableModel>
+#include <QString>
+#include <cstdint>
+
+#include "bridge.h"
+#include "source_table.h"
+
+namespace ready::ui {
+
+/// A table model over a SourceTable, for the sources panel.
+///
+/// Rows are the table's rows in creation order; closed sources stay (their text is greyed
+/// with the palette's disabled text colour). The model announces rows only in `onFrame`
+/// (connected to Bridge::frame in the constructor), so a view sees each new source and
+/// each change once per frame: rows the table appended become beginInsertRows, rows it
+/// changed become dataChanged for those rows only (SourceTable::take_dirty). Cells read the
+/// table, which is current to the last drained record, so a cell may be newer than the
+/// last dataChanged for it by up to one frame.
+///
+/// Editing goes through the engine, never into the model: the Readable / Writable /
+/// Priority check boxes submit cmd::SetInterest with the source's interest with that bit
+/// flipped, Mode submits cmd::SetTrigger ("edge", "level", "oneshot"), Reaction submits
+/// cmd::SetReaction ("none", "read", "drain", "echo", "discard", "auto_accept"). What the
+/// cells show stays the engine's value until the source_changed record arrives (a refused
+/// modify leaves it as it was). Unticking the last interest bit would leave an empty
+/// interest, which epoll cannot express: it is refused with a message through
+/// Bridge::commandFailed and nothing is submitted. Closed sources are not editable.
+///
+/// The table must be registered as an observer of the same bridge (Bridge::add_observer)
+/// by its owner, and both must outlive the model.
+class SourcesModel : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Column {
+    TokenColumn,
+    KindColumn,
+    FdColumn,
+    LocalColumn,
+    PeerColumn,
+    StateColumn,
+    ReadableColumn,
+    WritableColumn,
+    PriorityColumn,
+    ModeColumn,
+    ReactionColumn,
+    EventsColumn,
+    BytesInColumn,
+    BytesOutColumn,
+    WouldBlocksColumn,
+    ColumnCount
+  };
+  enum Role {
+    TokenRole = Qt::UserRole + 1,  ///< the row's token (quint64), any column
+    ClosedRole,                    ///< bool: the source is closed
+  };
+
+  SourcesModel(SourceTable& table, Bridge& bridge, QObject* parent = nullptr);
+
+  [[nodiscard]] int rowCount(const QModelIndex& parent = {}) const override;
+  [[nodiscard]] int columnCount(const QModelIndex& parent = {}) const override;
+  [[nodiscard]] QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  [[nodiscard]] QVariant headerData(int section, Qt::Orientation orientation,
+                                    int role = Qt::DisplayRole) const override;
+  [[nodiscard]] Qt::ItemFlags flags(const QModelIndex& index) const override;
+  /// Submits a command (see the class comment); true when it was submitted. The cell
+  /// changes only when the engine's source_changed record arrives.
+  bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
+
+  /// The token of `row`, or 0 when out of range.
+  [[nodiscard]] std::uint64_t tokenAt(int row) const;
+  /// The row of `token`, or -1 (also for a source not announced yet by onFrame).
+  [[nodiscard]] int rowOf(std::uint64_t token) const;
+
+ public slots:
+  /// Takes the table's changes since the last frame: inserts new rows, dataChanged for
+  /// changed rows. The arguments are Bridge::frame's (unused: the table knows what changed).
+  void onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+
+ private:
+  [[nodiscard]] QVariant display(const SourceRow& s, int column) const;
+  [[nodiscard]] QString tooltip(const SourceRow& s, int column) const;
+  bool submitInterest(const SourceRow& s, int column, bool on);
+
+  SourceTable& m_table;
+  Bridge& m_bridge;
+  int m_rows = 0;
+};
+
+}  // namespace ready::ui
