@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "bridge.h"
-#include "ready/capture/engine.h"
-#include "ready/capture/store.h"
 #include "peer.h"
+#include "ready/capture/engine.h"
+#include "ready/capture/notifier.h"
+#include "ready/capture/ring.h"
+#include "ready/capture/store.h"
 #include "ready_test.h"
 
 namespace ready::test {
@@ -39,6 +41,23 @@ inline std::function<bool(const capture::Record&)> action_of(
            r.op == static_cast<std::uint8_t>(op) && (!outcome || r.outcome == *outcome);
   };
 }
+
+/// A feed the test fills itself: a bare RecordRing + Notifier, as the engine uses them.
+/// One producer thread (the test thread or one of its own) pushes and notifies.
+class RingFeed final : public ui::RecordFeed {
+ public:
+  explicit RingFeed(std::size_t capacity)
+      : ring(capacity), notifier(std::move(*capture::Notifier::create())) {}
+  [[nodiscard]] int notify_fd() const override { return notifier.as_raw_fd(); }
+  void begin_drain() override { (void)notifier.begin_drain(); }
+  std::size_t drain(std::span<capture::Record> out) override { return ring.pop(out); }
+  [[nodiscard]] std::uint64_t produced() const override { return ring.produced(); }
+  [[nodiscard]] std::uint64_t dropped() const override { return ring.dropped(); }
+  [[nodiscard]] std::size_t ring_capacity() const override { return ring.capacity(); }
+
+  capture::RecordRing ring;
+  capture::Notifier notifier;
+};
 
 /// A loopback address nothing listens on (a listener's port, after the listener closed).
 inline net::SocketAddr closed_port() {

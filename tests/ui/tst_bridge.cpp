@@ -10,8 +10,6 @@
 
 #include "bridge.h"
 #include "models_test_util.h"
-#include "ready/capture/notifier.h"
-#include "ready/capture/ring.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -40,21 +38,6 @@ std::vector<Frame> frames_of(const QSignalSpy& spy) {
         {args[0].value<std::uint64_t>(), args[1].value<std::uint64_t>(), args[2].value<std::uint64_t>()});
   return out;
 }
-
-/// A feed the test thread fills: a bare RecordRing + Notifier, like the engine's.
-class ThreadFeed final : public ui::RecordFeed {
- public:
-  explicit ThreadFeed(std::size_t capacity) : ring(capacity), notifier(std::move(*Notifier::create())) {}
-  [[nodiscard]] int notify_fd() const override { return notifier.as_raw_fd(); }
-  void begin_drain() override { (void)notifier.begin_drain(); }
-  std::size_t drain(std::span<Record> out) override { return ring.pop(out); }
-  [[nodiscard]] std::uint64_t produced() const override { return ring.produced(); }
-  [[nodiscard]] std::uint64_t dropped() const override { return ring.dropped(); }
-  [[nodiscard]] std::size_t ring_capacity() const override { return ring.capacity(); }
-
-  RecordRing ring;
-  Notifier notifier;
-};
 
 Record note_record(std::uint64_t i) {
   Record r;
@@ -138,8 +121,8 @@ class TestBridge : public CoreTest {
   // A frame says "something changed since the last frame", not "a drain happened": any
   // number of drains between two frame ticks give one frame.
   void one_frame_per_tick_however_many_drains() {
-    auto owned = std::make_unique<ThreadFeed>(1 << 16);
-    ThreadFeed& feed = *owned;
+    auto owned = std::make_unique<RingFeed>(1 << 16);
+    RingFeed& feed = *owned;
     Bridge::Options o;
     o.frame_interval_ms = 3'600'000;  // the tick never comes during the test: flush_frame is it
     Bridge bridge(std::move(owned), o);
@@ -264,7 +247,7 @@ class TestBridge : public CoreTest {
       std::optional<std::uint64_t> added;
       WAIT_RECORD(*bridge, added, kind_of(RecordKind::source_added, l->token));
     }
-    { Bridge b(std::make_unique<ThreadFeed>(8), Bridge::Options{}); }
+    { Bridge b(std::make_unique<RingFeed>(8), Bridge::Options{}); }
   }
 };
 

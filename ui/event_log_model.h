@@ -1,0 +1,117 @@
+// The event log: a virtual table over the record store, filtered by token, kind and text.
+#pragma once
+
+#include <QAbstractTableModel>
+#include <QString>
+#include <QTimer>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "bridge.h"
+#include "ready/capture/record.h"
+
+namespace ready::ui {
+
+/// The event log: one row per record of the bridge's RecordStore, oldest first.
+///
+/// No copies. Without a filter, row i is store index begin + i (begin: the oldest record
+/// the model has announced); with a filter the model keeps only the list of matching store
+/// indices (8 bytes each). Cell text is made on demand by record_format.h, so a view pays
+/// only for the rows it paints.
+///
+/// Updates come with Bridge::frame (connected in the constructor): appended records become
+/// rows at the end (beginInsertRows); records the store evicted leave from the front
+/// (beginRemoveRows). Between an eviction and its frame, rows of evicted records read as
+/// empty.
+///
+/// Filters combine (all must match): a token (found through RecordStore::token_range, so
+/// records about no source drop out), a set of record kinds, and a text that must occur in
+/// the row's formatted text (case-insensitive). Setting a filter resets the model and then
+/// scans the store in slices from a zero-interval timer, at most `scanSliceRecords()`
+/// records and ~8 ms per slice, inserting the rows each slice found: over millions of
+/// records the window stays responsive and rows appear as they are found. `isScanning()`
+/// says whether a scan is under way; `scanFinished` is emitted when it completes. New
+/// records during a filter are scanned the same way (the first slice at once, in onFrame).
+///
+/// The row count is an int: a store of more than INT_MAX records (only possible with
+/// StoreLimits::max_records = 2^31) shows its first INT_MAX unfiltered rows.
+class EventLogModel : public QAbstractTableModel {
+  Q_OBJECT
+
+ public:
+  enum Column { TimeColumn, TokenColumn, KindColumn, WhatColumn, ResultColumn, DetailColumn, ColumnCount };
+  enum Role {
+    StoreIndexRole = Qt::UserRole + 1,  ///< the row's global store index (quint64)
+    TimeRole,                           ///< the record's t_ns (quint64)
+    TokenRole,                          ///< the record's token (quint64; 0 for none)
+  };
+
+  /// One bit per capture::RecordKind (kindBit); kAllKinds lets every kind through.
+  static constexpr std::uint32_t kindBit(capture::RecordKind k) noexcept {
+    return std::uint32_t{1} << static_cast<unsigned>(k);
+  }
+  static constexpr std::uint32_t kAllKinds = (std::uint32_t{1} << 9) - 1;
+
+  struct Filter {
+    std::optional<std::uint64_t> token;  ///< only this source's records
+    std::uint32_t kinds = kAllKinds;     ///< only these record kinds
+    QString text;                        ///< only rows whose text contains this (any case)
+    [[nodiscard]] bool active() const noexcept { return token || kinds != kAllKinds || !text.isEmpty(); }
+    friend bool operator==(const Filter&, const Filter&) = default;
+  };
+
+  explicit EventLogModel(Bridge& bridge, QObject* parent = nullptr);
+
+  [[nodiscard]] int rowCount(const QModelIndex& parent = {}) const override;
+  [[nodiscard]] int columnCount(const QModelIndex& parent = {}) const override;
+  [[nodiscard]] QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+  [[nodiscard]] QVariant headerData(int section, Qt::Orientation orientation,
+                                    int role = Qt::DisplayRole) const override;
+
+  [[nodiscard]] const Filter& filter() const noexcept { return m_filter; }
+  /// Replaces the filter (a reset, then a sliced scan; see the class comment).
+  void setFilter(Filter f);
+  void setTokenFilter(std::optional<std::uint64_t> token);
+  void setKindFilter(std::uint32_t kinds);
+  void setTextFilter(const QString& text);
+  [[nodiscard]] bool isScanning() const noexcept;
+  /// The most records one scan slice examines (default 16384; at least 1).
+  [[nodiscard]] std::size_t scanSliceRecords() const noexcept { return m_sliceRecords; }
+  void setScanSliceRecords(std::size_t n) noexcept { m_sliceRecords = n == 0 ? 1 : n; }
+
+  /// The store index shown in `row`, or nullopt when out of range.
+  [[nodiscard]] std::optional<std::uint64_t> storeIndexAt(int row) const;
+  /// The row showing store index `index`, or -1 (filtered out, evicted, not yet announced).
+  [[nodiscard]] int rowForStoreIndex(std::uint64_t index) const;
+  /// Jump to time: the first row whose record's time is >= t_ns, or -1 when none is.
+  [[nodiscard]] int rowForTime(std::uint64_t t_ns) const;
+  /// The text a row's record is matched against: its columns joined by tabs.
+  [[nodiscard]] QString rowText(const capture::Record& r) const;
+
+ signals:
+  /// A filter scan reached the newest record the model knew of.
+  void scanFinished();
+
+ public slots:
+  /// Bridge::frame: records [begin, end) were appended; the store now starts at evicted_to.
+  void onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+
+ private:
+  [[nodiscard]] QVariant cell(const capture::Record& r, int column) const;
+  [[nodiscard]] bool matches(std::uint64_t index) const;
+  void scanSlice();
+  [[nodiscard]] std::uint64_t rowsUnfiltered() const noexcept { return m_end - m_begin; }
+
+  Bridge& m_bridge;
+  const capture::RecordStore& m_store;
+  Filter m_filter;
+  std::uint64_t m_begin = 0;  // store indices the model has announced: [m_begin, m_end)
+  std::uint64_t m_end = 0;
+  std::deque<std::uint64_t> m_matches;  // filtered: matching store indices, ascending
+  std::uint64_t m_scanPos = 0;          // filtered: the next store index to examine
+  std::size_t m_sliceRecords = 16384;
+  QTimer m_scanTimer;
+};
+
+}  // namespace ready::ui
