@@ -223,6 +223,13 @@ void SourceTable::on_record(const Record& r, std::uint64_t index) {
         s->state = SourceState::connecting;
       } else if (r.outcome == Outcome::ok) {
         s->state = SourceState::connected;
+        // A TCP connect has no peer (and maybe no local port) until it completes: ask again.
+        if (lookup_) {
+          if (auto info = lookup_(r.token)) {
+            s->local = std::move(info->local);
+            s->peer = std::move(info->peer);
+          }
+        }
       } else if (r.outcome == Outcome::error) {
         s->state = SourceState::error;
         s->err = r.err;

@@ -39,7 +39,8 @@ struct SourceRow {
   /// source_added's `value`: the partner (pair, pipe) or parent (an accepted stream's
   /// listener) token; 0 for none.
   std::uint64_t related = 0;
-  /// From the lookup when source_added arrived ("" when it had none or was already closed).
+  /// From the lookup when source_added arrived, refreshed when a connect completed ("" when
+  /// it had none or the source had already closed).
   std::string local;
   std::string peer;
   SourceState state = SourceState::open;
@@ -83,8 +84,9 @@ struct SourceRow {
 /// the store do not matter: the table keeps its rows.
 class SourceTable final : public RecordObserver {
  public:
-  /// What the engine knows of a live source (Engine::source_info). Called once per
-  /// source_added: the engine forgets a source when it closes.
+  /// What the engine knows of a live source (Engine::source_info). Called at source_added
+  /// (the engine forgets a source when it closes) and again when a connect completes (its
+  /// peer is known only then).
   using Lookup = std::function<std::optional<capture::SourceInfo>(std::uint64_t token)>;
 
   explicit SourceTable(Lookup lookup = {}) : lookup_(std::move(lookup)) {}

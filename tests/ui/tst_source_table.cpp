@@ -86,6 +86,7 @@ class TestSourceTable : public CoreTest {
     QCOMPARE(probe.state_after(action_of(c->token, Op::connect, Outcome::in_progress)),
              std::optional(SourceState::connecting));
     QCOMPARE(table.find(c->token.value)->related, std::uint64_t{0});
+    QCOMPARE(table.find(c->token.value)->peer, table.find(l->token.value)->local);
     QCOMPARE(table.find(c->token.value)->interest, Interest::READABLE | Interest::WRITABLE);
 
     // Accept: a new row whose parent is the listener, connected, with both addresses.
@@ -100,7 +101,7 @@ class TestSourceTable : public CoreTest {
     QCOMPARE(ar.kind, SourceKind::tcp_stream);
     QCOMPARE_STATE(table, a, "connected");
     QCOMPARE(ar.local, table.find(l->token.value)->local);
-    QVERIFY(!ar.peer.empty());
+    QCOMPARE(ar.peer, table.find(c->token.value)->local);
     QCOMPARE(table.row_of(a.value), 2);  // creation order: listener, client, accepted
 
     // Write on the client, read on the accepted end: bytes and would-blocks counted.
