@@ -140,7 +140,6 @@ class Bridge : public QObject {
   std::vector<RecordObserver*> observers_;
   std::unique_ptr<QSocketNotifier> notifier_;
   QTimer frame_timer_;
-  QTimer rate_timer_;
   bool drain_scheduled_ = false;
   std::uint64_t frame_begin_ = 0;
   std::uint64_t last_evicted_ = 0;
