@@ -261,7 +261,7 @@ bool SourcesModel::setData(const QModelIndex& index, const QVariant& value, int 
     return false;
   }
   if (role == Qt::CheckStateRole && is_interest_column(col))
-    return submitInterest(s, col, value.value<Qt::CheckState>() == Qt::Checked);
+    return submitInterest(s, col, value.toInt() == Qt::Checked);
   if (role != Qt::EditRole) return false;
   if (col == ModeColumn) {
     const auto t = trigger_from(value.toString());

@@ -121,7 +121,8 @@ class TestSourcesModel : public CoreTest {
     QVERIFY(f.checked(a, SourcesModel::ReadableColumn));
 
     // Tick Writable: readable|writable once the engine says so, not before.
-    QVERIFY(f.set(a, SourcesModel::WritableColumn, Qt::Checked, Qt::CheckStateRole));
+    // As a view's delegate sends it: the check state as a plain int.
+    QVERIFY(f.set(a, SourcesModel::WritableColumn, QVariant(int{Qt::Checked}), Qt::CheckStateRole));
     QVERIFY(!f.checked(a, SourcesModel::WritableColumn));
     QTRY_VERIFY_WITH_TIMEOUT(f.checked(a, SourcesModel::WritableColumn), kUiWaitMs);
     QVERIFY(f.checked(a, SourcesModel::ReadableColumn));
