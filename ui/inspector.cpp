@@ -142,7 +142,9 @@ Inspector::Inspector(Bridge& bridge, QWidget* parent) : QWidget(parent), m_bridg
   layout->addWidget(m_sendRow);
   m_sendErrorLabel = new QLabel(this);
   m_sendErrorLabel->setObjectName(QStringLiteral("sendError"));
-  m_sendErrorLabel->setForegroundRole(QPalette::BrightText);
+  QPalette errorPalette = m_sendErrorLabel->palette();
+  errorPalette.setColor(QPalette::WindowText, direction_colour(capture::Direction::out));  // reads on light and dark
+  m_sendErrorLabel->setPalette(errorPalette);
   m_sendErrorLabel->hide();
   layout->addWidget(m_sendErrorLabel);
   connect(m_sendEdit, &QLineEdit::returnPressed, this, &Inspector::sendInput);

@@ -3,6 +3,7 @@
 #include <QChart>
 #include <QChartView>
 #include <QEvent>
+#include <QShowEvent>
 #include <QLegend>
 #include <QLegendMarker>
 #include <QLineSeries>
@@ -338,10 +339,22 @@ std::size_t RatesView::maxPoints() const {
   return std::max<std::size_t>(2, static_cast<std::size_t>(2 * width));
 }
 
-void RatesView::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) { refresh(); }
+void RatesView::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
+  if (!isVisible()) {  // a closed dock costs nothing per frame
+    m_stale = true;
+    return;
+  }
+  refresh();
+}
+
+void RatesView::showEvent(QShowEvent* e) {
+  QWidget::showEvent(e);
+  if (m_stale) refresh();
+}
 
 void RatesView::refresh() {
   ++m_refreshes;
+  m_stale = false;
   if (m_live) {
     constexpr std::uint64_t kSecond = 1'000'000'000;
     m_t1 = m_model.last_time_ns() + 1;

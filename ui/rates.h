@@ -117,8 +117,8 @@ class RatesModel : public RecordObserver {
 /// `kTopTokens` sources with the most events in the range and for all others summed; and
 /// bytes/s in and out.
 ///
-/// It owns a RatesModel registered with the bridge, and redraws on the bridge's `frame`:
-/// once per frame at most, each series' points set with one QXYSeries::replace() (never an
+/// It owns a RatesModel registered with the bridge, and redraws on the bridge's `frame`
+/// (while hidden, only once when shown again): once per frame at most, each series' points set with one QXYSeries::replace() (never an
 /// append per event), at most 2 points per pixel of the plot width. The range follows the
 /// newest record (`setLive`, the default: the whole capture) or is fixed (`setRange`, to
 /// follow the timeline's view). Colours come from the palette (line colours for the sources
@@ -145,7 +145,7 @@ class RatesView : public QWidget {
 
   /// The most points a series gets now: 2 per pixel of the plot area's width.
   [[nodiscard]] std::size_t maxPoints() const;
-  /// Refreshes done (one per frame at most).
+  /// Refreshes done (one per frame at most, none while hidden).
   [[nodiscard]] std::uint64_t refreshCount() const noexcept { return m_refreshes; }
 
   // The series, for tests.
@@ -164,6 +164,7 @@ class RatesView : public QWidget {
 
  protected:
   void changeEvent(QEvent* e) override;
+  void showEvent(QShowEvent* e) override;
   void resizeEvent(QResizeEvent* e) override;
 
  private:
@@ -172,6 +173,7 @@ class RatesView : public QWidget {
   Bridge& m_bridge;
   RatesModel m_model;
   bool m_live = true;
+  bool m_stale = false;  ///< a frame came while hidden: refresh when shown
   std::uint64_t m_window = 0;
   std::uint64_t m_t0 = 0, m_t1 = 0;
   std::uint64_t m_refreshes = 0;

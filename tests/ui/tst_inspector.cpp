@@ -8,6 +8,7 @@
 #include <QThreadPool>
 
 #include "bridge.h"
+#include "hex.h"
 #include "inspector.h"
 #include "ready_test.h"
 
@@ -69,6 +70,33 @@ class TestInspector : public ready::test::CoreTest {
   }
 
  private slots:
+  void parseHex_data() {
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QByteArray>("bytes");  // empty: an error is expected
+    QTest::newRow("pairs") << "68 69" << QByteArray("hi");
+    QTest::newRow("packed") << "6869" << QByteArray("hi");
+    QTest::newRow("upper, 0x") << "0x4A 0X4b" << QByteArray("JK");
+    QTest::newRow("tabs") << "\t00\tff " << QByteArray("\x00\xff", 2);
+    QTest::newRow("zz") << "zz" << QByteArray();
+    QTest::newRow("odd") << "686" << QByteArray();
+    QTest::newRow("split pair") << "6 8" << QByteArray();
+    QTest::newRow("empty") << "" << QByteArray();
+    QTest::newRow("only 0x") << "0x" << QByteArray();
+  }
+
+  void parseHex() {
+    QFETCH(QString, text);
+    QFETCH(QByteArray, bytes);
+    const HexParse p = parse_hex(text);
+    if (bytes.isEmpty()) {
+      QVERIFY(!p.bytes);
+      QVERIFY(!p.error.isEmpty());
+    } else {
+      QVERIFY2(p.bytes, qPrintable(p.error));
+      QCOMPARE(*p.bytes, bytes);
+    }
+  }
+
   void sendTextShowsAsIncomingOnThePeer() {
     auto p = draining_pair();
     Inspector a(*p.bridge), b(*p.bridge);
@@ -245,6 +273,9 @@ class TestInspector : public ready::test::CoreTest {
     QTRY_COMPARE_WITH_TIMEOUT(b.totals().bytes_in, std::uint64_t{32}, 10000);
     QVERIFY(p.bridge->submit(capture::cmd::Write{p.ticket.token2, "reply\n"}));
     QTRY_COMPARE_WITH_TIMEOUT(b.totals().bytes_out, std::uint64_t{6}, 10000);
+    b.setHexMode(true);
+    QTest::keyClicks(b.sendEdit(), QStringLiteral("48 zz"));  // the inline error shows in the grab
+    QVERIFY(!b.sendError().isEmpty());
     b.resize(760, 420);
     for (const bool dark : {false, true}) {
       QPalette pal;

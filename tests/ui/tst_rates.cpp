@@ -218,6 +218,9 @@ class TestRates : public ready::test::CoreTest {
   void replaceOncePerFrame() {
     auto bridge = start_bridge();
     RatesView view(*bridge);
+    view.resize(600, 400);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
     QSignalSpy replaced(view.totalSeries(), &QXYSeries::pointsReplaced);
     QSignalSpy added(view.totalSeries(), &QXYSeries::pointAdded);
     QSignalSpy frames(bridge.get(), &Bridge::frame);
@@ -245,6 +248,18 @@ class TestRates : public ready::test::CoreTest {
     for (const QPointF& p : view.bytesInSeries()->points()) sum += p.y();
     QVERIFY(sum > 0);
     QVERIFY(view.isLive());
+
+    // Hidden, it does not redraw per frame, but catches up once when shown.
+    view.hide();
+    const std::uint64_t hidden = view.refreshCount();
+    view.onFrame(0, 0, 0);
+    view.onFrame(0, 0, 0);
+    QCOMPARE(view.refreshCount(), hidden);
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QVERIFY(view.refreshCount() > hidden);
+    view.hide();
+    QThreadPool::globalInstance()->waitForDone();  // Qt's painting threads hold an eventfd each
   }
 
   void bothPalettesRender() {
