@@ -338,7 +338,11 @@ void Inspector::sendInput() {
     }
     bytes = parsed.bytes->toStdString();
   } else {
-    if (text.isEmpty()) return;
+    if (text.isEmpty()) {
+      m_sendErrorLabel->setText(tr("Type the bytes to write first"));
+      m_sendErrorLabel->show();
+      return;
+    }
     bytes = text.toStdString();
   }
   const auto n = bytes.size();

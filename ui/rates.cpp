@@ -333,8 +333,13 @@ void RatesView::setLive(std::uint64_t window_ns) {
   refresh();
 }
 
+void RatesView::setTokenTitles(std::function<QString(std::uint64_t)> titles) {
+  m_titles = std::move(titles);
+  refresh();
+}
+
 std::size_t RatesView::maxPoints() const {
-  double width = m_eventsChart->plotArea().width();
+  double width = std::min(m_eventsChart->plotArea().width(), m_bytesChart->plotArea().width());
   if (width < 1) width = m_eventsView->width();  // before the first layout
   return std::max<std::size_t>(2, static_cast<std::size_t>(2 * width));
 }
@@ -376,7 +381,8 @@ void RatesView::refresh() {
     if (used) {
       const auto b = m_model.token_events(m_shown[i], m_t0, m_t1, maxp);
       for (std::size_t j = 0; j < b.counts.size(); ++j) shown_sum[j] += b.counts[j];
-      s->setName(tr("token %1").arg(m_shown[i]));
+      const QString title = m_titles ? m_titles(m_shown[i]) : QString();
+      s->setName(title.isEmpty() ? tr("token %1").arg(m_shown[i]) : title);
       s->replace(points(b));
     } else if (s->count() != 0) {
       s->clear();

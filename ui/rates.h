@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -143,7 +144,11 @@ class RatesView : public QWidget {
   /// The range shown by the last refresh.
   [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> range() const noexcept { return {m_t0, m_t1}; }
 
-  /// The most points a series gets now: 2 per pixel of the plot area's width.
+  /// Names the per-source lines (the legend's text): e.g. the source table's title for a
+  /// token. Without one, or when it returns "", a line is "token N".
+  void setTokenTitles(std::function<QString(std::uint64_t token)> titles);
+
+  /// The most points a series gets now: 2 per pixel of the narrower plot area's width.
   [[nodiscard]] std::size_t maxPoints() const;
   /// Refreshes done (one per frame at most, none while hidden).
   [[nodiscard]] std::uint64_t refreshCount() const noexcept { return m_refreshes; }
@@ -178,6 +183,7 @@ class RatesView : public QWidget {
   std::uint64_t m_t0 = 0, m_t1 = 0;
   std::uint64_t m_refreshes = 0;
   std::vector<std::uint64_t> m_shown;
+  std::function<QString(std::uint64_t)> m_titles;
 
   QChartView* m_eventsView = nullptr;
   QChartView* m_bytesView = nullptr;

@@ -160,7 +160,12 @@ class TestInspector : public ready::test::CoreTest {
     // Commands run in order: had anything gone out above, it would arrive before these 2 bytes.
     a.setHexMode(false);
     QVERIFY(a.sendError().isEmpty());
+    a.sendEdit()->clear();
+    QTest::keyClick(a.sendEdit(), Qt::Key_Return);  // nothing typed: nothing to send
+    QVERIFY(!a.sendError().isEmpty());
+    QCOMPARE(sent.count(), 0);
     send_line(a, QStringLiteral("ok"));
+    QVERIFY(a.sendError().isEmpty());
     QCOMPARE(sent.count(), 1);
     QTRY_VERIFY_WITH_TIMEOUT(b.payloadText().contains(QStringLiteral("ok")), 10000);
     QCOMPARE(b.totals().bytes_in, std::uint64_t{2});
