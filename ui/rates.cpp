@@ -1,0 +1,461 @@
+#include "rates.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QEvent>
+#include <QShowEvent>
+#include <QLegend>
+#include <QLegendMarker>
+#include <QLineSeries>
+#include <QValueAxis>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "hex.h"
+
+namespace ready::ui {
+
+using capture::Op;
+using capture::RecordKind;
+using capture::SourceKind;
+
+// ---- RatesModel ----
+
+std::uint64_t RatesModel::Binned::sum() const noexcept {
+  std::uint64_t s = 0;
+  for (const auto c : counts) s += c;
+  return s;
+}
+
+std::size_t RatesModel::bin_of(std::uint64_t t_ns) {
+  while (t_ns / m_binNs >= kMaxBins) merge();
+  const auto b = static_cast<std::size_t>(t_ns / m_binNs);
+  if (b >= m_events.size()) {
+    m_events.resize(b + 1);
+    m_in.resize(b + 1);
+    m_out.resize(b + 1);
+  }
+  return b;
+}
+
+void RatesModel::merge() {
+  m_binNs *= 2;
+  ++m_merges;
+  for (auto* v : {&m_events, &m_in, &m_out}) {
+    const std::size_t n = v->size();
+    for (std::size_t j = 0; 2 * j < n; ++j) (*v)[j] = (*v)[2 * j] + (2 * j + 1 < n ? (*v)[2 * j + 1] : 0);
+    v->resize((n + 1) / 2);
+  }
+  m_tokenEntries = 0;
+  for (auto& [token, t] : m_tokens) {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < t.bins.size(); ++i) {
+      const std::uint32_t b = t.bins[i].first >> 1;
+      if (out > 0 && t.bins[out - 1].first == b) {
+        const std::uint64_t sum = std::uint64_t{t.bins[out - 1].second} + t.bins[i].second;
+        t.bins[out - 1].second = static_cast<std::uint32_t>(std::min<std::uint64_t>(sum, UINT32_MAX));
+      } else {
+        t.bins[out++] = {b, t.bins[i].second};
+      }
+    }
+    t.bins.resize(out);
+    m_tokenEntries += out;
+  }
+}
+
+void RatesModel::fold() {
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> candidates;  // (events, token)
+  for (const auto& [token, t] : m_tokens)
+    if (!t.folded && !t.bins.empty()) candidates.emplace_back(t.events, token);
+  // The fewer-events half (at least one) goes, so the next fold is far away: O(1) amortised.
+  const std::size_t n = std::max<std::size_t>(1, candidates.size() / 2);
+  std::nth_element(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n - 1), candidates.end());
+  for (std::size_t i = 0; i < n && i < candidates.size(); ++i) {
+    auto& t = m_tokens[candidates[i].second];
+    m_tokenEntries -= t.bins.size();
+    t.bins.clear();
+    t.bins.shrink_to_fit();
+    t.folded = true;
+    ++m_folded;
+  }
+}
+
+void RatesModel::on_record(const capture::Record& r, std::uint64_t) {
+  switch (r.kind) {
+    case RecordKind::source_added: {
+      auto& t = m_tokens[r.token];
+      t.kind = static_cast<SourceKind>(r.op);
+      t.counter = t.kind == SourceKind::eventfd || t.kind == SourceKind::timerfd;
+      break;
+    }
+    case RecordKind::readiness: {
+      const std::size_t b = bin_of(r.t_ns);
+      ++m_events[b];
+      ++m_eventCount;
+      auto& t = m_tokens[r.token];
+      ++t.events;
+      if (t.folded) break;
+      const auto bin = static_cast<std::uint32_t>(b);
+      if (t.bins.empty() || t.bins.back().first < bin) {
+        t.bins.emplace_back(bin, 1);
+        ++m_tokenEntries;
+      } else if (t.bins.back().first == bin) {
+        if (t.bins.back().second != UINT32_MAX) ++t.bins.back().second;  // saturates (~95 days per bin)
+      } else {  // out of time order: only hand-made input
+        auto it = std::lower_bound(t.bins.begin(), t.bins.end(), bin,
+                                   [](const auto& e, std::uint32_t v) { return e.first < v; });
+        if (it != t.bins.end() && it->first == bin) {
+          if (it->second != UINT32_MAX) ++it->second;
+        } else {
+          t.bins.insert(it, {bin, 1});
+          ++m_tokenEntries;
+        }
+      }
+      if (m_tokenEntries > kMaxTokenEntries) fold();
+      break;
+    }
+    case RecordKind::action: {
+      const auto op = static_cast<Op>(r.op);
+      const bool in = op == Op::read || op == Op::drain;
+      const bool out = op == Op::write || op == Op::fill;
+      if (!in && !out) break;
+      if (in) {
+        const auto it = m_tokens.find(r.token);
+        if (it != m_tokens.end() && it->second.counter) break;
+      }
+      const std::size_t b = bin_of(r.t_ns);
+      (in ? m_in : m_out)[b] += r.value;
+      (in ? m_bytesIn : m_bytesOut) += r.value;
+      break;
+    }
+    default:
+      break;
+  }
+  m_lastNs = std::max(m_lastNs, r.t_ns);
+}
+
+RatesModel::Layout RatesModel::layout(std::uint64_t t0, std::uint64_t t1, std::size_t max_points) const {
+  Layout l;
+  if (t1 <= t0) return l;
+  max_points = std::max<std::size_t>(max_points, 1);
+  l.first = t0 / m_binNs;
+  l.end = (t1 - 1) / m_binNs + 1;
+  const std::uint64_t n = l.end - l.first;
+  // Aligned buckets number at most ceil(n / k) + 1, so k = ceil(n / (max - 1)) fits max.
+  l.k = max_points >= 2 ? std::max<std::uint64_t>(1, (n + max_points - 2) / (max_points - 1)) : n;
+  const auto count = [&](std::uint64_t k) { return (l.end + k - 1) / k - l.first / k; };
+  while (count(l.k) > max_points) l.k *= 2;  // only for max_points == 1
+  return l;
+}
+
+RatesModel::Binned RatesModel::total(Total which, std::uint64_t t0, std::uint64_t t1, std::size_t max_points) const {
+  const Layout l = layout(t0, t1, max_points);
+  Binned out;
+  if (l.end == l.first) return out;
+  const std::uint64_t fb = l.first / l.k;
+  const std::uint64_t eb = (l.end + l.k - 1) / l.k;
+  out.start_ns = fb * l.k * m_binNs;
+  out.bucket_ns = l.k * m_binNs;
+  out.counts.assign(static_cast<std::size_t>(eb - fb), 0);
+  const auto& v = which == Total::events ? m_events : which == Total::bytes_in ? m_in : m_out;
+  const std::uint64_t stop = std::min<std::uint64_t>(eb * l.k, v.size());
+  for (std::uint64_t b = fb * l.k; b < stop; ++b) out.counts[static_cast<std::size_t>(b / l.k - fb)] += v[b];
+  return out;
+}
+
+RatesModel::Binned RatesModel::token_events(std::uint64_t token, std::uint64_t t0, std::uint64_t t1,
+                                            std::size_t max_points) const {
+  const Layout l = layout(t0, t1, max_points);
+  Binned out;
+  if (l.end == l.first) return out;
+  const std::uint64_t fb = l.first / l.k;
+  const std::uint64_t eb = (l.end + l.k - 1) / l.k;
+  out.start_ns = fb * l.k * m_binNs;
+  out.bucket_ns = l.k * m_binNs;
+  out.counts.assign(static_cast<std::size_t>(eb - fb), 0);
+  const auto it = m_tokens.find(token);
+  if (it == m_tokens.end()) return out;
+  const auto& bins = it->second.bins;
+  auto e = std::lower_bound(bins.begin(), bins.end(), fb * l.k,
+                            [](const auto& x, std::uint64_t v) { return x.first < v; });
+  for (; e != bins.end() && e->first < eb * l.k; ++e) out.counts[static_cast<std::size_t>(e->first / l.k - fb)] += e->second;
+  return out;
+}
+
+std::vector<std::uint64_t> RatesModel::top_tokens(std::uint64_t t0, std::uint64_t t1, std::size_t n) const {
+  if (t1 <= t0 || n == 0) return {};
+  const std::uint64_t first = t0 / m_binNs;
+  const std::uint64_t end = (t1 - 1) / m_binNs + 1;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranked;  // (events, token)
+  for (const auto& [token, t] : m_tokens) {
+    auto e = std::lower_bound(t.bins.begin(), t.bins.end(), first,
+                              [](const auto& x, std::uint64_t v) { return x.first < v; });
+    std::uint64_t sum = 0;
+    for (; e != t.bins.end() && e->first < end; ++e) sum += e->second;
+    if (sum > 0) ranked.emplace_back(sum, token);
+  }
+  const auto more = [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; };
+  const std::size_t m = std::min(n, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(m), ranked.end(), more);
+  std::vector<std::uint64_t> out;
+  for (std::size_t i = 0; i < m; ++i) out.push_back(ranked[i].second);
+  return out;
+}
+
+std::size_t RatesModel::memory_bytes() const noexcept {
+  std::size_t bytes = (m_events.capacity() + m_in.capacity() + m_out.capacity()) * sizeof(std::uint64_t);
+  // A hash node: the key/value pair plus the next pointer and the cached hash; one bucket pointer.
+  bytes += m_tokens.size() * (sizeof(std::pair<const std::uint64_t, TokenBins>) + 2 * sizeof(void*)) +
+           m_tokens.bucket_count() * sizeof(void*);
+  for (const auto& [token, t] : m_tokens) bytes += t.bins.capacity() * sizeof(t.bins[0]);
+  return bytes;
+}
+
+void RatesModel::clear() { *this = RatesModel(); }
+
+// ---- RatesView ----
+
+namespace {
+
+QList<QPointF> points(const RatesModel::Binned& b, const std::vector<std::uint64_t>* subtract = nullptr) {
+  QList<QPointF> out;
+  out.reserve(static_cast<qsizetype>(b.counts.size()));
+  const double width_s = static_cast<double>(b.bucket_ns) / 1e9;
+  for (std::size_t i = 0; i < b.counts.size(); ++i) {
+    std::uint64_t c = b.counts[i];
+    if (subtract) c -= std::min(c, (*subtract)[i]);
+    const double mid = (static_cast<double>(b.start_ns) + (static_cast<double>(i) + 0.5) * static_cast<double>(b.bucket_ns)) / 1e9;
+    out.append(QPointF(mid, static_cast<double>(c) / width_s));
+  }
+  return out;
+}
+
+double max_y(const QList<QPointF>& p, double m) {
+  for (const QPointF& q : p) m = std::max(m, q.y());
+  return m;
+}
+
+QLineSeries* line(QChart* chart, const QString& name, QAbstractAxis* x, QAbstractAxis* y) {
+  auto* s = new QLineSeries(chart);
+  s->setName(name);
+  chart->addSeries(s);
+  s->attachAxis(x);
+  s->attachAxis(y);
+  return s;
+}
+
+QChart* make_chart(QValueAxis*& x, QValueAxis*& y, const QString& ytitle) {
+  auto* chart = new QChart;
+  chart->setBackgroundRoundness(0);
+  chart->setMargins(QMargins(4, 4, 4, 4));
+  chart->legend()->setAlignment(Qt::AlignRight);
+  x = new QValueAxis(chart);
+  x->setTitleText(QObject::tr("capture time (s)"));
+  x->setLabelFormat(QStringLiteral("%g"));
+  y = new QValueAxis(chart);
+  y->setTitleText(ytitle);
+  y->setLabelFormat(QStringLiteral("%.0f"));
+  for (QValueAxis* a : {x, y}) {  // round ticks from 0 (set_range keeps them round)
+    a->setRange(0, 1);
+    a->setTickAnchor(0);
+    a->setTickInterval(0.2);
+    a->setTickType(QValueAxis::TicksDynamic);
+  }
+  chart->addAxis(x, Qt::AlignBottom);
+  chart->addAxis(y, Qt::AlignLeft);
+  return chart;
+}
+
+/// Sets the axis to [lo, hi] with ticks at round values (1, 2 or 5 times a power of ten,
+/// anchored at 0), 4 to 8 of them, instead of the range split in equal but odd parts.
+/// Range and interval change in the order that never pairs a wide range with a fine
+/// interval: in between, Qt Charts would lay out (and allocate) every tick of that pair.
+void set_range(QValueAxis* a, double lo, double hi) {
+  const double span = hi - lo;
+  if (!(span > 0)) return;
+  const double raw = span / 5;
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  const double f = raw / p;
+  const double step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * p;
+  if (step >= a->tickInterval()) {
+    a->setTickInterval(step);
+    a->setRange(lo, hi);
+  } else {
+    a->setRange(lo, hi);
+    a->setTickInterval(step);
+  }
+}
+
+}  // namespace
+
+RatesView::RatesView(Bridge& bridge, QWidget* parent) : QWidget(parent), m_bridge(bridge) {
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(0, 0, 0, 0);
+
+  m_eventsChart = make_chart(m_eventsX, m_eventsY, tr("events/s"));
+  m_total = line(m_eventsChart, tr("all sources"), m_eventsX, m_eventsY);
+  for (int i = 0; i < kTopTokens; ++i) m_tokens.push_back(line(m_eventsChart, QString(), m_eventsX, m_eventsY));
+  m_others = line(m_eventsChart, tr("others"), m_eventsX, m_eventsY);
+  m_bytesChart = make_chart(m_bytesX, m_bytesY, tr("bytes/s"));
+  m_bytesIn = line(m_bytesChart, tr("in (read)"), m_bytesX, m_bytesY);
+  m_bytesOut = line(m_bytesChart, tr("out (written)"), m_bytesX, m_bytesY);
+
+  // Never setUseOpenGL on these: the GL path crashes on the offscreen platform.
+  m_eventsView = new QChartView(m_eventsChart, this);
+  m_bytesView = new QChartView(m_bytesChart, this);
+  for (QChartView* v : {m_eventsView, m_bytesView}) {
+    v->setRenderHint(QPainter::Antialiasing, false);
+    v->setFrameShape(QFrame::NoFrame);
+    layout->addWidget(v, 1);
+  }
+
+  m_bridge.add_observer(&m_model);
+  connect(&m_bridge, &Bridge::frame, this, &RatesView::onFrame);
+  applyPalette();
+  refresh();
+}
+
+RatesView::~RatesView() { m_bridge.remove_observer(&m_model); }
+
+void RatesView::setRange(std::uint64_t t0_ns, std::uint64_t t1_ns) {
+  m_live = false;
+  m_t0 = t0_ns;
+  m_t1 = std::max(t1_ns, t0_ns + 1);
+  refresh();
+}
+
+void RatesView::setLive(std::uint64_t window_ns) {
+  m_live = true;
+  m_window = window_ns;
+  refresh();
+}
+
+void RatesView::setTokenTitles(std::function<QString(std::uint64_t)> titles) {
+  m_titles = std::move(titles);
+  refresh();
+}
+
+std::size_t RatesView::maxPoints() const {
+  double width = std::min(m_eventsChart->plotArea().width(), m_bytesChart->plotArea().width());
+  if (width < 1) width = m_eventsView->width();  // before the first layout
+  return std::max<std::size_t>(2, static_cast<std::size_t>(2 * width));
+}
+
+void RatesView::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
+  if (!isVisible()) {  // a closed dock costs nothing per frame
+    m_stale = true;
+    return;
+  }
+  refresh();
+}
+
+void RatesView::showEvent(QShowEvent* e) {
+  QWidget::showEvent(e);
+  if (m_stale) refresh();
+}
+
+void RatesView::refresh() {
+  ++m_refreshes;
+  m_stale = false;
+  if (m_live) {
+    constexpr std::uint64_t kSecond = 1'000'000'000;
+    m_t1 = m_model.last_time_ns() + 1;
+    m_t0 = m_window != 0 && m_t1 > m_window ? m_t1 - m_window : 0;
+    m_t1 = std::max(m_t1, m_t0 + (m_window != 0 ? m_window : kSecond));  // a first second, not a dot
+  }
+  const std::size_t maxp = maxPoints();
+  const auto total = m_model.total(RatesModel::Total::events, m_t0, m_t1, maxp);
+  std::vector<std::uint64_t> shown_sum(total.counts.size(), 0);
+  m_shown = m_model.top_tokens(m_t0, m_t1, kTopTokens);
+
+  double ymax = 0;
+  const auto tp = points(total);
+  ymax = max_y(tp, ymax);
+  m_total->replace(tp);
+  for (std::size_t i = 0; i < m_tokens.size(); ++i) {
+    QLineSeries* s = m_tokens[i];
+    const bool used = i < m_shown.size();
+    if (used) {
+      const auto b = m_model.token_events(m_shown[i], m_t0, m_t1, maxp);
+      for (std::size_t j = 0; j < b.counts.size(); ++j) shown_sum[j] += b.counts[j];
+      const QString title = m_titles ? m_titles(m_shown[i]) : QString();
+      s->setName(title.isEmpty() ? tr("token %1").arg(m_shown[i]) : title);
+      s->replace(points(b));
+    } else if (s->count() != 0) {
+      s->clear();
+    }
+    s->setVisible(used);
+    for (QLegendMarker* m : m_eventsChart->legend()->markers(s)) m->setVisible(used);
+  }
+  // "others" only when some events in the range belong to no line of their own.
+  const auto op = points(total, &shown_sum);
+  const bool others = max_y(op, 0) > 0;
+  m_others->replace(others ? op : QList<QPointF>{});
+  m_others->setVisible(others);
+  for (QLegendMarker* m : m_eventsChart->legend()->markers(m_others)) m->setVisible(others);
+
+  const auto in = points(m_model.total(RatesModel::Total::bytes_in, m_t0, m_t1, maxp));
+  const auto out = points(m_model.total(RatesModel::Total::bytes_out, m_t0, m_t1, maxp));
+  m_bytesIn->replace(in);
+  m_bytesOut->replace(out);
+
+  const double x0 = static_cast<double>(m_t0) / 1e9;
+  const double x1 = static_cast<double>(m_t1) / 1e9;
+  set_range(m_eventsX, x0, x1);
+  set_range(m_bytesX, x0, x1);
+  const double bmax = max_y(out, max_y(in, 0));
+  set_range(m_eventsY, 0, ymax > 0 ? ymax * 1.05 : 10);
+  set_range(m_bytesY, 0, bmax > 0 ? bmax * 1.05 : 10);
+}
+
+void RatesView::applyPalette() {
+  const QPalette pal = palette();
+  const bool dark = pal.color(QPalette::Base).lightness() < 128;
+  for (QChartView* v : {m_eventsView, m_bytesView}) v->setBackgroundBrush(pal.brush(QPalette::Base));
+  for (QChart* c : {m_eventsChart, m_bytesChart}) {
+    c->setBackgroundBrush(pal.brush(QPalette::Base));
+    c->setBackgroundPen(Qt::NoPen);
+    c->setPlotAreaBackgroundVisible(false);
+    c->legend()->setLabelColor(pal.color(QPalette::Text));
+    c->setTitleBrush(pal.brush(QPalette::Text));
+  }
+  for (QValueAxis* a : {m_eventsX, m_eventsY, m_bytesX, m_bytesY}) {
+    a->setLabelsColor(pal.color(QPalette::Text));
+    a->setTitleBrush(pal.brush(QPalette::Text));
+    a->setLinePenColor(pal.color(QPalette::Mid));
+    QColor grid = pal.color(QPalette::Text);
+    grid.setAlpha(dark ? 50 : 35);
+    a->setGridLineColor(grid);
+  }
+  const auto pen = [](QLineSeries* s, const QColor& c, qreal w) {
+    QPen p(c);
+    p.setWidthF(w);
+    s->setPen(p);
+  };
+  pen(m_total, pal.color(QPalette::Text), 2);
+  pen(m_others, pal.color(QPalette::PlaceholderText), 1.5);
+  // Source lines: hues evenly spaced from the highlight's, at a lightness that reads on Base.
+  const QColor hl = pal.color(QPalette::Highlight);
+  const int h0 = std::max(0, hl.hslHue());
+  for (std::size_t i = 0; i < m_tokens.size(); ++i) {
+    const int hue = (h0 + static_cast<int>(i) * 360 / kTopTokens) % 360;
+    pen(m_tokens[i], QColor::fromHsl(hue, 170, dark ? 160 : 95), 1.5);
+  }
+  pen(m_bytesIn, direction_colour(capture::Direction::in), 2);
+  pen(m_bytesOut, direction_colour(capture::Direction::out), 2);
+}
+
+void RatesView::changeEvent(QEvent* e) {
+  QWidget::changeEvent(e);
+  if (e->type() == QEvent::PaletteChange) applyPalette();
+}
+
+void RatesView::resizeEvent(QResizeEvent* e) {
+  QWidget::resizeEvent(e);
+  refresh();  // the point budget follows the width
+}
+
+}  // namespace ready::ui
