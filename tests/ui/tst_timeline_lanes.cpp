@@ -162,8 +162,8 @@ class TimelineLanesTest : public QObject {
           std::uint64_t total = 0;
           std::uint8_t flags = 0;
           for (const MarkBucket& b : levels.level(k)) {
-            total += b.count;
-            flags |= b.flags;
+            total += b.count();
+            flags |= b.flags();
           }
           QCOMPARE(total, all.count);
           QCOMPARE(flags, all.flags);
@@ -174,8 +174,8 @@ class TimelineLanesTest : public QObject {
             std::uint8_t uni = 0;
             for (const MarkBucket& b : levels.level(k))
               if (b.bucket() >= b0 && b.bucket() < b1) {
-                sum += b.count;
-                uni |= b.flags;
+                sum += b.count();
+                uni |= b.flags();
               }
             const Exact e = exact(f.store, tok, kind, b0 * w, b1 * w);
             QCOMPARE(sum, e.count);
@@ -387,7 +387,7 @@ class TimelineLanesTest : public QObject {
       const std::uint64_t from = (first / w + 1);
       std::uint64_t sum = 0;
       for (const MarkBucket& b : level)
-        if (b.bucket() >= from) sum += b.count;
+        if (b.bucket() >= from) sum += b.count();
       QCOMPARE(sum, exact(f.store, 2, RecordKind::readiness, from * w, TimeScale::kMaxTime).count);
     }
     // Memory went down with the data: rebuild from the store gives the same entries.

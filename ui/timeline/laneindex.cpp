@@ -66,25 +66,25 @@ template class SummaryLevels<PollBucket>;
 
 namespace {
 
-MarkBucket make_mark(std::uint64_t b) noexcept {
-  constexpr std::uint64_t kMaxBucket = (std::uint64_t{1} << 40) - 1;
-  b = std::min(b, kMaxBucket);
-  MarkBucket m;
-  m.bucket_lo = static_cast<std::uint32_t>(b);
-  m.bucket_hi = static_cast<std::uint8_t>(b >> 32);
-  return m;
-}
+MarkBucket make_mark(std::uint64_t b) noexcept { return MarkBucket(b); }
 
 bool is_listener(const std::optional<SourceKind>& k) {
   return k == SourceKind::tcp_listener || k == SourceKind::unix_listener;
 }
 
-// The column of time t (>= scale.t0()) among n columns, or n when it lies past them.
-std::size_t column_of(const TimeScale& scale, std::uint64_t t, std::size_t n) noexcept {
-  const double c = std::floor(scale.x(t) - scale.x0());
-  if (c < 0) return 0;
-  return c >= static_cast<double>(n) ? n : static_cast<std::size_t>(c);
-}
+// Pixel columns of a scale: the column of a time t >= t0, without TimeScale::x's signed
+// arithmetic (hot: called per bucket at paint).
+struct Columns {
+  Columns(const TimeScale& s, std::size_t count) : t0(s.t0()), k(s.width() / static_cast<double>(s.span())), n(count) {}
+  // The column of t, or n when it lies past them.
+  [[nodiscard]] std::size_t of(std::uint64_t t) const noexcept {
+    const double c = static_cast<double>(t - t0) * k;
+    return c >= static_cast<double>(n) ? n : static_cast<std::size_t>(c);
+  }
+  std::uint64_t t0;
+  double k;
+  std::size_t n;
+};
 
 }  // namespace
 
@@ -164,10 +164,7 @@ void LaneIndex::on_record(const Record& r, std::uint64_t index) {
     case RecordKind::readiness: {
       TimelineLane& l = lanes_[lane_for(r)];
       const std::uint8_t flags = capture::readiness_flags(r.bits);
-      l.readiness.add(r.t_ns, make_mark, [flags](MarkBucket& b) {
-        ++b.count;
-        b.flags |= flags;
-      });
+      l.readiness.add(r.t_ns, make_mark, [flags](MarkBucket& b) { b.add(flags); });
       if (!l.interest.empty()) {
         const InterestSpan& s = l.interest.back();
         if (s.t1 == InterestSpan::kOpen && s.armed &&
@@ -179,10 +176,7 @@ void LaneIndex::on_record(const Record& r, std::uint64_t index) {
     case RecordKind::action: {
       TimelineLane& l = lanes_[lane_for(r)];
       const std::uint8_t g = action_glyph(r);
-      l.actions.add(r.t_ns, make_mark, [g](MarkBucket& b) {
-        ++b.count;
-        b.flags |= g;
-      });
+      l.actions.add(r.t_ns, make_mark, [g](MarkBucket& b) { b.add(g); });
       if (static_cast<Op>(r.op) == Op::rearm && r.outcome == Outcome::ok && !l.interest.empty()) {
         const InterestSpan& s = l.interest.back();
         if (s.t1 == InterestSpan::kOpen && !s.armed) open_span(l, r.t_ns, s.bits, true);
@@ -302,6 +296,7 @@ void LaneIndex::marks_columns(const SummaryLevels<MarkBucket>& levels, std::uint
   const std::size_t n = out.size();
   const std::uint64_t t0 = scale.t0();
   const std::uint64_t t1 = scale.t1();
+  const Columns cols(scale, n);
   if (const auto k = level_for(scale)) {
     const unsigned sh = SummaryLevels<MarkBucket>::shift(*k);
     const std::span<const MarkBucket> l = levels.level(*k);
@@ -310,16 +305,16 @@ void LaneIndex::marks_columns(const SummaryLevels<MarkBucket>& levels, std::uint
     for (std::size_t i = levels.lower_bound(*k, first_bucket); i < l.size(); ++i) {
       const std::uint64_t start = l[i].bucket() << sh;
       if (start >= t1) break;
-      const std::size_t c = column_of(scale, start, n);
+      const std::size_t c = cols.of(start);
       if (c >= n) break;
-      out[c].count += l[i].count;
-      out[c].flags |= l[i].flags;
+      out[c].count += l[i].count();
+      out[c].flags |= l[i].flags();
     }
     return;
   }
   for (std::uint64_t idx : store_.token_range(token, t0, t1)) {
     if (store_.kind_at(idx) != kind) continue;
-    const std::size_t c = column_of(scale, store_.time_at(idx), n);
+    const std::size_t c = cols.of(store_.time_at(idx));
     if (c >= n) break;
     const Record r = store_.at(idx);
     ++out[c].count;
@@ -342,6 +337,7 @@ void LaneIndex::poll_columns(const TimeScale& scale, std::span<PollColumn> out) 
   const std::size_t n = out.size();
   const std::uint64_t t0 = scale.t0();
   const std::uint64_t t1 = scale.t1();
+  const Columns cols(scale, n);
   auto merge = [](PollColumn& c, std::uint32_t returns, std::uint32_t events, std::uint32_t max_events,
                   std::uint64_t blocked) {
     c.returns += returns;
@@ -356,7 +352,7 @@ void LaneIndex::poll_columns(const TimeScale& scale, std::span<PollColumn> out) 
     for (std::size_t i = poll_.lower_bound(*k, first_bucket); i < l.size(); ++i) {
       const std::uint64_t start = l[i].bucket << sh;
       if (start >= t1) break;
-      const std::size_t c = column_of(scale, start, n);
+      const std::size_t c = cols.of(start);
       if (c >= n) break;
       merge(out[c], l[i].returns, l[i].events, l[i].max_events, l[i].blocked_ns);
     }
@@ -365,7 +361,7 @@ void LaneIndex::poll_columns(const TimeScale& scale, std::span<PollColumn> out) 
   const auto range = store_.range(t0, t1);
   for (std::uint64_t idx = range.begin; idx < range.end; ++idx) {
     if (store_.kind_at(idx) != RecordKind::poll_return) continue;
-    const std::size_t c = column_of(scale, store_.time_at(idx), n);
+    const std::size_t c = cols.of(store_.time_at(idx));
     if (c >= n) break;
     const Record r = store_.at(idx);
     const auto ev = static_cast<std::uint32_t>(std::min<std::uint64_t>(r.value, UINT32_MAX));

@@ -4,6 +4,7 @@
 
 #include <QString>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -34,19 +35,30 @@ inline constexpr int kActionGlyphs = 6;
 /// The glyph of an action record (exactly one bit).
 std::uint8_t action_glyph(const capture::Record& r) noexcept;
 
-/// One bucket of a summary level: the records of one lane and kind whose time lies in
+/// One bucket of a summary level: records of one lane and kind whose time lies in
 /// [bucket * width, (bucket + 1) * width): how many, and the union of their flags
 /// (ReadinessFlag bits for readiness marks, ActionGlyph bits for action ticks).
-/// 12 bytes: the bucket number is kept in 40 bits (times beyond 2^(40 + shift) ns, some
-/// 200 days at the finest level, share the last bucket).
-struct MarkBucket {
-  std::uint32_t bucket_lo = 0;
-  std::uint32_t count = 0;
-  std::uint8_t bucket_hi = 0;
-  std::uint8_t flags = 0;
-  [[nodiscard]] std::uint64_t bucket() const noexcept { return bucket_lo | (std::uint64_t{bucket_hi} << 32); }
+/// 8 bytes: the bucket number in 40 bits (times beyond 2^(40 + shift) ns, some 200 days at
+/// the finest level, share the last bucket), the flags in 8 and the count in 16. A bucket
+/// holding more than 65535 records continues in a second entry with the same number, so
+/// sums stay exact and a level still never holds more entries than records.
+class MarkBucket {
+ public:
+  static constexpr std::uint64_t kMaxBucket = (std::uint64_t{1} << 40) - 1;
+  static constexpr std::uint32_t kMaxCount = 0xffff;
+  MarkBucket() = default;
+  explicit MarkBucket(std::uint64_t bucket) noexcept : v_(std::min(bucket, kMaxBucket) << 24) {}
+  [[nodiscard]] std::uint64_t bucket() const noexcept { return v_ >> 24; }
+  [[nodiscard]] std::uint8_t flags() const noexcept { return static_cast<std::uint8_t>(v_ >> 16); }
+  [[nodiscard]] std::uint32_t count() const noexcept { return static_cast<std::uint32_t>(v_ & 0xffff); }
+  /// Whether `add` can take one more record.
+  [[nodiscard]] bool full() const noexcept { return count() == kMaxCount; }
+  void add(std::uint8_t flags) noexcept { v_ = (v_ | (std::uint64_t{flags} << 16)) + 1; }
+
+ private:
+  std::uint64_t v_ = 0;
 };
-static_assert(sizeof(MarkBucket) == 12);
+static_assert(sizeof(MarkBucket) == 8);
 
 /// One bucket of the poll lane's summary: epoll_wait returns in the bucket, the events they
 /// carried, the most one carried, and the time they had blocked (all of a return's blocked
@@ -88,7 +100,11 @@ class SummaryLevels {
     for (std::size_t k = 0; k < kLevels; ++k) {
       Level& l = levels_[k];
       const std::uint64_t b = t >> shift(k);
-      if (l.entries.size() == l.front || bucket_of(l.entries.back()) != b) l.entries.push_back(make(b));
+      if (l.entries.size() == l.front || bucket_of(l.entries.back()) != b || is_full(l.entries.back())) {
+        // Grow by a quarter, not double: these vectors hold most of the index's memory.
+        if (l.entries.size() == l.entries.capacity()) l.entries.reserve(l.entries.size() + l.entries.size() / 4 + 16);
+        l.entries.push_back(make(b));
+      }
       merge(l.entries.back());
     }
   }
@@ -108,6 +124,13 @@ class SummaryLevels {
   /// The first entry of `level` whose bucket is >= `bucket`.
   [[nodiscard]] std::size_t lower_bound(std::size_t k, std::uint64_t bucket) const noexcept;
 
+  static bool is_full(const Entry& e) noexcept {
+    if constexpr (requires { e.full(); }) {
+      return e.full();
+    } else {
+      return false;
+    }
+  }
   static std::uint64_t bucket_of(const Entry& e) noexcept {
     if constexpr (requires { e.bucket(); }) {
       return e.bucket();
@@ -192,8 +215,8 @@ struct PollColumn {
 /// (token_range). Counts are exact: a level's buckets in a range aligned to its width sum
 /// to the store's count of that range; a bucket is drawn in the column of its start time.
 ///
-/// Memory: per lane and summary, at most kLevels entries per record (12 bytes each for
-/// marks, 24 for poll returns) and in practice far fewer (coarse levels merge records);
+/// Memory: per lane and summary, at most kLevels entries per record (8 bytes each for
+/// marks, 32 for poll returns) and in practice far fewer (coarse levels merge records);
 /// `memory_bytes()` counts it. Eviction (`on_evicted`) drops the buckets that end before the
 /// store's oldest record (the one bucket per level that straddles it may still count evicted
 /// records), interest spans that ended before it, markers of evicted records, and the lanes

@@ -470,7 +470,8 @@ void TimelineView::render(QPainter& p, const QRect& area) {
   p.save();
   p.setClipRect(area);
   p.setRenderHint(QPainter::Antialiasing, false);
-  p.fillRect(area, palette().color(QPalette::Base));
+  // The plot is painted opaque by paintLanes; only the label column needs a background.
+  p.fillRect(QRect(l.area.left(), l.labels.top(), l.labels.width(), l.labels.height()), palette().color(QPalette::Base));
   paintLegend(p, l);
   paintAxis(p, l, s);
   paintLanes(p, l, s);
@@ -549,62 +550,106 @@ void TimelineView::paintAxis(QPainter& p, const Layout& l, const TimeScale& s) {
   (void)fm;
 }
 
+namespace {
+
+// `src` (premultiplied) over the opaque `dst`.
+QRgb over(QRgb src, QRgb dst) {
+  const int ia = 255 - qAlpha(src);
+  return qRgb(qRed(src) + qRed(dst) * ia / 255, qGreen(src) + qGreen(dst) * ia / 255, qBlue(src) + qBlue(dst) * ia / 255);
+}
+
+}  // namespace
+
+// The plot is painted into an opaque image, pixel by pixel for what is O(pixels) (lane
+// backgrounds, decimated marks, bands, ticks, poll bars), then copied in one drawImage:
+// an opaque copy is far cheaper than blending a translucent layer, and no pixel is
+// painted twice. Marks lie inside their lane's lifetime, so their colours are blended
+// once per frame over the lifetime colour and written as they are.
 void TimelineView::paintLanes(QPainter& p, const Layout& l, const TimeScale& s) {
-  if (!m_index || !m_store) return;
   const QRect& plot = l.plot;
-  if (m_layer.size() != plot.size()) m_layer = QImage(plot.size(), QImage::Format_ARGB32_Premultiplied);
-  m_layer.fill(0);
+  if (m_layer.size() != plot.size()) m_layer = QImage(plot.size(), QImage::Format_RGB32);
+  const QRgb base = palette().color(QPalette::Base).rgb();
+  if (!m_index || !m_store) {
+    m_layer.fill(base);
+    p.drawImage(plot.topLeft(), m_layer);
+    return;
+  }
   const auto lanes = visibleLanes();
   m_firstRow = std::clamp(m_firstRow, 0, std::max(0, static_cast<int>(lanes.size()) - 1));
-  const QColor alt = palette().color(QPalette::AlternateBase);
+  const QRgb alt = palette().color(QPalette::AlternateBase).rgb();
   const QColor sep = palette().color(QPalette::Mid);
   const QColor text = palette().color(QPalette::Text);
   const QFontMetrics fm(font());
+  const int w = plot.width();
+  uchar* const bits = m_layer.bits();
+  const qsizetype bpl = m_layer.bytesPerLine();
+  auto line = [&](int y) { return reinterpret_cast<QRgb*>(bits + y * bpl); };
+  m_glyphDraws.clear();
   std::uint32_t prev_group = ~0u;
+  int y_end = 0;
   for (int row = 0; row < l.rows; ++row) {
     const std::size_t i = static_cast<std::size_t>(m_firstRow + row);
     if (i >= lanes.size()) break;
     const TimelineLane& lane = m_index->lane(lanes[i]);
     const int y = plot.top() + row * kLaneHeight;
+    const int ly = row * kLaneHeight;
+    const int rows_here = std::min(kLaneHeight, plot.height() - ly);
+    y_end = ly + rows_here;
     // Label column (indented under a listener), a line between groups.
     const int indent = 8 + lane.depth * 14;
     if (lane.depth > 0) {
       p.setPen(sep);
-      p.drawLine(indent - 10, y + 2, indent - 10, y + kLaneHeight / 2);
-      p.drawLine(indent - 10, y + kLaneHeight / 2, indent - 4, y + kLaneHeight / 2);
+      p.drawLine(l.area.left() + indent - 10, y + 2, l.area.left() + indent - 10, y + kLaneHeight / 2);
+      p.drawLine(l.area.left() + indent - 10, y + kLaneHeight / 2, l.area.left() + indent - 4, y + kLaneHeight / 2);
     }
     p.setPen(text);
     const QString label = fm.elidedText(laneLabel(lane), Qt::ElideMiddle, l.labels.width() - indent - 4);
     p.drawText(QRect(l.area.left() + indent, y, l.labels.width() - indent - 4, kLaneHeight),
                Qt::AlignLeft | Qt::AlignVCenter, label);
-    if (lane.group != prev_group && row > 0) {
+    const bool new_group = lane.group != prev_group && row > 0;
+    if (new_group) {
       p.setPen(sep);
-      p.drawLine(l.area.left(), y, l.area.right(), y);
+      p.drawLine(l.area.left(), y, l.labels.right(), y);
     }
     prev_group = lane.group;
-    if (lane.is_poll) {
-      p.fillRect(QRect(plot.left(), y + 1, plot.width(), kLaneHeight - 2), alt);
-      paintPollLane(m_layer, y - plot.top(), s);
-    } else {
-      paintSourceLane(p, m_layer, lane, lanes[i], y, s, plot);
+    // Background: the lifetime shaded, the rest base, a separator line between groups.
+    int xa = 0, xb = w;
+    if (!lane.is_poll) {
+      xa = static_cast<int>(std::clamp(std::floor(s.x(lane.added_ns) - s.x0()), 0.0, double(w)));
+      xb = lane.removed_ns == TimelineLane::kAlive
+               ? w
+               : static_cast<int>(std::clamp(std::ceil(s.x(lane.removed_ns) - s.x0()), 0.0, double(w)));
+      if (xb <= xa && lane.added_ns < s.t1() && (lane.removed_ns == TimelineLane::kAlive || lane.removed_ns >= s.t0()))
+        xb = std::min(w, xa + 1);
     }
+    for (int r = 0; r < rows_here; ++r) {
+      QRgb* px = line(ly + r);
+      if (r == 0 || r == kLaneHeight - 1) {
+        std::fill_n(px, w, r == 0 && new_group ? sep.rgb() : base);
+        continue;
+      }
+      std::fill_n(px, xa, base);
+      std::fill(px + xa, px + std::max(xa, xb), alt);
+      std::fill(px + std::max(xa, xb), px + w, base);
+    }
+    if (rows_here < kLaneHeight) continue;  // a partly visible last lane shows its background only
+    if (lane.is_poll)
+      paintPollLane(m_layer, ly, s);
+    else
+      paintSourceLane(p, m_layer, lane, lanes[i], ly, s, plot);
+  }
+  for (int y = y_end; y < plot.height(); ++y) std::fill_n(line(y), w, base);
+  if (!m_glyphDraws.empty()) {
+    QPainter lp(&m_layer);
+    for (const GlyphDraw& g : m_glyphDraws) lp.drawImage(g.x, g.y, *g.image);
   }
   p.drawImage(plot.topLeft(), m_layer);
 }
 
-void TimelineView::paintSourceLane(QPainter& p, QImage& layer, const TimelineLane& lane, std::uint32_t id, int y,
+void TimelineView::paintSourceLane(QPainter&, QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
                                    const TimeScale& s, const QRect& plot) {
   const int w = plot.width();
-  const int ly = y - plot.top();  // row in the layer
-  // Lifetime.
-  {
-    const double xa = std::max(s.x(lane.added_ns), double(plot.left()));
-    const double xb = lane.removed_ns == TimelineLane::kAlive ? double(plot.right() + 1)
-                                                               : std::min(s.x(lane.removed_ns), double(plot.right() + 1));
-    if (xb > xa) {
-      p.fillRect(QRectF(xa, y + 1, std::max(1.0, xb - xa), kLaneHeight - 2), palette().color(QPalette::AlternateBase));
-    }
-  }
+  const QRgb alt = palette().color(QPalette::AlternateBase).rgb();
   uchar* const bits = layer.bits();
   const qsizetype bpl = layer.bytesPerLine();
   auto row = [&](int r) { return reinterpret_cast<QRgb*>(bits + (ly + r) * bpl); };
@@ -620,17 +665,18 @@ void TimelineView::paintSourceLane(QPainter& p, QImage& layer, const TimelineLan
       if (c.count == 0) continue;
       // Several kinds in one column: side by side, centred on the column.
       const int kinds = std::popcount(static_cast<unsigned>(c.flags));
-      int gx = plot.left() + x - kGlyph / 2 - (kinds - 1) * (kGlyph - 2) / 2;
+      int gx = x - kGlyph / 2 - (kinds - 1) * (kGlyph - 2) / 2;
       for (std::size_t k = 0; k < kFlags.size(); ++k) {
         if (!(c.flags & kFlags[k])) continue;
-        p.drawImage(gx, y + kMarkCentre - kGlyph / 2, m_flagGlyphs[k]);
+        m_glyphDraws.push_back({gx, ly + kMarkCentre - kGlyph / 2, &m_flagGlyphs[k]});
         gx += kGlyph - 2;
       }
     }
   } else {
     std::array<std::array<QRgb, 4>, kFlags.size()> colours{};
     for (std::size_t k = 0; k < kFlags.size(); ++k)
-      for (int a = 0; a < 4; ++a) colours[k][static_cast<std::size_t>(a)] = premul(flagColor(kFlags[k]), densityAlpha(a == 0 ? 1 : a == 1 ? 2 : a == 2 ? 4 : 16));
+      for (std::size_t a = 0; a < 4; ++a)
+        colours[k][a] = over(premul(flagColor(kFlags[k]), densityAlpha(a == 0 ? 1 : a == 1 ? 2 : a == 2 ? 4 : 16)), alt);
     for (int x = 0; x < w; ++x) {
       const MarkColumn& c = m_marks[static_cast<std::size_t>(x)];
       if (c.count == 0) continue;
@@ -646,28 +692,32 @@ void TimelineView::paintSourceLane(QPainter& p, QImage& layer, const TimelineLan
 
   // Interest band: spans binary-searched, sub-pixel spans skipped a column at a time.
   {
-    const QRgb edge = premul(palette().color(QPalette::Text), 90);
-    const QRgb level = premul(palette().color(QPalette::Highlight), 170);
-    const QRgb oneshot = premul(palette().color(QPalette::Link), 200);
-    const QRgb off_hi = premul(palette().color(QPalette::Text), 120);
-    const QRgb off_lo = premul(palette().color(QPalette::Text), 25);
-    const QRgb boundary = premul(palette().color(QPalette::Text), 230);
+    const QRgb edge = over(premul(palette().color(QPalette::Text), 90), alt);
+    const QRgb level = over(premul(palette().color(QPalette::Highlight), 170), alt);
+    const QRgb oneshot = over(premul(palette().color(QPalette::Link), 200), alt);
+    const QRgb off_hi = over(premul(palette().color(QPalette::Text), 120), alt);
+    const QRgb off_lo = over(premul(palette().color(QPalette::Text), 25), alt);
+    const QRgb boundary = over(premul(palette().color(QPalette::Text), 230), alt);
     const auto& spans = lane.interest;
     auto it = std::partition_point(spans.begin(), spans.end(), [&](const InterestSpan& sp) { return sp.t1 <= s.t0(); });
     while (it != spans.end() && it->t0 < s.t1()) {
       const int xa = std::max(0, static_cast<int>(std::floor(s.x(it->t0) - s.x0())));
       const int xb = it->t1 == InterestSpan::kOpen ? w : std::min(w, static_cast<int>(std::ceil(s.x(it->t1) - s.x0())));
       const auto trig = capture::SourceBits::unpack(it->bits).trigger;
-      for (int x = xa; x < std::max(xb, xa + 1) && x < w; ++x)
-        for (int r = 0; r < kBandHeight; ++r) {
-          QRgb c = trig == Trigger::edge ? edge : trig == Trigger::level ? level : oneshot;
-          if (!it->armed) c = (x + r) % 3 == 0 ? off_hi : off_lo;
-          row(kBandTop + r)[x] = c;
+      const QRgb on = trig == Trigger::edge ? edge : trig == Trigger::level ? level : oneshot;
+      const int end = std::min(w, std::max(xb, xa + 1));
+      for (int r = 0; r < kBandHeight; ++r) {
+        QRgb* px = row(kBandTop + r);
+        if (it->armed) {
+          std::fill(px + xa, px + end, on);
+        } else {
+          for (int x = xa; x < end; ++x) px[x] = (x + r) % 3 == 0 ? off_hi : off_lo;
         }
+      }
       if (it->t0 > s.t0() && xa < w)
         for (int r = -1; r <= kBandHeight; ++r) row(kBandTop + r)[xa] = boundary;
       // Skip the spans that would end inside the column just drawn.
-      const std::uint64_t next = s.time(s.x0() + std::max(xb, xa + 1));
+      const std::uint64_t next = s.time(s.x0() + end);
       ++it;
       if (it != spans.end() && it->t1 <= next)
         it = std::partition_point(it, spans.end(), [next](const InterestSpan& sp) { return sp.t1 <= next; });
@@ -684,18 +734,18 @@ void TimelineView::paintSourceLane(QPainter& p, QImage& layer, const TimelineLan
       const MarkColumn& c = m_ticks[static_cast<std::size_t>(x)];
       if (c.count == 0) continue;
       const int kinds = std::popcount(static_cast<unsigned>(c.flags));
-      int gx = plot.left() + x - kTick / 2 - (kinds - 1) * (kTick - 1) / 2;
+      int gx = x - kTick / 2 - (kinds - 1) * (kTick - 1) / 2;
       for (std::size_t k = 0; k < kGlyphs.size(); ++k) {
         if (!(c.flags & kGlyphs[k])) continue;
-        p.drawImage(gx, y + kTickCentre - kTick / 2, m_actionGlyphs[k]);
+        m_glyphDraws.push_back({gx, ly + kTickCentre - kTick / 2, &m_actionGlyphs[k]});
         gx += kTick - 1;
       }
     }
   } else {
-    const QRgb err = premul(kVermillion, 255);
-    const QRgb strong = premul(palette().color(QPalette::Text), 255);
-    const QRgb normal = premul(palette().color(QPalette::Text), 170);
-    const QRgb weak = premul(palette().color(QPalette::Mid), 255);
+    const QRgb err = kVermillion.rgb();
+    const QRgb strong = palette().color(QPalette::Text).rgb();
+    const QRgb normal = over(premul(palette().color(QPalette::Text), 170), alt);
+    const QRgb weak = over(premul(palette().color(QPalette::Mid), 255), alt);
     for (int x = 0; x < w; ++x) {
       const MarkColumn& c = m_ticks[static_cast<std::size_t>(x)];
       if (c.count == 0) continue;
@@ -733,9 +783,10 @@ void TimelineView::paintPollLane(QImage& layer, int ly, const TimeScale& s) {
   uchar* const bits = layer.bits();
   const qsizetype bpl = layer.bytesPerLine();
   auto row = [&](int r) { return reinterpret_cast<QRgb*>(bits + (ly + r) * bpl); };
-  const QRgb blocked = premul(palette().color(QPalette::Mid), 220);
-  const QRgb events = premul(palette().color(QPalette::Highlight), 255);
-  const QRgb empty = premul(palette().color(QPalette::Text), 120);
+  const QRgb alt = palette().color(QPalette::AlternateBase).rgb();
+  const QRgb blocked = over(premul(palette().color(QPalette::Mid), 220), alt);
+  const QRgb events = palette().color(QPalette::Highlight).rgb();
+  const QRgb empty = over(premul(palette().color(QPalette::Text), 120), alt);
   for (int x = 0; x < w; ++x) {
     const auto ux = static_cast<std::size_t>(x);
     const int bh = static_cast<int>(std::lround(m_blocked[ux] * 12));

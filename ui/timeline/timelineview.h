@@ -140,9 +140,10 @@ class TimelineView : public QWidget {
   void paintLegend(QPainter& p, const Layout& l);
   void paintAxis(QPainter& p, const Layout& l, const TimeScale& s);
   void paintLanes(QPainter& p, const Layout& l, const TimeScale& s);
-  void paintSourceLane(QPainter& p, QImage& layer, const TimelineLane& lane, std::uint32_t id, int y,
+  // ly: the lane's first row in the plot image.
+  void paintSourceLane(QPainter& p, QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
                        const TimeScale& s, const QRect& plot);
-  void paintPollLane(QImage& layer, int y, const TimeScale& s);
+  void paintPollLane(QImage& layer, int ly, const TimeScale& s);
   void paintOverlays(QPainter& p, const Layout& l, const TimeScale& s);
 
   const capture::RecordStore* m_store = nullptr;
@@ -167,6 +168,11 @@ class TimelineView : public QWidget {
   std::vector<PollColumn> m_poll;
   std::vector<double> m_blocked;
   // Glyph images: readiness kinds (fixed colours), then action glyphs (palette colours).
+  struct GlyphDraw {
+    int x, y;  // in the plot image
+    const QImage* image;
+  };
+  std::vector<GlyphDraw> m_glyphDraws;
   std::array<QImage, 6> m_flagGlyphs;
   std::array<QImage, kActionGlyphs> m_actionGlyphs;
   QRgb m_glyphTextRgb = 0;
