@@ -190,6 +190,23 @@ class TimelineLanesTest : public QObject {
     QVERIFY(f.index.memory_bytes() > f.index.summary_entries() * sizeof(MarkBucket) / 2);
   }
 
+  // More records in one bucket than a bucket's 16-bit count holds: a second entry with the
+  // same bucket number carries on, and the sums stay exact.
+  void bucket_count_overflow() {
+    Feed f;
+    f.add(source(0, 1, SourceKind::eventfd));
+    constexpr std::uint64_t kN = 70'000;
+    for (std::uint64_t i = 0; i < kN; ++i) f.add(readiness(1000 + i / 16, 1, i % 2 ? kIn : kOut));
+    const auto& l = f.index.lane(*f.index.lane_of(1));
+    for (std::size_t k = 0; k < Levels::kLevels; ++k) {
+      std::uint64_t sum = 0;
+      for (const MarkBucket& b : l.readiness.level(k)) sum += b.count();
+      QCOMPARE(sum, kN);
+    }
+    QCOMPARE(l.readiness.level(Levels::kLevels - 1).size(), std::size_t{2});
+    QCOMPARE(l.readiness.level(Levels::kLevels - 1)[0].count(), MarkBucket::kMaxCount);
+  }
+
   void columns_match_exact_records_data() {
     QTest::addColumn<quint64>("ns_per_px");
     QTest::newRow("finer than the finest level (exact records)") << quint64(1000);

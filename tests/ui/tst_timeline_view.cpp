@@ -299,6 +299,7 @@ class TimelineViewTest : public QObject {
     view.selectRecord(3);  // early in the capture
     QVERIFY(view.view().t0 <= scene.store.time_at(3) && scene.store.time_at(3) < view.view().t1);
     QCOMPARE(view.selectedRecord(), std::optional<std::uint64_t>(3));
+    maybe_save(view.grab().toImage(), QStringLiteral("timeline-selected"));
   }
 
   void pause_and_follow_live() {
@@ -316,18 +317,20 @@ class TimelineViewTest : public QObject {
     QCOMPARE(view.view(), before);  // frozen
     QTest::keyClick(&view, Qt::Key_Space);
     QVERIFY(!view.isPaused());
-    QCOMPARE(view.view().t1, std::uint64_t{2'000'000'001});  // caught up: the whole capture
-    QCOMPARE(view.view().t0, before.t0);
+    // Caught up: the whole capture, the newest record 1/32 of the span from the edge.
+    const TimeWindow d = scene.index.data_window();
+    QCOMPARE(d.t1, std::uint64_t{2'000'000'001});
+    QCOMPARE(view.view(), (TimeWindow{d.t0, d.t1 + d.span() / 32}));
     // Zoomed in and following: the span is kept, the end follows.
     QTest::keyClick(&view, Qt::Key_W);
     QVERIFY(!view.followLive());
+    const std::uint64_t span = view.view().span();
     QTest::keyClick(&view, Qt::Key_F);
     QVERIFY(view.followLive());
-    const std::uint64_t span = view.view().span();
-    QCOMPARE(view.view().t1, std::uint64_t{2'000'000'001});
+    QCOMPARE(view.view(), (TimeWindow{d.t1 + span / 32 - span, d.t1 + span / 32}));
     const std::uint64_t j = scene.ready(3'000'000'000, 2, kIn);
     view.onFrame(j, j + 1, 0);
-    QCOMPARE(view.view(), (TimeWindow{3'000'000'001 - span, 3'000'000'001}));
+    QCOMPARE(view.view(), (TimeWindow{3'000'000'001 + span / 32 - span, 3'000'000'001 + span / 32}));
     QVERIFY(changed.count() >= 3);
   }
 
@@ -367,6 +370,34 @@ class TimelineViewTest : public QObject {
     QVERIFY(colours_in(img, view.plotRect()).count(TimelineView::flagColor(flag_readable).rgb()));
     bridge->remove_observer(&index);
     bridge->stop();
+  }
+
+  // The hover text: time, lane, flags, raw bits, interest in force, the action after.
+  void describe_record() {
+    Scene scene;
+    const SourceBits bits{Interest::READABLE | Interest::WRITABLE, Trigger::edge, Reaction::read};
+    scene.source(1'000, 7, SourceKind::tcp_stream, 0, bits);
+    const std::uint64_t ev = scene.ready(2'000'000, 7, kIn | kOut);
+    scene.act(2'003'000, 7, Op::read, Outcome::ok, 512);
+    const std::uint64_t wb = scene.act(2'004'000, 7, Op::read, Outcome::would_block);
+    Record pr = rec(RecordKind::poll_return, 3'000'000, 0);
+    pr.value = 2;
+    pr.value2 = 1'500'000;
+    const std::uint64_t pi = scene.add(pr);
+    TimelineView view;
+    view.setData(&scene.store, &scene.index);
+    view.setLabeler([](std::uint64_t token) { return QStringLiteral("#%1 tcp_stream 127.0.0.1:5000").arg(token); });
+    const QString e = view.describeRecord(ev);
+    QVERIFY2(e.contains(QStringLiteral("t = 2 ms")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("#7 tcp_stream 127.0.0.1:5000")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("readable|writable")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("0x00000005")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("interest: R|W, edge, reaction read")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("then: read ok 512 (+3 µs)")), qPrintable(e));
+    QVERIFY2(view.describeRecord(wb).contains(QStringLiteral("read would_block")), qPrintable(view.describeRecord(wb)));
+    const QString p = view.describeRecord(pi);
+    QVERIFY2(p.contains(QStringLiteral("returned 2 event(s) after blocking 1.5 ms")), qPrintable(p));
+    QVERIFY(view.describeRecord(999).isEmpty());
   }
 
   void duration_text_data() {

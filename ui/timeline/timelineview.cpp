@@ -134,13 +134,8 @@ void TimelineView::setFollowLive(bool on) {
   if (m_follow == on) return;
   m_follow = on;
   if (on && !m_paused) {
-    const TimeWindow d = dataWindow();
-    if (m_fullRange || m_view.span() >= d.span()) {
-      m_fullRange = true;
-      applyView(d, false);
-    } else {
-      applyView({d.t1 - std::min(d.t1, m_view.span()), d.t1}, false);
-    }
+    if (m_view.span() >= dataWindow().span()) m_fullRange = true;
+    applyView(liveWindow(), false);
   }
   emit followLiveChanged(on);
   update();
@@ -158,6 +153,14 @@ TimeWindow TimelineView::dataWindow() const {
   if (m_paused) return m_pausedData;
   if (!m_index || m_index->store().empty()) return {0, TimeScale::kMinSpan};
   return m_index->data_window();
+}
+
+TimeWindow TimelineView::liveWindow() const {
+  const TimeWindow d = dataWindow();
+  if (m_fullRange) return {d.t0, d.t1 + d.span() / 32};
+  const std::uint64_t span = m_view.span();
+  const std::uint64_t t1 = d.t1 + span / 32;
+  return {t1 - std::min(t1, span), t1};
 }
 
 void TimelineView::applyView(TimeWindow w, bool by_hand) {
@@ -203,12 +206,7 @@ void TimelineView::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
   if (m_paused) return;
   const TimeWindow d = dataWindow();
   m_zoom.set_full(d);
-  if (m_follow) {
-    if (m_fullRange)
-      applyView(d, false);
-    else
-      applyView({d.t1 - std::min(d.t1, m_view.span()), d.t1}, false);
-  }
+  if (m_follow) applyView(liveWindow(), false);
   if (m_selected && m_store && *m_selected < m_store->begin_index()) m_selected.reset();
   update();
 }
@@ -337,7 +335,8 @@ std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
   return p;
 }
 
-QString TimelineView::tooltipFor(std::uint64_t index) const {
+QString TimelineView::describeRecord(std::uint64_t index) const {
+  if (!m_store || !m_index || index < m_store->begin_index() || index >= m_store->end_index()) return {};
   const Record r = m_store->at(index);
   QStringList lines;
   lines << QStringLiteral("t = %1  (record %2)").arg(durationText(double(r.t_ns))).arg(index);
@@ -585,6 +584,7 @@ void TimelineView::paintLanes(QPainter& p, const Layout& l, const TimeScale& s) 
   const qsizetype bpl = m_layer.bytesPerLine();
   auto line = [&](int y) { return reinterpret_cast<QRgb*>(bits + y * bpl); };
   m_glyphDraws.clear();
+  m_pollLabels.clear();
   std::uint32_t prev_group = ~0u;
   int y_end = 0;
   for (int row = 0; row < l.rows; ++row) {
@@ -633,8 +633,18 @@ void TimelineView::paintLanes(QPainter& p, const Layout& l, const TimeScale& s) 
       std::fill(px + std::max(xa, xb), px + w, base);
     }
     if (rows_here < kLaneHeight) continue;  // a partly visible last lane shows its background only
-    if (lane.is_poll)
+    if (lane.is_poll) {
       paintPollLane(m_layer, ly, s);
+      // Few returns in view: write how many events each carried.
+      std::size_t used = 0;
+      for (const PollColumn& c : m_poll) used += c.returns != 0;
+      if (used * 24 <= static_cast<std::size_t>(w)) {
+        p.setPen(text);
+        for (int x = 0; x < w; ++x)
+          if (m_poll[static_cast<std::size_t>(x)].returns)
+            m_pollLabels.push_back({plot.left() + x + 3, y + kTickBottom - 2, m_poll[static_cast<std::size_t>(x)].events});
+      }
+    }
     else
       paintSourceLane(p, m_layer, lane, lanes[i], ly, s, plot);
   }
@@ -644,6 +654,15 @@ void TimelineView::paintLanes(QPainter& p, const Layout& l, const TimeScale& s) 
     for (const GlyphDraw& g : m_glyphDraws) lp.drawImage(g.x, g.y, *g.image);
   }
   p.drawImage(plot.topLeft(), m_layer);
+  if (!m_pollLabels.empty()) {
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.8);
+    p.setFont(small);
+    p.setPen(text);
+    for (const PollLabel& pl : m_pollLabels) p.drawText(pl.x, pl.y, QString::number(pl.events));
+    p.setFont(font());
+    m_pollLabels.clear();
+  }
 }
 
 void TimelineView::paintSourceLane(QPainter&, QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
@@ -1000,7 +1019,7 @@ bool TimelineView::event(QEvent* e) {
   if (e->type() == QEvent::ToolTip) {
     auto* he = static_cast<QHelpEvent*>(e);
     if (const auto idx = recordAt(he->pos()))
-      QToolTip::showText(he->globalPos(), tooltipFor(*idx), this);
+      QToolTip::showText(he->globalPos(), describeRecord(*idx), this);
     else
       QToolTip::hideText();
     return true;

@@ -35,7 +35,9 @@ namespace ready::ui {
 /// zoom to the range dragged (pushed on the zoom stack); Backspace = back; 0 / Home = the
 /// whole capture; Shift+drag = measure (Δt, records in the range and their rate); Space =
 /// pause (the view freezes, capture goes on); F = follow live; Up / Down / PgUp / PgDn
-/// scroll lanes. Any zoom or pan by hand stops following live. Hover shows the record under
+/// scroll lanes. Any zoom or pan by hand stops following live. Following live keeps the
+/// span (or the whole capture, after a reset) and puts the newest record 1/32 of the width
+/// left of the right edge. Hover shows the record under
 /// the cursor; a click selects it and emits recordClicked.
 ///
 /// Colours come from the palette (and repaint on a palette change) except the fixed legend
@@ -90,6 +92,11 @@ class TimelineView : public QWidget {
   /// The lane drawn at widget y, if any.
   [[nodiscard]] std::optional<std::uint32_t> laneAt(int y) const;
 
+  /// The text the hover tooltip shows for a record: time, lane, flags and raw epoll bits,
+  /// the interest in force and the action that followed (readiness); op and result (action);
+  /// events and time blocked (poll return).
+  [[nodiscard]] QString describeRecord(std::uint64_t index) const;
+
   /// The fixed colour (Okabe-Ito) of a readiness kind.
   [[nodiscard]] static QColor flagColor(capture::ReadinessFlag f);
   /// The legend's name of a kind ("readable", ...).
@@ -127,9 +134,10 @@ class TimelineView : public QWidget {
   [[nodiscard]] Layout layoutFor(const QRect& area) const;
   [[nodiscard]] TimeScale scaleFor(const Layout& l) const;
   [[nodiscard]] TimeWindow dataWindow() const;
+  // The window following live shows: the newest records a little left of the right edge.
+  [[nodiscard]] TimeWindow liveWindow() const;
   [[nodiscard]] std::vector<std::uint32_t> visibleLanes() const;
   [[nodiscard]] QString laneLabel(const TimelineLane& lane) const;
-  [[nodiscard]] QString tooltipFor(std::uint64_t index) const;
   [[nodiscard]] std::optional<std::uint64_t> nearestRecord(std::uint32_t lane, const TimeScale& s, int x,
                                                            bool prefer_actions) const;
   void applyView(TimeWindow w, bool by_hand);
@@ -173,6 +181,11 @@ class TimelineView : public QWidget {
     const QImage* image;
   };
   std::vector<GlyphDraw> m_glyphDraws;
+  struct PollLabel {
+    int x, y;  // widget coordinates
+    std::uint32_t events;
+  };
+  std::vector<PollLabel> m_pollLabels;
   std::array<QImage, 6> m_flagGlyphs;
   std::array<QImage, kActionGlyphs> m_actionGlyphs;
   QRgb m_glyphTextRgb = 0;
