@@ -364,8 +364,14 @@ class TimelineLanesTest : public QObject {
     w.kind = RecordKind::warning;
     w.op = static_cast<std::uint8_t>(WarningKind::payload_truncated);
     f.add(w);
+    Record e = w;
+    e.token = 99;  // no such source: an engine error
+    e.op = static_cast<std::uint8_t>(WarningKind::engine_error);
+    f.add(e);
+    QVERIFY(!f.index.lane_of(99).has_value());
     const auto& m = f.index.markers();
-    QCOMPARE(m.size(), std::size_t{2});
+    QCOMPARE(m.size(), std::size_t{3});
+    QCOMPARE(m[2].lane, -1);
     QCOMPARE(m[0].text, QStringLiteral("text 42"));
     QCOMPARE(m[0].lane, -1);
     QCOMPARE(m[1].lane, static_cast<int>(*f.index.lane_of(3)));

@@ -215,7 +215,9 @@ void LaneIndex::on_record(const Record& r, std::uint64_t index) {
       return;
     }
     case RecordKind::warning: {
-      const auto lane = static_cast<std::int32_t>(lane_for(r));
+      // A warning about no source (an engine error) is a global marker, not a new lane.
+      const auto known = by_token_.find(r.token);
+      const std::int32_t lane = known == by_token_.end() ? -1 : static_cast<std::int32_t>(known->second);
       markers_.push_back(
           {r.t_ns, index, lane, QString::fromUtf8(to_string(static_cast<capture::WarningKind>(r.op)))});
       return;

@@ -158,11 +158,12 @@ struct InterestSpan {
   bool armed = true;
 };
 
-/// A note (global) or a warning (about one lane) to draw as a marker.
+/// A note or a warning to draw as a marker: on one lane (a warning about a known source) or
+/// across all of them (a note, or a warning about no known source).
 struct TimelineMarker {
   std::uint64_t t_ns = 0;
   std::uint64_t index = 0;  ///< the record's global store index
-  std::int32_t lane = -1;   ///< the lane of a warning; -1 for a note
+  std::int32_t lane = -1;   ///< the lane of a warning; -1: all lanes
   QString text;             ///< the note's text, or the warning's kind
 };
 
