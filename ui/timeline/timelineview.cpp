@@ -514,7 +514,6 @@ void TimelineView::paintAxis(QPainter& p, const Layout& l, const TimeScale& s) {
   p.fillRect(QRect(l.area.left(), l.axis.top(), l.area.width(), l.axis.height()), palette().color(QPalette::Window));
   const QColor fg = palette().color(QPalette::WindowText);
   p.setPen(fg);
-  const QFontMetrics fm(font());
   // The view's span, left of the axis.
   p.drawText(QRect(l.area.left() + 6, l.axis.top(), l.labels.width() - 12, l.axis.height()),
              Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("view %1").arg(durationText(double(s.span()))));
@@ -546,7 +545,6 @@ void TimelineView::paintAxis(QPainter& p, const Layout& l, const TimeScale& s) {
     if (t > TimeScale::kMaxTime - st) break;
   }
   p.drawLine(l.axis.left(), l.axis.bottom(), l.axis.right(), l.axis.bottom());
-  (void)fm;
 }
 
 namespace {
@@ -646,7 +644,7 @@ void TimelineView::paintLanes(QPainter& p, const Layout& l, const TimeScale& s) 
       }
     }
     else
-      paintSourceLane(p, m_layer, lane, lanes[i], ly, s, plot);
+      paintSourceLane(m_layer, lane, lanes[i], ly, s, plot);
   }
   for (int y = y_end; y < plot.height(); ++y) std::fill_n(line(y), w, base);
   if (!m_glyphDraws.empty()) {
@@ -665,7 +663,7 @@ void TimelineView::paintLanes(QPainter& p, const Layout& l, const TimeScale& s) 
   }
 }
 
-void TimelineView::paintSourceLane(QPainter&, QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
+void TimelineView::paintSourceLane(QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
                                    const TimeScale& s, const QRect& plot) {
   const int w = plot.width();
   const QRgb alt = palette().color(QPalette::AlternateBase).rgb();

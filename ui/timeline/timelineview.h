@@ -149,7 +149,7 @@ class TimelineView : public QWidget {
   void paintAxis(QPainter& p, const Layout& l, const TimeScale& s);
   void paintLanes(QPainter& p, const Layout& l, const TimeScale& s);
   // ly: the lane's first row in the plot image.
-  void paintSourceLane(QPainter& p, QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
+  void paintSourceLane(QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
                        const TimeScale& s, const QRect& plot);
   void paintPollLane(QImage& layer, int ly, const TimeScale& s);
   void paintOverlays(QPainter& p, const Layout& l, const TimeScale& s);
