@@ -502,6 +502,40 @@ void TimelineView::paintLegend(QPainter& p, const Layout& l) {
     p.drawText(x, base, name);
     x += fm.horizontalAdvance(name) + 8;
   }
+  // The interest band's key, where the row has room for it.
+  {
+    const QColor alt = palette().color(QPalette::AlternateBase);
+    struct Key {
+      const char* name;
+      QColor colour;
+      bool hatched;
+    };
+    const Key keys[] = {{"edge", palette().color(QPalette::Text), false},
+                        {"level", palette().color(QPalette::Highlight), false},
+                        {"oneshot", palette().color(QPalette::Link), false},
+                        {"disarmed", palette().color(QPalette::Text), true}};
+    int need = fm.horizontalAdvance(QStringLiteral("interest:")) + 16;
+    for (const Key& k : keys) need += 18 + fm.horizontalAdvance(QString::fromLatin1(k.name)) + 8;
+    if (x + need < l.legend.right() - 60) {
+      x += 6;
+      p.drawText(x, base, QStringLiteral("interest:"));
+      x += fm.horizontalAdvance(QStringLiteral("interest:")) + 6;
+      for (const Key& k : keys) {
+        const QRect sw(x, cy - 2, 14, kBandHeight);
+        p.fillRect(sw, alt);
+        QColor c = k.colour;
+        c.setAlpha(k.hatched ? 120 : k.colour == palette().color(QPalette::Text) ? 90 : 200);
+        if (k.hatched) {
+          for (int i = 0; i < sw.width(); i += 3) p.fillRect(QRect(sw.left() + i, sw.top(), 1, sw.height()), c);
+        } else {
+          p.fillRect(sw, c);
+        }
+        x += 18;
+        p.drawText(x, base, QString::fromLatin1(k.name));
+        x += fm.horizontalAdvance(QString::fromLatin1(k.name)) + 8;
+      }
+    }
+  }
   // State at the right: live / paused.
   const QString state = m_paused ? QStringLiteral("PAUSED") : m_follow ? QStringLiteral("live") : QString();
   if (!state.isEmpty()) {
