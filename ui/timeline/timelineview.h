@@ -1,0 +1,194 @@
+// The timeline: one lane per source (plus the poll loop), custom-painted from LaneIndex.
+#pragma once
+
+#include <QImage>
+#include <QWidget>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "ready/capture/record.h"
+#include "ready/capture/store.h"
+#include "timeline/laneindex.h"
+#include "timeline/timescale.h"
+
+namespace ready::ui {
+
+/// The timeline widget: lanes (the poll loop first, then sources in LaneIndex::order()),
+/// a legend and a time axis, painted by hand (Qt Charts cannot draw millions of marks).
+///
+/// Each source lane shows its lifetime (shaded from source_added to source_removed), its
+/// readiness marks (one fixed Okabe-Ito colour and shape per ReadinessFlag, see
+/// `flagColor`), under them the interest band (interest + trigger in force; hatched while a
+/// oneshot registration is disarmed) and below that the action ticks (a glyph per
+/// ActionGlyph). Where marks are sparse (on average 8 px apart or more) every mark is drawn
+/// as its shape; denser, each pixel column shows one 2-px stripe per kind present, shaded
+/// by how many records fell in it (so a paint costs O(pixels), see LaneIndex). The poll lane
+/// shows the time blocked in epoll_wait (bars from the top) and each return's events (ticks
+/// from the bottom, height by log2 of the events carried).
+///
+/// Navigation: wheel = zoom at the cursor; W / S zoom in / out (at the cursor when it is over
+/// the lanes, else at the centre) by `kKeyZoom`; A / D pan by a fifth of the width; drag =
+/// zoom to the range dragged (pushed on the zoom stack); Backspace = back; 0 / Home = the
+/// whole capture; Shift+drag = measure (Δt, records in the range and their rate); Space =
+/// pause (the view freezes, capture goes on); F = follow live; Up / Down / PgUp / PgDn
+/// scroll lanes. Any zoom or pan by hand stops following live. Following live keeps the
+/// span (or the whole capture, after a reset) and puts the newest record 1/32 of the width
+/// left of the right edge. Hover shows the record under
+/// the cursor; a click selects it and emits recordClicked.
+///
+/// Colours come from the palette (and repaint on a palette change) except the fixed legend
+/// colours of readiness kinds and the error glyph.
+class TimelineView : public QWidget {
+  Q_OBJECT
+
+ public:
+  /// Zoom factor of one W / S press (and one wheel notch).
+  static constexpr double kKeyZoom = 1.5;
+  static constexpr int kLaneHeight = 32;
+  static constexpr int kLegendHeight = 20;
+  static constexpr int kAxisHeight = 22;
+
+  explicit TimelineView(QWidget* parent = nullptr);
+  ~TimelineView() override;
+
+  /// What to draw (not owned; both must outlive the view or be replaced). Shows everything.
+  void setData(const capture::RecordStore* store, const LaneIndex* index);
+  /// Lane labels ("#3 tcp_stream 127.0.0.1:5000"); default "#token kind fd N".
+  void setLabeler(std::function<QString(std::uint64_t token)> labeler);
+
+  void setFollowLive(bool on);
+  [[nodiscard]] bool followLive() const noexcept { return m_follow; }
+  /// While paused the view ignores new frames (it still pans and zooms over what it had).
+  void setPaused(bool on);
+  [[nodiscard]] bool isPaused() const noexcept { return m_paused; }
+
+  /// Pops the zoom stack (Backspace); no-op when empty.
+  void zoomBack();
+  /// The whole capture (0 / Home); forgets the zoom stack.
+  void zoomReset();
+  /// Shows [t0, t1) (stops following live). Emits viewChanged if it changed.
+  void setView(std::uint64_t t0, std::uint64_t t1);
+  [[nodiscard]] TimeWindow view() const noexcept { return m_view; }
+  [[nodiscard]] const ZoomStack& zoomStack() const noexcept { return m_zoom; }
+
+  /// Highlights the record at global index `index` and, if it is out of view, centres it
+  /// (same span). Unknown indices clear the selection.
+  void selectRecord(std::uint64_t index);
+  [[nodiscard]] std::optional<std::uint64_t> selectedRecord() const noexcept { return m_selected; }
+
+  /// Paints lanes, legend and time axis into `area` of any painter (the app's --png too).
+  void render(QPainter& p, const QRect& area);
+
+  /// The lanes' plot area (right of the labels, below the axis) in widget coordinates.
+  [[nodiscard]] QRect plotRect() const { return layoutFor(rect()).plot; }
+  /// The widget point where the record at `index` is drawn, if it is in view.
+  [[nodiscard]] std::optional<QPoint> recordPosition(std::uint64_t index) const;
+  /// The record nearest to `pos` (within a few pixels, same lane), if any.
+  [[nodiscard]] std::optional<std::uint64_t> recordAt(QPoint pos) const;
+  /// The lane drawn at widget y, if any.
+  [[nodiscard]] std::optional<std::uint32_t> laneAt(int y) const;
+
+  /// The text the hover tooltip shows for a record: time, lane, flags and raw epoll bits,
+  /// the interest in force and the action that followed (readiness); op and result (action);
+  /// events and time blocked (poll return).
+  [[nodiscard]] QString describeRecord(std::uint64_t index) const;
+
+  /// The fixed colour (Okabe-Ito) of a readiness kind.
+  [[nodiscard]] static QColor flagColor(capture::ReadinessFlag f);
+  /// The legend's name of a kind ("readable", ...).
+  [[nodiscard]] static QString flagName(capture::ReadinessFlag f);
+  /// Duration text with a sensible unit ("250 ns", "1.5 µs", "12.25 ms", "3 s").
+  [[nodiscard]] static QString durationText(double ns);
+
+ public slots:
+  /// Connect to Bridge::frame: repaints (unless paused) and follows the newest records.
+  void onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+
+ signals:
+  void recordClicked(std::uint64_t index);
+  void viewChanged(std::uint64_t t0, std::uint64_t t1);
+  void followLiveChanged(bool on);
+
+ protected:
+  void paintEvent(QPaintEvent* e) override;
+  void wheelEvent(QWheelEvent* e) override;
+  void keyPressEvent(QKeyEvent* e) override;
+  void mousePressEvent(QMouseEvent* e) override;
+  void mouseMoveEvent(QMouseEvent* e) override;
+  void mouseReleaseEvent(QMouseEvent* e) override;
+  void leaveEvent(QEvent* e) override;
+  bool event(QEvent* e) override;
+  void changeEvent(QEvent* e) override;
+
+ private:
+  struct Layout {
+    QRect area, legend, axis, labels, plot;
+    int rows = 0;  // lane rows that fit
+  };
+  enum class Drag { none, zoom, measure };
+
+  [[nodiscard]] Layout layoutFor(const QRect& area) const;
+  [[nodiscard]] TimeScale scaleFor(const Layout& l) const;
+  [[nodiscard]] TimeWindow dataWindow() const;
+  // The window following live shows: the newest records a little left of the right edge.
+  [[nodiscard]] TimeWindow liveWindow() const;
+  [[nodiscard]] std::vector<std::uint32_t> visibleLanes() const;
+  [[nodiscard]] QString laneLabel(const TimelineLane& lane) const;
+  [[nodiscard]] std::optional<std::uint64_t> nearestRecord(std::uint32_t lane, const TimeScale& s, int x,
+                                                           bool prefer_actions) const;
+  void applyView(TimeWindow w, bool by_hand);
+  void zoomAt(double factor, double x);
+  void panBy(double dx);
+  void ensureGlyphs();
+
+  void paintLegend(QPainter& p, const Layout& l);
+  void paintAxis(QPainter& p, const Layout& l, const TimeScale& s);
+  void paintLanes(QPainter& p, const Layout& l, const TimeScale& s);
+  // ly: the lane's first row in the plot image.
+  void paintSourceLane(QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
+                       const TimeScale& s, const QRect& plot);
+  void paintPollLane(QImage& layer, int ly, const TimeScale& s);
+  void paintOverlays(QPainter& p, const Layout& l, const TimeScale& s);
+
+  const capture::RecordStore* m_store = nullptr;
+  const LaneIndex* m_index = nullptr;
+  std::function<QString(std::uint64_t)> m_labeler;
+  TimeWindow m_view{0, 1'000'000'000};
+  bool m_fullRange = true;  // the view is the whole capture (and grows with it)
+  ZoomStack m_zoom;
+  bool m_follow = true;
+  bool m_paused = false;
+  TimeWindow m_pausedData;
+  int m_firstRow = 0;
+  std::optional<std::uint64_t> m_selected;
+  Drag m_drag = Drag::none;
+  QPoint m_dragFrom, m_dragTo;
+  bool m_measureShown = false;
+  std::optional<QPoint> m_mouse;
+
+  // Per-paint scratch, kept to avoid reallocating each frame.
+  QImage m_layer;
+  std::vector<MarkColumn> m_marks, m_ticks;
+  std::vector<PollColumn> m_poll;
+  std::vector<double> m_blocked;
+  // Glyph images: readiness kinds (fixed colours), then action glyphs (palette colours).
+  struct GlyphDraw {
+    int x, y;  // in the plot image
+    const QImage* image;
+  };
+  std::vector<GlyphDraw> m_glyphDraws;
+  struct PollLabel {
+    int x, y;  // widget coordinates
+    std::uint32_t events;
+  };
+  std::vector<PollLabel> m_pollLabels;
+  std::array<QImage, 6> m_flagGlyphs;
+  std::array<QImage, kActionGlyphs> m_actionGlyphs;
+  QRgb m_glyphTextRgb = 0;
+};
+
+}  // namespace ready::ui
