@@ -180,20 +180,24 @@ class PopulatedArray {
 /// chunk descriptions, both allocated once. Byte offset o of the source's payload stream sits
 /// at bytes[o % capacity]; [tail, head) is kept, everything below tail was evicted. The poll
 /// thread appends under `m`; payload() copies out under `m` (memcpy only: see Engine::payload).
-struct Engine::PayloadBuffer {
+struct alignas(64) Engine::PayloadBuffer {
   // No initialisers (so the ring of them is allocated uninitialised): append writes every
-  // field of a slot before it is part of [first, first + count), peer only when peer_len > 0.
+  // field of a slot before it is part of [first, first + count). 24 bytes, so a chunk
+  // description is one cache line's third and the pipeline's many small reads touch few lines.
   struct Meta {
     std::uint64_t offset;
     std::uint64_t t_ns;
     std::uint32_t len;
     Direction direction;
-    std::uint8_t peer_len;  // 0: no peer
-    std::array<unsigned char, sizeof(sockaddr_in6)> peer;
+    std::uint8_t peer_len;  // 0: no peer (peers[slot] is written only when > 0)
   };
+  using Peer = std::array<unsigned char, sizeof(sockaddr_in6)>;
 
-  explicit PayloadBuffer(std::size_t capacity)
-      : bytes(capacity), metas(std::max<std::size_t>(16, capacity / 128)) {}
+  /// `with_peers`: the source reads datagrams with a sender (UDP): a sender slot per chunk.
+  PayloadBuffer(std::size_t capacity, bool with_peers)
+      : bytes(capacity),
+        metas(std::max<std::size_t>(16, capacity / 128)),
+        peers(with_peers ? metas.size() : 0) {}
 
   /// Keeps `data` (evicting the oldest bytes and chunks as needed); returns the bytes this
   /// call evicted (including any of `data` itself beyond the capacity).
@@ -239,8 +243,8 @@ struct Engine::PayloadBuffer {
     mt.len = static_cast<std::uint32_t>(keep);
     mt.direction = d;
     mt.peer_len = 0;
-    if (peer && peer->len() <= mt.peer.size()) {
-      std::memcpy(mt.peer.data(), peer->as_sockaddr(), peer->len());
+    if (peer && peers.size() != 0 && peer->len() <= sizeof(Peer)) {
+      std::memcpy(peers[slot].data(), peer->as_sockaddr(), peer->len());
       mt.peer_len = static_cast<std::uint8_t>(peer->len());
     }
     ++count;
@@ -259,6 +263,8 @@ struct Engine::PayloadBuffer {
     // Allocate before taking the lock: under it, only copies (the poll thread may wait on it).
     std::vector<Meta> ms;
     ms.reserve(metas.size());
+    std::vector<Peer> ps;
+    ps.reserve(peers.size());
     std::vector<std::byte> raw(bytes.size());
     PayloadSnapshot out;
     std::uint64_t lo = 0;
@@ -269,8 +275,12 @@ struct Engine::PayloadBuffer {
       out.closed = closed;
       lo = std::max(tail, since);
       for (std::size_t i = 0; i < count; ++i) {
-        const Meta& mt = metas[(first + i) % metas.size()];
-        if (mt.offset + mt.len > lo) ms.push_back(mt);
+        const std::size_t slot = (first + i) % metas.size();
+        const Meta& mt = metas[slot];
+        if (mt.offset + mt.len > lo) {
+          ms.push_back(mt);
+          if (peers.size() != 0) ps.push_back(peers[slot]);
+        }
       }
       if (head > lo) {  // the kept bytes from lo on, unwrapped into raw[0, head - lo)
         const std::size_t n = static_cast<std::size_t>(head - lo);
@@ -281,7 +291,8 @@ struct Engine::PayloadBuffer {
       }
     }
     out.chunks.reserve(ms.size());
-    for (const Meta& mt : ms) {
+    for (std::size_t k = 0; k < ms.size(); ++k) {
+      const Meta& mt = ms[k];
       PayloadChunk c;
       const std::uint64_t begin = std::max(mt.offset, lo);
       c.offset = begin;
@@ -289,7 +300,7 @@ struct Engine::PayloadBuffer {
       c.direction = mt.direction;
       if (mt.peer_len != 0)
         c.peer =
-            net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(mt.peer.data()), mt.peer_len);
+            net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(ps[k].data()), mt.peer_len);
       const auto at = raw.begin() + static_cast<std::ptrdiff_t>(begin - lo);
       c.bytes.assign(at, at + static_cast<std::ptrdiff_t>(mt.offset + mt.len - begin));
       out.chunks.push_back(std::move(c));
@@ -297,14 +308,17 @@ struct Engine::PayloadBuffer {
     return out;
   }
 
+  // Ordered (and the struct aligned) so that an append touches two cache lines: the lock
+  // and the indices it reads first, then the rest of the indices and the arrays' pointers.
   mutable std::mutex m;
-  PopulatedArray<std::byte> bytes;  // guarded by m (its size is fixed)
-  PopulatedArray<Meta> metas;       // guarded by m (its size is fixed)
+  std::uint64_t head = 0;           // guarded by m: bytes ever appended
   std::size_t first = 0;            // guarded by m: index of the oldest chunk in metas
   std::size_t count = 0;            // guarded by m
-  std::uint64_t head = 0;           // guarded by m: bytes ever appended
   std::size_t head_pos = 0;         // guarded by m: head % bytes.size()
   std::uint64_t tail = 0;           // guarded by m: bytes evicted (everything below it)
+  PopulatedArray<std::byte> bytes;  // guarded by m (its size is fixed)
+  PopulatedArray<Meta> metas;       // guarded by m (its size is fixed)
+  PopulatedArray<Peer> peers;       // guarded by m (its size is fixed): metas.size() or 0
   bool closed = false;              // guarded by m
 };
 
@@ -456,7 +470,7 @@ struct Engine::Impl {
     if (data.empty() || cap == 0 || s.payload_failed) return;
     if (!s.payload) {
       try {
-        auto b = std::make_shared<PayloadBuffer>(cap);
+        auto b = std::make_shared<PayloadBuffer>(cap, s.kind == SourceKind::udp);
         std::lock_guard lock(eng->payload_mutex_);
         eng->payloads_[s.token.value] = b;
         s.payload = std::move(b);
