@@ -457,9 +457,24 @@ struct Engine::Impl {
 
   // ---- sources ----
 
+  // A direct-mapped cache in front of `sources` (token -> Src*). Tokens are handed out in
+  // sequence, so live sources rarely share a slot, and a hit is one load from a 4 KiB table
+  // instead of the hash bucket and node (cold lines with many sources). Token 0 is never a
+  // source's, so it marks an empty slot; close_source clears its source's slot.
+  struct CacheSlot {
+    std::uint64_t token = 0;
+    Src* src = nullptr;
+  };
+  static constexpr std::size_t kSrcCacheSlots = 256;
+  std::array<CacheSlot, kSrcCacheSlots> src_cache{};
+
   Src* find(Token t) {
+    CacheSlot& c = src_cache[t.value % kSrcCacheSlots];
+    if (c.token == t.value && t.value != 0) return c.src;
     auto it = sources.find(t.value);
-    return it == sources.end() ? nullptr : it->second.get();
+    if (it == sources.end()) return nullptr;
+    c = CacheSlot{t.value, it->second.get()};
+    return c.src;
   }
 
   // ---- payload ----
@@ -563,6 +578,7 @@ struct Engine::Impl {
       eng->infos_.erase(token.value);
     }
     retire_payload(s);
+    if (CacheSlot& c = src_cache[token.value % kSrcCacheSlots]; c.token == token.value) c = CacheSlot{};
     sources.erase(it);  // closes the descriptor, after the remove above
     emit(removed);
   }
