@@ -259,15 +259,6 @@ struct alignas(64) Engine::PayloadBuffer {
     closed = true;
   }
 
-  /// Where the next append writes (its chunk description and first byte): for the poll
-  /// thread to prefetch before a read. Poll thread only (it reads its own indices).
-  [[nodiscard]] const void* next_meta() const noexcept {
-    std::size_t slot = first + count;  // the oldest chunk's slot when full: the one evicted
-    if (slot >= metas.size()) slot -= metas.size();
-    return metas.data() + slot;
-  }
-  [[nodiscard]] const void* next_byte() const noexcept { return bytes.data() + head_pos; }
-
   PayloadSnapshot snapshot(std::uint64_t since) const {
     // Allocate before taking the lock: under it, only copies (the poll thread may wait on it).
     std::vector<Meta> ms;
@@ -350,9 +341,6 @@ struct Engine::Impl {
     bool payload_failed = false;  // the buffer could not be allocated: keep nothing
     std::uint64_t bytes_in = 0;
     std::shared_ptr<PayloadBuffer> payload{};  // created at the first kept byte
-    // payload->next_meta() / next_byte() after the last append (see Impl::prefetch_payload).
-    const void* next_meta = nullptr;
-    const void* next_byte = nullptr;
     // Echo back-pressure: bytes read but not yet written back, pending[pending_off, +pending_len).
     std::size_t pending_len = 0;
     std::uint64_t bytes_out = 0;
@@ -510,8 +498,6 @@ struct Engine::Impl {
       }
     }
     const std::uint64_t evicted = s.payload->append(d, stamp(), data, peer);
-    s.next_meta = s.payload->next_meta();
-    s.next_byte = s.payload->next_byte();
     if (evicted != 0 && !s.evict_warned) {
       s.evict_warned = true;
       warning(&s, WarningKind::payload_truncated, evicted);
@@ -699,20 +685,6 @@ struct Engine::Impl {
     return st;
   }
 
-  /// Starts loading the cache lines the next kept read will touch (the buffer's lock and
-  /// indices, the chunk description it writes, the byte it starts at) so that they arrive
-  /// while the read is in the kernel. With many sources they are cold: perf put most of
-  /// keep's samples on the first loads of the header and of the chunk description.
-  static void prefetch_payload(const Src& s) noexcept {
-    if (!s.next_meta) return;
-    const auto* h = reinterpret_cast<const char*>(s.payload.get());
-    __builtin_prefetch(h, 1);
-    __builtin_prefetch(h + 64, 1);
-    __builtin_prefetch(s.next_meta, 1);
-    __builtin_prefetch(static_cast<const char*>(s.next_meta) + sizeof(PayloadBuffer::Meta) - 1, 1);
-    __builtin_prefetch(s.next_byte, 1);
-  }
-
   /// Reads until would-block, end-of-file, an error or max_drain_bytes (outcome ok); with
   /// `short_read_ends` (ReactionSpec::stop_at_short_read on a stream), also after a short
   /// read (outcome ok).
@@ -721,7 +693,6 @@ struct Engine::Impl {
       action(s, counter_read_op(s), *c, cmd);
       return *c;
     }
-    if (keep_bytes) prefetch_payload(s);
     const std::size_t cap = eng->config_.max_drain_bytes;
     std::uint64_t total = 0;
     Step st;
