@@ -20,8 +20,9 @@
 //             into a RecordStore and counts messages from the drain actions (value / 8).
 //             The producer writes 8-byte timestamps to sockets chosen by splitmix64
 //             (PIPE_SEED) with at most `window` messages in flight; latency = consumer
-//             receipt time minus the producer's timestamp (kept in a per-socket FIFO, since
-//             the engine does not hand the payload to the consumer). `pipeline` uses -W
+//             receipt time minus the producer's timestamp (kept aside by message number,
+//             see SendTimes, since the engine does not hand the payload to the consumer).
+//             `pipeline` uses -W
 //             (default 256), `pipeline_w1` window 1. Extra fields: records (stored),
 //             store_records_per_s (time inside RecordStore::append only),
 //             store_bytes_per_record, dropped (ring drops: must be 0).
@@ -361,35 +362,52 @@ void w_load(long records) {
 
 // ---------- W3 pipeline (through the capture engine) ----------
 
-// The send times of one connection, oldest first: the producer pushes before its write, the
-// consumer pops value / 8 of them per drain action. Single producer, single consumer; at most
-// `window` entries are ever in it (the window bounds the messages in flight).
-class TimeFifo {
+// The send times, for the latency. The engine does not hand the payload (the timestamps) to
+// the consumer, so the bench keeps them aside, as cheaply as it can: the connection each
+// message goes to follows from the seed, so before the timed part the schedule is replayed
+// into per-connection lists of message numbers; during it the producer stores message i's
+// send time in times[i] (one sequential store, nearly what the anchors' producer does:
+// nothing), and the consumer, told by a drain action that connection c delivered k
+// messages, takes the next k message numbers of c's list. Per connection, messages arrive
+// in the order they were sent (a stream).
+class SendTimes {
  public:
-  explicit TimeFifo(std::size_t capacity) : buf_(std::make_unique<std::uint64_t[]>(capacity)), mask_(capacity - 1) {}
-  void push(std::uint64_t t) {
-    const std::uint64_t tl = tail_.load(std::memory_order_relaxed);
-    buf_[tl & mask_] = t;
-    tail_.store(tl + 1, std::memory_order_release);
+  SendTimes(std::uint64_t total, int connections, std::uint64_t seed)
+      : times_(std::make_unique<std::atomic<std::uint64_t>[]>(total)),
+        order_(total),
+        next_(static_cast<std::size_t>(connections) + 1),
+        end_(static_cast<std::size_t>(connections)) {
+    std::vector<std::uint32_t> conn(total);
+    SplitMix64 rng(seed);
+    for (std::uint64_t i = 0; i < total; ++i) {
+      conn[i] = static_cast<std::uint32_t>(rng.next() % static_cast<std::uint64_t>(connections));
+      ++next_[conn[i] + 1];
+    }
+    for (std::size_t c = 1; c < next_.size(); ++c) next_[c] += next_[c - 1];
+    for (std::size_t c = 0; c < end_.size(); ++c) end_[c] = next_[c + 1];
+    std::vector<std::uint64_t> fill(next_.begin(), next_.end() - 1);
+    for (std::uint64_t i = 0; i < total; ++i) order_[fill[conn[i]]++] = static_cast<std::uint32_t>(i);
   }
-  // Pops one send time. The producer pushed it before writing the message the engine read,
-  // so it is there; the check catches a bookkeeping bug instead of reading garbage.
-  std::uint64_t pop() {
-    const std::uint64_t h = head_.load(std::memory_order_relaxed);
-    if (tail_.load(std::memory_order_acquire) == h) {
+  /// Producer: message i was sent at t (before its write(2); release: the consumer's
+  /// acquire load of it is what orders the two, the socket is not a C++ edge).
+  void sent(std::uint64_t i, std::uint64_t t) { times_[i].store(t, std::memory_order_release); }
+  /// Consumer: the send time of connection c's next message. A message that was not sent
+  /// (or one too many) is a bookkeeping bug: stop rather than read garbage.
+  std::uint64_t next(std::size_t c) {
+    const std::uint64_t k = next_[c]++;
+    const std::uint64_t t = k < end_[c] ? times_[order_[k]].load(std::memory_order_acquire) : 0;
+    if (t == 0) {
       std::fprintf(stderr, "readyscope-bench: pipeline: a drain reported a message that was not sent\n");
       std::exit(1);
     }
-    const std::uint64_t t = buf_[h & mask_];
-    head_.store(h + 1, std::memory_order_release);
     return t;
   }
 
  private:
-  std::unique_ptr<std::uint64_t[]> buf_;
-  std::uint64_t mask_;
-  alignas(64) std::atomic<std::uint64_t> tail_{0};
-  alignas(64) std::atomic<std::uint64_t> head_{0};
+  std::unique_ptr<std::atomic<std::uint64_t>[]> times_;  // zero: not sent yet
+  std::vector<std::uint32_t> order_;  // message numbers, grouped by connection, in send order
+  std::vector<std::uint64_t> next_;   // per connection: its next position in order_
+  std::vector<std::uint64_t> end_;    // per connection: the end of its run in order_
 };
 
 void w_pipeline_one(const char* workload, long total_l, long window, bool drain_until_eagain) {
@@ -476,10 +494,7 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
   ::rmdir(dir);
   const std::uint64_t setup_records = store.size();
 
-  std::size_t cap_fifo = 1;
-  while (cap_fifo < static_cast<std::size_t>(window)) cap_fifo <<= 1;
-  std::vector<std::unique_ptr<TimeFifo>> sent;
-  for (int i = 0; i < kPipeSockets; ++i) sent.push_back(std::make_unique<TimeFifo>(cap_fifo));
+  SendTimes sent(total, kPipeSockets, kPipeSeed);
 
   std::atomic<std::uint64_t> consumed{0};
   std::vector<std::uint64_t> lat(total);
@@ -504,13 +519,13 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
                          std::string(cap::to_string(r.outcome)).c_str(), static_cast<unsigned long long>(r.value));
             std::exit(1);
           }
-          TimeFifo& f = *sent[static_cast<std::size_t>(index_of[r.token])];
+          const auto conn = static_cast<std::size_t>(index_of[r.token]);
           for (std::uint64_t m = r.value / 8; m > 0; --m) {
             if (got >= total) {
               std::fprintf(stderr, "readyscope-bench: pipeline: more messages than were sent\n");
               std::exit(1);
             }
-            lat[got++] = t - f.pop();
+            lat[got++] = t - sent.next(conn);
           }
         }
         const std::uint64_t a0 = now_ns();
@@ -528,7 +543,7 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
     while (i - consumed.load(std::memory_order_acquire) >= static_cast<std::uint64_t>(window)) sched_yield();
     const auto s = static_cast<std::size_t>(rng.next() % kPipeSockets);
     const std::uint64_t ts = now_ns();
-    sent[s]->push(ts);
+    sent.sent(i, ts);
     // The producer is the workload's traffic, not the engine: it writes exactly as the
     // anchors' producer does, with write(2) (UnixStream::write would send(MSG_NOSIGNAL),
     // a different and slightly dearer syscall path than the one raw is measured with).

@@ -273,6 +273,44 @@ class TestCaptureEngine : public CoreTest {
     eng.stop();
   }
 
+  // Sources whose tokens share a slot of the engine's token -> source cache (tokens 256
+  // apart): each command reaches its own source, and a closed source's token stays unknown
+  // (EBADF) although its slot was last filled by it and then by its slot mate.
+  void source_lookup_shared_slots() {
+    START_ENGINE(eng, c);
+    auto a = eng.submit(cmd::EventFdCreate{});
+    QVERIFY_OK(a);
+    std::optional<Ticket> b;
+    for (int i = 0; i < 256 && !b; ++i) {  // tokens come in sequence: a + 256 within 256 creates
+      auto t = eng.submit(cmd::EventFdCreate{});
+      QVERIFY_OK(t);
+      if (t->token.value == a->token.value + 256) b = *t;
+      if (i % 64 == 0) c.pump();
+    }
+    QVERIFY(b);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, b->token))));
+    const auto wrote = [&](Token t, std::uint64_t v) {
+      return [=](const Record& r) { return is_action(t, Op::eventfd_write, Outcome::ok)(r) && r.value == v; };
+    };
+    QVERIFY_OK(eng.submit(cmd::EventFdWrite{a->token, 3}));  // a's slot now names a
+    QVERIFY_OK(eng.submit(cmd::Close{a->token}));
+    QVERIFY_OK(eng.submit(cmd::EventFdWrite{a->token, 4}));  // a is gone: EBADF
+    QVERIFY_OK(eng.submit(cmd::EventFdWrite{b->token, 5}));  // the slot now names b
+    QVERIFY_OK(eng.submit(cmd::EventFdWrite{a->token, 6}));  // still EBADF
+    QVERIFY_OK(eng.submit(cmd::EventFdRead{b->token}));
+    QVERIFY(c.wait_for(seen(is_action(b->token, Op::eventfd_read))));
+    QVERIFY(c.find(wrote(a->token, 3)));
+    QVERIFY(c.find(wrote(b->token, 5)));
+    const auto read = c.find(is_action(b->token, Op::eventfd_read));
+    QCOMPARE(c.records[*read].outcome, Outcome::ok);
+    QCOMPARE(c.records[*read].value, std::uint64_t{5});  // b's counter: only b's write
+    const auto bad = [&](const Record& r) {
+      return is_action(a->token, Op::eventfd_write, Outcome::error)(r) && r.err == EBADF;
+    };
+    QCOMPARE(std::count_if(c.records.begin(), c.records.end(), bad), 2);
+    eng.stop();
+  }
+
   // A note's text comes back by the id its record carries.
   void notes_round_trip() {
     START_ENGINE(eng, c);

@@ -180,20 +180,24 @@ class PopulatedArray {
 /// chunk descriptions, both allocated once. Byte offset o of the source's payload stream sits
 /// at bytes[o % capacity]; [tail, head) is kept, everything below tail was evicted. The poll
 /// thread appends under `m`; payload() copies out under `m` (memcpy only: see Engine::payload).
-struct Engine::PayloadBuffer {
+struct alignas(64) Engine::PayloadBuffer {
   // No initialisers (so the ring of them is allocated uninitialised): append writes every
-  // field of a slot before it is part of [first, first + count), peer only when peer_len > 0.
+  // field of a slot before it is part of [first, first + count). 24 bytes, so a chunk
+  // description is one cache line's third and the pipeline's many small reads touch few lines.
   struct Meta {
     std::uint64_t offset;
     std::uint64_t t_ns;
     std::uint32_t len;
     Direction direction;
-    std::uint8_t peer_len;  // 0: no peer
-    std::array<unsigned char, sizeof(sockaddr_in6)> peer;
+    std::uint8_t peer_len;  // 0: no peer (peers[slot] is written only when > 0)
   };
+  using Peer = std::array<unsigned char, sizeof(sockaddr_in6)>;
 
-  explicit PayloadBuffer(std::size_t capacity)
-      : bytes(capacity), metas(std::max<std::size_t>(16, capacity / 128)) {}
+  /// `with_peers`: the source reads datagrams with a sender (UDP): a sender slot per chunk.
+  PayloadBuffer(std::size_t capacity, bool with_peers)
+      : bytes(capacity),
+        metas(std::max<std::size_t>(16, capacity / 128)),
+        peers(with_peers ? metas.size() : 0) {}
 
   /// Keeps `data` (evicting the oldest bytes and chunks as needed); returns the bytes this
   /// call evicted (including any of `data` itself beyond the capacity).
@@ -239,8 +243,8 @@ struct Engine::PayloadBuffer {
     mt.len = static_cast<std::uint32_t>(keep);
     mt.direction = d;
     mt.peer_len = 0;
-    if (peer && peer->len() <= mt.peer.size()) {
-      std::memcpy(mt.peer.data(), peer->as_sockaddr(), peer->len());
+    if (peer && peers.size() != 0 && peer->len() <= sizeof(Peer)) {
+      std::memcpy(peers[slot].data(), peer->as_sockaddr(), peer->len());
       mt.peer_len = static_cast<std::uint8_t>(peer->len());
     }
     ++count;
@@ -259,6 +263,8 @@ struct Engine::PayloadBuffer {
     // Allocate before taking the lock: under it, only copies (the poll thread may wait on it).
     std::vector<Meta> ms;
     ms.reserve(metas.size());
+    std::vector<Peer> ps;
+    ps.reserve(peers.size());
     std::vector<std::byte> raw(bytes.size());
     PayloadSnapshot out;
     std::uint64_t lo = 0;
@@ -269,8 +275,12 @@ struct Engine::PayloadBuffer {
       out.closed = closed;
       lo = std::max(tail, since);
       for (std::size_t i = 0; i < count; ++i) {
-        const Meta& mt = metas[(first + i) % metas.size()];
-        if (mt.offset + mt.len > lo) ms.push_back(mt);
+        const std::size_t slot = (first + i) % metas.size();
+        const Meta& mt = metas[slot];
+        if (mt.offset + mt.len > lo) {
+          ms.push_back(mt);
+          if (peers.size() != 0) ps.push_back(peers[slot]);
+        }
       }
       if (head > lo) {  // the kept bytes from lo on, unwrapped into raw[0, head - lo)
         const std::size_t n = static_cast<std::size_t>(head - lo);
@@ -281,7 +291,8 @@ struct Engine::PayloadBuffer {
       }
     }
     out.chunks.reserve(ms.size());
-    for (const Meta& mt : ms) {
+    for (std::size_t k = 0; k < ms.size(); ++k) {
+      const Meta& mt = ms[k];
       PayloadChunk c;
       const std::uint64_t begin = std::max(mt.offset, lo);
       c.offset = begin;
@@ -289,7 +300,7 @@ struct Engine::PayloadBuffer {
       c.direction = mt.direction;
       if (mt.peer_len != 0)
         c.peer =
-            net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(mt.peer.data()), mt.peer_len);
+            net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(ps[k].data()), mt.peer_len);
       const auto at = raw.begin() + static_cast<std::ptrdiff_t>(begin - lo);
       c.bytes.assign(at, at + static_cast<std::ptrdiff_t>(mt.offset + mt.len - begin));
       out.chunks.push_back(std::move(c));
@@ -297,39 +308,44 @@ struct Engine::PayloadBuffer {
     return out;
   }
 
+  // Ordered (and the struct aligned) so that an append touches two cache lines: the lock
+  // and the indices it reads first, then the rest of the indices and the arrays' pointers.
   mutable std::mutex m;
-  PopulatedArray<std::byte> bytes;  // guarded by m (its size is fixed)
-  PopulatedArray<Meta> metas;       // guarded by m (its size is fixed)
+  std::uint64_t head = 0;           // guarded by m: bytes ever appended
   std::size_t first = 0;            // guarded by m: index of the oldest chunk in metas
   std::size_t count = 0;            // guarded by m
-  std::uint64_t head = 0;           // guarded by m: bytes ever appended
   std::size_t head_pos = 0;         // guarded by m: head % bytes.size()
   std::uint64_t tail = 0;           // guarded by m: bytes evicted (everything below it)
+  PopulatedArray<std::byte> bytes;  // guarded by m (its size is fixed)
+  PopulatedArray<Meta> metas;       // guarded by m (its size is fixed)
+  PopulatedArray<Peer> peers;       // guarded by m (its size is fixed): metas.size() or 0
   bool closed = false;              // guarded by m
 };
 
 /// The poll thread's state. Only the poll thread touches it (the Waker's wake() excepted,
 /// which is thread-safe), from the start of the thread to its end.
 struct Engine::Impl {
-  struct Src {
+  // Ordered (and aligned) so that what an event touches fills two cache lines: with many
+  // sources each event finds its source cold, and each line is a miss.
+  struct alignas(64) Src {
     Token token;
-    SourceKind kind;
     Io io;
+    SourceKind kind;
     Interest interest;
     Trigger trigger;
-    ReactionSpec reaction;
-    int fd = -1;
     bool connecting = false;
+    int fd = -1;
+    ReactionSpec reaction;
+    bool still_ready = false;     // on Impl::still_ready (a reaction stopped at max_drain_bytes)
+    bool evict_warned = false;    // the first eviction's warning was recorded
+    bool payload_failed = false;  // the buffer could not be allocated: keep nothing
     std::uint64_t bytes_in = 0;
-    std::uint64_t bytes_out = 0;
     std::shared_ptr<PayloadBuffer> payload{};  // created at the first kept byte
-    bool evict_warned = false;                 // the first eviction's warning was recorded
-    bool payload_failed = false;               // the buffer could not be allocated: keep nothing
     // Echo back-pressure: bytes read but not yet written back, pending[pending_off, +pending_len).
+    std::size_t pending_len = 0;
+    std::uint64_t bytes_out = 0;
     std::vector<std::byte> pending{};  // allocated once, echo_pending_bytes
     std::size_t pending_off = 0;
-    std::size_t pending_len = 0;
-    bool still_ready = false;  // on Impl::still_ready (a reaction stopped at max_drain_bytes)
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
@@ -443,9 +459,24 @@ struct Engine::Impl {
 
   // ---- sources ----
 
+  // A direct-mapped cache in front of `sources` (token -> Src*). Tokens are handed out in
+  // sequence, so live sources rarely share a slot, and a hit is one load from a 4 KiB table
+  // instead of the hash bucket and node (cold lines with many sources). Token 0 is never a
+  // source's, so it marks an empty slot; close_source clears its source's slot.
+  struct CacheSlot {
+    std::uint64_t token = 0;
+    Src* src = nullptr;
+  };
+  static constexpr std::size_t kSrcCacheSlots = 256;
+  std::array<CacheSlot, kSrcCacheSlots> src_cache{};
+
   Src* find(Token t) {
+    CacheSlot& c = src_cache[t.value % kSrcCacheSlots];
+    if (c.token == t.value && t.value != 0) return c.src;
     auto it = sources.find(t.value);
-    return it == sources.end() ? nullptr : it->second.get();
+    if (it == sources.end()) return nullptr;
+    c = CacheSlot{t.value, it->second.get()};
+    return c.src;
   }
 
   // ---- payload ----
@@ -456,7 +487,7 @@ struct Engine::Impl {
     if (data.empty() || cap == 0 || s.payload_failed) return;
     if (!s.payload) {
       try {
-        auto b = std::make_shared<PayloadBuffer>(cap);
+        auto b = std::make_shared<PayloadBuffer>(cap, s.kind == SourceKind::udp);
         std::lock_guard lock(eng->payload_mutex_);
         eng->payloads_[s.token.value] = b;
         s.payload = std::move(b);
@@ -508,8 +539,13 @@ struct Engine::Impl {
   /// descriptor is then closed unregistered).
   Src* add_source(Token token, SourceKind kind, Io io, const SourceOptions& o, std::uint64_t parent,
                   std::uint64_t cmd, bool connecting = false) {
-    auto s = std::make_unique<Src>(Src{token, kind, std::move(io), o.interest, o.trigger, o.reaction});
-    s->connecting = connecting;
+    auto s = std::make_unique<Src>(Src{.token = token,
+                                       .io = std::move(io),
+                                       .kind = kind,
+                                       .interest = o.interest,
+                                       .trigger = o.trigger,
+                                       .connecting = connecting,
+                                       .reaction = o.reaction});
     s->fd = base(s->io).as_raw_fd();
     if (!valid(o.reaction)) {
       error_action(token, Op::create, EINVAL, cmd);
@@ -549,6 +585,7 @@ struct Engine::Impl {
       eng->infos_.erase(token.value);
     }
     retire_payload(s);
+    if (CacheSlot& c = src_cache[token.value % kSrcCacheSlots]; c.token == token.value) c = CacheSlot{};
     sources.erase(it);  // closes the descriptor, after the remove above
     emit(removed);
   }
