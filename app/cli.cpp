@@ -16,7 +16,9 @@ using ready::capture::ReactionSpec;
 
 constexpr auto kDescription = R"(Makes Linux readiness notification (epoll) visible.
 
-Without arguments: describes this build (the window comes in a later version).
+Without arguments: opens the window (an empty capture; File > New source...). With
+--listen, --connect, --udp or --unix-listen it opens with those sources live; with
+--scenario it opens with the scenario playing.
 
 Headless mode (--headless) runs the capture engine without a display: the sources
 from the flags below (or from a scenario) are created on the engine's poll thread, every
@@ -25,6 +27,9 @@ as JSON Lines (docs/recording-format.md). Each source flag may repeat. Listeners
 created first, so --connect can reach a --listen of the same run.
 
   readyscope --headless --listen 127.0.0.1:7000 --reaction echo --record out.jsonl --duration 10
+
+With --png FILE a headless run renders the timeline (what the window would show) to a PNG
+at its end, without a display.
 
 Addresses are numeric (127.0.0.1:7000, [::1]:7000; "localhost" means 127.0.0.1) and
 must be loopback unless --allow-remote is given. Port 0 picks a free port; the address
@@ -97,7 +102,15 @@ CommandLine::CommandLine()
                  QStringLiteral("Run the scenario FILE (docs/scenario-format.md) or the built-in one "
                                 "NAME; exit 3 if an expectation fails."),
                  QStringLiteral("FILE|NAME")),
-      m_verbose(QStringLiteral("verbose"), QStringLiteral("Print every record as a line on stdout.")) {
+      m_verbose(QStringLiteral("verbose"), QStringLiteral("Print every record as a line on stdout.")),
+      m_png(QStringLiteral("png"),
+            QStringLiteral("Headless: at the end, render the timeline to FILE (PNG; replaced if it exists)."),
+            QStringLiteral("FILE")),
+      m_width(QStringLiteral("width"), QStringLiteral("Width of the --png image in pixels (320..8192, default 1600)."),
+              QStringLiteral("W"), QStringLiteral("1600")),
+      m_height(QStringLiteral("height"),
+               QStringLiteral("Height of the --png image in pixels (200..8192, default 900)."), QStringLiteral("H"),
+               QStringLiteral("900")) {
   QStringList builtIn;
   for (const QString& f : QDir(QStringLiteral(":/scenarios")).entryList({QStringLiteral("*.json")}))
     builtIn << f.chopped(5);
@@ -107,7 +120,7 @@ CommandLine::CommandLine()
   m_parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
   for (const auto* o : {&m_help, &m_version, &m_headless, &m_listen, &m_connect, &m_udp, &m_unixListen,
                         &m_reaction, &m_mode, &m_interest, &m_record, &m_overwrite, &m_duration,
-                        &m_queueCapacity, &m_allowRemote, &m_scenario, &m_verbose})
+                        &m_queueCapacity, &m_allowRemote, &m_scenario, &m_verbose, &m_png, &m_width, &m_height})
     m_parser.addOption(*o);
 }
 
@@ -188,7 +201,8 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   // QCommandLineParser takes the next argument as an option's value even when it is
   // another option ("--connect --duration 1"): say which value is missing instead.
   for (const QCommandLineOption* o : {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_reaction, &m_mode,
-                                      &m_interest, &m_record, &m_duration, &m_queueCapacity, &m_scenario}) {
+                                      &m_interest, &m_record, &m_duration, &m_queueCapacity, &m_scenario, &m_png,
+                                      &m_width, &m_height}) {
     for (const QString& v : m_parser.values(*o)) {
       if (v.startsWith(QLatin1String("--")))
         return fail(QStringLiteral("--%1: expected %2, got the option %3").arg(o->names().constFirst(), o->valueName(), quoted(v)));
@@ -285,12 +299,39 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     plan.scenario = s.toStdString();
   }
 
+  const auto pixels = [&](const QCommandLineOption& o, int lo, int& out) -> bool {
+    bool number = false;
+    const QString v = m_parser.value(o);
+    const int n = v.toInt(&number, 10);
+    const bool digits = !v.isEmpty() && std::all_of(v.begin(), v.end(), [](QChar c) { return c.isDigit(); });
+    if (!number || !digits || n < lo || n > 8192) return false;
+    out = n;
+    return true;
+  };
+  if (!pixels(m_width, 320, plan.png_width))
+    return fail(QStringLiteral("--width %1: expected a whole number of pixels from 320 to 8192").arg(quoted(m_parser.value(m_width))));
+  if (!pixels(m_height, 200, plan.png_height))
+    return fail(QStringLiteral("--height %1: expected a whole number of pixels from 200 to 8192").arg(quoted(m_parser.value(m_height))));
+  if (m_parser.isSet(m_png)) {
+    const QString path = m_parser.value(m_png);
+    const QFileInfo fi(path);
+    if (path.isEmpty()) return fail(QStringLiteral("--png: expected a file name"));
+    if (fi.isDir()) return fail(QStringLiteral("--png %1: is a directory").arg(quoted(path)));
+    if (!fi.absoluteDir().exists())
+      return fail(QStringLiteral("--png %1: the directory %2 does not exist").arg(quoted(path), quoted(fi.absolutePath())));
+    plan.png_path = path.toStdString();
+  }
+
   const bool headless = m_parser.isSet(m_headless);
   const bool wantsCapture = !plan.sources.empty() || plan.scenario.has_value();
   if (!headless) {
-    if (wantsCapture || plan.record_path || plan.duration)
-      return fail(QStringLiteral("the window is not part of this build yet; add --headless to capture without it"));
-    inv.mode = Invocation::Mode::about;
+    for (const QCommandLineOption* o : {&m_record, &m_duration, &m_png, &m_width, &m_height, &m_verbose, &m_overwrite}) {
+      if (m_parser.isSet(*o))
+        return fail(QStringLiteral("--%1 is for headless runs: add --headless (the window records as you watch; "
+                                   "File > Save recording)")
+                        .arg(o->names().constFirst()));
+    }
+    inv.mode = Invocation::Mode::window;
     return inv;
   }
   if (!wantsCapture)

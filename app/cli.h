@@ -36,7 +36,7 @@ struct SourceRequest {
   std::string path;               ///< unix_listen
 };
 
-/// Everything a headless run needs, validated.
+/// Everything a run needs (headless or with the window), validated.
 struct HeadlessPlan {
   std::vector<SourceRequest> sources;  ///< in creation order: listeners before connects
   ready::capture::SourceOptions options{};
@@ -48,14 +48,18 @@ struct HeadlessPlan {
   bool allow_remote = false;
   std::optional<std::string> scenario;  ///< as given: a file path or a built-in name
   bool verbose = false;
+  /// --png: render the timeline to this file at the end of a headless run.
+  std::optional<std::string> png_path;
+  int png_width = 1600;
+  int png_height = 900;
 };
 
 struct Invocation {
   enum class Mode {
-    about,     ///< no arguments: describe the build (the window comes with the GUI)
+    window,    ///< the main window, with the plan's sources or scenario (none: empty)
     headless,  ///< --headless
   };
-  Mode mode = Mode::about;
+  Mode mode = Mode::window;
   HeadlessPlan plan;
 };
 
@@ -91,6 +95,9 @@ class CommandLine {
   QCommandLineOption m_allowRemote;
   QCommandLineOption m_scenario;
   QCommandLineOption m_verbose;
+  QCommandLineOption m_png;
+  QCommandLineOption m_width;
+  QCommandLineOption m_height;
 };
 
 // The parsers behind the options, exposed for tests. Each returns nullopt for anything but

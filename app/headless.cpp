@@ -1,8 +1,14 @@
 #include "headless.h"
 
+#include "plan.h"
+#include "timeline/laneindex.h"
+#include "timeline_png.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QSize>
+#include <QString>
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -97,46 +103,6 @@ std::string describe(const Record& r, const Engine& engine) {
   return s;
 }
 
-Command createCommand(const SourceRequest& req, const SourceOptions& options, bool allowRemote) {
-  switch (req.kind) {
-    case SourceRequest::Kind::listen:
-      return cmd::TcpListen{req.address, options, allowRemote};
-    case SourceRequest::Kind::connect:
-      return cmd::TcpConnect{req.address, options};
-    case SourceRequest::Kind::udp:
-      return cmd::UdpBind{req.address, options, allowRemote};
-    case SourceRequest::Kind::unix_listen:
-      return cmd::UnixListen{req.path, options};
-  }
-  return cmd::Note{};
-}
-
-/// A scenario file, or a built-in scenario by name (compiled in from resources/scenarios),
-/// parsed and validated completely; or one line saying why not.
-std::expected<Scenario, std::string> loadScenario(const std::string& nameOrPath, bool allowRemote) {
-  ScenarioOptions options;
-  options.allow_remote = allowRemote;
-  const QString arg = QString::fromStdString(nameOrPath);
-  const bool looksLikePath = arg.contains(QLatin1Char('/')) || arg.endsWith(QLatin1String(".json"));
-  if (looksLikePath || QFileInfo::exists(arg)) {
-    auto s = load_scenario(nameOrPath, options);
-    if (!s) return std::unexpected(s.error().message());
-    return std::move(*s);
-  }
-  QFile builtIn(QStringLiteral(":/scenarios/%1.json").arg(arg));
-  if (!builtIn.open(QIODevice::ReadOnly)) {
-    const QStringList names = QDir(QStringLiteral(":/scenarios")).entryList({QStringLiteral("*.json")});
-    QStringList bare;
-    for (const QString& n : names) bare << n.chopped(5);
-    return std::unexpected("--scenario " + nameOrPath + ": no such file, and no built-in scenario of that name (built in: " +
-                           bare.join(QStringLiteral(", ")).toStdString() + ")");
-  }
-  const QByteArray text = builtIn.readAll();
-  auto s = parse_scenario(std::string_view(text.constData(), static_cast<std::size_t>(text.size())), nameOrPath, options);
-  if (!s) return std::unexpected(s.error().message());
-  return std::move(*s);
-}
-
 /// The state of one run: the poll of the main thread (signals + the engine's notifier),
 /// the engine, the recording, and why it stops.
 class Run {
@@ -174,9 +140,23 @@ class Run {
   std::string m_runtimeError;                                // first runtime failure, if any
   bool m_writerFailed = false;
   std::uint64_t m_records = 0;
+  // --png: the records kept for the picture, the timeline's lanes and each source's label
+  // (taken when it is added: the engine forgets a closed source's addresses).
+  std::unique_ptr<RecordStore> m_store;
+  std::unique_ptr<ready::ui::LaneIndex> m_lanes;
+  std::unordered_map<std::uint64_t, QString> m_labels;
+  std::uint64_t m_pngEvictedTo = 0;
 };
 
 void Run::inspect(const Record& r) {
+  if (r.kind == RecordKind::source_added && m_store) {
+    const auto info = m_engine->source_info(ready::Token(r.token));
+    QString label = QStringLiteral("#%1 %2").arg(r.token).arg(
+        QString::fromLatin1(to_string(static_cast<SourceKind>(r.op)).data()));
+    if (info && !info->local.empty()) label += QLatin1Char(' ') + QString::fromStdString(info->local);
+    if (info && !info->peer.empty()) label += QStringLiteral(" → ") + QString::fromStdString(info->peer);
+    m_labels.emplace(r.token, label);
+  }
   if (r.kind == RecordKind::source_added) {
     const auto it = m_creates.find(r.value2);
     if (it == m_creates.end()) return;
@@ -213,6 +193,16 @@ void Run::drainRecords() {
       }
     }
     if (m_runner) m_runner->observe(got);
+    if (m_store) {
+      for (const Record& r : got) {
+        const std::uint64_t index = m_store->append(r);
+        m_lanes->on_record(r, index);
+      }
+      if (m_store->begin_index() != m_pngEvictedTo) {
+        m_pngEvictedTo = m_store->begin_index();
+        m_lanes->on_evicted(m_pngEvictedTo);
+      }
+    }
     for (const Record& r : got) {
       inspect(r);
       if (m_plan.verbose) std::fprintf(m_out, "%s\n", describe(r, *m_engine).c_str());
@@ -233,6 +223,22 @@ bool Run::finish() {
     }
   }
   removeUnixPaths();
+  if (m_store && m_runtimeError.empty()) {
+    auto png = ready::ui::render_timeline_png(
+        *m_store, *m_lanes,
+        [this](std::uint64_t token) {
+          const auto it = m_labels.find(token);
+          return it != m_labels.end() ? it->second : QStringLiteral("#%1").arg(token);
+        },
+        QSize(m_plan.png_width, m_plan.png_height), QString::fromStdString(*m_plan.png_path));
+    if (!png) {
+      m_runtimeError = png.error().toStdString();
+      ok = false;
+    } else {
+      std::fprintf(m_out, "readyscope: timeline rendered to %s (%dx%d)\n", m_plan.png_path->c_str(), m_plan.png_width,
+                   m_plan.png_height);
+    }
+  }
   return ok && m_runtimeError.empty();
 }
 
@@ -270,6 +276,15 @@ int Run::exec() {
     auto w = RecordingWriter::create(*m_plan.record_path, std::move(wo));
     if (!w) return fail(kExitUsage, "--record " + *m_plan.record_path + ": " + w.error().message());
     m_writer.emplace(std::move(*w));
+  }
+
+  if (m_plan.png_path) {
+    m_store = std::make_unique<RecordStore>();
+    m_lanes = std::make_unique<ready::ui::LaneIndex>(*m_store);
+    m_lanes->set_note_text([this](std::uint64_t id) {
+      const auto text = m_engine ? m_engine->note_text(id) : std::nullopt;
+      return text ? QString::fromStdString(*text) : QString();
+    });
   }
 
   auto poll = ready::Poll::create();

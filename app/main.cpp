@@ -1,32 +1,128 @@
-// readyscope: the command line entry point. `--headless` runs the capture engine without a
-// window; without arguments it describes the build (the window comes with the GUI).
+// readyscope: the command line entry point. Without --headless it opens the window;
+// `--headless` runs the capture engine without one.
+#include <QApplication>
 #include <QCoreApplication>
+#include <QEvent>
 #include <QString>
 #include <QTextStream>
+#include <QTimer>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string_view>
 
 #include "cli.h"
 #include "headless.h"
+#include "main_window.h"
+#include "plan.h"
 
 namespace {
 
-constexpr auto kAbout = R"(ReadyScope makes Linux readiness notification (epoll) visible.
+/// Which application object this invocation needs, decided from argv before any exists
+/// (a QApplication without a display aborts, so the window's is made only when needed).
+enum class Flavor { core, offscreen_gui, gui };
 
-This build contains:
-  - the ready:: core library: mio's readiness model for Linux in C++ (Poll, Registry,
-    Token, Interest, Event, Waker; TCP, UDP, Unix sockets, pipes, eventfd, timerfd),
-    with edge, level and oneshot triggering;
-  - the capture engine and the headless recorder:
-      readyscope --headless --listen 127.0.0.1:7000 --reaction echo --record out.jsonl
-    (see readyscope --help);
-  - the test suites (scripts/test.sh) and the benchmark readyscope-bench.
+Flavor flavor_of(int argc, char* argv[]) {
+  bool headless = false, png = false, info = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a(argv[i]);
+    headless |= a == "--headless" || a == "-headless";
+    png |= a == "--png" || a == "-png" || a.starts_with("--png=");
+    info |= a == "--help" || a == "-h" || a == "-help" || a == "--version" || a == "-v" || a == "-version";
+  }
+  if (info) return Flavor::core;
+  if (headless) return png ? Flavor::offscreen_gui : Flavor::core;
+  return Flavor::gui;
+}
 
-Not yet: the Qt Widgets window with its timeline and the built-in lessons.
-)";
+bool has_display() {
+  for (const char* v : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"}) {
+    const char* s = std::getenv(v);
+    if (s && *s) return true;
+  }
+  return false;
+}
+
+/// READYSCOPE_STARTUP_PROBE=1 (readyscope-bench -o startup): print the CLOCK_MONOTONIC time
+/// of the first painted frame of the main window as `first_paint_ns=N`, then quit.
+class StartupProbe : public QObject {
+ public:
+  explicit StartupProbe(QWidget* window) : window_(window) {}
+
+ protected:
+  bool eventFilter(QObject* o, QEvent* e) override {
+    if (!done_ && e->type() == QEvent::Paint && o->isWidgetType() && static_cast<QWidget*>(o)->window() == window_) {
+      done_ = true;
+      // After this paint and the backing-store flush that follows it in the same pass.
+      QTimer::singleShot(0, [] {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        std::printf("first_paint_ns=%lld\n", static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec);
+        std::fflush(stdout);
+        QCoreApplication::quit();
+      });
+    }
+    return false;
+  }
+
+ private:
+  QWidget* window_;
+  bool done_ = false;
+};
+
+int run_window(const readyscope::HeadlessPlan& plan) {
+  QTextStream err(stderr);
+  std::optional<ready::capture::Scenario> scenario;
+  if (plan.scenario) {
+    auto s = readyscope::loadScenario(*plan.scenario, plan.allow_remote);
+    if (!s) {
+      err << "readyscope: " << QString::fromStdString(s.error()) << '\n';
+      return readyscope::kExitUsage;
+    }
+    scenario = std::move(*s);
+  }
+  ready::capture::EngineConfig config;
+  config.ring_capacity = plan.queue_capacity;
+  config.allow_remote = plan.allow_remote;
+  auto bridge = ready::ui::Bridge::start(config, {});
+  if (!bridge) {
+    err << "readyscope: cannot start the capture engine: " << QString::fromStdString(bridge.error().message()) << '\n';
+    return readyscope::kExitRuntime;
+  }
+  ready::ui::MainWindow window(std::move(*bridge));
+  for (const auto& req : plan.sources) window.submit(readyscope::createCommand(req, plan.options, plan.allow_remote));
+  if (scenario) window.playScenario(std::move(*scenario));
+
+  std::unique_ptr<StartupProbe> probe;
+  if (const char* p = std::getenv("READYSCOPE_STARTUP_PROBE"); p && std::strcmp(p, "1") == 0) {
+    probe = std::make_unique<StartupProbe>(&window);
+    qApp->installEventFilter(probe.get());
+  }
+  window.show();
+  return QApplication::exec();
+}
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  QCoreApplication app(argc, argv);
+  const Flavor flavor = flavor_of(argc, argv);
+  if (flavor == Flavor::gui && !has_display()) {
+    std::fprintf(stderr,
+                 "readyscope: no display (DISPLAY and WAYLAND_DISPLAY are unset). Run it in a desktop session, "
+                 "use --headless, or set QT_QPA_PLATFORM=offscreen.\n");
+    return readyscope::kExitRuntime;
+  }
+  // --png renders without a display, whatever the session has.
+  if (flavor == Flavor::offscreen_gui) qputenv("QT_QPA_PLATFORM", "offscreen");
+  std::unique_ptr<QCoreApplication> app;
+  if (flavor == Flavor::core)
+    app = std::make_unique<QCoreApplication>(argc, argv);
+  else
+    app = std::make_unique<QApplication>(argc, argv);
+  QCoreApplication::setOrganizationName(QStringLiteral("ReadyScope"));
   QCoreApplication::setApplicationName(QStringLiteral("readyscope"));
   QCoreApplication::setApplicationVersion(QStringLiteral(READYSCOPE_VERSION));
 
@@ -50,9 +146,8 @@ int main(int argc, char* argv[]) {
     return readyscope::kExitUsage;
   }
   switch (invocation->mode) {
-    case readyscope::Invocation::Mode::about:
-      QTextStream(stdout) << kAbout;
-      return readyscope::kExitOk;
+    case readyscope::Invocation::Mode::window:
+      return run_window(invocation->plan);
     case readyscope::Invocation::Mode::headless:
       break;
   }

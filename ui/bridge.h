@@ -11,10 +11,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <system_error>
 #include <vector>
 
 #include "ready/capture/engine.h"
+#include "ready/capture/notifier.h"
 #include "ready/capture/record.h"
+#include "ready/capture/ring.h"
 #include "ready/capture/store.h"
 #include "ready/error.h"
 
@@ -163,6 +166,33 @@ class EngineFeed final : public RecordFeed {
 
  private:
   capture::Engine& engine_;
+};
+
+/// A RecordFeed that its owner fills itself: a bare RecordRing + Notifier, the classes the
+/// engine uses. One producer thread (the owner's, or one it starts) pushes with
+/// `ring.try_push` and then calls `notifier.notify()`, as the poll thread does. For
+/// benchmarks (readyscope-bench -o ingest) and tests.
+class RingFeed final : public RecordFeed {
+ public:
+  /// `capacity`: as RecordRing's (a power of two >= 2). Throws std::system_error if the
+  /// notifier's eventfd cannot be created.
+  explicit RingFeed(std::size_t capacity) : ring(capacity), notifier(make_notifier()) {}
+  [[nodiscard]] int notify_fd() const override { return notifier.as_raw_fd(); }
+  void begin_drain() override { (void)notifier.begin_drain(); }
+  std::size_t drain(std::span<capture::Record> out) override { return ring.pop(out); }
+  [[nodiscard]] std::uint64_t produced() const override { return ring.produced(); }
+  [[nodiscard]] std::uint64_t dropped() const override { return ring.dropped(); }
+  [[nodiscard]] std::size_t ring_capacity() const override { return ring.capacity(); }
+
+  capture::RecordRing ring;
+  capture::Notifier notifier;
+
+ private:
+  static capture::Notifier make_notifier() {
+    auto n = capture::Notifier::create();
+    if (!n) throw std::system_error(n.error(), "eventfd");
+    return std::move(*n);
+  }
 };
 
 /// "ECONNREFUSED: Connection refused" style text for an error code.

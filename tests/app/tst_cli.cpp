@@ -1,6 +1,8 @@
 // The readyscope command line: the option parsers, the validation that runs before anything
 // is opened, and headless runs of the real binary talking to real loopback clients.
+#include <QImage>
 #include <QProcess>
+#include <QSet>
 #include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -169,7 +171,11 @@ class TestCli : public CoreTest {
     row("value missing", {"--headless", "--connect", "--duration", "1"}, "--connect: expected HOST:PORT, got the option");
     row("connect port 0", {"--headless", "--connect", "127.0.0.1:0"}, "port 0 cannot be connected to");
     row("nothing", {"--headless"}, "nothing to capture");
-    row("no window yet", {"--listen", "127.0.0.1:0"}, "add --headless");
+    row("record needs headless", {"--listen", "127.0.0.1:0", "--record", "x.jsonl"}, "--record is for headless runs");
+    row("png needs headless", {"--png", "x.png"}, "--png is for headless runs");
+    row("png width", {"--headless", "--listen", "127.0.0.1:0", "--png", "x.png", "--width", "10"}, "--width '10'");
+    row("png height", {"--headless", "--listen", "127.0.0.1:0", "--png", "x.png", "--height", "9k"}, "--height '9k'");
+    row("png dir", {"--headless", "--listen", "127.0.0.1:0", "--png", "/nonexistent-dir/x.png"}, "does not exist");
     row("positional", {"--headless", "stray"}, "unexpected argument 'stray'");
     row("scenario plus flags", {"--headless", "--scenario", "x.json", "--listen", "127.0.0.1:0"},
         "cannot be combined with --listen");
@@ -206,6 +212,72 @@ class TestCli : public CoreTest {
     QCOMPARE(plan.options.trigger, Trigger::level);
     QCOMPARE(plan.options.interest, Interest::READABLE | Interest::WRITABLE);
     QCOMPARE(plan.duration, std::optional(std::chrono::nanoseconds(1500ms)));
+  }
+
+  void withoutHeadlessTheWindowGetsThePlan() {
+    readyscope::CommandLine cli;
+    QVERIFY(cli.parse({"readyscope", "--listen", "127.0.0.1:0", "--connect", "127.0.0.1:7000", "--mode", "level"}));
+    const auto inv = cli.invocation();
+    QVERIFY2(inv, inv ? "" : qPrintable(inv.error()));
+    QCOMPARE(int(inv->mode), int(readyscope::Invocation::Mode::window));
+    QCOMPARE(inv->plan.sources.size(), std::size_t{2});
+    QCOMPARE(inv->plan.options.trigger, Trigger::level);
+    readyscope::CommandLine bare;
+    QVERIFY(bare.parse({"readyscope"}));
+    const auto empty = bare.invocation();
+    QVERIFY(empty);
+    QCOMPARE(int(empty->mode), int(readyscope::Invocation::Mode::window));
+    QVERIFY(empty->plan.sources.empty());
+  }
+
+  // Without a display the window cannot open: one clear line and exit 1, not Qt's abort.
+  void windowWithoutADisplayFailsCleanly() {
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char* v : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"}) env.remove(QString::fromLatin1(v));
+    p.setProcessEnvironment(env);
+    p.start(kApp, {});
+    const Finished f = runToEnd(p);
+    QCOMPARE(f.status, QProcess::NormalExit);
+    QCOMPARE(f.code, int(readyscope::kExitRuntime));
+    QVERIFY2(f.err.startsWith(QLatin1String("readyscope: no display")), qPrintable(f.err));
+    QCOMPARE(f.err.count(QLatin1Char('\n')), 1);
+  }
+
+  // --png renders the timeline at the end of a headless run, at the size asked for, even
+  // with no display in the environment.
+  void headlessPngRendersTheTimeline() {
+    QTemporaryDir dir;
+    const QString png = dir.filePath(QStringLiteral("t.png"));
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const char* v : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"}) env.remove(QString::fromLatin1(v));
+    p.setProcessEnvironment(env);
+    const QString where = startAndWaitForSource(
+        p, {"--headless", "--listen", "127.0.0.1:0", "--reaction", "echo", "--png", png, "--width", "900", "--height", "400"});
+    const auto addr = net::SocketAddr::parse(where.toStdString());
+    QVERIFY2(addr && addr->port() != 0, qPrintable(where));
+    {
+      auto client = plain_connect(*addr);
+      QVERIFY_OK(client);
+      QVERIFY_OK(plain_send(client->get(), bytes("ping")));
+      std::array<std::byte, 16> buf{};
+      QVERIFY(wait_readable(client->get()));
+      QVERIFY_OK(plain_recv(client->get(), buf));
+    }
+    ::kill(static_cast<pid_t>(p.processId()), SIGTERM);
+    const Finished f = runToEnd(p);
+    QCOMPARE(f.status, QProcess::NormalExit);
+    QVERIFY2(f.code == 0, qPrintable(f.err));
+    QVERIFY2(f.out.contains(QLatin1String("timeline rendered to")), qPrintable(f.out));
+    QImage image;
+    QVERIFY(image.load(png, "PNG"));
+    QCOMPARE(image.size(), QSize(900, 400));
+    // Not a blank picture: the lanes and the legend put many colours in it.
+    QSet<QRgb> colours;
+    for (int y = 0; y < image.height(); y += 2)
+      for (int x = 0; x < image.width(); x += 2) colours.insert(image.pixel(x, y));
+    QVERIFY2(colours.size() > 20, qPrintable(QString::number(colours.size())));
   }
 
   // The binary itself: a bad input exits 2 with one line on stderr and opens no inet

@@ -55,6 +55,8 @@
 #include "ready/capture/store.h"
 #include "ready/ready.h"
 
+#include "gui_bench.h"
+
 namespace {
 
 constexpr const char* kImpl = "readyscope";
@@ -584,7 +586,7 @@ struct Opts {
   bool drain_until_eagain = false;
   std::string only;  // empty: every workload but load
   [[nodiscard]] bool want(const char* w) const {
-    return only.empty() ? std::string_view(w) != "load" : only == w;
+    return only.empty() ? std::string_view(w) != "load" : only == w;  // GUI workloads: only by name
   }
 };
 
@@ -593,10 +595,13 @@ void usage(const char* argv0, FILE* to) {
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_records] [-W pipeline_window]\n"
       "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
-      "          [-o wake|storm|store|pipeline|load]\n"
+      "          [-o wake|storm|store|pipeline|load|paint|ingest|startup]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
+      "paint, ingest, startup (only by name; offscreen unless QT_QPA_PLATFORM is set): the GUI's\n"
+      "timeline paint of 10M records, 1M records/s for 10 s into the open main window, and\n"
+      "process start to the first painted frame (see docs/performance.md).\n"
       "pipeline / pipeline_w1 go through the capture engine; its drain reaction stops at a short\n"
       "read (ReactionSpec::stop_at_short_read), or with -E reads on until EAGAIN (the default).\n"
       "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
@@ -646,9 +651,10 @@ int main(int argc, char** argv) {
       case 'o':
         o.only = optarg;
         if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
-            o.only != "load") {
-          std::fprintf(stderr, "%s: unknown workload '%s' (wake, storm, store, pipeline, load)\n", argv[0],
-                       optarg);
+            o.only != "load" && o.only != "paint" && o.only != "ingest" && o.only != "startup") {
+          std::fprintf(stderr,
+                       "%s: unknown workload '%s' (wake, storm, store, pipeline, load, paint, ingest, startup)\n",
+                       argv[0], optarg);
           return 2;
         }
         break;
@@ -669,6 +675,18 @@ int main(int argc, char** argv) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+  // The GUI workloads run only when asked for by name (-o), like load.
+#if READY_BENCH_GUI
+  if (o.only == "paint") return gui_paint_main();
+  if (o.only == "ingest") return gui_ingest_main();
+  if (o.only == "startup") return gui_startup_main();
+#else
+  if (o.only == "paint" || o.only == "ingest" || o.only == "startup") {
+    std::fprintf(stderr, "%s: -o %s needs the GUI, which this build leaves out (READY_GUI=OFF)\n", argv[0],
+                 o.only.c_str());
+    return 2;
+  }
+#endif
   if (o.want("wake")) w_wake(o.wake_iters);
   if (o.want("storm")) w_storm(o.storm_rounds);
   if (o.want("store")) w_store(o.store_records);

@@ -42,22 +42,7 @@ inline std::function<bool(const capture::Record&)> action_of(
   };
 }
 
-/// A feed the test fills itself: a bare RecordRing + Notifier, as the engine uses them.
-/// One producer thread (the test thread or one of its own) pushes and notifies.
-class RingFeed final : public ui::RecordFeed {
- public:
-  explicit RingFeed(std::size_t capacity)
-      : ring(capacity), notifier(std::move(*capture::Notifier::create())) {}
-  [[nodiscard]] int notify_fd() const override { return notifier.as_raw_fd(); }
-  void begin_drain() override { (void)notifier.begin_drain(); }
-  std::size_t drain(std::span<capture::Record> out) override { return ring.pop(out); }
-  [[nodiscard]] std::uint64_t produced() const override { return ring.produced(); }
-  [[nodiscard]] std::uint64_t dropped() const override { return ring.dropped(); }
-  [[nodiscard]] std::size_t ring_capacity() const override { return ring.capacity(); }
-
-  capture::RecordRing ring;
-  capture::Notifier notifier;
-};
+using ui::RingFeed;
 
 /// A loopback address nothing listens on (a listener's port, after the listener closed).
 inline net::SocketAddr closed_port() {

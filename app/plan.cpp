@@ -1,0 +1,50 @@
+#include "plan.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QStringList>
+
+namespace readyscope {
+
+using namespace ready::capture;
+
+Command createCommand(const SourceRequest& req, const SourceOptions& options, bool allowRemote) {
+  switch (req.kind) {
+    case SourceRequest::Kind::listen:
+      return cmd::TcpListen{req.address, options, allowRemote};
+    case SourceRequest::Kind::connect:
+      return cmd::TcpConnect{req.address, options};
+    case SourceRequest::Kind::udp:
+      return cmd::UdpBind{req.address, options, allowRemote};
+    case SourceRequest::Kind::unix_listen:
+      return cmd::UnixListen{req.path, options};
+  }
+  return cmd::Note{};
+}
+
+std::expected<Scenario, std::string> loadScenario(const std::string& nameOrPath, bool allowRemote) {
+  ScenarioOptions options;
+  options.allow_remote = allowRemote;
+  const QString arg = QString::fromStdString(nameOrPath);
+  const bool looksLikePath = arg.contains(QLatin1Char('/')) || arg.endsWith(QLatin1String(".json"));
+  if (looksLikePath || QFileInfo::exists(arg)) {
+    auto s = load_scenario(nameOrPath, options);
+    if (!s) return std::unexpected(s.error().message());
+    return std::move(*s);
+  }
+  QFile builtIn(QStringLiteral(":/scenarios/%1.json").arg(arg));
+  if (!builtIn.open(QIODevice::ReadOnly)) {
+    const QStringList names = QDir(QStringLiteral(":/scenarios")).entryList({QStringLiteral("*.json")});
+    QStringList bare;
+    for (const QString& n : names) bare << n.chopped(5);
+    return std::unexpected("--scenario " + nameOrPath + ": no such file, and no built-in scenario of that name (built in: " +
+                           bare.join(QStringLiteral(", ")).toStdString() + ")");
+  }
+  const QByteArray text = builtIn.readAll();
+  auto s = parse_scenario(std::string_view(text.constData(), static_cast<std::size_t>(text.size())), nameOrPath, options);
+  if (!s) return std::unexpected(s.error().message());
+  return std::move(*s);
+}
+
+}  // namespace readyscope

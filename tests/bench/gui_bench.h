@@ -1,0 +1,14 @@
+// The GUI workloads of readyscope-bench (issue "Desktop app"): each prints one
+// `workload=<name> impl=readyscope ...` line and returns a process exit code.
+#pragma once
+
+/// `-o paint`: timeline paint of 10M stored records across 32 lanes at 1920 px, full range
+/// and a 1 % zoom; `ms_per_frame=` (median of 50 frames) per view (gui_paint.cpp).
+int gui_paint_main();
+/// `-o ingest`: `rate` readiness records/s for `seconds` through a RecordRing + Notifier and
+/// the bridge into the store with the main window open: records_per_s, max_frame_gap_ms,
+/// dropped, rss_mb.
+int gui_ingest_main(double seconds = 10.0, double rate = 1e6);
+/// `-o startup`: process start of `readyscope` (beside this binary) to its first painted
+/// frame, median of `runs`: `ms=`.
+int gui_startup_main(int runs = 5);

@@ -1,0 +1,649 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QInputDialog>
+#include <QKeySequence>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMenuBar>
+#include <QPushButton>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QStyle>
+#include <QStyleFactory>
+#include <QTableView>
+#include <QTabWidget>
+#include <QTextBrowser>
+#include <QTimer>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <chrono>
+
+#include "event_log_model.h"
+#include "inspector.h"
+#include "new_source_dialog.h"
+#include "rates.h"
+#include "ready/capture/recording.h"
+#include "record_format.h"
+#include "scenario_player.h"
+#include "source_table.h"
+#include "sources_model.h"
+#include "timeline/laneindex.h"
+#include "timeline/timelineview.h"
+
+namespace ready::ui {
+
+using capture::Record;
+using capture::RecordKind;
+using capture::SourceKind;
+
+namespace {
+
+QString count_text(std::uint64_t n) { return QLocale().toString(static_cast<qulonglong>(n)); }
+
+QString rate_text(double per_s) {
+  if (per_s >= 1e6) return QStringLiteral("%1 M rec/s").arg(per_s / 1e6, 0, 'f', 2);
+  if (per_s >= 1e3) return QStringLiteral("%1 k rec/s").arg(per_s / 1e3, 0, 'f', 1);
+  return QStringLiteral("%1 rec/s").arg(per_s, 0, 'f', 0);
+}
+
+}  // namespace
+
+std::optional<Theme> theme_from_string(const QString& s) {
+  if (s == QLatin1String("system")) return Theme::system;
+  if (s == QLatin1String("light")) return Theme::light;
+  if (s == QLatin1String("dark")) return Theme::dark;
+  return std::nullopt;
+}
+
+QPalette palette_for(Theme theme) {
+  if (theme == Theme::system) return QApplication::style()->standardPalette();
+  QPalette p;
+  if (theme == Theme::light) {
+    p = QStyleFactory::create(QStringLiteral("Fusion"))->standardPalette();
+    return p;
+  }
+  const QColor window(0x2b, 0x2d, 0x31), base(0x1e, 0x1f, 0x22), text(0xe6, 0xe6, 0xe6), mid(0x3c, 0x3f, 0x44);
+  p.setColor(QPalette::Window, window);
+  p.setColor(QPalette::WindowText, text);
+  p.setColor(QPalette::Base, base);
+  p.setColor(QPalette::AlternateBase, window);
+  p.setColor(QPalette::ToolTipBase, base);
+  p.setColor(QPalette::ToolTipText, text);
+  p.setColor(QPalette::Text, text);
+  p.setColor(QPalette::Button, window);
+  p.setColor(QPalette::ButtonText, text);
+  p.setColor(QPalette::BrightText, Qt::white);
+  p.setColor(QPalette::Mid, mid);
+  p.setColor(QPalette::Midlight, mid.lighter(120));
+  p.setColor(QPalette::Dark, base.darker(120));
+  p.setColor(QPalette::Light, mid.lighter(150));
+  p.setColor(QPalette::Shadow, Qt::black);
+  p.setColor(QPalette::Highlight, QColor(0x3d, 0x7e, 0xd6));
+  p.setColor(QPalette::HighlightedText, Qt::white);
+  p.setColor(QPalette::Link, QColor(0x6c, 0xb4, 0xff));
+  p.setColor(QPalette::PlaceholderText, text.darker(160));
+  for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+    p.setColor(QPalette::Disabled, role, text.darker(190));
+  return p;
+}
+
+MainWindow::MainWindow(std::unique_ptr<Bridge> bridge, QWidget* parent)
+    : QMainWindow(parent), bridge_(std::move(bridge)) {
+  setWindowTitle(QStringLiteral("ReadyScope"));
+  setObjectName(QStringLiteral("MainWindow"));
+  capture::Engine* engine = bridge_->engine();
+  source_table_ = std::make_unique<SourceTable>([engine](std::uint64_t token) -> std::optional<capture::SourceInfo> {
+    if (!engine) return std::nullopt;
+    return engine->source_info(Token(token));
+  });
+  lanes_ = std::make_unique<LaneIndex>(bridge_->store());
+  lanes_->set_note_text([this](std::uint64_t id) { return bridge_->note_text(id); });
+  bridge_->add_observer(source_table_.get());
+  bridge_->add_observer(lanes_.get());
+
+  buildCentre();
+  buildDocks();
+  buildActions();
+  buildStatusBar();
+
+  connect(bridge_.get(), &Bridge::frame, this, &MainWindow::onFrame);
+  connect(bridge_.get(), &Bridge::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
+  restoreSettings();
+}
+
+MainWindow::~MainWindow() {
+  player_.reset();
+  bridge_->remove_observer(lanes_.get());
+  bridge_->remove_observer(source_table_.get());
+}
+
+void MainWindow::buildCentre() {
+  timeline_ = new TimelineView(this);
+  timeline_->setObjectName(QStringLiteral("timeline"));
+  timeline_->setData(&bridge_->store(), lanes_.get());
+  timeline_->setLabeler([this](std::uint64_t token) { return laneLabel(token); });
+  timeline_->setFollowLive(true);
+
+  log_model_ = new EventLogModel(*bridge_, this);
+  log_view_ = new QTableView;
+  log_view_->setObjectName(QStringLiteral("eventLog"));
+  log_view_->setModel(log_model_);
+  log_view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  log_view_->setSelectionMode(QAbstractItemView::SingleSelection);
+  log_view_->verticalHeader()->setDefaultSectionSize(log_view_->fontMetrics().height() + 4);
+  log_view_->verticalHeader()->hide();
+  log_view_->horizontalHeader()->setStretchLastSection(true);
+  log_view_->setAlternatingRowColors(true);
+
+  log_text_ = new QLineEdit;
+  log_text_->setPlaceholderText(tr("Filter text (e.g. ECONNRESET, read_closed)"));
+  log_text_->setClearButtonEnabled(true);
+  log_token_ = new QComboBox;
+  log_token_->addItem(tr("All tokens"), QVariant::fromValue<qulonglong>(0));
+  log_kind_ = new QComboBox;
+  log_kind_->addItem(tr("All kinds"), -1);
+  for (RecordKind k : {RecordKind::readiness, RecordKind::action, RecordKind::source_added, RecordKind::source_changed,
+                       RecordKind::source_removed, RecordKind::poll_return, RecordKind::note, RecordKind::warning,
+                       RecordKind::stats})
+    log_kind_->addItem(QString::fromLatin1(to_string(k).data(), static_cast<int>(to_string(k).size())),
+                       static_cast<int>(k));
+  auto* jump = new QLineEdit;
+  jump->setPlaceholderText(tr("Jump to time (s)"));
+  jump->setMaximumWidth(140);
+  connect(jump, &QLineEdit::returnPressed, this, [this, jump] {
+    bool ok = false;
+    const double s = jump->text().toDouble(&ok);
+    if (!ok || s < 0) {
+      showMessage(tr("Jump to time: expected seconds since the capture started, e.g. 1.25"), true);
+      return;
+    }
+    const int row = log_model_->rowForTime(static_cast<std::uint64_t>(s * 1e9));
+    if (row >= 0) log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtTop);
+  });
+  connect(log_text_, &QLineEdit::textChanged, this, [this] { applyLogFilter(); });
+  connect(log_token_, &QComboBox::currentIndexChanged, this, [this] { applyLogFilter(); });
+  connect(log_kind_, &QComboBox::currentIndexChanged, this, [this] { applyLogFilter(); });
+  connect(log_view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+          [this](const QModelIndex& cur) {
+            if (!cur.isValid()) return;
+            const auto at = log_model_->storeIndexAt(cur.row());
+            if (!at) return;
+            const std::uint64_t index = *at;
+            const auto& store = bridge_->store();
+            if (index < store.begin_index() || index >= store.end_index()) return;
+            timeline_->selectRecord(index);
+            const Record r = store.at(index);
+            if (capture::RecordStore::is_indexed_by_token(r.kind) && r.token != selected_token_) selectSource(r.token);
+          });
+
+  auto* logPage = new QWidget;
+  auto* logBar = new QHBoxLayout;
+  logBar->addWidget(log_text_, 1);
+  logBar->addWidget(log_token_);
+  logBar->addWidget(log_kind_);
+  logBar->addWidget(jump);
+  auto* logLayout = new QVBoxLayout(logPage);
+  logLayout->setContentsMargins(0, 0, 0, 0);
+  logLayout->addLayout(logBar);
+  logLayout->addWidget(log_view_);
+
+  rates_ = new RatesView(*bridge_, this);
+  rates_->setTokenTitles([this](std::uint64_t token) { return laneLabel(token); });
+
+  bottom_tabs_ = new QTabWidget;
+  bottom_tabs_->addTab(logPage, tr("Event log"));
+  bottom_tabs_->addTab(rates_, tr("Rates"));
+
+  auto* split = new QSplitter(Qt::Vertical);
+  split->setObjectName(QStringLiteral("centreSplitter"));
+  split->addWidget(timeline_);
+  split->addWidget(bottom_tabs_);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  setCentralWidget(split);
+
+  connect(timeline_, &TimelineView::recordClicked, this, [this](std::uint64_t index) {
+    const auto& store = bridge_->store();
+    if (index < store.begin_index() || index >= store.end_index()) return;
+    const Record r = store.at(index);
+    if (capture::RecordStore::is_indexed_by_token(r.kind)) selectSource(r.token);
+    const int row = log_model_->rowForStoreIndex(index);
+    if (row >= 0) {
+      log_view_->selectRow(row);
+      log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtCenter);
+    }
+  });
+  connect(timeline_, &TimelineView::viewChanged, this,
+          [this](std::uint64_t t0, std::uint64_t t1) { rates_->setRange(t0, t1); });
+}
+
+void MainWindow::buildDocks() {
+  sources_model_ = new SourcesModel(*source_table_, *bridge_, this);
+  sources_view_ = new QTableView;
+  sources_view_->setObjectName(QStringLiteral("sources"));
+  sources_view_->setModel(sources_model_);
+  sources_view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  sources_view_->setSelectionMode(QAbstractItemView::SingleSelection);
+  sources_view_->verticalHeader()->hide();
+  sources_view_->verticalHeader()->setDefaultSectionSize(sources_view_->fontMetrics().height() + 6);
+  sources_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  sources_view_->setContextMenuPolicy(Qt::CustomContextMenu);
+  sources_view_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::SelectedClicked |
+                                 QAbstractItemView::EditKeyPressed);
+  connect(sources_view_, &QWidget::customContextMenuRequested, this, &MainWindow::sourcesContextMenu);
+  connect(sources_view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+          [this](const QModelIndex& cur) {
+            if (cur.isValid()) selectSource(sources_model_->tokenAt(cur.row()));
+          });
+
+  auto* sourcesDock = new QDockWidget(tr("Sources"), this);
+  sourcesDock->setObjectName(QStringLiteral("sourcesDock"));
+  sourcesDock->setWidget(sources_view_);
+  addDockWidget(Qt::LeftDockWidgetArea, sourcesDock);
+
+  inspector_ = new Inspector(*bridge_, this);
+  auto* inspectorDock = new QDockWidget(tr("Inspector"), this);
+  inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
+  inspectorDock->setWidget(inspector_);
+  addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
+  resizeDocks({sourcesDock, inspectorDock}, {560, 380}, Qt::Horizontal);
+}
+
+void MainWindow::buildActions() {
+  auto* file = menuBar()->addMenu(tr("&File"));
+  auto* newMenu = file->addMenu(tr("&New source"));
+  const std::pair<SourceKind, QString> kinds[] = {
+      {SourceKind::tcp_listener, tr("TCP &listener…")}, {SourceKind::tcp_stream, tr("TCP &connect…")},
+      {SourceKind::udp, tr("&UDP socket…")},             {SourceKind::unix_listener, tr("Unix listener…")},
+      {SourceKind::unix_stream, tr("Unix connect…")},    {SourceKind::unix_datagram, tr("Unix datagram…")},
+      {SourceKind::pipe_sender, tr("Socket pair / pipe…")}, {SourceKind::eventfd, tr("&eventfd…")},
+      {SourceKind::timerfd, tr("&timerfd…")}};
+  for (const auto& [kind, label] : kinds) {
+    QAction* a = newMenu->addAction(label);
+    connect(a, &QAction::triggered, this, [this, k = kind] { newSource(static_cast<int>(k)); });
+  }
+  QAction* newAny = file->addAction(tr("New &source…"));
+  newAny->setObjectName(QStringLiteral("actionNewSource"));
+  newAny->setShortcut(QKeySequence::New);
+  connect(newAny, &QAction::triggered, this, [this] { newSource(-1); });
+  QAction* openScenarioAct = file->addAction(tr("&Open scenario…"));
+  openScenarioAct->setShortcut(QKeySequence::Open);
+  connect(openScenarioAct, &QAction::triggered, this, &MainWindow::openScenario);
+  QAction* save = file->addAction(tr("Save &recording as…"));
+  save->setShortcut(QKeySequence::Save);
+  connect(save, &QAction::triggered, this, &MainWindow::saveRecording);
+  file->addSeparator();
+  QAction* quit = file->addAction(tr("&Quit"));
+  quit->setShortcut(QKeySequence::Quit);
+  connect(quit, &QAction::triggered, this, &QWidget::close);
+
+  auto* capture = menuBar()->addMenu(tr("&Capture"));
+  QAction* note = capture->addAction(tr("Add &note…"));
+  note->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+  connect(note, &QAction::triggered, this, &MainWindow::addNote);
+  QAction* closeSel = capture->addAction(tr("&Close selected source"));
+  closeSel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_W));
+  connect(closeSel, &QAction::triggered, this, [this] {
+    if (selected_token_ != 0) submit(capture::cmd::Close{Token(selected_token_)});
+  });
+
+  auto* view = menuBar()->addMenu(tr("&View"));
+  act_pause_ = view->addAction(tr("&Pause view (capture continues)"));
+  act_pause_->setCheckable(true);
+  act_pause_->setShortcut(QKeySequence(Qt::Key_Space));
+  act_pause_->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  timeline_->addAction(act_pause_);
+  connect(act_pause_, &QAction::toggled, this, [this](bool on) { timeline_->setPaused(on); });
+  act_follow_ = view->addAction(tr("&Follow live"));
+  act_follow_->setCheckable(true);
+  act_follow_->setChecked(true);
+  act_follow_->setShortcut(QKeySequence(Qt::Key_F));
+  act_follow_->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  timeline_->addAction(act_follow_);
+  connect(act_follow_, &QAction::toggled, this, [this](bool on) { timeline_->setFollowLive(on); });
+  connect(timeline_, &TimelineView::followLiveChanged, act_follow_, &QAction::setChecked);
+  QAction* back = view->addAction(tr("Zoom &back"));
+  back->setShortcut(QKeySequence(Qt::Key_Backspace));
+  back->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  timeline_->addAction(back);
+  connect(back, &QAction::triggered, timeline_, &TimelineView::zoomBack);
+  QAction* reset = view->addAction(tr("Zoom &reset (whole capture)"));
+  reset->setShortcut(QKeySequence(Qt::Key_Home));
+  reset->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+  timeline_->addAction(reset);
+  connect(reset, &QAction::triggered, timeline_, &TimelineView::zoomReset);
+  view->addSeparator();
+  auto* themeMenu = view->addMenu(tr("&Theme"));
+  theme_group_ = new QActionGroup(this);
+  for (auto [t, label] : {std::pair{Theme::system, tr("&System")}, std::pair{Theme::light, tr("&Light")},
+                          std::pair{Theme::dark, tr("&Dark")}}) {
+    QAction* a = themeMenu->addAction(label);
+    a->setCheckable(true);
+    a->setData(static_cast<int>(t));
+    theme_group_->addAction(a);
+    connect(a, &QAction::triggered, this, [this, theme = t] { setTheme(theme); });
+  }
+  view->addSeparator();
+  for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
+
+  auto* help = menuBar()->addMenu(tr("&Help"));
+  QAction* keys = help->addAction(tr("&Keyboard shortcuts"));
+  keys->setShortcut(QKeySequence::HelpContents);
+  connect(keys, &QAction::triggered, this, &MainWindow::showShortcuts);
+  connect(help->addAction(tr("&About ReadyScope")), &QAction::triggered, this, &MainWindow::showAbout);
+
+  QToolBar* tb = addToolBar(tr("Main"));
+  tb->setObjectName(QStringLiteral("mainToolBar"));
+  tb->addAction(newAny);
+  tb->addAction(note);
+  tb->addSeparator();
+  tb->addAction(act_pause_);
+  tb->addAction(act_follow_);
+  tb->addAction(back);
+  tb->addAction(reset);
+}
+
+void MainWindow::buildStatusBar() {
+  st_rate_ = new QLabel;
+  st_total_ = new QLabel;
+  st_dropped_ = new QLabel;
+  st_ring_ = new QLabel;
+  st_poll_ = new QLabel;
+  st_message_ = new QLabel;
+  st_message_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  st_rate_->setObjectName(QStringLiteral("statusRate"));
+  st_total_->setObjectName(QStringLiteral("statusTotal"));
+  st_dropped_->setObjectName(QStringLiteral("statusDropped"));
+  st_ring_->setObjectName(QStringLiteral("statusRing"));
+  st_poll_->setObjectName(QStringLiteral("statusPoll"));
+  st_message_->setObjectName(QStringLiteral("statusMessage"));
+  statusBar()->addWidget(st_message_, 1);
+  for (QLabel* l : {st_rate_, st_total_, st_dropped_, st_ring_, st_poll_}) statusBar()->addPermanentWidget(l);
+  status_timer_ = new QTimer(this);
+  status_timer_->setInterval(250);
+  connect(status_timer_, &QTimer::timeout, this, &MainWindow::updateStatus);
+  status_timer_->start();
+  updateStatus();
+}
+
+void MainWindow::updateStatus() {
+  const Bridge::Status s = bridge_->status();
+  st_rate_->setText(rate_text(s.records_per_s));
+  st_total_->setText(tr("%1 records").arg(count_text(s.received)));
+  st_total_->setToolTip(tr("%1 held in the store, %2 evicted by its bound of %3 records")
+                            .arg(count_text(s.stored), count_text(s.evicted),
+                                 count_text(bridge_->store().limits().max_records)));
+  st_dropped_->setText(tr("dropped %1").arg(count_text(s.dropped)));
+  st_dropped_->setToolTip(tr("Records the engine's ring had no room for (produced %1). Exact.")
+                              .arg(count_text(s.produced)));
+  QPalette pal = st_dropped_->palette();
+  pal.setColor(QPalette::WindowText, s.dropped ? QColor(0xd5, 0x5e, 0x00) : palette().color(QPalette::WindowText));
+  st_dropped_->setPalette(pal);
+  const double fill = s.ring_capacity ? 100.0 * static_cast<double>(s.ring_fill) / static_cast<double>(s.ring_capacity) : 0;
+  st_ring_->setText(tr("ring %1%").arg(fill, 0, 'f', 0));
+  st_ring_->setToolTip(tr("%1 of %2 ring slots in use").arg(count_text(s.ring_fill), count_text(s.ring_capacity)));
+  st_poll_->setText(s.poll_thread_running ? tr("poll thread running") : tr("poll thread stopped"));
+}
+
+QString MainWindow::statusMessage() const { return st_message_->text(); }
+
+void MainWindow::showMessage(const QString& text, bool error) {
+  st_message_->setText(text);
+  QPalette pal = st_message_->palette();
+  pal.setColor(QPalette::WindowText, error ? QColor(0xd5, 0x5e, 0x00) : palette().color(QPalette::WindowText));
+  st_message_->setPalette(pal);
+}
+
+void MainWindow::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to) {
+  // The sources and log models take Bridge::frame themselves.
+  timeline_->onFrame(begin, end, evicted_to);
+  inspector_->onFrame(begin, end, evicted_to);
+  // Engine errors from the new records (a refused connect, a reset, EMFILE...) reach the
+  // status bar; the log shows them too.
+  const auto& store = bridge_->store();
+  for (std::uint64_t i = std::max(begin, store.begin_index()); i < end; ++i) {
+    const RecordKind k = store.kind_at(i);
+    if (k != RecordKind::action && k != RecordKind::warning) continue;
+    const Record r = store.at(i);
+    if (k == RecordKind::action && r.outcome != capture::Outcome::error) continue;
+    showMessage(tr("#%1 %2: %3").arg(r.token).arg(record_what(r), record_result(r)), true);
+  }
+  // New tokens for the log's token filter.
+  for (int row = log_token_->count() - 1; row < sources_model_->rowCount(); ++row) {
+    const std::uint64_t t = sources_model_->tokenAt(row);
+    log_token_->addItem(QStringLiteral("#%1").arg(t), QVariant::fromValue<qulonglong>(t));
+  }
+}
+
+void MainWindow::submit(capture::Command command) { (void)bridge_->submit(std::move(command)); }
+
+void MainWindow::playScenario(capture::Scenario scenario) {
+  if (!bridge_->engine()) return;
+  player_ = std::make_unique<ScenarioPlayer>(*bridge_, std::move(scenario));
+  const QString name = QString::fromStdString(player_->scenario().title);
+  showMessage(tr("Scenario: %1").arg(name), false);
+  connect(player_.get(), &ScenarioPlayer::stepDecided, this, [this](const capture::StepOutcome& o) {
+    const bool failed = o.status == capture::StepOutcome::Status::failed;
+    const QString where = o.index == capture::StepOutcome::kSetup ? tr("setup") : tr("step %1").arg(o.index + 1);
+    showMessage(tr("%1 %2: %3").arg(where, failed ? tr("FAILED") : tr("ok"), QString::fromStdString(o.detail)), failed);
+  });
+  connect(player_.get(), &ScenarioPlayer::finishedPlaying, this, [this](bool passed) {
+    showMessage(passed ? tr("Scenario finished: every expectation held; its sources stay live.")
+                       : tr("Scenario finished with a failed expectation (see the log)."),
+                !passed);
+  });
+  player_->play();
+}
+
+void MainWindow::selectSource(std::uint64_t token) {
+  if (token == selected_token_) return;
+  selected_token_ = token;
+  const int row = token ? sources_model_->rowOf(token) : -1;
+  if (row >= 0 && sources_view_->currentIndex().row() != row) sources_view_->selectRow(row);
+  const SourceRow* src = token ? source_table_->find(token) : nullptr;
+  if (src)
+    inspector_->setSource(token, src->kind, laneLabel(token));
+  else
+    inspector_->setSource(0, SourceKind::tcp_stream, QString());
+  emit sourceSelected(token);
+}
+
+QString MainWindow::laneLabel(std::uint64_t token) const {
+  const SourceRow* r = source_table_->find(token);
+  if (!r) return QStringLiteral("#%1").arg(token);
+  QString s = QStringLiteral("#%1 %2").arg(token).arg(QString::fromLatin1(to_string(r->kind).data()));
+  if (!r->local.empty()) s += QLatin1Char(' ') + QString::fromStdString(r->local);
+  if (!r->peer.empty()) s += QStringLiteral(" → ") + QString::fromStdString(r->peer);
+  return s;
+}
+
+void MainWindow::newSource(int kind) {
+  NewSourceDialog dlg(this);
+  if (kind >= 0) dlg.setKind(static_cast<SourceKind>(kind));
+  if (dlg.exec() != QDialog::Accepted) return;
+  if (auto c = dlg.command()) submit(std::move(*c));
+}
+
+void MainWindow::sourcesContextMenu(const QPoint& pos) {
+  const QModelIndex idx = sources_view_->indexAt(pos);
+  if (!idx.isValid()) return;
+  const std::uint64_t token = sources_model_->tokenAt(idx.row());
+  const SourceRow* r = source_table_->find(token);
+  if (!r) return;
+  QMenu menu(this);
+  menu.setTitle(laneLabel(token));
+  // The inspector's buttons for this kind: the menu selects the source and presses one, so
+  // the values an action needs (bytes to read, what to send, timer times) come from the
+  // inspector's fields, in one place.
+  for (InspectorAction act : Inspector::actionsFor(r->kind)) {
+    selectSource(token);
+    QPushButton* b = inspector_->button(act);
+    if (!b) continue;
+    QString label = b->text();
+    if (act == InspectorAction::write) label = tr("Write (the inspector's send box)");
+    QAction* a = menu.addAction(label);
+    a->setEnabled(!r->is_closed());
+    connect(a, &QAction::triggered, this, [this, act, token] {
+      selectSource(token);
+      if (act == InspectorAction::write) {
+        inspector_->sendEdit()->setFocus();
+        return;
+      }
+      if (QPushButton* button = inspector_->button(act)) button->click();
+    });
+  }
+  menu.exec(sources_view_->viewport()->mapToGlobal(pos));
+}
+
+void MainWindow::applyLogFilter() {
+  EventLogModel::Filter f;
+  if (const std::uint64_t t = log_token_->currentData().toULongLong(); t != 0) f.token = t;
+  const int kind = log_kind_->currentData().toInt();
+  if (kind >= 0) f.kinds = EventLogModel::kindBit(static_cast<RecordKind>(kind));
+  f.text = log_text_->text();
+  log_model_->setFilter(f);
+}
+
+void MainWindow::addNote() {
+  bool ok = false;
+  const QString text = QInputDialog::getText(this, tr("Note"), tr("A marker on the timeline:"), QLineEdit::Normal,
+                                             QString(), &ok);
+  if (ok && !text.trimmed().isEmpty()) submit(capture::cmd::Note{text.trimmed().toStdString()});
+}
+
+void MainWindow::saveRecording() {
+  const QString path = QFileDialog::getSaveFileName(this, tr("Save recording"), QStringLiteral("capture.jsonl"),
+                                                    tr("ReadyScope recordings (*.jsonl)"));
+  if (path.isEmpty()) return;
+  capture::RecordingWriterOptions wo;
+  wo.overwrite = true;  // the dialog asked already
+  capture::Engine* engine = bridge_->engine();
+  wo.note_text = [engine](std::uint64_t id) -> std::optional<std::string> {
+    return engine ? engine->note_text(id) : std::nullopt;
+  };
+  wo.addresses = [this](std::uint64_t token) -> std::optional<capture::SourceAddresses> {
+    const SourceRow* r = source_table_->find(token);
+    if (!r) return std::nullopt;
+    return capture::SourceAddresses{r->local, r->peer};
+  };
+  auto w = capture::RecordingWriter::create(path.toStdString(), std::move(wo));
+  if (!w) {
+    showMessage(tr("Save recording: %1").arg(QString::fromStdString(w.error().message())), true);
+    return;
+  }
+  const auto& store = bridge_->store();
+  std::vector<Record> chunk;
+  chunk.reserve(4096);
+  for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i) {
+    chunk.push_back(store.at(i));
+    if (chunk.size() == 4096 || i + 1 == store.end_index()) {
+      if (auto r = w->write(chunk); !r) {
+        showMessage(tr("Save recording: %1").arg(QString::fromStdString(r.error().message())), true);
+        return;
+      }
+      chunk.clear();
+    }
+  }
+  if (auto c = w->close(); !c) {
+    showMessage(tr("Save recording: %1").arg(QString::fromStdString(c.error().message())), true);
+    return;
+  }
+  showMessage(tr("Saved %1 records to %2").arg(count_text(store.size()), path), false);
+}
+
+void MainWindow::openScenario() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open scenario"), QString(), tr("Scenarios (*.json)"));
+  if (path.isEmpty()) return;
+  auto s = capture::load_scenario(path.toStdString(), {});
+  if (!s) {
+    showMessage(QString::fromStdString(s.error().message()), true);
+    return;
+  }
+  playScenario(std::move(*s));
+}
+
+void MainWindow::showShortcuts() {
+  QString html = QStringLiteral("<table cellspacing=6>");
+  const auto row = [&html](const QString& keys, const QString& what) {
+    html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(keys.toHtmlEscaped(), what.toHtmlEscaped());
+  };
+  for (QAction* a : findChildren<QAction*>()) {
+    if (a->shortcut().isEmpty()) continue;
+    QString text = a->text();
+    text.remove(QLatin1Char('&'));
+    row(a->shortcut().toString(QKeySequence::NativeText), text);
+  }
+  row(tr("Wheel"), tr("Timeline: zoom at the cursor"));
+  row(tr("W / S"), tr("Timeline: zoom in / out"));
+  row(tr("A / D"), tr("Timeline: pan left / right"));
+  row(tr("Drag"), tr("Timeline: zoom to the selected range"));
+  row(tr("Shift+drag"), tr("Timeline: measure Δt, count and rate"));
+  row(tr("Click"), tr("Timeline: select the record (log and inspector follow)"));
+  html += QStringLiteral("</table>");
+  QDialog dlg(this);
+  dlg.setWindowTitle(tr("Keyboard shortcuts"));
+  auto* text = new QTextBrowser;
+  text->setHtml(html);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+  connect(buttons, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
+  auto* layout = new QVBoxLayout(&dlg);
+  layout->addWidget(text);
+  layout->addWidget(buttons);
+  dlg.resize(520, 480);
+  dlg.exec();
+}
+
+void MainWindow::showAbout() {
+  QMessageBox::about(this, tr("About ReadyScope"),
+                     tr("<b>ReadyScope %1</b><p>Makes Linux readiness notification (epoll) visible: one "
+                        "timeline lane per token, live interest and trigger mode, every action and its "
+                        "result.</p>")
+                         .arg(QApplication::applicationVersion()));
+}
+
+void MainWindow::setTheme(Theme theme) {
+  theme_ = theme;
+  if (theme != Theme::system) QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
+  QApplication::setPalette(palette_for(theme));
+  for (QAction* a : theme_group_->actions()) a->setChecked(a->data().toInt() == static_cast<int>(theme));
+  QSettings().setValue(QStringLiteral("view/theme"),
+                       theme == Theme::dark ? QStringLiteral("dark")
+                                            : theme == Theme::light ? QStringLiteral("light") : QStringLiteral("system"));
+}
+
+void MainWindow::restoreSettings() {
+  QSettings s;
+  if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray())) resize(1500, 900);
+  restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+  const auto theme = theme_from_string(s.value(QStringLiteral("view/theme"), QStringLiteral("system")).toString());
+  theme_ = theme.value_or(Theme::system);
+  for (QAction* a : theme_group_->actions()) a->setChecked(a->data().toInt() == static_cast<int>(theme_));
+  if (theme_ != Theme::system) setTheme(theme_);
+}
+
+void MainWindow::saveSettings() {
+  QSettings s;
+  s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  s.setValue(QStringLiteral("window/state"), saveState());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  saveSettings();
+  event->accept();
+}
+
+}  // namespace ready::ui

@@ -1,0 +1,140 @@
+// The main window: sources panel, timeline, event log, inspector and rates around one bridge.
+#pragma once
+
+#include <QLabel>
+#include <QMainWindow>
+#include <QPointer>
+
+#include <memory>
+
+#include "bridge.h"
+#include "ready/capture/scenario.h"
+
+class QAction;
+class QActionGroup;
+class QLineEdit;
+class QComboBox;
+class QTableView;
+class QTabWidget;
+
+namespace ready::ui {
+
+class EventLogModel;
+class Inspector;
+class LaneIndex;
+class RatesView;
+class ScenarioPlayer;
+class SourceTable;
+class SourcesModel;
+class TimelineView;
+
+/// The colour scheme of the window. `system` keeps the platform's palette.
+enum class Theme { system, light, dark };
+
+/// The main window. It owns the bridge (and so the engine), the per-record observers (the
+/// source table and the timeline's lane index) and every panel:
+///  - centre: the timeline (one lane per token, the poll-loop lane on top) above tabs with
+///    the event log and the rates charts;
+///  - left dock: the sources table (live interest checkboxes, mode, reaction, counters;
+///    context menu with every action the kind offers);
+///  - right dock: the inspector of the selected source (payload, send box, actions).
+/// Selection is shared: selecting a source in the table, clicking a mark on the timeline or
+/// a row of the log selects the same source (and record) everywhere.
+/// Window geometry, dock layout, theme and recent addresses persist in QSettings
+/// ("ReadyScope", "readyscope").
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  /// Over a bridge (normally Bridge::start's; a benchmark may pass one over its own feed).
+  explicit MainWindow(std::unique_ptr<Bridge> bridge, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  [[nodiscard]] Bridge& bridge() const noexcept { return *bridge_; }
+  [[nodiscard]] TimelineView* timeline() const noexcept { return timeline_; }
+  [[nodiscard]] SourcesModel* sourcesModel() const noexcept { return sources_model_; }
+  [[nodiscard]] QTableView* sourcesView() const noexcept { return sources_view_; }
+  [[nodiscard]] EventLogModel* eventLogModel() const noexcept { return log_model_; }
+  [[nodiscard]] QTableView* eventLogView() const noexcept { return log_view_; }
+  [[nodiscard]] Inspector* inspector() const noexcept { return inspector_; }
+  [[nodiscard]] RatesView* rates() const noexcept { return rates_; }
+  [[nodiscard]] const SourceTable& sourceTable() const noexcept { return *source_table_; }
+  [[nodiscard]] const LaneIndex& laneIndex() const noexcept { return *lanes_; }
+  [[nodiscard]] ScenarioPlayer* scenarioPlayer() const noexcept { return player_.get(); }
+  /// The text shown in the status bar's message area (the last error or note).
+  [[nodiscard]] QString statusMessage() const;
+
+  /// Submits a command; a refusal appears in the status bar and the log.
+  void submit(capture::Command command);
+  /// Loads a (validated) scenario and plays it; a scenario already playing is dropped (its
+  /// sources stay).
+  void playScenario(capture::Scenario scenario);
+  /// Selects the source with this token in every panel (0: none).
+  void selectSource(std::uint64_t token);
+  /// Applies a colour scheme to the whole application (and remembers it).
+  void setTheme(Theme theme);
+
+ signals:
+  void sourceSelected(std::uint64_t token);
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildCentre();
+  void buildDocks();
+  void buildActions();
+  void buildStatusBar();
+  void restoreSettings();
+  void saveSettings();
+  void onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+  void updateStatus();
+  void showMessage(const QString& text, bool error);
+  void newSource(int kind);  // a capture::SourceKind, or -1 to let the dialog choose
+  void sourcesContextMenu(const QPoint& pos);
+  void applyLogFilter();
+  void addNote();
+  void saveRecording();
+  void openScenario();
+  void showShortcuts();
+  void showAbout();
+  QString laneLabel(std::uint64_t token) const;
+
+  std::unique_ptr<Bridge> bridge_;
+  std::unique_ptr<SourceTable> source_table_;
+  std::unique_ptr<LaneIndex> lanes_;
+  std::unique_ptr<ScenarioPlayer> player_;
+
+  TimelineView* timeline_ = nullptr;
+  SourcesModel* sources_model_ = nullptr;
+  QTableView* sources_view_ = nullptr;
+  EventLogModel* log_model_ = nullptr;
+  QTableView* log_view_ = nullptr;
+  QLineEdit* log_text_ = nullptr;
+  QComboBox* log_token_ = nullptr;
+  QComboBox* log_kind_ = nullptr;
+  Inspector* inspector_ = nullptr;
+  RatesView* rates_ = nullptr;
+  QTabWidget* bottom_tabs_ = nullptr;
+
+  QLabel* st_rate_ = nullptr;
+  QLabel* st_total_ = nullptr;
+  QLabel* st_dropped_ = nullptr;
+  QLabel* st_ring_ = nullptr;
+  QLabel* st_poll_ = nullptr;
+  QLabel* st_message_ = nullptr;
+  QTimer* status_timer_ = nullptr;
+
+  QAction* act_pause_ = nullptr;
+  QAction* act_follow_ = nullptr;
+  QActionGroup* theme_group_ = nullptr;
+  std::uint64_t selected_token_ = 0;
+  Theme theme_ = Theme::system;
+};
+
+/// Parses "system" / "light" / "dark" (the settings value); nullopt otherwise.
+std::optional<Theme> theme_from_string(const QString& s);
+/// The palette of a theme (Fusion-based for light and dark; the style's for system).
+QPalette palette_for(Theme theme);
+
+}  // namespace ready::ui
