@@ -101,6 +101,18 @@ int run_window(const readyscope::HeadlessPlan& plan) {
     probe = std::make_unique<StartupProbe>(&window);
     qApp->installEventFilter(probe.get());
   }
+  // READYSCOPE_GRAB=FILE.png (with READYSCOPE_GRAB_AFTER_MS, default 3000): a picture of the
+  // whole window after that long, then quit. How the README's screenshots are made
+  // (docs/gui.md); works offscreen.
+  if (const QString grab = qEnvironmentVariable("READYSCOPE_GRAB"); !grab.isEmpty()) {
+    bool ok = false;
+    int after = qEnvironmentVariableIntValue("READYSCOPE_GRAB_AFTER_MS", &ok);
+    if (!ok || after < 0) after = 3000;
+    QTimer::singleShot(after, &window, [&window, grab] {
+      if (!window.grab().save(grab, "PNG")) std::fprintf(stderr, "readyscope: cannot write %s\n", qPrintable(grab));
+      QCoreApplication::quit();
+    });
+  }
   window.show();
   return QApplication::exec();
 }

@@ -260,7 +260,7 @@ void MainWindow::buildDocks() {
   inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
   inspectorDock->setWidget(inspector_);
   addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
-  resizeDocks({sourcesDock, inspectorDock}, {560, 380}, Qt::Horizontal);
+  resizeDocks({sourcesDock, inspectorDock}, {430, 340}, Qt::Horizontal);
 }
 
 void MainWindow::buildActions() {

@@ -232,7 +232,19 @@ void TimelineView::selectRecord(std::uint64_t index) {
 TimelineView::Layout TimelineView::layoutFor(const QRect& area) const {
   Layout l;
   l.area = area;
-  const int label_w = std::clamp(area.width() / 5, 120, 220);
+  // The label column fits the longest label (indent included), within [120, 35 % of the width].
+  int widest = 0;
+  if (m_index) {
+    const QFontMetrics fm(font());
+    const auto& order = m_index->order();
+    // The first 256 lanes decide (a capture with thousands of streams keeps its paint cost).
+    for (std::size_t i = 0; i < std::min<std::size_t>(order.size(), 256); ++i) {
+      const TimelineLane& lane = m_index->lane(order[i]);
+      if (lane.gone) continue;
+      widest = std::max(widest, fm.horizontalAdvance(laneLabel(lane)) + 8 + lane.depth * 14 + 8);
+    }
+  }
+  const int label_w = std::clamp(widest, 120, std::max(120, area.width() * 35 / 100));
   l.legend = QRect(area.left(), area.top(), area.width(), kLegendHeight);
   l.axis = QRect(area.left() + label_w, area.top() + kLegendHeight, area.width() - label_w, kAxisHeight);
   const int top = area.top() + kLegendHeight + kAxisHeight;
