@@ -151,8 +151,7 @@ RatesModel::Layout RatesModel::layout(std::uint64_t t0, std::uint64_t t1, std::s
   return l;
 }
 
-RatesModel::Binned RatesModel::total(Total which, std::uint64_t t0, std::uint64_t t1, std::size_t max_points) const {
-  const Layout l = layout(t0, t1, max_points);
+RatesModel::Binned RatesModel::empty_binned(const Layout& l) const {
   Binned out;
   if (l.end == l.first) return out;
   const std::uint64_t fb = l.first / l.k;
@@ -160,6 +159,15 @@ RatesModel::Binned RatesModel::total(Total which, std::uint64_t t0, std::uint64_
   out.start_ns = fb * l.k * m_binNs;
   out.bucket_ns = l.k * m_binNs;
   out.counts.assign(static_cast<std::size_t>(eb - fb), 0);
+  return out;
+}
+
+RatesModel::Binned RatesModel::total(Total which, std::uint64_t t0, std::uint64_t t1, std::size_t max_points) const {
+  const Layout l = layout(t0, t1, max_points);
+  Binned out = empty_binned(l);
+  if (out.counts.empty()) return out;
+  const std::uint64_t fb = l.first / l.k;
+  const std::uint64_t eb = (l.end + l.k - 1) / l.k;
   const auto& v = which == Total::events ? m_events : which == Total::bytes_in ? m_in : m_out;
   const std::uint64_t stop = std::min<std::uint64_t>(eb * l.k, v.size());
   for (std::uint64_t b = fb * l.k; b < stop; ++b) out.counts[static_cast<std::size_t>(b / l.k - fb)] += v[b];
@@ -169,13 +177,10 @@ RatesModel::Binned RatesModel::total(Total which, std::uint64_t t0, std::uint64_
 RatesModel::Binned RatesModel::token_events(std::uint64_t token, std::uint64_t t0, std::uint64_t t1,
                                             std::size_t max_points) const {
   const Layout l = layout(t0, t1, max_points);
-  Binned out;
-  if (l.end == l.first) return out;
+  Binned out = empty_binned(l);
+  if (out.counts.empty()) return out;
   const std::uint64_t fb = l.first / l.k;
   const std::uint64_t eb = (l.end + l.k - 1) / l.k;
-  out.start_ns = fb * l.k * m_binNs;
-  out.bucket_ns = l.k * m_binNs;
-  out.counts.assign(static_cast<std::size_t>(eb - fb), 0);
   const auto it = m_tokens.find(token);
   if (it == m_tokens.end()) return out;
   const auto& bins = it->second.bins;

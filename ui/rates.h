@@ -105,6 +105,8 @@ class RatesModel : public RecordObserver {
     std::uint64_t first = 0, end = 0, k = 1;
   };
   [[nodiscard]] Layout layout(std::uint64_t t0, std::uint64_t t1, std::size_t max_points) const;
+  /// Zeroed buckets covering the layout (none for an empty range).
+  [[nodiscard]] Binned empty_binned(const Layout& l) const;
 
   std::uint64_t m_binNs = kInitialBinNs;
   std::vector<std::uint64_t> m_events, m_in, m_out;

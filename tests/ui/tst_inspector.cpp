@@ -69,6 +69,24 @@ class TestInspector : public ready::test::CoreTest {
     return p;
   }
 
+  /// An inspector on each end of `p` (a: token, b: token2), both following the bridge's
+  /// frames, set once the pair exists; false if it never appeared.
+  struct Ends {
+    std::unique_ptr<Inspector> a, b;
+  };
+  static bool watch_ends(Pair& p, Ends& e) {
+    e.a = std::make_unique<Inspector>(*p.bridge);
+    e.b = std::make_unique<Inspector>(*p.bridge);
+    connect(p.bridge.get(), &Bridge::frame, e.a.get(), &Inspector::onFrame);
+    connect(p.bridge.get(), &Bridge::frame, e.b.get(), &Inspector::onFrame);
+    if (!QTest::qWaitFor([&] { return has_record(*p.bridge, p.ticket.token2.value, capture::RecordKind::source_added); },
+                         10000))
+      return false;
+    e.a->setSource(p.ticket.token.value, SourceKind::unix_stream, QStringLiteral("a"));
+    e.b->setSource(p.ticket.token2.value, SourceKind::unix_stream, QStringLiteral("b"));
+    return true;
+  }
+
  private slots:
   void parseHex_data() {
     QTest::addColumn<QString>("text");
@@ -99,12 +117,10 @@ class TestInspector : public ready::test::CoreTest {
 
   void sendTextShowsAsIncomingOnThePeer() {
     auto p = draining_pair();
-    Inspector a(*p.bridge), b(*p.bridge);
-    connect(p.bridge.get(), &Bridge::frame, &a, &Inspector::onFrame);
-    connect(p.bridge.get(), &Bridge::frame, &b, &Inspector::onFrame);
-    QTRY_VERIFY_WITH_TIMEOUT(has_record(*p.bridge, p.ticket.token2.value, capture::RecordKind::source_added), 10000);
-    a.setSource(p.ticket.token.value, SourceKind::unix_stream, QStringLiteral("a"));
-    b.setSource(p.ticket.token2.value, SourceKind::unix_stream, QStringLiteral("b"));
+    Ends ends;
+    QVERIFY(watch_ends(p, ends));
+    Inspector& a = *ends.a;
+    Inspector& b = *ends.b;
 
     QSignalSpy sent(&a, &Inspector::submitted);
     send_line(a, QStringLiteral("hello"));
@@ -124,11 +140,10 @@ class TestInspector : public ready::test::CoreTest {
 
   void hexModeSendsTheBytes() {
     auto p = draining_pair();
-    Inspector a(*p.bridge), b(*p.bridge);
-    connect(p.bridge.get(), &Bridge::frame, &b, &Inspector::onFrame);
-    QTRY_VERIFY_WITH_TIMEOUT(has_record(*p.bridge, p.ticket.token2.value, capture::RecordKind::source_added), 10000);
-    a.setSource(p.ticket.token.value, SourceKind::unix_stream, QStringLiteral("a"));
-    b.setSource(p.ticket.token2.value, SourceKind::unix_stream, QStringLiteral("b"));
+    Ends ends;
+    QVERIFY(watch_ends(p, ends));
+    Inspector& a = *ends.a;
+    Inspector& b = *ends.b;
 
     a.setHexMode(true);
     send_line(a, QStringLiteral("00 ff 0x41 4a"));
@@ -140,11 +155,10 @@ class TestInspector : public ready::test::CoreTest {
 
   void badHexSendsNothing() {
     auto p = draining_pair();
-    Inspector a(*p.bridge), b(*p.bridge);
-    connect(p.bridge.get(), &Bridge::frame, &b, &Inspector::onFrame);
-    QTRY_VERIFY_WITH_TIMEOUT(has_record(*p.bridge, p.ticket.token2.value, capture::RecordKind::source_added), 10000);
-    a.setSource(p.ticket.token.value, SourceKind::unix_stream, QStringLiteral("a"));
-    b.setSource(p.ticket.token2.value, SourceKind::unix_stream, QStringLiteral("b"));
+    Ends ends;
+    QVERIFY(watch_ends(p, ends));
+    Inspector& a = *ends.a;
+    Inspector& b = *ends.b;
 
     QSignalSpy sent(&a, &Inspector::submitted);
     a.setHexMode(true);
