@@ -127,6 +127,13 @@ MainWindow::MainWindow(std::unique_ptr<Bridge> bridge, QWidget* parent)
 
 MainWindow::~MainWindow() {
   player_.reset();
+  // The panels and models refer to the bridge (and unregister from it): they go before it.
+  // QWidget's own destructor would delete them only after the members, bridge_ included.
+  status_timer_->stop();
+  delete takeCentralWidget();
+  qDeleteAll(findChildren<QDockWidget*>(Qt::FindDirectChildrenOnly));
+  delete sources_model_;
+  delete log_model_;
   bridge_->remove_observer(lanes_.get());
   bridge_->remove_observer(source_table_.get());
 }

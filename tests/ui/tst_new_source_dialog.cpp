@@ -31,8 +31,9 @@ void type_into(QComboBox* box, const QString& text) {
   else box->lineEdit()->setText(text);
 }
 
+// By value: the dialog's command() is a temporary.
 template <class T>
-const T& as(const std::optional<capture::Command>& c) {
+T as(const std::optional<capture::Command>& c) {
   if (!c) qFatal("no command");
   const T* p = std::get_if<T>(&*c);
   if (!p) qFatal("the command has another type (index %zu)", c->index());
@@ -173,7 +174,7 @@ class TestNewSourceDialog : public ready::test::CoreTest {
     d.triggerBox()->setCurrentIndex(d.triggerBox()->findData(static_cast<int>(Trigger::level)));
     QVERIFY(d.setReaction(capture::Reaction::echo));
     {
-      const auto& c = as<cmd::TcpListen>(d.command());
+      const auto c = as<cmd::TcpListen>(d.command());
       QCOMPARE(c.addr.to_string(), std::string("127.0.0.1:4000"));
       QVERIFY(!c.allow_remote);
       QCOMPARE(c.options.interest, Interest::READABLE);
@@ -184,7 +185,7 @@ class TestNewSourceDialog : public ready::test::CoreTest {
     d.setChoice(SourceChoice::tcp_connect);
     type_into(d.addressEdit(), QStringLiteral("[::1]:9"));
     {
-      const auto& c = as<cmd::TcpConnect>(d.command());
+      const auto c = as<cmd::TcpConnect>(d.command());
       QCOMPARE(c.addr.to_string(), std::string("[::1]:9"));
       QCOMPARE(c.options.interest, Interest::READABLE | Interest::WRITABLE);  // the connect default
       QVERIFY(c.options.reaction.kind == capture::Reaction::echo);          // still offered: kept
@@ -201,7 +202,7 @@ class TestNewSourceDialog : public ready::test::CoreTest {
     QVERIFY(!d.okEnabled());  // the peer is empty
     type_into(d.peerEdit(), QStringLiteral("127.0.0.1:5353"));
     {
-      const auto& c = as<cmd::UdpBind>(d.command());
+      const auto c = as<cmd::UdpBind>(d.command());
       QVERIFY(c.connect);
       QCOMPARE(c.connect->to_string(), std::string("127.0.0.1:5353"));
       QVERIFY(c.options.reaction.kind == capture::Reaction::read);
