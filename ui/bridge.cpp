@@ -78,6 +78,7 @@ void Bridge::on_readable() {
 }
 
 std::size_t Bridge::drain_now() {
+  const std::uint64_t start_ns = mono_ns();
   std::size_t total = 0;
   for (;;) {
     const std::size_t n = feed_->drain(batch_);
@@ -87,7 +88,7 @@ std::size_t Bridge::drain_now() {
       for (RecordObserver* o : observers_) o->on_record(batch_[i], index);
     }
     total += n;
-    if (total >= kMaxPerWake) {
+    if (total >= kMaxPerWake || mono_ns() - start_ns >= kMaxWakeNs) {
       // Records may remain and no new wake-up is due for them (the Notifier wrote once):
       // come back from the event loop instead of freezing the window.
       if (!drain_scheduled_) {

@@ -62,14 +62,17 @@ class RecordObserver {
 /// range appended since the previous frame, and only if something was. Commands from every
 /// widget go through `submit`; a refused submit is reported by `commandFailed` too.
 ///
-/// One drain takes at most `kMaxPerWake` records before returning to the event loop (it
-/// re-arms itself with a zero-time timer), so a flood never freezes the window.
+/// One drain takes at most `kMaxPerWake` records, and stops after the batch that passes
+/// `kMaxWakeNs` (4 ms), before returning to the event loop (it re-arms itself with a
+/// zero-time timer), so a flood never freezes the window: a slice costs at most a quarter
+/// of a frame plus one batch, and paints and timers run between slices.
 class Bridge : public QObject {
   Q_OBJECT
 
  public:
   static constexpr std::size_t kBatch = 4096;
   static constexpr std::size_t kMaxPerWake = 256 * 1024;
+  static constexpr std::uint64_t kMaxWakeNs = 4'000'000;
 
   struct Options {
     capture::StoreLimits store{};

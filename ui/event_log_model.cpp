@@ -27,6 +27,8 @@ EventLogModel::EventLogModel(Bridge& bridge, QObject* parent)
     : QAbstractTableModel(parent), m_bridge(bridge), m_store(bridge.store()) {
   m_begin = m_store.begin_index();
   m_end = m_store.end_index();
+  m_latest = m_end;
+  if (m_end - m_begin > m_maxRows) m_begin = m_end - m_maxRows;
   m_scanPos = m_begin;
   m_scanTimer.setSingleShot(true);
   m_scanTimer.setInterval(0);
@@ -167,7 +169,12 @@ void EventLogModel::setFilter(Filter f) {
   beginResetModel();
   m_filter = std::move(f);
   m_matches.clear();
-  m_scanPos = std::max(m_begin, m_store.begin_index());
+  // Either way the model starts over from everything the store holds, newest in view.
+  m_following = true;
+  m_end = m_latest;
+  m_begin = std::max(m_store.begin_index(), m_end - std::min<std::uint64_t>(m_end, m_maxRows));
+  m_scanPos = m_store.begin_index();
+  if (m_filter.active()) m_begin = m_scanPos;
   endResetModel();
   if (m_filter.active() && m_scanPos < m_end) {
     m_scanTimer.start();
@@ -238,15 +245,56 @@ void EventLogModel::scanSlice() {
     if (clock.elapsed() >= kSliceBudgetMs) break;
   }
   if (!found.empty()) {
+    if (found.size() > m_maxRows) found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(m_maxRows));
     const int first = rowCount();
     beginInsertRows({}, first, first + static_cast<int>(found.size()) - 1);
     m_matches.insert(m_matches.end(), found.begin(), found.end());
     endInsertRows();
+    trimMatches();
   }
   if (m_scanPos < m_end)
     m_scanTimer.start();
   else
     emit scanFinished();
+}
+
+void EventLogModel::trimMatches() {
+  if (m_matches.size() <= m_maxRows) return;
+  const auto gone = static_cast<int>(m_matches.size() - m_maxRows);
+  beginRemoveRows({}, 0, gone - 1);
+  m_matches.erase(m_matches.begin(), m_matches.begin() + gone);
+  endRemoveRows();
+}
+
+int EventLogModel::showIndex(std::uint64_t index) {
+  if (m_filter.active() || (index >= m_begin && index < m_end)) return rowForStoreIndex(index);
+  if (index < m_store.begin_index() || index >= m_latest) return -1;
+  // Centre the window on the record, within what the store holds.
+  const std::uint64_t half = m_maxRows / 2;
+  std::uint64_t begin = std::max(m_store.begin_index(), index - std::min(index, half));
+  const std::uint64_t end = std::min(m_latest, begin + m_maxRows);
+  begin = std::max(m_store.begin_index(), end - std::min<std::uint64_t>(end, m_maxRows));
+  beginResetModel();
+  m_begin = begin;
+  m_end = end;
+  m_following = end == m_latest;
+  endResetModel();
+  return rowForStoreIndex(index);
+}
+
+int EventLogModel::showTime(std::uint64_t t_ns) {
+  if (m_filter.active()) return rowForTime(t_ns);
+  const std::uint64_t first = std::max(m_store.lower_bound(t_ns), m_store.begin_index());
+  return first >= m_latest ? -1 : showIndex(first);
+}
+
+void EventLogModel::followLatest() {
+  if (m_following) return;
+  beginResetModel();
+  m_following = true;
+  m_end = m_latest;
+  m_begin = std::max(m_store.begin_index(), m_end - std::min<std::uint64_t>(m_end, m_maxRows));
+  endResetModel();
 }
 
 void EventLogModel::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to) {
@@ -276,11 +324,27 @@ void EventLogModel::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_
       }
     }
   }
+  m_latest = std::max(m_latest, end);
   if (end <= m_end) return;
   if (m_filter.active()) {
     m_end = end;
     if (!m_scanTimer.isActive()) scanSlice();
     return;
+  }
+  if (!m_following) return;  // the window stays where showIndex put it
+  // The bound: the oldest rows leave before the new ones enter.
+  const std::uint64_t keepFrom = end - std::min<std::uint64_t>(end, m_maxRows);
+  if (keepFrom > m_begin) {
+    const std::uint64_t gone = std::min(keepFrom, m_end) - m_begin;
+    if (gone > 0) {
+      beginRemoveRows({}, 0, clamp_rows(gone) - 1);
+      m_begin = keepFrom;
+      m_end = std::max(m_end, keepFrom);
+      endRemoveRows();
+    } else {
+      m_begin = keepFrom;
+      m_end = std::max(m_end, keepFrom);
+    }
   }
   const int first = rowCount();
   const int last = clamp_rows(end - m_begin) - 1;

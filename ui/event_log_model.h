@@ -34,8 +34,14 @@ namespace ready::ui {
 /// says whether a scan is under way; `scanFinished` is emitted when it completes. New
 /// records during a filter are scanned the same way (the first slice at once, in onFrame).
 ///
-/// The row count is an int: a store of more than INT_MAX records (only possible with
-/// StoreLimits::max_records = 2^31) shows its first INT_MAX unfiltered rows.
+/// Rows are bounded by `maxRows()` (default kDefaultMaxRows = 2^16), because a QTableView
+/// pays O(rows) per layout change (its vertical QHeaderView keeps one item per row and
+/// recomputes every row position after an insert), which at millions of rows costs a
+/// frame many times over. The model shows a window of at most maxRows rows: while it
+/// follows the newest records (the default) new rows enter at the end and the oldest
+/// leave from the front; `showIndex` / `showTime` move the window to an older record
+/// (a reset; following stops) and `followLatest` brings it back to the newest. A filter
+/// keeps the newest maxRows matches.
 class EventLogModel : public QAbstractTableModel {
   Q_OBJECT
 
@@ -86,6 +92,21 @@ class EventLogModel : public QAbstractTableModel {
   [[nodiscard]] int rowForStoreIndex(std::uint64_t index) const;
   /// Jump to time: the first row whose record's time is >= t_ns, or -1 when none is.
   [[nodiscard]] int rowForTime(std::uint64_t t_ns) const;
+  /// The row showing store index `index`, moving the window there first when `index` is a
+  /// record the model knows of outside it (unfiltered only; a reset). -1 when none.
+  int showIndex(std::uint64_t index);
+  /// Jump to time: as rowForTime, but moves the window (unfiltered) as showIndex does.
+  int showTime(std::uint64_t t_ns);
+  /// Moves the window back to the newest records and follows them again (a reset when it
+  /// was elsewhere).
+  void followLatest();
+  /// Whether the window ends at the newest record and moves with new ones.
+  [[nodiscard]] bool isFollowing() const noexcept { return m_following; }
+  /// The most rows the model shows at once (default kDefaultMaxRows; at least 1). Applies
+  /// from the next change.
+  static constexpr std::size_t kDefaultMaxRows = std::size_t{1} << 16;
+  [[nodiscard]] std::size_t maxRows() const noexcept { return m_maxRows; }
+  void setMaxRows(std::size_t n) noexcept { m_maxRows = n == 0 ? 1 : n; }
   /// The text a row's record is matched against: its columns joined by tabs.
   [[nodiscard]] QString rowText(const capture::Record& r) const;
 
@@ -102,12 +123,16 @@ class EventLogModel : public QAbstractTableModel {
   [[nodiscard]] bool matches(std::uint64_t index) const;
   void scanSlice();
   [[nodiscard]] std::uint64_t rowsUnfiltered() const noexcept { return m_end - m_begin; }
+  void trimMatches();
 
   Bridge& m_bridge;
   const capture::RecordStore& m_store;
   Filter m_filter;
   std::uint64_t m_begin = 0;  // store indices the model has announced: [m_begin, m_end)
   std::uint64_t m_end = 0;
+  std::uint64_t m_latest = 0;  // the newest store end a frame announced (m_end <= m_latest)
+  bool m_following = true;     // unfiltered: the window ends at m_latest and moves with it
+  std::size_t m_maxRows = kDefaultMaxRows;
   std::deque<std::uint64_t> m_matches;  // filtered: matching store indices, ascending
   std::uint64_t m_scanPos = 0;          // filtered: the next store index to examine
   std::size_t m_sliceRecords = 16384;

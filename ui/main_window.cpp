@@ -18,6 +18,7 @@
 #include <QMenuBar>
 #include <QPushButton>
 #include <QMessageBox>
+#include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
@@ -178,8 +179,17 @@ void MainWindow::buildCentre() {
       showMessage(tr("Jump to time: expected seconds since the capture started, e.g. 1.25"), true);
       return;
     }
-    const int row = log_model_->rowForTime(static_cast<std::uint64_t>(s * 1e9));
+    const int row = log_model_->showTime(static_cast<std::uint64_t>(s * 1e9));
     if (row >= 0) log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtTop);
+  });
+  // The log shows a bounded window of rows (EventLogModel::maxRows); after a jump moved it
+  // to older records, scrolling to its bottom by hand brings the newest back.
+  connect(log_view_->verticalScrollBar(), &QAbstractSlider::actionTriggered, this, [this] {
+    const QScrollBar* sb = log_view_->verticalScrollBar();
+    if (!log_model_->isFollowing() && sb->sliderPosition() >= sb->maximum()) {
+      log_model_->followLatest();
+      log_view_->scrollToBottom();
+    }
   });
   connect(log_text_, &QLineEdit::textChanged, this, [this] { applyLogFilter(); });
   connect(log_token_, &QComboBox::currentIndexChanged, this, [this] { applyLogFilter(); });
@@ -228,7 +238,7 @@ void MainWindow::buildCentre() {
     if (index < store.begin_index() || index >= store.end_index()) return;
     const Record r = store.at(index);
     if (capture::RecordStore::is_indexed_by_token(r.kind)) selectSource(r.token);
-    const int row = log_model_->rowForStoreIndex(index);
+    const int row = log_model_->showIndex(index);
     if (row >= 0) {
       log_view_->selectRow(row);
       log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtCenter);
@@ -236,6 +246,16 @@ void MainWindow::buildCentre() {
   });
   connect(timeline_, &TimelineView::viewChanged, this,
           [this](std::uint64_t t0, std::uint64_t t1) { rates_->setRange(t0, t1); });
+}
+
+void MainWindow::fitSourceColumns() {
+  // Columns only widen, so a width the user dragged wider stays; a narrower one is fitted again.
+  QHeaderView* h = sources_view_->horizontalHeader();
+  const QAbstractItemView* view = sources_view_;
+  for (int c = 0; c < sources_model_->columnCount(); ++c) {
+    const int want = std::max(view->sizeHintForColumn(c), h->sectionSizeHint(c));
+    if (want > h->sectionSize(c)) h->resizeSection(c, want);
+  }
 }
 
 void MainWindow::buildDocks() {
@@ -247,7 +267,18 @@ void MainWindow::buildDocks() {
   sources_view_->setSelectionMode(QAbstractItemView::SingleSelection);
   sources_view_->verticalHeader()->hide();
   sources_view_->verticalHeader()->setDefaultSectionSize(sources_view_->fontMetrics().height() + 6);
-  sources_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  sources_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+  sources_fit_ = new QTimer(this);
+  sources_fit_->setInterval(500);
+  connect(sources_fit_, &QTimer::timeout, this, [this] {
+    if (!sources_fit_due_) return;
+    sources_fit_due_ = false;
+    fitSourceColumns();
+  });
+  sources_fit_->start();
+  connect(sources_model_, &QAbstractItemModel::dataChanged, this, [this] { sources_fit_due_ = true; });
+  connect(sources_model_, &QAbstractItemModel::rowsInserted, this, [this] { fitSourceColumns(); });
+  connect(sources_model_, &QAbstractItemModel::modelReset, this, [this] { fitSourceColumns(); });
   sources_view_->setContextMenuPolicy(Qt::CustomContextMenu);
   sources_view_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::SelectedClicked |
                                  QAbstractItemView::EditKeyPressed);

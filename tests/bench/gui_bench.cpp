@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -56,6 +57,38 @@ void ensure_platform() {
   if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
 }
 
+/// With READY_GUI_INGEST_PROFILE set: times every event the application dispatches and keeps,
+/// per receiver class (and its parent's) and event type, the count, total and longest, so a
+/// frame gap can be blamed on what ran in it. Nested dispatches are counted in their parent too.
+class ProfilingApplication : public QApplication {
+ public:
+  using QApplication::QApplication;
+  bool profiling = false;
+  struct Cost {
+    std::uint64_t count = 0, total_ns = 0, max_ns = 0;
+  };
+  std::map<QByteArray, Cost> costs;
+
+  bool notify(QObject* receiver, QEvent* e) override {
+    if (!profiling) return QApplication::notify(receiver, e);
+    // The key first: the receiver (and the event) may be gone when notify returns.
+    QByteArray key = receiver->metaObject()->className();
+    if (const QObject* parent = receiver->parent()) {
+      key.append('<').append(parent->metaObject()->className());
+      if (!parent->objectName().isEmpty()) key.append('(').append(parent->objectName().toUtf8()).append(')');
+    }
+    key.append(" ev").append(QByteArray::number(static_cast<int>(e->type())));
+    const std::uint64_t t0 = mono_ns();
+    const bool r = QApplication::notify(receiver, e);
+    const std::uint64_t dt = mono_ns() - t0;
+    Cost& c = costs[key];
+    ++c.count;
+    c.total_ns += dt;
+    c.max_ns = std::max(c.max_ns, dt);
+    return r;
+  }
+};
+
 }  // namespace
 
 int gui_ingest_main(double seconds, double rate) {
@@ -63,7 +96,8 @@ int gui_ingest_main(double seconds, double rate) {
   int argc = 1;
   char name[] = "readyscope-bench";
   char* argv[] = {name, nullptr};
-  QApplication app(argc, argv);
+  ProfilingApplication app(argc, argv);
+  app.profiling = qEnvironmentVariableIsSet("READY_GUI_INGEST_PROFILE");
 
   constexpr int kTokens = 32;
   auto feedOwned = std::make_unique<ready::ui::RingFeed>(65536);
@@ -172,6 +206,12 @@ int gui_ingest_main(double seconds, double rate) {
       static_cast<unsigned long long>(storeBound), static_cast<unsigned long long>(s.evicted),
       static_cast<unsigned long long>(paintCounter.paints), static_cast<unsigned long long>(ticks));
   std::fflush(stdout);
+  for (const auto& [key, c] : app.costs) {
+    if (c.max_ns < 2'000'000) continue;
+    std::fprintf(stderr, "profile: %-60s count=%llu total_ms=%.1f max_ms=%.2f\n", key.constData(),
+                 static_cast<unsigned long long>(c.count), static_cast<double>(c.total_ns) / 1e6,
+                 static_cast<double>(c.max_ns) / 1e6);
+  }
   window.timeline()->removeEventFilter(&paintCounter);
   return 0;
 }

@@ -281,6 +281,69 @@ class TestEventLogModel : public CoreTest {
     QCOMPARE(*model.storeIndexAt(0), std::uint64_t{1});
     QCOMPARE(*model.storeIndexAt(1), std::uint64_t{4});
   }
+
+  // The row bound: the window follows the newest maxRows records; showIndex / showTime
+  // move it to an older record (following stops, new records do not move it), and
+  // followLatest brings it back. A filter keeps its newest maxRows matches.
+  void rows_are_bounded_by_a_moving_window() {
+    auto owned = std::make_unique<RingFeed>(1 << 12);
+    RingFeed& feed = *owned;
+    Bridge bridge(std::move(owned), Bridge::Options{});
+    EventLogModel model(bridge);
+    model.setMaxRows(100);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    std::uint64_t pushed = 0;
+    auto push = [&](std::uint64_t n) {
+      for (std::uint64_t k = 0; k < n; ++k, ++pushed) {
+        Record r;
+        r.t_ns = pushed * 10;
+        r.kind = RecordKind::readiness;
+        r.token = 1;
+        r.fd = 10;
+        r.bits = pushed % 10 == 0 ? EPOLLOUT : EPOLLIN;
+        QVERIFY(feed.ring.try_push(r));
+      }
+      QVERIFY_OK(feed.notifier.notify());
+      QTRY_COMPARE_WITH_TIMEOUT(bridge.store().size(), pushed, kUiWaitMs);
+      bridge.flush_frame();
+    };
+    push(250);
+    QCOMPARE(model.rowCount(), 100);
+    QVERIFY(model.isFollowing());
+    QCOMPARE(*model.storeIndexAt(0), std::uint64_t{150});
+    QCOMPARE(*model.storeIndexAt(99), std::uint64_t{249});
+    QCOMPARE(model.rowForStoreIndex(10), -1);
+
+    // Back to record 10: the window moves (clamped at the store's start) and stays put.
+    const int row = model.showIndex(10);
+    QCOMPARE(*model.storeIndexAt(row), std::uint64_t{10});
+    QVERIFY(!model.isFollowing());
+    QCOMPARE(model.rowCount(), 100);
+    QCOMPARE(*model.storeIndexAt(0), std::uint64_t{0});
+    push(50);
+    QCOMPARE(*model.storeIndexAt(0), std::uint64_t{0});
+    QCOMPARE(model.rowCount(), 100);
+    // Jump to time: record 120 (t = 1200) is outside [0, 100): the window centres on it.
+    const int at = model.showTime(1200);
+    QCOMPARE(*model.storeIndexAt(at), std::uint64_t{120});
+    QCOMPARE(*model.storeIndexAt(0), std::uint64_t{70});
+
+    model.followLatest();
+    QVERIFY(model.isFollowing());
+    QCOMPARE(*model.storeIndexAt(0), std::uint64_t{200});
+    QCOMPARE(*model.storeIndexAt(99), std::uint64_t{299});
+    push(30);
+    QCOMPARE(*model.storeIndexAt(99), std::uint64_t{329});
+    QCOMPARE(model.rowCount(), 100);
+
+    // A filter: every tenth record matches (33 of 330); with a bound of 20, the newest 20.
+    model.setMaxRows(20);
+    model.setTextFilter(QStringLiteral("writable"));
+    QTRY_VERIFY_WITH_TIMEOUT(!model.isScanning(), kUiWaitMs);
+    QCOMPARE(model.rowCount(), 20);
+    QCOMPARE(*model.storeIndexAt(19), std::uint64_t{320});
+    QCOMPARE(*model.storeIndexAt(0), std::uint64_t{130});
+  }
 };
 
 QTEST_MAIN(TestEventLogModel)
