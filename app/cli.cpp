@@ -94,7 +94,8 @@ CommandLine::CommandLine()
                  QStringLiteral("SECONDS")),
       m_queueCapacity(QStringLiteral("queue-capacity"),
                       QStringLiteral("Records the engine's queue holds (a power of two, 2..1073741824; "
-                                     "default 65536). A full queue drops records and counts them."),
+                                     "default 65536 headless, 262144 in the window, whose thread also "
+                                     "paints). A full queue drops records and counts them."),
                       QStringLiteral("N"), QStringLiteral("65536")),
       m_allowRemote(QStringLiteral("allow-remote"),
                     QStringLiteral("Allow binding non-loopback addresses.")),
@@ -238,6 +239,7 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     return fail(QStringLiteral("--queue-capacity %1: expected a power of two from 2 to 1073741824")
                     .arg(quoted(m_parser.value(m_queueCapacity))));
   plan.queue_capacity = static_cast<std::size_t>(cap);
+  plan.queue_capacity_given = m_parser.isSet(m_queueCapacity);
 
   if (m_parser.isSet(m_duration)) {
     plan.duration = parseDuration(m_parser.value(m_duration));

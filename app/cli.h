@@ -45,6 +45,7 @@ struct HeadlessPlan {
   bool overwrite = false;
   std::optional<std::chrono::nanoseconds> duration;
   std::size_t queue_capacity = 65536;
+  bool queue_capacity_given = false;  ///< --queue-capacity was on the command line
   bool allow_remote = false;
   std::optional<std::string> scenario;  ///< as given: a file path or a built-in name
   bool verbose = false;

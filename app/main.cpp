@@ -85,7 +85,7 @@ int run_window(const readyscope::HeadlessPlan& plan) {
     scenario = std::move(*s);
   }
   ready::capture::EngineConfig config;
-  config.ring_capacity = plan.queue_capacity;
+  config.ring_capacity = plan.queue_capacity_given ? plan.queue_capacity : ready::ui::Bridge::kWindowRingCapacity;
   config.allow_remote = plan.allow_remote;
   auto bridge = ready::ui::Bridge::start(config, {});
   if (!bridge) {

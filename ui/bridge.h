@@ -71,6 +71,10 @@ class Bridge : public QObject {
 
  public:
   static constexpr std::size_t kBatch = 4096;
+  /// The ring capacity the window starts its engine with (readyscope without --headless and
+  /// no --queue-capacity): 2^18 records, 12 MiB, a quarter of a second at 1M records/s, so a
+  /// GUI thread held up by a slow paint or a busy machine does not make the engine drop.
+  static constexpr std::size_t kWindowRingCapacity = std::size_t{1} << 18;
   static constexpr std::size_t kMaxPerWake = 256 * 1024;
   static constexpr std::uint64_t kMaxWakeNs = 4'000'000;
 

@@ -100,7 +100,7 @@ int gui_ingest_main(double seconds, double rate) {
   app.profiling = qEnvironmentVariableIsSet("READY_GUI_INGEST_PROFILE");
 
   constexpr int kTokens = 32;
-  auto feedOwned = std::make_unique<ready::ui::RingFeed>(65536);
+  auto feedOwned = std::make_unique<ready::ui::RingFeed>(ready::ui::Bridge::kWindowRingCapacity);
   ready::ui::RingFeed* feed = feedOwned.get();
   ready::ui::Bridge::Options options;  // the store's default bound: 2^24 records
   auto bridge = std::make_unique<ready::ui::Bridge>(std::move(feedOwned), options);
