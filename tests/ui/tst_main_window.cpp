@@ -5,6 +5,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QTableView>
 #include <QTimer>
@@ -104,6 +105,25 @@ class TestMainWindow : public CoreTest {
     QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
   }
   void cleanup() { m_window.reset(); }
+
+  void firstRunShowsHowToStart() {
+    // An empty window says how to begin, in the timeline and in the inspector.
+    QVERIFY(window().timeline()->showsEmptyHint());
+    QVERIFY(window().timeline()->emptyHint().contains(QStringLiteral("New source")));
+    const auto* payload = window().inspector()->findChild<QPlainTextEdit*>(QStringLiteral("payloadView"));
+    QVERIFY(payload);
+    QVERIFY(payload->placeholderText().contains(QStringLiteral("Select a source")));
+    // The interest check columns explain themselves.
+    const QString tip = window().sourcesView()->model()->headerData(SourcesModel::ReadableColumn, Qt::Horizontal,
+                                                                    Qt::ToolTipRole).toString();
+    QVERIFY(tip.contains(QStringLiteral("Tick")));
+    const std::uint64_t listener = createFromDialog([](NewSourceDialog& d) {
+      d.setChoice(SourceChoice::tcp_listen);
+      d.addressEdit()->setEditText(QStringLiteral("127.0.0.1:0"));
+    });
+    QVERIFY(listener != 0);
+    QTRY_VERIFY_WITH_TIMEOUT(!window().timeline()->showsEmptyHint(), kWaitMs);
+  }
 
   void listenerClientBytesAndInterestToggle() {
     // A listener that accepts (streams get no reaction: the user acts), from the dialog.
