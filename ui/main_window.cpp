@@ -291,9 +291,9 @@ void MainWindow::buildDocks() {
     // typical texts: resizing to contents would re-measure every row on each change.
     QHeaderView* h = sources_view_->horizontalHeader();
     using C = SourcesModel::Column;
-    const C order[] = {C::TokenColumn,  C::KindColumn,     C::ReadableColumn, C::WritableColumn,
-                       C::PriorityColumn, C::ModeColumn,   C::StateColumn,    C::LocalColumn,
-                       C::PeerColumn,   C::ReactionColumn, C::EventsColumn,   C::BytesInColumn,
+    const C order[] = {C::TokenColumn,    C::KindColumn,        C::ReadableColumn, C::WritableColumn,
+                       C::PriorityColumn, C::ModeColumn,        C::StateColumn,    C::LocalColumn,
+                       C::PeerColumn,     C::ReactionColumn,    C::EventsColumn,   C::BytesInColumn,
                        C::BytesOutColumn, C::WouldBlocksColumn, C::FdColumn};
     for (int visual = 0; visual < static_cast<int>(std::size(order)); ++visual)
       h->moveSection(h->visualIndex(order[visual]), visual);
