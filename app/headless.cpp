@@ -153,8 +153,10 @@ void Run::inspect(const Record& r) {
     const auto info = m_engine->source_info(ready::Token(r.token));
     QString label = QStringLiteral("#%1 %2").arg(r.token).arg(
         QString::fromLatin1(to_string(static_cast<SourceKind>(r.op)).data()));
-    if (info && !info->local.empty()) label += QLatin1Char(' ') + QString::fromStdString(info->local);
-    if (info && !info->peer.empty()) label += QStringLiteral(" → ") + QString::fromStdString(info->peer);
+    // As the window's lane labels: a socket pair's "(unnamed)" ends are left out.
+    const auto named = [](const std::string& a) { return !a.empty() && a != "(unnamed)"; };
+    if (info && named(info->local)) label += QLatin1Char(' ') + QString::fromStdString(info->local);
+    if (info && named(info->peer)) label += QStringLiteral(" → ") + QString::fromStdString(info->peer);
     m_labels.emplace(r.token, label);
   }
   if (r.kind == RecordKind::source_added) {

@@ -236,6 +236,10 @@ void Inspector::setSource(std::uint64_t token, SourceKind kind, const QString& t
   m_evicted->hide();
   m_status->clear();
   m_title->setText(token == 0 ? tr("No source selected") : title);
+  // With nothing selected the empty payload view says how to select something.
+  m_view->setPlaceholderText(token == 0 ? tr("Select a source in the Sources table or a mark on the timeline: "
+                                             "its bytes read and written, a send box and its actions appear here.")
+                                        : tr("Bytes read from and written to the source appear here."));
 
   const auto shown = token == 0 ? std::vector<InspectorAction>{} : actionsFor(kind);
   for (auto& [a, b] : m_buttons) b->setVisible(std::ranges::find(shown, a) != shown.end());

@@ -18,12 +18,14 @@
 #include <QMenuBar>
 #include <QPushButton>
 #include <QMessageBox>
+#include <QPainter>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
 #include <QStyleFactory>
+#include <QStyledItemDelegate>
 #include <QTableView>
 #include <QTabWidget>
 #include <QTextBrowser>
@@ -60,6 +62,30 @@ QString rate_text(double per_s) {
   if (per_s >= 1e3) return QStringLiteral("%1 k rec/s").arg(per_s / 1e3, 0, 'f', 1);
   return QStringLiteral("%1 rec/s").arg(per_s, 0, 'f', 0);
 }
+
+// Fusion outlines a check box in a colour darker than the window, which vanishes on a dark
+// base: an unticked interest box would be invisible in the dark theme. This delegate draws
+// the box's outline again in the text colour, so it reads on any palette.
+class CheckOutlineDelegate : public QStyledItemDelegate {
+ public:
+  using QStyledItemDelegate::QStyledItemDelegate;
+  void paint(QPainter* painter, const QStyleOptionViewItem& option, const QModelIndex& index) const override {
+    QStyledItemDelegate::paint(painter, option, index);
+    if (!index.data(Qt::CheckStateRole).isValid()) return;
+    QStyleOptionViewItem opt = option;
+    initStyleOption(&opt, index);
+    const QWidget* w = option.widget;
+    QStyle* style = w ? w->style() : QApplication::style();
+    const QRect box = style->subElementRect(QStyle::SE_ItemViewItemCheckIndicator, &opt, w);
+    QColor c = opt.palette.color(QPalette::Text);
+    c.setAlpha(120);
+    painter->save();
+    painter->setPen(c);
+    painter->setBrush(Qt::NoBrush);
+    painter->drawRect(box.adjusted(1, 1, -2, -2));
+    painter->restore();
+  }
+};
 
 }  // namespace
 
@@ -145,6 +171,12 @@ void MainWindow::buildCentre() {
   timeline_->setData(&bridge_->store(), lanes_.get());
   timeline_->setLabeler([this](std::uint64_t token) { return laneLabel(token); });
   timeline_->setFollowLive(true);
+  timeline_->setEmptyHint(
+      tr("No sources yet.\n\n"
+         "File > New source… (Ctrl+N) opens a listener, a connection, a pipe, an eventfd or a timer;\n"
+         "File > Open scenario… (Ctrl+O) plays a lesson.\n\n"
+         "Or start with live sources:  readyscope --listen 127.0.0.1:7000 --reaction echo\n"
+         "and talk to it with  nc 127.0.0.1 7000"));
 
   log_model_ = new EventLogModel(*bridge_, this);
   log_view_ = new QTableView;
@@ -156,6 +188,18 @@ void MainWindow::buildCentre() {
   log_view_->verticalHeader()->hide();
   log_view_->horizontalHeader()->setStretchLastSection(true);
   log_view_->setAlternatingRowColors(true);
+  {
+    // Widths from the longest usual text of each column (the last one, Detail, stretches),
+    // so nothing common is elided; the user can still drag them.
+    const QFontMetrics fm(log_view_->font());
+    const auto width = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 18; };
+    QHeaderView* h = log_view_->horizontalHeader();
+    h->resizeSection(EventLogModel::TimeColumn, width("99999.999 ms"));
+    h->resizeSection(EventLogModel::TokenColumn, width("Token"));
+    h->resizeSection(EventLogModel::KindColumn, width("source_changed"));
+    h->resizeSection(EventLogModel::WhatColumn, width("added unix_listener"));
+    h->resizeSection(EventLogModel::ResultColumn, width("readable edge echo"));
+  }
 
   log_text_ = new QLineEdit;
   log_text_->setPlaceholderText(tr("Filter text (e.g. ECONNRESET, read_closed)"));
@@ -248,16 +292,6 @@ void MainWindow::buildCentre() {
           [this](std::uint64_t t0, std::uint64_t t1) { rates_->setRange(t0, t1); });
 }
 
-void MainWindow::fitSourceColumns() {
-  // Columns only widen, so a width the user dragged wider stays; a narrower one is fitted again.
-  QHeaderView* h = sources_view_->horizontalHeader();
-  const QAbstractItemView* view = sources_view_;
-  for (int c = 0; c < sources_model_->columnCount(); ++c) {
-    const int want = std::max(view->sizeHintForColumn(c), h->sectionSizeHint(c));
-    if (want > h->sectionSize(c)) h->resizeSection(c, want);
-  }
-}
-
 void MainWindow::buildDocks() {
   sources_model_ = new SourcesModel(*source_table_, *bridge_, this);
   sources_view_ = new QTableView;
@@ -267,18 +301,38 @@ void MainWindow::buildDocks() {
   sources_view_->setSelectionMode(QAbstractItemView::SingleSelection);
   sources_view_->verticalHeader()->hide();
   sources_view_->verticalHeader()->setDefaultSectionSize(sources_view_->fontMetrics().height() + 6);
-  sources_view_->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-  sources_fit_ = new QTimer(this);
-  sources_fit_->setInterval(500);
-  connect(sources_fit_, &QTimer::timeout, this, [this] {
-    if (!sources_fit_due_) return;
-    sources_fit_due_ = false;
-    fitSourceColumns();
-  });
-  sources_fit_->start();
-  connect(sources_model_, &QAbstractItemModel::dataChanged, this, [this] { sources_fit_due_ = true; });
-  connect(sources_model_, &QAbstractItemModel::rowsInserted, this, [this] { fitSourceColumns(); });
-  connect(sources_model_, &QAbstractItemModel::modelReset, this, [this] { fitSourceColumns(); });
+  {
+    // The columns a new user acts on come first: what the source is, its interest check
+    // boxes and trigger mode, its state; then the addresses and counters. Only the visual
+    // order changes (the model's columns stay as documented). Fixed starting widths from
+    // typical texts: resizing to contents would re-measure every row on each change.
+    QHeaderView* h = sources_view_->horizontalHeader();
+    using C = SourcesModel::Column;
+    const C order[] = {C::TokenColumn,    C::KindColumn,        C::ReadableColumn, C::WritableColumn,
+                       C::PriorityColumn, C::ModeColumn,        C::StateColumn,    C::LocalColumn,
+                       C::PeerColumn,     C::ReactionColumn,    C::EventsColumn,   C::BytesInColumn,
+                       C::BytesOutColumn, C::WouldBlocksColumn, C::FdColumn};
+    for (int visual = 0; visual < static_cast<int>(std::size(order)); ++visual)
+      h->moveSection(h->visualIndex(order[visual]), visual);
+    const QFontMetrics fm(sources_view_->font());
+    const auto width = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 18; };
+    const int check = style()->pixelMetric(QStyle::PM_IndicatorWidth) + 14;
+    h->setMinimumSectionSize(check);
+    h->resizeSection(C::TokenColumn, width("Token"));
+    h->resizeSection(C::KindColumn, width("unix_listener"));
+    auto* outline = new CheckOutlineDelegate(sources_view_);
+    for (C c : {C::ReadableColumn, C::WritableColumn, C::PriorityColumn}) {
+      h->resizeSection(c, check);
+      sources_view_->setItemDelegateForColumn(c, outline);
+    }
+    h->resizeSection(C::ModeColumn, width("oneshot"));
+    h->resizeSection(C::StateColumn, width("closed (EPIPE)"));
+    h->resizeSection(C::LocalColumn, width("127.0.0.1:65535"));
+    h->resizeSection(C::PeerColumn, width("127.0.0.1:65535"));
+    h->resizeSection(C::ReactionColumn, width("auto_accept"));
+    for (C c : {C::EventsColumn, C::BytesInColumn, C::BytesOutColumn, C::WouldBlocksColumn, C::FdColumn})
+      h->resizeSection(c, width("EAGAIN"));
+  }
   sources_view_->setContextMenuPolicy(Qt::CustomContextMenu);
   sources_view_->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::SelectedClicked |
                                  QAbstractItemView::EditKeyPressed);
@@ -504,8 +558,10 @@ QString MainWindow::laneLabel(std::uint64_t token) const {
   const SourceRow* r = source_table_->find(token);
   if (!r) return QStringLiteral("#%1").arg(token);
   QString s = QStringLiteral("#%1 %2").arg(token).arg(QString::fromLatin1(to_string(r->kind).data()));
-  if (!r->local.empty()) s += QLatin1Char(' ') + QString::fromStdString(r->local);
-  if (!r->peer.empty()) s += QStringLiteral(" → ") + QString::fromStdString(r->peer);
+  // Socket pairs have no names: "(unnamed)" twice would only take room.
+  const auto named = [](const std::string& a) { return !a.empty() && a != "(unnamed)"; };
+  if (named(r->local)) s += QLatin1Char(' ') + QString::fromStdString(r->local);
+  if (named(r->peer)) s += QStringLiteral(" → ") + QString::fromStdString(r->peer);
   return s;
 }
 

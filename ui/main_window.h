@@ -109,12 +109,6 @@ class MainWindow : public QMainWindow {
   TimelineView* timeline_ = nullptr;
   SourcesModel* sources_model_ = nullptr;
   QTableView* sources_view_ = nullptr;
-  // Fits the sources table's columns to their contents at most every 500 ms after a change
-  // (new rows: at once). ResizeToContents would measure every cell of every row on each
-  // frame's counter update: ~6 ms a frame at 32 sources.
-  QTimer* sources_fit_ = nullptr;
-  bool sources_fit_due_ = false;
-  void fitSourceColumns();
   EventLogModel* log_model_ = nullptr;
   QTableView* log_view_ = nullptr;
   QLineEdit* log_text_ = nullptr;

@@ -210,11 +210,14 @@ QVariant SourcesModel::headerData(int section, Qt::Orientation orientation, int 
       "Local address",
       "Peer address",
       "Connection state",
-      "Interest: readable (EPOLLIN)",
-      "Interest: writable (EPOLLOUT)",
-      "Interest: priority (EPOLLPRI)",
-      "Trigger mode (editable)",
-      "Reaction (editable)",
+      "Interest: readable (EPOLLIN). Tick to have epoll report it, untick to stop; the registration "
+      "changes live",
+      "Interest: writable (EPOLLOUT). Tick to have epoll report it, untick to stop; the registration "
+      "changes live",
+      "Interest: priority (EPOLLPRI). Tick to have epoll report it, untick to stop; the registration "
+      "changes live",
+      "Trigger mode: edge, level or oneshot (double-click to change)",
+      "Reaction: what the poll thread does on an event (double-click to change)",
       "Readiness events",
       "Bytes read",
       "Bytes written",

@@ -5,6 +5,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QTableView>
 #include <QTimer>
@@ -152,8 +153,9 @@ class TestMainWindow : public CoreTest {
     // Untick Readable for the accepted stream in the sources table: after the engine
     // confirms, new bytes bring no readable event for it.
     SourcesModel* model = window().sourcesModel();
+    // The model learns of rows at the next frame, after the source table: wait for it.
+    QTRY_VERIFY_WITH_TIMEOUT(model->rowOf(accepted) >= 0, kWaitMs);
     const int r = model->rowOf(accepted);
-    QVERIFY(r >= 0);
     const QModelIndex readable = model->index(r, SourcesModel::ReadableColumn);
     QCOMPARE(model->data(readable, Qt::CheckStateRole).toInt(), int(Qt::Checked));
     // The accepted stream has interest readable only by default: add writable first so
@@ -207,6 +209,25 @@ class TestMainWindow : public CoreTest {
     const auto* dropped = window().findChild<QLabel*>(QStringLiteral("statusDropped"));
     QVERIFY(dropped);
     QCOMPARE(dropped->text(), QStringLiteral("dropped 0"));
+  }
+
+  void firstRunShowsHowToStart() {
+    // An empty window says how to begin, in the timeline and in the inspector.
+    QVERIFY(window().timeline()->showsEmptyHint());
+    QVERIFY(window().timeline()->emptyHint().contains(QStringLiteral("New source")));
+    const auto* payload = window().inspector()->findChild<QPlainTextEdit*>(QStringLiteral("payloadView"));
+    QVERIFY(payload);
+    QVERIFY(payload->placeholderText().contains(QStringLiteral("Select a source")));
+    // The interest check columns explain themselves.
+    const QString tip = window().sourcesView()->model()->headerData(SourcesModel::ReadableColumn, Qt::Horizontal,
+                                                                    Qt::ToolTipRole).toString();
+    QVERIFY(tip.contains(QStringLiteral("Tick")));
+    const std::uint64_t listener = createFromDialog([](NewSourceDialog& d) {
+      d.setChoice(SourceChoice::tcp_listen);
+      d.addressEdit()->setEditText(QStringLiteral("127.0.0.1:0"));
+    });
+    QVERIFY(listener != 0);
+    QTRY_VERIFY_WITH_TIMEOUT(!window().timeline()->showsEmptyHint(), kWaitMs);
   }
 };
 

@@ -193,6 +193,51 @@ class TimelineViewTest : public QObject {
     QCOMPARE(again, img);
   }
 
+  void empty_hint_until_the_first_source() {
+    Scene scene;
+    TimelineView view;
+    view.resize(900, 300);
+    view.setData(&scene.store, &scene.index);
+    QVERIFY(!view.showsEmptyHint());  // no hint set: nothing to show
+    view.setEmptyHint(QStringLiteral("No sources yet.\nFile > New source… (Ctrl+N)"));
+    QVERIFY(view.showsEmptyHint());
+    // The hint is painted in the middle of the plot, well below the lanes a source would
+    // take: that part holds text, not only the background.
+    const QImage img = view.grab().toImage().convertToFormat(QImage::Format_RGB32);
+    const QRect plot = view.plotRect();
+    const QRect below(plot.left(), plot.top() + 3 * TimelineView::kLaneHeight, plot.width(),
+                      plot.height() - 3 * TimelineView::kLaneHeight);
+    QVERIFY(colours_in(img, below).size() > 2);
+    // A poll return alone is not a source: still the hint.
+    scene.poll(1'000'000, 0, 1'000'000);
+    view.onFrame(0, scene.store.end_index(), 0);
+    QVERIFY(view.showsEmptyHint());
+    scene.source(2'000'000, 1, SourceKind::tcp_listener);
+    view.onFrame(0, scene.store.end_index(), 0);
+    QVERIFY(!view.showsEmptyHint());
+    const QImage after = view.grab().toImage().convertToFormat(QImage::Format_RGB32);
+    QCOMPARE(colours_in(after, below).size(), std::size_t{1});  // the background alone
+  }
+
+  void legend_wraps_instead_of_overlapping() {
+    Scene scene;
+    scene.build();
+    TimelineView view;
+    view.setData(&scene.store, &scene.index);
+    QCOMPARE(view.legendRows(2400), 1);
+    QCOMPARE(view.legendRows(560), 2);
+    // The lanes start below however many legend rows there are.
+    for (int width : {2400, 560}) {
+      view.resize(width, 300);
+      QCOMPARE(view.plotRect().top(), view.legendRows(width) * TimelineView::kLegendHeight + TimelineView::kAxisHeight);
+      // Every readiness colour still in the legend's first row.
+      const QImage img = view.grab().toImage().convertToFormat(QImage::Format_RGB32);
+      const auto legend = colours_in(img, QRect(0, 0, img.width(), TimelineView::kLegendHeight));
+      for (auto f : {flag_readable, flag_writable, flag_error, flag_read_closed, flag_write_closed, flag_priority})
+        QVERIFY2(legend.count(TimelineView::flagColor(f).rgb()), qPrintable(TimelineView::flagName(f)));
+    }
+  }
+
   void keys_zoom_and_pan() {
     Scene scene;
     scene.build();

@@ -245,9 +245,10 @@ TimelineView::Layout TimelineView::layoutFor(const QRect& area) const {
     }
   }
   const int label_w = std::clamp(widest, 120, std::max(120, area.width() * 35 / 100));
-  l.legend = QRect(area.left(), area.top(), area.width(), kLegendHeight);
-  l.axis = QRect(area.left() + label_w, area.top() + kLegendHeight, area.width() - label_w, kAxisHeight);
-  const int top = area.top() + kLegendHeight + kAxisHeight;
+  const int legend_h = kLegendHeight * legendRows(area.width());
+  l.legend = QRect(area.left(), area.top(), area.width(), legend_h);
+  l.axis = QRect(area.left() + label_w, area.top() + legend_h, area.width() - label_w, kAxisHeight);
+  const int top = area.top() + legend_h + kAxisHeight;
   l.labels = QRect(area.left(), top, label_w, std::max(0, area.bottom() + 1 - top));
   l.plot = QRect(area.left() + label_w, top, std::max(1, area.width() - label_w), l.labels.height());
   l.rows = (l.plot.height() + kLaneHeight - 1) / kLaneHeight;
@@ -487,72 +488,145 @@ void TimelineView::render(QPainter& p, const QRect& area) {
   paintAxis(p, l, s);
   paintLanes(p, l, s);
   paintOverlays(p, l, s);
+  if (showsEmptyHint()) paintEmptyHint(p, l);
   p.restore();
 }
+
+void TimelineView::setEmptyHint(const QString& hint) {
+  m_emptyHint = hint;
+  update();
+}
+
+bool TimelineView::showsEmptyHint() const {
+  if (m_emptyHint.isEmpty()) return false;
+  if (!m_index) return true;
+  const auto& order = m_index->order();
+  return std::none_of(order.begin(), order.end(), [this](std::uint32_t id) { return !m_index->lane(id).is_poll; });
+}
+
+void TimelineView::paintEmptyHint(QPainter& p, const Layout& l) {
+  // Below the poll lane, centred in what is left of the plot.
+  const QRect box = l.plot.adjusted(12, kLaneHeight + 12, -12, -12);
+  if (box.height() < 2 * QFontMetrics(font()).height()) return;
+  p.save();
+  p.setPen(palette().color(QPalette::PlaceholderText));
+  p.drawText(box, Qt::AlignCenter | Qt::TextWordWrap, m_emptyHint);
+  p.restore();
+}
+
+namespace {
+
+constexpr const char* kGlyphNames[] = {"read", "write", "EAGAIN", "EOF", "error", "other"};
+constexpr const char* kInterestKeys[] = {"edge", "level", "oneshot", "disarmed"};
+
+// Legend widths, in pixels, of its three groups.
+std::array<int, 3> legendGroupWidths(const QFontMetrics& fm) {
+  std::array<int, 3> w{0, 0, 0};
+  for (std::size_t i = 0; i < kFlags.size(); ++i)
+    w[0] += kGlyph + 3 + fm.horizontalAdvance(TimelineView::flagName(kFlags[i])) + 10;
+  w[1] = 6;
+  for (const char* name : kGlyphNames) w[1] += kTick + 3 + fm.horizontalAdvance(QString::fromLatin1(name)) + 8;
+  w[2] = 6 + fm.horizontalAdvance(QStringLiteral("interest:")) + 6;
+  for (const char* name : kInterestKeys) w[2] += 18 + fm.horizontalAdvance(QString::fromLatin1(name)) + 8;
+  return w;
+}
+
+}  // namespace
+
+TimelineView::LegendPlan TimelineView::legendPlan(int width) const {
+  const QFontMetrics fm(font());
+  const auto w = legendGroupWidths(fm);
+  // The state text ("PAUSED" is the wider one) keeps room at the right of the first row, or
+  // of the second when the readiness kinds alone fill the first.
+  const int state = fm.horizontalAdvance(QStringLiteral("PAUSED")) + 18;
+  LegendPlan plan;
+  plan.state_row = w[0] + state <= width - 6 ? 0 : 1;
+  const int room[2] = {width - 6 - (plan.state_row == 0 ? state : 0), width - 12 - (plan.state_row == 1 ? state : 0)};
+  int row = 0;
+  int x = w[0];
+  for (std::size_t g = 1; g < 3; ++g) {
+    if (x + w[g] > room[row] && row == 0) {
+      row = 1;
+      x = 0;
+    }
+    if (x + w[g] > room[row] && g == 2) {
+      plan.row[g] = -1;  // the interest key is a nicety; the glyph keys always show
+      continue;
+    }
+    plan.row[g] = row;
+    x += w[g];
+  }
+  plan.rows = std::max(row, plan.state_row) + 1;
+  return plan;
+}
+
+int TimelineView::legendRows(int width) const { return legendPlan(width).rows; }
 
 void TimelineView::paintLegend(QPainter& p, const Layout& l) {
   const QColor text = palette().color(QPalette::Text);
   p.fillRect(l.legend, palette().color(QPalette::Window));
   p.setPen(palette().color(QPalette::WindowText));
   const QFontMetrics fm(font());
-  int x = l.legend.left() + 6;
-  const int cy = l.legend.center().y();
-  const int base = cy + fm.ascent() / 2 - 1;
-  for (std::size_t i = 0; i < kFlags.size(); ++i) {
-    p.drawImage(x, cy - kGlyph / 2, m_flagGlyphs[i]);
-    x += kGlyph + 3;
-    const QString name = flagName(kFlags[i]);
-    p.drawText(x, base, name);
-    x += fm.horizontalAdvance(name) + 10;
-  }
-  static const char* const kGlyphNames[] = {"read", "write", "EAGAIN", "EOF", "error", "other"};
-  x += 6;
-  for (std::size_t i = 0; i < kGlyphs.size(); ++i) {
-    p.drawImage(x, cy - kTick / 2, m_actionGlyphs[i]);
-    x += kTick + 3;
-    const QString name = QString::fromLatin1(kGlyphNames[i]);
-    p.drawText(x, base, name);
-    x += fm.horizontalAdvance(name) + 8;
-  }
-  // The interest band's key, where the row has room for it.
+  const LegendPlan plan = legendPlan(l.legend.width());
+  std::array<int, 2> xs{l.legend.left() + 6, l.legend.left() + 6};
+  const auto cy = [&](int row) { return l.legend.top() + row * kLegendHeight + kLegendHeight / 2; };
+  const auto base = [&](int row) { return cy(row) + fm.ascent() / 2 - 1; };
+
   {
+    int& x = xs[0];
+    for (std::size_t i = 0; i < kFlags.size(); ++i) {
+      p.drawImage(x, cy(0) - kGlyph / 2, m_flagGlyphs[i]);
+      x += kGlyph + 3;
+      const QString name = flagName(kFlags[i]);
+      p.drawText(x, base(0), name);
+      x += fm.horizontalAdvance(name) + 10;
+    }
+  }
+  if (plan.row[1] >= 0) {
+    const int row = plan.row[1];
+    int& x = xs[static_cast<std::size_t>(row)];
+    x += row == 0 ? 6 : 0;
+    for (std::size_t i = 0; i < kGlyphs.size(); ++i) {
+      p.drawImage(x, cy(row) - kTick / 2, m_actionGlyphs[i]);
+      x += kTick + 3;
+      const QString name = QString::fromLatin1(kGlyphNames[i]);
+      p.drawText(x, base(row), name);
+      x += fm.horizontalAdvance(name) + 8;
+    }
+  }
+  // The interest band's key.
+  if (plan.row[2] >= 0) {
+    const int row = plan.row[2];
+    int& x = xs[static_cast<std::size_t>(row)];
     const QColor alt = palette().color(QPalette::AlternateBase);
-    struct Key {
-      const char* name;
-      QColor colour;
-      bool hatched;
-    };
-    const Key keys[] = {{"edge", palette().color(QPalette::Text), false},
-                        {"level", palette().color(QPalette::Highlight), false},
-                        {"oneshot", palette().color(QPalette::Link), false},
-                        {"disarmed", palette().color(QPalette::Text), true}};
-    int need = fm.horizontalAdvance(QStringLiteral("interest:")) + 16;
-    for (const Key& k : keys) need += 18 + fm.horizontalAdvance(QString::fromLatin1(k.name)) + 8;
-    if (x + need < l.legend.right() - 60) {
-      x += 6;
-      p.drawText(x, base, QStringLiteral("interest:"));
-      x += fm.horizontalAdvance(QStringLiteral("interest:")) + 6;
-      for (const Key& k : keys) {
-        const QRect sw(x, cy - 2, 14, kBandHeight);
-        p.fillRect(sw, alt);
-        QColor c = k.colour;
-        c.setAlpha(k.hatched ? 120 : k.colour == palette().color(QPalette::Text) ? 90 : 200);
-        if (k.hatched) {
-          for (int i = 0; i < sw.width(); i += 3) p.fillRect(QRect(sw.left() + i, sw.top(), 1, sw.height()), c);
-        } else {
-          p.fillRect(sw, c);
-        }
-        x += 18;
-        p.drawText(x, base, QString::fromLatin1(k.name));
-        x += fm.horizontalAdvance(QString::fromLatin1(k.name)) + 8;
+    const QColor colours[] = {palette().color(QPalette::Text), palette().color(QPalette::Highlight),
+                              palette().color(QPalette::Link), palette().color(QPalette::Text)};
+    x += 6;
+    p.drawText(x, base(row), QStringLiteral("interest:"));
+    x += fm.horizontalAdvance(QStringLiteral("interest:")) + 6;
+    for (std::size_t k = 0; k < std::size(kInterestKeys); ++k) {
+      const bool hatched = k == 3;
+      const QRect sw(x, cy(row) - 2, 14, kBandHeight);
+      p.fillRect(sw, alt);
+      QColor c = colours[k];
+      c.setAlpha(hatched ? 120 : k == 0 ? 90 : 200);
+      if (hatched) {
+        for (int i = 0; i < sw.width(); i += 3) p.fillRect(QRect(sw.left() + i, sw.top(), 1, sw.height()), c);
+      } else {
+        p.fillRect(sw, c);
       }
+      x += 18;
+      const QString name = QString::fromLatin1(kInterestKeys[k]);
+      p.drawText(x, base(row), name);
+      x += fm.horizontalAdvance(name) + 8;
     }
   }
   // State at the right: live / paused.
   const QString state = m_paused ? QStringLiteral("PAUSED") : m_follow ? QStringLiteral("live") : QString();
   if (!state.isEmpty()) {
     p.setPen(m_paused ? palette().color(QPalette::Highlight) : text);
-    p.drawText(l.legend.adjusted(0, 0, -6, 0), Qt::AlignRight | Qt::AlignVCenter, state);
+    p.drawText(QRect(l.legend.left(), l.legend.top() + plan.state_row * kLegendHeight, l.legend.width() - 6, kLegendHeight),
+               Qt::AlignRight | Qt::AlignVCenter, state);
   }
 }
 
@@ -684,9 +758,14 @@ void TimelineView::paintLanes(QPainter& p, const Layout& l, const TimeScale& s) 
       for (const PollColumn& c : m_poll) used += c.returns != 0;
       if (used * 24 <= static_cast<std::size_t>(w)) {
         p.setPen(text);
-        for (int x = 0; x < w; ++x)
-          if (m_poll[static_cast<std::size_t>(x)].returns)
-            m_pollLabels.push_back({plot.left() + x + 3, y + kTickBottom - 2, m_poll[static_cast<std::size_t>(x)].events});
+        // A label that would touch the previous one is left out (the tooltip has it).
+        int free_x = 0;
+        for (int x = 0; x < w; ++x) {
+          const PollColumn& c = m_poll[static_cast<std::size_t>(x)];
+          if (!c.returns || x < free_x) continue;
+          m_pollLabels.push_back({plot.left() + x + 3, y + kTickBottom - 2, c.events});
+          free_x = x + 3 + fm.horizontalAdvance(QString::number(c.events)) + 4;
+        }
       }
     }
     else
@@ -876,6 +955,7 @@ void TimelineView::paintOverlays(QPainter& p, const Layout& l, const TimeScale& 
   const auto first = std::partition_point(markers.begin(), markers.end(),
                                           [&](const TimelineMarker& m) { return m.t_ns < s.t0(); });
   int last_x = -1000;
+  const QFontMetrics fm(font());
   for (auto it = first; it != markers.end() && it->t_ns < s.t1(); ++it) {
     const int x = static_cast<int>(std::floor(s.x(it->t_ns)));
     if (x == last_x) continue;  // one marker per column is enough
@@ -883,8 +963,27 @@ void TimelineView::paintOverlays(QPainter& p, const Layout& l, const TimeScale& 
     if (it->lane < 0) {
       p.setPen(QPen(palette().color(QPalette::Link), 1, Qt::DashLine));
       p.drawLine(x, l.axis.top(), x, plot.bottom());
-      p.setPen(palette().color(QPalette::Link));
-      p.drawText(x + 3, l.axis.top() + 11, it->text);
+      // The text runs to the next note's line (or the plot's edge), elided to fit; a note
+      // with no room for a few letters shows its line only (its text is in the tooltip
+      // of the log and in the event log).
+      int next_x = plot.right();
+      for (auto n = std::next(it); n != markers.end() && n->t_ns < s.t1(); ++n) {
+        if (n->lane >= 0) continue;
+        const int nx = static_cast<int>(std::floor(s.x(n->t_ns)));
+        if (nx > x) {
+          next_x = nx;
+          break;
+        }
+      }
+      const int room = next_x - x - 6;
+      if (room >= fm.horizontalAdvance(QStringLiteral("Mm…"))) {
+        // On the window colour: the text crosses the axis' tick labels.
+        const QString text = fm.elidedText(it->text, Qt::ElideRight, room);
+        p.fillRect(QRect(x + 1, l.axis.top() + 11 - fm.ascent(), fm.horizontalAdvance(text) + 4, fm.height()),
+                   palette().color(QPalette::Window));
+        p.setPen(palette().color(QPalette::Link));
+        p.drawText(x + 3, l.axis.top() + 11, text);
+      }
     } else {
       const auto row = std::find(lanes.begin(), lanes.end(), static_cast<std::uint32_t>(it->lane));
       const int r = static_cast<int>(row - lanes.begin()) - m_firstRow;
@@ -925,7 +1024,6 @@ void TimelineView::paintOverlays(QPainter& p, const Layout& l, const TimeScale& 
                                .arg(durationText(dt))
                                .arg(n)
                                .arg(dt > 0 ? QString::number(double(n) * 1e9 / dt, 'g', 4) : QStringLiteral("-"));
-      const QFontMetrics fm(font());
       QRect box = fm.boundingRect(text).adjusted(-4, -2, 4, 2);
       box.moveTopLeft(QPoint(std::min(xb + 6, plot.right() - box.width()), plot.top() + 4));
       p.fillRect(box, palette().color(QPalette::ToolTipBase));

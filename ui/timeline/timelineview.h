@@ -40,6 +40,14 @@ namespace ready::ui {
 /// left of the right edge. Hover shows the record under
 /// the cursor; a click selects it and emits recordClicked.
 ///
+/// The legend takes one row, or two when the width cannot hold every key beside the live /
+/// paused state (the readiness kinds stay on the first row; the interest key is left out
+/// when even two rows are too narrow). Note texts on the axis are cut short where the next
+/// note starts, so close notes never print over each other.
+///
+/// With an empty-state hint set (setEmptyHint) and no source lane yet, the plot shows that
+/// hint centred: how to create the first source.
+///
 /// Colours come from the palette (and repaint on a palette change) except the fixed legend
 /// colours of readiness kinds and the error glyph.
 class TimelineView : public QWidget {
@@ -79,6 +87,15 @@ class TimelineView : public QWidget {
   /// (same span). Unknown indices clear the selection.
   void selectRecord(std::uint64_t index);
   [[nodiscard]] std::optional<std::uint64_t> selectedRecord() const noexcept { return m_selected; }
+
+  /// Text shown in the plot while there is no source lane (lines separated by '\n'); empty
+  /// (the default) shows nothing. The window uses it to tell a new user how to start.
+  void setEmptyHint(const QString& hint);
+  [[nodiscard]] QString emptyHint() const { return m_emptyHint; }
+  /// True while the hint is painted: a hint is set and no source lane exists.
+  [[nodiscard]] bool showsEmptyHint() const;
+  /// Legend rows (1 or 2) a view of width `width` uses.
+  [[nodiscard]] int legendRows(int width) const;
 
   /// Paints lanes, legend and time axis into `area` of any painter (the app's --png too).
   void render(QPainter& p, const QRect& area);
@@ -153,10 +170,20 @@ class TimelineView : public QWidget {
                        const TimeScale& s, const QRect& plot);
   void paintPollLane(QImage& layer, int ly, const TimeScale& s);
   void paintOverlays(QPainter& p, const Layout& l, const TimeScale& s);
+  void paintEmptyHint(QPainter& p, const Layout& l);
+  // Where the legend's three groups go (readiness kinds, action glyphs, interest key): the
+  // row of each (0 or 1; -1 = left out) for a legend `width` wide.
+  struct LegendPlan {
+    int rows = 1;
+    std::array<int, 3> row{0, 0, 0};
+    int state_row = 0;  // where "live" / "PAUSED" goes
+  };
+  [[nodiscard]] LegendPlan legendPlan(int width) const;
 
   const capture::RecordStore* m_store = nullptr;
   const LaneIndex* m_index = nullptr;
   std::function<QString(std::uint64_t)> m_labeler;
+  QString m_emptyHint;
   TimeWindow m_view{0, 1'000'000'000};
   bool m_fullRange = true;  // the view is the whole capture (and grows with it)
   ZoomStack m_zoom;
