@@ -500,8 +500,27 @@ void MainWindow::showMessage(const QString& text, bool error) {
   st_message_->setPalette(pal);
 }
 
+void MainWindow::throttleTables(std::uint64_t frame_records) {
+  // Under a flood the two tables would repaint every frame (the log's text ~2 ms, the
+  // sources' counters ~1.6 ms at 1M records/s), time the GUI thread needs for draining. While
+  // frames carry more than kBusyFrameRecords, their viewports repaint at most every
+  // kBusyTablePaintMs; the models still update every frame, and the timeline stays at the
+  // frame rate. Interactive use (a few records a frame) is never throttled.
+  if (frame_records <= kBusyFrameRecords || tables_throttled_) return;
+  tables_throttled_ = true;
+  for (QAbstractItemView* v : {static_cast<QAbstractItemView*>(log_view_), static_cast<QAbstractItemView*>(sources_view_)})
+    v->viewport()->setUpdatesEnabled(false);
+  QTimer::singleShot(kBusyTablePaintMs, this, [this] {
+    tables_throttled_ = false;
+    // Enabling updates repaints each viewport once, with everything since.
+    for (QAbstractItemView* v : {static_cast<QAbstractItemView*>(log_view_), static_cast<QAbstractItemView*>(sources_view_)})
+      v->viewport()->setUpdatesEnabled(true);
+  });
+}
+
 void MainWindow::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to) {
   // The sources and log models take Bridge::frame themselves.
+  throttleTables(end - begin);
   timeline_->onFrame(begin, end, evicted_to);
   inspector_->onFrame(begin, end, evicted_to);
   // Engine errors from the new records (a refused connect, a reset, EMFILE...) reach the

@@ -130,6 +130,12 @@ class MainWindow : public QMainWindow {
   QAction* act_follow_ = nullptr;
   QActionGroup* theme_group_ = nullptr;
   std::uint64_t selected_token_ = 0;
+  /// Frames with more records than this (about 120k records/s) make the tables repaint at
+  /// most every kBusyTablePaintMs (see throttleTables).
+  static constexpr std::uint64_t kBusyFrameRecords = 2000;
+  static constexpr int kBusyTablePaintMs = 100;
+  bool tables_throttled_ = false;
+  void throttleTables(std::uint64_t frame_records);
   Theme theme_ = Theme::system;
 };
 
