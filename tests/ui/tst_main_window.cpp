@@ -200,6 +200,38 @@ class TestMainWindow : public CoreTest {
     QTRY_VERIFY_WITH_TIMEOUT(window().statusMessage().contains(QLatin1String("ECONNREFUSED")), kWaitMs);
   }
 
+  // A flood of records makes the tables repaint at most every 100 ms; a trickle never does.
+  void tablesRepaintLessUnderAFlood() {
+    auto owned = std::make_unique<RingFeed>(1 << 14);
+    RingFeed& feed = *owned;
+    auto bridge = std::make_unique<Bridge>(std::move(owned), Bridge::Options{});
+    Bridge* b = bridge.get();
+    MainWindow w(std::move(bridge));
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    const auto push = [&](int n) {
+      for (int i = 0; i < n; ++i) {
+        Record r;
+        r.kind = RecordKind::note;
+        r.t_ns = static_cast<std::uint64_t>(i);
+        QVERIFY(feed.ring.try_push(r));
+      }
+      feed.notifier.notify();
+      b->drain_now();
+      b->flush_frame();
+    };
+    QWidget* log = w.eventLogView()->viewport();
+    push(10);
+    QVERIFY(log->updatesEnabled());
+    push(5000);
+    QVERIFY(!log->updatesEnabled());
+    QVERIFY(!w.sourcesView()->viewport()->updatesEnabled());
+    // Back to painting once the interval has passed, with what arrived meanwhile.
+    QTRY_VERIFY_WITH_TIMEOUT(log->updatesEnabled(), kWaitMs);
+    QVERIFY(w.sourcesView()->viewport()->updatesEnabled());
+    QCOMPARE(w.bridge().store().size(), std::uint64_t{5010});
+  }
+
   void statusBarCountsRecords() {
     window().submit(cmd::Note{"hello"});
     QTRY_VERIFY_WITH_TIMEOUT(window().bridge().status().received > 0, kWaitMs);
