@@ -2,6 +2,7 @@
 
 #include "plan.h"
 #include "timeline/laneindex.h"
+#include "source_table.h"
 #include "timeline_png.h"
 
 #include <QDir>
@@ -144,21 +145,11 @@ class Run {
   // (taken when it is added: the engine forgets a closed source's addresses).
   std::unique_ptr<RecordStore> m_store;
   std::unique_ptr<ready::ui::LaneIndex> m_lanes;
-  std::unordered_map<std::uint64_t, QString> m_labels;
+  std::unique_ptr<ready::ui::SourceTable> m_sources;  // the lanes' labels
   std::uint64_t m_pngEvictedTo = 0;
 };
 
 void Run::inspect(const Record& r) {
-  if (r.kind == RecordKind::source_added && m_store) {
-    const auto info = m_engine->source_info(ready::Token(r.token));
-    QString label = QStringLiteral("#%1 %2").arg(r.token).arg(
-        QString::fromLatin1(to_string(static_cast<SourceKind>(r.op)).data()));
-    // As the window's lane labels: a socket pair's "(unnamed)" ends are left out.
-    const auto named = [](const std::string& a) { return !a.empty() && a != "(unnamed)"; };
-    if (info && named(info->local)) label += QLatin1Char(' ') + QString::fromStdString(info->local);
-    if (info && named(info->peer)) label += QStringLiteral(" → ") + QString::fromStdString(info->peer);
-    m_labels.emplace(r.token, label);
-  }
   if (r.kind == RecordKind::source_added) {
     const auto it = m_creates.find(r.value2);
     if (it == m_creates.end()) return;
@@ -199,6 +190,7 @@ void Run::drainRecords() {
       for (const Record& r : got) {
         const std::uint64_t index = m_store->append(r);
         m_lanes->on_record(r, index);
+        m_sources->on_record(r, index);
       }
       if (m_store->begin_index() != m_pngEvictedTo) {
         m_pngEvictedTo = m_store->begin_index();
@@ -229,8 +221,8 @@ bool Run::finish() {
     auto png = ready::ui::render_timeline_png(
         *m_store, *m_lanes,
         [this](std::uint64_t token) {
-          const auto it = m_labels.find(token);
-          return it != m_labels.end() ? it->second : QStringLiteral("#%1").arg(token);
+          const ready::ui::SourceRow* row = m_sources->find(token);
+          return row ? QString::fromStdString(row->label()) : QStringLiteral("#%1").arg(token);
         },
         QSize(m_plan.png_width, m_plan.png_height), QString::fromStdString(*m_plan.png_path));
     if (!png) {
@@ -283,6 +275,9 @@ int Run::exec() {
   if (m_plan.png_path) {
     m_store = std::make_unique<RecordStore>();
     m_lanes = std::make_unique<ready::ui::LaneIndex>(*m_store);
+    // The engine exists by the time the first record is drained.
+    m_sources = std::make_unique<ready::ui::SourceTable>(
+        [this](std::uint64_t token) { return m_engine->source_info(ready::Token(token)); });
     m_lanes->set_note_text([this](std::uint64_t id) {
       const auto text = m_engine ? m_engine->note_text(id) : std::nullopt;
       return text ? QString::fromStdString(*text) : QString();

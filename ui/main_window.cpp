@@ -576,12 +576,7 @@ void MainWindow::selectSource(std::uint64_t token) {
 QString MainWindow::laneLabel(std::uint64_t token) const {
   const SourceRow* r = source_table_->find(token);
   if (!r) return QStringLiteral("#%1").arg(token);
-  QString s = QStringLiteral("#%1 %2").arg(token).arg(QString::fromLatin1(to_string(r->kind).data()));
-  // Socket pairs have no names: "(unnamed)" twice would only take room.
-  const auto named = [](const std::string& a) { return !a.empty() && a != "(unnamed)"; };
-  if (named(r->local)) s += QLatin1Char(' ') + QString::fromStdString(r->local);
-  if (named(r->peer)) s += QStringLiteral(" → ") + QString::fromStdString(r->peer);
-  return s;
+  return QString::fromStdString(r->label());
 }
 
 void MainWindow::newSource(int kind) {

@@ -85,6 +85,14 @@ std::string_view to_string(SourceState s) noexcept {
   return "unknown";
 }
 
+std::string SourceRow::label() const {
+  std::string s = "#" + std::to_string(token) + " " + std::string(to_string(kind));
+  const auto named = [](const std::string& a) { return !a.empty() && a != "(unnamed)"; };
+  if (named(local)) s += " " + local;
+  if (named(peer)) s += " \u2192 " + peer;
+  return s;
+}
+
 std::string SourceRow::state_text() const {
   std::string s(to_string(state));
   if (state == SourceState::error) {

@@ -63,6 +63,10 @@ struct SourceRow {
   [[nodiscard]] bool is_closed() const noexcept { return t_removed.has_value(); }
   /// "error ECONNREFUSED", "closed (ECONNRESET)", "connected", ...
   [[nodiscard]] std::string state_text() const;
+  /// "#3 tcp_stream 127.0.0.1:7000 → 127.0.0.1:51234": token, kind and the addresses it has
+  /// (a socket pair's "(unnamed)" ends are left out). The timeline's lanes, the rates' series
+  /// and the inspector's title use it, in the window and in --png.
+  [[nodiscard]] std::string label() const;
 };
 
 /// Every source a capture ever had, one row each in creation order (source_added order),

@@ -60,6 +60,19 @@ class TestSourceTable : public CoreTest {
   Q_OBJECT
 
  private slots:
+  void labelNamesTokenKindAndAddresses() {
+    SourceRow r;
+    r.token = 3;
+    r.kind = SourceKind::tcp_stream;
+    QCOMPARE(r.label(), std::string("#3 tcp_stream"));
+    r.local = "127.0.0.1:7000";
+    r.peer = "127.0.0.1:51234";
+    QCOMPARE(r.label(), std::string("#3 tcp_stream 127.0.0.1:7000 \u2192 127.0.0.1:51234"));
+    r.kind = SourceKind::unix_stream;
+    r.local = r.peer = "(unnamed)";  // a socket pair's ends
+    QCOMPARE(r.label(), std::string("#3 unix_stream"));
+  }
+
   void tcp_life() {
     START_BRIDGE(bridge, EngineConfig{}, Bridge::Options{});
     SourceTable table(lookup_of(*bridge));
