@@ -98,11 +98,12 @@ std::optional<Theme> theme_from_string(const QString& s) {
 
 QPalette palette_for(Theme theme) {
   if (theme == Theme::system) return QApplication::style()->standardPalette();
-  QPalette p;
   if (theme == Theme::light) {
-    p = QStyleFactory::create(QStringLiteral("Fusion"))->standardPalette();
-    return p;
+    // A throwaway Fusion style for its light palette (QStyleFactory hands over ownership).
+    const std::unique_ptr<QStyle> fusion(QStyleFactory::create(QStringLiteral("Fusion")));
+    return fusion->standardPalette();
   }
+  QPalette p;
   const QColor window(0x2b, 0x2d, 0x31), base(0x1e, 0x1f, 0x22), text(0xe6, 0xe6, 0xe6), mid(0x3c, 0x3f, 0x44);
   p.setColor(QPalette::Window, window);
   p.setColor(QPalette::WindowText, text);
