@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "lessons.h"
+
 #include <QDir>
 #include <QFileInfo>
 
@@ -60,6 +62,10 @@ CommandLine::CommandLine()
              QStringLiteral("Show this help and exit.")),
       m_version(QStringList{QStringLiteral("v"), QStringLiteral("version")},
                 QStringLiteral("Show the version and exit.")),
+      m_listLessons(QStringLiteral("list-lessons"),
+                    QStringLiteral("List the built-in lessons (name and title, one per line, in teaching order) "
+                                   "and exit. Run one with --headless --scenario NAME, or open it in the window's "
+                                   "Lessons panel.")),
       m_headless(QStringLiteral("headless"), QStringLiteral("Run without a window (see above).")),
       m_listen(QStringLiteral("listen"),
                QStringLiteral("A TCP listener on HOST:PORT; accepted streams become sources."),
@@ -112,14 +118,12 @@ CommandLine::CommandLine()
       m_height(QStringLiteral("height"),
                QStringLiteral("Height of the --png image in pixels (200..8192, default 900)."), QStringLiteral("H"),
                QStringLiteral("900")) {
-  QStringList builtIn;
-  for (const QString& f : QDir(QStringLiteral(":/scenarios")).entryList({QStringLiteral("*.json")}))
-    builtIn << f.chopped(5);
+  const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
                                          .arg(builtIn.isEmpty() ? QStringLiteral("none") : builtIn.join(QStringLiteral(", "))));
   m_parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-  for (const auto* o : {&m_help, &m_version, &m_headless, &m_listen, &m_connect, &m_udp, &m_unixListen,
+  for (const auto* o : {&m_help, &m_version, &m_listLessons, &m_headless, &m_listen, &m_connect, &m_udp, &m_unixListen,
                         &m_reaction, &m_mode, &m_interest, &m_record, &m_overwrite, &m_duration,
                         &m_queueCapacity, &m_allowRemote, &m_scenario, &m_verbose, &m_png, &m_width, &m_height})
     m_parser.addOption(*o);
@@ -132,6 +136,7 @@ std::expected<void, QString> CommandLine::parse(const QStringList& arguments) {
 
 bool CommandLine::helpRequested() const { return m_parser.isSet(m_help); }
 bool CommandLine::versionRequested() const { return m_parser.isSet(m_version); }
+bool CommandLine::listLessonsRequested() const { return m_parser.isSet(m_listLessons); }
 QString CommandLine::helpText() const { return m_parser.helpText(); }
 
 std::optional<ReactionSpec> parseReaction(const QString& text) {

@@ -73,6 +73,8 @@ class CommandLine {
   std::expected<void, QString> parse(const QStringList& arguments);
   [[nodiscard]] bool helpRequested() const;
   [[nodiscard]] bool versionRequested() const;
+  /// --list-lessons: print the built-in lessons, one per line (name, then title), and exit 0.
+  [[nodiscard]] bool listLessonsRequested() const;
   [[nodiscard]] QString helpText() const;
   /// The validated plan, or one line saying what is wrong and what was expected.
   [[nodiscard]] std::expected<Invocation, QString> invocation() const;
@@ -81,6 +83,7 @@ class CommandLine {
   QCommandLineParser m_parser;
   QCommandLineOption m_help;
   QCommandLineOption m_version;
+  QCommandLineOption m_listLessons;
   QCommandLineOption m_headless;
   QCommandLineOption m_listen;
   QCommandLineOption m_connect;

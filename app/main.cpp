@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "headless.h"
 #include "main_window.h"
+#include "lessons.h"
 #include "plan.h"
 
 namespace {
@@ -31,7 +32,8 @@ Flavor flavor_of(int argc, char* argv[]) {
     const std::string_view a(argv[i]);
     headless |= a == "--headless" || a == "-headless";
     png |= a == "--png" || a == "-png" || a.starts_with("--png=");
-    info |= a == "--help" || a == "-h" || a == "-help" || a == "--version" || a == "-v" || a == "-version";
+    info |= a == "--help" || a == "-h" || a == "-help" || a == "--version" || a == "-v" || a == "-version" ||
+            a == "--list-lessons" || a == "-list-lessons";
   }
   if (info) return Flavor::core;
   if (headless) return png ? Flavor::offscreen_gui : Flavor::core;
@@ -150,6 +152,11 @@ int main(int argc, char* argv[]) {
   }
   if (cli.versionRequested()) {
     QTextStream(stdout) << "readyscope " << QCoreApplication::applicationVersion() << '\n';
+    return readyscope::kExitOk;
+  }
+  if (cli.listLessonsRequested()) {
+    QTextStream out(stdout);
+    for (const readyscope::LessonInfo& l : readyscope::builtinLessons()) out << l.name << "  " << l.title << '\n';
     return readyscope::kExitOk;
   }
   const auto invocation = cli.invocation();

@@ -1,5 +1,7 @@
 #include "plan.h"
 
+#include "lessons.h"
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -33,15 +35,12 @@ std::expected<Scenario, std::string> loadScenario(const std::string& nameOrPath,
     if (!s) return std::unexpected(s.error().message());
     return std::move(*s);
   }
-  QFile builtIn(QStringLiteral(":/scenarios/%1.json").arg(arg));
-  if (!builtIn.open(QIODevice::ReadOnly)) {
-    const QStringList names = QDir(QStringLiteral(":/scenarios")).entryList({QStringLiteral("*.json")});
-    QStringList bare;
-    for (const QString& n : names) bare << n.chopped(5);
+  const auto builtIn = builtinLessonText(arg);
+  if (!builtIn) {
     return std::unexpected("--scenario " + nameOrPath + ": no such file, and no built-in scenario of that name (built in: " +
-                           bare.join(QStringLiteral(", ")).toStdString() + ")");
+                           builtinLessonNames().join(QStringLiteral(", ")).toStdString() + ")");
   }
-  const QByteArray text = builtIn.readAll();
+  const QByteArray& text = *builtIn;
   auto s = parse_scenario(std::string_view(text.constData(), static_cast<std::size_t>(text.size())), nameOrPath, options);
   if (!s) return std::unexpected(s.error().message());
   return std::move(*s);

@@ -131,6 +131,14 @@ std::string_view to_string(Op o) noexcept {
       return "create";
     case Op::modify:
       return "modify";
+    case Op::dup:
+      return "dup";
+    case Op::close_fd:
+      return "close_fd";
+    case Op::exhaust_fds:
+      return "exhaust_fds";
+    case Op::release_fds:
+      return "release_fds";
   }
   return "unknown";
 }
@@ -159,6 +167,16 @@ std::string_view to_string(WarningKind w) noexcept {
       return "emfile";
     case WarningKind::engine_error:
       return "engine_error";
+    case WarningKind::et_partial_read:
+      return "et_partial_read";
+    case WarningKind::oneshot_disarmed_pending:
+      return "oneshot_disarmed_pending";
+    case WarningKind::level_writable_spin:
+      return "level_writable_spin";
+    case WarningKind::read_after_close:
+      return "read_after_close";
+    case WarningKind::event_after_close:
+      return "event_after_close";
   }
   return "unknown";
 }

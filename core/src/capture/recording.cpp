@@ -75,9 +75,9 @@ constexpr ValueNames value_names(RecordKind k) noexcept {
 
 constexpr int kRecordKinds = 9;
 constexpr int kSourceKinds = 10;
-constexpr int kOps = 17;
+constexpr int kOps = 21;
 constexpr int kOutcomes = 5;
-constexpr int kWarningKinds = 3;
+constexpr int kWarningKinds = 8;
 
 // The file spells the three source kinds as one "type":"source" with an "event"; the
 // RecordKind is source_added + the event's index.

@@ -60,6 +60,19 @@ struct ReactionSpec {
   /// `would_block` (a drain stopped by the kMaxDrainBytes bound also records `ok`, with a
   /// value >= that bound). Off by default: lessons show the read-until-EAGAIN rule.
   bool stop_at_short_read = false;
+  /// drain / discard / echo: bytes one event's reaction may move before the source goes to the
+  /// back of the engine's still-ready list, behind every other ready source (a per-event budget
+  /// with round-robin, like tokio's coop budget). 0: EngineConfig::max_drain_bytes (a fire-hose
+  /// source then holds the loop for up to that many bytes per event, starving the others).
+  std::uint64_t budget = 0;
+  /// A proxy's rule: when this source's reaction closes it (end-of-file or a fatal error), close
+  /// this other source too, right away (0: none). An event for that other source later in the
+  /// same batch is then stale: the engine records it with an event_after_close warning.
+  Token also_close{0};
+  /// Listeners: on EMFILE / ENFILE, free the reserve descriptor to accept and close what waits
+  /// (libuv's trick; an emfile warning). false: the accept fails and, edge-triggered, the
+  /// listener is never told again about the connections still waiting (a lesson shows it).
+  bool emfile_reserve = true;
 };
 
 /// The `bits` of a source record (source_added / changed / removed): the interest, trigger
@@ -153,6 +166,17 @@ struct EventFdCreate {
 struct TimerFdCreate {
   SourceOptions options{};
 };
+/// A load generator: a socketpair whose one end becomes a source (a unix_stream, local
+/// "feed") and whose other end a feeder thread owned by the engine writes: `chunk` bytes
+/// (1..65536) every `interval` (0: back to back, blocking, as fast as the source is read).
+/// The feeder is not a source (nothing is recorded for it); it stops when the source closes
+/// (its writes fail with EPIPE) or the engine stops, and is joined then. A fire-hose and a
+/// trickle for the starvation lesson.
+struct Feed {
+  std::uint32_t chunk = 65536;
+  std::chrono::nanoseconds interval{0};
+  SourceOptions options{};
+};
 
 // ---- change a source ----
 
@@ -208,6 +232,31 @@ struct Close {
 struct Accept {
   Token token;
 };
+/// Duplicates the source's descriptor (F_DUPFD_CLOEXEC). The engine keeps the copy with the
+/// source and closes it when the source closes. Action dup, value = the copy's number. Epoll
+/// registers the open file description, so while the copy lives, closing only the original
+/// number does not end the registration (see CloseFd).
+struct Dup {
+  Token token;
+};
+/// The pitfall, on purpose: close(2) the source's descriptor WITHOUT deregistering it first.
+/// The source is removed (source_removed) as far as the engine's table goes; if a Dup copy
+/// still holds the file open, the registration lives on and its events keep coming for the
+/// old token (recorded, each with an event_after_close warning) until the copy is closed by
+/// Close on the same token. Without a copy the kernel drops the registration with the file.
+struct CloseFd {
+  Token token;
+};
+/// Uses up the process's descriptors, leaving `headroom` free: fills every free number below
+/// the highest open one with ballast and lowers the soft RLIMIT_NOFILE to that number +
+/// headroom + 1. Process-wide on purpose (the EMFILE lesson); ReleaseFds (and stop) undo it.
+/// Action exhaust_fds, value = ballast descriptors held. A second one while exhausted: EBUSY.
+struct ExhaustFds {
+  std::uint32_t headroom = 0;
+};
+/// Closes the ballast and restores the saved RLIMIT_NOFILE. Action release_fds, value = the
+/// descriptors given back (0, outcome ok, when nothing was held).
+struct ReleaseFds {};
 struct EventFdWrite {
   Token token;
   std::uint64_t value = 1;
@@ -240,7 +289,8 @@ using Command =
                  cmd::UnixDatagramBind, cmd::SocketPair, cmd::Pipe, cmd::EventFdCreate, cmd::TimerFdCreate,
                  cmd::SetInterest, cmd::SetTrigger, cmd::Rearm, cmd::SetReaction, cmd::Read, cmd::Drain,
                  cmd::Write, cmd::Fill, cmd::ShutdownRead, cmd::ShutdownWrite, cmd::Close, cmd::Accept,
-                 cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note, cmd::Sync>;
+                 cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note, cmd::Sync,
+                 cmd::Feed, cmd::Dup, cmd::CloseFd, cmd::ExhaustFds, cmd::ReleaseFds>;
 
 /// What `submit` hands back: the command id (value2 of its result records) and the tokens
 /// its new sources will have (0 when it creates none; token2 for the second source of a

@@ -173,6 +173,13 @@ class Engine {
   /// ESHUTDOWN once `stop` has begun.
   io_result<Ticket> submit(Command command);
 
+  /// Queues several commands at once (any thread): they are appended under one lock, so the
+  /// poll thread runs them back to back in one loop iteration, with no poll between them
+  /// (three writes make one batch of data before the reader is polled; two sources become
+  /// ready in the same epoll_wait). One Ticket per command, in order. ESHUTDOWN once `stop`
+  /// has begun (nothing is queued then).
+  io_result<std::vector<Ticket>> submit_batch(std::vector<Command> commands);
+
   /// Stops and joins the poll thread (see the class comment). Any thread but the poll thread.
   void stop();
 
@@ -213,6 +220,7 @@ class Engine {
 
   Engine(EngineConfig config, Notifier notifier, std::unique_ptr<Impl> impl);
   void run() noexcept;
+  Ticket enqueue_locked(Command command);  // queue_mutex_ held
 
   EngineConfig config_;
   RecordRing ring_;

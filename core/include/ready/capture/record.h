@@ -54,6 +54,10 @@ enum class Op : std::uint8_t {
   take_error,
   create,  ///< creating a source (socket/bind/listen/pipe/...): refused or failed creations
   modify,  ///< set interest / trigger / reaction (a failed Registry::modify)
+  dup,          ///< cmd::Dup: value = the new descriptor's number
+  close_fd,     ///< cmd::CloseFd: close(2) without deregistering first (the pitfall, on purpose)
+  exhaust_fds,  ///< cmd::ExhaustFds: value = descriptors held back as ballast
+  release_fds,  ///< cmd::ReleaseFds: value = descriptors given back
 };
 
 /// The result of an action.
@@ -65,6 +69,16 @@ enum class WarningKind : std::uint8_t {
                       ///< evicted
   emfile,             ///< accept hit EMFILE/ENFILE; the reserve descriptor drained the backlog
   engine_error,       ///< an unexpected error in the engine itself; `err` says which
+  // Pitfalls (checked live in every capture; each names the lesson that explains it):
+  et_partial_read,           ///< edge-triggered readable handled with reads that stopped before
+                             ///< would-block, bytes remain (FIONREAD, in `value`) and no new edge came
+  oneshot_disarmed_pending,  ///< a oneshot fired and was not rearmed while bytes are pending (`value`)
+  level_writable_spin,       ///< level-triggered writable reported again and again (`value` times)
+                             ///< with nothing written
+  read_after_close,          ///< reads continued after read_closed was reported and a read saw EOF
+                             ///< (`value` = such reads so far)
+  event_after_close,         ///< an event for a token whose source was already closed (stale in the
+                             ///< batch, or a registration kept alive by a dup'd descriptor)
 };
 
 /// One record. Fixed size and trivially copyable, so the ring copies it with no allocation.

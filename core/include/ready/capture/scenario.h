@@ -173,6 +173,15 @@ struct ScenarioStep {
 };
 
 /// A validated scenario.
+/// Two sources a lesson shows side by side (compare mode): the same traffic against two
+/// registrations (edge vs level, edge vs oneshot). A display hint: the window puts their lanes
+/// next to each other under `label`; the run itself does not change.
+struct ScenarioCompare {
+  std::string left;   ///< a source id (an end, an accepted stream's `as` name)
+  std::string right;  ///< another one
+  std::string label;  ///< what differs, e.g. "edge vs level" (may be empty)
+};
+
 struct Scenario {
   std::string file;
   std::string name;
@@ -180,6 +189,7 @@ struct Scenario {
   std::string description;
   std::vector<ScenarioSource> sources;
   std::vector<ScenarioStep> steps;
+  std::vector<ScenarioCompare> compare;  ///< top-level "compare" (see docs/scenario-format.md)
 };
 
 /// Parses and validates a scenario held in memory; `file` only names it in errors.
