@@ -1,8 +1,12 @@
 // The capture engine's poll thread: sources, commands, reactions and records.
 #include "ready/capture/engine.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,11 +14,14 @@
 #include <bit>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <new>
+#include <string_view>
 #include <system_error>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -173,6 +180,88 @@ class PopulatedArray {
  private:
   std::unique_ptr<T[]> p_;
   std::size_t n_;
+};
+
+/// The writer of a cmd::Feed: the far end of the feed's socketpair and the thread that writes
+/// into it. Not a source: nothing is recorded for it. The thread stops when a write fails
+/// (EPIPE once the source's end is closed, or any other error) or when the owner signals
+/// `stop_` (an eventfd the thread polls beside its socket, so a write blocked on a full
+/// buffer never delays the join). Owned by the poll thread; the destructor stops and joins.
+class Feeder {
+ public:
+  static io_result<std::unique_ptr<Feeder>> start(net::UnixStream end, std::uint32_t chunk,
+                                                  std::chrono::nanoseconds interval) {
+    auto stop = unix::EventFd::create();
+    if (!stop) return std::unexpected(stop.error());
+    std::unique_ptr<Feeder> f(new Feeder(std::move(end), std::move(*stop)));
+    try {
+      f->thread_ = std::thread([p = f.get(), chunk, interval] { p->run(chunk, interval); });
+    } catch (const std::system_error& ex) {
+      return std::unexpected(ex.code());
+    }
+    return f;
+  }
+  Feeder(const Feeder&) = delete;
+  Feeder& operator=(const Feeder&) = delete;
+  ~Feeder() {
+    (void)stop_.write(1);  // cannot fail short of a counter overflow: one write per feeder
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  Feeder(net::UnixStream end, unix::EventFd stop) : end_(std::move(end)), stop_(std::move(stop)) {}
+
+  /// Waits until the stop signal (true), or the socket is writable / `deadline` passed
+  /// (false). No deadline: wait for writability; with one: wait for the deadline only.
+  bool wait(std::optional<Clock::time_point> deadline) const {
+    for (;;) {
+      std::array<pollfd, 2> fds{{{stop_.as_raw_fd(), POLLIN, 0}, {end_.as_raw_fd(), POLLOUT, 0}}};
+      timespec ts{};
+      const timespec* tp = nullptr;
+      if (deadline) {
+        const auto left = std::max(std::chrono::nanoseconds(0),
+                                   std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - Clock::now()));
+        ts.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
+        ts.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
+        tp = &ts;
+      }
+      auto r = sys::call(::ppoll, fds.data(), static_cast<nfds_t>(deadline ? 1 : 2), tp,
+                         static_cast<const sigset_t*>(nullptr));
+      if (!r && r.error() == std::errc::interrupted) continue;
+      if (!r) return true;  // cannot wait: stop rather than spin
+      if (fds[0].revents != 0) return true;
+      if (deadline && Clock::now() < *deadline) continue;
+      return false;
+    }
+  }
+
+  void run(std::uint32_t chunk, std::chrono::nanoseconds interval) noexcept {
+    sys::name_this_thread("ready-feed");
+    std::vector<std::byte> pattern(chunk);
+    for (std::size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<std::byte>('a' + i % 26);
+    Clock::time_point next = Clock::now();
+    std::size_t off = 0;  // bytes of the current chunk written
+    for (;;) {
+      if (off == pattern.size()) {
+        off = 0;
+        if (interval.count() > 0) {
+          next += interval;
+          if (wait(next)) return;
+        }
+      }
+      auto w = end_.write(std::span(pattern).subspan(off));
+      if (w) {
+        off += *w;
+        continue;
+      }
+      if (!is_would_block(w.error())) return;  // EPIPE: the source's end is closed
+      if (wait(std::nullopt)) return;
+    }
+  }
+
+  net::UnixStream end_;
+  unix::EventFd stop_;
+  std::thread thread_;
 };
 
 }  // namespace
@@ -347,6 +436,7 @@ struct Engine::Impl {
     std::uint64_t bytes_out = 0;
     std::vector<std::byte> pending{};  // allocated once, echo_pending_bytes
     std::size_t pending_off = 0;
+    OwnedFd dup{};  // cmd::Dup's copy of the descriptor: closed with the source (or kept as a ghost)
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
@@ -370,6 +460,14 @@ struct Engine::Impl {
   // Sources whose reaction stopped at max_drain_bytes (edge/oneshot): continued next iteration.
   std::vector<Token> still_ready;
   std::vector<Token> continuing;  // still_ready taken for one iteration (kept to reuse its storage)
+  // cmd::Feed's writers, by the feed source's token: stopped and joined when it closes.
+  std::unordered_map<std::uint64_t, std::unique_ptr<Feeder>> feeders;
+  // cmd::CloseFd on a source with a Dup copy: the copy, by the old token. It keeps the
+  // registration alive (its events are recorded as event_after_close) until Close closes it.
+  std::unordered_map<std::uint64_t, OwnedFd> ghosts;
+  // cmd::ExhaustFds: the ballast descriptors and the RLIMIT_NOFILE to restore (set while exhausted).
+  std::vector<OwnedFd> ballast;
+  std::optional<rlimit> saved_nofile;
   Clock::time_point t0 = Clock::now();
   bool pushed = false;
 
@@ -517,7 +615,7 @@ struct Engine::Impl {
     }
   }
 
-  void publish_info(Src& s) {
+  void publish_info(Src& s, std::string_view local = {}) {
     SourceInfo info;
     info.kind = s.kind;
     info.fd = s.fd;
@@ -529,6 +627,7 @@ struct Engine::Impl {
           }
         },
         s.io);
+    if (!local.empty()) info.local = local;
     std::lock_guard lock(eng->text_mutex_);
     eng->infos_[s.token.value] = std::move(info);
   }
@@ -539,7 +638,7 @@ struct Engine::Impl {
   /// Registers a new source and records source_added; records the failure otherwise (the
   /// descriptor is then closed unregistered).
   Src* add_source(Token token, SourceKind kind, Io io, const SourceOptions& o, std::uint64_t parent,
-                  std::uint64_t cmd, bool connecting = false) {
+                  std::uint64_t cmd, bool connecting = false, std::string_view local = {}) {
     auto s = std::make_unique<Src>(Src{.token = token,
                                        .io = std::move(io),
                                        .kind = kind,
@@ -561,7 +660,7 @@ struct Engine::Impl {
     }
     Src* raw = s.get();
     sources.emplace(token.value, std::move(s));
-    publish_info(*raw);
+    publish_info(*raw, local);
     source_record(RecordKind::source_added, *raw, parent, cmd);
     return raw;
   }
@@ -571,8 +670,11 @@ struct Engine::Impl {
     auto it = sources.find(token.value);
     if (it == sources.end()) return;
     Src& s = *it->second;
-    if (auto r = poll.registry().remove(base(s.io)); !r)
-      warning(&s, WarningKind::engine_error, 0, errno_of(r.error()));
+    // After CloseFd the Io is empty: its number is closed (maybe reused), never EPOLL_CTL_DEL it.
+    if (base(s.io).as_raw_fd() >= 0) {
+      if (auto r = poll.registry().remove(base(s.io)); !r)
+        warning(&s, WarningKind::engine_error, 0, errno_of(r.error()));
+    }
     Record removed;
     removed.kind = RecordKind::source_removed;
     removed.token = s.token.value;
@@ -587,7 +689,8 @@ struct Engine::Impl {
     }
     retire_payload(s);
     if (CacheSlot& c = src_cache[token.value % kSrcCacheSlots]; c.token == token.value) c = CacheSlot{};
-    sources.erase(it);  // closes the descriptor, after the remove above
+    sources.erase(it);  // closes the descriptor (and a Dup copy), after the remove above
+    feeders.erase(token.value);  // a Feed's writer: its stop signal, then the join
     emit(removed);
   }
 
@@ -597,6 +700,8 @@ struct Engine::Impl {
     for (const auto& [t, s] : sources) tokens.push_back(t);
     std::sort(tokens.begin(), tokens.end());
     for (auto t : tokens) close_source(Token(static_cast<std::size_t>(t)));
+    ghosts.clear();  // ends the registrations they kept alive
+    release_fds(0);
   }
 
   // ---- operations on a source ----
@@ -686,15 +791,16 @@ struct Engine::Impl {
     return st;
   }
 
-  /// Reads until would-block, end-of-file, an error or max_drain_bytes (outcome ok); with
-  /// `short_read_ends` (ReactionSpec::stop_at_short_read on a stream), also after a short
-  /// read (outcome ok).
-  Step drain(Src& s, std::uint64_t cmd, bool keep_bytes = true, bool short_read_ends = false) {
+  /// Reads until would-block, end-of-file, an error or `cap` bytes (0: max_drain_bytes;
+  /// outcome ok); with `short_read_ends` (ReactionSpec::stop_at_short_read on a stream), also
+  /// after a short read (outcome ok).
+  Step drain(Src& s, std::uint64_t cmd, bool keep_bytes = true, bool short_read_ends = false,
+             std::size_t cap = 0) {
     if (auto c = read_counter(s)) {
       action(s, counter_read_op(s), *c, cmd);
       return *c;
     }
-    const std::size_t cap = eng->config_.max_drain_bytes;
+    if (cap == 0) cap = eng->config_.max_drain_bytes;
     std::uint64_t total = 0;
     Step st;
     for (;;) {
@@ -745,6 +851,12 @@ struct Engine::Impl {
     return st;
   }
 
+  /// Bytes one event's reaction may move: ReactionSpec::budget, at most max_drain_bytes.
+  std::size_t reaction_cap(const Src& s) const noexcept {
+    const std::size_t m = eng->config_.max_drain_bytes;
+    return s.reaction.budget == 0 ? m : static_cast<std::size_t>(std::min<std::uint64_t>(s.reaction.budget, m));
+  }
+
   // ---- echo and its back-pressure (see Engine, "Echo") ----
 
   /// What the source is registered for: its interest, or WRITABLE only while an echo waits.
@@ -779,7 +891,7 @@ struct Engine::Impl {
   /// Echo: read a chunk, write it back; until would-block, EOF, an error, the bound, or a
   /// peer that does not take everything (the rest waits in the pending buffer).
   Step echo(Src& s) {
-    const std::size_t cap = eng->config_.max_drain_bytes;
+    const std::size_t cap = reaction_cap(s);
     const std::size_t chunk = std::min(scratch.size(), eng->config_.echo_pending_bytes);
     std::uint64_t total = 0;
     for (;;) {
@@ -817,7 +929,7 @@ struct Engine::Impl {
     if (!accepted) {
       Step st = step_of(io_result<std::size_t>(std::unexpected(accepted.error())), false);
       action(l, Op::accept, st, cmd);
-      if (st.err == EMFILE || st.err == ENFILE) emfile(l);
+      if ((st.err == EMFILE || st.err == ENFILE) && l.reaction.emfile_reserve) emfile(l);
       return st;
     }
     const Token token(static_cast<std::size_t>(eng->next_token_.fetch_add(1)));
@@ -870,9 +982,35 @@ struct Engine::Impl {
 
   // ---- events ----
 
+  /// A reaction closes its source (end-of-file, a fatal error): and ReactionSpec::also_close.
+  void close_by_reaction(Token token) {
+    Src* s = find(token);
+    if (!s) return;
+    const Token other = s->reaction.also_close;
+    close_source(token);
+    if (other.value != 0 && other != token) close_source(other);  // nothing if not live
+  }
+
+  /// An event for a token that is no source (tokens are never reused, so it names the old
+  /// one): closed earlier in this batch, or a CloseFd ghost kept registered by its Dup copy.
+  void stale_event(const Event& e) {
+    const auto g = ghosts.find(e.token().value);
+    Record r;
+    r.kind = RecordKind::readiness;
+    r.token = e.token().value;
+    r.fd = g != ghosts.end() ? g->second.get() : -1;
+    r.bits = e.epoll_bits();
+    emit(r);
+    r.kind = RecordKind::warning;
+    r.op = static_cast<std::uint8_t>(WarningKind::event_after_close);
+    r.value = e.epoll_bits();
+    r.bits = 0;
+    emit(r);
+  }
+
   void on_event(const Event& e) {
     Src* s = find(e.token());
-    if (!s) return;  // closed earlier in this batch
+    if (!s) return stale_event(e);
     Record r;
     r.kind = RecordKind::readiness;
     r.token = s->token.value;
@@ -892,7 +1030,7 @@ struct Engine::Impl {
         st = Step{Outcome::error, 0, errno_of(*pending)};
       action(*s, Op::connect, st, 0);
       if (st.fatal()) {
-        if (s->reaction.kind != Reaction::none) close_source(token);
+        if (s->reaction.kind != Reaction::none) close_by_reaction(token);
         return;
       }
       publish_info(*s);
@@ -904,7 +1042,7 @@ struct Engine::Impl {
     if (s->pending_len != 0) {  // an echo waits to write: only writability matters now
       if (e.is_writable() || e.is_write_closed() || e.is_error()) {
         const Step w = flush_pending(*s);
-        if (w.fatal() && is_stream_like(s->kind)) close_source(token);
+        if (w.fatal() && is_stream_like(s->kind)) close_by_reaction(token);
       }
       return;
     }
@@ -936,7 +1074,7 @@ struct Engine::Impl {
         if (readable) (void)read_once(*s, 8, 0);
         return;
       case SourceKind::pipe_sender:
-        if (write_closed) close_source(token);
+        if (write_closed) close_by_reaction(token);
         return;
       default:
         break;
@@ -949,7 +1087,7 @@ struct Engine::Impl {
       case Reaction::drain:
       case Reaction::auto_accept:
       case Reaction::discard:
-        end = drain(*s, 0, s->reaction.kind != Reaction::discard, short_read_ends);
+        end = drain(*s, 0, s->reaction.kind != Reaction::discard, short_read_ends, reaction_cap(*s));
         break;
       case Reaction::echo:
         end = echo(*s);
@@ -958,7 +1096,7 @@ struct Engine::Impl {
         return;
     }
     if (is_stream_like(s->kind) && (end.outcome == Outcome::eof || end.fatal())) {
-      close_source(token);
+      close_by_reaction(token);
       return;
     }
     // Outcome ok from a drain or echo: it stopped at max_drain_bytes with more maybe waiting,
@@ -1132,6 +1270,12 @@ struct Engine::Impl {
     shutdown(c.token, net::Shutdown::write, Op::shutdown_write, t);
   }
   void exec(cmd::Close& c, const Ticket& t) {
+    if (auto g = ghosts.find(c.token.value); g != ghosts.end()) {  // a CloseFd ghost: its copy goes
+      const int fd = g->second.get();
+      const std::error_code ec = g->second.close();
+      ghosts.erase(g);
+      return action(c.token, fd, Op::close, ec ? Step{Outcome::error, 0, errno_of(ec)} : Step{}, t.id);
+    }
     if (target(c.token, Op::close, t)) close_source(c.token);
   }
   void exec(cmd::Accept& c, const Ticket& t) {
@@ -1186,12 +1330,102 @@ struct Engine::Impl {
 
   void exec(cmd::Sync&, const Ticket&) {}  // the wake-up that brought it is its whole effect
 
-  // Declared in command.h; implemented by the lessons' engine work (TODO before issue 5 closes).
-  void exec(cmd::Feed&, const Ticket& t) { error_action(t.token, Op::create, ENOSYS, t.id); }
-  void exec(cmd::Dup& c, const Ticket& t) { error_action(c.token, Op::dup, ENOSYS, t.id); }
-  void exec(cmd::CloseFd& c, const Ticket& t) { error_action(c.token, Op::close_fd, ENOSYS, t.id); }
-  void exec(cmd::ExhaustFds&, const Ticket& t) { error_action(Token{0}, Op::exhaust_fds, ENOSYS, t.id); }
-  void exec(cmd::ReleaseFds&, const Ticket& t) { error_action(Token{0}, Op::release_fds, ENOSYS, t.id); }
+  void exec(cmd::Feed& c, const Ticket& t) {
+    if (c.chunk == 0 || c.chunk > 65536 || c.interval.count() < 0)
+      return error_action(t.token, Op::create, EINVAL, t.id);
+    auto p = net::UnixStream::pair();
+    if (!created(p, t)) return;
+    // The writer first: if its thread cannot start, no source was announced.
+    auto f = Feeder::start(std::move(p->second), c.chunk, c.interval);
+    if (!f) return error_action(t.token, Op::create, f.error(), t.id);
+    if (add_source(t.token, SourceKind::unix_stream, Io(std::move(p->first)), c.options, 0, t.id, false, "feed"))
+      feeders.emplace(t.token.value, std::move(*f));
+    // else the Feeder goes out of scope here: stopped and joined.
+  }
+  void exec(cmd::Dup& c, const Ticket& t) {
+    Src* s = target(c.token, Op::dup, t);
+    if (!s) return;
+    if (s->dup) return action(*s, Op::dup, Step{Outcome::error, 0, EBUSY}, t.id);
+    auto d = sys::own(sys::call(::fcntl, s->fd, F_DUPFD_CLOEXEC, 0));
+    if (!d) return action(*s, Op::dup, Step{Outcome::error, 0, errno_of(d.error())}, t.id);
+    s->dup = std::move(*d);
+    action(*s, Op::dup, Step{Outcome::ok, static_cast<std::uint64_t>(s->dup.get()), 0}, t.id);
+  }
+  void exec(cmd::CloseFd& c, const Ticket& t) {
+    Src* s = target(c.token, Op::close_fd, t);
+    if (!s) return;
+    // Take the descriptor out of its Io (which then forgets the registration), so it is
+    // closed here, once, and close_source does not EPOLL_CTL_DEL a number that is gone.
+    OwnedFd fd = std::visit(
+        [](auto& io) -> OwnedFd {
+          if constexpr (requires { io.into_fd(); })
+            return io.into_fd();
+          else
+            return OwnedFd();
+        },
+        s->io);
+    if (!fd) return action(*s, Op::close_fd, Step{Outcome::error, 0, EOPNOTSUPP}, t.id);  // eventfd, timerfd
+    const std::error_code ec = fd.close();
+    action(*s, Op::close_fd, ec ? Step{Outcome::error, 0, errno_of(ec)} : Step{}, t.id);
+    if (s->dup) ghosts.emplace(c.token.value, std::move(s->dup));
+    close_source(c.token);
+  }
+  void exec(cmd::ExhaustFds& c, const Ticket& t) {
+    const auto fail = [&](int err) { action(Token{0}, -1, Op::exhaust_fds, Step{Outcome::error, 0, err}, t.id); };
+    if (c.headroom > 64) return fail(EINVAL);
+    if (saved_nofile) return fail(EBUSY);
+    rlimit old{};
+    if (auto r = sys::call(::getrlimit, RLIMIT_NOFILE, &old); !r) return fail(errno_of(r.error()));
+    // The highest open number (the listing's own descriptor aside).
+    int highest = -1;
+    {
+      DIR* d = ::opendir("/proc/self/fd");
+      if (!d) return fail(errno);
+      const int own = ::dirfd(d);
+      while (const dirent* e = ::readdir(d)) {
+        char* end = nullptr;
+        const long n = std::strtol(e->d_name, &end, 10);
+        if (end != e->d_name && *end == '\0' && n != own) highest = std::max(highest, static_cast<int>(n));
+      }
+      ::closedir(d);
+    }
+    auto null = sys::own(sys::call(::open, "/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!null) return fail(errno_of(null.error()));
+    std::vector<OwnedFd> held;
+    if (null->get() < highest) {
+      // Each dup takes the lowest free number: fill until the next one would lie above H.
+      for (;;) {
+        auto d = sys::own(sys::call(::fcntl, null->get(), F_DUPFD_CLOEXEC, 0));
+        if (!d) return fail(errno_of(d.error()));  // `held` closes what was taken
+        if (d->get() > highest) break;
+        held.push_back(std::move(*d));
+      }
+      held.push_back(std::move(*null));
+    }
+    rlimit low = old;
+    low.rlim_cur = std::min<rlim_t>(old.rlim_cur, static_cast<rlim_t>(highest) + 1 + c.headroom);
+    if (auto r = sys::call(::setrlimit, RLIMIT_NOFILE, static_cast<const rlimit*>(&low)); !r)
+      return fail(errno_of(r.error()));
+    ballast = std::move(held);
+    saved_nofile = old;
+    action(Token{0}, -1, Op::exhaust_fds, Step{Outcome::ok, ballast.size(), 0}, t.id);
+  }
+  /// Closes the ballast and restores RLIMIT_NOFILE; records release_fds (when something was
+  /// held, or always for a command: `cmd` != 0).
+  void release_fds(std::uint64_t cmd) {
+    if (!saved_nofile) {
+      if (cmd != 0) action(Token{0}, -1, Op::release_fds, Step{}, cmd);
+      return;
+    }
+    const std::uint64_t n = ballast.size();
+    ballast.clear();
+    Step st{Outcome::ok, n, 0};
+    if (auto r = sys::call(::setrlimit, RLIMIT_NOFILE, static_cast<const rlimit*>(&*saved_nofile)); !r)
+      st = Step{Outcome::error, n, errno_of(r.error())};
+    saved_nofile.reset();
+    action(Token{0}, -1, Op::release_fds, st, cmd);
+  }
+  void exec(cmd::ReleaseFds&, const Ticket& t) { release_fds(t.id); }
 
   // ---- the loop ----
 

@@ -62,16 +62,23 @@ struct ReactionSpec {
   bool stop_at_short_read = false;
   /// drain / discard / echo: bytes one event's reaction may move before the source goes to the
   /// back of the engine's still-ready list, behind every other ready source (a per-event budget
-  /// with round-robin, like tokio's coop budget). 0: EngineConfig::max_drain_bytes (a fire-hose
-  /// source then holds the loop for up to that many bytes per event, starving the others).
+  /// with round-robin, like tokio's coop budget). 0, or more than EngineConfig::max_drain_bytes:
+  /// max_drain_bytes (a fire-hose source then holds the loop for up to that many bytes per
+  /// event, starving the others). The drain action that stopped at the budget records outcome
+  /// ok (as at max_drain_bytes). Level-triggered sources are not put on the list: the kernel
+  /// reports them again at the next poll.
   std::uint64_t budget = 0;
   /// A proxy's rule: when this source's reaction closes it (end-of-file or a fatal error), close
-  /// this other source too, right away (0: none). An event for that other source later in the
-  /// same batch is then stale: the engine records it with an event_after_close warning.
+  /// this other source too, right away (deregister + close, its source_removed right after this
+  /// one's; nothing if it is not live; 0: none). A Close command does not trigger it. An event
+  /// for that other source later in the same batch is then stale: the engine records it as a
+  /// readiness (fd -1) followed by an event_after_close warning.
   Token also_close{0};
   /// Listeners: on EMFILE / ENFILE, free the reserve descriptor to accept and close what waits
-  /// (libuv's trick; an emfile warning). false: the accept fails and, edge-triggered, the
-  /// listener is never told again about the connections still waiting (a lesson shows it).
+  /// (libuv's trick; an emfile warning). false: only the failed accept's action (error EMFILE)
+  /// is recorded and, edge-triggered, the listener is never told again about the connections
+  /// still waiting (a lesson shows it; a later Accept command still takes them). Also applies
+  /// to Accept commands on the listener.
   bool emfile_reserve = true;
 };
 
@@ -167,11 +174,15 @@ struct TimerFdCreate {
   SourceOptions options{};
 };
 /// A load generator: a socketpair whose one end becomes a source (a unix_stream, local
-/// "feed") and whose other end a feeder thread owned by the engine writes: `chunk` bytes
-/// (1..65536) every `interval` (0: back to back, blocking, as fast as the source is read).
-/// The feeder is not a source (nothing is recorded for it); it stops when the source closes
-/// (its writes fail with EPIPE) or the engine stops, and is joined then. A fire-hose and a
-/// trickle for the starvation lesson.
+/// "feed", source_added with value 0) and whose other end a feeder thread owned by the engine
+/// writes: `chunk` bytes (1..65536) of the pattern "abc...z" repeated, every `interval` (0: back
+/// to back, as fast as the source is read: the feeder waits with poll(2) while the socket
+/// buffer is full). A chunk out of range or a negative interval: a create error EINVAL. The
+/// feeder is not a source (nothing is recorded for it); it stops when a write fails (EPIPE:
+/// the source's end is closed) or when the source is closed (Close, CloseFd, a reaction) or the
+/// engine stops, and is joined then, before the source_removed record: a waiting or blocked
+/// feeder is woken by a stop signal. One thread and two descriptors (its socket end and the
+/// stop eventfd) per live feed. A fire-hose and a trickle for the starvation lesson.
 struct Feed {
   std::uint32_t chunk = 65536;
   std::chrono::nanoseconds interval{0};
@@ -224,7 +235,8 @@ struct ShutdownRead {
 struct ShutdownWrite {
   Token token;
 };
-/// Remove (deregister), then close: a source_removed record.
+/// Remove (deregister), then close: a source_removed record. On a CloseFd ghost's token:
+/// closes the ghost's copy (an action close, fd = the copy), which ends its registration.
 struct Close {
   Token token;
 };
@@ -233,29 +245,38 @@ struct Accept {
   Token token;
 };
 /// Duplicates the source's descriptor (F_DUPFD_CLOEXEC). The engine keeps the copy with the
-/// source and closes it when the source closes. Action dup, value = the copy's number. Epoll
-/// registers the open file description, so while the copy lives, closing only the original
-/// number does not end the registration (see CloseFd).
+/// source and closes it when the source closes. Action dup, value = the copy's number. One
+/// copy per source: a second Dup is EBUSY. Epoll registers the open file description, so while
+/// the copy lives, closing only the original number does not end the registration (see CloseFd).
 struct Dup {
   Token token;
 };
 /// The pitfall, on purpose: close(2) the source's descriptor WITHOUT deregistering it first.
-/// The source is removed (source_removed) as far as the engine's table goes; if a Dup copy
-/// still holds the file open, the registration lives on and its events keep coming for the
-/// old token (recorded, each with an event_after_close warning) until the copy is closed by
-/// Close on the same token. Without a copy the kernel drops the registration with the file.
+/// Records the action close_fd (ok, fd = the closed number), then source_removed: the source
+/// leaves the engine's table (source_info forgets it). If a Dup copy still holds the file
+/// open, the engine keeps the copy as a "ghost" and the registration lives on: its events keep
+/// coming for the old token, each recorded as a readiness (fd = the copy) followed by an
+/// event_after_close warning (value = the epoll bits), until Close on the same token closes
+/// the copy (an action close, ok, fd = the copy; no second source_removed), which ends the
+/// registration. Without a copy the kernel drops the registration with the file. The engine
+/// never EPOLL_CTL_DELs the closed number (another source may have it by then). An eventfd or
+/// timerfd: EOPNOTSUPP (nothing changed). A level-triggered ghost with data waiting is
+/// reported at every poll (the loop spins) until it is closed: that is the lesson too.
 struct CloseFd {
   Token token;
 };
-/// Uses up the process's descriptors, leaving `headroom` free: fills every free number below
-/// the highest open one with ballast and lowers the soft RLIMIT_NOFILE to that number +
-/// headroom + 1. Process-wide on purpose (the EMFILE lesson); ReleaseFds (and stop) undo it.
-/// Action exhaust_fds, value = ballast descriptors held. A second one while exhausted: EBUSY.
+/// Uses up the process's descriptors, leaving `headroom` (0..64; EINVAL above) free: fills
+/// every free number below the highest open one (listed in /proc/self/fd) with ballast (dups
+/// of /dev/null) and lowers the soft RLIMIT_NOFILE to that number + headroom + 1 (never
+/// raises it). Process-wide on purpose (the EMFILE lesson: every thread's next open, socket or
+/// accept fails once the headroom is used); ReleaseFds (and stop) undo it. Action exhaust_fds
+/// with token 0, value = ballast descriptors held. A second one while exhausted: EBUSY.
 struct ExhaustFds {
   std::uint32_t headroom = 0;
 };
-/// Closes the ballast and restores the saved RLIMIT_NOFILE. Action release_fds, value = the
-/// descriptors given back (0, outcome ok, when nothing was held).
+/// Closes the ballast and restores the saved RLIMIT_NOFILE. Action release_fds with token 0,
+/// value = the descriptors given back (0, outcome ok, when nothing was held). `stop` does the
+/// same when something is held (its action has value2 = 0).
 struct ReleaseFds {};
 struct EventFdWrite {
   Token token;

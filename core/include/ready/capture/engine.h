@@ -95,7 +95,11 @@ struct SourceInfo {
 /// a `readiness` record (raw epoll bits, token, fd) followed by the source's reaction; the
 /// reactions of sources on the still-ready list (see "Bounds"); a `stats` record when a
 /// second has passed since the last one; then one Notifier::notify if anything was pushed.
-/// An event for a source closed earlier in the same batch is skipped (its token is gone).
+/// An event for a token that is no longer a source (closed earlier in the same batch, e.g. by
+/// ReactionSpec::also_close, or a registration kept alive by a Dup copy after CloseFd) is
+/// recorded as a readiness (fd -1, or the copy's fd for a CloseFd ghost) followed by an
+/// event_after_close warning (value = the epoll bits). Tokens are never reused, so the token
+/// names the old source unambiguously.
 /// Record times: the clock is read when a record is made, except that a clock reading no
 /// record has used yet serves the next record: the poll_return record carries the time the
 /// poll returned, and the record after a read or write whose bytes were kept (its action)
@@ -111,11 +115,16 @@ struct SourceInfo {
 ///
 /// Bounds. The ring (`ring_capacity` records). A drain, fill or echo moves at most
 /// `max_drain_bytes` per command or event; it then records outcome ok instead of would_block.
+/// A reaction's per-event bound can be lower: ReactionSpec::budget.
 /// A reaction (drain, discard, echo) on an edge-triggered or oneshot source that stopped at
 /// that bound is not forgotten (no new edge would announce the rest): the source goes on a
 /// "still ready" list and its reaction continues in the next loop iterations, after that
-/// iteration's events, while the loop polls with timeout 0 (tokio's budget, in bytes). A
-/// continued reaction's actions follow a poll_return without a readiness record of their own.
+/// iteration's events, while the loop polls with timeout 0 (tokio's budget, in bytes): each
+/// ready source gets its budget in turn (round-robin). A level-triggered source is not put on
+/// the list (the next poll reports it again). A continued reaction's actions follow a
+/// poll_return without a readiness record of their own. Feeds (cmd::Feed): one thread and two
+/// descriptors each, while their source lives. ExhaustFds: up to the highest open descriptor
+/// number in ballast, process-wide, until ReleaseFds or stop.
 /// The payload buffers and the echo's pending bytes: see below.
 ///
 /// Payload. The bytes every read and write moved (except what Reaction::discard reads) are
@@ -141,8 +150,10 @@ struct SourceInfo {
 ///
 /// Stop. `stop` (also run by the destructor) refuses further commands, wakes the poll thread
 /// and joins it. The poll thread first runs the commands already queued, then removes
-/// (deregisters) and closes every source, recording source_removed for each, and a final
-/// stats record. Then the Poll, its Waker and the reserve descriptor are closed: after `stop`
+/// (deregisters) and closes every source, recording source_removed for each (joining their
+/// feeders), closes the CloseFd ghosts' copies (no record), gives back the ExhaustFds ballast
+/// and limit (a release_fds action, value2 = 0, when something was held), and a final stats
+/// record. Then the Poll, its Waker and the reserve descriptor are closed: after `stop`
 /// the only descriptor the engine still holds is the Notifier's eventfd (a consumer may still
 /// be waiting on it; closing it under a waiting poll(2) or QSocketNotifier would be a bug); it
 /// is closed when the Engine is destroyed. Idempotent.
