@@ -45,7 +45,9 @@ rlimit nofile() {
   return r;
 }
 
-bool operator==(const rlimit& a, const rlimit& b) { return a.rlim_cur == b.rlim_cur && a.rlim_max == b.rlim_max; }
+bool operator==(const rlimit& a, const rlimit& b) {
+  return a.rlim_cur == b.rlim_cur && a.rlim_max == b.rlim_max;
+}
 
 /// Runs `commands`, then waits until everything the engine did before them is recorded: two
 /// notes in sequence (the second runs in a later loop iteration than the first, so the
@@ -76,7 +78,8 @@ std::function<bool(const Record&)> is_warning(Token t, WarningKind w) {
   };
 }
 
-SourceOptions reacting(Reaction r, std::uint64_t budget = 0, Token also_close = Token{0}, bool emfile_reserve = true) {
+SourceOptions reacting(Reaction r, std::uint64_t budget = 0, Token also_close = Token{0},
+                       bool emfile_reserve = true) {
   SourceOptions o = with(r);
   o.reaction.budget = budget;
   o.reaction.also_close = also_close;
@@ -99,9 +102,8 @@ class TestCaptureLessonOps : public CoreTest {
     for (int round = 0; round < 3; ++round) {
       auto t = eng.submit(cmd::Feed{16, 1ms, with(Reaction::drain)});
       QVERIFY_OK(t);
-      QVERIFY(c.wait_for(seen([&](const Record& r) {
-        return is_action(t->token, Op::drain)(r) && r.value > 0;
-      })));
+      QVERIFY(c.wait_for(
+          seen([&](const Record& r) { return is_action(t->token, Op::drain)(r) && r.value > 0; })));
       const Record added = c.records[*c.find(is_kind(RecordKind::source_added, t->token))];
       QCOMPARE(added.op, static_cast<std::uint8_t>(SourceKind::unix_stream));
       QCOMPARE(added.value2, t->id);
@@ -362,9 +364,8 @@ class TestCaptureLessonOps : public CoreTest {
     QVERIFY_OK(trickle);
     const Token h = hose->token, x = trickle->token, y = trickle->token2;
     // The budget is hit: a drain of exactly 64 KiB, outcome ok (more may be waiting).
-    QVERIFY(c.wait_for(seen([&](const Record& r) {
-      return is_action(h, Op::drain, Outcome::ok)(r) && r.value == kBudget;
-    })));
+    QVERIFY(c.wait_for(seen(
+        [&](const Record& r) { return is_action(h, Op::drain, Outcome::ok)(r) && r.value == kBudget; })));
     for (int i = 0; i < 3; ++i) {
       const std::size_t from = c.records.size();
       QVERIFY_OK(eng.submit(cmd::Write{y, "t"}));
@@ -385,8 +386,9 @@ class TestCaptureLessonOps : public CoreTest {
       QVERIFY(scanned > after);
     }
     // Never more than the budget per event.
-    QCOMPARE(count_if(c.records, [&](const Record& r) { return is_action(h, Op::drain)(r) && r.value > kBudget; }),
-             std::size_t{0});
+    QCOMPARE(
+        count_if(c.records, [&](const Record& r) { return is_action(h, Op::drain)(r) && r.value > kBudget; }),
+        std::size_t{0});
     QVERIFY_OK(eng.submit(cmd::Close{h}));
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_removed, h))));
     eng.stop();
@@ -463,7 +465,8 @@ class TestCaptureLessonOps : public CoreTest {
     const rlimit before = nofile();
     {
       START_ENGINE(eng, c);
-      auto l = eng.submit(cmd::TcpListen{any_local_address(), reacting(Reaction::auto_accept, 0, Token{0}, false)});
+      auto l = eng.submit(
+          cmd::TcpListen{any_local_address(), reacting(Reaction::auto_accept, 0, Token{0}, false)});
       QVERIFY_OK(l);
       QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, l->token))));
       const auto addr = net::SocketAddr::parse(eng.source_info(l->token)->local);

@@ -219,8 +219,9 @@ class Feeder {
       timespec ts{};
       const timespec* tp = nullptr;
       if (deadline) {
-        const auto left = std::max(std::chrono::nanoseconds(0),
-                                   std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - Clock::now()));
+        const auto left =
+            std::max(std::chrono::nanoseconds(0),
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(*deadline - Clock::now()));
         ts.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
         ts.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
         tp = &ts;
@@ -689,7 +690,7 @@ struct Engine::Impl {
     }
     retire_payload(s);
     if (CacheSlot& c = src_cache[token.value % kSrcCacheSlots]; c.token == token.value) c = CacheSlot{};
-    sources.erase(it);  // closes the descriptor (and a Dup copy), after the remove above
+    sources.erase(it);           // closes the descriptor (and a Dup copy), after the remove above
     feeders.erase(token.value);  // a Feed's writer: its stop signal, then the join
     emit(removed);
   }
@@ -854,7 +855,8 @@ struct Engine::Impl {
   /// Bytes one event's reaction may move: ReactionSpec::budget, at most max_drain_bytes.
   std::size_t reaction_cap(const Src& s) const noexcept {
     const std::size_t m = eng->config_.max_drain_bytes;
-    return s.reaction.budget == 0 ? m : static_cast<std::size_t>(std::min<std::uint64_t>(s.reaction.budget, m));
+    return s.reaction.budget == 0 ? m
+                                  : static_cast<std::size_t>(std::min<std::uint64_t>(s.reaction.budget, m));
   }
 
   // ---- echo and its back-pressure (see Engine, "Echo") ----
@@ -1338,7 +1340,8 @@ struct Engine::Impl {
     // The writer first: if its thread cannot start, no source was announced.
     auto f = Feeder::start(std::move(p->second), c.chunk, c.interval);
     if (!f) return error_action(t.token, Op::create, f.error(), t.id);
-    if (add_source(t.token, SourceKind::unix_stream, Io(std::move(p->first)), c.options, 0, t.id, false, "feed"))
+    if (add_source(t.token, SourceKind::unix_stream, Io(std::move(p->first)), c.options, 0, t.id, false,
+                   "feed"))
       feeders.emplace(t.token.value, std::move(*f));
     // else the Feeder goes out of scope here: stopped and joined.
   }
@@ -1371,7 +1374,9 @@ struct Engine::Impl {
     close_source(c.token);
   }
   void exec(cmd::ExhaustFds& c, const Ticket& t) {
-    const auto fail = [&](int err) { action(Token{0}, -1, Op::exhaust_fds, Step{Outcome::error, 0, err}, t.id); };
+    const auto fail = [&](int err) {
+      action(Token{0}, -1, Op::exhaust_fds, Step{Outcome::error, 0, err}, t.id);
+    };
     if (c.headroom > 64) return fail(EINVAL);
     if (saved_nofile) return fail(EBUSY);
     rlimit old{};
