@@ -288,35 +288,41 @@ class TestPitfalls : public CoreTest {
     const auto [a, b] = *p;
     QVERIFY_OK(eng.submit(cmd::SetReaction{b, ReactionSpec{Reaction::echo, 4096}}));
     QVERIFY_OK(eng.submit(cmd::SetTrigger{a, Trigger::edge}));  // the test's side: no level spin
-    // More than the socketpair's buffers hold: the echo must wait for `a` to read.
-    const std::string big(1 << 20, 'z');
+    // `a` writes without reading until the echo cannot write everything back (it holds the
+    // rest and waits for writability); then `a` drains until it has everything back.
+    const std::string chunk(64 * 1024, 'z');
     std::uint64_t written = 0;
-    std::uint64_t drained = 0;
-    for (Deadline d; written < big.size();) {
-      QVERIFY(!d.expired());
+    const auto echo_held = [&] {
+      std::uint64_t last_read = 0;
+      for (const Record& r : c.records) {
+        if (is_action(b, Op::read, Outcome::ok)(r)) last_read = r.value;
+        if (is_action(b, Op::write)(r) &&
+            (r.outcome == Outcome::would_block || (r.outcome == Outcome::ok && r.value < last_read)))
+          return true;
+      }
+      return false;
+    };
+    const auto run = [&](Command cmd, Op op) -> std::optional<Record> {
       const std::size_t mark = c.records.size();
-      QVERIFY_OK(eng.submit(cmd::Write{a, big.substr(static_cast<std::size_t>(written))}));
-      QVERIFY(c.wait_for([&](const std::vector<Record>& rs) {
-        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(mark), rs.end(), is_action(a, Op::write));
-      }));
-      const auto wr = c.find(is_action(a, Op::write), mark);
-      written += c.records[*wr].outcome == Outcome::ok ? c.records[*wr].value : 0;
-      const std::size_t dmark = c.records.size();
-      QVERIFY_OK(eng.submit(cmd::Drain{a}));
-      QVERIFY(c.wait_for([&](const std::vector<Record>& rs) {
-        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(dmark), rs.end(), is_action(a, Op::drain));
-      }));
-      drained += c.records[*c.find(is_action(a, Op::drain), dmark)].value;
+      if (!eng.submit(std::move(cmd))) return std::nullopt;
+      const auto done = [&](const std::vector<Record>& rs) {
+        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(mark), rs.end(), is_action(a, op));
+      };
+      if (!c.wait_for(done)) return std::nullopt;
+      return c.records[*c.find(is_action(a, op), mark)];
+    };
+    for (Deadline d; !echo_held();) {
+      QVERIFY(!d.expired());
+      const auto w = run(cmd::Write{a, chunk}, Op::write);
+      QVERIFY(w);
+      if (w->outcome == Outcome::ok) written += w->value;
     }
-    // Take the rest of the echo back.
+    std::uint64_t drained = 0;
     for (Deadline d; drained < written;) {
       QVERIFY(!d.expired());
-      const std::size_t dmark = c.records.size();
-      QVERIFY_OK(eng.submit(cmd::Drain{a}));
-      QVERIFY(c.wait_for([&](const std::vector<Record>& rs) {
-        return std::any_of(rs.begin() + static_cast<std::ptrdiff_t>(dmark), rs.end(), is_action(a, Op::drain));
-      }));
-      drained += c.records[*c.find(is_action(a, Op::drain), dmark)].value;
+      const auto r = run(cmd::Drain{a}, Op::drain);
+      QVERIFY(r);
+      drained += r->value;
     }
     QCOMPARE(drained, written);
     // The echo did wait for writability (its source saw writable events) ...
