@@ -82,8 +82,8 @@ class TestPitfalls : public CoreTest {
     QVERIFY(refused(EngineConfig{.pitfall_spin_events = 1}));
     QVERIFY(refused(EngineConfig{.pitfall_spin_events = kMaxPitfallSpinEvents + 1}));
     QCOMPARE(open_fd_count(), fds);
-    QVERIFY_OK(Engine::start(EngineConfig{.pitfall_grace = kMaxPitfallGrace,
-                                          .pitfall_spin_events = kMaxPitfallSpinEvents}));
+    QVERIFY_OK(Engine::start(
+        EngineConfig{.pitfall_grace = kMaxPitfallGrace, .pitfall_spin_events = kMaxPitfallSpinEvents}));
     QVERIFY_OK(Engine::start(EngineConfig{.pitfall_grace = kMinPitfallGrace, .pitfall_spin_events = 2}));
   }
 
@@ -105,7 +105,8 @@ class TestPitfalls : public CoreTest {
     QCOMPARE(c.records[*w].fd, c.records[*rd].fd);
     eng.stop();
     c.pump();
-    QCOMPARE(count_if(c.records, is_warning(b, WarningKind::et_partial_read)), std::size_t{1});  // once per edge
+    QCOMPARE(count_if(c.records, is_warning(b, WarningKind::et_partial_read)),
+             std::size_t{1});  // once per edge
   }
 
   // (1) The same traffic read until would-block (Drain), or read exactly to the last byte:
@@ -187,7 +188,8 @@ class TestPitfalls : public CoreTest {
     // has taken every edge there will be.
     auto note = eng.submit(cmd::Note{"both sent"});
     QVERIFY_OK(note);
-    QVERIFY(c.wait_for(seen([&](const Record& r) { return r.kind == RecordKind::note && r.value2 == note->id; })));
+    QVERIFY(c.wait_for(
+        seen([&](const Record& r) { return r.kind == RecordKind::note && r.value2 == note->id; })));
     QVERIFY_OK(eng.submit(cmd::Read{u, 100}));
     QVERIFY(c.wait_for(seen(is_warning(u, WarningKind::et_partial_read))));
     const auto w = c.find(is_warning(u, WarningKind::et_partial_read));
@@ -250,7 +252,9 @@ class TestPitfalls : public CoreTest {
     auto t = eng.submit(cmd::Pipe{SourceOptions{Interest::READABLE, Trigger::level, {}}});
     QVERIFY_OK(t);
     const Token sender = t->token;
-    const auto writable = [=](const Record& r) { return is_kind(RecordKind::readiness, sender)(r) && (r.bits & EPOLLOUT); };
+    const auto writable = [=](const Record& r) {
+      return is_kind(RecordKind::readiness, sender)(r) && (r.bits & EPOLLOUT);
+    };
     QVERIFY(c.wait_for(seen(is_warning(sender, WarningKind::level_writable_spin))));
     QVERIFY_OK(eng.submit(cmd::Write{sender, "x"}));
     QVERIFY(c.wait_for(seen_n(is_warning(sender, WarningKind::level_writable_spin), 2)));
@@ -326,7 +330,8 @@ class TestPitfalls : public CoreTest {
     }
     QCOMPARE(drained, written);
     // The echo did wait for writability (its source saw writable events) ...
-    QVERIFY(c.find([&](const Record& r) { return is_kind(RecordKind::readiness, b)(r) && (r.bits & EPOLLOUT); }));
+    QVERIFY(
+        c.find([&](const Record& r) { return is_kind(RecordKind::readiness, b)(r) && (r.bits & EPOLLOUT); }));
     // ... and nothing is a pitfall.
     QVERIFY(!c.find(any_pitfall(a)));
     QVERIFY(!c.find(any_pitfall(b)));

@@ -374,7 +374,7 @@ struct Engine::Impl {
   std::vector<Token> continuing;  // still_ready taken for one iteration (kept to reuse its storage)
   Clock::time_point t0 = Clock::now();
   bool pushed = false;
-  pitfalls::Detector pit;  // configured by Engine's constructor
+  pitfalls::Detector pit;     // configured by Engine's constructor
   std::uint64_t loop_ns = 0;  // when this iteration's poll returned: the pitfall checks' clock
 
   // ---- records ----
@@ -895,7 +895,8 @@ struct Engine::Impl {
     r.fd = s->fd;
     r.bits = e.epoll_bits();
     emit(r);
-    if (auto w = pit.on_readiness(s->pit, s->token, e.is_readable(), e.is_writable(), e.is_read_closed(), loop_ns))
+    if (auto w =
+            pit.on_readiness(s->pit, s->token, e.is_readable(), e.is_writable(), e.is_read_closed(), loop_ns))
       warning(s, w->kind, w->value);
 
     const Token token = s->token;
@@ -1292,9 +1293,9 @@ struct Engine::Impl {
 Engine::Engine(EngineConfig config, Notifier notifier, std::unique_ptr<Impl> impl)
     : config_(config), ring_(config.ring_capacity), notifier_(std::move(notifier)), impl_(std::move(impl)) {
   impl_->eng = this;
-  impl_->pit.set_config(pitfalls::Config{
-      static_cast<std::uint64_t>(std::chrono::nanoseconds(config.pitfall_grace).count()),
-      config.pitfall_spin_events});
+  impl_->pit.set_config(
+      pitfalls::Config{static_cast<std::uint64_t>(std::chrono::nanoseconds(config.pitfall_grace).count()),
+                       config.pitfall_spin_events});
 }
 
 io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {

@@ -49,8 +49,8 @@ struct SourceState {
   bool read_closed_seen = false;
   bool eof_seen = false;
   bool rac_warned = false;
-  std::uint32_t spin = 0;              ///< writable events in a row with nothing written
-  std::uint64_t mark_ns = 0;           ///< et: the last read's time; oneshot: the event's time
+  std::uint32_t spin = 0;     ///< writable events in a row with nothing written
+  std::uint64_t mark_ns = 0;  ///< et: the last read's time; oneshot: the event's time
   std::uint64_t reads_after_close = 0;
 };
 
@@ -144,9 +144,10 @@ class Detector {
     friend bool operator>(const Entry& a, const Entry& b) noexcept { return a.due_ns > b.due_ns; }
   };
 
-  std::optional<Warning> readiness(SourceState& s, Token token, bool readable, bool writable, bool read_closed,
-                                   std::uint64_t now_ns);
-  std::optional<Warning> read(SourceState& s, Token token, Outcome outcome, bool drained, std::uint64_t now_ns);
+  std::optional<Warning> readiness(SourceState& s, Token token, bool readable, bool writable,
+                                   bool read_closed, std::uint64_t now_ns);
+  std::optional<Warning> read(SourceState& s, Token token, Outcome outcome, bool drained,
+                              std::uint64_t now_ns);
   std::optional<Warning> check(SourceState& s, std::uint64_t token, int fd, std::uint64_t now_ns);
   void schedule(SourceState& s, std::uint64_t token, std::uint64_t due_ns);
 
