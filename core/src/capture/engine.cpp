@@ -800,8 +800,12 @@ struct Engine::Impl {
     for (;;) {
       const Step r = read_into_scratch(s, std::min<std::size_t>(chunk, cap - total));
       action(s, Op::read, r, 0);
-      read_checked(s, r);
-      if (r.outcome != Outcome::ok) return r;
+      // The pitfall checks see only how the echo ended (an ok read in the middle would
+      // schedule a grace check per event for nothing; a hold re-registers, ending the edge).
+      if (r.outcome != Outcome::ok) {
+        read_checked(s, r);
+        return r;
+      }
       const auto data = std::span(scratch).first(static_cast<std::size_t>(r.n));
       const Step w = write_all(s, data, 0);
       if (w.fatal()) return w;
@@ -810,7 +814,10 @@ struct Engine::Impl {
         return Step{Outcome::would_block, total + w.n, 0};
       }
       total += r.n;
-      if (total >= cap) return Step{Outcome::ok, total, 0};
+      if (total >= cap) {
+        read_checked(s, r);  // stopped at the bound: still ready, continued next iteration
+        return Step{Outcome::ok, total, 0};
+      }
     }
   }
 
