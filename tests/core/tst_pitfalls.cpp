@@ -109,34 +109,53 @@ class TestPitfalls : public CoreTest {
              std::size_t{1});  // once per edge
   }
 
-  // (1) The same traffic read until would-block (Drain), or read exactly to the last byte:
-  // no warning. A witness pair read partially later proves the checks ran.
+  // (1) The same traffic read until would-block (Drain), read exactly to the last byte, or
+  // not read at all yet (the user has not acted): no warning. A witness pair read partially
+  // after them proves their checks ran.
   void et_drained_does_not_warn() {
     START_ENGINE(eng, c, short_grace());
     auto p1 = make_pair(eng, c, kEdge);
     auto p2 = make_pair(eng, c, kEdge);
     auto p3 = make_pair(eng, c, kEdge);
-    QVERIFY(p1 && p2 && p3);
+    auto p4 = make_pair(eng, c, kEdge);
+    QVERIFY(p1 && p2 && p3 && p4);
     const auto [a, b] = *p1;
     const auto [e, f] = *p2;
+    const auto [g, h] = *p4;
     const auto [x, y] = *p3;
     QVERIFY_OK(eng.submit(cmd::Write{a, "0123456789"}));
     QVERIFY_OK(eng.submit(cmd::Write{e, "0123456789"}));
+    QVERIFY_OK(eng.submit(cmd::Write{g, "0123456789"}));
     QVERIFY(c.wait_for(seen(readable_event(b))));
     QVERIFY(c.wait_for(seen(readable_event(f))));
+    QVERIFY(c.wait_for(seen(readable_event(h))));
     QVERIFY_OK(eng.submit(cmd::Drain{b}));
     QVERIFY_OK(eng.submit(cmd::Read{f, 10}));  // all of it, though it never saw would-block
     QVERIFY(c.wait_for(seen(is_action(b, Op::drain, Outcome::would_block))));
     QVERIFY(c.wait_for(seen(is_action(f, Op::read, Outcome::ok))));
-    // The witness: read partially after both, so its check is due after theirs.
+    // The witness: read partially after the others, so its check is due after theirs.
     QVERIFY_OK(eng.submit(cmd::Write{x, "0123456789"}));
     QVERIFY(c.wait_for(seen(readable_event(y))));
     QVERIFY_OK(eng.submit(cmd::Read{y, 3}));
     QVERIFY(c.wait_for(seen(is_warning(y, WarningKind::et_partial_read))));
     QCOMPARE(c.records[*c.find(is_warning(y, WarningKind::et_partial_read))].value, std::uint64_t{7});
-    QVERIFY(!c.find(any_pitfall(b)));
-    QVERIFY(!c.find(any_pitfall(f)));
-    QVERIFY(!c.find(any_pitfall(a)));
+    for (const Token t : {a, b, e, f, g, h}) QVERIFY(!c.find(any_pitfall(t)));
+  }
+
+  // (1) A pipe receiver, edge-triggered, read short: warned with what is left in the pipe.
+  void et_partial_read_pipe() {
+    START_ENGINE(eng, c, short_grace());
+    auto t = eng.submit(cmd::Pipe{kEdge});
+    QVERIFY_OK(t);
+    const Token sender = t->token;
+    const Token receiver = t->token2;
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, receiver))));
+    QVERIFY_OK(eng.submit(cmd::Write{sender, std::string(100, 'p')}));
+    QVERIFY(c.wait_for(seen(readable_event(receiver))));
+    QVERIFY_OK(eng.submit(cmd::Read{receiver, 30}));
+    QVERIFY(c.wait_for(seen(is_warning(receiver, WarningKind::et_partial_read))));
+    QCOMPARE(c.records[*c.find(is_warning(receiver, WarningKind::et_partial_read))].value, std::uint64_t{70});
+    QVERIFY(!c.find(any_pitfall(sender)));
   }
 
   // (1) The peer writes more right after the partial read (same loop iteration): a new edge
