@@ -88,6 +88,15 @@ class Detector {
     s.spin_warned = false;
   }
 
+  /// The source's descriptor is gone though the source lives on (cmd::CloseFd): nothing more
+  /// is checked for it (FIONREAD on a closed number could measure some other descriptor).
+  /// A grace check already waiting finds nothing to do.
+  static void fd_closed(SourceState& s) noexcept {
+    s.watch = watch_none;
+    s.et = SourceState::Et::idle;
+    s.fired = false;
+  }
+
   /// One epoll event of the source (its readiness record is out). May return a
   /// level_writable_spin warning. Two branches when the source is not watched.
   std::optional<Warning> on_readiness(SourceState& s, Token token, bool readable, bool writable,
