@@ -105,7 +105,8 @@ class Detector {
     return readiness(s, token, readable, writable, read_closed, now_ns);
   }
 
-  /// One read action (a read, a drain, an echo's read; by command or by reaction) ended with
+  /// One read action (a read or a drain, by command or by reaction; of an echo, only the read
+  /// it ended with, since its reads in between are each followed by another) ended with
   /// `outcome`; `drained` is a drain that stopped at a short stream read (the buffer was
   /// empty: as good as would-block). May return a read_after_close warning.
   std::optional<Warning> on_read(SourceState& s, Token token, Outcome outcome, bool drained,
