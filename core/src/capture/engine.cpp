@@ -26,6 +26,7 @@
 #include <utility>
 #include <variant>
 
+#include "capture/pitfalls.h"
 #include "linux/sys.h"
 #include "ready/event.h"
 #include "ready/net/tcp.h"
@@ -438,6 +439,7 @@ struct Engine::Impl {
     std::vector<std::byte> pending{};  // allocated once, echo_pending_bytes
     std::size_t pending_off = 0;
     OwnedFd dup{};  // cmd::Dup's copy of the descriptor: closed with the source (or kept as a ghost)
+    pitfalls::SourceState pit{};  // the live pitfall checks' state (see "Pitfalls")
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
@@ -471,6 +473,8 @@ struct Engine::Impl {
   std::optional<rlimit> saved_nofile;
   Clock::time_point t0 = Clock::now();
   bool pushed = false;
+  pitfalls::Detector pit;     // configured by Engine's constructor
+  std::uint64_t loop_ns = 0;  // when this iteration's poll returned: the pitfall checks' clock
 
   // ---- records ----
 
@@ -660,6 +664,7 @@ struct Engine::Impl {
       return nullptr;
     }
     Src* raw = s.get();
+    pitfalls::Detector::added(raw->pit, kind, reg, o.trigger);  // as registered
     sources.emplace(token.value, std::move(s));
     publish_info(*raw, local);
     source_record(RecordKind::source_added, *raw, parent, cmd);
@@ -776,9 +781,16 @@ struct Engine::Impl {
   /// One write; the bytes it took are kept as payload.
   Step write_once(Src& s, std::span<const std::byte> data) {
     const Step st = step_of(write_some(s, data), false);
+    pitfalls::Detector::on_write(s.pit);
     s.bytes_out += st.n;
     if (st.outcome == Outcome::ok) keep(s, Direction::out, data.first(st.n));
     return st;
+  }
+
+  /// A read action ended: the pitfall checks' hook (read_after_close is recorded here).
+  void read_checked(Src& s, const Step& st) {
+    if (auto w = pit.on_read(s.pit, s.token, st.outcome, st.drained_by_short_read, loop_ns))
+      warning(&s, w->kind, w->value);
   }
 
   /// One read of up to n bytes.
@@ -789,6 +801,7 @@ struct Engine::Impl {
     }
     const Step st = read_into_scratch(s, std::min<std::size_t>(n, scratch.size()));
     action(s, Op::read, st, cmd);
+    read_checked(s, st);
     return st;
   }
 
@@ -817,6 +830,7 @@ struct Engine::Impl {
     }
     st.n = total;
     action(s, Op::drain, st, cmd);
+    read_checked(s, st);
     return st;
   }
 
@@ -869,6 +883,7 @@ struct Engine::Impl {
   void reregister(Src& s) {
     if (auto r = poll.registry().modify(base(s.io), s.token, registered_interest(s), s.trigger); !r)
       warning(&s, WarningKind::engine_error, 0, errno_of(r.error()));
+    pitfalls::Detector::modified(s.pit, s.kind, registered_interest(s), s.trigger);  // MOD re-reports
   }
 
   /// Keeps what the peer did not take and stops reading until it is written.
@@ -899,7 +914,12 @@ struct Engine::Impl {
     for (;;) {
       const Step r = read_into_scratch(s, std::min<std::size_t>(chunk, cap - total));
       action(s, Op::read, r, 0);
-      if (r.outcome != Outcome::ok) return r;
+      // The pitfall checks see only how the echo ended (an ok read in the middle would
+      // schedule a grace check per event for nothing; a hold re-registers, ending the edge).
+      if (r.outcome != Outcome::ok) {
+        read_checked(s, r);
+        return r;
+      }
       const auto data = std::span(scratch).first(static_cast<std::size_t>(r.n));
       const Step w = write_all(s, data, 0);
       if (w.fatal()) return w;
@@ -908,7 +928,10 @@ struct Engine::Impl {
         return Step{Outcome::would_block, total + w.n, 0};
       }
       total += r.n;
-      if (total >= cap) return Step{Outcome::ok, total, 0};
+      if (total >= cap) {
+        read_checked(s, r);  // stopped at the bound: still ready, continued next iteration
+        return Step{Outcome::ok, total, 0};
+      }
     }
   }
 
@@ -1019,6 +1042,9 @@ struct Engine::Impl {
     r.fd = s->fd;
     r.bits = e.epoll_bits();
     emit(r);
+    if (auto w =
+            pit.on_readiness(s->pit, s->token, e.is_readable(), e.is_writable(), e.is_read_closed(), loop_ns))
+      warning(s, w->kind, w->value);
 
     const Token token = s->token;
     if (s->connecting) {
@@ -1212,6 +1238,7 @@ struct Engine::Impl {
     }
     s.interest = i;
     s.trigger = m;
+    pitfalls::Detector::modified(s.pit, s.kind, reg, m);
     if (op == Op::rearm)
       action(s, op, Step{}, t.id);
     else
@@ -1288,6 +1315,7 @@ struct Engine::Impl {
     if (!s) return;
     auto* e = std::get_if<unix::EventFd>(&s->io);
     io_result<void> r = e ? e->write(c.value) : io_result<void>(std::unexpected(os_error(EOPNOTSUPP)));
+    pitfalls::Detector::on_write(s->pit);
     Step st{Outcome::ok, c.value, 0};
     if (!r)
       st = is_would_block(r.error()) ? Step{Outcome::would_block, 0, 0}
@@ -1368,6 +1396,7 @@ struct Engine::Impl {
         },
         s->io);
     if (!fd) return action(*s, Op::close_fd, Step{Outcome::error, 0, EOPNOTSUPP}, t.id);  // eventfd, timerfd
+    pitfalls::Detector::fd_closed(s->pit);  // its number may be reused: never FIONREAD it again
     const std::error_code ec = fd.close();
     action(*s, Op::close_fd, ec ? Step{Outcome::error, 0, errno_of(ec)} : Step{}, t.id);
     if (s->dup) ghosts.emplace(c.token.value, std::move(s->dup));
@@ -1434,6 +1463,19 @@ struct Engine::Impl {
 
   // ---- the loop ----
 
+  /// The grace checks that are due (after this iteration's events: a new edge came first).
+  void run_pitfall_checks() {
+    pit.run_due(
+        loop_ns,
+        [&](Token t, int& fd) -> pitfalls::SourceState* {
+          Src* s = find(t);
+          if (!s) return nullptr;
+          fd = s->fd;
+          return &s->pit;
+        },
+        [&](Token t, const pitfalls::Warning& w) { warning(find(t), w.kind, w.value); });
+  }
+
   void run() {
     sys::name_this_thread("ready-poll");
     Events events(kEventsPerPoll);
@@ -1442,11 +1484,15 @@ struct Engine::Impl {
       const std::uint64_t before = now_ns();
       // Sources left still ready: look for new events without waiting, then continue them.
       // Otherwise no timeout: the stats timer's event ends the wait when stats are due.
-      const auto timeout = still_ready.empty()
-                               ? std::nullopt
-                               : std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0));
+      auto timeout = still_ready.empty()
+                         ? std::nullopt
+                         : std::optional<std::chrono::nanoseconds>(std::chrono::nanoseconds(0));
+      // A pitfall check due: wake by its deadline (Poll rounds up to the next millisecond).
+      if (!timeout && pit.pending())
+        timeout = std::chrono::nanoseconds(pit.next_due() > before ? pit.next_due() - before : 0);
       auto n = poll.poll(events, timeout);
       const std::uint64_t after = stamp();  // also the poll_return record's time
+      loop_ns = after;
       if (!n) {
         if (n.error() == std::errc::interrupted) continue;  // a signal, SIGSTOP/SIGCONT, a debugger
         warning(nullptr, WarningKind::engine_error, 0, errno_of(n.error()));
@@ -1475,6 +1521,7 @@ struct Engine::Impl {
           on_event(e);
       }
       if (!still_ready.empty()) continue_still_ready();
+      if (pit.pending() && pit.next_due() <= after) run_pitfall_checks();
 
       if (stats_due) {
         stats();
@@ -1493,12 +1540,17 @@ struct Engine::Impl {
 Engine::Engine(EngineConfig config, Notifier notifier, std::unique_ptr<Impl> impl)
     : config_(config), ring_(config.ring_capacity), notifier_(std::move(notifier)), impl_(std::move(impl)) {
   impl_->eng = this;
+  impl_->pit.set_config(
+      pitfalls::Config{static_cast<std::uint64_t>(std::chrono::nanoseconds(config.pitfall_grace).count()),
+                       config.pitfall_spin_events});
 }
 
 io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
   if (config.ring_capacity < 2 || !std::has_single_bit(config.ring_capacity) ||
       config.ring_capacity > (std::size_t{1} << 30) || config.echo_pending_bytes == 0 ||
-      config.max_drain_bytes == 0 || config.payload_bytes_per_source > (std::size_t{1} << 30))
+      config.max_drain_bytes == 0 || config.payload_bytes_per_source > (std::size_t{1} << 30) ||
+      config.pitfall_grace < kMinPitfallGrace || config.pitfall_grace > kMaxPitfallGrace ||
+      config.pitfall_spin_events < 2 || config.pitfall_spin_events > kMaxPitfallSpinEvents)
     return std::unexpected(os_error(EINVAL));
   unix::ignore_sigpipe();
   auto poll = Poll::create();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -24,6 +25,11 @@ namespace ready::capture {
 
 /// Default bound of one drain / fill / echo (EngineConfig::max_drain_bytes).
 inline constexpr std::size_t kDefaultMaxDrainBytes = 16 * 1024 * 1024;
+/// The range of EngineConfig::pitfall_grace.
+inline constexpr std::chrono::milliseconds kMinPitfallGrace{1};
+inline constexpr std::chrono::milliseconds kMaxPitfallGrace{60'000};
+/// The largest EngineConfig::pitfall_spin_events.
+inline constexpr std::uint32_t kMaxPitfallSpinEvents = 1u << 20;
 
 /// The engine's bounds. `Engine::start` refuses (EINVAL) a config that breaks a stated range.
 struct EngineConfig {
@@ -46,6 +52,14 @@ struct EngineConfig {
   std::size_t max_drain_bytes = kDefaultMaxDrainBytes;
   /// Allow listeners and UDP sockets on non-loopback addresses for every command.
   bool allow_remote = false;
+  /// How long a handling may pause before the et_partial_read and oneshot_disarmed_pending
+  /// checks look at the bytes left (see Engine, "Pitfalls"): from the last read of an
+  /// edge's handling, and from a oneshot source's event. In [kMinPitfallGrace,
+  /// kMaxPitfallGrace] = [1 ms, 60 s]. The check runs within about a millisecond after it.
+  std::chrono::nanoseconds pitfall_grace = std::chrono::milliseconds(100);
+  /// Writable events in a row, with nothing written, after which a level-triggered source
+  /// with writable interest gets a level_writable_spin warning. In [2, kMaxPitfallSpinEvents].
+  std::uint32_t pitfall_spin_events = 64;
 };
 
 /// Which way payload bytes went.
@@ -104,7 +118,8 @@ struct SourceInfo {
 /// record has used yet serves the next record: the poll_return record carries the time the
 /// poll returned, and the record after a read or write whose bytes were kept (its action)
 /// carries the capture time of those bytes. Times never decrease.
-/// The poll has no timeout (unless sources are still ready, then 0): the second is kept by a
+/// The poll has no timeout (unless sources are still ready, then 0, or a pitfall check is
+/// due, then until its deadline, rounded up to a millisecond): the second is kept by a
 /// one-shot timerfd registered in the Poll, re-armed after each stats record; it is one of
 /// the poll thread's descriptors and is closed when the thread ends.
 ///
@@ -148,6 +163,35 @@ struct SourceInfo {
 /// (cmd::UdpBind::connect) an ICMP error (a closed port: ECONNREFUSED) arrives as EPOLLERR and
 /// the next read returns it: an action with outcome error; the socket stays open.
 ///
+/// Pitfalls. Every capture is checked live for four mistakes of readiness-based code; each
+/// found is a `warning` record with the source's token and fd, `op` = the WarningKind and
+/// `value` as below. The engine's own reactions handle readiness correctly, so they trigger
+/// none; the warnings are about what commands (a lesson, a user) do.
+///  - et_partial_read: an edge-triggered source with readable interest (a stream, a pipe
+///    receiver, a datagram socket) got a readable event; at least one read followed (a Read,
+///    a Drain, a reaction's read), none of which ended in would-block, end-of-file or an
+///    error (nor a drain that stopped at a short stream read); no new readable event came
+///    for `pitfall_grace` after the last of those reads; and FIONREAD then says bytes are
+///    left (`value` = those bytes; a datagram socket: the next datagram's size). At most once
+///    per edge. A source not read at all since the edge (the user has not acted yet) is not
+///    warned about. A modification of the registration (SetInterest, SetTrigger, Rearm, the
+///    echo's back-pressure) ends the edge: EPOLL_CTL_MOD reports a still-ready source again.
+///  - oneshot_disarmed_pending: a oneshot source with readable interest (same kinds) got an
+///    event, which disarmed it; it was not re-registered (Rearm, SetInterest, SetTrigger)
+///    within `pitfall_grace` of that event, and FIONREAD then says bytes are waiting (`value`).
+///    Checked once per firing, at the end of the grace (bytes arriving later are not seen).
+///  - level_writable_spin: a level-triggered source with writable interest (not a listener or
+///    timerfd) was reported writable `pitfall_spin_events` times in a row (events without
+///    writable break the row) with nothing written to it in between (a write, fill, echo or
+///    eventfd write resets the count, whatever its outcome). `value` = pitfall_spin_events;
+///    once per streak.
+///  - read_after_close: a stream or pipe receiver had an event with read_closed AND a read
+///    that returned end-of-file (in either order); any read after both is a warning, once per
+///    source, `value` = 1 (the reads after the close so far, counting the one warned about).
+/// The per-source state is a few bytes in the source; an event of an unwatched source costs two
+/// branches. Grace checks wait in a heap (one entry per source at most); the poll gets a timeout
+/// only while one waits, and an entry whose source was handled meanwhile is dropped when due.
+///
 /// Stop. `stop` (also run by the destructor) refuses further commands, wakes the poll thread
 /// and joins it. The poll thread first runs the commands already queued, then removes
 /// (deregisters) and closes every source, recording source_removed for each (joining their
@@ -170,7 +214,8 @@ class Engine {
 
   /// Starts the poll thread. Errors: the config is invalid (EINVAL: a ring capacity that is
   /// not a power of two in [2, 2^30], echo_pending_bytes or max_drain_bytes 0,
-  /// payload_bytes_per_source above 2^30), the ring
+  /// payload_bytes_per_source above 2^30, pitfall_grace or pitfall_spin_events out of
+  /// range), the ring
   /// cannot be allocated (ENOMEM), or creating the
   /// Poll, Waker, Notifier, reserve descriptor or thread failed.
   [[nodiscard]] static io_result<std::unique_ptr<Engine>> start(EngineConfig config = {});

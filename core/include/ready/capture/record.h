@@ -69,14 +69,18 @@ enum class WarningKind : std::uint8_t {
                       ///< evicted
   emfile,             ///< accept hit EMFILE/ENFILE; the reserve descriptor drained the backlog
   engine_error,       ///< an unexpected error in the engine itself; `err` says which
-  // Pitfalls (checked live in every capture; each names the lesson that explains it):
+  // Pitfalls (checked live in every capture; each names the lesson that explains it; the
+  // exact rules: Engine's class comment, "Pitfalls"). `token` and `fd` are the source's.
   et_partial_read,           ///< edge-triggered readable handled with reads that stopped before
-                             ///< would-block, bytes remain (FIONREAD, in `value`) and no new edge came
-  oneshot_disarmed_pending,  ///< a oneshot fired and was not rearmed while bytes are pending (`value`)
-  level_writable_spin,       ///< level-triggered writable reported again and again (`value` times)
-                             ///< with nothing written
-  read_after_close,          ///< reads continued after read_closed was reported and a read saw EOF
-                             ///< (`value` = such reads so far)
+                             ///< would-block, and pitfall_grace after the last of them no new edge
+                             ///< came and bytes remain: `value` = FIONREAD (a datagram socket: the
+                             ///< next datagram's size). Once per edge
+  oneshot_disarmed_pending,  ///< a oneshot fired and was not rearmed within pitfall_grace, and
+                             ///< bytes are pending then (`value` = FIONREAD). Once per firing
+  level_writable_spin,       ///< level-triggered writable reported pitfall_spin_events times in a
+                             ///< row with nothing written (`value` = that count). Once per streak
+  read_after_close,          ///< a read after read_closed was reported and a read saw EOF
+                             ///< (`value` = such reads so far: 1, as it is warned once per source)
   event_after_close,         ///< an event for a token whose source was already closed (stale in the
                              ///< batch, or a registration kept alive by a dup'd descriptor)
 };
