@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -275,6 +276,17 @@ class TestScenarioBatch : public CoreTest {
       QVERIFY2(!got.empty(), ("accepted: " + c.text).c_str());
       QVERIFY2(got == c.want, ("for " + c.text + "\n  got:  " + got + "\n  want: " + c.want).c_str());
     }
+  }
+
+  // The fuzz seed that uses every extension (fuzz/corpus/scenario/) stays valid.
+  void fuzz_seed_parses() {
+    const std::filesystem::path here(__FILE__);
+    const auto seed = here.parent_path().parent_path().parent_path() / "fuzz" / "corpus" / "scenario" /
+                      "lesson-syntax.json";
+    auto s = load_scenario(seed.string());
+    QVERIFY2(s, s ? "" : s.error().message().c_str());
+    QCOMPARE(s->compare.size(), std::size_t{2});
+    QCOMPARE(s->steps[0].repeat, 3u);
   }
 
   // Every new field parses into the Scenario as documented, with its defaults.
