@@ -546,6 +546,45 @@ class TestScenarioBatch : public CoreTest {
     (*started)->stop();
   }
 
+  // The reaction fields reach the engine: also_close is resolved to the other source's
+  // token (at creation for a source, at the step for set_reaction), budget and
+  // emfile_reserve are passed as given; each SetReaction is answered (source_changed).
+  void reaction_fields_run() {
+    auto s = parse_scenario(R"json({
+      "name": "reactions",
+      "sources": [
+        {"id": "p", "kind": "socketpair", "ends": ["a", "b"]},
+        {"id": "e", "kind": "eventfd", "reaction": "read", "also_close": "a"},
+        {"id": "l", "kind": "tcp_listener", "bind": "127.0.0.1:0", "emfile_reserve": false}
+      ],
+      "steps": [
+        {"op": "set_reaction", "source": ["b", "e"], "reaction": "drain", "budget": 1, "also_close": "a"},
+        {"op": "set_reaction", "source": "l", "reaction": "auto_accept", "emfile_reserve": true},
+        {"op": "write", "source": "a", "data": "hello",
+         "expect": [{"source": "b", "action": "drain", "result": "would_block"}]}
+      ]
+    })json",
+                            "t.json");
+    QVERIFY2(s, s ? "" : s.error().message().c_str());
+    auto started = Engine::start();
+    QVERIFY_OK(started);
+    std::vector<Record> all;
+    ScenarioRunner runner(*s, **started);
+    QVERIFY(drive(**started, runner, all));
+    QVERIFY2(runner.passed(), report(runner).c_str());
+    QCOMPARE(runner.outcomes()[0].detail, std::string("set_reaction b,e: done"));
+    const auto b = runner.token_of("b");
+    const auto e = runner.token_of("e");
+    const auto l = runner.token_of("l");
+    QVERIFY(b && e && l);
+    std::size_t changed = 0;
+    for (const Record& r : all)
+      if (r.kind == RecordKind::source_changed && (r.token == b->value || r.token == e->value || r.token == l->value))
+        ++changed;
+    QCOMPARE(changed, std::size_t{3});
+    (*started)->stop();
+  }
+
   // A source-less op's answer is judged by its command id: release_fds with nothing held
   // is ok with n=0 (the engine's contract); an error answer (ENOSYS while the engine lacks
   // it) fails the step by itself, naming the op and the errno.

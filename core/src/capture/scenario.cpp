@@ -1482,7 +1482,8 @@ void ScenarioRunner::start_step() {
     for (const Token t : tokens)
       for (std::uint32_t k = 0; k < st.repeat; ++k) {
         cs.push_back(command_for(st, t, *r));
-        closes.push_back(st.op == ScenarioOp::close ? t : Token{});
+        // A Close or CloseFd may also be answered by the source_removed of its token.
+        closes.push_back(st.op == ScenarioOp::close || st.op == ScenarioOp::close_fd ? t : Token{});
       }
     const auto ids = submit_all(std::move(cs), closes);
     if (st.op == ScenarioOp::accept && !st.as.empty() && !ids.empty()) {

@@ -256,8 +256,10 @@ struct StepOutcome {
 /// Order of events. Before the first step the runner creates the non-deferred sources one
 /// at a time, in file order, each after the previous one was answered (so a connect can
 /// name a listener's real, ephemeral port). Then, per step: `wait_ms`, the note (a
-/// cmd::Note; a step with neither note nor op gets the note "step N"), the operation, a
-/// barrier, then the checks:
+/// cmd::Note; a step with neither note nor op gets the note "step N"), the operation (its
+/// commands — every source of the step's list, `repeat` times each — in one
+/// Engine::submit_batch, so the poll thread runs them with no poll between), a barrier, then
+/// the checks:
 ///  - the barrier: the records answering every command submitted so far have arrived, and
 ///    after them two poll_return records (cmd::Sync wakes the poll thread for each). Records
 ///    come in the poll thread's program order, so the first poll began after the commands
@@ -265,6 +267,10 @@ struct StepOutcome {
 ///    commands (or the wait before them) made ready at once has been polled and recorded;
 ///  - `not_seen` is judged at the barrier; `seen`, action and removed checks pass as soon as
 ///    they hold, and fail `within_ms` after the barrier.
+/// An error answer to a source-less op (exhaust_fds, release_fds: token 0, known by its
+/// command id) fails its step whatever its checks say. The runner follows a source's token
+/// after close and close_fd: events of a registration a dup'd descriptor keeps alive are
+/// checked on the same id.
 /// A failed check does not stop the run (the timeline stays complete); a command the engine
 /// does not answer within ScenarioLimits::barrier_limit, a source that cannot be created,
 /// or a step naming an accepted stream whose accept failed does.
@@ -294,8 +300,8 @@ class ScenarioRunner {
   [[nodiscard]] const std::vector<StepOutcome>& outcomes() const noexcept { return outcomes_; }
   /// Called with each outcome as it is decided.
   std::function<void(const StepOutcome&)> on_step;
-  /// The engine's token for a source id (an end name, an accept's `as`); nullopt when it
-  /// has none (yet).
+  /// The engine's token for a source id (an end name, a feed, an accept's `as`); nullopt when
+  /// it has none (yet). It keeps answering after the source closed (close, close_fd).
   [[nodiscard]] std::optional<Token> token_of(std::string_view source_id) const;
   [[nodiscard]] const Scenario& scenario() const noexcept { return scenario_; }
   /// The index of the step running or next to run (the number of steps once finished).
