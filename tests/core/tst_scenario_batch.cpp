@@ -440,7 +440,7 @@ class TestScenarioBatch : public CoreTest {
     auto s = parse_scenario(R"json({
       "name": "two-at-once",
       "sources": [{"id": "p", "kind": "socketpair", "ends": ["a", "b"], "mode": "edge"},
-                  {"id": "q", "kind": "socketpair", "ends": ["c", "d"], "mode": "level"}],
+                  {"id": "q", "kind": "socketpair", "ends": ["c", "d"], "mode": "oneshot"}],
       "steps": [
         {"op": "write", "source": ["a", "c"], "data": "hi",
          "expect": [{"source": "a", "action": "write", "result": "ok", "n": 2},
@@ -452,7 +452,7 @@ class TestScenarioBatch : public CoreTest {
         {"op": "close", "source": ["b", "d"],
          "expect": [{"source": "b", "removed": true}, {"source": "d", "removed": true}]}
       ],
-      "compare": [{"left": "b", "right": "d", "label": "edge vs level"}]
+      "compare": [{"left": "b", "right": "d", "label": "edge vs oneshot"}]
     })json",
                             "t.json");
     QVERIFY2(s, s ? "" : s.error().message().c_str());
