@@ -159,7 +159,7 @@ class TestScenario : public CoreTest {
         {R"({"name":"x","sources":[{"id":"a","kind":"warp_drive"}],"steps":[]})",
          "t.json: /sources/0/kind: expected one of tcp_listener, tcp_stream, udp, unix_listener, "
          "unix_stream, "
-         "unix_datagram, socketpair, pipe, eventfd, timerfd (got \"warp_drive\")"},
+         "unix_datagram, socketpair, pipe, eventfd, timerfd, feed (got \"warp_drive\")"},
         {"", "t.json: /: not valid JSON at line 1, column 1"},
         {"{\"name\": \"x\",\n  \"sources\": [\n    {\"id\": \"a\", \"kind\": tcp}]}",
          "t.json: /sources/0/kind: not valid JSON at line 3, column "},
@@ -241,7 +241,7 @@ class TestScenario : public CoreTest {
          "read, "
          "drain, write, fill, shutdown_read, shutdown_write, close, accept, eventfd_write, eventfd_read, "
          "timer_arm, "
-         "timer_disarm (got \"teleport\")"},
+         "timer_disarm, dup, close_fd, exhaust_fds, release_fds (got \"teleport\")"},
         {pair_with(R"({"op":"read","source":"zz"})"), "t.json: /steps/0/source: no source \"zz\""},
         {pair_with(R"({"op":"read"})"), "t.json: /steps/0: missing field \"source\""},
         {pair_with(R"({"op":"read","source":"p"})"),

@@ -31,23 +31,47 @@ namespace {
 // Names
 // ---------------------------------------------------------------------------------------
 
-constexpr std::array<std::string_view, 10> kKindNames{
+constexpr std::array<std::string_view, 11> kKindNames{
     "tcp_listener",  "tcp_stream", "udp",  "unix_listener", "unix_stream",
-    "unix_datagram", "socketpair", "pipe", "eventfd",       "timerfd"};
-constexpr std::array<std::string_view, 18> kOpNames{
-    "none",  "create", "set_interest",  "set_mode",     "set_reaction",  "rearm",
-    "read",  "drain",  "write",         "fill",         "shutdown_read", "shutdown_write",
-    "close", "accept", "eventfd_write", "eventfd_read", "timer_arm",     "timer_disarm"};
+    "unix_datagram", "socketpair", "pipe", "eventfd",       "timerfd", "feed"};
+constexpr std::array<std::string_view, 22> kOpNames{
+    "none",         "create",        "set_interest",  "set_mode",     "set_reaction",   "rearm",
+    "read",         "drain",         "write",         "fill",         "shutdown_read",  "shutdown_write",
+    "close",        "accept",        "eventfd_write", "eventfd_read", "timer_arm",      "timer_disarm",
+    "dup",          "close_fd",      "exhaust_fds",   "release_fds"};
 constexpr std::array<std::string_view, 6> kFlagNames{"readable",    "writable",     "error",
                                                      "read_closed", "write_closed", "priority"};
 constexpr std::array<std::string_view, 3> kModeNames{"edge", "level", "oneshot"};
 constexpr std::array<std::string_view, 6> kReactionNames{"none", "read",    "drain",
                                                          "echo", "discard", "auto_accept"};
 constexpr std::array<std::string_view, 5> kResultNames{"ok", "would_block", "eof", "in_progress", "error"};
-constexpr std::array<Op, 16> kExpectOps{
-    Op::read,          Op::drain,          Op::write,  Op::fill,          Op::accept,       Op::connect,
-    Op::shutdown_read, Op::shutdown_write, Op::close,  Op::eventfd_write, Op::eventfd_read, Op::timer_arm,
-    Op::timer_disarm,  Op::rearm,          Op::create, Op::modify};
+constexpr std::array<Op, 20> kExpectOps{
+    Op::read,          Op::drain,          Op::write,    Op::fill,          Op::accept,       Op::connect,
+    Op::shutdown_read, Op::shutdown_write, Op::close,    Op::eventfd_write, Op::eventfd_read, Op::timer_arm,
+    Op::timer_disarm,  Op::rearm,          Op::create,   Op::modify,        Op::dup,          Op::close_fd,
+    Op::exhaust_fds,   Op::release_fds};
+constexpr std::array<WarningKind, 8> kWarningKinds{
+    WarningKind::payload_truncated,        WarningKind::emfile,
+    WarningKind::engine_error,             WarningKind::et_partial_read,
+    WarningKind::oneshot_disarmed_pending, WarningKind::level_writable_spin,
+    WarningKind::read_after_close,         WarningKind::event_after_close};
+
+/// The WarningKind names (to_string(WarningKind)), with "any" after them when `any`.
+std::vector<std::string_view> warning_names(bool any) {
+  std::vector<std::string_view> v;
+  for (const WarningKind w : kWarningKinds) v.push_back(to_string(w));
+  if (any) v.emplace_back("any");
+  return v;
+}
+
+/// An op that names no source (its action records carry token 0).
+bool sourceless(ScenarioOp op) { return op == ScenarioOp::exhaust_fds || op == ScenarioOp::release_fds; }
+
+/// The ops a feed's end fits (it only receives).
+constexpr std::array<ScenarioOp, 10> kFeedOps{
+    ScenarioOp::set_interest, ScenarioOp::set_mode, ScenarioOp::set_reaction, ScenarioOp::rearm,
+    ScenarioOp::read,         ScenarioOp::drain,    ScenarioOp::shutdown_read, ScenarioOp::close,
+    ScenarioOp::dup,          ScenarioOp::close_fd};
 
 template <class Names>
 std::string join(const Names& names) {
@@ -114,7 +138,7 @@ class Obj {
   [[nodiscard]] const std::string& ptr() const { return ptr_; }
 
   /// Rejects any key not in `keys` (a typo must not pass silently).
-  void only(std::initializer_list<std::string_view> keys) const {
+  void only(const std::vector<std::string_view>& keys) const {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
       if (std::find(keys.begin(), keys.end(), it.key()) != keys.end()) continue;
       fail(at(ptr_, it.key()), "unknown field in " + what_ + " (expected one of " + join(keys) + ")");
@@ -249,6 +273,8 @@ std::optional<SourceKind> concrete(ScenarioSourceKind k) {
       return SourceKind::eventfd;
     case ScenarioSourceKind::timerfd:
       return SourceKind::timerfd;
+    case ScenarioSourceKind::feed:
+      return SourceKind::unix_stream;  // the receiving end of the feed's socketpair
     case ScenarioSourceKind::socketpair:
     case ScenarioSourceKind::pipe:
       return std::nullopt;
@@ -292,7 +318,14 @@ struct Name {
   std::size_t source = 0;          // index of the declaring source
   bool available = false;          // created (or accepted) by this point of the steps
   std::string ends_hint;           // for a group: its end names
+  bool feed = false;               // a feed's receiving end: only kFeedOps fit
+  std::string fd_closed_at;        // the step whose close_fd closed it ("": open)
 };
+
+/// A listener kind (emfile_reserve goes with those only).
+bool listener(std::optional<SourceKind> k) {
+  return k == SourceKind::tcp_listener || k == SourceKind::unix_listener;
+}
 
 class Validator {
  public:
@@ -302,7 +335,7 @@ class Validator {
 
   Scenario run() {
     const Obj top(doc_, "", "the scenario");
-    top.only({"name", "title", "description", "version", "sources", "steps"});
+    top.only({"name", "title", "description", "version", "sources", "steps", "compare"});
     out_.name = top.str("name", ScenarioLimits::max_name_bytes, true);
     if (out_.name.empty() || !std::all_of(out_.name.begin(), out_.name.end(), [](char c) {
           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
@@ -324,6 +357,7 @@ class Validator {
     if (steps.size() > ScenarioLimits::max_steps)
       fail("/steps", "more than " + std::to_string(ScenarioLimits::max_steps) + " steps");
     for (std::size_t i = 0; i < steps.size(); ++i) step(steps[i], at("/steps", i));
+    if (const json* c = top.find("compare")) compare(*c);
     return std::move(out_);
   }
 
@@ -351,6 +385,14 @@ class Validator {
     return true;
   }
 
+  /// The fields of a source of any kind, after its kind's own.
+  static std::vector<std::string_view> with_common(std::vector<std::string_view> own) {
+    for (std::string_view k : {"interest", "mode", "reaction", "read_n", "budget", "also_close",
+                               "emfile_reserve", "deferred"})
+      own.push_back(k);
+    return own;
+  }
+
   void source(const json& j, const std::string& ptr, std::size_t index) {
     const Obj o(j, ptr, "a source");
     ScenarioSource s;
@@ -363,9 +405,9 @@ class Validator {
       case K::tcp_listener:
       case K::udp:
         if (s.kind == K::udp)
-          o.only({"id", "kind", "bind", "connect", "interest", "mode", "reaction", "read_n", "deferred"});
+          o.only(with_common({"id", "kind", "bind", "connect"}));
         else
-          o.only({"id", "kind", "bind", "interest", "mode", "reaction", "read_n", "deferred"});
+          o.only(with_common({"id", "kind", "bind"}));
         s.addr = address(o, "bind", true);
         if (!s.addr->is_loopback()) {
           if (!options_.allow_remote)
@@ -381,7 +423,7 @@ class Validator {
         break;
       case K::tcp_stream:
       case K::unix_stream: {
-        o.only({"id", "kind", "connect", "interest", "mode", "reaction", "read_n", "deferred"});
+        o.only(with_common({"id", "kind", "connect"}));
         const SourceKind want =
             s.kind == K::tcp_stream ? SourceKind::tcp_listener : SourceKind::unix_listener;
         if (connect_target(o, ptr, want, s)) {  // a literal target
@@ -394,12 +436,15 @@ class Validator {
       }
       case K::unix_listener:
       case K::unix_datagram:
-        o.only({"id", "kind", "path", "interest", "mode", "reaction", "read_n", "deferred"});
+        o.only(with_common({"id", "kind", "path"}));
         s.path = unix_path(o, "path", false);
         break;
       case K::socketpair:
       case K::pipe:
-        o.only({"id", "kind", "ends", "interest", "mode", "reaction", "read_n", "deferred"});
+        o.only(with_common({"id", "kind", "ends"}));
+        if (o.has("also_close"))
+          fail(at(ptr, "also_close"), std::string("the two ends of a ") + std::string(kKindNames[static_cast<std::size_t>(s.kind)]) +
+                                          " share one reaction: set also_close on one end with a set_reaction step");
         if (s.kind == K::socketpair)
           s.ends = {s.id + ".0", s.id + ".1"};
         else
@@ -415,36 +460,56 @@ class Validator {
         }
         break;
       case K::eventfd:
-        o.only({"id", "kind", "initial", "semaphore", "interest", "mode", "reaction", "read_n", "deferred"});
+        o.only(with_common({"id", "kind", "initial", "semaphore"}));
         s.initial = o.num("initial", 0, 0xfffffffffffffffeULL, 0);
         s.semaphore = o.boolean("semaphore", false);
         break;
       case K::timerfd:
-        o.only({"id", "kind", "interest", "mode", "reaction", "read_n", "deferred"});
+        o.only(with_common({"id", "kind"}));
+        break;
+      case K::feed:
+        o.only(with_common({"id", "kind", "chunk", "interval_us"}));
+        s.chunk = static_cast<std::uint32_t>(o.num("chunk", 1, ScenarioLimits::max_chunk, ScenarioLimits::max_chunk));
+        s.feed_interval = std::chrono::microseconds(o.num("interval_us", 0, ScenarioLimits::max_interval_us, 0));
         break;
     }
     s.options.interest =
         s.kind == K::tcp_stream ? (Interest::READABLE | Interest::WRITABLE) : Interest::READABLE;
     if (const json* v = o.find("interest")) s.options.interest = parse_interest(*v, at(ptr, "interest"));
     s.options.trigger = static_cast<Trigger>(o.name("mode", kModeNames, false, 0));
-    s.options.reaction = reaction(o);
+    s.options.reaction = reaction(o, &s.also_close);
+    if (o.has("emfile_reserve") && !listener(concrete(s.kind))) fail(at(ptr, "emfile_reserve"), emfile_rule());
     s.deferred = o.boolean("deferred", false);
     if (!s.target.empty() && !s.deferred && out_.sources[names_.at(s.target).source].deferred)
       fail(at(ptr, "connect"),
            "\"" + s.target + "\" is deferred: this source must be deferred too and created after it");
+    if (!s.also_close.empty()) {
+      // Resolved to a token when this source is created: it must exist by then.
+      const std::string ap = at(ptr, "also_close");
+      if (s.also_close == s.id) fail(ap, "a source cannot also_close itself");
+      auto it = names_.find(s.also_close);
+      if (it == names_.end())
+        fail(ap, "no source \"" + s.also_close + "\" declared before this one");
+      if (!it->second.kind)
+        fail(ap, "\"" + s.also_close + "\" is a " +
+                     std::string(kKindNames[static_cast<std::size_t>(out_.sources[it->second.source].kind)]) +
+                     ": name one of its ends, " + it->second.ends_hint);
+      if (!s.deferred && !it->second.available)
+        fail(ap, "\"" + s.also_close + "\" is deferred: this source must be deferred too and created after it");
+    }
 
     const bool avail = !s.deferred;
     if (auto k = concrete(s.kind)) {
-      declare(s.id, at(ptr, "id"), Name{k, index, avail, {}});
+      declare(s.id, at(ptr, "id"), Name{k, index, avail, {}, s.kind == K::feed, {}});
     } else {
       const std::string hint = "\"" + s.ends[0] + "\" or \"" + s.ends[1] + "\"";
-      declare(s.id, at(ptr, "id"), Name{std::nullopt, index, avail, hint});
+      declare(s.id, at(ptr, "id"), Name{std::nullopt, index, avail, hint, false, {}});
       const bool pipe = s.kind == K::pipe;
       if (s.ends[0] == s.ends[1]) fail(at(ptr, "ends"), "the two ends need different ids");
       declare(s.ends[0], at(ptr, o.has("ends") ? "ends" : "id"),
-              Name{pipe ? SourceKind::pipe_sender : SourceKind::unix_stream, index, avail, {}});
+              Name{pipe ? SourceKind::pipe_sender : SourceKind::unix_stream, index, avail, {}, false, {}});
       declare(s.ends[1], at(ptr, o.has("ends") ? "ends" : "id"),
-              Name{pipe ? SourceKind::pipe_receiver : SourceKind::unix_stream, index, avail, {}});
+              Name{pipe ? SourceKind::pipe_receiver : SourceKind::unix_stream, index, avail, {}, false, {}});
     }
     out_.sources.push_back(std::move(s));
   }
@@ -470,19 +535,38 @@ class Validator {
     return p;
   }
 
-  ReactionSpec reaction(const Obj& o) {
+  static std::string emfile_rule() { return "emfile_reserve goes with listeners only (tcp_listener, unix_listener)"; }
+
+  /// The reaction fields of a source or a set_reaction step; `also_close` gets the id
+  /// (checked against the names by the caller), emfile_reserve's kind by the caller too.
+  ReactionSpec reaction(const Obj& o, std::string* also_close) {
     ReactionSpec r;
     r.kind = static_cast<Reaction>(o.name("reaction", kReactionNames, false, 0));
     if (o.has("read_n") && r.kind != Reaction::read)
       fail(at(o.ptr(), "read_n"), "read_n goes with \"reaction\": \"read\" only");
     r.n = static_cast<std::uint32_t>(o.num("read_n", 1, ScenarioLimits::max_read, 4096));
+    if (o.has("budget") && r.kind != Reaction::drain && r.kind != Reaction::discard && r.kind != Reaction::echo)
+      fail(at(o.ptr(), "budget"), "budget goes with \"reaction\": drain, discard or echo only");
+    r.budget = o.num("budget", 0, ScenarioLimits::max_budget, 0);
+    if (o.has("also_close")) {
+      if (r.kind != Reaction::read && r.kind != Reaction::drain && r.kind != Reaction::discard &&
+          r.kind != Reaction::echo)
+        fail(at(o.ptr(), "also_close"),
+             "also_close goes with a reaction that can close the source: read, drain, echo or discard");
+      *also_close = o.str("also_close", 200, true);
+      if (!is_id(*also_close))
+        fail(at(o.ptr(), "also_close"), "expected an id: " + id_rule() + " (got " + got(o.need("also_close")) + ")");
+    }
+    r.emfile_reserve = o.boolean("emfile_reserve", true);
     return r;
   }
 
   /// The name a step or check acts on: declared, available by now, not a whole pair.
   Name& use(const Obj& o, std::string_view key, ScenarioOp op) {
     const std::string id = o.str(key, 200, true);
-    const std::string ptr = at(o.ptr(), key);
+    return use_id(id, at(o.ptr(), key), op);
+  }
+  Name& use_id(const std::string& id, const std::string& ptr, ScenarioOp op) {
     auto it = names_.find(id);
     if (it == names_.end())
       fail(ptr, "no source \"" + id + "\" (declare it in /sources, or name an accept's \"as\")");
@@ -494,6 +578,16 @@ class Validator {
                     ": name one of its ends, " + n.ends_hint);
     if (!n.available)
       fail(ptr, "\"" + id + "\" does not exist yet at this step (deferred, or accepted later)");
+    if (op == ScenarioOp::none) return n;  // a check (or an also_close target)
+    if (!n.fd_closed_at.empty() && op != ScenarioOp::close)
+      fail(ptr, "\"" + id + "\" was closed by close_fd at " + n.fd_closed_at +
+                    ": only \"close\" may follow (it closes the dup'd copy)");
+    if (n.feed && std::find(kFeedOps.begin(), kFeedOps.end(), op) == kFeedOps.end()) {
+      std::string ops;
+      for (auto f : kFeedOps) ops += (ops.empty() ? "" : ", ") + std::string(kOpNames[static_cast<std::size_t>(f)]);
+      fail(ptr, "\"" + std::string(kOpNames[static_cast<std::size_t>(op)]) + "\" does not fit \"" + id +
+                    "\", a feed (its end only receives: it fits " + ops + ")");
+    }
     const auto ok = fits(op);
     if (!ok.empty() && std::find(ok.begin(), ok.end(), *n.kind) == ok.end()) {
       std::string kinds;
@@ -518,40 +612,74 @@ class Validator {
       case O::none:
         o.only({"note", "wait_ms", "expect"});
         break;
+      case O::create:
+        o.only({"note", "op", "source", "wait_ms", "expect"});
+        break;
       case O::set_interest:
-        o.only({"note", "op", "source", "interest", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "interest", "wait_ms", "expect"});
         break;
       case O::set_mode:
-        o.only({"note", "op", "source", "mode", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "mode", "wait_ms", "expect"});
         break;
       case O::set_reaction:
-        o.only({"note", "op", "source", "reaction", "read_n", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "reaction", "read_n", "budget", "also_close", "emfile_reserve",
+                "wait_ms", "expect"});
         break;
       case O::read:
-        o.only({"note", "op", "source", "n", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "n", "wait_ms", "expect"});
         break;
       case O::write:
-        o.only({"note", "op", "source", "data", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "data", "wait_ms", "expect"});
         break;
       case O::accept:
-        o.only({"note", "op", "source", "as", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "as", "wait_ms", "expect"});
         break;
       case O::eventfd_write:
-        o.only({"note", "op", "source", "value", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "value", "wait_ms", "expect"});
         break;
       case O::timer_arm:
-        o.only({"note", "op", "source", "initial_ms", "interval_ms", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "initial_ms", "interval_ms", "wait_ms", "expect"});
+        break;
+      case O::exhaust_fds:
+        o.only({"note", "op", "headroom", "wait_ms", "expect"});
+        break;
+      case O::release_fds:
+        o.only({"note", "op", "wait_ms", "expect"});
         break;
       default:
-        o.only({"note", "op", "source", "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "wait_ms", "expect"});
         break;
     }
     s.note = o.str("note", ScenarioLimits::max_note_bytes, false);
     s.wait = std::chrono::milliseconds(o.num("wait_ms", 0, ScenarioLimits::max_ms, 0));
     const auto max_ms = static_cast<std::uint64_t>(ScenarioLimits::max_ms);
-    if (s.op != O::none) {
-      Name& n = use(o, "source", s.op);
-      s.source = o.str("source", 200, true);
+    if (s.op != O::none && !sourceless(s.op)) {
+      // `source`: one id, or (not for create) a list of 1..16 distinct ids.
+      const std::string sp = at(ptr, "source");
+      const json& v = o.need("source");
+      std::vector<Name*> named;
+      if (v.is_array() && s.op != O::create) {
+        if (v.empty() || v.size() > ScenarioLimits::max_step_sources)
+          fail(sp, "expected a list of 1.." + std::to_string(ScenarioLimits::max_step_sources) + " ids, got " +
+                       std::to_string(v.size()));
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (!v[i].is_string()) fail(at(sp, i), "expected a source id, got " + got(v[i]));
+          const std::string id = v[i].get<std::string>();
+          if (std::find(s.sources.begin(), s.sources.end(), id) != s.sources.end())
+            fail(at(sp, i), "\"" + id + "\" is listed twice");
+          named.push_back(&use_id(id, at(sp, i), s.op));
+          s.sources.push_back(id);
+        }
+      } else if (v.is_string()) {
+        named.push_back(&use(o, "source", s.op));
+        s.sources.push_back(v.get<std::string>());
+      } else {
+        fail(sp, std::string(s.op == O::create ? "expected a source id" : "expected a source id or a list of ids") +
+                     ", got " + got(v));
+      }
+      s.source = s.sources.front();
+      s.repeat = static_cast<std::uint32_t>(o.num("repeat", 1, ScenarioLimits::max_repeat, 1));
+      Name& n = *named.front();
       switch (s.op) {
         case O::create: {
           const ScenarioSource& src = out_.sources[n.source];
@@ -561,6 +689,9 @@ class Validator {
           if (!src.target.empty() && !names_.at(src.target).available)
             fail(at(ptr, "source"),
                  "\"" + s.source + "\" connects to \"" + src.target + "\", which does not exist yet");
+          if (!src.also_close.empty() && !names_.at(src.also_close).available)
+            fail(at(ptr, "source"),
+                 "\"" + s.source + "\" has also_close \"" + src.also_close + "\", which does not exist yet");
           n.available = true;
           for (const auto& e : src.ends)
             if (!e.empty()) names_.at(e).available = true;
@@ -574,7 +705,16 @@ class Validator {
           break;
         case O::set_reaction:
           (void)o.need("reaction");
-          s.reaction = reaction(o);
+          s.reaction = reaction(o, &s.also_close);
+          if (o.has("emfile_reserve"))
+            for (const Name* m : named)
+              if (!listener(m->kind)) fail(at(ptr, "emfile_reserve"), emfile_rule());
+          if (!s.also_close.empty()) {
+            const std::string ap = at(ptr, "also_close");
+            if (std::find(s.sources.begin(), s.sources.end(), s.also_close) != s.sources.end())
+              fail(ap, "a source cannot also_close itself");
+            (void)use_id(s.also_close, ap, O::none);  // exists at this step
+          }
           break;
         case O::read:
           s.n = static_cast<std::uint32_t>(o.num("n", 1, ScenarioLimits::max_read, 4096));
@@ -594,14 +734,22 @@ class Validator {
             s.as = o.str("as", 200, true);
             if (!is_id(s.as))
               fail(at(ptr, "as"), "expected an id: " + id_rule() + " (got " + got(o.need("as")) + ")");
+            if (s.sources.size() != 1 || s.repeat != 1)
+              fail(at(ptr, "as"), "\"as\" names one accepted stream: give one source and no repeat");
             const SourceKind k =
                 *n.kind == SourceKind::tcp_listener ? SourceKind::tcp_stream : SourceKind::unix_stream;
-            declare(s.as, at(ptr, "as"), Name{k, n.source, true, {}});
+            declare(s.as, at(ptr, "as"), Name{k, n.source, true, {}, false, {}});
           }
+          break;
+        case O::close_fd:
+          if (s.repeat != 1) fail(at(ptr, "repeat"), "close_fd closes a descriptor once (repeat must be 1)");
+          for (Name* m : named) m->fd_closed_at = ptr;
           break;
         default:
           break;
       }
+    } else if (s.op == O::exhaust_fds) {
+      s.headroom = static_cast<std::uint32_t>(o.num("headroom", 0, ScenarioLimits::max_headroom, 0));
     }
     if (const json* e = o.find("expect")) {
       const std::string ep = at(ptr, "expect");
@@ -622,14 +770,24 @@ class Validator {
     const bool action = o.has("action");
     const bool readiness = o.has("seen") || o.has("not_seen");
     const bool removed = o.has("removed");
-    if (int{action} + int{readiness} + int{removed} != 1)
-      fail(ptr, "a check needs exactly one of: \"seen\"/\"not_seen\" (readiness), \"action\", \"removed\"");
+    const bool warning = o.has("warning");
+    const bool no_warning = o.has("no_warning");
+    if (int{action} + int{readiness} + int{removed} + int{warning} + int{no_warning} != 1)
+      fail(ptr,
+           "a check needs exactly one of: \"seen\"/\"not_seen\" (readiness), \"action\", \"removed\", "
+           "\"warning\", \"no_warning\"");
+    bool needs_source = true;
     if (action) {
       x.type = T::action;
-      o.only({"source", "action", "result", "errno", "n", "n_min", "n_max", "within_ms"});
       std::array<std::string_view, kExpectOps.size()> names{};
       for (std::size_t i = 0; i < kExpectOps.size(); ++i) names[i] = to_string(kExpectOps[i]);
       x.op = kExpectOps[o.name("action", names, true)];
+      // exhaust_fds / release_fds act on the process, not a source: their checks name none.
+      needs_source = x.op != Op::exhaust_fds && x.op != Op::release_fds;
+      if (needs_source)
+        o.only({"source", "action", "result", "errno", "n", "n_min", "n_max", "within_ms"});
+      else
+        o.only({"action", "result", "errno", "n", "n_min", "n_max", "within_ms"});
       x.result = static_cast<Outcome>(o.name("result", kResultNames, true));
       if (o.has("errno")) {
         if (x.result != Outcome::error)
@@ -656,6 +814,18 @@ class Validator {
       if (x.seen & x.not_seen) fail(at(ptr, "not_seen"), "a flag is both seen and not seen");
       if (o.has("within_ms") && !x.seen)
         fail(at(ptr, "within_ms"), "within_ms goes with \"seen\" (not_seen is judged at the barrier)");
+    } else if (warning) {
+      x.type = T::warning;
+      o.only({"source", "warning", "within_ms"});
+      x.warning = kWarningKinds[o.name("warning", warning_names(false), true)];
+    } else if (no_warning) {
+      x.type = T::no_warning;
+      o.only({"source", "no_warning", "within_ms"});
+      const std::size_t k = o.name("no_warning", warning_names(true), true);
+      x.warning_any = k == kWarningKinds.size();
+      if (!x.warning_any) x.warning = kWarningKinds[k];
+      if (o.has("within_ms"))
+        fail(at(ptr, "within_ms"), "within_ms goes with \"warning\" (no_warning is judged at the barrier)");
     } else {
       x.type = T::removed;
       o.only({"source", "removed", "within_ms"});
@@ -665,9 +835,40 @@ class Validator {
     x.within =
         std::chrono::milliseconds(o.num("within_ms", 1, static_cast<std::uint64_t>(ScenarioLimits::max_ms),
                                         static_cast<std::uint64_t>(ScenarioLimits::default_within.count())));
-    (void)use(o, "source", ScenarioOp::none);
-    x.source = o.str("source", 200, true);
+    if (needs_source) {
+      (void)use(o, "source", ScenarioOp::none);
+      x.source = o.str("source", 200, true);
+    }
     return x;
+  }
+
+  /// Top-level "compare": pairs of names shown side by side (after the steps: an accept's
+  /// `as` name may be one).
+  void compare(const json& c) {
+    if (!c.is_array()) fail("/compare", "expected a list of {\"left\", \"right\", \"label\"} pairs, got " + got(c));
+    if (c.size() > ScenarioLimits::max_compare)
+      fail("/compare", "more than " + std::to_string(ScenarioLimits::max_compare) + " pairs");
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      const std::string ptr = at("/compare", i);
+      const Obj o(c[i], ptr, "a compare pair");
+      o.only({"left", "right", "label"});
+      ScenarioCompare p;
+      p.left = o.str("left", 200, true);
+      p.right = o.str("right", 200, true);
+      for (const auto& [key, id] : {std::pair<std::string_view, const std::string&>{"left", p.left},
+                                    std::pair<std::string_view, const std::string&>{"right", p.right}}) {
+        auto it = names_.find(id);
+        if (it == names_.end())
+          fail(at(ptr, key), "no source \"" + id + "\" (declare it in /sources, or name an accept's \"as\")");
+        if (!it->second.kind)
+          fail(at(ptr, key), "\"" + id + "\" is a " +
+                                 std::string(kKindNames[static_cast<std::size_t>(out_.sources[it->second.source].kind)]) +
+                                 ": name one of its ends, " + it->second.ends_hint);
+      }
+      if (p.left == p.right) fail(at(ptr, "right"), "the same source as \"left\" (compare two different ones)");
+      p.label = o.str("label", ScenarioLimits::max_label_bytes, false);
+      out_.compare.push_back(std::move(p));
+    }
   }
 
   const json& doc_;
@@ -905,6 +1106,16 @@ std::string describe_expected(const ScenarioExpectation& x) {
   return s;
 }
 
+/// The warnings a window saw, for a failed check: "no warning", "2: payload_truncated".
+template <class Seen>
+std::string warnings_text(const Seen& s) {
+  if (s.warning_count == 0) return "no warning";
+  std::string kinds;
+  for (const WarningKind w : kWarningKinds)
+    if ((s.warnings >> static_cast<unsigned>(w)) & 1) kinds += (kinds.empty() ? "" : ", ") + std::string(to_string(w));
+  return std::to_string(s.warning_count) + ": " + kinds;
+}
+
 bool matches(const ScenarioExpectation& x, const Record& r) {
   if (r.outcome != x.result) return false;
   if (x.err && r.err != x.err) return false;
@@ -950,6 +1161,32 @@ std::uint64_t ScenarioRunner::submit(Command c, Token close_token) {
   return t->id;
 }
 
+std::vector<std::uint64_t> ScenarioRunner::submit_all(std::vector<Command> cs,
+                                                      const std::vector<Token>& close_tokens) {
+  if (submit_failed_) return {};
+  auto t = engine_.submit_batch(std::move(cs));
+  if (!t) {
+    submit_failed_ = true;
+    return {};
+  }
+  std::vector<std::uint64_t> ids;
+  for (std::size_t i = 0; i < t->size(); ++i) {
+    pending_.push_back(Pending{(*t)[i].id, i < close_tokens.size() ? close_tokens[i] : Token{}});
+    ids.push_back((*t)[i].id);
+  }
+  polls_after_ = 0;
+  syncs_sent_for_ = -1;
+  return ids;
+}
+
+std::optional<ReactionSpec> ScenarioRunner::resolve_reaction(ReactionSpec r, const std::string& also_close_id) const {
+  if (also_close_id.empty()) return r;
+  auto t = token_of(also_close_id);
+  if (!t) return std::nullopt;
+  r.also_close = *t;
+  return r;
+}
+
 bool ScenarioRunner::resolve_target(const ScenarioSource& s, std::optional<net::SocketAddr>& addr) {
   if (s.target.empty()) return true;  // a literal address, or none
   auto text = address_of(s.target);
@@ -961,50 +1198,60 @@ bool ScenarioRunner::resolve_target(const ScenarioSource& s, std::optional<net::
 
 bool ScenarioRunner::submit_create(const ScenarioSource& s) {
   using K = ScenarioSourceKind;
+  SourceOptions options = s.options;
+  if (auto r = resolve_reaction(options.reaction, s.also_close)) {
+    options.reaction = *r;
+  } else {
+    create_error_ = "\"" + s.id + "\": its also_close \"" + s.also_close + "\" has no source";
+    return false;
+  }
   Command c;
   switch (s.kind) {
     case K::tcp_listener:
-      c = cmd::TcpListen{*s.addr, s.options, s.allow_remote};
+      c = cmd::TcpListen{*s.addr, options, s.allow_remote};
       break;
     case K::udp: {
       std::optional<net::SocketAddr> peer = s.peer;
       if (!resolve_target(s, peer)) return false;
-      c = cmd::UdpBind{*s.addr, s.options, s.allow_remote || s.peer.has_value(), peer};
+      c = cmd::UdpBind{*s.addr, options, s.allow_remote || s.peer.has_value(), peer};
       break;
     }
     case K::tcp_stream: {
       std::optional<net::SocketAddr> a = s.addr;
       if (!resolve_target(s, a)) return false;
-      c = cmd::TcpConnect{*a, s.options};
+      c = cmd::TcpConnect{*a, options};
       break;
     }
     case K::unix_listener: {
       std::string path = s.path;
       if (path.empty()) path = generated_unix_path();
       paths_[s.id] = path;
-      c = cmd::UnixListen{path, s.options};
+      c = cmd::UnixListen{path, options};
       break;
     }
     case K::unix_stream: {
       std::string path = s.path;
       if (!s.target.empty()) path = paths_[s.target];
-      c = cmd::UnixConnect{path, s.options};
+      c = cmd::UnixConnect{path, options};
       break;
     }
     case K::unix_datagram:
-      c = cmd::UnixDatagramBind{s.path, s.options};
+      c = cmd::UnixDatagramBind{s.path, options};
       break;
     case K::socketpair:
-      c = cmd::SocketPair{s.options};
+      c = cmd::SocketPair{options};
       break;
     case K::pipe:
-      c = cmd::Pipe{s.options};
+      c = cmd::Pipe{options};
       break;
     case K::eventfd:
-      c = cmd::EventFdCreate{s.initial, s.semaphore, s.options};
+      c = cmd::EventFdCreate{s.initial, s.semaphore, options};
       break;
     case K::timerfd:
-      c = cmd::TimerFdCreate{s.options};
+      c = cmd::TimerFdCreate{options};
+      break;
+    case K::feed:
+      c = cmd::Feed{s.chunk, std::chrono::duration_cast<std::chrono::nanoseconds>(s.feed_interval), options};
       break;
   }
   if (submit_failed_) return false;
@@ -1054,6 +1301,9 @@ void ScenarioRunner::observe(std::span<const Record> records) {
                           " failed with " + errno_name(r.err);
         }
       }
+      if (r.kind == RecordKind::action && r.outcome == Outcome::error && step_error_.empty() &&
+          std::find(sourceless_ids_.begin(), sourceless_ids_.end(), r.value2) != sourceless_ids_.end())
+        step_error_ = std::string(to_string(static_cast<Op>(r.op))) + " failed with " + errno_name(r.err);
       if (r.value2 == accept_id_ && r.kind == RecordKind::action &&
           r.op == static_cast<std::uint8_t>(Op::accept) && r.outcome == Outcome::ok)
         tokens_[accept_as_] = Token(static_cast<std::size_t>(r.value));
@@ -1080,7 +1330,17 @@ void ScenarioRunner::observe(std::span<const Record> records) {
         ++s.events;
         break;
       }
+      case RecordKind::warning: {
+        Seen& s = window_[r.token];
+        if (r.op < 32) s.warnings |= std::uint32_t{1} << r.op;
+        ++s.warning_count;
+        break;
+      }
       case RecordKind::action: {
+        // Token 0: only the answers to this runner's own source-less commands.
+        if (r.token == 0 &&
+            std::find(sourceless_ids_.begin(), sourceless_ids_.end(), r.value2) == sourceless_ids_.end())
+          break;
         window_[r.token].last_action[r.op] = r;
         if (phase_ == Phase::checks) {
           // "Passes as soon as it holds": a later action must not hide this one.
@@ -1088,7 +1348,7 @@ void ScenarioRunner::observe(std::span<const Record> records) {
           for (std::size_t i = 0; i < exp.size(); ++i) {
             const auto& x = exp[i];
             if (check_state_[i] != 0 || x.type != ScenarioExpectation::Type::action) continue;
-            auto t = token_of(x.source);
+            auto t = check_token(x);
             if (t && t->value == r.token && r.op == static_cast<std::uint8_t>(x.op) && matches(x, r))
               check_state_[i] = 1;
           }
@@ -1122,78 +1382,113 @@ void ScenarioRunner::finish_step(StepOutcome::Status status, std::string detail)
   if (on_step) on_step(outcomes_.back());
 }
 
+namespace {
+
+/// The engine command for one source of a step's op (`r`: the step's reaction with its
+/// also_close resolved).
+Command command_for(const ScenarioStep& st, Token t, const ReactionSpec& r) {
+  using O = ScenarioOp;
+  switch (st.op) {
+    case O::set_interest:
+      return cmd::SetInterest{t, st.interest};
+    case O::set_mode:
+      return cmd::SetTrigger{t, st.mode};
+    case O::set_reaction:
+      return cmd::SetReaction{t, r};
+    case O::rearm:
+      return cmd::Rearm{t};
+    case O::read:
+      return cmd::Read{t, st.n};
+    case O::drain:
+      return cmd::Drain{t};
+    case O::write:
+      return cmd::Write{t, st.data};
+    case O::fill:
+      return cmd::Fill{t};
+    case O::shutdown_read:
+      return cmd::ShutdownRead{t};
+    case O::shutdown_write:
+      return cmd::ShutdownWrite{t};
+    case O::close:
+      return cmd::Close{t};
+    case O::accept:
+      return cmd::Accept{t};
+    case O::eventfd_write:
+      return cmd::EventFdWrite{t, st.value};
+    case O::eventfd_read:
+      return cmd::EventFdRead{t};
+    case O::timer_arm:
+      return cmd::TimerArm{t, st.initial, st.interval};
+    case O::timer_disarm:
+      return cmd::TimerDisarm{t};
+    case O::dup:
+      return cmd::Dup{t};
+    case O::close_fd:
+      return cmd::CloseFd{t};
+    case O::exhaust_fds:
+      return cmd::ExhaustFds{st.headroom};
+    case O::release_fds:
+      return cmd::ReleaseFds{};
+    case O::none:
+    case O::create:
+      break;
+  }
+  return cmd::Sync{};  // not reached: start_step handles none and create itself
+}
+
+/// How a step's outcome names what it did: "write a,b x3", "exhaust_fds", "step".
+std::string step_what(const ScenarioStep& st) {
+  if (st.op == ScenarioOp::none) return "step";
+  std::string s(to_string(st.op));
+  for (std::size_t i = 0; i < st.sources.size(); ++i) s += (i ? "," : " ") + st.sources[i];
+  if (st.repeat > 1) s += " x" + std::to_string(st.repeat);
+  return s;
+}
+
+}  // namespace
+
 void ScenarioRunner::start_step() {
   const ScenarioStep& st = scenario_.steps[step_];
+  step_error_.clear();
   // Every step submits at least one command: its answer anchors the barrier in the record
   // stream. A step with neither note nor op gets a marker naming it.
   if (!st.note.empty())
     submit(cmd::Note{st.note});
   else if (st.op == ScenarioOp::none)
     submit(cmd::Note{"step " + std::to_string(step_)});
-  if (st.op != ScenarioOp::none && st.op != ScenarioOp::create) {
-    auto tok = token_of(st.source);
-    if (!tok) {
-      abort_run(step_, "\"" + st.source + "\" has no source: the accept that was to name it did not succeed",
+  if (st.op == ScenarioOp::exhaust_fds || st.op == ScenarioOp::release_fds) {
+    // No source: the answer carries token 0 and is known by its command id.
+    for (const std::uint64_t id : submit_all({command_for(st, Token{0}, st.reaction)}, {}))
+      sourceless_ids_.push_back(id);
+  } else if (st.op != ScenarioOp::none && st.op != ScenarioOp::create) {
+    std::vector<Token> tokens;
+    for (const auto& id : st.sources) {
+      auto tok = token_of(id);
+      if (!tok) {
+        abort_run(step_, "\"" + id + "\" has no source: the accept that was to name it did not succeed", false);
+        return;
+      }
+      tokens.push_back(*tok);
+    }
+    const auto r = resolve_reaction(st.reaction, st.also_close);
+    if (!r) {
+      abort_run(step_, "also_close \"" + st.also_close + "\" has no source: the accept that was to name it did not succeed",
                 false);
       return;
     }
-    const Token t = *tok;
-    using O = ScenarioOp;
-    switch (st.op) {
-      case O::set_interest:
-        submit(cmd::SetInterest{t, st.interest});
-        break;
-      case O::set_mode:
-        submit(cmd::SetTrigger{t, st.mode});
-        break;
-      case O::set_reaction:
-        submit(cmd::SetReaction{t, st.reaction});
-        break;
-      case O::rearm:
-        submit(cmd::Rearm{t});
-        break;
-      case O::read:
-        submit(cmd::Read{t, st.n});
-        break;
-      case O::drain:
-        submit(cmd::Drain{t});
-        break;
-      case O::write:
-        submit(cmd::Write{t, st.data});
-        break;
-      case O::fill:
-        submit(cmd::Fill{t});
-        break;
-      case O::shutdown_read:
-        submit(cmd::ShutdownRead{t});
-        break;
-      case O::shutdown_write:
-        submit(cmd::ShutdownWrite{t});
-        break;
-      case O::close:
-        submit(cmd::Close{t}, t);
-        break;
-      case O::accept:
-        if (const std::uint64_t id = submit(cmd::Accept{t}); id != 0 && !st.as.empty()) {
-          accept_id_ = id;
-          accept_as_ = st.as;
-        }
-        break;
-      case O::eventfd_write:
-        submit(cmd::EventFdWrite{t, st.value});
-        break;
-      case O::eventfd_read:
-        submit(cmd::EventFdRead{t});
-        break;
-      case O::timer_arm:
-        submit(cmd::TimerArm{t, st.initial, st.interval});
-        break;
-      case O::timer_disarm:
-        submit(cmd::TimerDisarm{t});
-        break;
-      case O::none:
-      case O::create:
-        break;
+    // Every source, `repeat` times each, in one batch: the poll thread runs them back to back.
+    std::vector<Command> cs;
+    std::vector<Token> closes;
+    for (const Token t : tokens)
+      for (std::uint32_t k = 0; k < st.repeat; ++k) {
+        cs.push_back(command_for(st, t, *r));
+        // A Close or CloseFd may also be answered by the source_removed of its token.
+        closes.push_back(st.op == ScenarioOp::close || st.op == ScenarioOp::close_fd ? t : Token{});
+      }
+    const auto ids = submit_all(std::move(cs), closes);
+    if (st.op == ScenarioOp::accept && !st.as.empty() && !ids.empty()) {
+      accept_id_ = ids.front();
+      accept_as_ = st.as;
     }
   } else if (st.op == ScenarioOp::create) {
     const auto it = std::find_if(scenario_.sources.begin(), scenario_.sources.end(),
@@ -1215,13 +1510,30 @@ void ScenarioRunner::begin_checks(Clock::time_point now) {
   check_detail_.assign(exp.size(), {});
   for (std::size_t i = 0; i < exp.size(); ++i) {
     const auto& x = exp[i];
-    if (x.type != ScenarioExpectation::Type::readiness || (!x.not_seen && !x.not_seen_any)) continue;
-    // not_seen is judged here, once: the barrier proved the engine polled after the commands.
+    const bool no_warning = x.type == ScenarioExpectation::Type::no_warning;
+    if (!no_warning &&
+        (x.type != ScenarioExpectation::Type::readiness || (!x.not_seen && !x.not_seen_any)))
+      continue;
+    // not_seen and no_warning are judged here, once: the barrier proved the engine polled
+    // after the commands.
     auto t = token_of(x.source);
     if (!t) continue;  // evaluate() reports it
     const auto it = window_.find(t->value);
     const Seen none{};
     const Seen& s = it == window_.end() ? none : it->second;
+    if (no_warning) {
+      const bool bad = x.warning_any ? s.warning_count != 0
+                                     : ((s.warnings >> static_cast<unsigned>(x.warning)) & 1) != 0;
+      if (bad) {
+        check_state_[i] = -1;
+        check_detail_[i] = x.source + ": expected no " +
+                           (x.warning_any ? std::string("warning") : std::string(to_string(x.warning)) + " warning") +
+                           ", got " + warnings_text(s);
+      } else {
+        check_state_[i] = 1;
+      }
+      continue;
+    }
     std::uint8_t bad = 0;
     for (unsigned c = 0; c < 64; ++c)
       if ((s.combos >> c) & 1) bad |= static_cast<std::uint8_t>(c & x.not_seen);
@@ -1333,7 +1645,7 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
           if (check_state_[i] != 0) continue;
           const auto& x = exp[i];
           const bool last_chance = now >= checks_start_ + x.within;
-          auto t = token_of(x.source);
+          auto t = check_token(x);
           if (!t) {
             check_state_[i] = -1;
             check_detail_[i] = x.source + ": no such source at run time (its accept did not succeed)";
@@ -1361,10 +1673,16 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
             const auto a = s.last_action.find(static_cast<std::uint8_t>(x.op));
             ok = a != s.last_action.end() && matches(x, a->second);
             if (!ok)
-              miss = x.source + ": expected " + describe_expected(x) + ", got " +
+              miss = (x.source.empty() ? std::string(to_string(x.op)) : x.source) + ": expected " +
+                     describe_expected(x) + ", got " +
                      (a == s.last_action.end()
                           ? "no " + std::string(to_string(x.op)) + " since the previous step"
                           : describe_action(a->second));
+          } else if (x.type == T::warning) {
+            ok = ((s.warnings >> static_cast<unsigned>(x.warning)) & 1) != 0;
+            if (!ok)
+              miss = x.source + ": expected a " + std::string(to_string(x.warning)) + " warning within " +
+                     std::to_string(x.within.count()) + " ms, got " + warnings_text(s);
           } else {
             ok = s.removed;
             if (!ok)
@@ -1382,16 +1700,15 @@ std::optional<std::chrono::steady_clock::time_point> ScenarioRunner::advance(Clo
         }
         if (next) return next;
         const auto& st = scenario_.steps[step_];
-        std::string detail;
-        bool failed = false;
+        std::string detail = step_error_;  // a source-less op's error answer fails the step
+        bool failed = !step_error_.empty();
         for (std::size_t i = 0; i < exp.size(); ++i) {
           if (check_state_[i] >= 0) continue;
           failed = true;
           detail += (detail.empty() ? "" : "; ") + check_detail_[i];
         }
-        std::string what =
-            st.op == ScenarioOp::none ? std::string("step") : std::string(to_string(st.op)) + " " + st.source;
-        if (exp.empty())
+        const std::string what = step_what(st);
+        if (exp.empty() && !failed)
           finish_step(StepOutcome::Status::ran, what + ": done");
         else if (failed)
           finish_step(StepOutcome::Status::failed, what + ": " + detail);

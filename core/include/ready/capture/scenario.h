@@ -58,6 +58,14 @@ struct ScenarioLimits {
   static constexpr std::size_t max_depth = 32;         ///< JSON nesting
   static constexpr std::int64_t max_ms = 60000;        ///< wait_ms, within_ms, timer times
   static constexpr std::uint32_t max_read = 65536;     ///< read n, read_n
+  static constexpr std::size_t max_step_sources = 16;  ///< ids in one step's `source` array
+  static constexpr std::uint32_t max_repeat = 64;      ///< a step's `repeat`
+  static constexpr std::uint32_t max_headroom = 64;    ///< exhaust_fds `headroom`
+  static constexpr std::uint32_t max_chunk = 65536;    ///< feed `chunk`
+  static constexpr std::uint64_t max_interval_us = 1000000;  ///< feed `interval_us`
+  static constexpr std::uint64_t max_budget = std::uint64_t{1} << 30;  ///< reaction `budget`
+  static constexpr std::size_t max_compare = 8;         ///< top-level `compare` pairs
+  static constexpr std::size_t max_label_bytes = 64;    ///< a compare `label`
   /// How long the runner waits for the engine to answer commands (see ScenarioRunner).
   static constexpr std::chrono::milliseconds barrier_limit{5000};
   /// `within_ms` when an expectation does not give one.
@@ -85,6 +93,9 @@ enum class ScenarioSourceKind : std::uint8_t {
   pipe,           ///< a sender and a receiver, `ends` (default "<id>.w", "<id>.r")
   eventfd,        ///< `initial`, `semaphore`
   timerfd,        ///< disarmed until a timer_arm step
+  /// cmd::Feed: the receiving unix_stream end of a socketpair whose other end the engine's
+  /// feeder thread writes (`chunk` bytes every `interval_us`); only read-side ops fit it.
+  feed,
 };
 
 /// A source as the file declares it.
@@ -98,6 +109,11 @@ struct ScenarioSource {
   std::array<std::string, 2> ends;      ///< socketpair / pipe: the names of the two ends
   std::uint64_t initial = 0;            ///< eventfd
   bool semaphore = false;               ///< eventfd
+  std::uint32_t chunk = 65536;               ///< feed: bytes per write of the feeder
+  std::chrono::microseconds feed_interval{0};  ///< feed: between writes (0: back to back)
+  /// options.reaction.also_close as an id (resolved to its token when the source is created;
+  /// "" for none). options.reaction.also_close itself stays 0 in a parsed Scenario.
+  std::string also_close;
   SourceOptions options{};
   bool allow_remote = false;  ///< a non-loopback bind the options allowed
   /// Created by a `create` step instead of before the first step.
@@ -124,6 +140,10 @@ enum class ScenarioOp : std::uint8_t {
   eventfd_read,
   timer_arm,
   timer_disarm,
+  dup,          ///< cmd::Dup
+  close_fd,     ///< cmd::CloseFd: close(2) without deregistering; only `close` may follow
+  exhaust_fds,  ///< cmd::ExhaustFds (no source), `headroom`
+  release_fds,  ///< cmd::ReleaseFds (no source)
 };
 
 /// Readiness flags as a scenario names them: ready::capture::ReadinessFlag (record.h).
@@ -136,6 +156,8 @@ struct ScenarioExpectation {
     readiness,  ///< `seen` / `not_seen` flags
     action,     ///< the result of the latest action `op` on the source
     removed,    ///< the source was removed (closed) by the engine
+    warning,     ///< a warning record of kind `warning` was recorded for the source
+    no_warning,  ///< no warning record of kind `warning` (any kind: `warning_any`) for it
   };
   Type type = Type::readiness;
   std::string source;
@@ -150,6 +172,9 @@ struct ScenarioExpectation {
   Outcome result = Outcome::ok;
   int err = 0;  ///< errno that must match when result is error (0: any)
   std::optional<std::uint64_t> n, n_min, n_max;
+  // warning / no_warning:
+  WarningKind warning = WarningKind::payload_truncated;
+  bool warning_any = false;  ///< no_warning: "any"
   /// How long after the step's barrier a `seen`, action or removed check may take.
   std::chrono::milliseconds within = ScenarioLimits::default_within;
 };
@@ -158,7 +183,12 @@ struct ScenarioExpectation {
 struct ScenarioStep {
   std::string note;
   ScenarioOp op = ScenarioOp::none;
-  std::string source;
+  std::string source;                ///< the first (or only) id of `sources`; "" for a source-less op
+  std::vector<std::string> sources;  ///< every id the op applies to, in file order (1..16; none
+                                     ///< for none, exhaust_fds, release_fds)
+  std::uint32_t repeat = 1;          ///< the op this many times per source, in one batch
+  std::uint32_t headroom = 0;        ///< exhaust_fds
+  std::string also_close;            ///< set_reaction: reaction.also_close as an id ("" for none)
   std::string as;                          ///< accept: the name the accepted stream gets
   Interest interest = Interest::READABLE;  ///< set_interest
   Trigger mode = Trigger::edge;            ///< set_mode
@@ -226,8 +256,10 @@ struct StepOutcome {
 /// Order of events. Before the first step the runner creates the non-deferred sources one
 /// at a time, in file order, each after the previous one was answered (so a connect can
 /// name a listener's real, ephemeral port). Then, per step: `wait_ms`, the note (a
-/// cmd::Note; a step with neither note nor op gets the note "step N"), the operation, a
-/// barrier, then the checks:
+/// cmd::Note; a step with neither note nor op gets the note "step N"), the operation (its
+/// commands — every source of the step's list, `repeat` times each — in one
+/// Engine::submit_batch, so the poll thread runs them with no poll between), a barrier, then
+/// the checks:
 ///  - the barrier: the records answering every command submitted so far have arrived, and
 ///    after them two poll_return records (cmd::Sync wakes the poll thread for each). Records
 ///    come in the poll thread's program order, so the first poll began after the commands
@@ -235,6 +267,10 @@ struct StepOutcome {
 ///    commands (or the wait before them) made ready at once has been polled and recorded;
 ///  - `not_seen` is judged at the barrier; `seen`, action and removed checks pass as soon as
 ///    they hold, and fail `within_ms` after the barrier.
+/// An error answer to a source-less op (exhaust_fds, release_fds: token 0, known by its
+/// command id) fails its step whatever its checks say. The runner follows a source's token
+/// after close and close_fd: events of a registration a dup'd descriptor keeps alive are
+/// checked on the same id.
 /// A failed check does not stop the run (the timeline stays complete); a command the engine
 /// does not answer within ScenarioLimits::barrier_limit, a source that cannot be created,
 /// or a step naming an accepted stream whose accept failed does.
@@ -264,8 +300,8 @@ class ScenarioRunner {
   [[nodiscard]] const std::vector<StepOutcome>& outcomes() const noexcept { return outcomes_; }
   /// Called with each outcome as it is decided.
   std::function<void(const StepOutcome&)> on_step;
-  /// The engine's token for a source id (an end name, an accept's `as`); nullopt when it
-  /// has none (yet).
+  /// The engine's token for a source id (an end name, a feed, an accept's `as`); nullopt when
+  /// it has none (yet). It keeps answering after the source closed (close, close_fd).
   [[nodiscard]] std::optional<Token> token_of(std::string_view source_id) const;
   [[nodiscard]] const Scenario& scenario() const noexcept { return scenario_; }
   /// The index of the step running or next to run (the number of steps once finished).
@@ -289,6 +325,8 @@ class ScenarioRunner {
   struct Seen {
     std::uint64_t combos = 0;  // bit (1 << flags) for each distinct flag set seen
     std::uint64_t events = 0;
+    std::uint32_t warnings = 0;  // bit (1 << WarningKind) for each kind recorded
+    std::uint64_t warning_count = 0;
     bool removed = false;
     std::map<std::uint8_t, Record> last_action;  // by Op
   };
@@ -299,6 +337,11 @@ class ScenarioRunner {
 
   /// Submits a command whose answer the barrier waits for; its id, or 0 if refused.
   std::uint64_t submit(Command c, Token close_token = Token{});
+  /// Submits commands with one Engine::submit_batch; `close_tokens[i]` as for submit. The
+  /// ids, empty if refused.
+  std::vector<std::uint64_t> submit_all(std::vector<Command> cs, const std::vector<Token>& close_tokens);
+  /// The ReactionSpec with `also_close_id` resolved to its token (nullopt: it has none).
+  std::optional<ReactionSpec> resolve_reaction(ReactionSpec r, const std::string& also_close_id) const;
   bool submit_create(const ScenarioSource& s);
   /// The real address of the source s connects to by id (into `addr`); false, with
   /// create_error_ set, when that source has none. True without change for a literal.
@@ -308,6 +351,11 @@ class ScenarioRunner {
   void finish_step(StepOutcome::Status status, std::string detail);
   void abort_run(std::size_t index, std::string detail, bool setup);
   std::optional<std::string> address_of(const std::string& id) const;
+  /// The token a check looks at: its source's, or 0 for a source-less action check
+  /// (exhaust_fds / release_fds: the runner keeps only its own commands' answers there).
+  [[nodiscard]] std::optional<Token> check_token(const ScenarioExpectation& x) const {
+    return x.source.empty() ? std::optional<Token>(Token{0}) : token_of(x.source);
+  }
 
   Scenario scenario_;
   Engine& engine_;
@@ -335,6 +383,8 @@ class ScenarioRunner {
   int polls_after_ = 0;      // poll_return records since every command was answered
   int syncs_sent_for_ = -1;  // the polls_after_ value a Sync was sent for
   bool submit_failed_ = false;
+  std::vector<std::uint64_t> sourceless_ids_;  // exhaust_fds / release_fds of the running step
+  std::string step_error_;                     // an error answer to one of them
 
   Clock::time_point now_{};  // the `now` of the advance() running
   Clock::time_point wait_until_{};
