@@ -592,7 +592,9 @@ void MainWindow::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t e
     const Record r = store.at(i);
     if (k == RecordKind::action && r.outcome != capture::Outcome::error) continue;
     if (k == RecordKind::warning) {
-      showMessage(tr("%1: %2 (see Warnings)").arg(laneLabel(r.token), warning_text(r)), true);
+      showMessage(r.token ? tr("%1: %2 (see Warnings)").arg(laneLabel(r.token), warning_text(r))
+                          : tr("%1 (see Warnings)").arg(warning_text(r)),
+                  true);
       continue;
     }
     showMessage(tr("#%1 %2: %3").arg(r.token).arg(record_what(r), record_result(r)), true);

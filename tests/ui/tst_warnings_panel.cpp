@@ -216,6 +216,21 @@ class TestWarningsPanel : public CoreTest {
     QVERIFY(lane);
     QCOMPARE(lanes.markers().size(), std::size_t{1});
     QCOMPARE(lanes.markers().front().lane, static_cast<std::int32_t>(*lane));
+    // The mark is found under the record's place on the lane (its tooltip words it).
+    TimelineView* timeline = window->timeline();
+    timeline->zoomReset();
+    const std::uint64_t windex = panel->model()->rowAt(0).index;
+    std::optional<QPoint> at;
+    QTRY_VERIFY_WITH_TIMEOUT((at = timeline->recordPosition(windex)).has_value(), kUiWaitMs);
+    const TimelineMarker* mark = timeline->warningAt(*at);
+    QVERIFY2(mark, qPrintable(QStringLiteral("at %1,%2 plot %3,%4 %5x%6 view %7..%8 lane %9")
+                                  .arg(at->x()).arg(at->y())
+                                  .arg(timeline->plotRect().x()).arg(timeline->plotRect().y())
+                                  .arg(timeline->plotRect().width()).arg(timeline->plotRect().height())
+                                  .arg(timeline->view().t0).arg(timeline->view().t1)
+                                  .arg(timeline->laneAt(at->y()) ? int(*timeline->laneAt(at->y())) : -1)));
+    QCOMPARE(mark->index, windex);
+    QVERIFY(!timeline->warningAt(*at + QPoint(0, TimelineView::kLaneHeight)));  // not on the next lane
     // Selecting the row selects its record on the timeline.
     panel->view()->selectRow(0);
     QCOMPARE(window->timeline()->selectedRecord(), std::optional<std::uint64_t>(panel->model()->rowAt(0).index));

@@ -15,6 +15,7 @@
 
 #include "ready/capture/command.h"
 #include "ready/interest.h"
+#include "record_format.h"
 
 namespace ready::ui {
 
@@ -328,6 +329,22 @@ std::optional<std::uint64_t> TimelineView::recordAt(QPoint pos) const {
   if (!lane) return std::nullopt;
   const int within = (pos.y() - l.plot.top()) % kLaneHeight;
   return nearestRecord(*lane, scaleFor(l), pos.x(), within >= kBandTop + kBandHeight);
+}
+
+const TimelineMarker* TimelineView::warningAt(QPoint pos) const {
+  if (!m_index) return nullptr;
+  const Layout l = layoutFor(rect());
+  if (!l.plot.contains(pos)) return nullptr;
+  const auto lane = laneAt(pos.y());
+  if (!lane || (pos.y() - l.plot.top()) % kLaneHeight > 14) return nullptr;  // the mark's rows
+  const TimeScale s = scaleFor(l);
+  const std::uint64_t ta = s.time(pos.x() - kHitRadius);
+  const std::uint64_t tb = s.time(pos.x() + kHitRadius + 1);
+  const auto& markers = m_index->markers();
+  auto it = std::partition_point(markers.begin(), markers.end(), [ta](const TimelineMarker& m) { return m.t_ns < ta; });
+  for (; it != markers.end() && it->t_ns <= tb; ++it)  // <=: below 1 ns a pixel, times truncate
+    if (it->lane == static_cast<std::int32_t>(*lane)) return &*it;
+  return nullptr;
 }
 
 std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
@@ -1208,7 +1225,16 @@ void TimelineView::leaveEvent(QEvent* e) {
 bool TimelineView::event(QEvent* e) {
   if (e->type() == QEvent::ToolTip) {
     auto* he = static_cast<QHelpEvent*>(e);
-    if (const auto idx = recordAt(he->pos()))
+    if (const TimelineMarker* w = warningAt(he->pos())) {
+      QToolTip::showText(he->globalPos(),
+                         QStringLiteral("t = %1  (record %2)\nwarning: %3\n(the Warnings list links the lesson that explains it)")
+                             .arg(durationText(double(w->t_ns)))
+                             .arg(w->index)
+                             .arg(m_store && w->index >= m_store->begin_index() && w->index < m_store->end_index()
+                                      ? warning_text(m_store->at(w->index))
+                                      : w->text),
+                         this);
+    } else if (const auto idx = recordAt(he->pos()))
       QToolTip::showText(he->globalPos(), describeRecord(*idx), this);
     else
       QToolTip::hideText();

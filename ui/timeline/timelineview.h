@@ -111,6 +111,9 @@ class TimelineView : public QWidget {
   [[nodiscard]] std::optional<QPoint> recordPosition(std::uint64_t index) const;
   /// The record nearest to `pos` (within a few pixels, same lane), if any.
   [[nodiscard]] std::optional<std::uint64_t> recordAt(QPoint pos) const;
+  /// The warning mark under `pos` (a lane's warning, within a few pixels), if any; its
+  /// tooltip is the warning in words.
+  [[nodiscard]] const TimelineMarker* warningAt(QPoint pos) const;
   /// The lane drawn at widget y, if any.
   [[nodiscard]] std::optional<std::uint32_t> laneAt(int y) const;
 
