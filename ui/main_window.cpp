@@ -177,7 +177,8 @@ void MainWindow::buildCentre() {
   timeline_->setEmptyHint(
       tr("No sources yet.\n\n"
          "File > New source… (Ctrl+N) opens a listener, a connection, a pipe, an eventfd or a timer;\n"
-         "File > Open scenario… (Ctrl+O) plays a lesson.\n\n"
+         "Help > Lessons (F2) plays the built-in lessons step by step;\n"
+         "File > Open scenario… (Ctrl+O) plays a scenario file.\n\n"
          "Or start with live sources:  readyscope --listen 127.0.0.1:7000 --reaction echo\n"
          "and talk to it with  nc 127.0.0.1 7000"));
 
