@@ -37,6 +37,7 @@
 
 #include "event_log_model.h"
 #include "inspector.h"
+#include "lessons_panel.h"
 #include "new_source_dialog.h"
 #include "rates.h"
 #include "ready/capture/recording.h"
@@ -46,6 +47,7 @@
 #include "sources_model.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
+#include "warnings_panel.h"
 
 namespace ready::ui {
 
@@ -175,7 +177,8 @@ void MainWindow::buildCentre() {
   timeline_->setEmptyHint(
       tr("No sources yet.\n\n"
          "File > New source… (Ctrl+N) opens a listener, a connection, a pipe, an eventfd or a timer;\n"
-         "File > Open scenario… (Ctrl+O) plays a lesson.\n\n"
+         "Help > Lessons (F2) plays the built-in lessons step by step;\n"
+         "File > Open scenario… (Ctrl+O) plays a scenario file.\n\n"
          "Or start with live sources:  readyscope --listen 127.0.0.1:7000 --reaction echo\n"
          "and talk to it with  nc 127.0.0.1 7000"));
 
@@ -293,6 +296,19 @@ void MainWindow::buildCentre() {
           [this](std::uint64_t t0, std::uint64_t t1) { rates_->setRange(t0, t1); });
 }
 
+void MainWindow::focusRecord(std::uint64_t index) {
+  const auto& store = bridge_->store();
+  if (index < store.begin_index() || index >= store.end_index()) return;
+  timeline_->selectRecord(index);
+  const Record r = store.at(index);
+  if (r.token != 0 && source_table_->find(r.token)) selectSource(r.token);
+  const int row = log_model_->showIndex(index);
+  if (row >= 0) {
+    log_view_->selectRow(row);
+    log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtCenter);
+  }
+}
+
 void MainWindow::buildDocks() {
   sources_model_ = new SourcesModel(*source_table_, *bridge_, this);
   sources_view_ = new QTableView;
@@ -353,7 +369,47 @@ void MainWindow::buildDocks() {
   inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
   inspectorDock->setWidget(inspector_);
   addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
-  resizeDocks({sourcesDock, inspectorDock}, {430, 340}, Qt::Horizontal);
+
+  lessons_ = new LessonsPanel(*bridge_, lanes_.get(), this);
+  lessons_->setObjectName(QStringLiteral("lessonsPanel"));
+  auto* lessonsDock = new QDockWidget(tr("Lessons"), this);
+  lessonsDock->setObjectName(QStringLiteral("lessonsDock"));
+  lessonsDock->setWidget(lessons_);
+  addDockWidget(Qt::RightDockWidgetArea, lessonsDock);
+  tabifyDockWidget(inspectorDock, lessonsDock);
+  inspectorDock->raise();
+  connect(lessons_, &LessonsPanel::stepStarted, this, [this](int i) {
+    const auto* s = lessons_->scenario();
+    if (!s) return;
+    const QString narration = lessons_->stepNarration(i);
+    const QString name = QString::fromStdString(s->name);
+    showMessage(narration.startsWith(QStringLiteral("step "))
+                    ? tr("Lesson %1: %2").arg(name, narration)
+                    : tr("Lesson %1, step %2: %3").arg(name).arg(i + 1).arg(narration),
+                false);
+  });
+
+  warnings_ = new WarningsPanel(*bridge_, [this](std::uint64_t token) { return laneLabel(token); }, this);
+  warnings_->setObjectName(QStringLiteral("warningsPanel"));
+  auto* warningsDock = new QDockWidget(tr("Warnings"), this);
+  warningsDock->setObjectName(QStringLiteral("warningsDock"));
+  warningsDock->setWidget(warnings_);
+  addDockWidget(Qt::BottomDockWidgetArea, warningsDock);
+  connect(warnings_, &WarningsPanel::recordActivated, this, &MainWindow::focusRecord);
+  connect(warnings_, &WarningsPanel::lessonRequested, this, [this](const QString& name) { showLesson(name); });
+
+  resizeDocks({sourcesDock, inspectorDock}, {430, 360}, Qt::Horizontal);
+  resizeDocks({warningsDock}, {130}, Qt::Vertical);
+}
+
+bool MainWindow::showLesson(const QString& name) {
+  auto* dock = qobject_cast<QDockWidget*>(lessons_->parentWidget());
+  if (dock) {
+    dock->show();
+    dock->raise();
+  }
+  if (name.isEmpty()) return true;
+  return lessons_->openLesson(name);
 }
 
 void MainWindow::buildActions() {
@@ -434,6 +490,10 @@ void MainWindow::buildActions() {
   for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
 
   auto* help = menuBar()->addMenu(tr("&Help"));
+  QAction* lessons = help->addAction(tr("&Lessons"));
+  lessons->setObjectName(QStringLiteral("actionLessons"));
+  lessons->setShortcut(QKeySequence(Qt::Key_F2));
+  connect(lessons, &QAction::triggered, this, [this] { showLesson(); });
   QAction* keys = help->addAction(tr("&Keyboard shortcuts"));
   keys->setShortcut(QKeySequence::HelpContents);
   connect(keys, &QAction::triggered, this, &MainWindow::showShortcuts);
@@ -532,6 +592,12 @@ void MainWindow::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t e
     if (k != RecordKind::action && k != RecordKind::warning) continue;
     const Record r = store.at(i);
     if (k == RecordKind::action && r.outcome != capture::Outcome::error) continue;
+    if (k == RecordKind::warning) {
+      showMessage(r.token ? tr("%1: %2 (see Warnings)").arg(laneLabel(r.token), warning_text(r))
+                          : tr("%1 (see Warnings)").arg(warning_text(r)),
+                  true);
+      continue;
+    }
     showMessage(tr("#%1 %2: %3").arg(r.token).arg(record_what(r), record_result(r)), true);
   }
   // New tokens for the log's token filter.
@@ -546,6 +612,20 @@ void MainWindow::submit(capture::Command command) { (void)bridge_->submit(std::m
 void MainWindow::playScenario(capture::Scenario scenario) {
   if (!bridge_->engine()) return;
   player_ = std::make_unique<ScenarioPlayer>(*bridge_, std::move(scenario));
+  // Compare pairs: the two lanes side by side once both tokens exist (checked each frame).
+  lanes_->clear_pins();
+  scenario_pins_.assign(player_->scenario().compare.size(), false);
+  connect(bridge_.get(), &Bridge::frame, player_.get(), [this] {
+    const auto& compare = player_->scenario().compare;
+    for (std::size_t i = 0; i < compare.size(); ++i) {
+      if (scenario_pins_[i]) continue;
+      const auto l = player_->runner().token_of(compare[i].left);
+      const auto r = player_->runner().token_of(compare[i].right);
+      if (!l || !r) continue;
+      lanes_->pin_adjacent(l->value, r->value, QString::fromStdString(compare[i].label));
+      scenario_pins_[i] = true;
+    }
+  });
   const QString name = QString::fromStdString(player_->scenario().title);
   showMessage(tr("Scenario: %1").arg(name), false);
   connect(player_.get(), &ScenarioPlayer::stepDecided, this, [this](const capture::StepOutcome& o) {
@@ -576,8 +656,12 @@ void MainWindow::selectSource(std::uint64_t token) {
 
 QString MainWindow::laneLabel(std::uint64_t token) const {
   const SourceRow* r = source_table_->find(token);
-  if (!r) return QStringLiteral("#%1").arg(token);
-  return QString::fromStdString(r->label());
+  QString label = r ? QString::fromStdString(r->label()) : QStringLiteral("#%1").arg(token);
+  // A lesson's sources carry the lesson's name for them ("reader"): compare lanes read at once.
+  if (lessons_) {
+    if (const QString name = lessons_->sourceName(token); !name.isEmpty()) label += QStringLiteral(" “%1”").arg(name);
+  }
+  return label;
 }
 
 void MainWindow::newSource(int kind) {

@@ -23,11 +23,13 @@ namespace ready::ui {
 class EventLogModel;
 class Inspector;
 class LaneIndex;
+class LessonsPanel;
 class RatesView;
 class ScenarioPlayer;
 class SourceTable;
 class SourcesModel;
 class TimelineView;
+class WarningsPanel;
 
 /// The colour scheme of the window. `system` keeps the platform's palette.
 enum class Theme { system, light, dark };
@@ -38,7 +40,9 @@ enum class Theme { system, light, dark };
 ///    the event log and the rates charts;
 ///  - left dock: the sources table (live interest checkboxes, mode, reaction, counters;
 ///    context menu with every action the kind offers);
-///  - right dock: the inspector of the selected source (payload, send box, actions).
+///  - right dock: the inspector of the selected source (payload, send box, actions), and
+///    tabbed with it the Lessons panel (built-in lessons played step by step; F2);
+///  - bottom dock: the warnings list (every pitfall warning, each linking to its lesson).
 /// Selection is shared: selecting a source in the table, clicking a mark on the timeline or
 /// a row of the log selects the same source (and record) everywhere.
 /// Window geometry, dock layout, theme and recent addresses persist in QSettings
@@ -62,6 +66,14 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] const SourceTable& sourceTable() const noexcept { return *source_table_; }
   [[nodiscard]] const LaneIndex& laneIndex() const noexcept { return *lanes_; }
   [[nodiscard]] ScenarioPlayer* scenarioPlayer() const noexcept { return player_.get(); }
+  [[nodiscard]] LessonsPanel* lessonsPanel() const noexcept { return lessons_; }
+  [[nodiscard]] WarningsPanel* warningsPanel() const noexcept { return warnings_; }
+  /// Shows and raises the Lessons panel and opens the built-in lesson `name` there (empty:
+  /// just shows the panel). False when there is no such lesson.
+  bool showLesson(const QString& name = {});
+  /// Selects the record at global store index `index` on the timeline, in the log and (for
+  /// a record about a source) in the sources table and inspector.
+  void focusRecord(std::uint64_t index);
   /// The text shown in the status bar's message area (the last error or note).
   [[nodiscard]] QString statusMessage() const;
 
@@ -117,6 +129,9 @@ class MainWindow : public QMainWindow {
   Inspector* inspector_ = nullptr;
   RatesView* rates_ = nullptr;
   QTabWidget* bottom_tabs_ = nullptr;
+  LessonsPanel* lessons_ = nullptr;
+  WarningsPanel* warnings_ = nullptr;
+  std::vector<bool> scenario_pins_;  // playScenario's compare pairs applied to the lane index
 
   QLabel* st_rate_ = nullptr;
   QLabel* st_total_ = nullptr;

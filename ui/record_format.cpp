@@ -184,4 +184,56 @@ QString record_detail(const Record& r, const NoteTextFn& notes) {
   return {};
 }
 
+QString warning_title(capture::WarningKind k) {
+  using W = capture::WarningKind;
+  switch (k) {
+    case W::payload_truncated:
+      return QStringLiteral("payload not kept in full");
+    case W::emfile:
+      return QStringLiteral("out of descriptors (EMFILE)");
+    case W::engine_error:
+      return QStringLiteral("engine error");
+    case W::et_partial_read:
+      return QStringLiteral("edge-triggered partial read");
+    case W::oneshot_disarmed_pending:
+      return QStringLiteral("oneshot not rearmed");
+    case W::level_writable_spin:
+      return QStringLiteral("level-triggered writable spin");
+    case W::read_after_close:
+      return QStringLiteral("read after read_closed");
+    case W::event_after_close:
+      return QStringLiteral("event after close");
+  }
+  return QStringLiteral("warning %1").arg(static_cast<int>(k));
+}
+
+QString warning_text(const Record& r) {
+  if (r.kind != RecordKind::warning) return {};
+  using W = capture::WarningKind;
+  const auto bytes = [](std::uint64_t n) {
+    return n == 1 ? QStringLiteral("1 byte") : QStringLiteral("%1 bytes").arg(n);
+  };
+  switch (static_cast<W>(r.op)) {
+    case W::payload_truncated:
+      return QStringLiteral("a payload sample was cut short or evicted (%1); the counts stay exact").arg(bytes(r.value));
+    case W::emfile:
+      return QStringLiteral("accept hit the descriptor limit; the reserve descriptor accepted and closed what waited");
+    case W::engine_error:
+      return QStringLiteral("the engine hit an unexpected error (%1)").arg(errno_text(r.err));
+    case W::et_partial_read:
+      return QStringLiteral("edge-triggered read stopped with %1 left and no new edge will come").arg(bytes(r.value));
+    case W::oneshot_disarmed_pending:
+      return QStringLiteral("a oneshot registration fired and was not rearmed while %1 wait: no event will come")
+          .arg(bytes(r.value));
+    case W::level_writable_spin:
+      return QStringLiteral("level-triggered writable reported %1 times with nothing written: the loop spins")
+          .arg(r.value);
+    case W::read_after_close:
+      return QStringLiteral("reads went on after read_closed was reported (%1 saw end of file)").arg(r.value);
+    case W::event_after_close:
+      return QStringLiteral("an event came for a token whose source was already closed (stale, or kept alive by a dup)");
+  }
+  return QStringLiteral("%1, value %2").arg(record_what(r)).arg(r.value);
+}
+
 }  // namespace ready::ui

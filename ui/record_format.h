@@ -51,6 +51,12 @@ QString record_result(const capture::Record& r);
 /// parent of a new source, the bytes of a removed one, time blocked in epoll_wait, a note's
 /// text (through `notes`, which may be empty), the accounting of a stats record.
 QString record_detail(const capture::Record& r, const NoteTextFn& notes = {});
+/// A warning kind in a few words ("edge-triggered partial read").
+QString warning_title(capture::WarningKind k);
+/// A warning record in a sentence, its `value` worked in: "edge-triggered read stopped with
+/// 6 bytes left and no new edge will come". Records of another kind give an empty string.
+QString warning_text(const capture::Record& r);
+
 /// The token as the log shows it: empty for records about no source (poll_return, note,
 /// stats), else its number.
 QString record_token_text(const capture::Record& r);

@@ -260,9 +260,50 @@ const std::vector<std::uint32_t>& LaneIndex::order() const {
     for (const auto& g : groups_)
       for (std::uint32_t id : g)
         if (!lanes_[id].gone) order_.push_back(id);
+    // Compare pins: each right lane moves to just below its left lane (O(lanes) per pin;
+    // there are few pins and order() is recomputed only when lanes change).
+    for (const LanePin& pin : pins_) {
+      const auto l = lane_of(pin.left);
+      const auto r = lane_of(pin.right);
+      if (!l || !r || lanes_[*l].gone || lanes_[*r].gone) continue;
+      const auto rit = std::find(order_.begin(), order_.end(), *r);
+      if (rit == order_.end()) continue;
+      order_.erase(rit);
+      const auto lit = std::find(order_.begin(), order_.end(), *l);
+      order_.insert(lit == order_.end() ? order_.end() : std::next(lit), *r);
+    }
     order_dirty_ = false;
   }
   return order_;
+}
+
+bool LaneIndex::pin_adjacent(std::uint64_t left, std::uint64_t right, QString label) {
+  if (left == 0 || right == 0 || left == right) return false;
+  if (std::any_of(pins_.begin(), pins_.end(), [right](const LanePin& p) { return p.right == right; })) return false;
+  if (pins_.size() >= kMaxPins) {
+    ++pins_refused_;
+    return false;
+  }
+  pins_.push_back({left, right, std::move(label)});
+  order_dirty_ = true;
+  return true;
+}
+
+void LaneIndex::clear_pins() {
+  if (pins_.empty()) return;
+  pins_.clear();
+  order_dirty_ = true;
+}
+
+const LanePin* LaneIndex::pin_starting_at(std::uint32_t lane) const {
+  if (pins_.empty() || lane >= lanes_.size() || lanes_[lane].is_poll) return nullptr;
+  const std::vector<std::uint32_t>& o = order();
+  const auto it = std::find(o.begin(), o.end(), lane);
+  if (it == o.end() || std::next(it) == o.end()) return nullptr;
+  const std::uint64_t below = lanes_[*std::next(it)].token;
+  for (const LanePin& p : pins_)
+    if (p.left == lanes_[lane].token && p.right == below) return &p;
+  return nullptr;
 }
 
 std::optional<std::uint32_t> LaneIndex::lane_of(std::uint64_t token) const {
@@ -373,7 +414,8 @@ void LaneIndex::poll_columns(const TimeScale& scale, std::span<PollColumn> out) 
 
 std::size_t LaneIndex::memory_bytes() const noexcept {
   std::size_t n = lanes_.capacity() * sizeof(TimelineLane) + poll_.memory_bytes() +
-                  markers_.capacity() * sizeof(TimelineMarker) + by_token_.size() * 32 +
+                  markers_.capacity() * sizeof(TimelineMarker) + pins_.capacity() * sizeof(LanePin) +
+                  by_token_.size() * 32 +
                   order_.capacity() * sizeof(std::uint32_t);
   for (const TimelineLane& l : lanes_)
     n += l.readiness.memory_bytes() + l.actions.memory_bytes() + l.interest.capacity() * sizeof(InterestSpan);

@@ -167,6 +167,14 @@ struct TimelineMarker {
   QString text;             ///< the note's text, or the warning's kind
 };
 
+/// Compare mode: two sources shown in adjacent lanes under one label ("edge vs level"), a
+/// display hint only (LaneIndex::pin_adjacent).
+struct LanePin {
+  std::uint64_t left = 0;   ///< token of the upper lane
+  std::uint64_t right = 0;  ///< token of the lane drawn right below it
+  QString label;            ///< what differs; may be empty
+};
+
 /// One lane of the timeline: the poll loop, or one source (token).
 struct TimelineLane {
   static constexpr std::uint64_t kAlive = std::numeric_limits<std::uint64_t>::max();
@@ -208,6 +216,13 @@ struct PollColumn {
 /// first's (adjacent, same depth). A lane that was removed and whose records were all
 /// evicted is `gone` and leaves the order.
 ///
+/// Compare pins (`pin_adjacent`) then move a lane right below another one: the right lane
+/// of a pin leaves its place and is drawn immediately after the left lane (with its depth
+/// kept), so two sources a lesson compares sit side by side whatever their groups. A pin
+/// names tokens, so it may be set before their lanes exist and takes effect when both do;
+/// while either lane is missing or gone the pin changes nothing. Pins are applied in the
+/// order they were set; a lane is the right side of at most one pin. At most kMaxPins.
+///
 /// Summaries. Per lane, readiness marks (ReadinessFlag union) and action ticks (ActionGlyph
 /// union) in SummaryLevels, the poll lane's returns likewise: O(kLevels) per record.
 /// `readiness_columns` & co. fill one entry per pixel column from the coarsest level whose
@@ -230,8 +245,23 @@ class LaneIndex final : public RecordObserver {
 
   /// How a note's text is found (Bridge::note_text); without it notes read "note <id>".
   void set_note_text(NoteText f) { note_text_ = std::move(f); }
-  /// Forgets everything and indexes every record the store holds now.
+  /// Forgets everything and indexes every record the store holds now (pins stay).
   void rebuild();
+
+  /// Bound on compare pins held at once; pin_adjacent refuses (and counts) beyond it.
+  static constexpr std::size_t kMaxPins = 64;
+  /// Shows the lane of `right` right below the lane of `left` (compare mode), under `label`.
+  /// False, nothing changed, when left == right, either is 0, `right` is already the right
+  /// side of a pin, or kMaxPins are held (that last case counts in pins_refused()).
+  bool pin_adjacent(std::uint64_t left, std::uint64_t right, QString label);
+  /// Forgets every pin (the lanes go back to their group order).
+  void clear_pins();
+  [[nodiscard]] const std::vector<LanePin>& pins() const noexcept { return pins_; }
+  /// pin_adjacent calls refused because kMaxPins were held.
+  [[nodiscard]] std::uint64_t pins_refused() const noexcept { return pins_refused_; }
+  /// The pin whose left lane is `lane` and whose right lane follows it in order() now, if any
+  /// (what the view draws the compare label across).
+  [[nodiscard]] const LanePin* pin_starting_at(std::uint32_t lane) const;
 
   void on_record(const capture::Record& r, std::uint64_t index) override;
   void on_evicted(std::uint64_t new_begin) override;
@@ -284,6 +314,8 @@ class LaneIndex final : public RecordObserver {
   std::uint32_t cached_lane_ = 0;  // 0: no cache (lane 0 has no token)
   SummaryLevels<PollBucket> poll_;
   std::vector<TimelineMarker> markers_;
+  std::vector<LanePin> pins_;
+  std::uint64_t pins_refused_ = 0;
   mutable std::vector<std::uint32_t> order_;
   mutable bool order_dirty_ = true;
 };

@@ -15,6 +15,7 @@
 
 #include "ready/capture/command.h"
 #include "ready/interest.h"
+#include "record_format.h"
 
 namespace ready::ui {
 
@@ -40,6 +41,7 @@ constexpr int kTickCentre = 25;
 constexpr int kSparseSpacing = 8;  // mean px between marks at or above which shapes are drawn
 constexpr int kHitRadius = 6;
 const QColor kVermillion(0xD5, 0x5E, 0x00);
+const QColor kWarningYellow(0xF0, 0xE4, 0x42);  // Okabe-Ito yellow: warning marks only
 
 // Alpha by how many records share a column: the density shading of decimated marks.
 int densityAlpha(std::uint32_t count) {
@@ -329,6 +331,22 @@ std::optional<std::uint64_t> TimelineView::recordAt(QPoint pos) const {
   return nearestRecord(*lane, scaleFor(l), pos.x(), within >= kBandTop + kBandHeight);
 }
 
+const TimelineMarker* TimelineView::warningAt(QPoint pos) const {
+  if (!m_index) return nullptr;
+  const Layout l = layoutFor(rect());
+  if (!l.plot.contains(pos)) return nullptr;
+  const auto lane = laneAt(pos.y());
+  if (!lane || (pos.y() - l.plot.top()) % kLaneHeight > 14) return nullptr;  // the mark's rows
+  const TimeScale s = scaleFor(l);
+  const std::uint64_t ta = s.time(pos.x() - kHitRadius);
+  const std::uint64_t tb = s.time(pos.x() + kHitRadius + 1);
+  const auto& markers = m_index->markers();
+  auto it = std::partition_point(markers.begin(), markers.end(), [ta](const TimelineMarker& m) { return m.t_ns < ta; });
+  for (; it != markers.end() && it->t_ns <= tb; ++it)  // <=: below 1 ns a pixel, times truncate
+    if (it->lane == static_cast<std::int32_t>(*lane)) return &*it;
+  return nullptr;
+}
+
 std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
   if (!m_store || !m_index || index < m_store->begin_index() || index >= m_store->end_index()) return std::nullopt;
   const Record r = m_store->at(index);
@@ -488,6 +506,7 @@ void TimelineView::render(QPainter& p, const QRect& area) {
   paintAxis(p, l, s);
   paintLanes(p, l, s);
   paintOverlays(p, l, s);
+  paintComparePins(p, l);
   if (showsEmptyHint()) paintEmptyHint(p, l);
   p.restore();
 }
@@ -988,10 +1007,19 @@ void TimelineView::paintOverlays(QPainter& p, const Layout& l, const TimeScale& 
       const auto row = std::find(lanes.begin(), lanes.end(), static_cast<std::uint32_t>(it->lane));
       const int r = static_cast<int>(row - lanes.begin()) - m_firstRow;
       if (row == lanes.end() || r < 0 || r >= l.rows) continue;
-      p.setPen(QPen(kVermillion, 2));
+      // A warning: a yellow triangle outlined in vermillion with a "!" at the lane's top,
+      // a shape no readiness mark or action glyph has.
       const int y = plot.top() + r * kLaneHeight;
-      p.drawLine(x, y + 3, x, y + 10);
-      p.drawPoint(x, y + 13);
+      p.save();
+      p.setRenderHint(QPainter::Antialiasing, true);
+      const QPointF tri[3] = {QPointF(x + 0.5, y + 1.5), QPointF(x - 5.5, y + 12.5), QPointF(x + 6.5, y + 12.5)};
+      p.setPen(QPen(kVermillion, 1.5));
+      p.setBrush(kWarningYellow);
+      p.drawPolygon(tri, 3);
+      p.setPen(QPen(Qt::black, 1.5));
+      p.drawLine(QPointF(x + 0.5, y + 5), QPointF(x + 0.5, y + 8.5));
+      p.drawPoint(QPointF(x + 0.5, y + 10.5));
+      p.restore();
     }
   }
   // The selected record.
@@ -1030,6 +1058,43 @@ void TimelineView::paintOverlays(QPainter& p, const Layout& l, const TimeScale& 
       p.setPen(palette().color(QPalette::ToolTipText));
       p.drawText(box, Qt::AlignCenter, text);
     }
+  }
+  p.restore();
+}
+
+void TimelineView::paintComparePins(QPainter& p, const Layout& l) {
+  if (!m_index || m_index->pins().empty()) return;
+  const auto lanes = visibleLanes();
+  const QColor link = palette().color(QPalette::Link);
+  p.save();
+  p.setClipRect(l.labels);
+  for (int row = 0; row + 1 < l.rows; ++row) {
+    const std::size_t i = static_cast<std::size_t>(m_firstRow + row);
+    if (i + 1 >= lanes.size()) break;
+    const LanePin* pin = m_index->pin_starting_at(lanes[i]);
+    if (!pin || lanes[i + 1] != m_index->lane_of(pin->right)) continue;
+    const int y = l.plot.top() + row * kLaneHeight;
+    // A bracket at the left of the label column spanning both lanes...
+    p.setPen(QPen(link, 2));
+    const int bx = l.area.left() + 3;
+    p.drawLine(bx, y + 4, bx, y + 2 * kLaneHeight - 4);
+    p.drawLine(bx, y + 4, bx + 4, y + 4);
+    p.drawLine(bx, y + 2 * kLaneHeight - 4, bx + 4, y + 2 * kLaneHeight - 4);
+    // ...and the label between the two lanes' labels, where the label column has a gap
+    // (labels are centred in their lanes), so it never covers a mark.
+    if (pin->label.isEmpty()) continue;
+    QFont small = font();
+    small.setPointSizeF(std::max(6.0, small.pointSizeF() * 0.85));
+    small.setItalic(true);
+    const QFontMetrics sm(small);
+    const int tx = bx + 8;
+    const QString text = sm.elidedText(pin->label, Qt::ElideRight, std::max(20, l.labels.right() - tx - 4));
+    const QRect box(tx - 2, y + kLaneHeight - sm.height() / 2 - 1, sm.horizontalAdvance(text) + 4, sm.height() + 2);
+    p.fillRect(box, palette().color(QPalette::Base));
+    p.setFont(small);
+    p.setPen(link);
+    p.drawText(box, Qt::AlignCenter, text);
+    p.setFont(font());
   }
   p.restore();
 }
@@ -1160,7 +1225,16 @@ void TimelineView::leaveEvent(QEvent* e) {
 bool TimelineView::event(QEvent* e) {
   if (e->type() == QEvent::ToolTip) {
     auto* he = static_cast<QHelpEvent*>(e);
-    if (const auto idx = recordAt(he->pos()))
+    if (const TimelineMarker* w = warningAt(he->pos())) {
+      QToolTip::showText(he->globalPos(),
+                         QStringLiteral("t = %1  (record %2)\nwarning: %3\n(the Warnings list links the lesson that explains it)")
+                             .arg(durationText(double(w->t_ns)))
+                             .arg(w->index)
+                             .arg(m_store && w->index >= m_store->begin_index() && w->index < m_store->end_index()
+                                      ? warning_text(m_store->at(w->index))
+                                      : w->text),
+                         this);
+    } else if (const auto idx = recordAt(he->pos()))
       QToolTip::showText(he->globalPos(), describeRecord(*idx), this);
     else
       QToolTip::hideText();

@@ -45,6 +45,11 @@ namespace ready::ui {
 /// when even two rows are too narrow). Note texts on the axis are cut short where the next
 /// note starts, so close notes never print over each other.
 ///
+/// Warnings are a yellow triangle with "!" at the top of their source's lane (a warning about
+/// no known source is a dashed line like a note). Two lanes pinned side by side for compare
+/// mode (LaneIndex::pin_adjacent) get a bracket over their labels and, between the two labels,
+/// their pin's label in small italics (in the label column: it never covers a mark).
+///
 /// With an empty-state hint set (setEmptyHint) and no source lane yet, the plot shows that
 /// hint centred: how to create the first source.
 ///
@@ -106,6 +111,9 @@ class TimelineView : public QWidget {
   [[nodiscard]] std::optional<QPoint> recordPosition(std::uint64_t index) const;
   /// The record nearest to `pos` (within a few pixels, same lane), if any.
   [[nodiscard]] std::optional<std::uint64_t> recordAt(QPoint pos) const;
+  /// The warning mark under `pos` (a lane's warning, within a few pixels), if any; its
+  /// tooltip is the warning in words.
+  [[nodiscard]] const TimelineMarker* warningAt(QPoint pos) const;
   /// The lane drawn at widget y, if any.
   [[nodiscard]] std::optional<std::uint32_t> laneAt(int y) const;
 
@@ -171,6 +179,8 @@ class TimelineView : public QWidget {
   void paintPollLane(QImage& layer, int ly, const TimeScale& s);
   void paintOverlays(QPainter& p, const Layout& l, const TimeScale& s);
   void paintEmptyHint(QPainter& p, const Layout& l);
+  // Compare pins (LaneIndex::pin_adjacent): a bracket over both lanes' labels and the label.
+  void paintComparePins(QPainter& p, const Layout& l);
   // Where the legend's three groups go (readiness kinds, action glyphs, interest key): the
   // row of each (0 or 1; -1 = left out) for a legend `width` wide.
   struct LegendPlan {

@@ -1,0 +1,203 @@
+#include "warnings_panel.h"
+
+#include <QBrush>
+#include <QColor>
+#include <QFont>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include "lessons.h"
+#include "record_format.h"
+
+namespace ready::ui {
+
+using capture::Record;
+using capture::RecordKind;
+using capture::WarningKind;
+
+WarningsModel::WarningsModel(Bridge& bridge, Labeler labeler, QObject* parent)
+    : QAbstractTableModel(parent), bridge_(bridge), labeler_(std::move(labeler)) {
+  bridge_.add_observer(this);
+  connect(&bridge_, &Bridge::frame, this, [this] { flush(); });
+}
+
+WarningsModel::~WarningsModel() { bridge_.remove_observer(this); }
+
+void WarningsModel::on_record(const Record& r, std::uint64_t index) {
+  if (r.kind != RecordKind::warning) return;
+  // The queue holds at most a table's worth: older queued rows would leave at flush anyway.
+  if (pending_.size() >= static_cast<std::size_t>(kMaxRows)) {
+    pending_.erase(pending_.begin());
+    ++dropped_;
+  }
+  Row row;
+  row.index = index;
+  row.record = r;
+  pending_.push_back(std::move(row));
+}
+
+void WarningsModel::flush() {
+  if (pending_.empty()) return;
+  for (Row& row : pending_) {
+    // Labels now (not at paint): the source may be gone by the time the row is looked at.
+    row.source = labeler_ ? labeler_(row.record.token) : QString();
+    if (row.source.isEmpty()) row.source = row.record.token ? QStringLiteral("#%1").arg(row.record.token) : QString();
+    row.lesson = readyscope::lessonForWarning(static_cast<WarningKind>(row.record.op));
+  }
+  const std::size_t total = rows_.size() + pending_.size();
+  if (total > static_cast<std::size_t>(kMaxRows)) {
+    const std::size_t excess = total - static_cast<std::size_t>(kMaxRows);
+    const std::size_t from_rows = std::min(excess, rows_.size());
+    if (from_rows > 0) {
+      beginRemoveRows({}, 0, static_cast<int>(from_rows) - 1);
+      rows_.erase(rows_.begin(), rows_.begin() + static_cast<std::ptrdiff_t>(from_rows));
+      endRemoveRows();
+    }
+    // More new rows than the bound: only the newest kMaxRows of them stay.
+    const std::size_t from_pending = excess - from_rows;
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(from_pending));
+    dropped_ += excess;
+  }
+  const int first = static_cast<int>(rows_.size());
+  beginInsertRows({}, first, first + static_cast<int>(pending_.size()) - 1);
+  for (Row& row : pending_) rows_.push_back(std::move(row));
+  endInsertRows();
+  pending_.clear();
+  emit countsChanged();
+}
+
+int WarningsModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(rows_.size());
+}
+
+int WarningsModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QString WarningsModel::lessonAt(int row) const {
+  if (row < 0 || row >= rowCount()) return {};
+  return rows_[static_cast<std::size_t>(row)].lesson;
+}
+
+QVariant WarningsModel::data(const QModelIndex& index, int role) const {
+  if (!index.isValid() || index.row() >= rowCount()) return {};
+  const Row& row = rows_[static_cast<std::size_t>(index.row())];
+  const auto kind = static_cast<WarningKind>(row.record.op);
+  if (role == Qt::DisplayRole) {
+    switch (index.column()) {
+      case TimeColumn:
+        return format_time_ns(row.record.t_ns);
+      case SourceColumn:
+        return row.source;
+      case WarningColumn:
+        return warning_title(kind);
+      case DetailColumn:
+        return warning_text(row.record);
+      case LessonColumn:
+        return row.lesson.isEmpty() ? QString() : QStringLiteral("▶ %1").arg(row.lesson);
+      default:
+        return {};
+    }
+  }
+  if (role == Qt::ToolTipRole) {
+    if (index.column() == LessonColumn)
+      return row.lesson.isEmpty() ? tr("A bound of the capture, not a pitfall: no lesson")
+                                  : tr("Click to open the lesson “%1” in the Lessons panel").arg(row.lesson);
+    return QStringLiteral("%1 (%2)\n%3")
+        .arg(warning_title(kind), QString::fromUtf8(to_string(kind)), warning_text(row.record));
+  }
+  if (role == Qt::ForegroundRole && index.column() == LessonColumn) return QBrush(QColor(0x00, 0x72, 0xB2));
+  if (role == Qt::FontRole && index.column() == LessonColumn) {
+    QFont f;
+    f.setUnderline(true);
+    return f;
+  }
+  return {};
+}
+
+QVariant WarningsModel::headerData(int section, Qt::Orientation o, int role) const {
+  if (o != Qt::Horizontal || role != Qt::DisplayRole) return {};
+  switch (section) {
+    case TimeColumn:
+      return tr("Time");
+    case SourceColumn:
+      return tr("Source");
+    case WarningColumn:
+      return tr("Warning");
+    case DetailColumn:
+      return tr("Detail");
+    case LessonColumn:
+      return tr("Lesson");
+    default:
+      return {};
+  }
+}
+
+WarningsPanel::WarningsPanel(Bridge& bridge, WarningsModel::Labeler labeler, QWidget* parent) : QWidget(parent) {
+  model_ = new WarningsModel(bridge, std::move(labeler), this);
+  view_ = new QTableView;
+  view_->setObjectName(QStringLiteral("warningsView"));
+  view_->setModel(model_);
+  view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  view_->setSelectionMode(QAbstractItemView::SingleSelection);
+  view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  view_->verticalHeader()->hide();
+  view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 4);
+  view_->setAlternatingRowColors(true);
+  {
+    const QFontMetrics fm(view_->font());
+    const auto width = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 18; };
+    QHeaderView* h = view_->horizontalHeader();
+    h->resizeSection(WarningsModel::TimeColumn, width("99999.999 ms"));
+    h->resizeSection(WarningsModel::SourceColumn, width("#12 unix_stream reader"));
+    h->resizeSection(WarningsModel::WarningColumn, width("edge-triggered partial read"));
+    h->resizeSection(WarningsModel::DetailColumn, width("edge-triggered read stopped with 6 bytes left and no new"));
+    h->setStretchLastSection(true);
+  }
+  counts_ = new QLabel;
+  counts_->setObjectName(QStringLiteral("warningsCount"));
+  lesson_button_ = new QPushButton(tr("Open lesson"));
+  lesson_button_->setEnabled(false);
+
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(counts_, 1);
+  bar->addWidget(lesson_button_);
+  auto* layout = new QVBoxLayout(this);
+  layout->setContentsMargins(2, 2, 2, 2);
+  layout->addLayout(bar);
+  layout->addWidget(view_);
+
+  connect(model_, &WarningsModel::countsChanged, this, &WarningsPanel::updateCounts);
+  connect(view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& cur) {
+    lesson_button_->setEnabled(cur.isValid() && !model_->lessonAt(cur.row()).isEmpty());
+    if (cur.isValid()) emit recordActivated(model_->rowAt(cur.row()).index);
+  });
+  connect(view_, &QAbstractItemView::clicked, this, [this](const QModelIndex& i) {
+    if (i.column() == WarningsModel::LessonColumn) openLessonOf(i.row());
+  });
+  connect(view_, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& i) { openLessonOf(i.row()); });
+  connect(lesson_button_, &QPushButton::clicked, this, [this] { openLessonOf(view_->currentIndex().row()); });
+  updateCounts();
+}
+
+bool WarningsPanel::openLessonOf(int row) {
+  const QString lesson = model_->lessonAt(row);
+  if (lesson.isEmpty()) return false;
+  emit lessonRequested(lesson);
+  return true;
+}
+
+QString WarningsPanel::countText() const { return counts_->text(); }
+
+void WarningsPanel::updateCounts() {
+  const int n = model_->rowCount();
+  QString text = n == 0 ? tr("No warnings: no pitfall seen so far.")
+                        : n == 1 ? tr("1 warning") : tr("%1 warnings").arg(n);
+  if (model_->dropped() > 0)
+    text += tr(" (+ %1 older dropped beyond the %2-row bound)").arg(model_->dropped()).arg(WarningsModel::kMaxRows);
+  counts_->setText(text);
+}
+
+}  // namespace ready::ui
