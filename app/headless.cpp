@@ -3,6 +3,7 @@
 #include "plan.h"
 #include "timeline/laneindex.h"
 #include "source_table.h"
+#include "scenario_view.h"
 #include "timeline_png.h"
 
 #include <QDir>
@@ -218,11 +219,22 @@ bool Run::finish() {
   }
   removeUnixPaths();
   if (m_store && m_runtimeError.empty()) {
+    // A scenario's picture reads like the window's: its names for the sources, and its
+    // compare pairs side by side.
+    std::unordered_map<std::uint64_t, QString> names;
+    if (m_runner) {
+      std::vector<bool> pinned;
+      ready::ui::pin_compare_pairs(*m_scenario, *m_runner, *m_lanes, pinned);
+      for (const std::string& id : ready::ui::scenario_source_ids(*m_scenario))
+        if (const auto t = m_runner->token_of(id); t && t->value != 0) names.try_emplace(t->value, QString::fromStdString(id));
+    }
     auto png = ready::ui::render_timeline_png(
         *m_store, *m_lanes,
-        [this](std::uint64_t token) {
+        [&](std::uint64_t token) {
           const ready::ui::SourceRow* row = m_sources->find(token);
-          return row ? QString::fromStdString(row->label()) : QStringLiteral("#%1").arg(token);
+          const QString label = row ? QString::fromStdString(row->label()) : QStringLiteral("#%1").arg(token);
+          const auto name = names.find(token);
+          return ready::ui::lane_label_with_name(label, name == names.end() ? QString() : name->second);
         },
         QSize(m_plan.png_width, m_plan.png_height), QString::fromStdString(*m_plan.png_path));
     if (!png) {

@@ -15,6 +15,7 @@
 
 #include "lessons.h"
 #include "scenario_player.h"
+#include "scenario_view.h"
 #include "timeline/laneindex.h"
 
 namespace ready::ui {
@@ -319,19 +320,7 @@ void LessonsPanel::reset() {
 }
 
 std::vector<std::string> LessonsPanel::lessonIds() const {
-  std::vector<std::string> ids;
-  if (!scenario_) return ids;
-  for (const capture::ScenarioSource& s : scenario_->sources) {
-    if (s.kind == ScenarioSourceKind::socketpair || s.kind == ScenarioSourceKind::pipe) {
-      ids.push_back(s.ends[0]);
-      ids.push_back(s.ends[1]);
-    } else {
-      ids.push_back(s.id);
-    }
-  }
-  for (const capture::ScenarioStep& st : scenario_->steps)
-    if (st.op == ScenarioOp::accept && !st.as.empty()) ids.push_back(st.as);
-  return ids;
+  return scenario_ ? scenario_source_ids(*scenario_) : std::vector<std::string>{};
 }
 
 std::vector<std::uint64_t> LessonsPanel::lessonTokens() const {
@@ -358,16 +347,7 @@ void LessonsPanel::applyPins() {
       if (const auto t = player_->runner().token_of(id); t && t->value != 0 && names_.size() < kMaxNames)
         names_.try_emplace(t->value, QString::fromStdString(id));
   }
-  if (!lanes_) return;
-  for (std::size_t i = 0; i < scenario_->compare.size() && i < pinned_.size(); ++i) {
-    if (pinned_[i]) continue;
-    const capture::ScenarioCompare& c = scenario_->compare[i];
-    const auto l = player_->runner().token_of(c.left);
-    const auto r = player_->runner().token_of(c.right);
-    if (!l || !r) continue;
-    lanes_->pin_adjacent(l->value, r->value, QString::fromStdString(c.label));
-    pinned_[i] = true;
-  }
+  if (lanes_) pin_compare_pairs(*scenario_, player_->runner(), *lanes_, pinned_);
 }
 
 LessonsPanel::Mark LessonsPanel::stepMark(int step) const {

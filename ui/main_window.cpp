@@ -43,6 +43,7 @@
 #include "ready/capture/recording.h"
 #include "record_format.h"
 #include "scenario_player.h"
+#include "scenario_view.h"
 #include "source_table.h"
 #include "sources_model.h"
 #include "timeline/laneindex.h"
@@ -614,18 +615,9 @@ void MainWindow::playScenario(capture::Scenario scenario) {
   player_ = std::make_unique<ScenarioPlayer>(*bridge_, std::move(scenario));
   // Compare pairs: the two lanes side by side once both tokens exist (checked each frame).
   lanes_->clear_pins();
-  scenario_pins_.assign(player_->scenario().compare.size(), false);
-  connect(bridge_.get(), &Bridge::frame, player_.get(), [this] {
-    const auto& compare = player_->scenario().compare;
-    for (std::size_t i = 0; i < compare.size(); ++i) {
-      if (scenario_pins_[i]) continue;
-      const auto l = player_->runner().token_of(compare[i].left);
-      const auto r = player_->runner().token_of(compare[i].right);
-      if (!l || !r) continue;
-      lanes_->pin_adjacent(l->value, r->value, QString::fromStdString(compare[i].label));
-      scenario_pins_[i] = true;
-    }
-  });
+  scenario_pins_.clear();
+  connect(bridge_.get(), &Bridge::frame, player_.get(),
+          [this] { pin_compare_pairs(player_->scenario(), player_->runner(), *lanes_, scenario_pins_); });
   const QString name = QString::fromStdString(player_->scenario().title);
   showMessage(tr("Scenario: %1").arg(name), false);
   connect(player_.get(), &ScenarioPlayer::stepDecided, this, [this](const capture::StepOutcome& o) {
@@ -659,7 +651,7 @@ QString MainWindow::laneLabel(std::uint64_t token) const {
   QString label = r ? QString::fromStdString(r->label()) : QStringLiteral("#%1").arg(token);
   // A lesson's sources carry the lesson's name for them ("reader"): compare lanes read at once.
   if (lessons_) {
-    if (const QString name = lessons_->sourceName(token); !name.isEmpty()) label += QStringLiteral(" “%1”").arg(name);
+    label = lane_label_with_name(label, lessons_->sourceName(token));
   }
   return label;
 }

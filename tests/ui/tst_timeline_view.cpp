@@ -193,6 +193,29 @@ class TimelineViewTest : public QObject {
     QCOMPARE(again, img);
   }
 
+  // A step's narration and the pitfall it shows often land in the same pixel column: the
+  // note's line must not hide the warning's mark on the lane.
+  void warning_in_a_notes_column_is_drawn() {
+    Scene scene;
+    const std::uint64_t ms = 1'000'000;
+    scene.source(1 * ms, 1, SourceKind::unix_stream);
+    scene.act(2 * ms, 1, Op::read, Outcome::ok, 4);
+    Record note = rec(RecordKind::note, 50 * ms, 0);
+    note.value = 1;
+    scene.add(note);
+    Record warn = rec(RecordKind::warning, 50 * ms, 1);
+    warn.op = static_cast<std::uint8_t>(WarningKind::read_after_close);
+    scene.add(warn);
+    scene.act(100 * ms, 1, Op::read, Outcome::eof);
+    TimelineView view;
+    view.resize(900, 200);
+    view.setData(&scene.store, &scene.index);
+    const QImage img = view.grab().toImage().convertToFormat(QImage::Format_RGB32);
+    const QRect plot = view.plotRect();
+    const QRect lane1(plot.left(), plot.top() + TimelineView::kLaneHeight, plot.width(), TimelineView::kLaneHeight);
+    QVERIFY(colours_in(img, lane1).count(QColor(0xF0, 0xE4, 0x42).rgb()));  // the warning's yellow
+  }
+
   void empty_hint_until_the_first_source() {
     Scene scene;
     TimelineView view;

@@ -973,12 +973,21 @@ void TimelineView::paintOverlays(QPainter& p, const Layout& l, const TimeScale& 
   const auto& markers = m_index->markers();
   const auto first = std::partition_point(markers.begin(), markers.end(),
                                           [&](const TimelineMarker& m) { return m.t_ns < s.t0(); });
-  int last_x = -1000;
+  // One note per column is enough, and one warning per column and lane; a note does not
+  // hide a warning in the same column (a step's narration and the pitfall it shows).
+  int last_note_x = -1000, last_warning_x = -1000;
+  std::int32_t last_warning_lane = -1;
   const QFontMetrics fm(font());
   for (auto it = first; it != markers.end() && it->t_ns < s.t1(); ++it) {
     const int x = static_cast<int>(std::floor(s.x(it->t_ns)));
-    if (x == last_x) continue;  // one marker per column is enough
-    last_x = x;
+    if (it->lane < 0) {
+      if (x == last_note_x) continue;
+      last_note_x = x;
+    } else {
+      if (x == last_warning_x && it->lane == last_warning_lane) continue;
+      last_warning_x = x;
+      last_warning_lane = it->lane;
+    }
     if (it->lane < 0) {
       p.setPen(QPen(palette().color(QPalette::Link), 1, Qt::DashLine));
       p.drawLine(x, l.axis.top(), x, plot.bottom());
