@@ -42,7 +42,6 @@
 #include "rates.h"
 #include "ready/capture/recording.h"
 #include "record_format.h"
-#include "scenario_player.h"
 #include "scenario_view.h"
 #include "source_table.h"
 #include "sources_model.h"
@@ -157,7 +156,6 @@ MainWindow::MainWindow(std::unique_ptr<Bridge> bridge, QWidget* parent)
 }
 
 MainWindow::~MainWindow() {
-  player_.reset();
   // The panels and models refer to the bridge (and unregister from it): they go before it.
   // QWidget's own destructor would delete them only after the members, bridge_ included.
   status_timer_->stop();
@@ -379,6 +377,11 @@ void MainWindow::buildDocks() {
   addDockWidget(Qt::RightDockWidgetArea, lessonsDock);
   tabifyDockWidget(inspectorDock, lessonsDock);
   inspectorDock->raise();
+  connect(lessons_, &LessonsPanel::lessonFinished, this, [this](bool passed) {
+    showMessage(passed ? tr("Lesson finished: every expectation held; its sources stay live.")
+                       : tr("Lesson finished with a failed expectation (see the Lessons panel)."),
+                !passed);
+  });
   connect(lessons_, &LessonsPanel::stepStarted, this, [this](int i) {
     const auto* s = lessons_->scenario();
     if (!s) return;
@@ -612,25 +615,10 @@ void MainWindow::submit(capture::Command command) { (void)bridge_->submit(std::m
 
 void MainWindow::playScenario(capture::Scenario scenario) {
   if (!bridge_->engine()) return;
-  player_ = std::make_unique<ScenarioPlayer>(*bridge_, std::move(scenario));
-  // Compare pairs: the two lanes side by side once both tokens exist (checked each frame).
-  lanes_->clear_pins();
-  scenario_pins_.clear();
-  connect(bridge_.get(), &Bridge::frame, player_.get(),
-          [this] { pin_compare_pairs(player_->scenario(), player_->runner(), *lanes_, scenario_pins_); });
-  const QString name = QString::fromStdString(player_->scenario().title);
-  showMessage(tr("Scenario: %1").arg(name), false);
-  connect(player_.get(), &ScenarioPlayer::stepDecided, this, [this](const capture::StepOutcome& o) {
-    const bool failed = o.status == capture::StepOutcome::Status::failed;
-    const QString where = o.index == capture::StepOutcome::kSetup ? tr("setup") : tr("step %1").arg(o.index + 1);
-    showMessage(tr("%1 %2: %3").arg(where, failed ? tr("FAILED") : tr("ok"), QString::fromStdString(o.detail)), failed);
-  });
-  connect(player_.get(), &ScenarioPlayer::finishedPlaying, this, [this](bool passed) {
-    showMessage(passed ? tr("Scenario finished: every expectation held; its sources stay live.")
-                       : tr("Scenario finished with a failed expectation (see the log)."),
-                !passed);
-  });
-  player_->play();
+  // Any scenario plays in the Lessons panel: its narration, marks, names and compare lanes.
+  showLesson(QString());
+  lessons_->loadScenario(std::move(scenario));
+  lessons_->play();
 }
 
 void MainWindow::selectSource(std::uint64_t token) {

@@ -25,7 +25,6 @@ class Inspector;
 class LaneIndex;
 class LessonsPanel;
 class RatesView;
-class ScenarioPlayer;
 class SourceTable;
 class SourcesModel;
 class TimelineView;
@@ -65,7 +64,6 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] RatesView* rates() const noexcept { return rates_; }
   [[nodiscard]] const SourceTable& sourceTable() const noexcept { return *source_table_; }
   [[nodiscard]] const LaneIndex& laneIndex() const noexcept { return *lanes_; }
-  [[nodiscard]] ScenarioPlayer* scenarioPlayer() const noexcept { return player_.get(); }
   [[nodiscard]] LessonsPanel* lessonsPanel() const noexcept { return lessons_; }
   [[nodiscard]] WarningsPanel* warningsPanel() const noexcept { return warnings_; }
   /// Shows and raises the Lessons panel and opens the built-in lesson `name` there (empty:
@@ -79,8 +77,9 @@ class MainWindow : public QMainWindow {
 
   /// Submits a command; a refusal appears in the status bar and the log.
   void submit(capture::Command command);
-  /// Loads a (validated) scenario and plays it; a scenario already playing is dropped (its
-  /// sources stay).
+  /// Loads a (validated) scenario into the Lessons panel and plays it there, at the panel's
+  /// reading pace (narration, step marks, source names, compare lanes); a scenario already
+  /// playing is dropped (its sources stay).
   void playScenario(capture::Scenario scenario);
   /// Selects the source with this token in every panel (0: none).
   void selectSource(std::uint64_t token);
@@ -116,7 +115,6 @@ class MainWindow : public QMainWindow {
   std::unique_ptr<Bridge> bridge_;
   std::unique_ptr<SourceTable> source_table_;
   std::unique_ptr<LaneIndex> lanes_;
-  std::unique_ptr<ScenarioPlayer> player_;
 
   TimelineView* timeline_ = nullptr;
   SourcesModel* sources_model_ = nullptr;
@@ -131,7 +129,6 @@ class MainWindow : public QMainWindow {
   QTabWidget* bottom_tabs_ = nullptr;
   LessonsPanel* lessons_ = nullptr;
   WarningsPanel* warnings_ = nullptr;
-  std::vector<bool> scenario_pins_;  // playScenario's compare pairs applied to the lane index
 
   QLabel* st_rate_ = nullptr;
   QLabel* st_total_ = nullptr;
