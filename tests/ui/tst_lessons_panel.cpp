@@ -24,6 +24,7 @@
 #include "ready_test.h"
 #include "scenario_player.h"
 #include "timeline/laneindex.h"
+#include "window_test_util.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -104,19 +105,7 @@ class TestLessonsPanel : public CoreTest {
   }
 
  private slots:
-  void initTestCase() {
-    // The window persists its layout: keep the tests' settings out of the user's.
-    QCoreApplication::setOrganizationName(QStringLiteral("readyscope-test"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_lessons_panel"));
-    QSettings::setDefaultFormat(QSettings::IniFormat);
-    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-    // Qt opens descriptors of its own for the first main window shown (and keeps them):
-    // do that here, so the per-test descriptor check sees only the tests' own.
-    MainWindow first(std::make_unique<Bridge>(std::make_unique<RingFeed>(8), Bridge::Options{}));
-    first.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&first));
-    QTest::qWait(50);
-  }
+  void initTestCase() { QVERIFY(prepare_window_suite(QStringLiteral("tst_lessons_panel"), m_settingsDir.path())); }
 
   void comparePinsPlaceLanesSideBySide() {
     RecordStore store{StoreLimits{}};

@@ -20,6 +20,7 @@
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
 #include "warnings_panel.h"
+#include "window_test_util.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -86,18 +87,7 @@ class TestWarningsPanel : public CoreTest {
   QTemporaryDir m_settingsDir;
 
  private slots:
-  void initTestCase() {
-    QCoreApplication::setOrganizationName(QStringLiteral("readyscope-test"));
-    QCoreApplication::setApplicationName(QStringLiteral("tst_warnings_panel"));
-    QSettings::setDefaultFormat(QSettings::IniFormat);
-    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_settingsDir.path());
-    // Qt opens descriptors of its own for the first main window shown (and keeps them):
-    // do that here, so the per-test descriptor check sees only the tests' own.
-    MainWindow first(std::make_unique<Bridge>(std::make_unique<RingFeed>(8), Bridge::Options{}));
-    first.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&first));
-    QTest::qWait(50);
-  }
+  void initTestCase() { QVERIFY(prepare_window_suite(QStringLiteral("tst_warnings_panel"), m_settingsDir.path())); }
 
   void everyWarningKindHasWordsAndItsLesson() {
     // Pitfalls name their lesson; bounds (payload_truncated, engine_error) have none.

@@ -1,0 +1,32 @@
+// Set-up shared by the suites that open a MainWindow.
+#pragma once
+
+#include <QCoreApplication>
+#include <QSettings>
+#include <QString>
+#include <QtTest>
+#include <memory>
+
+#include "bridge.h"
+#include "main_window.h"
+#include "models_test_util.h"
+
+namespace ready::test {
+
+/// For initTestCase: keeps the suite's settings (the window persists its layout) in
+/// `settingsDir` instead of the user's, and shows one throwaway window first, because Qt
+/// opens descriptors of its own for the first main window shown and keeps them: after this,
+/// a per-test descriptor check sees only the test's own. False if the window never showed.
+inline bool prepare_window_suite(const QString& suite, const QString& settingsDir) {
+  QCoreApplication::setOrganizationName(QStringLiteral("readyscope-test"));
+  QCoreApplication::setApplicationName(suite);
+  QSettings::setDefaultFormat(QSettings::IniFormat);
+  QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir);
+  ui::MainWindow first(std::make_unique<ui::Bridge>(std::make_unique<RingFeed>(8), ui::Bridge::Options{}));
+  first.show();
+  if (!QTest::qWaitForWindowExposed(&first)) return false;
+  QTest::qWait(50);
+  return true;
+}
+
+}  // namespace ready::test
