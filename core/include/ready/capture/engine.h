@@ -165,8 +165,10 @@ struct SourceInfo {
 ///
 /// Pitfalls. Every capture is checked live for four mistakes of readiness-based code; each
 /// found is a `warning` record with the source's token and fd, `op` = the WarningKind and
-/// `value` as below. The engine's own reactions handle readiness correctly, so they trigger
-/// none; the warnings are about what commands (a lesson, a user) do.
+/// `value` as below. The warnings are about what commands (a lesson, a user) and the chosen
+/// reaction do: drain, discard, echo and auto-accept handle readiness correctly and trigger
+/// none, but Reaction::read (one read of n bytes per event) on an edge-triggered source is
+/// the partial-read mistake itself and gets et_partial_read when bytes stay behind.
 ///  - et_partial_read: an edge-triggered source with readable interest (a stream, a pipe
 ///    receiver, a datagram socket) got a readable event; at least one read followed (a Read,
 ///    a Drain, a reaction's read), none of which ended in would-block, end-of-file or an
