@@ -396,6 +396,41 @@ class TestCaptureLessonOps : public CoreTest {
 
   // ExhaustFds / ReleaseFds: the limit is lowered and restored, the ballast counted; the
   // second exhaust is EBUSY, a headroom above 64 EINVAL, a release with nothing held ok 0.
+  // work_ns_per_kib: after each read the reaction's handler "works" bytes x work / 1024 ns on
+  // the poll thread, so its drain action comes at least that long after the event it
+  // handled (a lower bound the busy-wait guarantees; no upper bound is asserted). Out of
+  // range: EINVAL, the reaction unchanged.
+  void handler_work_holds_the_loop() {
+    START_ENGINE(eng, c);
+    constexpr std::uint32_t kWork = 100'000;  // 100 us per KiB
+    constexpr std::size_t kBytes = 32 * 1024;
+    // discard: no payload is kept, so the action's time is taken after the work (a kept
+    // read's action carries the time its bytes were read, before the work).
+    SourceOptions o = reacting(Reaction::discard);
+    o.reaction.work_ns_per_kib = kWork;
+    auto p = eng.submit(cmd::SocketPair{o});
+    QVERIFY_OK(p);
+    const Token a = p->token, b = p->token2;
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, b))));
+    QVERIFY_OK(eng.submit(cmd::Write{a, std::string(kBytes, 'w')}));
+    QVERIFY(c.wait_for(seen([&](const Record& r) { return is_action(b, Op::drain)(r) && r.value == kBytes; })));
+    const Record event = c.records[*c.find(is_kind(RecordKind::readiness, b))];
+    const Record drained =
+        c.records[*c.find([&](const Record& r) { return is_action(b, Op::drain)(r) && r.value == kBytes; })];
+    QVERIFY2(drained.t_ns - event.t_ns >= kBytes * kWork / 1024,
+             qPrintable(QStringLiteral("%1 ns").arg(drained.t_ns - event.t_ns)));
+
+    ReactionSpec too_much = o.reaction;
+    too_much.work_ns_per_kib = ReactionSpec::kMaxWorkNsPerKib + 1;
+    auto bad = eng.submit(cmd::SetReaction{b, too_much});
+    QVERIFY_OK(bad);
+    QVERIFY(c.wait_for(seen(result_of(bad->id))));
+    const Record refused = c.records[*c.find(result_of(bad->id))];
+    QCOMPARE(refused.outcome, Outcome::error);
+    QCOMPARE(refused.err, EINVAL);
+    QCOMPARE(refused.op, static_cast<std::uint8_t>(Op::modify));
+  }
+
   void exhaust_and_release() {
     const rlimit before = nofile();
     {

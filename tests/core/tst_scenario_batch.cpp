@@ -163,10 +163,10 @@ class TestScenarioBatch : public CoreTest {
          "t.json: /sources/0/interval_us: expected an integer in 0..1000000, got 1000001"},
         {source(R"({"id":"f","kind":"feed","interval_ms":5})"),
          "t.json: /sources/0/interval_ms: unknown field in a source (expected one of id, kind, chunk, "
-         "interval_us, interest, mode, reaction, read_n, budget, also_close, emfile_reserve, deferred)"},
+         "interval_us, interest, mode, reaction, read_n, budget, work_ns_per_kib, also_close, emfile_reserve, deferred)"},
         {source(R"({"id":"e","kind":"eventfd","chunk":5})"),
          "t.json: /sources/0/chunk: unknown field in a source (expected one of id, kind, initial, semaphore, "
-         "interest, mode, reaction, read_n, budget, also_close, emfile_reserve, deferred)"},
+         "interest, mode, reaction, read_n, budget, work_ns_per_kib, also_close, emfile_reserve, deferred)"},
         {R"({"name":"t","sources":[{"id":"f","kind":"feed"}],"steps":[{"op":"write","source":"f","data":"x"}]})",
          "t.json: /steps/0/source: \"write\" does not fit \"f\", a feed (its end only receives: it fits "
          "set_interest, set_mode, set_reaction, rearm, read, drain, shutdown_read, close, dup, close_fd)"},
@@ -183,6 +183,11 @@ class TestScenarioBatch : public CoreTest {
          "t.json: /sources/0/budget: budget goes with \"reaction\": drain, discard or echo only"},
         {source(R"({"id":"e","kind":"eventfd","reaction":"drain","budget":1073741825})"),
          "t.json: /sources/0/budget: expected an integer in 0..1073741824, got 1073741825"},
+        // work_ns_per_kib.
+        {source(R"({"id":"e","kind":"eventfd","reaction":"echo","work_ns_per_kib":10})"),
+         "t.json: /sources/0/work_ns_per_kib: work_ns_per_kib goes with \"reaction\": read, drain or discard only"},
+        {source(R"({"id":"e","kind":"eventfd","reaction":"drain","work_ns_per_kib":1000001})"),
+         "t.json: /sources/0/work_ns_per_kib: expected an integer in 0..1000000, got 1000001"},
         {with(R"({"op":"set_reaction","source":"b","reaction":"read","budget":1})"),
          "t.json: /steps/0/budget: budget goes with \"reaction\": drain, discard or echo only"},
         // also_close.

@@ -638,7 +638,18 @@ struct Engine::Impl {
   }
 
   /// A read reaction of 0 bytes would read 0, which a stream reports as end-of-file.
-  static bool valid(const ReactionSpec& r) noexcept { return r.kind != Reaction::read || r.n > 0; }
+  static bool valid(const ReactionSpec& r) noexcept {
+    return (r.kind != Reaction::read || r.n > 0) && r.work_ns_per_kib <= ReactionSpec::kMaxWorkNsPerKib;
+  }
+
+  /// ReactionSpec::work_ns_per_kib: the handler's simulated work for `bytes` just read by a
+  /// reaction (cmd 0), spent on the poll thread as a real handler's would be.
+  void handler_work(const Src& s, std::uint64_t cmd, std::uint64_t bytes) const {
+    if (cmd != 0 || s.reaction.work_ns_per_kib == 0 || bytes == 0) return;
+    const auto until = Clock::now() + std::chrono::nanoseconds(bytes * s.reaction.work_ns_per_kib / 1024);
+    while (Clock::now() < until) {
+    }
+  }
 
   /// Registers a new source and records source_added; records the failure otherwise (the
   /// descriptor is then closed unregistered).
@@ -800,6 +811,7 @@ struct Engine::Impl {
       return *c;
     }
     const Step st = read_into_scratch(s, std::min<std::size_t>(n, scratch.size()));
+    handler_work(s, cmd, st.n);
     action(s, Op::read, st, cmd);
     read_checked(s, st);
     return st;
@@ -820,6 +832,7 @@ struct Engine::Impl {
     for (;;) {
       const std::size_t asked = std::min<std::size_t>(scratch.size(), cap - total);
       st = read_into_scratch(s, asked, keep_bytes);
+      handler_work(s, cmd, st.n);
       total += st.n;
       if (st.outcome != Outcome::ok) break;
       if (total >= cap) break;

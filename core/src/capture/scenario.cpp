@@ -387,8 +387,8 @@ class Validator {
 
   /// The fields of a source of any kind, after its kind's own.
   static std::vector<std::string_view> with_common(std::vector<std::string_view> own) {
-    for (std::string_view k : {"interest", "mode", "reaction", "read_n", "budget", "also_close",
-                               "emfile_reserve", "deferred"})
+    for (std::string_view k : {"interest", "mode", "reaction", "read_n", "budget", "work_ns_per_kib",
+                               "also_close", "emfile_reserve", "deferred"})
       own.push_back(k);
     return own;
   }
@@ -548,6 +548,11 @@ class Validator {
     if (o.has("budget") && r.kind != Reaction::drain && r.kind != Reaction::discard && r.kind != Reaction::echo)
       fail(at(o.ptr(), "budget"), "budget goes with \"reaction\": drain, discard or echo only");
     r.budget = o.num("budget", 0, ScenarioLimits::max_budget, 0);
+    if (o.has("work_ns_per_kib") && r.kind != Reaction::read && r.kind != Reaction::drain &&
+        r.kind != Reaction::discard)
+      fail(at(o.ptr(), "work_ns_per_kib"), "work_ns_per_kib goes with \"reaction\": read, drain or discard only");
+    r.work_ns_per_kib =
+        static_cast<std::uint32_t>(o.num("work_ns_per_kib", 0, ReactionSpec::kMaxWorkNsPerKib, 0));
     if (o.has("also_close")) {
       if (r.kind != Reaction::read && r.kind != Reaction::drain && r.kind != Reaction::discard &&
           r.kind != Reaction::echo)
@@ -622,8 +627,8 @@ class Validator {
         o.only({"note", "op", "source", "repeat", "mode", "wait_ms", "expect"});
         break;
       case O::set_reaction:
-        o.only({"note", "op", "source", "repeat", "reaction", "read_n", "budget", "also_close", "emfile_reserve",
-                "wait_ms", "expect"});
+        o.only({"note", "op", "source", "repeat", "reaction", "read_n", "budget", "work_ns_per_kib", "also_close",
+                "emfile_reserve", "wait_ms", "expect"});
         break;
       case O::read:
         o.only({"note", "op", "source", "repeat", "n", "wait_ms", "expect"});

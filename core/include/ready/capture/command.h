@@ -80,6 +80,12 @@ struct ReactionSpec {
   /// still waiting (a lesson shows it; a later Accept command still takes them). Also applies
   /// to Accept commands on the listener.
   bool emfile_reserve = true;
+  /// A lesson device: the CPU time a handler spends per KiB it read (a real server parses,
+  /// decompresses, copies). After each read of a read, drain or discard reaction the poll
+  /// thread busy-waits bytes x work_ns_per_kib / 1024 ns, holding the loop as that handler
+  /// would. 0 (the default): none. At most kMaxWorkNsPerKib (SetReaction: EINVAL beyond).
+  std::uint32_t work_ns_per_kib = 0;
+  static constexpr std::uint32_t kMaxWorkNsPerKib = 1'000'000;
 };
 
 /// The `bits` of a source record (source_added / changed / removed): the interest, trigger
