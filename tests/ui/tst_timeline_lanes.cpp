@@ -379,6 +379,25 @@ class TimelineLanesTest : public QObject {
     QCOMPARE(m[1].index, std::uint64_t{2});
   }
 
+  // A process-wide action (token 0: exhaust_fds, release_fds) gets no lane of its own but a
+  // marker across the lanes saying what it did.
+  void process_wide_action_is_a_marker_not_a_lane() {
+    Feed f;
+    f.add(source(10, 3, SourceKind::tcp_listener));
+    Record a = readiness(20, 0, 0);
+    a.kind = RecordKind::action;
+    a.op = static_cast<std::uint8_t>(Op::exhaust_fds);
+    a.outcome = Outcome::ok;
+    a.value = 238;
+    f.add(a);
+    QVERIFY(!f.index.lane_of(0).has_value());
+    QCOMPARE(f.index.order().size(), std::size_t{2});  // the poll lane and the listener's
+    const auto& m = f.index.markers();
+    QCOMPARE(m.size(), std::size_t{1});
+    QCOMPARE(m[0].lane, -1);
+    QCOMPARE(m[0].text, QStringLiteral("exhaust_fds: ok 238"));
+  }
+
   // After the store evicts, buckets wholly before its oldest record are gone, the rest still
   // sum exactly, removed sources whose records all went are dropped from the order.
   void eviction() {

@@ -174,6 +174,16 @@ void LaneIndex::on_record(const Record& r, std::uint64_t index) {
       return;
     }
     case RecordKind::action: {
+      if (r.token == 0) {
+        // A process-wide operation (exhaust_fds, release_fds): no source, so no lane of its
+        // own; a marker across the lanes, like a note, says what it did.
+        markers_.push_back({r.t_ns, index, -1,
+                            QStringLiteral("%1: %2 %3")
+                                .arg(QString::fromUtf8(to_string(static_cast<Op>(r.op))),
+                                     QString::fromUtf8(to_string(r.outcome)))
+                                .arg(r.value)});
+        return;
+      }
       TimelineLane& l = lanes_[lane_for(r)];
       const std::uint8_t g = action_glyph(r);
       l.actions.add(r.t_ns, make_mark, [g](MarkBucket& b) { b.add(g); });
