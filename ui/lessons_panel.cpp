@@ -189,6 +189,15 @@ void LessonsPanel::loadScenario(Scenario scenario) {
   player_.reset();  // the previous run's sources stay live
   if (lanes_) lanes_->clear_pins();
   scenario_ = std::move(scenario);
+  {
+    // The list shows which lesson this is (none for a scenario that is not built in, such
+    // as one opened from a file), without reloading it.
+    const QSignalBlocker block(lessons_);
+    lessons_->setCurrentRow(-1);
+    for (int i = 0; i < lessons_->count(); ++i)
+      if (lessons_->item(i)->data(kNameRole).toString() == QString::fromStdString(scenario_->name))
+        lessons_->setCurrentRow(i);
+  }
   const std::size_t n = scenario_->steps.size();
   marks_.assign(n, Mark::none);
   details_.assign(n, QString());

@@ -364,6 +364,30 @@ class TestLessonsPanel : public CoreTest {
     panel->reset();
     QVERIFY(lanes.pins().empty());
   }
+
+  // `readyscope --scenario NAME` and File > Open scenario go through MainWindow::playScenario:
+  // the Lessons panel plays it, and its list shows which lesson it is (none for a scenario
+  // that is not built in).
+  void playScenarioPlaysInThePanelAndSelectsTheLesson() {
+    auto window = openWindow();
+    QVERIFY(window);
+    LessonsPanel* panel = window->lessonsPanel();
+    const auto text = readyscope::builtinLessonText(QStringLiteral("merged-writes"));
+    QVERIFY(text);
+    auto lesson = parse_scenario(std::string_view(text->constData(), static_cast<std::size_t>(text->size())),
+                                 "merged-writes.json", {});
+    QVERIFY2(lesson, lesson ? "" : lesson.error().message().c_str());
+    window->playScenario(std::move(*lesson));
+    QVERIFY(panel->player());
+    QVERIFY(panel->lessonList()->currentItem());
+    QCOMPARE(panel->lessonList()->currentItem()->toolTip(), QStringLiteral("merged-writes"));
+
+    auto other = parse_scenario(kCompare, "compare.json", {});
+    QVERIFY2(other, other ? "" : other.error().message().c_str());
+    window->playScenario(std::move(*other));
+    QCOMPARE(panel->lessonList()->currentRow(), -1);
+    QCOMPARE(panel->scenario()->name, std::string("compare-test"));
+  }
 };
 
 QTEST_MAIN(TestLessonsPanel)
