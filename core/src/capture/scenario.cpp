@@ -489,7 +489,7 @@ class Validator {
       if (s.also_close == s.id) fail(ap, "a source cannot also_close itself");
       auto it = names_.find(s.also_close);
       if (it == names_.end())
-        fail(ap, "no source \"" + s.also_close + "\" declared before this one");
+        fail(ap, "no source " + got(json(s.also_close)) + " declared before this one");
       if (!it->second.kind)
         fail(ap, "\"" + s.also_close + "\" is a " +
                      std::string(kKindNames[static_cast<std::size_t>(out_.sources[it->second.source].kind)]) +
@@ -574,7 +574,7 @@ class Validator {
   Name& use_id(const std::string& id, const std::string& ptr, ScenarioOp op) {
     auto it = names_.find(id);
     if (it == names_.end())
-      fail(ptr, "no source \"" + id + "\" (declare it in /sources, or name an accept's \"as\")");
+      fail(ptr, "no source " + got(json(id)) + " (declare it in /sources, or name an accept's \"as\")");
     Name& n = it->second;
     if (op == ScenarioOp::create) return n;
     if (!n.kind)
@@ -864,7 +864,7 @@ class Validator {
                                     std::pair<std::string_view, const std::string&>{"right", p.right}}) {
         auto it = names_.find(id);
         if (it == names_.end())
-          fail(at(ptr, key), "no source \"" + id + "\" (declare it in /sources, or name an accept's \"as\")");
+          fail(at(ptr, key), "no source " + got(json(id)) + " (declare it in /sources, or name an accept's \"as\")");
         if (!it->second.kind)
           fail(at(ptr, key), "\"" + id + "\" is a " +
                                  std::string(kKindNames[static_cast<std::size_t>(out_.sources[it->second.source].kind)]) +
