@@ -25,9 +25,14 @@
 //             `pipeline` uses -W
 //             (default 256), `pipeline_w1` window 1. Extra fields: records (stored),
 //             store_records_per_s (time inside RecordStore::append only),
-//             store_bytes_per_record, dropped (ring drops: must be 0).
+//             store_bytes_per_record, dropped (ring drops: must be 0), and the CPU time
+//             each thread spent in the timed part: cpu_producer_ms, cpu_poll_ms (the
+//             engine's poll thread, from /proc/self/task/*/schedstat; 0 without it),
+//             cpu_consumer_ms. With every thread on one CPU (BENCH_PIN=same) their sum is
+//             the wall time, so they show which thread a difference to raw sits in.
 // Output: workload=<w> impl=readyscope ops=N seconds=S ops_per_s=R p50_us= p99_us= ... pin=<mode>
 // BENCH_PIN=none|same|split places threads as the anchors do (W1 driver role 0, waiter 1).
+#include <dirent.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
@@ -364,6 +369,40 @@ void w_load(long records) {
 
 // ---------- W3 pipeline (through the capture engine) ----------
 
+// CPU time of the calling thread, in nanoseconds (user + system, as the scheduler charged it).
+std::uint64_t thread_cpu_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
+// CPU time of this process's thread named `name` (the engine names its poll thread
+// "ready-poll"), from /proc/self/task/<tid>/schedstat; 0 if there is none. Diagnostic only:
+// the pipeline line's cpu_*_ms fields say which thread a difference to raw sits in.
+std::uint64_t named_thread_cpu_ns(std::string_view name) {
+  DIR* dir = ::opendir("/proc/self/task");
+  if (!dir) return 0;
+  std::uint64_t ns = 0;
+  while (const dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string base = std::string("/proc/self/task/") + e->d_name;
+    char comm[32] = {};
+    if (FILE* f = std::fopen((base + "/comm").c_str(), "r")) {
+      if (!std::fgets(comm, sizeof comm, f)) comm[0] = '\0';
+      std::fclose(f);
+    }
+    if (std::string_view(comm).substr(0, name.size()) != name) continue;
+    if (FILE* f = std::fopen((base + "/schedstat").c_str(), "r")) {
+      unsigned long long v = 0;
+      if (std::fscanf(f, "%llu", &v) == 1) ns = v;
+      std::fclose(f);
+    }
+    break;
+  }
+  ::closedir(dir);
+  return ns;
+}
+
 // The send times, for the latency. The engine does not hand the payload (the timestamps) to
 // the consumer, so the bench keeps them aside, as cheaply as it can: the connection each
 // message goes to follows from the seed, so before the timed part the schedule is replayed
@@ -500,11 +539,13 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
 
   std::atomic<std::uint64_t> consumed{0};
   std::vector<std::uint64_t> lat(total);
-  std::uint64_t end_ns = 0, append_ns = 0;
+  std::uint64_t end_ns = 0, append_ns = 0, consumer_cpu_ns = 0;
+  const std::uint64_t poll_cpu0 = named_thread_cpu_ns("ready-poll");
   const std::uint64_t start = now_ns();
 
   std::thread consumer([&] {
     pin_role(2);
+    const std::uint64_t cpu0 = thread_cpu_ns();
     std::uint64_t got = 0;
     while (got < total) {
       wait_ready();
@@ -537,10 +578,12 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
       }
     }
     end_ns = now_ns();
+    consumer_cpu_ns = thread_cpu_ns() - cpu0;
   });
 
   // Producer (this thread): a random connection per message, its timestamp, a bounded window.
   SplitMix64 rng(kPipeSeed);
+  const std::uint64_t producer_cpu0 = thread_cpu_ns();
   for (std::uint64_t i = 0; i < total; ++i) {
     while (i - consumed.load(std::memory_order_acquire) >= static_cast<std::uint64_t>(window)) sched_yield();
     const auto s = static_cast<std::size_t>(rng.next() % kPipeSockets);
@@ -553,7 +596,9 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
     if (n != static_cast<ssize_t>(sizeof ts))
       die("producer write", n < 0 ? std::error_code(errno, std::system_category()) : std::make_error_code(std::errc::io_error));
   }
+  const std::uint64_t producer_cpu_ns = thread_cpu_ns() - producer_cpu0;
   consumer.join();
+  const std::uint64_t poll_cpu_ns = named_thread_cpu_ns("ready-poll") - poll_cpu0;
   const double secs = static_cast<double>(end_ns - start) / 1e9;
   const std::uint64_t timed_records = store.size() - setup_records;
 
@@ -564,14 +609,16 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
     std::fprintf(stderr, "readyscope-bench: pipeline: ring accounting does not add up\n");
     std::exit(1);
   }
-  char extra[256];
+  char extra[384];
   std::snprintf(extra, sizeof extra,
-                "window=%ld drain=%s records=%llu store_records_per_s=%.1f store_bytes_per_record=%.2f dropped=%llu",
+                "window=%ld drain=%s records=%llu store_records_per_s=%.1f store_bytes_per_record=%.2f dropped=%llu "
+                "cpu_producer_ms=%.1f cpu_poll_ms=%.1f cpu_consumer_ms=%.1f",
                 window, drain_until_eagain ? "until_eagain" : "short_read",
                 static_cast<unsigned long long>(timed_records),
                 append_ns > 0 ? static_cast<double>(timed_records) * 1e9 / static_cast<double>(append_ns) : 0.0,
                 static_cast<double>(store.memory_bytes()) / static_cast<double>(store.size()),
-                static_cast<unsigned long long>(engine->dropped()));
+                static_cast<unsigned long long>(engine->dropped()), static_cast<double>(producer_cpu_ns) / 1e6,
+                static_cast<double>(poll_cpu_ns) / 1e6, static_cast<double>(consumer_cpu_ns) / 1e6);
   report(workload, total, secs, lat, extra);
 }
 
