@@ -16,6 +16,7 @@
 #include "ready/capture/engine.h"
 #include "ready/capture/scenario.h"
 #include "ready_test.h"
+#include "scenario_test.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -27,42 +28,6 @@ namespace {
 std::string shipped(std::string_view name) {
   const std::filesystem::path here(__FILE__);
   return (here.parent_path().parent_path().parent_path() / "resources" / "scenarios" / name).string();
-}
-
-/// Drives a runner the way the CLI does: drain, observe, advance, wait on the notifier.
-/// False if the scenario did not finish within the limit.
-bool drive(Engine& eng, ScenarioRunner& runner, std::chrono::milliseconds limit = kWaitLimit) {
-  std::array<Record, 512> buf{};
-  for (Deadline d(limit); !d.expired();) {
-    (void)eng.notifier().begin_drain();
-    while (const std::size_t n = eng.drain(buf)) runner.observe(std::span<const Record>(buf.data(), n));
-    const auto now = std::chrono::steady_clock::now();
-    const auto next = runner.advance(now);
-    if (!next) return true;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next - now) + 1ms;
-    (void)wait_readable(eng.notifier().as_raw_fd(), std::clamp(wait, 0ms, 100ms));
-  }
-  return false;
-}
-
-/// All outcomes, one per line, for failure messages.
-std::string report(const ScenarioRunner& r) {
-  std::string s;
-  for (const auto& o : r.outcomes()) {
-    s += "\n  step " + (o.index == StepOutcome::kSetup ? std::string("setup") : std::to_string(o.index)) +
-         ": " +
-         (o.status == StepOutcome::Status::failed   ? "FAILED "
-          : o.status == StepOutcome::Status::passed ? "passed "
-                                                    : "ran ") +
-         o.detail;
-  }
-  return s;
-}
-
-/// Parses with a fixed file name; the error message or "" when valid.
-std::string reject(std::string_view text, ScenarioOptions options = {}) {
-  auto s = parse_scenario(text, "t.json", options);
-  return s ? std::string() : s.error().message();
 }
 
 /// A scenario with one socketpair (ends a, b) around `steps`.
@@ -322,7 +287,7 @@ class TestScenario : public CoreTest {
          "within_ms)"},
     };
     for (const auto& c : cases) {
-      const std::string got = reject(c.text);
+      const std::string got = scenario_error(c.text);
       QVERIFY2(!got.empty(), ("accepted: " + c.text).c_str());
       QVERIFY2(got.find(c.want) != std::string::npos,
                ("for " + c.text + "\n  got:  " + got + "\n  want: " + c.want).c_str());
@@ -333,13 +298,13 @@ class TestScenario : public CoreTest {
   // Sizes and the options: allow_remote lets non-loopback binds and literal targets through.
   void bounds_and_options() {
     const std::string big = R"({"name":"x","sources":[],"steps":[]})";
-    QVERIFY(reject(big, ScenarioOptions{.allow_remote = false, .max_file_bytes = 10})
+    QVERIFY(scenario_error(big, ScenarioOptions{.allow_remote = false, .max_file_bytes = 10})
                 .find("t.json: /: larger than the limit of 10 bytes") == 0);
     const std::string remote =
         R"({"name":"x","sources":[{"id":"a","kind":"tcp_listener","bind":"0.0.0.0:0"},)"
         R"({"id":"c","kind":"tcp_stream","connect":"127.0.0.1:1"},)"
         R"({"id":"d","kind":"unix_stream","connect":"/tmp/x.sock"}],"steps":[]})";
-    QVERIFY(!reject(remote).empty());
+    QVERIFY(!scenario_error(remote).empty());
     auto s = parse_scenario(remote, "t.json", ScenarioOptions{.allow_remote = true});
     QVERIFY2(s, s ? "" : s.error().message().c_str());
     QVERIFY(s->sources[0].allow_remote);
@@ -350,9 +315,9 @@ class TestScenario : public CoreTest {
     for (std::size_t i = 0; i <= ScenarioLimits::max_steps; ++i)
       many += std::string(i ? "," : "") + R"({"wait_ms":0})";
     many += "]}";
-    QVERIFY(reject(many).find("t.json: /steps: more than 1000 steps") == 0);
+    QVERIFY(scenario_error(many).find("t.json: /steps: more than 1000 steps") == 0);
     const std::string long_note = pair_with(R"({"note":")" + std::string(2001, 'n') + R"("})");
-    QVERIFY(reject(long_note).find("t.json: /steps/0/note: longer than 2000 bytes") == 0);
+    QVERIFY(scenario_error(long_note).find("t.json: /steps/0/note: longer than 2000 bytes") == 0);
   }
 
   // load_scenario: missing file, a directory, a FIFO (must not block), a file too large.
@@ -407,8 +372,8 @@ class TestScenario : public CoreTest {
       ScenarioRunner runner(*s, **started);
       std::size_t callbacks = 0;
       runner.on_step = [&](const StepOutcome&) { ++callbacks; };
-      QVERIFY(drive(**started, runner));
-      QVERIFY2(runner.passed(), (std::string(name) + report(runner)).c_str());
+      QVERIFY(drive_scenario(**started, runner));
+      QVERIFY2(runner.passed(), (std::string(name) + outcomes_report(runner)).c_str());
       QVERIFY(!runner.failed_to_start());
       QCOMPARE(runner.outcomes().size(), s->steps.size());
       QCOMPARE(callbacks, s->steps.size());
@@ -424,16 +389,16 @@ class TestScenario : public CoreTest {
     QVERIFY_OK(started);
     ScenarioRunner runner(*s, **started);
     runner.set_step_limit(1);
-    QVERIFY(drive(**started, runner));
+    QVERIFY(drive_scenario(**started, runner));
     QVERIFY(runner.held());
     QVERIFY(!runner.finished());
     QVERIFY(!runner.passed());
     QCOMPARE(runner.outcomes().size(), std::size_t{1});
     QCOMPARE(runner.current_step(), std::size_t{1});
     runner.set_step_limit(s->steps.size());
-    QVERIFY(drive(**started, runner));
+    QVERIFY(drive_scenario(**started, runner));
     QVERIFY(!runner.held());
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     (*started)->stop();
   }
 
@@ -447,8 +412,8 @@ class TestScenario : public CoreTest {
     std::string ul_path;
     {
       ScenarioRunner runner(*s, eng);
-      QVERIFY(drive(eng, runner));
-      QVERIFY2(runner.passed(), report(runner).c_str());
+      QVERIFY(drive_scenario(eng, runner));
+      QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
       QVERIFY(runner.token_of("ts"));
       QVERIFY(runner.token_of("sp.1"));
       QVERIFY(!runner.token_of("sp"));
@@ -478,7 +443,7 @@ class TestScenario : public CoreTest {
     auto started = Engine::start();
     QVERIFY_OK(started);
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner));
+    QVERIFY(drive_scenario(**started, runner));
     QVERIFY(runner.finished());
     QVERIFY(!runner.passed());
     QVERIFY(!runner.failed_to_start());
@@ -511,7 +476,7 @@ class TestScenario : public CoreTest {
     auto started = Engine::start();
     QVERIFY_OK(started);
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner));
+    QVERIFY(drive_scenario(**started, runner));
     QVERIFY(runner.failed_to_start());
     QVERIFY(!runner.passed());
     QCOMPARE(runner.outcomes().size(), std::size_t{1});
@@ -537,8 +502,8 @@ class TestScenario : public CoreTest {
     auto started = Engine::start();
     QVERIFY_OK(started);
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner));
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY(drive_scenario(**started, runner));
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     (*started)->stop();
   }
 
@@ -562,8 +527,8 @@ class TestScenario : public CoreTest {
     auto started = Engine::start();
     QVERIFY_OK(started);
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner));
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY(drive_scenario(**started, runner));
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     (*started)->stop();
 
     auto unconnected = parse_scenario(R"({"name":"u","sources":[{"id":"a","kind":"udp","bind":"127.0.0.1:0"}],
@@ -592,8 +557,8 @@ class TestScenario : public CoreTest {
     auto started = Engine::start();
     QVERIFY_OK(started);
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner));
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY(drive_scenario(**started, runner));
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     QCOMPARE(qs((*started)->note_text(1).value_or("")), qs("write ten"));
     QCOMPARE(qs((*started)->note_text(2).value_or("")), qs("step 1"));
     (*started)->stop();

@@ -15,47 +15,13 @@
 #include "ready/capture/engine.h"
 #include "ready/capture/scenario.h"
 #include "ready_test.h"
+#include "scenario_test.h"
 
 using namespace ready;
 using namespace ready::capture;
 using namespace ready::test;
 
 namespace {
-
-/// Drives a runner the way the CLI does, keeping every record drained in `all`. False if
-/// the scenario did not finish within the limit.
-bool drive(Engine& eng, ScenarioRunner& runner, std::vector<Record>& all) {
-  std::array<Record, 512> buf{};
-  for (Deadline d(kWaitLimit); !d.expired();) {
-    (void)eng.notifier().begin_drain();
-    while (const std::size_t n = eng.drain(buf)) {
-      runner.observe(std::span<const Record>(buf.data(), n));
-      all.insert(all.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
-    }
-    const auto now = std::chrono::steady_clock::now();
-    const auto next = runner.advance(now);
-    if (!next) return true;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(*next - now) + 1ms;
-    (void)wait_readable(eng.notifier().as_raw_fd(), std::clamp(wait, 0ms, 100ms));
-  }
-  return false;
-}
-
-std::string report(const ScenarioRunner& r) {
-  std::string s;
-  for (const auto& o : r.outcomes())
-    s += "\n  step " + (o.index == StepOutcome::kSetup ? std::string("setup") : std::to_string(o.index)) + ": " +
-         (o.status == StepOutcome::Status::failed   ? "FAILED "
-          : o.status == StepOutcome::Status::passed ? "passed "
-                                                    : "ran ") +
-         o.detail;
-  return s;
-}
-
-std::string reject(std::string_view text) {
-  auto s = parse_scenario(text, "t.json");
-  return s ? std::string() : s.error().message();
-}
 
 /// Two socketpairs (ends a-b and c-d), a tcp listener l and an eventfd e, around `steps`.
 std::string with(std::string_view steps, std::string_view more = "") {
@@ -277,7 +243,7 @@ class TestScenarioBatch : public CoreTest {
          "t.json: /compare: more than 8 pairs"},
     };
     for (const auto& c : cases) {
-      const std::string got = reject(c.text);
+      const std::string got = scenario_error(c.text);
       QVERIFY2(!got.empty(), ("accepted: " + c.text).c_str());
       QVERIFY2(got == c.want, ("for " + c.text + "\n  got:  " + got + "\n  want: " + c.want).c_str());
     }
@@ -418,8 +384,8 @@ class TestScenarioBatch : public CoreTest {
     QVERIFY_OK(started);
     std::vector<Record> all;
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner, all));
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY(drive_scenario(**started, runner, &all));
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     QCOMPARE(runner.outcomes()[0].detail, std::string("write w x3: 2 check(s) held"));
     const auto w = runner.token_of("w");
     const auto r = runner.token_of("r");
@@ -465,8 +431,8 @@ class TestScenarioBatch : public CoreTest {
     QVERIFY_OK(started);
     std::vector<Record> all;
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner, all));
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY(drive_scenario(**started, runner, &all));
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     QCOMPARE(runner.outcomes()[0].detail, std::string("write a,c: 4 check(s) held"));
     const auto a = runner.token_of("a");
     const auto c = runner.token_of("c");
@@ -511,8 +477,8 @@ class TestScenarioBatch : public CoreTest {
     QVERIFY_OK(started);
     std::vector<Record> all;
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner, all));
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY(drive_scenario(**started, runner, &all));
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     (*started)->stop();
   }
 
@@ -538,13 +504,13 @@ class TestScenarioBatch : public CoreTest {
     QVERIFY_OK(started);
     std::vector<Record> all;
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner, all));
+    QVERIFY(drive_scenario(**started, runner, &all));
     QVERIFY(runner.finished());
     QVERIFY(!runner.passed());
     QVERIFY(!runner.failed_to_start());
     const auto& o = runner.outcomes();
     QCOMPARE(o.size(), std::size_t{3});
-    for (const auto& x : o) QVERIFY2(x.status == StepOutcome::Status::failed, report(runner).c_str());
+    for (const auto& x : o) QVERIFY2(x.status == StepOutcome::Status::failed, outcomes_report(runner).c_str());
     QCOMPARE(o[0].detail, std::string("write a: a: expected no payload_truncated warning, got 1: payload_truncated"));
     QCOMPARE(o[1].detail, std::string("write a: b: expected a payload_truncated warning within 20 ms, got no warning"));
     QCOMPARE(o[2].detail, std::string("read b: b: expected no warning, got 1: payload_truncated"));
@@ -575,8 +541,8 @@ class TestScenarioBatch : public CoreTest {
     QVERIFY_OK(started);
     std::vector<Record> all;
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner, all));
-    QVERIFY2(runner.passed(), report(runner).c_str());
+    QVERIFY(drive_scenario(**started, runner, &all));
+    QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     QCOMPARE(runner.outcomes()[0].detail, std::string("set_reaction b,e: done"));
     const auto b = runner.token_of("b");
     const auto e = runner.token_of("e");
@@ -606,7 +572,7 @@ class TestScenarioBatch : public CoreTest {
     QVERIFY_OK(started);
     std::vector<Record> all;
     ScenarioRunner runner(*s, **started);
-    QVERIFY(drive(**started, runner, all));
+    QVERIFY(drive_scenario(**started, runner, &all));
     QVERIFY(runner.finished());
     const Record* answer = nullptr;
     for (const Record& r : all)
@@ -623,7 +589,7 @@ class TestScenarioBatch : public CoreTest {
       QCOMPARE(o[1].detail, "release_fds: " + why);
       QVERIFY(!runner.passed());
     } else {
-      QVERIFY2(runner.passed(), report(runner).c_str());
+      QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
       QCOMPARE(o[0].detail, std::string("release_fds: 1 check(s) held"));
       QCOMPARE(o[1].status, StepOutcome::Status::ran);
     }
