@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bridge.h"
+#include "lane_records.h"
 #include "lessons.h"
 #include "lessons_panel.h"
 #include "main_window.h"
@@ -60,23 +61,6 @@ constexpr std::string_view kCompare = R"({
     {"op": "write", "source": "bw", "data": "abc"}
   ]})";
 
-Record added(std::uint64_t t, std::uint64_t token, SourceKind kind, std::uint64_t partner = 0) {
-  Record r;
-  r.t_ns = t;
-  r.token = token;
-  r.fd = static_cast<std::int32_t>(token + 10);
-  r.kind = RecordKind::source_added;
-  r.op = static_cast<std::uint8_t>(kind);
-  r.value = partner;
-  return r;
-}
-
-Record removed(std::uint64_t t, std::uint64_t token) {
-  Record r = added(t, token, SourceKind::eventfd);
-  r.kind = RecordKind::source_removed;
-  return r;
-}
-
 bool hasNote(const LaneIndex& lanes, const QString& text) {
   for (const TimelineMarker& m : lanes.markers())
     if (m.lane < 0 && m.text == text) return true;
@@ -108,17 +92,14 @@ class TestLessonsPanel : public CoreTest {
   void initTestCase() { QVERIFY(prepare_window_suite(QStringLiteral("tst_lessons_panel"), m_settingsDir.path())); }
 
   void comparePinsPlaceLanesSideBySide() {
-    RecordStore store{StoreLimits{}};
-    LaneIndex index(store);
-    const auto add = [&](const Record& r) {
-      const std::uint64_t i = store.append(r);
-      index.on_record(store.at(i), i);
-    };
-    add(added(10, 1, SourceKind::tcp_listener));
-    add(added(20, 2, SourceKind::unix_stream));
-    add(added(21, 3, SourceKind::unix_stream, 2));  // 2's partner: same group
-    add(added(30, 4, SourceKind::eventfd));
-    add(added(40, 5, SourceKind::unix_stream));
+    Feed f;
+    LaneIndex& index = f.index;
+    const auto add = [&](const Record& r) { f.add(r); };
+    add(source(10, 1, SourceKind::tcp_listener));
+    add(source(20, 2, SourceKind::unix_stream));
+    add(source(21, 3, SourceKind::unix_stream, 2));  // 2's partner: same group
+    add(source(30, 4, SourceKind::eventfd));
+    add(source(40, 5, SourceKind::unix_stream));
     const auto lanes = [&](std::initializer_list<std::uint64_t> tokens) {
       std::vector<std::uint32_t> out{0};
       for (std::uint64_t t : tokens) out.push_back(*index.lane_of(t));
@@ -143,7 +124,7 @@ class TestLessonsPanel : public CoreTest {
     // A pin set before its lanes exist takes effect when they appear.
     QVERIFY(index.pin_adjacent(1, 7, QStringLiteral("edge vs oneshot")));
     QCOMPARE(index.order(), lanes({1, 2, 5, 3, 4}));
-    add(added(50, 7, SourceKind::eventfd));
+    add(source(50, 7, SourceKind::eventfd));
     QCOMPARE(index.order(), lanes({1, 7, 2, 5, 3, 4}));
     QCOMPARE(index.pin_starting_at(*index.lane_of(1))->label, QStringLiteral("edge vs oneshot"));
 
@@ -162,19 +143,18 @@ class TestLessonsPanel : public CoreTest {
     QCOMPARE(index.order(), lanes({1, 2, 3, 4, 5, 7}));
 
     // A gone lane (removed, records evicted) drops out; its pin changes nothing then.
-    RecordStore small{StoreLimits{.chunk_records = 2, .max_records = 4}};
-    LaneIndex idx2(small);
+    Feed small(StoreLimits{.chunk_records = 2, .max_records = 4});
+    LaneIndex& idx2 = small.index;
     const auto add2 = [&](const Record& r) {
-      const std::uint64_t i = small.append(r);
-      idx2.on_record(small.at(i), i);
-      if (small.begin_index() > 0) idx2.on_evicted(small.begin_index());
+      small.add(r);
+      if (small.store.begin_index() > 0) idx2.on_evicted(small.store.begin_index());
     };
     QVERIFY(idx2.pin_adjacent(1, 2, QStringLiteral("x")));
-    add2(added(10, 1, SourceKind::eventfd));
-    add2(added(11, 2, SourceKind::eventfd));
-    add2(added(12, 3, SourceKind::eventfd));
+    add2(source(10, 1, SourceKind::eventfd));
+    add2(source(11, 2, SourceKind::eventfd));
+    add2(source(12, 3, SourceKind::eventfd));
     add2(removed(13, 1));
-    for (std::uint64_t t = 20; t < 26; ++t) add2(added(t, 10 + t, SourceKind::eventfd));
+    for (std::uint64_t t = 20; t < 26; ++t) add2(source(t, 10 + t, SourceKind::eventfd));
     QVERIFY(idx2.lane(*idx2.lane_of(1)).gone);
     QVERIFY(std::find(idx2.order().begin(), idx2.order().end(), *idx2.lane_of(2)) != idx2.order().end());
     QVERIFY(!idx2.pin_starting_at(*idx2.lane_of(1)));

@@ -8,6 +8,7 @@
 #include "ready/capture/command.h"
 #include "ready/capture/record.h"
 #include "ready/capture/store.h"
+#include "lane_records.h"
 #include "timeline/laneindex.h"
 
 using namespace ready;
@@ -19,72 +20,11 @@ using ready::ui::MarkBucket;
 using ready::ui::MarkColumn;
 using ready::ui::SummaryLevels;
 using ready::ui::TimeScale;
+using namespace ready::test;
 
 namespace {
 
 using Levels = SummaryLevels<MarkBucket>;
-
-struct Feed {
-  explicit Feed(StoreLimits limits = {}) : store(limits), index(store) {}
-  std::uint64_t add(const Record& r) {
-    const std::uint64_t i = store.append(r);
-    index.on_record(store.at(i), i);
-    return i;
-  }
-  RecordStore store;
-  LaneIndex index;
-};
-
-Record source(std::uint64_t t, std::uint64_t token, SourceKind kind, std::uint64_t value = 0,
-              SourceBits bits = {}) {
-  Record r;
-  r.t_ns = t;
-  r.token = token;
-  r.fd = static_cast<std::int32_t>(token + 10);
-  r.kind = RecordKind::source_added;
-  r.op = static_cast<std::uint8_t>(kind);
-  r.value = value;
-  r.bits = bits.pack();
-  return r;
-}
-Record readiness(std::uint64_t t, std::uint64_t token, std::uint32_t bits) {
-  Record r;
-  r.t_ns = t;
-  r.token = token;
-  r.fd = static_cast<std::int32_t>(token + 10);
-  r.kind = RecordKind::readiness;
-  r.bits = bits;
-  return r;
-}
-Record action(std::uint64_t t, std::uint64_t token, Op op, Outcome outcome, std::uint64_t value = 0) {
-  Record r;
-  r.t_ns = t;
-  r.token = token;
-  r.fd = static_cast<std::int32_t>(token + 10);
-  r.kind = RecordKind::action;
-  r.op = static_cast<std::uint8_t>(op);
-  r.outcome = outcome;
-  r.value = value;
-  return r;
-}
-Record changed(std::uint64_t t, std::uint64_t token, SourceBits bits) {
-  Record r = source(t, token, SourceKind::tcp_stream, 0, bits);
-  r.kind = RecordKind::source_changed;
-  return r;
-}
-Record removed(std::uint64_t t, std::uint64_t token) {
-  Record r = source(t, token, SourceKind::tcp_stream);
-  r.kind = RecordKind::source_removed;
-  return r;
-}
-Record poll_return(std::uint64_t t, std::uint64_t events, std::uint64_t blocked) {
-  Record r;
-  r.t_ns = t;
-  r.kind = RecordKind::poll_return;
-  r.value = events;
-  r.value2 = blocked;
-  return r;
-}
 
 constexpr std::uint32_t kIn = 0x001, kOut = 0x004, kErr = 0x008, kHup = 0x010, kPri = 0x002, kRdHup = 0x2000;
 
