@@ -38,6 +38,7 @@
 #include "event_log_model.h"
 #include "inspector.h"
 #include "lessons_panel.h"
+#include "log_table.h"
 #include "new_source_dialog.h"
 #include "rates.h"
 #include "ready/capture/recording.h"
@@ -185,24 +186,11 @@ void MainWindow::buildCentre() {
   log_view_ = new QTableView;
   log_view_->setObjectName(QStringLiteral("eventLog"));
   log_view_->setModel(log_model_);
-  log_view_->setSelectionBehavior(QAbstractItemView::SelectRows);
-  log_view_->setSelectionMode(QAbstractItemView::SingleSelection);
-  log_view_->verticalHeader()->setDefaultSectionSize(log_view_->fontMetrics().height() + 4);
-  log_view_->verticalHeader()->hide();
-  log_view_->horizontalHeader()->setStretchLastSection(true);
-  log_view_->setAlternatingRowColors(true);
-  {
-    // Widths from the longest usual text of each column (the last one, Detail, stretches),
-    // so nothing common is elided; the user can still drag them.
-    const QFontMetrics fm(log_view_->font());
-    const auto width = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 18; };
-    QHeaderView* h = log_view_->horizontalHeader();
-    h->resizeSection(EventLogModel::TimeColumn, width("99999.999 ms"));
-    h->resizeSection(EventLogModel::TokenColumn, width("Token"));
-    h->resizeSection(EventLogModel::KindColumn, width("source_changed"));
-    h->resizeSection(EventLogModel::WhatColumn, width("added unix_listener"));
-    h->resizeSection(EventLogModel::ResultColumn, width("readable edge echo"));
-  }
+  set_up_log_table(*log_view_, {{EventLogModel::TimeColumn, "99999.999 ms"},
+                                {EventLogModel::TokenColumn, "Token"},
+                                {EventLogModel::KindColumn, "source_changed"},
+                                {EventLogModel::WhatColumn, "added unix_listener"},
+                                {EventLogModel::ResultColumn, "readable edge echo"}});
 
   log_text_ = new QLineEdit;
   log_text_->setPlaceholderText(tr("Filter text (e.g. ECONNRESET, read_closed)"));

@@ -4,13 +4,13 @@
 #include <QColor>
 #include <QFont>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QPushButton>
 #include <QTableView>
 #include <QVBoxLayout>
 
 #include "lessons.h"
+#include "log_table.h"
 #include "record_format.h"
 
 namespace ready::ui {
@@ -140,22 +140,10 @@ WarningsPanel::WarningsPanel(Bridge& bridge, WarningsModel::Labeler labeler, QWi
   view_ = new QTableView;
   view_->setObjectName(QStringLiteral("warningsView"));
   view_->setModel(model_);
-  view_->setSelectionBehavior(QAbstractItemView::SelectRows);
-  view_->setSelectionMode(QAbstractItemView::SingleSelection);
-  view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-  view_->verticalHeader()->hide();
-  view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 4);
-  view_->setAlternatingRowColors(true);
-  {
-    const QFontMetrics fm(view_->font());
-    const auto width = [&fm](const char* sample) { return fm.horizontalAdvance(QString::fromUtf8(sample)) + 18; };
-    QHeaderView* h = view_->horizontalHeader();
-    h->resizeSection(WarningsModel::TimeColumn, width("99999.999 ms"));
-    h->resizeSection(WarningsModel::SourceColumn, width("#12 unix_stream reader"));
-    h->resizeSection(WarningsModel::WarningColumn, width("edge-triggered partial read"));
-    h->resizeSection(WarningsModel::DetailColumn, width("edge-triggered read stopped with 6 bytes left and no new"));
-    h->setStretchLastSection(true);
-  }
+  set_up_log_table(*view_, {{WarningsModel::TimeColumn, "99999.999 ms"},
+                            {WarningsModel::SourceColumn, "#12 unix_stream reader"},
+                            {WarningsModel::WarningColumn, "edge-triggered partial read"},
+                            {WarningsModel::DetailColumn, "edge-triggered read stopped with 6 bytes left and no new"}});
   counts_ = new QLabel;
   counts_->setObjectName(QStringLiteral("warningsCount"));
   lesson_button_ = new QPushButton(tr("Open lesson"));
