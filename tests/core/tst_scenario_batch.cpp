@@ -8,6 +8,8 @@
 #include <array>
 #include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,39 @@ using namespace ready::capture;
 using namespace ready::test;
 
 namespace {
+
+/// A scenario parsed as "t.json" and played to its end on an engine of its own (started with
+/// `config`), every record drained kept in `all`. The engine stops when this goes.
+struct Played {
+  std::optional<Scenario> scenario;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<ScenarioRunner> runner;  // destroyed first (it only unlinks paths it made)
+  std::vector<Record> all;
+  std::string error;  // why it could not be played to its end; empty when it was
+  ~Played() {
+    if (engine) engine->stop();
+  }
+};
+
+std::unique_ptr<Played> play(std::string_view json, EngineConfig config = {}) {
+  auto p = std::make_unique<Played>();
+  auto s = parse_scenario(json, "t.json");
+  if (!s) {
+    p->error = s.error().message();
+    return p;
+  }
+  p->scenario = std::move(*s);
+  auto started = Engine::start(config);
+  if (!started) {
+    p->error = "Engine::start: " + started.error().message();
+    return p;
+  }
+  p->engine = std::move(*started);
+  p->runner = std::make_unique<ScenarioRunner>(*p->scenario, *p->engine);
+  if (!drive_scenario(*p->engine, *p->runner, &p->all))
+    p->error = "not finished within the limit:" + outcomes_report(*p->runner);
+  return p;
+}
 
 /// Two socketpairs (ends a-b and c-d), a tcp listener l and an eventfd e, around `steps`.
 std::string with(std::string_view steps, std::string_view more = "") {
@@ -363,7 +398,7 @@ class TestScenarioBatch : public CoreTest {
   // Three writes in one batch to an edge-triggered socketpair end: the reader gets ONE
   // readable event for all three, and a read of 3 bytes takes them all with no new event.
   void repeat_batches_writes_into_one_edge() {
-    auto s = parse_scenario(R"json({
+    const auto played = play(R"json({
       "name": "merged-edge",
       "sources": [{"id": "p", "kind": "socketpair", "ends": ["w", "r"], "mode": "edge"}],
       "steps": [
@@ -377,14 +412,10 @@ class TestScenarioBatch : public CoreTest {
          "expect": [{"source": "r", "action": "read", "result": "would_block"},
                     {"source": "r", "not_seen": ["any"]}]}
       ]
-    })json",
-                            "t.json");
-    QVERIFY2(s, s ? "" : s.error().message().c_str());
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    std::vector<Record> all;
-    ScenarioRunner runner(*s, **started);
-    QVERIFY(drive_scenario(**started, runner, &all));
+    })json");
+    QVERIFY2(played->error.empty(), played->error.c_str());
+    const ScenarioRunner& runner = *played->runner;
+    const std::vector<Record>& all = played->all;
     QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     QCOMPARE(runner.outcomes()[0].detail, std::string("write w x3: 2 check(s) held"));
     const auto w = runner.token_of("w");
@@ -402,13 +433,12 @@ class TestScenarioBatch : public CoreTest {
     QCOMPARE(writes.size(), std::size_t{3});
     QCOMPARE(writes[2] - writes[0], std::size_t{2});  // adjacent records
     QCOMPARE(events, std::size_t{1});
-    (*started)->stop();
   }
 
   // A source list: one write to two socketpairs in one batch; both readers are readable,
   // both reads get the bytes; compare names them, token_of finds every one.
   void source_list_acts_on_each() {
-    auto s = parse_scenario(R"json({
+    const auto played = play(R"json({
       "name": "two-at-once",
       "sources": [{"id": "p", "kind": "socketpair", "ends": ["a", "b"], "mode": "edge"},
                   {"id": "q", "kind": "socketpair", "ends": ["c", "d"], "mode": "oneshot"}],
@@ -424,14 +454,10 @@ class TestScenarioBatch : public CoreTest {
          "expect": [{"source": "b", "removed": true}, {"source": "d", "removed": true}]}
       ],
       "compare": [{"left": "b", "right": "d", "label": "edge vs oneshot"}]
-    })json",
-                            "t.json");
-    QVERIFY2(s, s ? "" : s.error().message().c_str());
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    std::vector<Record> all;
-    ScenarioRunner runner(*s, **started);
-    QVERIFY(drive_scenario(**started, runner, &all));
+    })json");
+    QVERIFY2(played->error.empty(), played->error.c_str());
+    const ScenarioRunner& runner = *played->runner;
+    const std::vector<Record>& all = played->all;
     QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     QCOMPARE(runner.outcomes()[0].detail, std::string("write a,c: 4 check(s) held"));
     const auto a = runner.token_of("a");
@@ -448,13 +474,14 @@ class TestScenarioBatch : public CoreTest {
     QCOMPARE(all[writes[1]].token, c->value);
     // A closed source keeps its id's token (a GUI lane, ghost events after close_fd).
     QVERIFY(runner.token_of("b"));
-    (*started)->stop();
   }
 
   // warning / no_warning against the payload bound's warning (8 bytes kept per source):
   // it comes once per source, so it is seen at the first overflow and not again.
   void warning_checks_pass() {
-    auto s = parse_scenario(R"json({
+    EngineConfig config;
+    config.payload_bytes_per_source = 8;
+    const auto played = play(R"json({
       "name": "warnings",
       "sources": [{"id": "p", "kind": "socketpair", "ends": ["a", "b"]}],
       "steps": [
@@ -468,23 +495,17 @@ class TestScenarioBatch : public CoreTest {
         {"op": "write", "source": "a", "data": "0123456789abcdef",
          "expect": [{"source": "a", "no_warning": "payload_truncated"}]}
       ]
-    })json",
-                            "t.json");
-    QVERIFY2(s, s ? "" : s.error().message().c_str());
-    EngineConfig config;
-    config.payload_bytes_per_source = 8;
-    auto started = Engine::start(config);
-    QVERIFY_OK(started);
-    std::vector<Record> all;
-    ScenarioRunner runner(*s, **started);
-    QVERIFY(drive_scenario(**started, runner, &all));
+    })json", config);
+    QVERIFY2(played->error.empty(), played->error.c_str());
+    const ScenarioRunner& runner = *played->runner;
     QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
-    (*started)->stop();
   }
 
   // The same checks turned around fail, each with a detail naming what was seen.
   void warning_checks_fail() {
-    auto s = parse_scenario(R"json({
+    EngineConfig config;
+    config.payload_bytes_per_source = 8;
+    const auto played = play(R"json({
       "name": "warnings-wrong",
       "sources": [{"id": "p", "kind": "socketpair", "ends": ["a", "b"]}],
       "steps": [
@@ -495,16 +516,9 @@ class TestScenarioBatch : public CoreTest {
         {"op": "read", "source": "b", "n": 32,
          "expect": [{"source": "b", "no_warning": "any"}]}
       ]
-    })json",
-                            "t.json");
-    QVERIFY2(s, s ? "" : s.error().message().c_str());
-    EngineConfig config;
-    config.payload_bytes_per_source = 8;
-    auto started = Engine::start(config);
-    QVERIFY_OK(started);
-    std::vector<Record> all;
-    ScenarioRunner runner(*s, **started);
-    QVERIFY(drive_scenario(**started, runner, &all));
+    })json", config);
+    QVERIFY2(played->error.empty(), played->error.c_str());
+    const ScenarioRunner& runner = *played->runner;
     QVERIFY(runner.finished());
     QVERIFY(!runner.passed());
     QVERIFY(!runner.failed_to_start());
@@ -514,14 +528,13 @@ class TestScenarioBatch : public CoreTest {
     QCOMPARE(o[0].detail, std::string("write a: a: expected no payload_truncated warning, got 1: payload_truncated"));
     QCOMPARE(o[1].detail, std::string("write a: b: expected a payload_truncated warning within 20 ms, got no warning"));
     QCOMPARE(o[2].detail, std::string("read b: b: expected no warning, got 1: payload_truncated"));
-    (*started)->stop();
   }
 
   // The reaction fields reach the engine: also_close is resolved to the other source's
   // token (at creation for a source, at the step for set_reaction), budget and
   // emfile_reserve are passed as given; each SetReaction is answered (source_changed).
   void reaction_fields_run() {
-    auto s = parse_scenario(R"json({
+    const auto played = play(R"json({
       "name": "reactions",
       "sources": [
         {"id": "p", "kind": "socketpair", "ends": ["a", "b"]},
@@ -534,14 +547,10 @@ class TestScenarioBatch : public CoreTest {
         {"op": "write", "source": "a", "data": "hello",
          "expect": [{"source": "b", "action": "drain", "result": "would_block"}]}
       ]
-    })json",
-                            "t.json");
-    QVERIFY2(s, s ? "" : s.error().message().c_str());
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    std::vector<Record> all;
-    ScenarioRunner runner(*s, **started);
-    QVERIFY(drive_scenario(**started, runner, &all));
+    })json");
+    QVERIFY2(played->error.empty(), played->error.c_str());
+    const ScenarioRunner& runner = *played->runner;
+    const std::vector<Record>& all = played->all;
     QVERIFY2(runner.passed(), outcomes_report(runner).c_str());
     QCOMPARE(runner.outcomes()[0].detail, std::string("set_reaction b,e: done"));
     const auto b = runner.token_of("b");
@@ -553,26 +562,21 @@ class TestScenarioBatch : public CoreTest {
       if (r.kind == RecordKind::source_changed && (r.token == b->value || r.token == e->value || r.token == l->value))
         ++changed;
     QCOMPARE(changed, std::size_t{3});
-    (*started)->stop();
   }
 
   // A source-less op's answer is judged by its command id: release_fds with nothing held
   // is ok with n=0 (the engine's contract); an error answer (ENOSYS while the engine lacks
   // it) fails the step by itself, naming the op and the errno.
   void sourceless_op_answer_decides_the_step() {
-    auto s = parse_scenario(R"json({
+    const auto played = play(R"json({
       "name": "release",
       "sources": [],
       "steps": [{"op": "release_fds", "expect": [{"action": "release_fds", "result": "ok", "n": 0}]},
                 {"op": "release_fds"}]
-    })json",
-                            "t.json");
-    QVERIFY2(s, s ? "" : s.error().message().c_str());
-    auto started = Engine::start();
-    QVERIFY_OK(started);
-    std::vector<Record> all;
-    ScenarioRunner runner(*s, **started);
-    QVERIFY(drive_scenario(**started, runner, &all));
+    })json");
+    QVERIFY2(played->error.empty(), played->error.c_str());
+    const ScenarioRunner& runner = *played->runner;
+    const std::vector<Record>& all = played->all;
     QVERIFY(runner.finished());
     const Record* answer = nullptr;
     for (const Record& r : all)
@@ -593,7 +597,6 @@ class TestScenarioBatch : public CoreTest {
       QCOMPARE(o[0].detail, std::string("release_fds: 1 check(s) held"));
       QCOMPARE(o[1].status, StepOutcome::Status::ran);
     }
-    (*started)->stop();
   }
 };
 

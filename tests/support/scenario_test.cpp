@@ -33,7 +33,8 @@ bool drive_scenario(capture::Engine& eng, capture::ScenarioRunner& runner, std::
 std::string outcomes_report(const capture::ScenarioRunner& runner) {
   std::string s;
   for (const auto& o : runner.outcomes())
-    s += "\n  step " + (o.index == StepOutcome::kSetup ? std::string("setup") : std::to_string(o.index)) + ": " +
+    s += "\n  step " + (o.index == StepOutcome::kSetup ? std::string("setup") : std::to_string(o.index)) +
+         ": " +
          (o.status == StepOutcome::Status::failed   ? "FAILED "
           : o.status == StepOutcome::Status::passed ? "passed "
                                                     : "ran ") +

@@ -17,7 +17,8 @@ namespace ready::test {
 /// the notifier until the next step is due. Every record drained is also appended to `all`
 /// when given. False if the scenario did not finish within `limit`.
 bool drive_scenario(capture::Engine& eng, capture::ScenarioRunner& runner,
-                    std::vector<capture::Record>* all = nullptr, std::chrono::milliseconds limit = kWaitLimit);
+                    std::vector<capture::Record>* all = nullptr,
+                    std::chrono::milliseconds limit = kWaitLimit);
 
 /// All of a runner's outcomes, one per line, for failure messages.
 std::string outcomes_report(const capture::ScenarioRunner& runner);
