@@ -33,14 +33,20 @@ struct Feed {
   ui::LaneIndex index;
 };
 
-/// A source_added record; `value` is the partner's token of a pair end.
-inline Record source(std::uint64_t t, std::uint64_t token, SourceKind kind, std::uint64_t value = 0,
-                     SourceBits bits = {}) {
+/// A record of `kind` on `token` at `t`, with the token's fd; the builders below fill the rest.
+inline Record on_token(std::uint64_t t, std::uint64_t token, RecordKind kind) {
   Record r;
   r.t_ns = t;
   r.token = token;
   r.fd = static_cast<std::int32_t>(token + 10);
-  r.kind = RecordKind::source_added;
+  r.kind = kind;
+  return r;
+}
+
+/// A source_added record; `value` is the partner's token of a pair end.
+inline Record source(std::uint64_t t, std::uint64_t token, SourceKind kind, std::uint64_t value = 0,
+                     SourceBits bits = {}) {
+  Record r = on_token(t, token, RecordKind::source_added);
   r.op = static_cast<std::uint8_t>(kind);
   r.value = value;
   r.bits = bits.pack();
@@ -48,21 +54,13 @@ inline Record source(std::uint64_t t, std::uint64_t token, SourceKind kind, std:
 }
 
 inline Record readiness(std::uint64_t t, std::uint64_t token, std::uint32_t bits) {
-  Record r;
-  r.t_ns = t;
-  r.token = token;
-  r.fd = static_cast<std::int32_t>(token + 10);
-  r.kind = RecordKind::readiness;
+  Record r = on_token(t, token, RecordKind::readiness);
   r.bits = bits;
   return r;
 }
 
 inline Record action(std::uint64_t t, std::uint64_t token, Op op, Outcome outcome, std::uint64_t value = 0) {
-  Record r;
-  r.t_ns = t;
-  r.token = token;
-  r.fd = static_cast<std::int32_t>(token + 10);
-  r.kind = RecordKind::action;
+  Record r = on_token(t, token, RecordKind::action);
   r.op = static_cast<std::uint8_t>(op);
   r.outcome = outcome;
   r.value = value;
