@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "ready/enum_names.h"
+
 namespace ready {
 
 /// The readiness a registration asks for. Never empty, as in mio: there is no
@@ -55,21 +57,19 @@ inline constexpr Interest Interest::READABLE{Interest::kReadable};
 inline constexpr Interest Interest::WRITABLE{Interest::kWritable};
 inline constexpr Interest Interest::PRIORITY{Interest::kPriority};
 
-/// How a registration reports readiness. mio has only `edge`; the other two exist
-/// because ReadyScope teaches the difference.
-enum class Trigger : std::uint8_t {
-  /// EPOLLET (the default, as in mio): one event per change to ready. After an event,
-  /// do the operation until it would block, or no new event may ever come.
-  edge,
-  /// Level-triggered: every `poll` reports the source while it is ready.
-  level,
-  /// EPOLLONESHOT: one event, then the registration is disarmed (still registered,
-  /// reports nothing) until `Registry::modify` rearms it. Rearming re-evaluates
-  /// readiness, so a still-ready source fires again at once.
-  oneshot,
-};
+/// How a registration reports readiness ("trigger mode"; files and the command line spell
+/// the key "mode"). mio has only `edge`; the other two exist because ReadyScope teaches the
+/// difference.
+///  - edge: EPOLLET (the default, as in mio): one event per change to ready. After an event,
+///    do the operation until it would block, or no new event may ever come.
+///  - level: level-triggered: every `poll` reports the source while it is ready.
+///  - oneshot: EPOLLONESHOT: one event, then the registration is disarmed (still registered,
+///    reports nothing) until `Registry::modify` rearms it. Rearming re-evaluates readiness,
+///    so a still-ready source fires again at once.
+#define READY_TRIGGER_LIST(X) X(edge) X(level) X(oneshot)
+READY_NAMED_ENUM(Trigger, std::uint8_t, READY_TRIGGER_LIST)
 
-/// "edge", "level" or "oneshot".
+/// "edge", "level" or "oneshot" (ready::name_of).
 const char* to_string(Trigger t) noexcept;
 
 }  // namespace ready

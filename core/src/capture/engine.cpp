@@ -27,6 +27,7 @@
 #include <variant>
 
 #include "capture/pitfalls.h"
+#include "linux/os.h"
 #include "linux/sys.h"
 #include "ready/event.h"
 #include "ready/net/tcp.h"
@@ -149,10 +150,6 @@ std::string addr_text(const io_result<T>& a) {
   return a ? a->to_string() : std::string();
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14
-#endif
-
 /// A fixed array of a trivial type, allocated without initialisation; its whole pages are
 /// mapped in with one madvise(MADV_POPULATE_WRITE) (as RecordStore does, store.cpp) instead
 /// of a page fault each. A payload buffer is created on the poll thread at a source's first
@@ -164,13 +161,7 @@ class PopulatedArray {
 
  public:
   explicit PopulatedArray(std::size_t n) : p_(std::make_unique_for_overwrite<T[]>(n)), n_(n) {
-    static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const auto a = reinterpret_cast<std::uintptr_t>(p_.get());
-    const std::uintptr_t first = (a + page - 1) & ~(page - 1);
-    const std::uintptr_t last = (a + n * sizeof(T)) & ~(page - 1);
-    if (last > first)
-      (void)sys::call(::madvise, reinterpret_cast<void*>(first), static_cast<std::size_t>(last - first),
-                      MADV_POPULATE_WRITE);
+    os::populate(p_.get(), n * sizeof(T));
   }
   [[nodiscard]] std::size_t size() const noexcept { return n_; }
   [[nodiscard]] T* data() noexcept { return p_.get(); }

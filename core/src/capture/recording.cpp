@@ -2,11 +2,8 @@
 // (simdjson on-demand, one document per line). Format: docs/recording-format.md.
 #include "ready/capture/recording.h"
 
-#include <fcntl.h>
 #include <simdjson.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,13 +18,10 @@
 #include <string_view>
 #include <utility>
 
-#include "linux/sys.h"
+#include "linux/os.h"
 #include "ready/event.h"
 #include "ready/interest.h"
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14
-#endif
 
 namespace ready::capture {
 namespace {
@@ -263,9 +257,7 @@ RecordingWriter& RecordingWriter::operator=(RecordingWriter&& o) noexcept {
 RecordingWriter::~RecordingWriter() { (void)close(); }
 
 io_result<RecordingWriter> RecordingWriter::create(const std::string& path, RecordingWriterOptions options) {
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
-  flags |= options.overwrite ? O_TRUNC : O_EXCL;
-  auto fd = sys::own(sys::call_retry(::open, path.c_str(), flags, 0644));
+  auto fd = os::create_write(path, options.overwrite);
   if (!fd) return std::unexpected(fd.error());
   if (options.started.empty()) options.started = now_iso();
   RecordingWriter w(std::move(*fd), std::move(options));
@@ -416,15 +408,9 @@ io_result<void> RecordingWriter::write(std::span<const Record> records) {
 io_result<void> RecordingWriter::flush() {
   if (failed_) return std::unexpected(failed_);
   if (!fd_) return std::unexpected(os_error(EBADF));
-  std::size_t done = 0;
-  while (done < buf_.size()) {
-    auto n =
-        sys::call_retry(::write, fd_.get(), static_cast<const void*>(buf_.data() + done), buf_.size() - done);
-    if (!n) {
-      failed_ = n.error();
-      return std::unexpected(failed_);
-    }
-    done += static_cast<std::size_t>(*n);
+  if (auto n = os::write_all(fd_.get(), buf_); !n) {
+    failed_ = n.error();
+    return std::unexpected(failed_);
   }
   buf_.clear();
   return {};
@@ -879,17 +865,9 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, std::uint
   const std::size_t cap = static_cast<std::size_t>(std::min<std::uint64_t>(
       std::max<std::size_t>(std::size_t{8} << 20, 2 * (limits.max_line_bytes + 1)), file_size + 1));
   const std::unique_ptr<char[]> buf(new char[cap + simdjson::SIMDJSON_PADDING]);
-  {
-    // Map the window in with one call rather than a page fault per 4 KiB as the first read
-    // fills it (faults cost 15-20 us a page on the project's VMs). Best effort.
-    static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    const auto a = reinterpret_cast<std::uintptr_t>(buf.get());
-    const std::uintptr_t first = (a + page - 1) & ~(page - 1);
-    const std::uintptr_t last = (a + cap) & ~(page - 1);
-    if (last > first)
-      (void)sys::call(::madvise, reinterpret_cast<void*>(first), static_cast<std::size_t>(last - first),
-                      MADV_POPULATE_WRITE);
-  }
+  // Map the window in with one call rather than a page fault per 4 KiB as the first read
+  // fills it. Best effort.
+  os::populate(buf.get(), cap);
   std::size_t filled = 0;
   std::uint64_t total = 0;
   bool header_done = false, eof = false;
@@ -897,7 +875,7 @@ std::optional<std::pair<RecordStore, RecordingInfo>> load_fast(int fd, std::uint
   RecordStore out(store_limits);
   while (!eof || filled > 0) {
     if (!eof) {
-      auto n = sys::call_retry(::read, fd, static_cast<void*>(buf.get() + filled), cap - filled);
+      auto n = os::read_some(fd, std::span<char>(buf.get() + filled, cap - filled));
       if (!n) return std::nullopt;
       if (*n == 0) eof = true;
       filled += static_cast<std::size_t>(*n);
@@ -987,15 +965,13 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
   auto fail = [&](std::uint64_t line, std::string what) {
     return std::unexpected(RecordingError{path, line, std::move(what)});
   };
-  auto opened = sys::own(sys::call_retry(::open, path.c_str(), O_RDONLY | O_CLOEXEC));
+  auto opened = os::open_read(path);
   if (!opened) return fail(0, "cannot open: " + errno_name(opened.error().value()));
   const OwnedFd owner = std::move(*opened);  // closed on every return below
   const int fd = owner.get();
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    return fail(0, "not a regular file");
-  }
-  const auto size = static_cast<std::uint64_t>(st.st_size);
+  const auto file_size = os::regular_file_size(fd);
+  if (!file_size) return fail(0, "not a regular file");
+  const std::uint64_t size = *file_size;
   if (size > limits.max_file_bytes) {
     return fail(0, "file is " + std::to_string(size) + " bytes, more than the limit of " +
                        std::to_string(limits.max_file_bytes));
@@ -1008,18 +984,12 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
     store = std::move(fast->first);
     return std::move(fast->second);
   }
-  if (::lseek(fd, 0, SEEK_SET) != 0) {
-    const int e = errno;
-    return fail(0, "seek failed: " + errno_name(e));
-  }
+  if (auto rewound = os::rewind(fd); !rewound) return fail(0, "seek failed: " + errno_name(rewound.error().value()));
   simdjson::padded_string data(static_cast<std::size_t>(size));
-  std::size_t got = 0;
-  while (got < size) {
-    auto n = sys::call_retry(::read, fd, static_cast<void*>(data.data() + got),
-                             static_cast<std::size_t>(size) - got);
+  {
+    auto n = os::read_full(fd, std::span<char>(data.data(), static_cast<std::size_t>(size)));
     if (!n) return fail(0, "read failed: " + errno_name(n.error().value()));
-    if (*n == 0) return fail(0, "file shrank while reading");
-    got += static_cast<std::size_t>(*n);
+    if (*n < size) return fail(0, "file shrank while reading");
   }
 
   RecordingInfo info;

@@ -2,8 +2,6 @@
 // JSON pointer and rejects duplicate keys), and the passive runner.
 #include "ready/capture/scenario.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +14,7 @@
 #include <string>
 #include <utility>
 
-#include "linux/sys.h"
+#include "linux/os.h"
 #include "ready/error.h"
 #include "ready/event.h"
 #include "ready/owned_fd.h"
@@ -1050,27 +1048,23 @@ std::expected<Scenario, ScenarioError> parse_scenario(std::string_view text, std
 
 std::expected<Scenario, ScenarioError> load_scenario(const std::string& path, ScenarioOptions options) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below anyway).
-  auto opened = sys::own(sys::call_retry(::open, path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  auto opened = os::open_read(path, /*nonblock=*/true);
   if (!opened) return std::unexpected(error(path, "", "cannot open: " + errno_name(opened.error().value())));
   const OwnedFd fd = std::move(*opened);
-  struct stat st {};
-  if (auto r = sys::call(::fstat, fd.get(), &st); !r)
-    return std::unexpected(error(path, "", "cannot stat: " + errno_name(r.error().value())));
-  if (!S_ISREG(st.st_mode)) return std::unexpected(error(path, "", "not a regular file"));
-  const auto size = static_cast<std::uint64_t>(st.st_size);
+  auto file_size = os::regular_file_size(fd.get());
+  if (!file_size && file_size.error() == os_error(EINVAL))
+    return std::unexpected(error(path, "", "not a regular file"));
+  if (!file_size) return std::unexpected(error(path, "", "cannot stat: " + errno_name(file_size.error().value())));
+  const std::uint64_t size = *file_size;
   if (size > options.max_file_bytes)
     return std::unexpected(error(path, "",
                                  "file is " + std::to_string(size) + " bytes, more than the limit of " +
                                      std::to_string(options.max_file_bytes)));
   std::string text(static_cast<std::size_t>(size), '\0');
-  std::size_t got_bytes = 0;
-  while (got_bytes < text.size()) {
-    auto n = sys::call_retry(::read, fd.get(), static_cast<void*>(text.data() + got_bytes),
-                             text.size() - got_bytes);
-    if (!n) return std::unexpected(error(path, "", "read failed: " + errno_name(n.error().value())));
-    if (*n == 0) break;  // shrank while reading: parse what is there (the parser says if it is cut)
-    got_bytes += static_cast<std::size_t>(*n);
-  }
+  // A file that shrank while reading: parse what is there (the parser says if it is cut).
+  auto got = os::read_full(fd.get(), std::span<char>(text.data(), text.size()));
+  if (!got) return std::unexpected(error(path, "", "read failed: " + errno_name(got.error().value())));
+  const std::size_t got_bytes = *got;
   text.resize(got_bytes);
   return parse_scenario(text, path, options);
 }
@@ -1136,7 +1130,7 @@ ScenarioRunner::ScenarioRunner(const Scenario& scenario, Engine& engine)
     : scenario_(scenario), engine_(engine) {}
 
 ScenarioRunner::~ScenarioRunner() {
-  for (const auto& p : owned_paths_) (void)sys::call(::unlink, p.c_str());
+  for (const auto& p : owned_paths_) (void)os::remove_file(p);
 }
 
 std::optional<Token> ScenarioRunner::token_of(std::string_view source_id) const {

@@ -1,7 +1,6 @@
 // RecordStore: chunked parallel arrays, a per-token index of 32-bit offsets.
 #include "ready/capture/store.h"
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,34 +11,16 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "linux/sys.h"
+#include "linux/os.h"
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14
-#endif
 
 namespace ready::capture {
 
 namespace {
-/// Maps in the whole pages inside [p, p + bytes) with one madvise(MADV_POPULATE_WRITE),
-/// instead of one page fault per page as the appends first touch them. Same memory, same
-/// contents (fresh anonymous pages are zero either way), far fewer traps: a page fault per
-/// 4 KiB costs 15-20 us on the project's VMs, populating ~1 us per page. Best effort: on a
-/// kernel without it (EINVAL) the pages are faulted in on first use, as before.
-void populate(void* p, std::size_t bytes) noexcept {
-  static const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  const auto a = reinterpret_cast<std::uintptr_t>(p);
-  const std::uintptr_t first = (a + page - 1) & ~(page - 1);
-  const std::uintptr_t last = (a + bytes) & ~(page - 1);
-  if (last > first)
-    (void)sys::call(::madvise, reinterpret_cast<void*>(first), static_cast<std::size_t>(last - first),
-                    MADV_POPULATE_WRITE);
-}
-
 template <class T>
 std::unique_ptr<T[]> populated_array(std::size_t n) {
   auto a = std::make_unique_for_overwrite<T[]>(n);
-  populate(a.get(), n * sizeof(T));
+  os::populate(a.get(), n * sizeof(T));
   return a;
 }
 
@@ -71,7 +52,7 @@ class FullRecords {
       // Raw storage, populated before any record is written (a Record's default
       // initialisation would fault every page in first).
       std::unique_ptr<Record, Free> block(static_cast<Record*>(::operator new(kFullBlock * sizeof(Record))));
-      populate(block.get(), kFullBlock * sizeof(Record));
+      os::populate(block.get(), kFullBlock * sizeof(Record));
       blocks_.push_back(std::move(block));
     }
     ::new (static_cast<void*>(blocks_[n_ / kFullBlock].get() + at)) Record(r);

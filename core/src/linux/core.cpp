@@ -114,17 +114,7 @@ std::string Interest::to_string() const {
   return s;
 }
 
-const char* to_string(Trigger t) noexcept {
-  switch (t) {
-    case Trigger::edge:
-      return "edge";
-    case Trigger::level:
-      return "level";
-    case Trigger::oneshot:
-      return "oneshot";
-  }
-  return "?";
-}
+const char* to_string(Trigger t) noexcept { return name_of(t).data(); }
 
 std::string epoll_bits_to_string(std::uint32_t bits) {
   static constexpr struct {

@@ -32,14 +32,14 @@
 namespace ready::capture {
 
 /// What the poll thread does by itself when a source reports readiness.
-enum class Reaction : std::uint8_t {
-  none,         ///< nothing: the user acts by hand (the default, for lessons)
-  read,         ///< one read of up to `n` bytes per readable event
-  drain,        ///< read until would-block (payload kept, bounded)
-  echo,         ///< streams: read until would-block, writing each chunk back (back-pressure: Engine)
-  discard,      ///< read until would-block, bytes thrown away
-  auto_accept,  ///< listeners: accept until would-block; accepted streams get Reaction::none
-};
+///  - none: nothing: the user acts by hand (the default, for lessons)
+///  - read: one read of up to `n` bytes per readable event
+///  - drain: read until would-block (payload kept, bounded)
+///  - echo: streams: read until would-block, writing each chunk back (back-pressure: Engine)
+///  - discard: read until would-block, bytes thrown away
+///  - auto_accept: listeners: accept until would-block; accepted streams get Reaction::none
+#define READY_REACTION_LIST(X) X(none) X(read) X(drain) X(echo) X(discard) X(auto_accept)
+READY_NAMED_ENUM(Reaction, std::uint8_t, READY_REACTION_LIST)
 
 /// A reaction and its parameter. On a listener, any reaction other than none means
 /// "accept until would-block on every readable event", and the accepted streams get this

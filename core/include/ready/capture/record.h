@@ -6,84 +6,75 @@
 #include <string_view>
 #include <type_traits>
 
+#include "ready/enum_names.h"
+
 namespace ready::capture {
 
-/// What a record is about.
-enum class RecordKind : std::uint8_t {
-  source_added,    ///< a source exists: token, fd, SourceKind in `op`, interest/mode in `bits`
-  source_changed,  ///< interest, trigger mode or reaction changed (new values in `bits`)
-  source_removed,  ///< deregistered and closed (`value`: bytes in, `value2`: bytes out)
-  readiness,       ///< one epoll event: raw bits in `bits`
-  action,          ///< an operation and its result (`op`, `outcome`, `value` = bytes or counter, `err`)
-  poll_return,     ///< one epoll_wait: `value` = events returned, `value2` = ns blocked
-  note,            ///< a text marker: the text is in the engine's text table, id in `value`
-  warning,         ///< a pitfall or a bound hit: `op` = WarningKind, `value` = detail
-  stats,           ///< accounting: `value` = produced, `value2` = dropped (delivered = produced - dropped)
-};
+// Each enum below is declared from one list (ready/enum_names.h): the list gives its values,
+// in order, and their wire names; ready::name_of / parse_name / all_values read it, and every
+// reader and writer of a name (recordings, scenarios, the command line, the GUI) uses them.
+
+/// What a record is about. The meaning of the numeric fields per kind: the accessors of
+/// Record below.
+///  - source_added: a source exists: token, fd, SourceKind in `op`, interest/trigger in `bits`
+///  - source_changed: interest, trigger mode or reaction changed (new values in `bits`)
+///  - source_removed: deregistered and closed
+///  - readiness: one epoll event: raw bits in `bits`
+///  - action: an operation and its result (`op`, `outcome`, `err`)
+///  - poll_return: one epoll_wait
+///  - note: a text marker: the text is in the engine's text table
+///  - warning: a pitfall or a bound hit: `op` = WarningKind
+///  - stats: accounting (delivered = produced - dropped)
+#define READY_RECORD_KIND_LIST(X) \
+  X(source_added) X(source_changed) X(source_removed) X(readiness) X(action) X(poll_return) X(note) X(warning) X(stats)
+READY_NAMED_ENUM(RecordKind, std::uint8_t, READY_RECORD_KIND_LIST)
 
 /// The kinds of source the engine can create.
-enum class SourceKind : std::uint8_t {
-  tcp_listener,
-  tcp_stream,
-  udp,
-  unix_listener,
-  unix_stream,
-  unix_datagram,
-  pipe_sender,
-  pipe_receiver,
-  eventfd,
-  timerfd,
-};
+#define READY_SOURCE_KIND_LIST(X)                                                                       \
+  X(tcp_listener) X(tcp_stream) X(udp) X(unix_listener) X(unix_stream) X(unix_datagram) X(pipe_sender) \
+  X(pipe_receiver) X(eventfd) X(timerfd)
+READY_NAMED_ENUM(SourceKind, std::uint8_t, READY_SOURCE_KIND_LIST)
 
-/// Operations, as actions (`RecordKind::action`) and as commands.
-enum class Op : std::uint8_t {
-  read,
-  drain,
-  write,
-  fill,
-  accept,
-  connect,
-  shutdown_read,
-  shutdown_write,
-  close,
-  eventfd_write,
-  eventfd_read,
-  timer_arm,
-  timer_disarm,
-  rearm,
-  take_error,
-  create,  ///< creating a source (socket/bind/listen/pipe/...): refused or failed creations
-  modify,  ///< set interest / trigger / reaction (a failed Registry::modify)
-  dup,          ///< cmd::Dup: value = the new descriptor's number
-  close_fd,     ///< cmd::CloseFd: close(2) without deregistering first (the pitfall, on purpose)
-  exhaust_fds,  ///< cmd::ExhaustFds: value = descriptors held back as ballast
-  release_fds,  ///< cmd::ReleaseFds: value = descriptors given back
-};
+/// Operations, as actions (`RecordKind::action`) and as commands. Beside the I/O operations:
+///  - take_error: SO_ERROR read after an error event
+///  - create: creating a source (socket/bind/listen/pipe/...): refused or failed creations
+///  - modify: set interest / trigger / reaction (a failed Registry::modify)
+///  - dup: cmd::Dup: value = the new descriptor's number
+///  - close_fd: cmd::CloseFd: close(2) without deregistering first (the pitfall, on purpose)
+///  - exhaust_fds: cmd::ExhaustFds: value = descriptors held back as ballast
+///  - release_fds: cmd::ReleaseFds: value = descriptors given back
+#define READY_OP_LIST(X)                                                                                  \
+  X(read) X(drain) X(write) X(fill) X(accept) X(connect) X(shutdown_read) X(shutdown_write) X(close)     \
+  X(eventfd_write) X(eventfd_read) X(timer_arm) X(timer_disarm) X(rearm) X(take_error) X(create) X(modify) \
+  X(dup) X(close_fd) X(exhaust_fds) X(release_fds)
+READY_NAMED_ENUM(Op, std::uint8_t, READY_OP_LIST)
 
 /// The result of an action.
-enum class Outcome : std::uint8_t { ok, would_block, eof, in_progress, error };
+#define READY_OUTCOME_LIST(X) X(ok) X(would_block) X(eof) X(in_progress) X(error)
+READY_NAMED_ENUM(Outcome, std::uint8_t, READY_OUTCOME_LIST)
 
-/// Bounds and pitfalls reported as warnings.
-enum class WarningKind : std::uint8_t {
-  payload_truncated,  ///< a source's payload buffer hit its bound (first time per source); `value` bytes
-                      ///< evicted
-  emfile,             ///< accept hit EMFILE/ENFILE; the reserve descriptor drained the backlog
-  engine_error,       ///< an unexpected error in the engine itself; `err` says which
-  // Pitfalls (checked live in every capture; each names the lesson that explains it; the
-  // exact rules: Engine's class comment, "Pitfalls"). `token` and `fd` are the source's.
-  et_partial_read,           ///< edge-triggered readable handled with reads that stopped before
-                             ///< would-block, and pitfall_grace after the last of them no new edge
-                             ///< came and bytes remain: `value` = FIONREAD (a datagram socket: the
-                             ///< next datagram's size). Once per edge
-  oneshot_disarmed_pending,  ///< a oneshot fired and was not rearmed within pitfall_grace, and
-                             ///< bytes are pending then (`value` = FIONREAD). Once per firing
-  level_writable_spin,       ///< level-triggered writable reported pitfall_spin_events times in a
-                             ///< row with nothing written (`value` = that count). Once per streak
-  read_after_close,          ///< a read after read_closed was reported and a read saw EOF
-                             ///< (`value` = such reads so far: 1, as it is warned once per source)
-  event_after_close,         ///< an event for a token whose source was already closed (stale in the
-                             ///< batch, or a registration kept alive by a dup'd descriptor)
-};
+/// Bounds and pitfalls reported as warnings (`value`: Record::detail()).
+///  - payload_truncated: a source's payload buffer hit its bound (first time per source);
+///    detail = bytes evicted
+///  - emfile: accept hit EMFILE/ENFILE; the reserve descriptor drained the backlog
+///  - engine_error: an unexpected error in the engine itself; `err` says which
+/// Pitfalls (checked live in every capture; each names the lesson that explains it; the exact
+/// rules: docs/engine.md, "Pitfalls"). `token` and `fd` are the source's.
+///  - et_partial_read: edge-triggered readable handled with reads that stopped before
+///    would-block, and pitfall_grace after the last of them no new edge came and bytes remain:
+///    detail = FIONREAD (a datagram socket: the next datagram's size). Once per edge
+///  - oneshot_disarmed_pending: a oneshot fired and was not rearmed within pitfall_grace, and
+///    bytes are pending then (detail = FIONREAD). Once per firing
+///  - level_writable_spin: level-triggered writable reported pitfall_spin_events times in a
+///    row with nothing written (detail = that count). Once per streak
+///  - read_after_close: a read after read_closed was reported and a read saw EOF (detail =
+///    such reads so far: 1, as it is warned once per source)
+///  - event_after_close: an event for a token whose source was already closed (stale in the
+///    batch, or a registration kept alive by a dup'd descriptor); detail = the epoll bits
+#define READY_WARNING_KIND_LIST(X)                                                                    \
+  X(payload_truncated) X(emfile) X(engine_error) X(et_partial_read) X(oneshot_disarmed_pending) \
+  X(level_writable_spin) X(read_after_close) X(event_after_close)
+READY_NAMED_ENUM(WarningKind, std::uint8_t, READY_WARNING_KIND_LIST)
 
 /// One record. Fixed size and trivially copyable, so the ring copies it with no allocation.
 /// Times are monotonic nanoseconds since the capture started.
@@ -99,6 +90,36 @@ struct Record {
   std::uint8_t op = 0;  ///< Op, SourceKind or WarningKind, by kind
   Outcome outcome = Outcome::ok;
   std::uint8_t reserved = 0;
+
+  // ---- the numeric fields by kind: no reader needs to know which field holds what ----
+  // `value` and `value2` are the storage; these name them (recording key in brackets).
+
+  /// source_added: the partner (a pair's other end) or parent (the listener) token, or 0 ["related"].
+  [[nodiscard]] constexpr std::uint64_t related() const noexcept { return value; }
+  /// source_changed: the read size of a Reaction::read ["read_n"].
+  [[nodiscard]] constexpr std::uint64_t read_n() const noexcept { return value; }
+  /// source_removed: bytes read from / written to the source in its life ["bytes_in", "bytes_out"].
+  [[nodiscard]] constexpr std::uint64_t bytes_in() const noexcept { return value; }
+  [[nodiscard]] constexpr std::uint64_t bytes_out() const noexcept { return value2; }
+  /// action: bytes moved, or the counter read or written (eventfd, timerfd) ["n"].
+  [[nodiscard]] constexpr std::uint64_t n() const noexcept { return value; }
+  /// source_added, source_changed, action, note: the command that caused it, 0 for the
+  /// engine's own (a reaction, an accept) ["command"].
+  [[nodiscard]] constexpr std::uint64_t command() const noexcept { return value2; }
+  /// poll_return: events returned and ns blocked in epoll_wait ["events", "blocked_ns"].
+  [[nodiscard]] constexpr std::uint64_t events() const noexcept { return value; }
+  [[nodiscard]] constexpr std::uint64_t blocked_ns() const noexcept { return value2; }
+  /// note: the id of its text (Engine::note_text) ["id"].
+  [[nodiscard]] constexpr std::uint64_t note_id() const noexcept { return value; }
+  /// warning: the detail its WarningKind defines ["value"].
+  [[nodiscard]] constexpr std::uint64_t detail() const noexcept { return value; }
+  /// stats: records produced and dropped before this one ["produced", "dropped"].
+  [[nodiscard]] constexpr std::uint64_t produced() const noexcept { return value; }
+  [[nodiscard]] constexpr std::uint64_t dropped() const noexcept { return value2; }
+  /// The enum `op` holds: an action's Op, a source record's SourceKind, a warning's kind.
+  [[nodiscard]] constexpr Op action_op() const noexcept { return static_cast<Op>(op); }
+  [[nodiscard]] constexpr SourceKind source_kind() const noexcept { return static_cast<SourceKind>(op); }
+  [[nodiscard]] constexpr WarningKind warning_kind() const noexcept { return static_cast<WarningKind>(op); }
 
   /// Field-wise equality (a stored record reads back equal to the appended one).
   friend constexpr bool operator==(const Record&, const Record&) noexcept = default;
@@ -125,6 +146,7 @@ std::string flags_text(std::uint8_t flags, std::string_view sep = "|");
 
 /// Lower-case names, as the recording format spells them ("readiness", "tcp_listener",
 /// "shutdown_write", "would_block", ...). A value outside the enum gives "unknown".
+/// Shorthands for ready::name_of (the one table per enum).
 std::string_view to_string(RecordKind k) noexcept;
 std::string_view to_string(SourceKind k) noexcept;
 std::string_view to_string(Op o) noexcept;
