@@ -6,11 +6,12 @@
 #include <QSignalSpy>
 #include <QTest>
 
-#include "bridge.h"
+#include "session/bridge.h"
+#include "session/capture_session.h"
 #include "models_test_util.h"
 #include "ready_test.h"
-#include "source_table.h"
-#include "sources_model.h"
+#include "models/source_table.h"
+#include "models/sources_model.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -21,19 +22,15 @@ using ready::ui::SourceTable;
 
 namespace {
 
-/// A bridge, its table and the model under a QAbstractItemModelTester.
+/// A bridge, a capture session over it (its source table) and the model under a
+/// QAbstractItemModelTester.
 struct Fixture {
   explicit Fixture(std::unique_ptr<Bridge> b)
       : bridge(std::move(b)),
-        table([this](std::uint64_t t) { return bridge->engine()->source_info(Token(t)); }),
-        model(table, *bridge),
-        tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest) {
-    bridge->add_observer(&table);
-  }
-  ~Fixture() {
-    bridge->stop();
-    bridge->remove_observer(&table);
-  }
+        session(*bridge),
+        model(session),
+        tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest) {}
+  ~Fixture() { bridge->stop(); }
   Fixture(const Fixture&) = delete;
   Fixture& operator=(const Fixture&) = delete;
 
@@ -68,7 +65,7 @@ struct Fixture {
   }
 
   std::unique_ptr<Bridge> bridge;
-  SourceTable table;
+  ready::ui::CaptureSession session;
   SourcesModel model;
   QAbstractItemModelTester tester;
 };
