@@ -92,12 +92,15 @@ class TestCaptureSession : public CoreTest {
     START_BRIDGE(bridge, EngineConfig{}, Bridge::Options{});
     CaptureSession session(*bridge);
     QVERIFY(session.is_live());
-    const auto t = session.submit(cmd::EventFdCreate{});
+    const auto t = session.submit(cmd::SocketPair{});
     QVERIFY(t);
     QTRY_VERIFY_WITH_TIMEOUT(session.sources().find(t->token.value) != nullptr, kUiWaitMs);
     QVERIFY(session.is_open(t->token.value));
     QVERIFY(session.source_addresses(t->token.value).has_value());
-    QVERIFY(session.payload(t->token.value, 0).has_value());
+    QVERIFY_OK(session.submit(cmd::Write{t->token, "hi"}));
+    QTRY_VERIFY_WITH_TIMEOUT(session.payload(t->token.value, 0) && !session.payload(t->token.value, 0)->chunks.empty(),
+                             kUiWaitMs);
+    QCOMPARE(session.payload(t->token.value, 0)->chunks.front().bytes.size(), std::size_t{2});
     QVERIFY(session.payload_bound() > 0);
     bridge->stop();
     QVERIFY(!session.is_open(t->token.value));

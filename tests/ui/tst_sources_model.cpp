@@ -79,7 +79,7 @@ class TestSourcesModel : public CoreTest {
   void interest_check_boxes_go_through_the_engine() {
     START_BRIDGE(b, EngineConfig{}, Bridge::Options{});
     Fixture f(std::move(b));
-    QSignalSpy failed(f.bridge.get(), &Bridge::commandFailed);
+    QSignalSpy failed(&f.session, &ready::ui::CaptureSession::commandFailed);
     QSignalSpy inserted(&f.model, &QAbstractItemModel::rowsInserted);
 
     // A listener that accepts by itself; a client; the accepted stream (reaction none,
@@ -156,7 +156,7 @@ class TestSourcesModel : public CoreTest {
   void mode_and_reaction_are_edited_through_the_engine() {
     START_BRIDGE(b, EngineConfig{}, Bridge::Options{});
     Fixture f(std::move(b));
-    QSignalSpy failed(f.bridge.get(), &Bridge::commandFailed);
+    QSignalSpy failed(&f.session, &ready::ui::CaptureSession::commandFailed);
     auto e = f.bridge->submit(cmd::EventFdCreate{});
     QVERIFY_OK(e);
     QTRY_VERIFY_WITH_TIMEOUT(f.model.rowOf(e->token.value) >= 0, kUiWaitMs);
@@ -205,7 +205,7 @@ class TestSourcesModel : public CoreTest {
              QPalette().brush(QPalette::Disabled, QPalette::Text));
     const QModelIndex r = f.model.index(f.model.rowOf(c->token.value), SourcesModel::ReadableColumn);
     QVERIFY(!(f.model.flags(r) & Qt::ItemIsUserCheckable));
-    QSignalSpy failed(f.bridge.get(), &Bridge::commandFailed);
+    QSignalSpy failed(&f.session, &ready::ui::CaptureSession::commandFailed);
     QVERIFY(!f.model.setData(r, Qt::Unchecked, Qt::CheckStateRole));
     QCOMPARE(failed.count(), 1);
   }

@@ -156,7 +156,8 @@ class TestWarningsPanel : public CoreTest {
 
     // More than the bound in a single frame: only the newest kMaxRows are kept.
     Fed g;
-    WarningsModel one(*g.bridge);
+    ready::ui::CaptureSession gs(*g.bridge);
+    WarningsModel& one = gs.warnings();
     for (int i = 0; i < n; ++i) g.push(warning(1000 + i, 1, WarningKind::et_partial_read, i));
     g.deliver();
     QCOMPARE(one.rowCount(), WarningsModel::kMaxRows);
