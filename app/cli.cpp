@@ -1,6 +1,6 @@
 #include "cli.h"
 
-#include "lessons.h"
+#include "models/lessons.h"
 
 #include <QDir>
 #include <QFileInfo>

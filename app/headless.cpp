@@ -2,9 +2,8 @@
 
 #include "plan.h"
 #include "timeline/laneindex.h"
-#include "source_table.h"
-#include "scenario_view.h"
-#include "timeline_png.h"
+#include "models/source_table.h"
+#include "models/scenario_view.h"
 
 #include <QDir>
 #include <QFile>
@@ -109,7 +108,8 @@ std::string describe(const Record& r, const Engine& engine) {
 /// the engine, the recording, and why it stops.
 class Run {
  public:
-  Run(const HeadlessPlan& plan, std::FILE* out, std::FILE* err) : m_plan(plan), m_out(out), m_err(err) {}
+  Run(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngRenderer& renderPng)
+      : m_plan(plan), m_out(out), m_err(err), m_renderPng(renderPng) {}
 
   int exec();
 
@@ -132,6 +132,7 @@ class Run {
   const HeadlessPlan& m_plan;
   std::FILE* m_out;
   std::FILE* m_err;
+  const PngRenderer& m_renderPng;
   std::unique_ptr<Engine> m_engine;
   std::optional<Scenario> m_scenario;
   std::unique_ptr<ScenarioRunner> m_runner;
@@ -228,7 +229,11 @@ bool Run::finish() {
       for (const std::string& id : ready::ui::scenario_source_ids(*m_scenario))
         if (const auto t = m_runner->token_of(id); t && t->value != 0) names.try_emplace(t->value, QString::fromStdString(id));
     }
-    auto png = ready::ui::render_timeline_png(
+    if (!m_renderPng) {
+      m_runtimeError = "--png: this program has no timeline renderer";
+      return false;
+    }
+    auto png = m_renderPng(
         *m_store, *m_lanes,
         [&](std::uint64_t token) {
           const ready::ui::SourceRow* row = m_sources->find(token);
@@ -420,8 +425,8 @@ int Run::scenarioVerdict() {
 
 }  // namespace
 
-int runHeadless(const HeadlessPlan& plan, std::FILE* out, std::FILE* err) {
-  Run run(plan, out, err);
+int runHeadless(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngRenderer& renderPng) {
+  Run run(plan, out, err, renderPng);
   return run.exec();
 }
 

@@ -1,11 +1,29 @@
 // `readyscope --headless`: the capture engine without a window.
 #pragma once
 
+#include <QSize>
+#include <QString>
+
+#include <cstdint>
 #include <cstdio>
+#include <expected>
+#include <functional>
 
 #include "cli.h"
+#include "ready/capture/store.h"
+
+namespace ready::ui {
+class LaneIndex;
+}
 
 namespace readyscope {
+
+/// How --png draws the timeline of the finished capture (ready::ui::render_timeline_png's
+/// signature). main() hands in the widgets layer's renderer, so that this library links Qt
+/// Core and Gui only.
+using PngRenderer = std::function<std::expected<void, QString>(
+    const ready::capture::RecordStore& store, const ready::ui::LaneIndex& lanes,
+    std::function<QString(std::uint64_t)> labeler, QSize size, const QString& path)>;
 
 /// Runs a validated plan to its end and returns the exit code (see ExitCode).
 ///
@@ -15,7 +33,8 @@ namespace readyscope {
 /// mask); either one stops the run like the end of --duration: the engine is stopped (it
 /// removes and closes every source and records a final stats record), every record still
 /// queued is written and the recording is closed. Informational lines go to `out`, errors
-/// (one line each) to `err`.
-int runHeadless(const HeadlessPlan& plan, std::FILE* out = stdout, std::FILE* err = stderr);
+/// (one line each) to `err`. A plan with --png needs `renderPng`.
+int runHeadless(const HeadlessPlan& plan, std::FILE* out = stdout, std::FILE* err = stderr,
+                const PngRenderer& renderPng = {});
 
 }  // namespace readyscope

@@ -16,8 +16,9 @@
 
 #include "cli.h"
 #include "headless.h"
-#include "main_window.h"
-#include "lessons.h"
+#include "window/main_window.h"
+#include "window/timeline_png.h"
+#include "models/lessons.h"
 #include "plan.h"
 
 namespace {
@@ -170,5 +171,5 @@ int main(int argc, char* argv[]) {
     case readyscope::Invocation::Mode::headless:
       break;
   }
-  return readyscope::runHeadless(invocation->plan);
+  return readyscope::runHeadless(invocation->plan, stdout, stderr, &ready::ui::render_timeline_png);
 }

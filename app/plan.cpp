@@ -1,6 +1,6 @@
 #include "plan.h"
 
-#include "lessons.h"
+#include "models/lessons.h"
 
 #include <QDir>
 #include <QFile>

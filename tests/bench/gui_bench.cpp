@@ -26,8 +26,8 @@
 #include <thread>
 #include <vector>
 
-#include "bridge.h"
-#include "main_window.h"
+#include "session/bridge.h"
+#include "window/main_window.h"
 #include "ready/capture/notifier.h"
 #include "ready/capture/ring.h"
 #include "timeline/timelineview.h"

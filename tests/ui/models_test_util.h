@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "bridge.h"
+#include "session/bridge.h"
 #include "peer.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/notifier.h"

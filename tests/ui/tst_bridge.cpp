@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "bridge.h"
+#include "session/bridge.h"
 #include "models_test_util.h"
 #include "ready_test.h"
 

@@ -6,8 +6,9 @@
 #include <QSignalSpy>
 #include <QTest>
 
-#include "bridge.h"
-#include "event_log_model.h"
+#include "session/bridge.h"
+#include "session/capture_session.h"
+#include "models/event_log_model.h"
 #include "models_test_util.h"
 #include "ready_test.h"
 #include "record_format.h"
@@ -16,6 +17,7 @@ using namespace ready;
 using namespace ready::capture;
 using namespace ready::test;
 using ready::ui::Bridge;
+using ready::ui::CaptureSession;
 using ready::ui::EventLogModel;
 
 namespace {
@@ -57,7 +59,8 @@ class TestEventLogModel : public CoreTest {
   // Unfiltered: row i is store index begin + i, the text is record_format's.
   void rows_follow_the_store() {
     START_BRIDGE(bridge, EngineConfig{}, Bridge::Options{});
-    EventLogModel model(*bridge);
+    CaptureSession session(*bridge);
+    EventLogModel model(session);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     auto p = traffic(*bridge, "first marker");
     QVERIFY(p);
@@ -94,7 +97,8 @@ class TestEventLogModel : public CoreTest {
   // Token, kind and text filters, alone and together, and new records arriving under a filter.
   void filters() {
     START_BRIDGE(bridge, EngineConfig{}, Bridge::Options{});
-    EventLogModel model(*bridge);
+    CaptureSession session(*bridge);
+    EventLogModel model(session);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     QSignalSpy finished(&model, &EventLogModel::scanFinished);
     auto p = traffic(*bridge, "Needle in the log");
@@ -163,9 +167,10 @@ class TestEventLogModel : public CoreTest {
     Bridge::Options o;
     o.store = StoreLimits{4, 8};
     START_BRIDGE(bridge, EngineConfig{}, o);
-    EventLogModel model(*bridge);
+    CaptureSession session(*bridge);
+    EventLogModel model(session);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
-    EventLogModel notes(*bridge);
+    EventLogModel notes(session);
     QAbstractItemModelTester notes_tester(&notes, QAbstractItemModelTester::FailureReportingMode::QtTest);
     notes.setKindFilter(EventLogModel::kindBit(RecordKind::note));
     QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
@@ -197,7 +202,8 @@ class TestEventLogModel : public CoreTest {
     auto owned = std::make_unique<RingFeed>(1024);
     RingFeed& feed = *owned;
     Bridge bridge(std::move(owned), Bridge::Options{});
-    EventLogModel model(bridge);
+    CaptureSession session(bridge);
+    EventLogModel model(session);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     // Times 100, 200, 200, 300, ...; odd ones readiness of token 7, even ones notes.
     const std::vector<std::uint64_t> times = {100, 200, 200, 300, 400, 400, 400, 500};
@@ -244,7 +250,8 @@ class TestEventLogModel : public CoreTest {
     auto owned = std::make_unique<RingFeed>(1 << 15);
     RingFeed& feed = *owned;
     Bridge bridge(std::move(owned), Bridge::Options{});
-    EventLogModel model(bridge);
+    CaptureSession session(bridge);
+    EventLogModel model(session);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     for (std::uint64_t i = 0; i < kRecords; ++i) {
       Record r;
@@ -291,7 +298,8 @@ class TestEventLogModel : public CoreTest {
     auto owned = std::make_unique<RingFeed>(1 << 12);
     RingFeed& feed = *owned;
     Bridge bridge(std::move(owned), Bridge::Options{});
-    EventLogModel model(bridge);
+    CaptureSession session(bridge);
+    EventLogModel model(session);
     model.setMaxRows(100);
     QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     std::uint64_t pushed = 0;

@@ -7,9 +7,10 @@
 #include <QTest>
 #include <QThreadPool>
 
-#include "bridge.h"
-#include "hex.h"
-#include "inspector.h"
+#include "session/bridge.h"
+#include "session/capture_session.h"
+#include "models/hex.h"
+#include "panels/inspector.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -55,6 +56,7 @@ class TestInspector : public ready::test::CoreTest {
   struct Pair {
     std::unique_ptr<Bridge> bridge;
     capture::Ticket ticket;
+    std::unique_ptr<ready::ui::CaptureSession> session = std::make_unique<ready::ui::CaptureSession>(*bridge);
   };
 
   /// A socketpair whose ends drain whatever arrives, so a write on one shows up as payload in
@@ -75,8 +77,8 @@ class TestInspector : public ready::test::CoreTest {
     std::unique_ptr<Inspector> a, b;
   };
   static bool watch_ends(Pair& p, Ends& e) {
-    e.a = std::make_unique<Inspector>(*p.bridge);
-    e.b = std::make_unique<Inspector>(*p.bridge);
+    e.a = std::make_unique<Inspector>(*p.session);
+    e.b = std::make_unique<Inspector>(*p.session);
     connect(p.bridge.get(), &Bridge::frame, e.a.get(), &Inspector::onFrame);
     connect(p.bridge.get(), &Bridge::frame, e.b.get(), &Inspector::onFrame);
     if (!QTest::qWaitFor([&] { return has_record(*p.bridge, p.ticket.token2.value, capture::RecordKind::source_added); },
@@ -190,7 +192,7 @@ class TestInspector : public ready::test::CoreTest {
     capture::EngineConfig config;
     config.payload_bytes_per_source = 1024;
     auto p = draining_pair(config);
-    Inspector b(*p.bridge);
+    Inspector b(*p.session);
     connect(p.bridge.get(), &Bridge::frame, &b, &Inspector::onFrame);
     QTRY_VERIFY_WITH_TIMEOUT(has_record(*p.bridge, p.ticket.token2.value, capture::RecordKind::source_added), 10000);
     b.setSource(p.ticket.token2.value, SourceKind::unix_stream, QStringLiteral("b"));
@@ -230,7 +232,8 @@ class TestInspector : public ready::test::CoreTest {
     QFETCH(SourceKind, kind);
     QFETCH(std::vector<InspectorAction>, expected);
     auto bridge = start_bridge();
-    Inspector in(*bridge);
+    ready::ui::CaptureSession session(*bridge);
+    Inspector in(session);
     QVERIFY(in.visibleActions().empty());
     in.setSource(42, kind, QStringLiteral("x"));
     QCOMPARE(in.visibleActions(), expected);  // visibleActions lists in enum order
@@ -241,7 +244,8 @@ class TestInspector : public ready::test::CoreTest {
 
   void buttonsSubmitTheirCommands() {
     auto bridge = start_bridge();
-    Inspector in(*bridge);
+    ready::ui::CaptureSession session(*bridge);
+    Inspector in(session);
     connect(bridge.get(), &Bridge::frame, &in, &Inspector::onFrame);
     auto t = bridge->submit(capture::cmd::EventFdCreate{});
     QVERIFY(t);
@@ -264,7 +268,8 @@ class TestInspector : public ready::test::CoreTest {
 
   void timerButtonsArmAndRead() {
     auto bridge = start_bridge();
-    Inspector in(*bridge);
+    ready::ui::CaptureSession session(*bridge);
+    Inspector in(session);
     auto t = bridge->submit(capture::cmd::TimerFdCreate{});
     QVERIFY(t);
     const std::uint64_t token = t->token.value;
@@ -282,7 +287,7 @@ class TestInspector : public ready::test::CoreTest {
 
   void grabBothPalettes() {
     auto p = draining_pair();
-    Inspector a(*p.bridge), b(*p.bridge);
+    Inspector a(*p.session), b(*p.session);
     connect(p.bridge.get(), &Bridge::frame, &b, &Inspector::onFrame);
     connect(p.bridge.get(), &Bridge::frame, &a, &Inspector::onFrame);
     QTRY_VERIFY_WITH_TIMEOUT(has_record(*p.bridge, p.ticket.token2.value, capture::RecordKind::source_added), 10000);

@@ -14,16 +14,16 @@
 #include <memory>
 #include <string>
 
-#include "bridge.h"
+#include "session/bridge.h"
 #include "lane_records.h"
-#include "lessons.h"
-#include "lessons_panel.h"
-#include "main_window.h"
+#include "models/lessons.h"
+#include "panels/lessons_panel.h"
+#include "window/main_window.h"
 #include "models_test_util.h"
 #include "ready/capture/scenario.h"
 #include "ready/capture/store.h"
 #include "ready_test.h"
-#include "scenario_player.h"
+#include "session/scenario_player.h"
 #include "timeline/laneindex.h"
 #include "window_test_util.h"
 

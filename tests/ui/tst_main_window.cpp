@@ -7,21 +7,27 @@
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QMenu>
+#include <QMenuBar>
+#include <QTabWidget>
 #include <QTableView>
+#include <QToolButton>
 #include <QTimer>
 #include <QtTest>
 
 #include <functional>
 #include <memory>
 
-#include "bridge.h"
-#include "inspector.h"
-#include "main_window.h"
+#include "session/bridge.h"
+#include "panels/inspector.h"
+#include "panels/rates_view.h"
+#include "panels/source_actions.h"
+#include "window/main_window.h"
 #include "models_test_util.h"
-#include "new_source_dialog.h"
+#include "panels/new_source_dialog.h"
 #include "ready_test.h"
-#include "source_table.h"
-#include "sources_model.h"
+#include "models/source_table.h"
+#include "models/sources_model.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
 
@@ -230,6 +236,68 @@ class TestMainWindow : public CoreTest {
     QTRY_VERIFY_WITH_TIMEOUT(log->updatesEnabled(), kWaitMs);
     QVERIFY(w.sourcesView()->viewport()->updatesEnabled());
     QCOMPARE(w.bridge().store().size(), std::uint64_t{5010});
+  }
+
+  // The Rates tab redraws once per delivered frame while shown (the timeline's view change
+  // in the same frame does not add a second redraw) and not at all while another tab is
+  // in front; it catches up once when brought forward.
+  void ratesRefreshOncePerFrameAndNotWhileHidden() {
+    RatesView* rates = window().rates();
+    QVERIFY(!rates->isVisible());  // the Event log tab is in front
+    QSignalSpy frames(&window().session(), &CaptureSession::frameDelivered);
+    const std::uint64_t hidden = rates->refreshCount();
+    window().submit(cmd::Pipe{});
+    window().submit(cmd::Note{"hidden"});
+    QTRY_VERIFY_WITH_TIMEOUT(frames.count() >= 2, kWaitMs);
+    QCOMPARE(rates->refreshCount(), hidden);
+
+    QTabWidget* tabs = nullptr;
+    for (QWidget* w = rates->parentWidget(); w && !tabs; w = w->parentWidget()) tabs = qobject_cast<QTabWidget*>(w);
+    QVERIFY(tabs);
+    tabs->setCurrentWidget(rates);
+    QTRY_VERIFY_WITH_TIMEOUT(rates->isVisible(), kWaitMs);
+    QVERIFY(rates->refreshCount() > hidden);
+    QCoreApplication::processEvents();
+
+    frames.clear();
+    const std::uint64_t shown = rates->refreshCount();
+    for (int i = 0; i < 5; ++i) {
+      window().submit(cmd::Note{"shown"});
+      QTRY_VERIFY_WITH_TIMEOUT(frames.count() > i, kWaitMs);
+    }
+    QCOMPARE(rates->refreshCount() - shown, static_cast<std::uint64_t>(frames.count()));
+  }
+
+  // One QAction per source operation: the inspector's buttons show them, the Capture menu
+  // holds them, and the sources' context menu offers the same objects.
+  void sourceActionsAreSharedByEveryPlace() {
+    SourceActions* actions = window().sourceActions();
+    QVERIFY(actions);
+    for (const InspectorAction a : SourceActions::all()) {
+      QAction* act = actions->action(a);
+      auto* button = qobject_cast<QToolButton*>(window().inspector()->button(a));
+      QVERIFY(button);
+      QCOMPARE(button->defaultAction(), act);
+      bool inMenu = false;
+      for (QAction* m : window().menuBar()->actions())
+        if (m->menu() && m->menu()->actions().contains(act)) inMenu = true;
+      QVERIFY(inMenu);
+    }
+    const auto t = window().bridge().submit(cmd::EventFdCreate{});
+    QVERIFY(t);
+    QTRY_VERIFY_WITH_TIMEOUT(row(t->token.value) != nullptr, kWaitMs);
+    window().selectSource(t->token.value);
+    std::vector<QAction*> expected;
+    for (const InspectorAction a : SourceActions::actionsFor(SourceKind::eventfd)) expected.push_back(actions->action(a));
+    QCOMPARE(actions->current(), expected);
+    for (QAction* a : expected) QVERIFY(a->isVisible() && a->isEnabled());
+    // Triggered from anywhere, the shared action acts on the selected source.
+    actions->action(InspectorAction::eventfd_write)->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(find_record(window().bridge().store(), action_of(t->token, Op::eventfd_write, Outcome::ok)),
+                             kWaitMs);
+    actions->action(InspectorAction::close)->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(row(t->token.value) && row(t->token.value)->is_closed(), kWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!actions->action(InspectorAction::close)->isEnabled(), kWaitMs);
   }
 
   void statusBarCountsRecords() {

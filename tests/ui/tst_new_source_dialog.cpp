@@ -12,7 +12,7 @@
 #include <QThreadPool>
 #include <QFile>
 
-#include "new_source_dialog.h"
+#include "panels/new_source_dialog.h"
 #include "ready_test.h"
 
 using namespace ready;

@@ -10,8 +10,9 @@
 
 #include <map>
 
-#include "bridge.h"
-#include "rates.h"
+#include "session/bridge.h"
+#include "session/capture_session.h"
+#include "panels/rates_view.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -64,7 +65,8 @@ class TestRates : public ready::test::CoreTest {
  private slots:
   void binningIsExactOnARealCapture() {
     auto bridge = start_bridge();
-    RatesView view(*bridge);
+    CaptureSession session(*bridge);
+    RatesView view(session);
     capture::SourceOptions o;
     o.reaction.kind = capture::Reaction::drain;
     o.trigger = Trigger::level;
@@ -178,7 +180,8 @@ class TestRates : public ready::test::CoreTest {
 
   void viewKeepsTwoPointsPerPixel() {
     auto bridge = start_bridge();
-    RatesView view(*bridge);
+    CaptureSession session(*bridge);
+    RatesView view(session);
     view.resize(500, 400);
     view.show();
     QVERIFY(QTest::qWaitForWindowExposed(&view));
@@ -224,12 +227,15 @@ class TestRates : public ready::test::CoreTest {
 
   void replaceOncePerFrame() {
     auto bridge = start_bridge();
-    RatesView view(*bridge);
+    CaptureSession session(*bridge);
+    RatesView view(session);
     view.resize(600, 400);
     view.show();
     QVERIFY(QTest::qWaitForWindowExposed(&view));
     QSignalSpy replaced(view.totalSeries(), &QXYSeries::pointsReplaced);
     QSignalSpy added(view.totalSeries(), &QXYSeries::pointAdded);
+    // Whoever shows the view hands it each frame (the window does, after the timeline).
+    connect(&session, &CaptureSession::frameDelivered, &view, &RatesView::onFrame);
     QSignalSpy frames(bridge.get(), &Bridge::frame);
     const std::uint64_t refreshes = view.refreshCount();
 
@@ -271,7 +277,8 @@ class TestRates : public ready::test::CoreTest {
 
   void bothPalettesRender() {
     auto bridge = start_bridge();
-    RatesView view(*bridge);
+    CaptureSession session(*bridge);
+    RatesView view(session);
     QRandomGenerator rng(7);
     for (std::uint64_t t = 0; t < 60 * kSecond; t += kSecond / 50) {
       const std::uint64_t token = 1 + rng.bounded(11u);

@@ -5,10 +5,11 @@
 
 #include <memory>
 
-#include "bridge.h"
+#include "session/bridge.h"
+#include "session/capture_session.h"
 #include "ready/capture/scenario.h"
 #include "ready_test.h"
-#include "scenario_player.h"
+#include "session/scenario_player.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -48,7 +49,8 @@ class TestScenarioPlayer : public CoreTest {
   void playRunsEveryStepAndPasses() {
     auto bridge = Bridge::start({}, {});
     QVERIFY_OK(bridge);
-    ScenarioPlayer player(**bridge, parsed(kScenario));
+    ready::ui::CaptureSession session(**bridge);
+    ScenarioPlayer player(session, parsed(kScenario));
     QSignalSpy steps(&player, &ScenarioPlayer::stepDecided);
     QSignalSpy done(&player, &ScenarioPlayer::finishedPlaying);
     player.play();
@@ -65,7 +67,8 @@ class TestScenarioPlayer : public CoreTest {
   void stepRunsOneStepAtATime() {
     auto bridge = Bridge::start({}, {});
     QVERIFY_OK(bridge);
-    ScenarioPlayer player(**bridge, parsed(kScenario));
+    ready::ui::CaptureSession session(**bridge);
+    ScenarioPlayer player(session, parsed(kScenario));
     QSignalSpy steps(&player, &ScenarioPlayer::stepDecided);
     // Nothing runs before play() or step(): the setup only.
     QTest::qWait(100);
@@ -89,7 +92,8 @@ class TestScenarioPlayer : public CoreTest {
     // Level-triggered, the partial read leaves the reader ready: "not seen" must fail.
     std::string text(kScenario);
     text.replace(text.find("\"edge\""), 6, "\"level\"");
-    ScenarioPlayer player(**bridge, parsed(text));
+    ready::ui::CaptureSession session(**bridge);
+    ScenarioPlayer player(session, parsed(text));
     QSignalSpy done(&player, &ScenarioPlayer::finishedPlaying);
     player.play();
     QTRY_COMPARE_WITH_TIMEOUT(done.count(), 1, kWaitMs);

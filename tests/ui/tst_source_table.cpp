@@ -4,11 +4,11 @@
 #include <cerrno>
 #include <vector>
 
-#include "bridge.h"
+#include "session/bridge.h"
 #include "models_test_util.h"
 #include "peer.h"
 #include "ready_test.h"
-#include "source_table.h"
+#include "models/source_table.h"
 
 using namespace ready;
 using namespace ready::capture;

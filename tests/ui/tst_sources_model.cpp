@@ -6,11 +6,12 @@
 #include <QSignalSpy>
 #include <QTest>
 
-#include "bridge.h"
+#include "session/bridge.h"
+#include "session/capture_session.h"
 #include "models_test_util.h"
 #include "ready_test.h"
-#include "source_table.h"
-#include "sources_model.h"
+#include "models/source_table.h"
+#include "models/sources_model.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -21,19 +22,15 @@ using ready::ui::SourceTable;
 
 namespace {
 
-/// A bridge, its table and the model under a QAbstractItemModelTester.
+/// A bridge, a capture session over it (its source table) and the model under a
+/// QAbstractItemModelTester.
 struct Fixture {
   explicit Fixture(std::unique_ptr<Bridge> b)
       : bridge(std::move(b)),
-        table([this](std::uint64_t t) { return bridge->engine()->source_info(Token(t)); }),
-        model(table, *bridge),
-        tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest) {
-    bridge->add_observer(&table);
-  }
-  ~Fixture() {
-    bridge->stop();
-    bridge->remove_observer(&table);
-  }
+        session(*bridge),
+        model(session),
+        tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest) {}
+  ~Fixture() { bridge->stop(); }
   Fixture(const Fixture&) = delete;
   Fixture& operator=(const Fixture&) = delete;
 
@@ -68,7 +65,7 @@ struct Fixture {
   }
 
   std::unique_ptr<Bridge> bridge;
-  SourceTable table;
+  ready::ui::CaptureSession session;
   SourcesModel model;
   QAbstractItemModelTester tester;
 };
@@ -82,7 +79,7 @@ class TestSourcesModel : public CoreTest {
   void interest_check_boxes_go_through_the_engine() {
     START_BRIDGE(b, EngineConfig{}, Bridge::Options{});
     Fixture f(std::move(b));
-    QSignalSpy failed(f.bridge.get(), &Bridge::commandFailed);
+    QSignalSpy failed(&f.session, &ready::ui::CaptureSession::commandFailed);
     QSignalSpy inserted(&f.model, &QAbstractItemModel::rowsInserted);
 
     // A listener that accepts by itself; a client; the accepted stream (reaction none,
@@ -159,7 +156,7 @@ class TestSourcesModel : public CoreTest {
   void mode_and_reaction_are_edited_through_the_engine() {
     START_BRIDGE(b, EngineConfig{}, Bridge::Options{});
     Fixture f(std::move(b));
-    QSignalSpy failed(f.bridge.get(), &Bridge::commandFailed);
+    QSignalSpy failed(&f.session, &ready::ui::CaptureSession::commandFailed);
     auto e = f.bridge->submit(cmd::EventFdCreate{});
     QVERIFY_OK(e);
     QTRY_VERIFY_WITH_TIMEOUT(f.model.rowOf(e->token.value) >= 0, kUiWaitMs);
@@ -208,7 +205,7 @@ class TestSourcesModel : public CoreTest {
              QPalette().brush(QPalette::Disabled, QPalette::Text));
     const QModelIndex r = f.model.index(f.model.rowOf(c->token.value), SourcesModel::ReadableColumn);
     QVERIFY(!(f.model.flags(r) & Qt::ItemIsUserCheckable));
-    QSignalSpy failed(f.bridge.get(), &Bridge::commandFailed);
+    QSignalSpy failed(&f.session, &ready::ui::CaptureSession::commandFailed);
     QVERIFY(!f.model.setData(r, Qt::Unchecked, Qt::CheckStateRole));
     QCOMPARE(failed.count(), 1);
   }

@@ -9,7 +9,7 @@
 #include <memory>
 #include <set>
 
-#include "bridge.h"
+#include "session/bridge.h"
 #include "ready/capture/command.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/record.h"

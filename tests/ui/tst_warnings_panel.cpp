@@ -11,15 +11,16 @@
 
 #include <memory>
 
-#include "bridge.h"
-#include "lessons_panel.h"
-#include "main_window.h"
+#include "session/bridge.h"
+#include "session/capture_session.h"
+#include "panels/lessons_panel.h"
+#include "window/main_window.h"
 #include "models_test_util.h"
 #include "ready_test.h"
 #include "record_format.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
-#include "warnings_panel.h"
+#include "panels/warnings_panel.h"
 #include "window_test_util.h"
 
 using namespace ready;
@@ -106,7 +107,9 @@ class TestWarningsPanel : public CoreTest {
         {WarningKind::engine_error, "", "unexpected error"},
     };
     Fed f;
-    WarningsModel model(*f.bridge, [](std::uint64_t t) { return QStringLiteral("src%1").arg(t); });
+    ready::ui::CaptureSession session(*f.bridge);
+    WarningsModel& model = session.warnings();
+    model.setLabeler([](std::uint64_t t) { return QStringLiteral("src%1").arg(t); });
     std::uint64_t t = 100;
     for (const auto& c : cases) f.push(warning(t++, 3, c.kind, 6));
     f.push(note(t++));  // not a warning: no row
@@ -131,7 +134,8 @@ class TestWarningsPanel : public CoreTest {
 
   void theListIsBoundedAndCountsWhatItDrops() {
     Fed f;
-    WarningsPanel panel(*f.bridge);
+    ready::ui::CaptureSession session(*f.bridge);
+    WarningsPanel panel(session);
     WarningsModel& model = *panel.model();
     constexpr int kExtra = 25;
     const int n = WarningsModel::kMaxRows + kExtra;
@@ -152,7 +156,8 @@ class TestWarningsPanel : public CoreTest {
 
     // More than the bound in a single frame: only the newest kMaxRows are kept.
     Fed g;
-    WarningsModel one(*g.bridge);
+    ready::ui::CaptureSession gs(*g.bridge);
+    WarningsModel& one = gs.warnings();
     for (int i = 0; i < n; ++i) g.push(warning(1000 + i, 1, WarningKind::et_partial_read, i));
     g.deliver();
     QCOMPARE(one.rowCount(), WarningsModel::kMaxRows);
@@ -162,7 +167,8 @@ class TestWarningsPanel : public CoreTest {
 
   void rowsSelectTheirRecordAndLinkTheirLesson() {
     Fed f;
-    WarningsPanel panel(*f.bridge);
+    ready::ui::CaptureSession session(*f.bridge);
+    WarningsPanel panel(session);
     f.push(warning(10, 2, WarningKind::payload_truncated, 100));
     f.push(warning(20, 2, WarningKind::read_after_close, 1));
     f.deliver();

@@ -7,8 +7,8 @@
 #include <QtTest>
 #include <memory>
 
-#include "bridge.h"
-#include "main_window.h"
+#include "session/bridge.h"
+#include "window/main_window.h"
 #include "models_test_util.h"
 
 namespace ready::test {

@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bridge.h"
+#include "session/bridge.h"
 #include "ready/capture/record.h"
 #include "ready/capture/store.h"
 #include "timeline/timescale.h"

@@ -1,4 +1,4 @@
-#include "lessons.h"
+#include "models/lessons.h"
 
 #include <QDir>
 #include <QFile>

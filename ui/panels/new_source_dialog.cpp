@@ -1,4 +1,4 @@
-#include "new_source_dialog.h"
+#include "panels/new_source_dialog.h"
 
 #include <QCheckBox>
 #include <QComboBox>

@@ -1,4 +1,4 @@
-#include "log_table.h"
+#include "panels/log_table.h"
 
 #include <QFontMetrics>
 #include <QHeaderView>

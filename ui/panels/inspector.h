@@ -8,7 +8,8 @@
 #include <map>
 #include <vector>
 
-#include "bridge.h"
+#include "panels/source_actions.h"
+#include "session/capture_session.h"
 #include "ready/capture/command.h"
 #include "ready/capture/record.h"
 
@@ -17,32 +18,16 @@ class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
-class QPushButton;
+class QAbstractButton;
+class QToolButton;
 class QSpinBox;
 
 namespace ready::ui {
 
-/// The operations the inspector offers, one button each.
-enum class InspectorAction : std::uint8_t {
-  read,            ///< cmd::Read with the "bytes" spin box (timerfd: one read of the expiry count)
-  drain,           ///< cmd::Drain
-  write,           ///< cmd::Write of the send box's bytes
-  fill,            ///< cmd::Fill
-  shutdown_read,   ///< cmd::ShutdownRead
-  shutdown_write,  ///< cmd::ShutdownWrite
-  accept,          ///< cmd::Accept
-  eventfd_write,   ///< cmd::EventFdWrite with the "value" spin box
-  eventfd_read,    ///< cmd::EventFdRead
-  timer_arm,       ///< cmd::TimerArm with the "initial" and "interval" spin boxes
-  timer_disarm,    ///< cmd::TimerDisarm
-  rearm,           ///< cmd::Rearm (re-arms a oneshot registration)
-  close,           ///< cmd::Close
-};
-
 /// The inspector of one source (a dock panel): what was read from it and written to it, and
 /// a button for every operation its kind can do.
 ///
-/// Payload. The engine keeps each source's bytes (Engine::payload). The inspector asks only
+/// Payload. The capture keeps each source's bytes (CaptureSession::payload). The inspector asks only
 /// for what is new on each `onFrame` (since the previous snapshot's `next`), so a frame costs
 /// the bytes that arrived in it, never the whole buffer. Each chunk is shown as a header line
 /// ("◀ in  5 B  at 1.234567 s") in its direction's colour (direction_colour) followed by a
@@ -50,9 +35,11 @@ enum class InspectorAction : std::uint8_t {
 /// `kMaxViewLines` lines (the oldest scroll away). Bytes the engine evicted (its bound per
 /// source) are announced above the view, with the bound.
 ///
-/// Actions. Buttons exist for every InspectorAction but only those of `actionsFor(kind)` are
-/// shown. Each submits its command through the bridge (`submitted` then fires); a refused
-/// submit shows the bridge's error below the buttons. The send box writes text (UTF-8) or
+/// Actions. A button per InspectorAction shows the shared SourceActions' action (the same
+/// QAction the context menu and the Capture menu use); only those of `actionsFor(kind)` are
+/// shown. The inspector's fields are the actions' parameters and its send box is what the
+/// write action writes. Each submits its command through the session (`submitted` then
+/// fires); a refused submit shows the error below the buttons. The send box writes text (UTF-8) or
 /// hex (validated: bad input shows an inline error and sends nothing); Enter sends.
 /// The inspector never touches a descriptor itself.
 class Inspector : public QWidget {
@@ -69,18 +56,23 @@ class Inspector : public QWidget {
     std::uint64_t evicted = 0;  ///< bytes the engine evicted before the inspector saw them
   };
 
-  Inspector(Bridge& bridge, QWidget* parent = nullptr);
+  /// With its own set of actions (a panel on its own, tests).
+  explicit Inspector(CaptureSession& session, QWidget* parent = nullptr);
+  /// With the window's shared actions (not owned; they must outlive the inspector).
+  Inspector(CaptureSession& session, SourceActions& actions, QWidget* parent = nullptr);
 
   /// Inspects `token` (0: nothing). `title` heads the panel ("tcp_stream 127.0.0.1:4000").
   void setSource(std::uint64_t token, capture::SourceKind kind, const QString& title);
   [[nodiscard]] std::uint64_t token() const noexcept { return m_token; }
 
   /// The operations a source of `kind` can do, in button order.
-  static std::vector<InspectorAction> actionsFor(capture::SourceKind kind);
+  static std::vector<InspectorAction> actionsFor(capture::SourceKind kind) { return SourceActions::actionsFor(kind); }
   /// The actions whose buttons are shown now (empty when no source is set).
   [[nodiscard]] std::vector<InspectorAction> visibleActions() const;
   /// The button of `a` (shown or not), for tests and shortcuts.
-  [[nodiscard]] QPushButton* button(InspectorAction a) const;
+  [[nodiscard]] QAbstractButton* button(InspectorAction a) const;
+  /// The actions the buttons show.
+  [[nodiscard]] SourceActions& actions() const noexcept { return m_actions; }
 
   [[nodiscard]] Totals totals() const noexcept { return m_totals; }
   /// The payload view's text (tests, copy).
@@ -104,13 +96,13 @@ class Inspector : public QWidget {
   void submitted(const QString& description);
 
  private:
-  void submit(capture::Command c, const QString& description);
-  void runAction(InspectorAction a);
+  void writeFromSendBox();
   void validateInput();
   void appendChunk(const capture::PayloadChunk& chunk);
   void updateEvicted(std::uint64_t evicted);
 
-  Bridge& m_bridge;
+  CaptureSession& m_session;
+  SourceActions& m_actions;
   std::uint64_t m_token = 0;
   capture::SourceKind m_kind{};
   std::uint64_t m_next = 0;
@@ -132,10 +124,7 @@ class Inspector : public QWidget {
   QWidget* m_eventParams = nullptr;
   QWidget* m_timerParams = nullptr;
   QLabel* m_status = nullptr;
-  std::map<InspectorAction, QPushButton*> m_buttons;
+  std::map<InspectorAction, QToolButton*> m_buttons;
 };
-
-/// The label of an action's button ("Read", "Shutdown write", ...).
-QString action_label(InspectorAction a);
 
 }  // namespace ready::ui

@@ -1,4 +1,4 @@
-#include "lessons_panel.h"
+#include "panels/lessons_panel.h"
 
 #include <QBrush>
 #include <QComboBox>
@@ -13,9 +13,9 @@
 
 #include <algorithm>
 
-#include "lessons.h"
-#include "scenario_player.h"
-#include "scenario_view.h"
+#include "models/lessons.h"
+#include "session/scenario_player.h"
+#include "models/scenario_view.h"
 #include "timeline/laneindex.h"
 
 namespace ready::ui {
@@ -60,8 +60,8 @@ QString mark_prefix(LessonsPanel::Mark m) {
 
 }  // namespace
 
-LessonsPanel::LessonsPanel(Bridge& bridge, LaneIndex* lanes, QWidget* parent)
-    : QWidget(parent), bridge_(bridge), lanes_(lanes) {
+LessonsPanel::LessonsPanel(CaptureSession& session, LaneIndex* lanes, QWidget* parent)
+    : QWidget(parent), session_(session), lanes_(lanes) {
   lessons_ = new QListWidget;
   lessons_->setObjectName(QStringLiteral("lessonList"));
   lessons_->setWordWrap(true);  // titles are a line each: wrap them rather than scroll sideways
@@ -134,7 +134,6 @@ LessonsPanel::LessonsPanel(Bridge& bridge, LaneIndex* lanes, QWidget* parent)
   connect(step_, &QPushButton::clicked, this, &LessonsPanel::step);
   connect(reset_, &QPushButton::clicked, this, &LessonsPanel::reset);
   // Compare pins wait for both tokens; they exist once the setup submitted the creations.
-  connect(&bridge_, &Bridge::frame, this, [this] { applyPins(); });
   updateButtons();
 }
 
@@ -216,22 +215,22 @@ void LessonsPanel::loadScenario(Scenario scenario) {
     auto* item = new QListWidgetItem(mark_prefix(Mark::none) + text, steps_);
     item->setData(kNarrationRole, text);
   }
-  setHeader(bridge_.engine() ? tr("%1 steps. Press Play, or Step to go one step at a time.").arg(n)
+  setHeader(session_.is_live() ? tr("%1 steps. Press Play, or Step to go one step at a time.").arg(n)
                              : tr("No live engine: lessons need one."),
-            !bridge_.engine());
+            !session_.is_live());
   updateButtons();
   emit lessonLoaded(QString::fromStdString(scenario_->name));
 }
 
 void LessonsPanel::ensurePlayer() {
-  if (player_ || !scenario_ || !bridge_.engine()) return;
-  player_ = std::make_unique<ScenarioPlayer>(bridge_, *scenario_);
+  if (player_ || !scenario_ || !session_.is_live()) return;
+  player_ = std::make_unique<ScenarioPlayer>(session_, *scenario_);
   connect(player_.get(), &ScenarioPlayer::stepDecided, this, &LessonsPanel::onOutcome);
   connect(player_.get(), &ScenarioPlayer::finishedPlaying, this, &LessonsPanel::onFinished);
 }
 
 void LessonsPanel::play() {
-  if (!scenario_ || finished_ || !bridge_.engine()) return;
+  if (!scenario_ || finished_ || !session_.is_live()) return;
   ensurePlayer();
   playing_ = true;
   if (awaiting_ < 0 && !dwell_timer_.isActive()) releaseNext();
@@ -239,7 +238,7 @@ void LessonsPanel::play() {
 }
 
 void LessonsPanel::step() {
-  if (!scenario_ || finished_ || !bridge_.engine()) return;
+  if (!scenario_ || finished_ || !session_.is_live()) return;
   ensurePlayer();
   playing_ = false;
   dwell_timer_.stop();
@@ -318,10 +317,8 @@ void LessonsPanel::reset() {
   if (player_) {
     // Close what the lesson created and still lives (a source the lesson closed itself, or
     // one the user closed, is not closed twice).
-    capture::Engine* engine = bridge_.engine();
     for (std::uint64_t t : lessonTokens())
-      if (engine && engine->source_info(Token(static_cast<std::size_t>(t))))
-        (void)bridge_.submit(capture::cmd::Close{Token(static_cast<std::size_t>(t))});
+      if (session_.is_open(t)) (void)session_.submit(capture::cmd::Close{Token(static_cast<std::size_t>(t))});
   }
   Scenario again = *scenario_;
   loadScenario(std::move(again));
@@ -436,10 +433,10 @@ void LessonsPanel::setHeader(const QString& text, bool error) {
 }
 
 void LessonsPanel::updateButtons() {
-  const bool can_run = scenario_ && bridge_.engine() && !finished_ && next_ < static_cast<int>(scenario_->steps.size());
+  const bool can_run = scenario_ && session_.is_live() && !finished_ && next_ < static_cast<int>(scenario_->steps.size());
   play_->setEnabled(can_run && !playing_);
   step_->setEnabled(can_run);
-  reset_->setEnabled(scenario_.has_value() && bridge_.engine());
+  reset_->setEnabled(scenario_.has_value() && session_.is_live());
   speed_->setEnabled(true);
 }
 

@@ -1,4 +1,4 @@
-#include "hex.h"
+#include "models/hex.h"
 
 namespace ready::ui {
 

@@ -1,16 +1,10 @@
-#include "warnings_panel.h"
+#include "models/warnings_model.h"
 
 #include <QBrush>
 #include <QColor>
 #include <QFont>
-#include <QHBoxLayout>
-#include <QLabel>
-#include <QPushButton>
-#include <QTableView>
-#include <QVBoxLayout>
 
-#include "lessons.h"
-#include "log_table.h"
+#include "models/lessons.h"
 #include "record_format.h"
 
 namespace ready::ui {
@@ -19,13 +13,8 @@ using capture::Record;
 using capture::RecordKind;
 using capture::WarningKind;
 
-WarningsModel::WarningsModel(Bridge& bridge, Labeler labeler, QObject* parent)
-    : QAbstractTableModel(parent), bridge_(bridge), labeler_(std::move(labeler)) {
-  bridge_.add_observer(this);
-  connect(&bridge_, &Bridge::frame, this, [this] { flush(); });
-}
-
-WarningsModel::~WarningsModel() { bridge_.remove_observer(this); }
+WarningsModel::WarningsModel(Labeler labeler, QObject* parent)
+    : QAbstractTableModel(parent), labeler_(std::move(labeler)) {}
 
 void WarningsModel::on_record(const Record& r, std::uint64_t index) {
   if (r.kind != RecordKind::warning) return;
@@ -133,59 +122,6 @@ QVariant WarningsModel::headerData(int section, Qt::Orientation o, int role) con
     default:
       return {};
   }
-}
-
-WarningsPanel::WarningsPanel(Bridge& bridge, WarningsModel::Labeler labeler, QWidget* parent) : QWidget(parent) {
-  model_ = new WarningsModel(bridge, std::move(labeler), this);
-  view_ = new QTableView;
-  view_->setObjectName(QStringLiteral("warningsView"));
-  view_->setModel(model_);
-  set_up_log_table(*view_, {{WarningsModel::TimeColumn, "99999.999 ms"},
-                            {WarningsModel::SourceColumn, "#12 unix_stream reader"},
-                            {WarningsModel::WarningColumn, "edge-triggered partial read"},
-                            {WarningsModel::DetailColumn, "edge-triggered read stopped with 6 bytes left and no new"}});
-  counts_ = new QLabel;
-  counts_->setObjectName(QStringLiteral("warningsCount"));
-  lesson_button_ = new QPushButton(tr("Open lesson"));
-  lesson_button_->setEnabled(false);
-
-  auto* bar = new QHBoxLayout;
-  bar->addWidget(counts_, 1);
-  bar->addWidget(lesson_button_);
-  auto* layout = new QVBoxLayout(this);
-  layout->setContentsMargins(2, 2, 2, 2);
-  layout->addLayout(bar);
-  layout->addWidget(view_);
-
-  connect(model_, &WarningsModel::countsChanged, this, &WarningsPanel::updateCounts);
-  connect(view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& cur) {
-    lesson_button_->setEnabled(cur.isValid() && !model_->lessonAt(cur.row()).isEmpty());
-    if (cur.isValid()) emit recordActivated(model_->rowAt(cur.row()).index);
-  });
-  connect(view_, &QAbstractItemView::clicked, this, [this](const QModelIndex& i) {
-    if (i.column() == WarningsModel::LessonColumn) openLessonOf(i.row());
-  });
-  connect(view_, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& i) { openLessonOf(i.row()); });
-  connect(lesson_button_, &QPushButton::clicked, this, [this] { openLessonOf(view_->currentIndex().row()); });
-  updateCounts();
-}
-
-bool WarningsPanel::openLessonOf(int row) {
-  const QString lesson = model_->lessonAt(row);
-  if (lesson.isEmpty()) return false;
-  emit lessonRequested(lesson);
-  return true;
-}
-
-QString WarningsPanel::countText() const { return counts_->text(); }
-
-void WarningsPanel::updateCounts() {
-  const int n = model_->rowCount();
-  QString text = n == 0 ? tr("No warnings: no pitfall seen so far.")
-                        : n == 1 ? tr("1 warning") : tr("%1 warnings").arg(n);
-  if (model_->dropped() > 0)
-    text += tr(" (+ %1 older dropped beyond the %2-row bound)").arg(model_->dropped()).arg(WarningsModel::kMaxRows);
-  counts_->setText(text);
 }
 
 }  // namespace ready::ui

@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bridge.h"
+#include "session/capture_session.h"
 #include "ready/capture/scenario.h"
 
 class QComboBox;
@@ -32,7 +32,7 @@ class ScenarioPlayer;
 /// "step N: op source" when it has none) and Play / Step / Reset with a speed control.
 ///
 /// Selecting a lesson only shows it; its sources are created by the first Play or Step (a
-/// ScenarioPlayer over the bridge's engine). Step releases exactly one step
+/// ScenarioPlayer over the capture session). Step releases exactly one step
 /// (ScenarioRunner::set_step_limit) and highlights it; Play releases one step after the
 /// other, dwelling `dwell()` between a step's outcome and the next step (1.5 s at 1x, scaled
 /// by the speed: 0.25x .. 4x) so a person can read the narration; the run stays correct at
@@ -58,9 +58,9 @@ class LessonsPanel : public QWidget {
   /// How long Play dwells after a step at 1x.
   static constexpr std::chrono::milliseconds kDwellAt1x{1500};
 
-  /// Over the bridge's engine (none: the buttons stay disabled). `lanes` (may be null) gets
+  /// Over a capture session (not live: the buttons stay disabled). `lanes` (may be null) gets
   /// the compare pins. Both must outlive the panel.
-  LessonsPanel(Bridge& bridge, LaneIndex* lanes, QWidget* parent = nullptr);
+  LessonsPanel(CaptureSession& session, LaneIndex* lanes, QWidget* parent = nullptr);
   ~LessonsPanel() override;
 
   /// Selects the built-in lesson `name` in the list and loads it. False (nothing changed)
@@ -111,6 +111,9 @@ class LessonsPanel : public QWidget {
   void step();
   /// Closes the lesson's sources and loads it again (see the class comment).
   void reset();
+  /// A frame was delivered: pins the compare lanes whose tokens exist now (the window calls
+  /// it before the timeline takes the frame).
+  void onFrame() { applyPins(); }
 
  signals:
   /// A lesson (or scenario text) was loaded; `name` is the scenario's name.
@@ -135,7 +138,7 @@ class LessonsPanel : public QWidget {
   std::vector<std::uint64_t> lessonTokens() const;
   std::vector<std::string> lessonIds() const;
 
-  Bridge& bridge_;
+  CaptureSession& session_;
   LaneIndex* lanes_ = nullptr;
   std::optional<capture::Scenario> scenario_;
   std::unique_ptr<ScenarioPlayer> player_;

@@ -1,4 +1,4 @@
-#include "source_table.h"
+#include "models/source_table.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -7,7 +7,7 @@
 
 #include <memory>
 
-#include "bridge.h"
+#include "session/capture_session.h"
 #include "ready/capture/scenario.h"
 
 namespace ready::ui {
@@ -25,7 +25,7 @@ class ScenarioPlayer : public QObject, public RecordObserver {
 
  public:
   /// The bridge must have an engine and must outlive the player.
-  ScenarioPlayer(Bridge& bridge, capture::Scenario scenario, QObject* parent = nullptr);
+  ScenarioPlayer(CaptureSession& session, capture::Scenario scenario, QObject* parent = nullptr);
   ~ScenarioPlayer() override;
 
   [[nodiscard]] const capture::Scenario& scenario() const noexcept { return runner_->scenario(); }
@@ -50,7 +50,7 @@ class ScenarioPlayer : public QObject, public RecordObserver {
   void tick();
   void schedule_tick(std::chrono::steady_clock::time_point when);
 
-  Bridge& bridge_;
+  CaptureSession& session_;
   std::unique_ptr<capture::ScenarioRunner> runner_;
   QTimer timer_;
   bool reported_finish_ = false;

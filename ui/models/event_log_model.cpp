@@ -1,4 +1,4 @@
-#include "event_log_model.h"
+#include "models/event_log_model.h"
 
 #include <QElapsedTimer>
 #include <algorithm>
@@ -23,8 +23,8 @@ int clamp_rows(std::uint64_t n) {
 
 }  // namespace
 
-EventLogModel::EventLogModel(Bridge& bridge, QObject* parent)
-    : QAbstractTableModel(parent), m_bridge(bridge), m_store(bridge.store()) {
+EventLogModel::EventLogModel(CaptureSession& session, QObject* parent)
+    : QAbstractTableModel(parent), m_session(session), m_store(session.store()) {
   m_begin = m_store.begin_index();
   m_end = m_store.end_index();
   m_latest = m_end;
@@ -33,8 +33,10 @@ EventLogModel::EventLogModel(Bridge& bridge, QObject* parent)
   m_scanTimer.setSingleShot(true);
   m_scanTimer.setInterval(0);
   connect(&m_scanTimer, &QTimer::timeout, this, &EventLogModel::scanSlice);
-  connect(&m_bridge, &Bridge::frame, this, &EventLogModel::onFrame);
+  m_session.add_consumer(CaptureSession::Stage::models, this);
 }
+
+EventLogModel::~EventLogModel() { m_session.remove_consumer(this); }
 
 int EventLogModel::rowCount(const QModelIndex& parent) const {
   if (parent.isValid()) return 0;
@@ -92,7 +94,7 @@ QVariant EventLogModel::cell(const Record& r, int column) const {
     case ResultColumn:
       return record_result(r);
     case DetailColumn:
-      return record_detail(r, [this](std::uint64_t id) { return m_bridge.note_text(id); });
+      return record_detail(r, [this](std::uint64_t id) { return m_session.note_text(id); });
     default:
       return {};
   }

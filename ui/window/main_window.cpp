@@ -1,4 +1,4 @@
-#include "main_window.h"
+#include "window/main_window.h"
 
 #include <QAction>
 #include <QActionGroup>
@@ -35,20 +35,21 @@
 
 #include <chrono>
 
-#include "event_log_model.h"
-#include "inspector.h"
-#include "lessons_panel.h"
-#include "log_table.h"
-#include "new_source_dialog.h"
-#include "rates.h"
+#include "models/event_log_model.h"
+#include "panels/inspector.h"
+#include "panels/lessons_panel.h"
+#include "panels/log_table.h"
+#include "panels/new_source_dialog.h"
+#include "panels/rates_view.h"
+#include "panels/source_actions.h"
 #include "ready/capture/recording.h"
 #include "record_format.h"
-#include "scenario_view.h"
-#include "source_table.h"
-#include "sources_model.h"
+#include "models/scenario_view.h"
+#include "models/source_table.h"
+#include "models/sources_model.h"
+#include "panels/warnings_panel.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
-#include "warnings_panel.h"
 
 namespace ready::ui {
 
@@ -133,45 +134,39 @@ QPalette palette_for(Theme theme) {
 }
 
 MainWindow::MainWindow(std::unique_ptr<Bridge> bridge, QWidget* parent)
-    : QMainWindow(parent), bridge_(std::move(bridge)) {
+    : MainWindow(std::make_unique<CaptureSession>(std::move(bridge)), parent) {}
+
+MainWindow::MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent)
+    : QMainWindow(parent), session_(std::move(session)) {
   setWindowTitle(QStringLiteral("ReadyScope"));
   setObjectName(QStringLiteral("MainWindow"));
-  capture::Engine* engine = bridge_->engine();
-  source_table_ = std::make_unique<SourceTable>([engine](std::uint64_t token) -> std::optional<capture::SourceInfo> {
-    if (!engine) return std::nullopt;
-    return engine->source_info(Token(token));
-  });
-  lanes_ = std::make_unique<LaneIndex>(bridge_->store());
-  lanes_->set_note_text([this](std::uint64_t id) { return bridge_->note_text(id); });
-  bridge_->add_observer(source_table_.get());
-  bridge_->add_observer(lanes_.get());
+  actions_ = new SourceActions(*session_, this);
 
   buildCentre();
   buildDocks();
   buildActions();
   buildStatusBar();
 
-  connect(bridge_.get(), &Bridge::frame, this, &MainWindow::onFrame);
-  connect(bridge_.get(), &Bridge::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
+  session_->add_consumer(CaptureSession::Stage::views, this);
+  connect(session_.get(), &CaptureSession::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
   restoreSettings();
 }
 
 MainWindow::~MainWindow() {
-  // The panels and models refer to the bridge (and unregister from it): they go before it.
-  // QWidget's own destructor would delete them only after the members, bridge_ included.
+  // The panels and models refer to the session (and unregister from it): they go before it.
+  // QWidget's own destructor would delete them only after the members, session_ included.
+  session_->remove_consumer(this);
   status_timer_->stop();
   delete takeCentralWidget();
   qDeleteAll(findChildren<QDockWidget*>(Qt::FindDirectChildrenOnly));
   delete sources_model_;
   delete log_model_;
-  bridge_->remove_observer(lanes_.get());
-  bridge_->remove_observer(source_table_.get());
 }
 
 void MainWindow::buildCentre() {
   timeline_ = new TimelineView(this);
   timeline_->setObjectName(QStringLiteral("timeline"));
-  timeline_->setData(&bridge_->store(), lanes_.get());
+  timeline_->setData(&session_->store(), &session_->lanes());
   timeline_->setLabeler([this](std::uint64_t token) { return laneLabel(token); });
   timeline_->setFollowLive(true);
   timeline_->setEmptyHint(
@@ -182,7 +177,7 @@ void MainWindow::buildCentre() {
          "Or start with live sources:  readyscope --listen 127.0.0.1:7000 --reaction echo\n"
          "and talk to it with  nc 127.0.0.1 7000"));
 
-  log_model_ = new EventLogModel(*bridge_, this);
+  log_model_ = new EventLogModel(*session_, this);
   log_view_ = new QTableView;
   log_view_->setObjectName(QStringLiteral("eventLog"));
   log_view_->setModel(log_model_);
@@ -235,7 +230,7 @@ void MainWindow::buildCentre() {
             const auto at = log_model_->storeIndexAt(cur.row());
             if (!at) return;
             const std::uint64_t index = *at;
-            const auto& store = bridge_->store();
+            const auto& store = session_->store();
             if (index < store.begin_index() || index >= store.end_index()) return;
             timeline_->selectRecord(index);
             const Record r = store.at(index);
@@ -253,7 +248,7 @@ void MainWindow::buildCentre() {
   logLayout->addLayout(logBar);
   logLayout->addWidget(log_view_);
 
-  rates_ = new RatesView(*bridge_, this);
+  rates_ = new RatesView(*session_, this);
   rates_->setTokenTitles([this](std::uint64_t token) { return laneLabel(token); });
 
   bottom_tabs_ = new QTabWidget;
@@ -269,7 +264,7 @@ void MainWindow::buildCentre() {
   setCentralWidget(split);
 
   connect(timeline_, &TimelineView::recordClicked, this, [this](std::uint64_t index) {
-    const auto& store = bridge_->store();
+    const auto& store = session_->store();
     if (index < store.begin_index() || index >= store.end_index()) return;
     const Record r = store.at(index);
     if (capture::RecordStore::is_indexed_by_token(r.kind)) selectSource(r.token);
@@ -279,16 +274,22 @@ void MainWindow::buildCentre() {
       log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtCenter);
     }
   });
-  connect(timeline_, &TimelineView::viewChanged, this,
-          [this](std::uint64_t t0, std::uint64_t t1) { rates_->setRange(t0, t1); });
+  // While a frame is delivered the rates take the timeline's new view and redraw once, with
+  // the frame; a view the user changed redraws them at once.
+  connect(timeline_, &TimelineView::viewChanged, this, [this](std::uint64_t t0, std::uint64_t t1) {
+    if (delivering_)
+      rates_->followRange(t0, t1);
+    else
+      rates_->setRange(t0, t1);
+  });
 }
 
 void MainWindow::focusRecord(std::uint64_t index) {
-  const auto& store = bridge_->store();
+  const auto& store = session_->store();
   if (index < store.begin_index() || index >= store.end_index()) return;
   timeline_->selectRecord(index);
   const Record r = store.at(index);
-  if (r.token != 0 && source_table_->find(r.token)) selectSource(r.token);
+  if (r.token != 0 && session_->sources().find(r.token)) selectSource(r.token);
   const int row = log_model_->showIndex(index);
   if (row >= 0) {
     log_view_->selectRow(row);
@@ -297,7 +298,7 @@ void MainWindow::focusRecord(std::uint64_t index) {
 }
 
 void MainWindow::buildDocks() {
-  sources_model_ = new SourcesModel(*source_table_, *bridge_, this);
+  sources_model_ = new SourcesModel(*session_, this);
   sources_view_ = new QTableView;
   sources_view_->setObjectName(QStringLiteral("sources"));
   sources_view_->setModel(sources_model_);
@@ -351,13 +352,13 @@ void MainWindow::buildDocks() {
   sourcesDock->setWidget(sources_view_);
   addDockWidget(Qt::LeftDockWidgetArea, sourcesDock);
 
-  inspector_ = new Inspector(*bridge_, this);
+  inspector_ = new Inspector(*session_, *actions_, this);
   auto* inspectorDock = new QDockWidget(tr("Inspector"), this);
   inspectorDock->setObjectName(QStringLiteral("inspectorDock"));
   inspectorDock->setWidget(inspector_);
   addDockWidget(Qt::RightDockWidgetArea, inspectorDock);
 
-  lessons_ = new LessonsPanel(*bridge_, lanes_.get(), this);
+  lessons_ = new LessonsPanel(*session_, &session_->lanes(), this);
   lessons_->setObjectName(QStringLiteral("lessonsPanel"));
   auto* lessonsDock = new QDockWidget(tr("Lessons"), this);
   lessonsDock->setObjectName(QStringLiteral("lessonsDock"));
@@ -381,7 +382,7 @@ void MainWindow::buildDocks() {
                 false);
   });
 
-  warnings_ = new WarningsPanel(*bridge_, [this](std::uint64_t token) { return laneLabel(token); }, this);
+  warnings_ = new WarningsPanel(*session_, [this](std::uint64_t token) { return laneLabel(token); }, this);
   warnings_->setObjectName(QStringLiteral("warningsPanel"));
   auto* warningsDock = new QDockWidget(tr("Warnings"), this);
   warningsDock->setObjectName(QStringLiteral("warningsDock"));
@@ -436,11 +437,10 @@ void MainWindow::buildActions() {
   QAction* note = capture->addAction(tr("Add &note…"));
   note->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
   connect(note, &QAction::triggered, this, &MainWindow::addNote);
-  QAction* closeSel = capture->addAction(tr("&Close selected source"));
-  closeSel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_W));
-  connect(closeSel, &QAction::triggered, this, [this] {
-    if (selected_token_ != 0) submit(capture::cmd::Close{Token(selected_token_)});
-  });
+  // The selected source's operations (the same actions as the inspector's buttons; only
+  // those of its kind show; Close is Ctrl+W).
+  capture->addSection(tr("Selected source"));
+  for (const InspectorAction a : SourceActions::all()) capture->addAction(actions_->action(a));
 
   auto* view = menuBar()->addMenu(tr("&View"));
   act_pause_ = view->addAction(tr("&Pause view (capture continues)"));
@@ -526,12 +526,12 @@ void MainWindow::buildStatusBar() {
 }
 
 void MainWindow::updateStatus() {
-  const Bridge::Status s = bridge_->status();
+  const Bridge::Status s = session_->bridge().status();
   st_rate_->setText(rate_text(s.records_per_s));
   st_total_->setText(tr("%1 records").arg(count_text(s.received)));
   st_total_->setToolTip(tr("%1 held in the store, %2 evicted by its bound of %3 records")
                             .arg(count_text(s.stored), count_text(s.evicted),
-                                 count_text(bridge_->store().limits().max_records)));
+                                 count_text(session_->store().limits().max_records)));
   st_dropped_->setText(tr("dropped %1").arg(count_text(s.dropped)));
   st_dropped_->setToolTip(tr("Records the engine's ring had no room for (produced %1). Exact.")
                               .arg(count_text(s.produced)));
@@ -571,14 +571,21 @@ void MainWindow::throttleTables(std::uint64_t frame_records) {
   });
 }
 
-void MainWindow::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to) {
-  // The sources and log models take Bridge::frame themselves.
+void MainWindow::take_frame(const Frame& frame) {
+  // The models (sources, log, warnings) took this frame already (CaptureSession::deliver).
+  const auto [begin, end, evicted_to] = frame;
   throttleTables(end - begin);
+  lessons_->onFrame();
+  delivering_ = true;
   timeline_->onFrame(begin, end, evicted_to);
+  delivering_ = false;
   inspector_->onFrame(begin, end, evicted_to);
+  rates_->onFrame(begin, end, evicted_to);
+  if (const SourceRow* src = selected_token_ ? session_->sources().find(selected_token_) : nullptr)
+    actions_->setClosed(src->is_closed());
   // Engine errors from the new records (a refused connect, a reset, EMFILE...) reach the
   // status bar; the log shows them too.
-  const auto& store = bridge_->store();
+  const auto& store = session_->store();
   for (std::uint64_t i = std::max(begin, store.begin_index()); i < end; ++i) {
     const RecordKind k = store.kind_at(i);
     if (k != RecordKind::action && k != RecordKind::warning) continue;
@@ -599,10 +606,10 @@ void MainWindow::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t e
   }
 }
 
-void MainWindow::submit(capture::Command command) { (void)bridge_->submit(std::move(command)); }
+void MainWindow::submit(capture::Command command) { (void)session_->submit(std::move(command)); }
 
 void MainWindow::playScenario(capture::Scenario scenario) {
-  if (!bridge_->engine()) return;
+  if (!session_->is_live()) return;
   // Any scenario plays in the Lessons panel: its narration, marks, names and compare lanes.
   showLesson(QString());
   lessons_->loadScenario(std::move(scenario));
@@ -614,16 +621,17 @@ void MainWindow::selectSource(std::uint64_t token) {
   selected_token_ = token;
   const int row = token ? sources_model_->rowOf(token) : -1;
   if (row >= 0 && sources_view_->currentIndex().row() != row) sources_view_->selectRow(row);
-  const SourceRow* src = token ? source_table_->find(token) : nullptr;
+  const SourceRow* src = token ? session_->sources().find(token) : nullptr;
   if (src)
     inspector_->setSource(token, src->kind, laneLabel(token));
   else
     inspector_->setSource(0, SourceKind::tcp_stream, QString());
+  actions_->setClosed(src && src->is_closed());
   emit sourceSelected(token);
 }
 
 QString MainWindow::laneLabel(std::uint64_t token) const {
-  const SourceRow* r = source_table_->find(token);
+  const SourceRow* r = session_->sources().find(token);
   QString label = r ? QString::fromStdString(r->label()) : QStringLiteral("#%1").arg(token);
   // A lesson's sources carry the lesson's name for them ("reader"): compare lanes read at once.
   if (lessons_) {
@@ -643,30 +651,14 @@ void MainWindow::sourcesContextMenu(const QPoint& pos) {
   const QModelIndex idx = sources_view_->indexAt(pos);
   if (!idx.isValid()) return;
   const std::uint64_t token = sources_model_->tokenAt(idx.row());
-  const SourceRow* r = source_table_->find(token);
+  const SourceRow* r = session_->sources().find(token);
   if (!r) return;
   QMenu menu(this);
   menu.setTitle(laneLabel(token));
-  // The inspector's buttons for this kind: the menu selects the source and presses one, so
-  // the values an action needs (bytes to read, what to send, timer times) come from the
-  // inspector's fields, in one place.
-  for (InspectorAction act : Inspector::actionsFor(r->kind)) {
-    selectSource(token);
-    QPushButton* b = inspector_->button(act);
-    if (!b) continue;
-    QString label = b->text();
-    if (act == InspectorAction::write) label = tr("Write (the inspector's send box)");
-    QAction* a = menu.addAction(label);
-    a->setEnabled(!r->is_closed());
-    connect(a, &QAction::triggered, this, [this, act, token] {
-      selectSource(token);
-      if (act == InspectorAction::write) {
-        inspector_->sendEdit()->setFocus();
-        return;
-      }
-      if (QPushButton* button = inspector_->button(act)) button->click();
-    });
-  }
+  // The shared source actions: selecting the source points them (and the inspector, whose
+  // fields hold their parameters) at it.
+  selectSource(token);
+  for (QAction* a : actions_->current()) menu.addAction(a);
   menu.exec(sources_view_->viewport()->mapToGlobal(pos));
 }
 
@@ -692,12 +684,13 @@ void MainWindow::saveRecording() {
   if (path.isEmpty()) return;
   capture::RecordingWriterOptions wo;
   wo.overwrite = true;  // the dialog asked already
-  capture::Engine* engine = bridge_->engine();
-  wo.note_text = [engine](std::uint64_t id) -> std::optional<std::string> {
-    return engine ? engine->note_text(id) : std::nullopt;
+  wo.note_text = [this](std::uint64_t id) -> std::optional<std::string> {
+    const QString text = session_->note_text(id);
+    if (text.isEmpty()) return std::nullopt;
+    return text.toStdString();
   };
   wo.addresses = [this](std::uint64_t token) -> std::optional<capture::SourceAddresses> {
-    const SourceRow* r = source_table_->find(token);
+    const SourceRow* r = session_->sources().find(token);
     if (!r) return std::nullopt;
     return capture::SourceAddresses{r->local, r->peer};
   };
@@ -706,7 +699,7 @@ void MainWindow::saveRecording() {
     showMessage(tr("Save recording: %1").arg(QString::fromStdString(w.error().message())), true);
     return;
   }
-  const auto& store = bridge_->store();
+  const auto& store = session_->store();
   std::vector<Record> chunk;
   chunk.reserve(4096);
   for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i) {

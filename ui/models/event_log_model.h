@@ -8,19 +8,19 @@
 #include <deque>
 #include <optional>
 
-#include "bridge.h"
+#include "session/capture_session.h"
 #include "ready/capture/record.h"
 
 namespace ready::ui {
 
-/// The event log: one row per record of the bridge's RecordStore, oldest first.
+/// The event log: one row per record of the capture session's RecordStore, oldest first.
 ///
 /// No copies. Without a filter, row i is store index begin + i (begin: the oldest record
 /// the model has announced); with a filter the model keeps only the list of matching store
 /// indices (8 bytes each). Cell text is made on demand by record_format.h, so a view pays
 /// only for the rows it paints.
 ///
-/// Updates come with Bridge::frame (connected in the constructor): appended records become
+/// Updates come with each frame (a Stage::models consumer of the session): appended records become
 /// rows at the end (beginInsertRows); records the store evicted leave from the front
 /// (beginRemoveRows). Between an eviction and its frame, rows of evicted records read as
 /// empty.
@@ -42,7 +42,7 @@ namespace ready::ui {
 /// leave from the front; `showIndex` / `showTime` move the window to an older record
 /// (a reset; following stops) and `followLatest` brings it back to the newest. A filter
 /// keeps the newest maxRows matches.
-class EventLogModel : public QAbstractTableModel {
+class EventLogModel : public QAbstractTableModel, public FrameConsumer {
   Q_OBJECT
 
  public:
@@ -67,7 +67,8 @@ class EventLogModel : public QAbstractTableModel {
     friend bool operator==(const Filter&, const Filter&) = default;
   };
 
-  explicit EventLogModel(Bridge& bridge, QObject* parent = nullptr);
+  explicit EventLogModel(CaptureSession& session, QObject* parent = nullptr);
+  ~EventLogModel() override;
 
   [[nodiscard]] int rowCount(const QModelIndex& parent = {}) const override;
   [[nodiscard]] int columnCount(const QModelIndex& parent = {}) const override;
@@ -115,8 +116,11 @@ class EventLogModel : public QAbstractTableModel {
   void scanFinished();
 
  public slots:
-  /// Bridge::frame: records [begin, end) were appended; the store now starts at evicted_to.
+  /// A frame: records [begin, end) were appended; the store now starts at evicted_to.
   void onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+
+ public:
+  void take_frame(const Frame& f) override { onFrame(f.begin, f.end, f.evicted_to); }
 
  private:
   [[nodiscard]] QVariant cell(const capture::Record& r, int column) const;
@@ -125,7 +129,7 @@ class EventLogModel : public QAbstractTableModel {
   [[nodiscard]] std::uint64_t rowsUnfiltered() const noexcept { return m_end - m_begin; }
   void trimMatches();
 
-  Bridge& m_bridge;
+  CaptureSession& m_session;
   const capture::RecordStore& m_store;
   Filter m_filter;
   std::uint64_t m_begin = 0;  // store indices the model has announced: [m_begin, m_end)

@@ -1,4 +1,4 @@
-#include "scenario_player.h"
+#include "session/scenario_player.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,21 +7,21 @@ namespace ready::ui {
 
 using Clock = std::chrono::steady_clock;
 
-ScenarioPlayer::ScenarioPlayer(Bridge& bridge, capture::Scenario scenario, QObject* parent)
-    : QObject(parent), bridge_(bridge) {
+ScenarioPlayer::ScenarioPlayer(CaptureSession& session, capture::Scenario scenario, QObject* parent)
+    : QObject(parent), session_(session) {
   // The runner keeps a reference to its scenario's copy: it owns one (see scenario.h).
-  runner_ = std::make_unique<capture::ScenarioRunner>(scenario, *bridge.engine());
+  runner_ = session.make_runner(scenario);
   runner_->set_step_limit(0);  // held until play() or step()
   runner_->on_step = [this](const capture::StepOutcome& o) { emit stepDecided(o); };
   timer_.setSingleShot(true);
   timer_.setTimerType(Qt::PreciseTimer);
   connect(&timer_, &QTimer::timeout, this, [this] { tick(); });
-  bridge_.add_observer(this);
+  session_.add_observer(this);
   // The setup (creating the sources) runs at once; steps wait for play() or step().
   schedule_tick(Clock::now());
 }
 
-ScenarioPlayer::~ScenarioPlayer() { bridge_.remove_observer(this); }
+ScenarioPlayer::~ScenarioPlayer() { session_.remove_observer(this); }
 
 void ScenarioPlayer::on_record(const capture::Record& r, std::uint64_t) {
   if (runner_->finished()) return;

@@ -1,4 +1,4 @@
-#include "inspector.h"
+#include "panels/inspector.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -7,7 +7,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
-#include <QPushButton>
+#include <QToolButton>
 #include <QSpinBox>
 #include <QTextBlock>
 #include <QTextCharFormat>
@@ -20,7 +20,7 @@
 #include <limits>
 #include <span>
 
-#include "hex.h"
+#include "models/hex.h"
 
 namespace ready::ui {
 
@@ -30,11 +30,6 @@ using capture::SourceKind;
 using A = InspectorAction;
 
 constexpr std::size_t kBytesPerLine = 16;
-
-constexpr InspectorAction kAllActions[] = {A::read,          A::drain,         A::write,     A::fill,
-                                           A::shutdown_read, A::shutdown_write, A::accept,   A::eventfd_write,
-                                           A::eventfd_read,  A::timer_arm,      A::timer_disarm, A::rearm,
-                                           A::close};
 
 QString byte_size(std::uint64_t n) {
   if (n >= (std::uint64_t{1} << 20) && n % (std::uint64_t{1} << 20) == 0)
@@ -60,49 +55,13 @@ bool can_write(SourceKind k) {
 
 }  // namespace
 
-QString action_label(InspectorAction a) {
-  switch (a) {
-    case A::read: return QStringLiteral("Read");
-    case A::drain: return QStringLiteral("Drain");
-    case A::write: return QStringLiteral("Write");
-    case A::fill: return QStringLiteral("Fill");
-    case A::shutdown_read: return QStringLiteral("Shutdown read");
-    case A::shutdown_write: return QStringLiteral("Shutdown write");
-    case A::accept: return QStringLiteral("Accept");
-    case A::eventfd_write: return QStringLiteral("Write value");
-    case A::eventfd_read: return QStringLiteral("Read counter");
-    case A::timer_arm: return QStringLiteral("Arm");
-    case A::timer_disarm: return QStringLiteral("Disarm");
-    case A::rearm: return QStringLiteral("Rearm");
-    case A::close: return QStringLiteral("Close");
-  }
-  return {};
+Inspector::Inspector(CaptureSession& session, QWidget* parent)
+    : Inspector(session, *new SourceActions(session), parent) {
+  m_actions.setParent(this);
 }
 
-std::vector<InspectorAction> Inspector::actionsFor(SourceKind kind) {
-  switch (kind) {
-    case SourceKind::tcp_stream:
-    case SourceKind::unix_stream:
-      return {A::read, A::drain, A::write, A::fill, A::shutdown_read, A::shutdown_write, A::rearm, A::close};
-    case SourceKind::tcp_listener:
-    case SourceKind::unix_listener:
-      return {A::accept, A::rearm, A::close};
-    case SourceKind::udp:
-    case SourceKind::unix_datagram:
-      return {A::read, A::drain, A::write, A::rearm, A::close};
-    case SourceKind::pipe_sender:
-      return {A::write, A::fill, A::rearm, A::close};
-    case SourceKind::pipe_receiver:
-      return {A::read, A::drain, A::rearm, A::close};
-    case SourceKind::eventfd:
-      return {A::eventfd_write, A::eventfd_read, A::rearm, A::close};
-    case SourceKind::timerfd:
-      return {A::timer_arm, A::timer_disarm, A::read, A::rearm, A::close};
-  }
-  return {A::rearm, A::close};
-}
-
-Inspector::Inspector(Bridge& bridge, QWidget* parent) : QWidget(parent), m_bridge(bridge) {
+Inspector::Inspector(CaptureSession& session, SourceActions& actions, QWidget* parent)
+    : QWidget(parent), m_session(session), m_actions(actions) {
   auto* layout = new QVBoxLayout(this);
 
   m_title = new QLabel(tr("No source selected"), this);
@@ -203,20 +162,33 @@ Inspector::Inspector(Bridge& bridge, QWidget* parent) : QWidget(parent), m_bridg
   }
 
   auto* buttons = new QHBoxLayout;
-  for (const InspectorAction a : kAllActions) {
-    auto* b = new QPushButton(action_label(a), this);
+  for (const InspectorAction a : SourceActions::all()) {
+    auto* b = new QToolButton(this);
     b->setObjectName(QStringLiteral("action_%1").arg(static_cast<int>(a)));
-    b->setAutoDefault(false);
+    b->setDefaultAction(m_actions.action(a));
     b->hide();
-    connect(b, &QPushButton::clicked, this, [this, a] { runAction(a); });
     buttons->addWidget(b);
     m_buttons.emplace(a, b);
   }
   buttons->addStretch();
   layout->addLayout(buttons);
-  m_buttons[A::rearm]->setToolTip(tr("Registry::modify with the current interest: re-arms a oneshot source"));
-  m_buttons[A::fill]->setToolTip(tr("Write until the kernel buffer is full (would block)"));
-  m_buttons[A::drain]->setToolTip(tr("Read until would-block, end-of-file or an error"));
+  m_actions.setParams([this] {
+    SourceActions::Params p;
+    p.read_bytes = static_cast<std::uint32_t>(m_readBytes->value());
+    p.eventfd_value = static_cast<std::uint64_t>(m_eventValue->value());
+    const auto ns = [](double ms) { return std::chrono::nanoseconds(std::llround(ms * 1e6)); };
+    p.timer_initial = ns(m_timerInitial->value());
+    p.timer_interval = ns(m_timerInterval->value());
+    return p;
+  });
+  m_actions.setWriter([this] { writeFromSendBox(); });
+  connect(&m_actions, &SourceActions::submitted, this, [this](const QString& description) {
+    m_status->setText(tr("Sent: %1").arg(description));
+    emit submitted(description);
+  });
+  connect(&m_actions, &SourceActions::refused, this, [this](const QString& description, const QString& error) {
+    m_status->setText(tr("%1 refused: %2").arg(description, error));
+  });
 
   m_status = new QLabel(this);
   m_status->setObjectName(QStringLiteral("status"));
@@ -241,6 +213,7 @@ void Inspector::setSource(std::uint64_t token, SourceKind kind, const QString& t
                                              "its bytes read and written, a send box and its actions appear here.")
                                         : tr("Bytes read from and written to the source appear here."));
 
+  m_actions.setSource(token, kind);
   const auto shown = token == 0 ? std::vector<InspectorAction>{} : actionsFor(kind);
   for (auto& [a, b] : m_buttons) b->setVisible(std::ranges::find(shown, a) != shown.end());
   const auto has = [&](InspectorAction a) { return std::ranges::find(shown, a) != shown.end(); };
@@ -254,12 +227,12 @@ void Inspector::setSource(std::uint64_t token, SourceKind kind, const QString& t
 
 std::vector<InspectorAction> Inspector::visibleActions() const {
   std::vector<InspectorAction> out;
-  for (const InspectorAction a : kAllActions)
+  for (const InspectorAction a : SourceActions::all())
     if (!m_buttons.at(a)->isHidden()) out.push_back(a);
   return out;
 }
 
-QPushButton* Inspector::button(InspectorAction a) const { return m_buttons.at(a); }
+QAbstractButton* Inspector::button(InspectorAction a) const { return m_buttons.at(a); }
 
 QString Inspector::payloadText() const { return m_view->toPlainText(); }
 
@@ -268,8 +241,8 @@ QString Inspector::sendError() const { return m_sendErrorLabel->isHidden() ? QSt
 void Inspector::setHexMode(bool hex) { m_sendMode->setCurrentIndex(hex ? 1 : 0); }
 
 void Inspector::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
-  if (m_token == 0 || m_closed || m_bridge.engine() == nullptr) return;
-  const auto snap = m_bridge.engine()->payload(Token(m_token), m_next);
+  if (m_token == 0 || m_closed) return;
+  const auto snap = m_session.payload(m_token, m_next);
   if (!snap) return;
   updateEvicted(snap->evicted);
   for (const auto& chunk : snap->chunks) appendChunk(chunk);
@@ -283,7 +256,7 @@ void Inspector::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
 void Inspector::updateEvicted(std::uint64_t evicted) {
   if (evicted == 0 || evicted == m_totals.evicted) return;
   m_totals.evicted = evicted;
-  const std::uint64_t bound = m_bridge.engine()->config().payload_bytes_per_source;
+  const std::uint64_t bound = m_session.payload_bound();
   m_evicted->setText(tr("%1 earlier bytes evicted: %2 bound").arg(evicted).arg(byte_size(bound)));
   m_evicted->show();
 }
@@ -350,48 +323,14 @@ void Inspector::sendInput() {
     bytes = text.toStdString();
   }
   const auto n = bytes.size();
-  submit(capture::cmd::Write{Token(m_token), std::move(bytes)}, tr("write %1 bytes").arg(n));
+  m_actions.submit(capture::cmd::Write{Token(m_token), std::move(bytes)}, tr("write %1 bytes").arg(n));
   m_sendEdit->clear();
 }
 
-void Inspector::runAction(InspectorAction a) {
-  const Token t(m_token);
-  if (m_token == 0) return;
-  using namespace capture::cmd;
-  switch (a) {
-    case A::read: {
-      const auto n = static_cast<std::uint32_t>(m_readBytes->value());
-      return submit(Read{t, n}, tr("read %1").arg(n));
-    }
-    case A::drain: return submit(Drain{t}, tr("drain"));
-    case A::write: return sendInput();
-    case A::fill: return submit(Fill{t}, tr("fill"));
-    case A::shutdown_read: return submit(ShutdownRead{t}, tr("shutdown read"));
-    case A::shutdown_write: return submit(ShutdownWrite{t}, tr("shutdown write"));
-    case A::accept: return submit(Accept{t}, tr("accept"));
-    case A::eventfd_write: {
-      const auto v = static_cast<std::uint64_t>(m_eventValue->value());
-      return submit(EventFdWrite{t, v}, tr("eventfd write %1").arg(v));
-    }
-    case A::eventfd_read: return submit(EventFdRead{t}, tr("eventfd read"));
-    case A::timer_arm: {
-      const auto ns = [](double ms) { return std::chrono::nanoseconds(std::llround(ms * 1e6)); };
-      return submit(TimerArm{t, ns(m_timerInitial->value()), ns(m_timerInterval->value())}, tr("arm"));
-    }
-    case A::timer_disarm: return submit(TimerDisarm{t}, tr("disarm"));
-    case A::rearm: return submit(Rearm{t}, tr("rearm"));
-    case A::close: return submit(Close{t}, tr("close"));
-  }
-}
-
-void Inspector::submit(capture::Command c, const QString& description) {
-  const auto r = m_bridge.submit(std::move(c));
-  if (!r) {
-    m_status->setText(tr("%1 refused: %2").arg(description, error_text(r.error())));
-    return;
-  }
-  m_status->setText(tr("Sent: %1").arg(description));
-  emit submitted(description);
+void Inspector::writeFromSendBox() {
+  // From a menu the send box may be empty: point at it rather than refuse.
+  if (m_sendEdit->text().isEmpty()) m_sendEdit->setFocus();
+  sendInput();
 }
 
 }  // namespace ready::ui

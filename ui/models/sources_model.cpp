@@ -1,4 +1,4 @@
-#include "sources_model.h"
+#include "models/sources_model.h"
 
 #include <QPalette>
 #include <array>
@@ -46,11 +46,13 @@ std::optional<Reaction> reaction_from(const QString& s) {
 
 }  // namespace
 
-SourcesModel::SourcesModel(SourceTable& table, Bridge& bridge, QObject* parent)
-    : QAbstractTableModel(parent), m_table(table), m_bridge(bridge) {
-  connect(&m_bridge, &Bridge::frame, this, &SourcesModel::onFrame);
+SourcesModel::SourcesModel(CaptureSession& session, QObject* parent)
+    : QAbstractTableModel(parent), m_session(session), m_table(session.sources()) {
+  m_session.add_consumer(CaptureSession::Stage::models, this);
   // Rows the table already holds are taken at the first frame.
 }
+
+SourcesModel::~SourcesModel() { m_session.remove_consumer(this); }
 
 int SourcesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_rows; }
 int SourcesModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
@@ -244,13 +246,13 @@ bool SourcesModel::submitInterest(const SourceRow& s, int column, bool on) {
   if (has(s.interest, bit) == on) return false;  // already so
   std::optional<Interest> next = on ? std::optional(s.interest | bit) : s.interest.remove(bit);
   if (!next) {
-    emit m_bridge.commandFailed(
+    emit m_session.commandFailed(
         QStringLiteral("source %1: an interest needs at least one of readable, writable, "
                        "priority (to stop all events, close the source)")
             .arg(s.token));
     return false;
   }
-  return m_bridge.submit(capture::cmd::SetInterest{Token(s.token), *next}).has_value();
+  return m_session.submit(capture::cmd::SetInterest{Token(s.token), *next}).has_value();
 }
 
 bool SourcesModel::setData(const QModelIndex& index, const QVariant& value, int role) {
@@ -260,7 +262,7 @@ bool SourcesModel::setData(const QModelIndex& index, const QVariant& value, int 
   const SourceRow& s = m_table.rows()[static_cast<std::size_t>(index.row())];
   const int col = index.column();
   if (s.is_closed()) {
-    emit m_bridge.commandFailed(QStringLiteral("source %1 is closed").arg(s.token));
+    emit m_session.commandFailed(QStringLiteral("source %1 is closed").arg(s.token));
     return false;
   }
   if (role == Qt::CheckStateRole && is_interest_column(col))
@@ -269,22 +271,22 @@ bool SourcesModel::setData(const QModelIndex& index, const QVariant& value, int 
   if (col == ModeColumn) {
     const auto t = trigger_from(value.toString());
     if (!t) {
-      emit m_bridge.commandFailed(
+      emit m_session.commandFailed(
           QStringLiteral("unknown trigger mode \"%1\" (expected edge, level or oneshot)")
               .arg(value.toString()));
       return false;
     }
-    return m_bridge.submit(capture::cmd::SetTrigger{Token(s.token), *t}).has_value();
+    return m_session.submit(capture::cmd::SetTrigger{Token(s.token), *t}).has_value();
   }
   if (col == ReactionColumn) {
     const auto r = reaction_from(value.toString());
     if (!r) {
-      emit m_bridge.commandFailed(QStringLiteral("unknown reaction \"%1\" (expected none, read, drain, echo, "
+      emit m_session.commandFailed(QStringLiteral("unknown reaction \"%1\" (expected none, read, drain, echo, "
                                                  "discard or auto_accept)")
                                       .arg(value.toString()));
       return false;
     }
-    return m_bridge.submit(capture::cmd::SetReaction{Token(s.token), capture::ReactionSpec{*r}}).has_value();
+    return m_session.submit(capture::cmd::SetReaction{Token(s.token), capture::ReactionSpec{*r}}).has_value();
   }
   return false;
 }

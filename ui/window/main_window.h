@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "bridge.h"
+#include "session/capture_session.h"
 #include "ready/capture/scenario.h"
 
 class QAction;
@@ -25,6 +25,7 @@ class Inspector;
 class LaneIndex;
 class LessonsPanel;
 class RatesView;
+class SourceActions;
 class SourceTable;
 class SourcesModel;
 class TimelineView;
@@ -33,8 +34,9 @@ class WarningsPanel;
 /// The colour scheme of the window. `system` keeps the platform's palette.
 enum class Theme { system, light, dark };
 
-/// The main window. It owns the bridge (and so the engine), the per-record observers (the
-/// source table and the timeline's lane index) and every panel:
+/// The main window. It owns the capture session (and so the bridge and the engine), the
+/// source actions (one QAction per operation, shared by the inspector, the sources' context
+/// menu and the Capture menu) and every panel:
 ///  - centre: the timeline (one lane per token, the poll-loop lane on top) above tabs with
 ///    the event log and the rates charts;
 ///  - left dock: the sources table (live interest checkboxes, mode, reaction, counters;
@@ -46,15 +48,23 @@ enum class Theme { system, light, dark };
 /// a row of the log selects the same source (and record) everywhere.
 /// Window geometry, dock layout, theme and recent addresses persist in QSettings
 /// ("ReadyScope", "readyscope").
-class MainWindow : public QMainWindow {
+///
+/// The window is the session's one Stage::views frame consumer; it hands each frame to its
+/// views in this order: the lessons panel (compare pins), the timeline, the inspector, the
+/// rates (once, with the timeline's view as its range), then the status line and the log's
+/// token filter.
+class MainWindow : public QMainWindow, public FrameConsumer {
   Q_OBJECT
 
  public:
-  /// Over a bridge (normally Bridge::start's; a benchmark may pass one over its own feed).
+  /// Over a capture session (normally CaptureSession::start's).
+  explicit MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent = nullptr);
+  /// Over a bridge (a benchmark's or a test's, over its own feed): a session around it.
   explicit MainWindow(std::unique_ptr<Bridge> bridge, QWidget* parent = nullptr);
   ~MainWindow() override;
 
-  [[nodiscard]] Bridge& bridge() const noexcept { return *bridge_; }
+  [[nodiscard]] CaptureSession& session() const noexcept { return *session_; }
+  [[nodiscard]] Bridge& bridge() const noexcept { return session_->bridge(); }
   [[nodiscard]] TimelineView* timeline() const noexcept { return timeline_; }
   [[nodiscard]] SourcesModel* sourcesModel() const noexcept { return sources_model_; }
   [[nodiscard]] QTableView* sourcesView() const noexcept { return sources_view_; }
@@ -62,8 +72,9 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] QTableView* eventLogView() const noexcept { return log_view_; }
   [[nodiscard]] Inspector* inspector() const noexcept { return inspector_; }
   [[nodiscard]] RatesView* rates() const noexcept { return rates_; }
-  [[nodiscard]] const SourceTable& sourceTable() const noexcept { return *source_table_; }
-  [[nodiscard]] const LaneIndex& laneIndex() const noexcept { return *lanes_; }
+  [[nodiscard]] const SourceTable& sourceTable() const noexcept { return session_->sources(); }
+  [[nodiscard]] const LaneIndex& laneIndex() const noexcept { return session_->lanes(); }
+  [[nodiscard]] SourceActions* sourceActions() const noexcept { return actions_; }
   [[nodiscard]] LessonsPanel* lessonsPanel() const noexcept { return lessons_; }
   [[nodiscard]] WarningsPanel* warningsPanel() const noexcept { return warnings_; }
   /// Shows and raises the Lessons panel and opens the built-in lesson `name` there (empty:
@@ -99,7 +110,7 @@ class MainWindow : public QMainWindow {
   void buildStatusBar();
   void restoreSettings();
   void saveSettings();
-  void onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+  void take_frame(const Frame& frame) override;
   void updateStatus();
   void showMessage(const QString& text, bool error);
   void newSource(int kind);  // a capture::SourceKind, or -1 to let the dialog choose
@@ -112,9 +123,9 @@ class MainWindow : public QMainWindow {
   void showAbout();
   QString laneLabel(std::uint64_t token) const;
 
-  std::unique_ptr<Bridge> bridge_;
-  std::unique_ptr<SourceTable> source_table_;
-  std::unique_ptr<LaneIndex> lanes_;
+  std::unique_ptr<CaptureSession> session_;
+  SourceActions* actions_ = nullptr;
+  bool delivering_ = false;  ///< inside take_frame: the rates follow the timeline's view without redrawing
 
   TimelineView* timeline_ = nullptr;
   SourcesModel* sources_model_ = nullptr;

@@ -1,4 +1,4 @@
-#include "bridge.h"
+#include "session/bridge.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "scenario_view.h"
+#include "models/scenario_view.h"
 
 #include "timeline/laneindex.h"
 

@@ -1,4 +1,4 @@
-#include "timeline_png.h"
+#include "window/timeline_png.h"
 
 #include <QImage>
 #include <QPainter>

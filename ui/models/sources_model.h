@@ -5,16 +5,16 @@
 #include <QString>
 #include <cstdint>
 
-#include "bridge.h"
-#include "source_table.h"
+#include "models/source_table.h"
+#include "session/capture_session.h"
 
 namespace ready::ui {
 
-/// A table model over a SourceTable, for the sources panel.
+/// A table model over the capture session's SourceTable, for the sources panel.
 ///
 /// Rows are the table's rows in creation order; closed sources stay (their text is greyed
 /// with the palette's disabled text colour). The model announces rows only in `onFrame`
-/// (connected to Bridge::frame in the constructor), so a view sees each new source and
+/// (a Stage::models consumer of the session), so a view sees each new source and
 /// each change once per frame: rows the table appended become beginInsertRows, rows it
 /// changed become dataChanged for those rows only (SourceTable::take_dirty). Cells read the
 /// table, which is current to the last drained record, so a cell may be newer than the
@@ -27,11 +27,10 @@ namespace ready::ui {
 /// cells show stays the engine's value until the source_changed record arrives (a refused
 /// modify leaves it as it was). Unticking the last interest bit would leave an empty
 /// interest, which epoll cannot express: it is refused with a message through
-/// Bridge::commandFailed and nothing is submitted. Closed sources are not editable.
+/// CaptureSession::commandFailed and nothing is submitted. Closed sources are not editable.
 ///
-/// The table must be registered as an observer of the same bridge (Bridge::add_observer)
-/// by its owner, and both must outlive the model.
-class SourcesModel : public QAbstractTableModel {
+/// The session must outlive the model.
+class SourcesModel : public QAbstractTableModel, public FrameConsumer {
   Q_OBJECT
 
  public:
@@ -58,7 +57,8 @@ class SourcesModel : public QAbstractTableModel {
     ClosedRole,                    ///< bool: the source is closed
   };
 
-  SourcesModel(SourceTable& table, Bridge& bridge, QObject* parent = nullptr);
+  explicit SourcesModel(CaptureSession& session, QObject* parent = nullptr);
+  ~SourcesModel() override;
 
   [[nodiscard]] int rowCount(const QModelIndex& parent = {}) const override;
   [[nodiscard]] int columnCount(const QModelIndex& parent = {}) const override;
@@ -77,16 +77,19 @@ class SourcesModel : public QAbstractTableModel {
 
  public slots:
   /// Takes the table's changes since the last frame: inserts new rows, dataChanged for
-  /// changed rows. The arguments are Bridge::frame's (unused: the table knows what changed).
+  /// changed rows. The arguments are the frame's (unused: the table knows what changed).
   void onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+
+ public:
+  void take_frame(const Frame& f) override { onFrame(f.begin, f.end, f.evicted_to); }
 
  private:
   [[nodiscard]] QVariant display(const SourceRow& s, int column) const;
   [[nodiscard]] QString tooltip(const SourceRow& s, int column) const;
   bool submitInterest(const SourceRow& s, int column, bool on);
 
+  CaptureSession& m_session;
   SourceTable& m_table;
-  Bridge& m_bridge;
   int m_rows = 0;
 };
 
