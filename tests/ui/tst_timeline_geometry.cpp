@@ -2,7 +2,6 @@
 // rows, axis ticks, compare brackets and the follow-live window (data tables, like hotspot's
 // tst_timelinedelegate).
 #include <QTest>
-
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -37,21 +36,23 @@ class TimelineGeometryTest : public QObject {
     QTest::addColumn<int>("rows");
     // Labels narrower than 120 px still get 120.
     QTest::newRow("narrow labels") << QRect(0, 0, 1000, 300) << 50 << 1 << QRect(0, 0, 1000, 20)
-                                   << QRect(120, 20, 880, 22) << QRect(0, 42, 120, 258) << QRect(120, 42, 880, 258)
-                                   << 9;
+                                   << QRect(120, 20, 880, 22) << QRect(0, 42, 120, 258)
+                                   << QRect(120, 42, 880, 258) << 9;
     // A label as wide as it needs, up to 35 % of the width.
-    QTest::newRow("fits") << QRect(0, 0, 1000, 300) << 200 << 1 << QRect(0, 0, 1000, 20) << QRect(200, 20, 800, 22)
-                          << QRect(0, 42, 200, 258) << QRect(200, 42, 800, 258) << 9;
+    QTest::newRow("fits") << QRect(0, 0, 1000, 300) << 200 << 1 << QRect(0, 0, 1000, 20)
+                          << QRect(200, 20, 800, 22) << QRect(0, 42, 200, 258) << QRect(200, 42, 800, 258)
+                          << 9;
     QTest::newRow("capped at 35 %") << QRect(0, 0, 1000, 300) << 600 << 1 << QRect(0, 0, 1000, 20)
-                                    << QRect(350, 20, 650, 22) << QRect(0, 42, 350, 258) << QRect(350, 42, 650, 258)
-                                    << 9;
+                                    << QRect(350, 20, 650, 22) << QRect(0, 42, 350, 258)
+                                    << QRect(350, 42, 650, 258) << 9;
     // Two legend rows push everything down; an area not at the origin (render into a part).
-    QTest::newRow("two legend rows, offset") << QRect(10, 5, 560, 200) << 0 << 2 << QRect(10, 5, 560, 40)
-                                             << QRect(130, 45, 440, 22) << QRect(10, 67, 120, 138)
-                                             << QRect(130, 67, 440, 138) << 5;
+    QTest::newRow("two legend rows, offset")
+        << QRect(10, 5, 560, 200) << 0 << 2 << QRect(10, 5, 560, 40) << QRect(130, 45, 440, 22)
+        << QRect(10, 67, 120, 138) << QRect(130, 67, 440, 138) << 5;
     // Too short for any lane: an empty label column, a 0-row plot.
-    QTest::newRow("no room") << QRect(0, 0, 400, 30) << 0 << 1 << QRect(0, 0, 400, 20) << QRect(120, 20, 280, 22)
-                             << QRect(0, 42, 120, 0) << QRect(120, 42, 280, 0) << 0;
+    QTest::newRow("no room") << QRect(0, 0, 400, 30) << 0 << 1 << QRect(0, 0, 400, 20)
+                             << QRect(120, 20, 280, 22) << QRect(0, 42, 120, 0) << QRect(120, 42, 280, 0)
+                             << 0;
   }
   void layout() {
     QFETCH(QRect, area);
@@ -94,7 +95,8 @@ class TimelineGeometryTest : public QObject {
     QTest::newRow("past the last lane") << lanes << 0 << 240 << std::optional<std::uint32_t>() << 12;
     QTest::newRow("above the plot") << lanes << 0 << 99 << std::optional<std::uint32_t>() << -1;
     QTest::newRow("below the plot") << lanes << 0 << 300 << std::optional<std::uint32_t>() << 8;
-    QTest::newRow("no lanes") << std::vector<std::uint32_t>{} << 0 << 120 << std::optional<std::uint32_t>() << 20;
+    QTest::newRow("no lanes") << std::vector<std::uint32_t>{} << 0 << 120 << std::optional<std::uint32_t>()
+                              << 20;
   }
   void lane_rows() {
     QFETCH(std::vector<std::uint32_t>, lanes);
@@ -241,13 +243,13 @@ class TimelineGeometryTest : public QObject {
     QTest::newRow("2 steps") << quint64(0) << quint64(1'500'000) << 1000.0 << quint64(200'000) << quint64(0)
                              << QStringLiteral("µs") << 0;
     QTest::newRow("5 steps") << quint64(0) << quint64(4'000) << 1000.0 << quint64(500) << quint64(0)
-                                       << QStringLiteral("ns") << 0;
-    QTest::newRow("sub-unit step") << quint64(0) << quint64(1'000'000) << 500.0 << quint64(200'000) << quint64(0)
-                                   << QStringLiteral("µs") << 0;
-    QTest::newRow("seconds") << quint64(0) << quint64(10'000'000'000) << 1000.0
-                                            << quint64(1'000'000'000) << quint64(0) << QStringLiteral("s") << 0;
-    QTest::newRow("ms step in a s window") << quint64(0) << quint64(4'000'000'000) << 1000.0 << quint64(500'000'000)
-                                           << quint64(0) << QStringLiteral("ms") << 0;
+                             << QStringLiteral("ns") << 0;
+    QTest::newRow("sub-unit step") << quint64(0) << quint64(1'000'000) << 500.0 << quint64(200'000)
+                                   << quint64(0) << QStringLiteral("µs") << 0;
+    QTest::newRow("seconds") << quint64(0) << quint64(10'000'000'000) << 1000.0 << quint64(1'000'000'000)
+                             << quint64(0) << QStringLiteral("s") << 0;
+    QTest::newRow("ms step in a s window") << quint64(0) << quint64(4'000'000'000) << 1000.0
+                                           << quint64(500'000'000) << quint64(0) << QStringLiteral("ms") << 0;
     QTest::newRow("first tick rounds up") << quint64(1'234) << quint64(5'234) << 1000.0 << quint64(500)
                                           << quint64(1'500) << QStringLiteral("ns") << 0;
     QTest::newRow("minimum span") << quint64(100) << quint64(116) << 1000.0 << quint64(2) << quint64(100)

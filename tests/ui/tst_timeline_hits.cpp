@@ -1,7 +1,6 @@
 // Hit testing without a widget: which record of a lane is nearest to a pixel, which warning
 // mark is under it, and the tooltip text in the event log's words.
 #include <QTest>
-
 #include <cerrno>
 #include <cstdint>
 #include <optional>
@@ -125,10 +124,12 @@ class TimelineHitsTest : public QObject {
       QVERIFY2(tip.contains(record_summary(r)), qPrintable(tip));
       QVERIFY2(tip.contains(record_detail(r)), qPrintable(tip));
     }
-    QVERIFY(describe_record(s.store, s.index, ri, {}).contains(QStringLiteral("connect error ECONNREFUSED (")));
+    QVERIFY(
+        describe_record(s.store, s.index, ri, {}).contains(QStringLiteral("connect error ECONNREFUSED (")));
     QVERIFY(describe_record(s.store, s.index, s.poll, {}).contains(QStringLiteral("epoll_wait")));
-    QVERIFY(describe_record(s.store, s.index, s.readiness, [](std::uint64_t) { return QStringLiteral("the pipe"); })
-                .contains(QStringLiteral("the pipe")));
+    QVERIFY(describe_record(s.store, s.index, s.readiness, [](std::uint64_t) {
+              return QStringLiteral("the pipe");
+            }).contains(QStringLiteral("the pipe")));
     QVERIFY(describe_record(s.store, s.index, 999, {}).isEmpty());
   }
 };

@@ -5,7 +5,6 @@
 #include <QPainter>
 #include <QPalette>
 #include <QPolygon>
-
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -23,7 +22,8 @@ QRgb premul(const QColor& c, int alpha) {
 // `src` (premultiplied) over the opaque `dst`.
 QRgb over(QRgb src, QRgb dst) {
   const int ia = 255 - qAlpha(src);
-  return qRgb(qRed(src) + qRed(dst) * ia / 255, qGreen(src) + qGreen(dst) * ia / 255, qBlue(src) + qBlue(dst) * ia / 255);
+  return qRgb(qRed(src) + qRed(dst) * ia / 255, qGreen(src) + qGreen(dst) * ia / 255,
+              qBlue(src) + qBlue(dst) * ia / 255);
 }
 
 // Alpha by how many records share a column: the density shading of decimated marks.
@@ -135,8 +135,8 @@ void TimelineGlyphs::ensure(const QPalette& palette) {
   }
 }
 
-void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& glyphs, const QPalette& palette,
-                        const QFont& font) {
+void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& glyphs,
+                        const QPalette& palette, const QFont& font) {
   const TimelineLayout& l = f.layout;
   const TimeScale& s = f.scale;
   const QRect& plot = l.plot;
@@ -172,10 +172,12 @@ void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& g
     if (lane.depth > 0) {
       p.setPen(sep);
       p.drawLine(l.area.left() + indent - 10, y + 2, l.area.left() + indent - 10, y + kLaneHeight / 2);
-      p.drawLine(l.area.left() + indent - 10, y + kLaneHeight / 2, l.area.left() + indent - 4, y + kLaneHeight / 2);
+      p.drawLine(l.area.left() + indent - 10, y + kLaneHeight / 2, l.area.left() + indent - 4,
+                 y + kLaneHeight / 2);
     }
     p.setPen(text);
-    const QString label = fm.elidedText(lane_label(lane, f.labeler), Qt::ElideMiddle, l.labels.width() - indent - 4);
+    const QString label =
+        fm.elidedText(lane_label(lane, f.labeler), Qt::ElideMiddle, l.labels.width() - indent - 4);
     p.drawText(QRect(l.area.left() + indent, y, l.labels.width() - indent - 4, kLaneHeight),
                Qt::AlignLeft | Qt::AlignVCenter, label);
     const bool new_group = lane.group != prev_group && row > 0;
@@ -185,7 +187,8 @@ void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& g
     }
     prev_group = lane.group;
     // Background: the lifetime shaded, the rest base, a separator line between groups.
-    const ColumnRange life = lane.is_poll ? ColumnRange{0, w} : lifetime_columns(s, lane.added_ns, lane.removed_ns, w);
+    const ColumnRange life =
+        lane.is_poll ? ColumnRange{0, w} : lifetime_columns(s, lane.added_ns, lane.removed_ns, w);
     const int xa = life.begin, xb = life.end;
     for (int r = 0; r < rows_here; ++r) {
       QRgb* px = line(ly + r);
@@ -265,8 +268,11 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
     std::array<std::array<QRgb, 4>, kReadinessKinds.size()> colours{};
     for (std::size_t k = 0; k < kReadinessKinds.size(); ++k)
       for (std::size_t a = 0; a < 4; ++a)
-        colours[k][a] =
-            over(premul(readiness_colour(kReadinessKinds[k]), densityAlpha(a == 0 ? 1 : a == 1 ? 2 : a == 2 ? 4 : 16)), alt);
+        colours[k][a] = over(premul(readiness_colour(kReadinessKinds[k]), densityAlpha(a == 0   ? 1
+                                                                                       : a == 1 ? 2
+                                                                                       : a == 2 ? 4
+                                                                                                : 16)),
+                             alt);
     for (int x = 0; x < w; ++x) {
       const MarkColumn& c = marks_[static_cast<std::size_t>(x)];
       if (c.count == 0) continue;
@@ -289,10 +295,12 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
     const QRgb off_lo = over(premul(palette.color(QPalette::Text), 25), alt);
     const QRgb boundary = over(premul(palette.color(QPalette::Text), 230), alt);
     const auto& spans = lane.interest;
-    auto it = std::partition_point(spans.begin(), spans.end(), [&](const InterestSpan& sp) { return sp.t1 <= s.t0(); });
+    auto it = std::partition_point(spans.begin(), spans.end(),
+                                   [&](const InterestSpan& sp) { return sp.t1 <= s.t0(); });
     while (it != spans.end() && it->t0 < s.t1()) {
       const int xa = std::max(0, static_cast<int>(std::floor(s.x(it->t0) - s.x0())));
-      const int xb = it->t1 == InterestSpan::kOpen ? w : std::min(w, static_cast<int>(std::ceil(s.x(it->t1) - s.x0())));
+      const int xb =
+          it->t1 == InterestSpan::kOpen ? w : std::min(w, static_cast<int>(std::ceil(s.x(it->t1) - s.x0())));
       const auto trig = capture::SourceBits::unpack(it->bits).trigger;
       const QRgb on = trig == Trigger::edge ? edge : trig == Trigger::level ? level : oneshot;
       const int end = std::min(w, std::max(xb, xa + 1));

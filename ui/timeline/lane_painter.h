@@ -5,7 +5,6 @@
 #include <QColor>
 #include <QImage>
 #include <QString>
-
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -25,11 +24,11 @@ namespace ready::ui {
 
 /// Readiness kinds in the order of the legend and of the mark stripes (top to bottom).
 inline constexpr std::array<capture::ReadinessFlag, 6> kReadinessKinds{
-    capture::flag_readable,   capture::flag_writable,     capture::flag_priority,
+    capture::flag_readable,    capture::flag_writable,     capture::flag_priority,
     capture::flag_read_closed, capture::flag_write_closed, capture::flag_error};
 /// Action glyphs in the order of the legend and of ticks sharing a column (left to right).
-inline constexpr std::array<std::uint8_t, kActionGlyphs> kActionGlyphKinds{glyph_read, glyph_write, glyph_would_block,
-                                                                           glyph_eof,  glyph_error, glyph_other};
+inline constexpr std::array<std::uint8_t, kActionGlyphs> kActionGlyphKinds{
+    glyph_read, glyph_write, glyph_would_block, glyph_eof, glyph_error, glyph_other};
 /// Errors (the error mark, the error glyph, a warning's outline): Okabe-Ito vermillion.
 inline constexpr QRgb kVermillion = 0xffd55e00;
 

@@ -4,7 +4,6 @@
 #include <QFontMetrics>
 #include <QPainter>
 #include <QPalette>
-
 #include <algorithm>
 #include <cmath>
 
@@ -23,7 +22,8 @@ static_assert(std::size(kGlyphNames) == kActionGlyphKinds.size());
 // The interest band's key: one swatch per trigger, then a disarmed oneshot.
 constexpr auto kTriggers = all_values<Trigger>();
 constexpr std::size_t kInterestKeys = kTriggers.size() + 1;
-static_assert(kTriggers.size() == 3, "the band's colours (lane_painter.cpp) and the key have one per trigger");
+static_assert(kTriggers.size() == 3,
+              "the band's colours (lane_painter.cpp) and the key have one per trigger");
 QString interest_key(std::size_t k) {
   return k < kTriggers.size() ? trigger_text(kTriggers[k]) : QStringLiteral("disarmed");
 }
@@ -35,7 +35,8 @@ std::array<int, 3> legend_group_widths(const QFontMetrics& fm) {
   std::array<int, 3> w{0, 0, 0};
   for (const auto f : kReadinessKinds) w[0] += kGlyph + 3 + fm.horizontalAdvance(readiness_name(f)) + 10;
   w[1] = 6;
-  for (const char* name : kGlyphNames) w[1] += kTick + 3 + fm.horizontalAdvance(QString::fromLatin1(name)) + 8;
+  for (const char* name : kGlyphNames)
+    w[1] += kTick + 3 + fm.horizontalAdvance(QString::fromLatin1(name)) + 8;
   w[2] = 6 + fm.horizontalAdvance(QStringLiteral("interest:")) + 6;
   for (std::size_t k = 0; k < kInterestKeys; ++k) w[2] += 18 + fm.horizontalAdvance(interest_key(k)) + 8;
   return w;
@@ -125,30 +126,35 @@ void paint_legend(QPainter& p, const TimelineLayout& l, const TimelineGlyphs& gl
   const QString state = paused ? QStringLiteral("PAUSED") : following ? QStringLiteral("live") : QString();
   if (!state.isEmpty()) {
     p.setPen(paused ? palette.color(QPalette::Highlight) : text);
-    p.drawText(QRect(l.legend.left(), l.legend.top() + plan.state_row * kLegendHeight, l.legend.width() - 6, kLegendHeight),
+    p.drawText(QRect(l.legend.left(), l.legend.top() + plan.state_row * kLegendHeight, l.legend.width() - 6,
+                     kLegendHeight),
                Qt::AlignRight | Qt::AlignVCenter, state);
   }
 }
 
 void paint_axis(QPainter& p, const TimelineLayout& l, const TimeScale& s, const QPalette& palette) {
-  p.fillRect(QRect(l.area.left(), l.axis.top(), l.area.width(), l.axis.height()), palette.color(QPalette::Window));
+  p.fillRect(QRect(l.area.left(), l.axis.top(), l.area.width(), l.axis.height()),
+             palette.color(QPalette::Window));
   p.setPen(palette.color(QPalette::WindowText));
   p.drawText(QRect(l.area.left() + 6, l.axis.top(), l.labels.width() - 12, l.axis.height()),
-             Qt::AlignLeft | Qt::AlignVCenter, QStringLiteral("view %1").arg(duration_text(double(s.span()))));
+             Qt::AlignLeft | Qt::AlignVCenter,
+             QStringLiteral("view %1").arg(duration_text(double(s.span()))));
   const AxisTicks ticks = axis_ticks(s);
   const QString unit = QString::fromUtf8(ticks.unit_name);
   for (std::uint64_t t = ticks.first; t < s.t1(); t += ticks.step) {
     const int x = column_of(s, t);
     p.drawLine(x, l.axis.bottom() - 5, x, l.axis.bottom());
-    const QString label = QString::number(double(t) / ticks.unit, 'f', ticks.decimals) + QLatin1Char(' ') + unit;
+    const QString label =
+        QString::number(double(t) / ticks.unit, 'f', ticks.decimals) + QLatin1Char(' ') + unit;
     p.drawText(x + 3, l.axis.bottom() - 6, label);
     if (t > TimeScale::kMaxTime - ticks.step) break;
   }
   p.drawLine(l.axis.left(), l.axis.bottom(), l.axis.right(), l.axis.bottom());
 }
 
-void paint_markers(QPainter& p, const TimelineLayout& l, const TimeScale& s, std::span<const TimelineMarker> markers,
-                   const LaneRows& rows, const QPalette& palette, const QFont& font) {
+void paint_markers(QPainter& p, const TimelineLayout& l, const TimeScale& s,
+                   std::span<const TimelineMarker> markers, const LaneRows& rows, const QPalette& palette,
+                   const QFont& font) {
   const QRect& plot = l.plot;
   const auto first = std::partition_point(markers.begin(), markers.end(),
                                           [&](const TimelineMarker& m) { return m.t_ns < s.t0(); });
@@ -199,7 +205,8 @@ void paint_markers(QPainter& p, const TimelineLayout& l, const TimeScale& s, std
       const int y = rows.top(*r);
       p.save();
       p.setRenderHint(QPainter::Antialiasing, true);
-      const QPointF tri[3] = {QPointF(x + 0.5, y + 1.5), QPointF(x - 5.5, y + 12.5), QPointF(x + 6.5, y + 12.5)};
+      const QPointF tri[3] = {QPointF(x + 0.5, y + 1.5), QPointF(x - 5.5, y + 12.5),
+                              QPointF(x + 6.5, y + 12.5)};
       p.setPen(QPen(QColor(kVermillion), 1.5));
       p.setBrush(kWarningYellow);
       p.drawPolygon(tri, 3);
@@ -247,8 +254,9 @@ void paint_range(QPainter& p, const QRect& plot, const TimeScale& s, int from, i
   p.drawText(box, Qt::AlignCenter, text);
 }
 
-void paint_compare_brackets(QPainter& p, const TimelineLayout& l, std::span<const std::uint32_t> lanes, int first_row,
-                            const LaneIndex& index, const QPalette& palette, const QFont& font) {
+void paint_compare_brackets(QPainter& p, const TimelineLayout& l, std::span<const std::uint32_t> lanes,
+                            int first_row, const LaneIndex& index, const QPalette& palette,
+                            const QFont& font) {
   if (index.pins().empty()) return;
   const auto brackets = compare_brackets(lanes, first_row, l.rows, [&index](std::uint32_t lane) {
     const LanePin* pin = index.pin_starting_at(lane);
@@ -269,8 +277,10 @@ void paint_compare_brackets(QPainter& p, const TimelineLayout& l, std::span<cons
     small.setPointSizeF(std::max(6.0, small.pointSizeF() * 0.85));
     small.setItalic(true);
     const QFontMetrics sm(small);
-    const QString text = sm.elidedText(pin->label, Qt::ElideRight, std::max(20, l.labels.right() - at.label_x - 4));
-    const QRect box(at.label_x - 2, at.label_y - sm.height() / 2 - 1, sm.horizontalAdvance(text) + 4, sm.height() + 2);
+    const QString text =
+        sm.elidedText(pin->label, Qt::ElideRight, std::max(20, l.labels.right() - at.label_x - 4));
+    const QRect box(at.label_x - 2, at.label_y - sm.height() / 2 - 1, sm.horizontalAdvance(text) + 4,
+                    sm.height() + 2);
     p.fillRect(box, palette.color(QPalette::Base));
     p.setFont(small);
     p.setPen(link);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <QString>
-
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -41,8 +40,9 @@ void paint_legend(QPainter& p, const TimelineLayout& l, const TimelineGlyphs& gl
 void paint_axis(QPainter& p, const TimelineLayout& l, const TimeScale& s, const QPalette& palette);
 /// Notes (a dashed line through the lanes, the text on the axis, cut where the next note
 /// starts) and warnings (a yellow triangle with "!" at the top of their lane's row).
-void paint_markers(QPainter& p, const TimelineLayout& l, const TimeScale& s, std::span<const TimelineMarker> markers,
-                   const LaneRows& rows, const QPalette& palette, const QFont& font);
+void paint_markers(QPainter& p, const TimelineLayout& l, const TimeScale& s,
+                   std::span<const TimelineMarker> markers, const LaneRows& rows, const QPalette& palette,
+                   const QFont& font);
 /// The selected record, drawn at `pos`: a line through the lanes and a ring.
 void paint_selection(QPainter& p, const QRect& plot, QPoint pos, const QPalette& palette);
 /// A dragged range between the widget xs `from` and `to`; with `measure`, a box with its
@@ -51,8 +51,9 @@ void paint_range(QPainter& p, const QRect& plot, const TimeScale& s, int from, i
                  const capture::RecordStore& store, const QPalette& palette, const QFont& font);
 /// Compare pins (LaneIndex::pin_adjacent): a bracket over both lanes' labels and, between
 /// the labels, the pin's label in small italics (in the label column: it never covers a mark).
-void paint_compare_brackets(QPainter& p, const TimelineLayout& l, std::span<const std::uint32_t> lanes, int first_row,
-                            const LaneIndex& index, const QPalette& palette, const QFont& font);
+void paint_compare_brackets(QPainter& p, const TimelineLayout& l, std::span<const std::uint32_t> lanes,
+                            int first_row, const LaneIndex& index, const QPalette& palette,
+                            const QFont& font);
 /// The empty-state hint, centred below the poll lane (left out when it does not fit).
 void paint_empty_hint(QPainter& p, const TimelineLayout& l, const QString& hint, const QPalette& palette,
                       const QFont& font);

@@ -22,12 +22,14 @@ TimelineLayout timeline_layout(const QRect& area, int label_width, int legend_ro
   return l;
 }
 
-ColumnRange lifetime_columns(const TimeScale& s, std::uint64_t added_ns, std::uint64_t removed_ns, int width) noexcept {
+ColumnRange lifetime_columns(const TimeScale& s, std::uint64_t added_ns, std::uint64_t removed_ns,
+                             int width) noexcept {
   constexpr std::uint64_t kAlive = std::numeric_limits<std::uint64_t>::max();
   const double w = width;
   ColumnRange c;
   c.begin = static_cast<int>(std::clamp(std::floor(s.x(added_ns) - s.x0()), 0.0, w));
-  c.end = removed_ns == kAlive ? width : static_cast<int>(std::clamp(std::ceil(s.x(removed_ns) - s.x0()), 0.0, w));
+  c.end = removed_ns == kAlive ? width
+                               : static_cast<int>(std::clamp(std::ceil(s.x(removed_ns) - s.x0()), 0.0, w));
   // A source that lived less than a pixel, in view, still shows.
   if (c.end <= c.begin && added_ns < s.t1() && (removed_ns == kAlive || removed_ns >= s.t0()))
     c.end = std::min(width, c.begin + 1);
@@ -51,8 +53,9 @@ std::optional<int> LaneRows::row_of(std::uint32_t lane) const noexcept {
   return static_cast<int>(it - lanes_.begin()) - first_row_;
 }
 
-std::vector<CompareBracket> compare_brackets(std::span<const std::uint32_t> lanes, int first_row, int rows,
-                                             const std::function<std::optional<std::uint32_t>(std::uint32_t)>& pinned_right) {
+std::vector<CompareBracket> compare_brackets(
+    std::span<const std::uint32_t> lanes, int first_row, int rows,
+    const std::function<std::optional<std::uint32_t>(std::uint32_t)>& pinned_right) {
   std::vector<CompareBracket> out;
   for (int row = 0; row + 1 < rows; ++row) {
     const auto i = static_cast<std::size_t>(first_row + row);

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <QRect>
-
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -71,7 +70,8 @@ struct ColumnRange {
   int begin = 0, end = 0;
   friend bool operator==(const ColumnRange&, const ColumnRange&) = default;
 };
-ColumnRange lifetime_columns(const TimeScale& s, std::uint64_t added_ns, std::uint64_t removed_ns, int width) noexcept;
+ColumnRange lifetime_columns(const TimeScale& s, std::uint64_t added_ns, std::uint64_t removed_ns,
+                             int width) noexcept;
 
 /// The row (relative to the lane's top) where a record of kind `k` is drawn: readiness marks
 /// at the top, action ticks at the bottom, a poll return's tick near the bottom.
@@ -127,8 +127,9 @@ struct CompareBracket {
 /// The brackets to draw: for each of the `rows` screen rows (the last one excluded: its
 /// partner would be off screen) whose lane is the left of a pin whose right lane is drawn
 /// right below it. `pinned_right(lane)` gives the lane pinned below `lane`, if any.
-std::vector<CompareBracket> compare_brackets(std::span<const std::uint32_t> lanes, int first_row, int rows,
-                                             const std::function<std::optional<std::uint32_t>(std::uint32_t)>& pinned_right);
+std::vector<CompareBracket> compare_brackets(
+    std::span<const std::uint32_t> lanes, int first_row, int rows,
+    const std::function<std::optional<std::uint32_t>(std::uint32_t)>& pinned_right);
 /// Where a bracket whose first lane's top is `y` goes in a label column starting at `left`:
 /// a vertical line at x from y_top to y_bottom with short arms to the right, and the pin's
 /// label from label_x, centred on label_y (the gap between the two lanes' labels).

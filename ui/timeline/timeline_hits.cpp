@@ -1,7 +1,6 @@
 #include "timeline/timeline_hits.h"
 
 #include <QStringList>
-
 #include <algorithm>
 #include <cmath>
 
@@ -43,11 +42,12 @@ std::optional<std::uint64_t> nearest_record(const capture::RecordStore& store, c
   return best;
 }
 
-const TimelineMarker* warning_near(std::span<const TimelineMarker> markers, std::uint32_t lane, const TimeScale& s,
-                                   int x) {
+const TimelineMarker* warning_near(std::span<const TimelineMarker> markers, std::uint32_t lane,
+                                   const TimeScale& s, int x) {
   const std::uint64_t ta = s.time(x - kHitRadius);
   const std::uint64_t tb = s.time(x + kHitRadius + 1);
-  auto it = std::partition_point(markers.begin(), markers.end(), [ta](const TimelineMarker& m) { return m.t_ns < ta; });
+  auto it = std::partition_point(markers.begin(), markers.end(),
+                                 [ta](const TimelineMarker& m) { return m.t_ns < ta; });
   for (; it != markers.end() && it->t_ns <= tb; ++it)  // <=: below 1 ns a pixel, times truncate
     if (it->lane == static_cast<std::int32_t>(lane)) return &*it;
   return nullptr;
@@ -72,7 +72,8 @@ QString describe_record(const capture::RecordStore& store, const LaneIndex& inde
   QStringList lines;
   lines << QStringLiteral("t = %1  (record %2)").arg(format_time_ns(r.t_ns)).arg(i);
   // The poll loop's records are on lane 0.
-  const auto lane = r.kind == RecordKind::poll_return ? std::optional<std::uint32_t>(0) : index.lane_of(r.token);
+  const auto lane =
+      r.kind == RecordKind::poll_return ? std::optional<std::uint32_t>(0) : index.lane_of(r.token);
   lines << (lane ? lane_label(index.lane(*lane), labeler) : QStringLiteral("#%1").arg(r.token));
   lines << summary(r);
   // A note's text is not looked up: notes are markers, never a hovered record.
@@ -100,7 +101,8 @@ QString describe_record(const capture::RecordStore& store, const LaneIndex& inde
 
 QString describe_warning(const capture::RecordStore* store, const TimelineMarker& w) {
   const bool stored = store && w.index >= store->begin_index() && w.index < store->end_index();
-  return QStringLiteral("t = %1  (record %2)\nwarning: %3\n(the Warnings list links the lesson that explains it)")
+  return QStringLiteral(
+             "t = %1  (record %2)\nwarning: %3\n(the Warnings list links the lesson that explains it)")
       .arg(format_time_ns(w.t_ns))
       .arg(w.index)
       .arg(stored ? warning_text(store->at(w.index)) : w.text);

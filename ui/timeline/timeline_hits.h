@@ -3,7 +3,6 @@
 #pragma once
 
 #include <QString>
-
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -23,8 +22,8 @@ std::optional<std::uint64_t> nearest_record(const capture::RecordStore& store, c
                                             const TimeScale& s, int x, bool prefer_actions);
 
 /// The first warning of lane `lane` drawn within kHitRadius px of widget x, if any.
-const TimelineMarker* warning_near(std::span<const TimelineMarker> markers, std::uint32_t lane, const TimeScale& s,
-                                   int x);
+const TimelineMarker* warning_near(std::span<const TimelineMarker> markers, std::uint32_t lane,
+                                   const TimeScale& s, int x);
 
 /// The tooltip of the record at `index`, in the event log's words (record_format): its time
 /// and index, its lane, what happened and its result, the log's detail; for a readiness

@@ -7,7 +7,6 @@
 #include <QPainter>
 #include <QToolTip>
 #include <QWheelEvent>
-
 #include <algorithm>
 #include <cmath>
 
@@ -16,9 +15,9 @@
 
 namespace ready::ui {
 
+using capture::ReadinessFlag;
 using capture::Record;
 using capture::RecordKind;
-using capture::ReadinessFlag;
 
 TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
   setFocusPolicy(Qt::StrongFocus);
@@ -144,7 +143,8 @@ bool TimelineView::showsEmptyHint() const {
   if (m_emptyHint.isEmpty()) return false;
   if (!m_index) return true;
   const auto& order = m_index->order();
-  return std::none_of(order.begin(), order.end(), [this](std::uint32_t id) { return !m_index->lane(id).is_poll; });
+  return std::none_of(order.begin(), order.end(),
+                      [this](std::uint32_t id) { return !m_index->lane(id).is_poll; });
 }
 
 int TimelineView::legendRows(int width) const { return legend_plan_for(font(), width).rows; }
@@ -160,7 +160,8 @@ TimelineLayout TimelineView::layoutFor(const QRect& area) const {
     for (std::size_t i = 0; i < std::min<std::size_t>(order.size(), 256); ++i) {
       const TimelineLane& lane = m_index->lane(order[i]);
       if (lane.gone) continue;
-      widest = std::max(widest, lane_label_extent(fm.horizontalAdvance(lane_label(lane, m_labeler)), lane.depth));
+      widest =
+          std::max(widest, lane_label_extent(fm.horizontalAdvance(lane_label(lane, m_labeler)), lane.depth));
     }
   }
   return timeline_layout(area, label_column_width(widest, area.width()), legendRows(area.width()));
@@ -197,7 +198,8 @@ std::optional<std::uint64_t> TimelineView::recordAt(QPoint pos) const {
   const LaneRows rows = rowsFor(lanes, l);
   const auto lane = rows.lane_at(pos.y());
   if (!lane) return std::nullopt;
-  return nearest_record(*m_store, m_index->lane(*lane), scaleFor(l), pos.x(), points_at_actions(rows.within(pos.y())));
+  return nearest_record(*m_store, m_index->lane(*lane), scaleFor(l), pos.x(),
+                        points_at_actions(rows.within(pos.y())));
 }
 
 const TimelineMarker* TimelineView::warningAt(QPoint pos) const {
@@ -212,10 +214,12 @@ const TimelineMarker* TimelineView::warningAt(QPoint pos) const {
 }
 
 std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
-  if (!m_store || !m_index || index < m_store->begin_index() || index >= m_store->end_index()) return std::nullopt;
+  if (!m_store || !m_index || index < m_store->begin_index() || index >= m_store->end_index())
+    return std::nullopt;
   const Record r = m_store->at(index);
   // The poll loop's records are on lane 0.
-  const auto lane = r.kind == RecordKind::poll_return ? std::optional<std::uint32_t>(0) : m_index->lane_of(r.token);
+  const auto lane =
+      r.kind == RecordKind::poll_return ? std::optional<std::uint32_t>(0) : m_index->lane_of(r.token);
   if (!lane) return std::nullopt;
   const TimelineLayout l = layoutFor(rect());
   const auto lanes = visibleLanes();
@@ -250,17 +254,20 @@ void TimelineView::render(QPainter& p, const QRect& area) {
   p.setClipRect(area);
   p.setRenderHint(QPainter::Antialiasing, false);
   // The plot is painted opaque by the lane painter; only the label column needs a background.
-  p.fillRect(QRect(l.area.left(), l.labels.top(), l.labels.width(), l.labels.height()), palette().color(QPalette::Base));
+  p.fillRect(QRect(l.area.left(), l.labels.top(), l.labels.width(), l.labels.height()),
+             palette().color(QPalette::Base));
   paint_legend(p, l, m_glyphs, palette(), font(), m_paused, m_follow);
   paint_axis(p, l, s, palette());
-  m_lanes.paint(p, LaneFrame{m_store, m_index, l, s, lanes, m_firstRow, m_labeler}, m_glyphs, palette(), font());
+  m_lanes.paint(p, LaneFrame{m_store, m_index, l, s, lanes, m_firstRow, m_labeler}, m_glyphs, palette(),
+                font());
   paintOverlays(p, l, s, rows);
   if (m_index) paint_compare_brackets(p, l, lanes, m_firstRow, *m_index, palette(), font());
   if (showsEmptyHint()) paint_empty_hint(p, l, m_emptyHint, palette(), font());
   p.restore();
 }
 
-void TimelineView::paintOverlays(QPainter& p, const TimelineLayout& l, const TimeScale& s, const LaneRows& rows) {
+void TimelineView::paintOverlays(QPainter& p, const TimelineLayout& l, const TimeScale& s,
+                                 const LaneRows& rows) {
   if (!m_index || !m_store) return;
   const QRect& plot = l.plot;
   p.save();
