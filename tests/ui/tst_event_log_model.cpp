@@ -11,7 +11,7 @@
 #include "models/event_log_model.h"
 #include "models_test_util.h"
 #include "ready_test.h"
-#include "record_format.h"
+#include "models/record_format.h"
 
 using namespace ready;
 using namespace ready::capture;

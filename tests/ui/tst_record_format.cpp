@@ -4,7 +4,8 @@
 #include <QTest>
 #include <cerrno>
 
-#include "record_format.h"
+#include "ready/enum_names.h"
+#include "models/record_format.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -140,6 +141,27 @@ class TestRecordFormat : public QObject {
     QCOMPARE(record_what(record), what);
     QCOMPARE(record_result(record), result);
     QCOMPARE(record_token_text(record), token);
+    // The one-line summary (tooltip, status bar) is the two columns side by side.
+    QCOMPARE(record_summary(record), result.isEmpty() ? what : what + QLatin1Char(' ') + result);
+  }
+
+  // Trigger and reaction words are the enum tables' names, for every value.
+  void names_are_the_enum_tables() {
+    for (const Trigger t : all_values<Trigger>()) {
+      const std::string_view n = name_of(t);
+      QCOMPARE(trigger_text(t), QString::fromLatin1(n.data(), static_cast<qsizetype>(n.size())));
+    }
+    for (const Reaction r : all_values<Reaction>()) {
+      const std::string_view n = name_of(r);
+      QCOMPARE(reaction_text(r), QString::fromLatin1(n.data(), static_cast<qsizetype>(n.size())));
+    }
+    QCOMPARE(trigger_text(static_cast<Trigger>(200)), QStringLiteral("unknown"));
+    QCOMPARE(reaction_text(static_cast<Reaction>(200)), QStringLiteral("unknown"));
+    QCOMPARE(source_bits_text({Interest::READABLE | Interest::WRITABLE, Trigger::level, Reaction::auto_accept}),
+             QStringLiteral("readable|writable level auto_accept"));
+    QCOMPARE(errno_description(0), QString());
+    QVERIFY(!errno_description(ECONNREFUSED).isEmpty());
+    QVERIFY(errno_description(ECONNREFUSED) != errno_text(ECONNREFUSED));  // words, not the name
   }
 
   void details() {

@@ -1,19 +1,24 @@
-// TimelineView, offscreen: lanes and legend in light and dark palettes, keys, click, live.
+// TimelineView, offscreen: lanes and legend in light and dark palettes, keys, click, live,
+// and its tooltip in the event log's words.
 #include <QApplication>
 #include <QImage>
 #include <QPainter>
 #include <QSignalSpy>
 #include <QTest>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <set>
 
+#include "models/event_log_model.h"
 #include "session/bridge.h"
+#include "session/capture_session.h"
 #include "ready/capture/command.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/record.h"
 #include "ready/capture/store.h"
+#include "models/record_format.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
 
@@ -442,7 +447,8 @@ class TimelineViewTest : public QObject {
     bridge->stop();
   }
 
-  // The hover text: time, lane, flags, raw bits, interest in force, the action after.
+  // The hover text, in the event log's words: time, lane, what and result, the log's
+  // detail, the interest in force and the action after.
   void describe_record() {
     Scene scene;
     const SourceBits bits{Interest::READABLE | Interest::WRITABLE, Trigger::edge, Reaction::read};
@@ -450,6 +456,11 @@ class TimelineViewTest : public QObject {
     const std::uint64_t ev = scene.ready(2'000'000, 7, kIn | kOut);
     scene.act(2'003'000, 7, Op::read, Outcome::ok, 512);
     const std::uint64_t wb = scene.act(2'004'000, 7, Op::read, Outcome::would_block);
+    Record refused = rec(RecordKind::action, 2'005'000, 7);
+    refused.op = static_cast<std::uint8_t>(Op::connect);
+    refused.outcome = Outcome::error;
+    refused.err = ECONNREFUSED;
+    const std::uint64_t ri = scene.add(refused);
     Record pr = rec(RecordKind::poll_return, 3'000'000, 0);
     pr.value = 2;
     pr.value2 = 1'500'000;
@@ -458,16 +469,87 @@ class TimelineViewTest : public QObject {
     view.setData(&scene.store, &scene.index);
     view.setLabeler([](std::uint64_t token) { return QStringLiteral("#%1 tcp_stream 127.0.0.1:5000").arg(token); });
     const QString e = view.describeRecord(ev);
-    QVERIFY2(e.contains(QStringLiteral("t = 2 ms")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("t = 2.000 ms")), qPrintable(e));
     QVERIFY2(e.contains(QStringLiteral("#7 tcp_stream 127.0.0.1:5000")), qPrintable(e));
     QVERIFY2(e.contains(QStringLiteral("readable|writable")), qPrintable(e));
-    QVERIFY2(e.contains(QStringLiteral("0x00000005")), qPrintable(e));
-    QVERIFY2(e.contains(QStringLiteral("interest: R|W, edge, reaction read")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("fd 10, epoll 0x5")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("interest: readable|writable edge read")), qPrintable(e));
+    QVERIFY2(!e.contains(QStringLiteral("R|W")), qPrintable(e));
     QVERIFY2(e.contains(QStringLiteral("then: read ok 512 (+3 µs)")), qPrintable(e));
     QVERIFY2(view.describeRecord(wb).contains(QStringLiteral("read would_block")), qPrintable(view.describeRecord(wb)));
+    const QString c = view.describeRecord(ri);
+    QVERIFY2(c.contains(QStringLiteral("connect error ECONNREFUSED (")), qPrintable(c));
     const QString p = view.describeRecord(pi);
-    QVERIFY2(p.contains(QStringLiteral("returned 2 event(s) after blocking 1.5 ms")), qPrintable(p));
+    QVERIFY2(p.contains(QStringLiteral("epoll_wait\npoll_return 2 events\nblocked 1.5 ms")), qPrintable(p));
     QVERIFY(view.describeRecord(999).isEmpty());
+  }
+
+  // The tooltip and the event log say the same about the same record: for every record of a
+  // real capture that the timeline draws, the tooltip holds the log row's time, its what and
+  // result, and its detail; a readiness record's interest line is its source row's result.
+  void tooltip_reads_like_the_log() {
+    auto started = ready::ui::Bridge::start({}, {});
+    QVERIFY(started.has_value());
+    std::unique_ptr<ready::ui::Bridge> bridge = std::move(*started);
+    LaneIndex index(bridge->store());
+    bridge->add_observer(&index);
+    ready::ui::CaptureSession session(*bridge);
+    ready::ui::EventLogModel log(session);
+    TimelineView view;
+    view.setData(&bridge->store(), &index);
+    const auto ticket = bridge->submit(cmd::SocketPair{});
+    QVERIFY(ticket.has_value());
+    QVERIFY(bridge->submit(cmd::Write{ticket->token, "hello"}).has_value());
+    const std::uint64_t b = ticket->token2.value;
+    const auto drained_until = [&](auto&& done) {
+      bridge->drain_now();
+      bridge->flush_frame();
+      return done();
+    };
+    // Wait (no timing asserted) for the other end's readable event before reading: data read
+    // before epoll_wait looks would never be reported.
+    QTRY_VERIFY_WITH_TIMEOUT(drained_until([&] {
+                               const auto lane = index.lane_of(b);
+                               return lane && !index.lane(*lane).readiness.level(0).empty();
+                             }),
+                             10'000);
+    QVERIFY(bridge->submit(cmd::Read{ticket->token2, 100}).has_value());
+    QVERIFY(bridge->submit(cmd::Read{ticket->token2, 100}).has_value());  // would block
+    QTRY_VERIFY_WITH_TIMEOUT(drained_until([&] {
+                               const RecordStore& st = bridge->store();
+                               for (std::uint64_t i = st.begin_index(); i < st.end_index(); ++i) {
+                                 const Record r = st.at(i);
+                                 if (r.kind == RecordKind::action && r.token == b && r.outcome == Outcome::would_block)
+                                   return true;
+                               }
+                               return false;
+                             }),
+                             10'000);
+    bridge->remove_observer(&index);
+    bridge->stop();  // drains and flushes: the log has every record now
+    using C = ready::ui::EventLogModel;
+    const auto cell = [&](int row, int column) { return log.data(log.index(row, column)).toString(); };
+    std::set<RecordKind> seen;
+    QString added_result;  // token b's source row: its interest, mode and reaction
+    for (int row = 0; row < log.rowCount(); ++row) {
+      const std::uint64_t i = *log.storeIndexAt(row);
+      const Record r = bridge->store().at(i);
+      if (r.kind == RecordKind::source_added && r.token == b) added_result = cell(row, C::ResultColumn);
+      if (r.kind == RecordKind::note || r.kind == RecordKind::stats) continue;  // markers, not hovered records
+      const QString tip = view.describeRecord(i);
+      const QString what = cell(row, C::WhatColumn);
+      const QString result = cell(row, C::ResultColumn);
+      QVERIFY2(tip.contains(QStringLiteral("t = ") + cell(row, C::TimeColumn)), qPrintable(tip));
+      QVERIFY2(tip.contains(result.isEmpty() ? what : what + QLatin1Char(' ') + result), qPrintable(tip));
+      QVERIFY2(tip.contains(cell(row, C::DetailColumn)), qPrintable(tip));
+      if (r.kind == RecordKind::readiness && r.token == b) {
+        QVERIFY(!added_result.isEmpty());
+        QVERIFY2(tip.contains(QStringLiteral("interest: ") + added_result), qPrintable(tip));
+      }
+      seen.insert(r.kind);
+    }
+    for (const RecordKind k : {RecordKind::source_added, RecordKind::readiness, RecordKind::action, RecordKind::poll_return})
+      QVERIFY2(seen.count(k), qPrintable(ui::record_kind_text(k)));
   }
 
   void duration_text_data() {

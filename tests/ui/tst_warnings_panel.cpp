@@ -17,7 +17,7 @@
 #include "window/main_window.h"
 #include "models_test_util.h"
 #include "ready_test.h"
-#include "record_format.h"
+#include "models/record_format.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
 #include "panels/warnings_panel.h"

@@ -5,7 +5,7 @@
 #include <climits>
 #include <vector>
 
-#include "record_format.h"
+#include "models/record_format.h"
 
 namespace ready::ui {
 

@@ -3,7 +3,7 @@
 #include <QPalette>
 #include <array>
 
-#include "record_format.h"
+#include "models/record_format.h"
 
 namespace ready::ui {
 

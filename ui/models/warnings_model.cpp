@@ -5,7 +5,7 @@
 #include <QFont>
 
 #include "models/lessons.h"
-#include "record_format.h"
+#include "models/record_format.h"
 
 namespace ready::ui {
 

@@ -1,10 +1,11 @@
 // The timeline: one lane per source (plus the poll loop), custom-painted from LaneIndex.
+// This widget holds the view's state and wires input, zoom and scrolling to the parts that
+// do the work: timeline_geometry (where things go), lane_painter (the lanes),
+// timeline_decorations (legend, axis, notes, brackets, selection) and timeline_hits (what is
+// under the pointer, and its tooltip).
 #pragma once
 
-#include <QImage>
 #include <QWidget>
-
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -12,7 +13,9 @@
 
 #include "ready/capture/record.h"
 #include "ready/capture/store.h"
+#include "timeline/lane_painter.h"
 #include "timeline/laneindex.h"
+#include "timeline/timeline_geometry.h"
 #include "timeline/timescale.h"
 
 namespace ready::ui {
@@ -61,9 +64,9 @@ class TimelineView : public QWidget {
  public:
   /// Zoom factor of one W / S press (and one wheel notch).
   static constexpr double kKeyZoom = 1.5;
-  static constexpr int kLaneHeight = 32;
-  static constexpr int kLegendHeight = 20;
-  static constexpr int kAxisHeight = 22;
+  static constexpr int kLaneHeight = ready::ui::kLaneHeight;
+  static constexpr int kLegendHeight = ready::ui::kLegendHeight;
+  static constexpr int kAxisHeight = ready::ui::kAxisHeight;
 
   explicit TimelineView(QWidget* parent = nullptr);
   ~TimelineView() override;
@@ -117,9 +120,9 @@ class TimelineView : public QWidget {
   /// The lane drawn at widget y, if any.
   [[nodiscard]] std::optional<std::uint32_t> laneAt(int y) const;
 
-  /// The text the hover tooltip shows for a record: time, lane, flags and raw epoll bits,
-  /// the interest in force and the action that followed (readiness); op and result (action);
-  /// events and time blocked (poll return).
+  /// The text the hover tooltip shows for a record, in the event log's words: time, lane,
+  /// what and result, the log's detail, and for a readiness record the interest in force and
+  /// the action that followed (see describe_record).
   [[nodiscard]] QString describeRecord(std::uint64_t index) const;
 
   /// The fixed colour (Okabe-Ito) of a readiness kind.
@@ -150,45 +153,21 @@ class TimelineView : public QWidget {
   void changeEvent(QEvent* e) override;
 
  private:
-  struct Layout {
-    QRect area, legend, axis, labels, plot;
-    int rows = 0;  // lane rows that fit
-  };
   enum class Drag { none, zoom, measure };
 
-  [[nodiscard]] Layout layoutFor(const QRect& area) const;
-  [[nodiscard]] TimeScale scaleFor(const Layout& l) const;
+  [[nodiscard]] TimelineLayout layoutFor(const QRect& area) const;
+  [[nodiscard]] TimeScale scaleFor(const TimelineLayout& l) const;
+  [[nodiscard]] LaneRows rowsFor(const std::vector<std::uint32_t>& lanes, const TimelineLayout& l) const {
+    return {lanes, m_firstRow, l.plot.top(), l.plot.bottom()};
+  }
+  // LaneRows views the list: it must outlive the rows.
+  LaneRows rowsFor(std::vector<std::uint32_t>&&, const TimelineLayout&) const = delete;
   [[nodiscard]] TimeWindow dataWindow() const;
-  // The window following live shows: the newest records a little left of the right edge.
-  [[nodiscard]] TimeWindow liveWindow() const;
   [[nodiscard]] std::vector<std::uint32_t> visibleLanes() const;
-  [[nodiscard]] QString laneLabel(const TimelineLane& lane) const;
-  [[nodiscard]] std::optional<std::uint64_t> nearestRecord(std::uint32_t lane, const TimeScale& s, int x,
-                                                           bool prefer_actions) const;
   void applyView(TimeWindow w, bool by_hand);
   void zoomAt(double factor, double x);
   void panBy(double dx);
-  void ensureGlyphs();
-
-  void paintLegend(QPainter& p, const Layout& l);
-  void paintAxis(QPainter& p, const Layout& l, const TimeScale& s);
-  void paintLanes(QPainter& p, const Layout& l, const TimeScale& s);
-  // ly: the lane's first row in the plot image.
-  void paintSourceLane(QImage& layer, const TimelineLane& lane, std::uint32_t id, int ly,
-                       const TimeScale& s, const QRect& plot);
-  void paintPollLane(QImage& layer, int ly, const TimeScale& s);
-  void paintOverlays(QPainter& p, const Layout& l, const TimeScale& s);
-  void paintEmptyHint(QPainter& p, const Layout& l);
-  // Compare pins (LaneIndex::pin_adjacent): a bracket over both lanes' labels and the label.
-  void paintComparePins(QPainter& p, const Layout& l);
-  // Where the legend's three groups go (readiness kinds, action glyphs, interest key): the
-  // row of each (0 or 1; -1 = left out) for a legend `width` wide.
-  struct LegendPlan {
-    int rows = 1;
-    std::array<int, 3> row{0, 0, 0};
-    int state_row = 0;  // where "live" / "PAUSED" goes
-  };
-  [[nodiscard]] LegendPlan legendPlan(int width) const;
+  void paintOverlays(QPainter& p, const TimelineLayout& l, const TimeScale& s, const LaneRows& rows);
 
   const capture::RecordStore* m_store = nullptr;
   const LaneIndex* m_index = nullptr;
@@ -207,25 +186,8 @@ class TimelineView : public QWidget {
   bool m_measureShown = false;
   std::optional<QPoint> m_mouse;
 
-  // Per-paint scratch, kept to avoid reallocating each frame.
-  QImage m_layer;
-  std::vector<MarkColumn> m_marks, m_ticks;
-  std::vector<PollColumn> m_poll;
-  std::vector<double> m_blocked;
-  // Glyph images: readiness kinds (fixed colours), then action glyphs (palette colours).
-  struct GlyphDraw {
-    int x, y;  // in the plot image
-    const QImage* image;
-  };
-  std::vector<GlyphDraw> m_glyphDraws;
-  struct PollLabel {
-    int x, y;  // widget coordinates
-    std::uint32_t events;
-  };
-  std::vector<PollLabel> m_pollLabels;
-  std::array<QImage, 6> m_flagGlyphs;
-  std::array<QImage, kActionGlyphs> m_actionGlyphs;
-  QRgb m_glyphTextRgb = 0;
+  TimelineGlyphs m_glyphs;
+  LanePainter m_lanes;  // keeps its scratch buffers from frame to frame
 };
 
 }  // namespace ready::ui

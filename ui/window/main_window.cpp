@@ -43,7 +43,7 @@
 #include "panels/rates_view.h"
 #include "panels/source_actions.h"
 #include "ready/capture/recording.h"
-#include "record_format.h"
+#include "models/record_format.h"
 #include "models/scenario_view.h"
 #include "models/source_table.h"
 #include "models/sources_model.h"

@@ -1,8 +1,11 @@
-#include "record_format.h"
+#include "models/record_format.h"
 
 #include <QStringList>
 
+#include <system_error>
+
 #include "ready/capture/store.h"
+#include "ready/enum_names.h"
 #include "ready/error.h"
 
 namespace ready::ui {
@@ -42,39 +45,15 @@ QString format_bytes(std::uint64_t bytes) {
 
 QString errno_text(int err) { return err == 0 ? QString() : QString::fromStdString(errno_name(err)); }
 
-QString kind_text(capture::SourceKind k) { return sv(capture::to_string(k)); }
-QString record_kind_text(RecordKind k) { return sv(capture::to_string(k)); }
-
-QString trigger_text(Trigger t) {
-  switch (t) {
-    case Trigger::edge:
-      return QStringLiteral("edge");
-    case Trigger::level:
-      return QStringLiteral("level");
-    case Trigger::oneshot:
-      return QStringLiteral("oneshot");
-  }
-  return QStringLiteral("unknown");
+QString errno_description(int err) {
+  return err == 0 ? QString() : QString::fromStdString(std::generic_category().message(err));
 }
 
-QString reaction_text(capture::Reaction r) {
-  using capture::Reaction;
-  switch (r) {
-    case Reaction::none:
-      return QStringLiteral("none");
-    case Reaction::read:
-      return QStringLiteral("read");
-    case Reaction::drain:
-      return QStringLiteral("drain");
-    case Reaction::echo:
-      return QStringLiteral("echo");
-    case Reaction::discard:
-      return QStringLiteral("discard");
-    case Reaction::auto_accept:
-      return QStringLiteral("auto_accept");
-  }
-  return QStringLiteral("unknown");
-}
+QString kind_text(capture::SourceKind k) { return sv(name_of(k)); }
+QString record_kind_text(RecordKind k) { return sv(name_of(k)); }
+
+QString trigger_text(Trigger t) { return sv(name_of(t)); }
+QString reaction_text(capture::Reaction r) { return sv(name_of(r)); }
 
 QString interest_text(Interest i) {
   QStringList parts;
@@ -82,6 +61,10 @@ QString interest_text(Interest i) {
   if (i.is_writable()) parts << QStringLiteral("writable");
   if (i.is_priority()) parts << QStringLiteral("priority");
   return parts.join(QLatin1Char('|'));
+}
+
+QString source_bits_text(capture::SourceBits b) {
+  return QStringLiteral("%1 %2 %3").arg(interest_text(b.interest), trigger_text(b.trigger), reaction_text(b.reaction));
 }
 
 QString record_token_text(const Record& r) {
@@ -96,15 +79,15 @@ QString record_what(const Record& r) {
       return f == 0 ? QStringLiteral("(none)") : QString::fromStdString(capture::flags_text(f));
     }
     case RecordKind::action:
-      return sv(capture::to_string(static_cast<Op>(r.op)));
+      return sv(name_of(r.action_op()));
     case RecordKind::source_added:
-      return QStringLiteral("added %1").arg(kind_text(static_cast<capture::SourceKind>(r.op)));
+      return QStringLiteral("added %1").arg(kind_text(r.source_kind()));
     case RecordKind::source_changed:
       return QStringLiteral("changed");
     case RecordKind::source_removed:
       return QStringLiteral("removed");
     case RecordKind::warning:
-      return sv(capture::to_string(static_cast<capture::WarningKind>(r.op)));
+      return sv(name_of(r.warning_kind()));
     case RecordKind::poll_return:
     case RecordKind::note:
     case RecordKind::stats:
@@ -119,8 +102,8 @@ QString record_result(const Record& r) {
       switch (r.outcome) {
         case Outcome::ok:
           // accept's value is the new stream's token (detail), the rest count bytes or a counter.
-          if (static_cast<Op>(r.op) == Op::accept) return QStringLiteral("ok");
-          return QStringLiteral("ok %1").arg(r.value);
+          if (r.action_op() == Op::accept) return QStringLiteral("ok");
+          return QStringLiteral("ok %1").arg(r.n());
         case Outcome::error:
           return QStringLiteral("error %1").arg(errno_text(r.err));
         case Outcome::would_block:
@@ -128,17 +111,14 @@ QString record_result(const Record& r) {
         case Outcome::in_progress:
           break;
       }
-      return sv(capture::to_string(r.outcome));
+      return sv(name_of(r.outcome));
     }
     case RecordKind::source_added:
     case RecordKind::source_changed:
-    case RecordKind::source_removed: {
-      const auto b = capture::SourceBits::unpack(r.bits);
-      return QStringLiteral("%1 %2 %3")
-          .arg(interest_text(b.interest), trigger_text(b.trigger), reaction_text(b.reaction));
-    }
+    case RecordKind::source_removed:
+      return source_bits_text(capture::SourceBits::unpack(r.bits));
     case RecordKind::poll_return:
-      return r.value == 1 ? QStringLiteral("1 event") : QStringLiteral("%1 events").arg(r.value);
+      return r.events() == 1 ? QStringLiteral("1 event") : QStringLiteral("%1 events").arg(r.events());
     case RecordKind::warning:
       return errno_text(r.err);
     case RecordKind::readiness:
@@ -149,6 +129,12 @@ QString record_result(const Record& r) {
   return {};
 }
 
+QString record_summary(const Record& r) {
+  const QString what = record_what(r);
+  const QString result = record_result(r);
+  return result.isEmpty() ? what : what + QLatin1Char(' ') + result;
+}
+
 QString record_detail(const Record& r, const NoteTextFn& notes) {
   const QString fd = QStringLiteral("fd %1").arg(r.fd);
   switch (r.kind) {
@@ -156,30 +142,31 @@ QString record_detail(const Record& r, const NoteTextFn& notes) {
       return QStringLiteral("%1, epoll 0x%2").arg(fd).arg(r.bits, 0, 16);
     case RecordKind::action: {
       QString d = fd;
-      if (static_cast<Op>(r.op) == Op::accept && r.outcome == Outcome::ok)
-        d += QStringLiteral(", new stream %1").arg(r.value);
-      d += r.value2 != 0 ? QStringLiteral(", command %1").arg(r.value2) : QStringLiteral(", reaction");
+      // accept's count is the new stream's token.
+      if (r.action_op() == Op::accept && r.outcome == Outcome::ok)
+        d += QStringLiteral(", new stream %1").arg(r.n());
+      d += r.command() != 0 ? QStringLiteral(", command %1").arg(r.command()) : QStringLiteral(", reaction");
       return d;
     }
     case RecordKind::source_added: {
       QString d = fd;
       // The partner of a pair or pipe, or the listener an accepted stream came from.
-      if (r.value != 0) d += QStringLiteral(", related %1").arg(r.value);
-      if (r.value2 != 0) d += QStringLiteral(", command %1").arg(r.value2);
+      if (r.related() != 0) d += QStringLiteral(", related %1").arg(r.related());
+      if (r.command() != 0) d += QStringLiteral(", command %1").arg(r.command());
       return d;
     }
     case RecordKind::source_changed:
-      return r.value2 != 0 ? QStringLiteral("%1, command %2").arg(fd).arg(r.value2) : fd;
+      return r.command() != 0 ? QStringLiteral("%1, command %2").arg(fd).arg(r.command()) : fd;
     case RecordKind::source_removed:
-      return QStringLiteral("%1, in %2, out %3").arg(fd, format_bytes(r.value), format_bytes(r.value2));
+      return QStringLiteral("%1, in %2, out %3").arg(fd, format_bytes(r.bytes_in()), format_bytes(r.bytes_out()));
     case RecordKind::poll_return:
-      return QStringLiteral("blocked %1").arg(format_duration_ns(r.value2));
+      return QStringLiteral("blocked %1").arg(format_duration_ns(r.blocked_ns()));
     case RecordKind::note:
-      return notes ? notes(r.value) : QString();
+      return notes ? notes(r.note_id()) : QString();
     case RecordKind::warning:
-      return QStringLiteral("%1, value %2").arg(fd).arg(r.value);
+      return QStringLiteral("%1, value %2").arg(fd).arg(r.detail());
     case RecordKind::stats:
-      return QStringLiteral("produced %1, dropped %2").arg(r.value).arg(r.value2);
+      return QStringLiteral("produced %1, dropped %2").arg(r.produced()).arg(r.dropped());
   }
   return {};
 }
@@ -213,27 +200,27 @@ QString warning_text(const Record& r) {
   const auto bytes = [](std::uint64_t n) {
     return n == 1 ? QStringLiteral("1 byte") : QStringLiteral("%1 bytes").arg(n);
   };
-  switch (static_cast<W>(r.op)) {
+  switch (r.warning_kind()) {
     case W::payload_truncated:
-      return QStringLiteral("a payload sample was cut short or evicted (%1); the counts stay exact").arg(bytes(r.value));
+      return QStringLiteral("a payload sample was cut short or evicted (%1); the counts stay exact").arg(bytes(r.detail()));
     case W::emfile:
       return QStringLiteral("accept hit the descriptor limit; the reserve descriptor accepted and closed what waited");
     case W::engine_error:
       return QStringLiteral("the engine hit an unexpected error (%1)").arg(errno_text(r.err));
     case W::et_partial_read:
-      return QStringLiteral("edge-triggered read stopped with %1 left and no new edge will come").arg(bytes(r.value));
+      return QStringLiteral("edge-triggered read stopped with %1 left and no new edge will come").arg(bytes(r.detail()));
     case W::oneshot_disarmed_pending:
       return QStringLiteral("a oneshot registration fired and was not rearmed while %1 wait: no event will come")
-          .arg(bytes(r.value));
+          .arg(bytes(r.detail()));
     case W::level_writable_spin:
       return QStringLiteral("level-triggered writable reported %1 times with nothing written: the loop spins")
-          .arg(r.value);
+          .arg(r.detail());
     case W::read_after_close:
-      return QStringLiteral("reads went on after read_closed was reported (%1 saw end of file)").arg(r.value);
+      return QStringLiteral("reads went on after read_closed was reported (%1 saw end of file)").arg(r.detail());
     case W::event_after_close:
       return QStringLiteral("an event came for a token whose source was already closed (stale, or kept alive by a dup)");
   }
-  return QStringLiteral("%1, value %2").arg(record_what(r)).arg(r.value);
+  return QStringLiteral("%1, value %2").arg(record_what(r)).arg(r.detail());
 }
 
 }  // namespace ready::ui

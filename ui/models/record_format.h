@@ -27,14 +27,19 @@ QString format_bytes(std::uint64_t bytes);
 
 /// "ECONNREFUSED" (ready::errno_name); empty for 0.
 QString errno_text(int err);
+/// The errno in words ("Connection refused"); empty for 0.
+QString errno_description(int err);
 
-/// The names the recording format uses ("tcp_stream", "source_added", "edge", "echo").
+/// The names the recording format uses ("tcp_stream", "source_added", "edge", "echo"):
+/// ready::name_of, the one table per enum.
 QString kind_text(capture::SourceKind k);
 QString record_kind_text(capture::RecordKind k);
 QString trigger_text(Trigger t);
 QString reaction_text(capture::Reaction r);
 /// "readable|writable|priority" (the set bits, lower case, in that order).
 QString interest_text(Interest i);
+/// A registration's interest, trigger and reaction: "readable|writable edge none".
+QString source_bits_text(capture::SourceBits b);
 
 /// The log's "what" column: for a readiness record its flags ("readable|read_closed"), for an
 /// action its op ("read"), for a source record the event and kind ("added tcp_stream",
@@ -46,6 +51,10 @@ QString record_what(const capture::Record& r);
 /// reaction ("readable|writable edge none"); a poll return's event count ("3 events"); a
 /// warning's errno. Empty for the rest.
 QString record_result(const capture::Record& r);
+/// The log's what and result in one line ("read ok 5", "readable|writable", "added
+/// tcp_stream readable|writable edge none", "poll_return 3 events"): the timeline's tooltip
+/// and the window's status line say what the log says.
+QString record_summary(const capture::Record& r);
 /// The log's "detail" column: what is left worth knowing — the raw epoll bits of a readiness
 /// record, the fd and command id of an action, an accepted stream's token, the partner or
 /// parent of a new source, the bytes of a removed one, time blocked in epoll_wait, a note's

@@ -1,0 +1,103 @@
+// Lane painting: the label column and, per lane, the lifetime, the readiness marks, the
+// interest band and the action ticks (the poll lane: time blocked and events returned).
+#pragma once
+
+#include <QColor>
+#include <QImage>
+#include <QString>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "ready/capture/record.h"
+#include "timeline/laneindex.h"
+#include "timeline/timeline_geometry.h"
+#include "timeline/timescale.h"
+
+class QFont;
+class QPainter;
+class QPalette;
+
+namespace ready::ui {
+
+/// Readiness kinds in the order of the legend and of the mark stripes (top to bottom).
+inline constexpr std::array<capture::ReadinessFlag, 6> kReadinessKinds{
+    capture::flag_readable,    capture::flag_writable,     capture::flag_priority,
+    capture::flag_read_closed, capture::flag_write_closed, capture::flag_error};
+/// Action glyphs in the order of the legend and of ticks sharing a column (left to right).
+inline constexpr std::array<std::uint8_t, kActionGlyphs> kActionGlyphKinds{
+    glyph_read, glyph_write, glyph_would_block, glyph_eof, glyph_error, glyph_other};
+/// Errors (the error mark, the error glyph, a warning's outline): Okabe-Ito vermillion.
+inline constexpr QRgb kVermillion = 0xffd55e00;
+
+/// The fixed colour (Okabe-Ito, colour-blind safe) of a readiness kind.
+QColor readiness_colour(capture::ReadinessFlag f);
+
+/// A lane's label: "epoll_wait" for the poll lane, else what `labeler` says for its token
+/// or, if it says nothing, "#token kind fd N".
+QString lane_label(const TimelineLane& lane, const std::function<QString(std::uint64_t)>& labeler);
+
+/// The glyph images of readiness kinds (fixed colours) and action ticks (palette colours),
+/// drawn once and rebuilt only when the palette's text colour changes.
+class TimelineGlyphs {
+ public:
+  void ensure(const QPalette& palette);
+  void invalidate() noexcept { flags_[0] = QImage(); }
+  [[nodiscard]] const QImage& readiness(std::size_t k) const noexcept { return flags_[k]; }
+  [[nodiscard]] const QImage& action(std::size_t k) const noexcept { return actions_[k]; }
+
+ private:
+  std::array<QImage, kReadinessKinds.size()> flags_;
+  std::array<QImage, kActionGlyphs> actions_;
+  QRgb text_rgb_ = 0;
+};
+
+/// What one frame of lanes shows.
+struct LaneFrame {
+  const capture::RecordStore* store = nullptr;
+  const LaneIndex* index = nullptr;
+  const TimelineLayout& layout;
+  const TimeScale& scale;
+  std::span<const std::uint32_t> lanes;  ///< visible lanes in display order
+  int first_row = 0;                     ///< already clamped to the lanes
+  const std::function<QString(std::uint64_t)>& labeler;
+};
+
+/// Paints the label column's labels and the plot of every lane row in view.
+///
+/// The plot is painted into an opaque image, pixel by pixel for what is O(pixels) (lane
+/// backgrounds, decimated marks, bands, ticks, poll bars), then copied in one drawImage: an
+/// opaque copy is far cheaper than blending a translucent layer, and no pixel is painted
+/// twice. Marks lie inside their lane's lifetime, so their colours are blended once per
+/// frame over the lifetime colour and written as they are. Scratch buffers are members so a
+/// frame allocates nothing once the size is stable.
+class LanePainter {
+ public:
+  void paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& glyphs, const QPalette& palette,
+             const QFont& font);
+
+ private:
+  // ly: the lane's first row in the plot image.
+  void paint_source_lane(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly,
+                         const TimelineGlyphs& glyphs, const QPalette& palette);
+  void paint_poll_lane(const LaneFrame& f, int ly, const QPalette& palette);
+
+  QImage layer_;
+  std::vector<MarkColumn> marks_, ticks_;
+  std::vector<PollColumn> poll_;
+  std::vector<double> blocked_;
+  struct GlyphDraw {
+    int x, y;  // in the plot image
+    const QImage* image;
+  };
+  std::vector<GlyphDraw> glyph_draws_;
+  struct PollLabel {
+    int x, y;  // widget coordinates
+    std::uint32_t events;
+  };
+  std::vector<PollLabel> poll_labels_;
+};
+
+}  // namespace ready::ui
