@@ -8,6 +8,9 @@
 #include <algorithm>
 
 #include <cmath>
+#include <string_view>
+
+#include "ready/enum_names.h"
 
 namespace readyscope {
 
@@ -15,6 +18,32 @@ namespace {
 
 using ready::capture::Reaction;
 using ready::capture::ReactionSpec;
+
+// Names come from the one table per enum (ready::name_of). The command line offers every
+// reaction but auto_accept (a listener given any reaction accepts already), and spells read
+// with its size, read:N.
+bool offered(Reaction r) { return r != Reaction::auto_accept; }
+QString qname(std::string_view n) { return QLatin1String(n.data(), static_cast<qsizetype>(n.size())); }
+QString cliName(Reaction r) {
+  return r == Reaction::read ? QStringLiteral("read:N") : qname(ready::name_of(r));
+}
+
+QStringList reactionNames() {
+  QStringList names;
+  for (const Reaction r : ready::all_values<Reaction>())
+    if (offered(r)) names << cliName(r);
+  return names;
+}
+QStringList modeNames() {
+  QStringList names;
+  for (const std::string_view n : ready::all_names<ready::Trigger>()) names << qname(n);
+  return names;
+}
+/// "a, b or c".
+QString joinOr(const QStringList& names) {
+  if (names.size() < 2) return names.join(QString());
+  return names.mid(0, names.size() - 1).join(QStringLiteral(", ")) + QStringLiteral(" or ") + names.back();
+}
 
 constexpr auto kDescription = R"(Makes Linux readiness notification (epoll) visible.
 
@@ -80,11 +109,11 @@ CommandLine::CommandLine()
                    QStringLiteral("A Unix stream listener at PATH (must not exist; removed at exit)."),
                    QStringLiteral("PATH")),
       m_reaction(QStringLiteral("reaction"),
-                 QStringLiteral("none|read:N|drain|echo|discard for the flag sources (default drain)."),
-                 QStringLiteral("REACTION"), QStringLiteral("drain")),
+                 reactionNames().join(u'|') + QStringLiteral(" for the flag sources (default drain)."),
+                 QStringLiteral("REACTION"), qname(ready::name_of(Reaction::drain))),
       m_mode(QStringLiteral("mode"),
-             QStringLiteral("edge|level|oneshot: how the flag sources are registered (default edge)."),
-             QStringLiteral("MODE"), QStringLiteral("edge")),
+             modeNames().join(u'|') + QStringLiteral(": how the flag sources are registered (default edge)."),
+             QStringLiteral("MODE"), qname(ready::name_of(ready::Trigger::edge))),
       m_interest(QStringLiteral("interest"),
                  QStringLiteral("r|w|rw (p adds priority): the interest of the flag sources "
                                 "(default r; a connect also watches w until it completes)."),
@@ -140,10 +169,10 @@ bool CommandLine::listLessonsRequested() const { return m_parser.isSet(m_listLes
 QString CommandLine::helpText() const { return m_parser.helpText(); }
 
 std::optional<ReactionSpec> parseReaction(const QString& text) {
-  if (text == QLatin1String("none")) return ReactionSpec{Reaction::none};
-  if (text == QLatin1String("drain")) return ReactionSpec{Reaction::drain};
-  if (text == QLatin1String("echo")) return ReactionSpec{Reaction::echo};
-  if (text == QLatin1String("discard")) return ReactionSpec{Reaction::discard};
+  const QByteArray name = text.toLatin1();
+  if (const auto r = ready::parse_name<Reaction>(std::string_view(name.data(), static_cast<std::size_t>(name.size())));
+      r && offered(*r) && *r != Reaction::read)
+    return ReactionSpec{*r};
   if (text.startsWith(QLatin1String("read:"))) {
     const QString n = text.mid(5);
     bool ok = false;
@@ -156,10 +185,8 @@ std::optional<ReactionSpec> parseReaction(const QString& text) {
 }
 
 std::optional<ready::Trigger> parseMode(const QString& text) {
-  if (text == QLatin1String("edge")) return ready::Trigger::edge;
-  if (text == QLatin1String("level")) return ready::Trigger::level;
-  if (text == QLatin1String("oneshot")) return ready::Trigger::oneshot;
-  return std::nullopt;
+  const QByteArray name = text.toLatin1();
+  return ready::parse_name<ready::Trigger>(std::string_view(name.data(), static_cast<std::size_t>(name.size())));
 }
 
 std::optional<ready::Interest> parseInterest(const QString& text) {
@@ -225,12 +252,14 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   plan.overwrite = m_parser.isSet(m_overwrite);
 
   const auto reaction = parseReaction(m_parser.value(m_reaction));
-  if (!reaction)
-    return fail(QStringLiteral("--reaction %1: expected none, read:N (N in 1..1048576), drain, echo or discard")
-                    .arg(quoted(m_parser.value(m_reaction))));
+  if (!reaction) {
+    QStringList names = reactionNames();
+    names.replaceInStrings(QStringLiteral("read:N"), QStringLiteral("read:N (N in 1..1048576)"));
+    return fail(QStringLiteral("--reaction %1: expected %2").arg(quoted(m_parser.value(m_reaction)), joinOr(names)));
+  }
   const auto mode = parseMode(m_parser.value(m_mode));
   if (!mode)
-    return fail(QStringLiteral("--mode %1: expected edge, level or oneshot").arg(quoted(m_parser.value(m_mode))));
+    return fail(QStringLiteral("--mode %1: expected %2").arg(quoted(m_parser.value(m_mode)), joinOr(modeNames())));
   const auto interest = parseInterest(m_parser.value(m_interest));
   if (!interest)
     return fail(QStringLiteral("--interest %1: expected r, w or rw (p adds priority)")

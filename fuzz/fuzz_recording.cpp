@@ -1,7 +1,7 @@
 // libFuzzer target for ready::capture::load_recording. The input is the content of a
 // recording file (so a crash input reproduces with any reader of files). It is put in a
 // memfd and read through /proc/self/fd/N, the way load_recording reads any file: the
-// windowed fast path and the line-by-line fallback run exactly as on disk.
+// windowed stream and its one-line reads run exactly as on disk.
 //
 // Beyond "no crash", it checks the contract of recording.h and docs/recording-format.md:
 // - failure: the store is unchanged; the message is one line naming the file (and the
@@ -9,8 +9,8 @@
 // - success: one record per line after the header; the store holds them, time-ordered,
 //   with in-range kinds and names; limits that fit the file exactly are accepted, one
 //   byte less is refused at the right line;
-// - success: the line-by-line reader accepts every line too (an empty line appended makes
-//   the fast path give up; the error must then be on that line, not an earlier one);
+// - success: with an empty line appended, the error is on that line, not an earlier one
+//   (every line before it was accepted, read in the stream or alone);
 // - success: writing the records back with RecordingWriter and reading that file gives the
 //   same records, notes, sources and header time.
 #include <fcntl.h>
@@ -239,8 +239,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     check_unchanged(s, r.error().message());
   }
 
-  // The line-by-line reader agrees: with an empty line appended (which the fast path does
-  // not accept), the first error is on that line.
+  // With an empty line appended (which the stream does not take, so it is read alone), the
+  // first error is on that line: every earlier line was accepted.
   {
     std::string more(data);
     more += data.ends_with('\n') ? "\n" : "\n\n";

@@ -1,7 +1,7 @@
 // libFuzzer target for ready::capture::parse_scenario (core/include/ready/capture/scenario.h):
 //   std::expected<Scenario, ScenarioError> parse_scenario(std::string_view json, std::string_view file,
 //                                                         ScenarioOptions = {});
-// fuzz/CMakeLists.txt builds it when core/src/capture/scenario.cpp exists. Seeds: copies of
+// fuzz/CMakeLists.txt builds it with the parser of ready::capture. Seeds: copies of
 // the built-in scenarios (resources/scenarios/*.json).
 //
 // Properties beyond "no crash": parsing is a function of its input (twice the same input,

@@ -358,8 +358,8 @@ class TestScenario : public CoreTest {
     QCOMPARE(s->sources[1].options.interest, Interest::READABLE | Interest::WRITABLE);
     QCOMPARE(s->sources[6].ends[0], std::string("sp.0"));
     QCOMPARE(s->sources[7].ends[1], std::string("pp.r"));
-    QCOMPARE(s->steps[9].reaction.kind, Reaction::read);
-    QCOMPARE(s->steps[9].reaction.n, 1u);
+    QCOMPARE(std::get<cmd::SetReaction>(s->steps[9].command).reaction.kind, Reaction::read);
+    QCOMPARE(std::get<cmd::SetReaction>(s->steps[9].command).reaction.n, 1u);
   }
 
   // The shipped examples parse and pass against the real kernel.

@@ -369,10 +369,10 @@ class TestScenarioBatch : public CoreTest {
     QCOMPARE(w.expect[5].op, Op::release_fds);
 
     QCOMPARE(s->steps[1].op, ScenarioOp::exhaust_fds);
-    QCOMPARE(s->steps[1].headroom, 0u);
+    QCOMPARE(std::get<cmd::ExhaustFds>(s->steps[1].command).headroom, 0u);
     QVERIFY(s->steps[1].sources.empty());
     QVERIFY(s->steps[1].source.empty());
-    QCOMPARE(s->steps[2].headroom, 64u);
+    QCOMPARE(std::get<cmd::ExhaustFds>(s->steps[2].command).headroom, 64u);
     QCOMPARE(s->steps[3].op, ScenarioOp::release_fds);
     QCOMPARE(s->steps[4].op, ScenarioOp::dup);
     QCOMPARE(s->steps[5].op, ScenarioOp::close_fd);
@@ -380,10 +380,11 @@ class TestScenarioBatch : public CoreTest {
     const auto& r = s->steps[7];
     QVERIFY(r.sources == (std::vector<std::string>{"hose", "d"}));
     QCOMPARE(r.repeat, 2u);
-    QCOMPARE(r.reaction.kind, Reaction::discard);
-    QCOMPARE(r.reaction.budget, std::uint64_t{4096});
+    const auto& reaction = std::get<cmd::SetReaction>(r.command).reaction;
+    QCOMPARE(reaction.kind, Reaction::discard);
+    QCOMPARE(reaction.budget, std::uint64_t{4096});
     QCOMPARE(r.also_close, std::string("a"));
-    QVERIFY(!s->steps[8].reaction.emfile_reserve);
+    QVERIFY(!std::get<cmd::SetReaction>(s->steps[8].command).reaction.emfile_reserve);
     QCOMPARE(s->steps[10].sources.size(), std::size_t{3});
 
     QCOMPARE(s->compare.size(), std::size_t{2});

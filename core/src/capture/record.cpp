@@ -1,5 +1,7 @@
-// Names of the record enums, as the recording format spells them.
+// Readiness flags of records, and the to_string shorthands of the record enums.
 #include "ready/capture/record.h"
+
+#include <bit>
 
 #include "ready/event.h"
 
@@ -18,29 +20,18 @@ std::uint8_t readiness_flags(std::uint32_t epoll_bits) noexcept {
 }
 
 std::string_view to_string(ReadinessFlag f) noexcept {
-  switch (f) {
-    case flag_readable:
-      return "readable";
-    case flag_writable:
-      return "writable";
-    case flag_error:
-      return "error";
-    case flag_read_closed:
-      return "read_closed";
-    case flag_write_closed:
-      return "write_closed";
-    case flag_priority:
-      return "priority";
-  }
-  return "unknown";
+  // Exactly one bit: its position indexes the table.
+  if (f == 0 || (f & (f - 1)) != 0) return "unknown";
+  const auto i = static_cast<std::size_t>(std::countr_zero(static_cast<unsigned>(f)));
+  return i < kReadinessFlagNames.size() ? kReadinessFlagNames[i] : std::string_view("unknown");
 }
 
 std::string flags_text(std::uint8_t flags, std::string_view sep) {
   std::string out;
-  for (unsigned bit = 1; bit <= flag_priority; bit <<= 1) {
-    if (!(flags & bit)) continue;
+  for (std::size_t i = 0; i < kReadinessFlagNames.size(); ++i) {
+    if (!(flags & (1u << i))) continue;
     if (!out.empty()) out += sep;
-    out += to_string(static_cast<ReadinessFlag>(bit));
+    out += kReadinessFlagNames[i];
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Records: what the capture engine tells the world, one small fixed-size value each.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -137,6 +138,11 @@ enum ReadinessFlag : std::uint8_t {
   flag_write_closed = 1 << 4,
   flag_priority = 1 << 5,
 };
+/// The name of each ReadinessFlag, by bit position (bit i is named kReadinessFlagNames[i]):
+/// the one table the recording, the scenario parser and the GUI's wording use.
+inline constexpr std::array<std::string_view, 6> kReadinessFlagNames{"readable",    "writable",     "error",
+                                                                    "read_closed", "write_closed", "priority"};
+static_assert(flag_priority == 1u << (kReadinessFlagNames.size() - 1));
 /// The ReadinessFlag bits of raw epoll bits (EPOLLIN|EPOLLRDHUP gives readable | read_closed).
 std::uint8_t readiness_flags(std::uint32_t epoll_bits) noexcept;
 /// The name of one flag ("readable", "read_closed", ...), "unknown" for anything else.

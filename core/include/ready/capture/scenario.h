@@ -14,12 +14,11 @@
 #include <cstdint>
 #include <expected>
 #include <functional>
-#include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -81,22 +80,23 @@ struct ScenarioOptions {
   std::size_t max_file_bytes = 1 << 20;
 };
 
-/// The kinds a scenario source can have (`kind` in the file).
-enum class ScenarioSourceKind : std::uint8_t {
-  tcp_listener,   ///< `bind` "127.0.0.1:0"
-  tcp_stream,     ///< `connect`: a tcp_listener's id, or a literal address (allow_remote)
-  udp,            ///< `bind`
-  unix_listener,  ///< `path` (absent: a fresh path the runner removes again)
-  unix_stream,    ///< `connect`: a unix_listener's id, or a literal path (allow_remote)
-  unix_datagram,  ///< `path` (absent: unbound)
-  socketpair,     ///< two unix_stream ends, named by `ends` (default "<id>.0", "<id>.1")
-  pipe,           ///< a sender and a receiver, `ends` (default "<id>.w", "<id>.r")
-  eventfd,        ///< `initial`, `semaphore`
-  timerfd,        ///< disarmed until a timer_arm step
-  /// cmd::Feed: the receiving unix_stream end of a socketpair whose other end the engine's
-  /// feeder thread writes (`chunk` bytes every `interval_us`); only read-side ops fit it.
-  feed,
-};
+/// The kinds a scenario source can have (`kind` in the file; wire names from the list).
+///  - tcp_listener: `bind` "127.0.0.1:0"
+///  - tcp_stream: `connect`: a tcp_listener's id, or a literal address (allow_remote)
+///  - udp: `bind`
+///  - unix_listener: `path` (absent: a fresh path the runner removes again)
+///  - unix_stream: `connect`: a unix_listener's id, or a literal path (allow_remote)
+///  - unix_datagram: `path` (absent: unbound)
+///  - socketpair: two unix_stream ends, named by `ends` (default "<id>.0", "<id>.1")
+///  - pipe: a sender and a receiver, `ends` (default "<id>.w", "<id>.r")
+///  - eventfd: `initial`, `semaphore`
+///  - timerfd: disarmed until a timer_arm step
+///  - feed: cmd::Feed: the receiving unix_stream end of a socketpair whose other end the
+///    engine's feeder thread writes (`chunk` bytes every `interval_us`); only read-side ops fit it.
+#define READY_SCENARIO_SOURCE_KIND_LIST(X)                                                                  \
+  X(tcp_listener) X(tcp_stream) X(udp) X(unix_listener) X(unix_stream) X(unix_datagram) X(socketpair) X(pipe) \
+  X(eventfd) X(timerfd) X(feed)
+READY_NAMED_ENUM(ScenarioSourceKind, std::uint8_t, READY_SCENARIO_SOURCE_KIND_LIST)
 
 /// A source as the file declares it.
 struct ScenarioSource {
@@ -120,31 +120,17 @@ struct ScenarioSource {
   bool deferred = false;
 };
 
-/// The operation of a step (`op` in the file); none when the step only waits, notes or checks.
-enum class ScenarioOp : std::uint8_t {
-  none,
-  create,
-  set_interest,
-  set_mode,
-  set_reaction,
-  rearm,
-  read,
-  drain,
-  write,
-  fill,
-  shutdown_read,
-  shutdown_write,
-  close,
-  accept,
-  eventfd_write,
-  eventfd_read,
-  timer_arm,
-  timer_disarm,
-  dup,          ///< cmd::Dup
-  close_fd,     ///< cmd::CloseFd: close(2) without deregistering; only `close` may follow
-  exhaust_fds,  ///< cmd::ExhaustFds (no source), `headroom`
-  release_fds,  ///< cmd::ReleaseFds (no source)
-};
+/// The operation of a step (`op` in the file; wire names from the list); none when the step
+/// only waits, notes or checks. What each op takes, fits and submits is its entry in the op
+/// table (core/src/capture/scenario_ops.cpp). `set_mode` submits cmd::SetTrigger: "mode" is
+/// the files' spelling of the trigger, kept so existing scenarios stay valid. dup: cmd::Dup;
+/// close_fd: cmd::CloseFd, close(2) without deregistering (only `close` may follow);
+/// exhaust_fds: cmd::ExhaustFds (no source), `headroom`; release_fds: cmd::ReleaseFds (no source).
+#define READY_SCENARIO_OP_LIST(X)                                                                             \
+  X(none) X(create) X(set_interest) X(set_mode) X(set_reaction) X(rearm) X(read) X(drain) X(write) X(fill)  \
+  X(shutdown_read) X(shutdown_write) X(close) X(accept) X(eventfd_write) X(eventfd_read) X(timer_arm)       \
+  X(timer_disarm) X(dup) X(close_fd) X(exhaust_fds) X(release_fds)
+READY_NAMED_ENUM(ScenarioOp, std::uint8_t, READY_SCENARIO_OP_LIST)
 
 /// Readiness flags as a scenario names them: ready::capture::ReadinessFlag (record.h).
 using ScenarioFlag = ReadinessFlag;
@@ -187,17 +173,13 @@ struct ScenarioStep {
   std::vector<std::string> sources;  ///< every id the op applies to, in file order (1..16; none
                                      ///< for none, exhaust_fds, release_fds)
   std::uint32_t repeat = 1;          ///< the op this many times per source, in one batch
-  std::uint32_t headroom = 0;        ///< exhaust_fds
   std::string also_close;            ///< set_reaction: reaction.also_close as an id ("" for none)
-  std::string as;                          ///< accept: the name the accepted stream gets
-  Interest interest = Interest::READABLE;  ///< set_interest
-  Trigger mode = Trigger::edge;            ///< set_mode
-  ReactionSpec reaction{};                 ///< set_reaction
-  std::uint32_t n = 4096;                  ///< read
-  std::string data;                        ///< write
-  std::uint64_t value = 1;                 ///< eventfd_write
-  std::chrono::milliseconds initial{1};    ///< timer_arm
-  std::chrono::milliseconds interval{0};   ///< timer_arm
+  std::string as;                    ///< accept: the name the accepted stream gets
+  /// The command the op submits for each of its sources, with token 0 (the runner puts in
+  /// each source's token, and a SetReaction's also_close): cmd::Read with the step's `n`,
+  /// cmd::SetTrigger for set_mode, cmd::ExhaustFds with its headroom, ... . cmd::Sync for
+  /// none and create, which submit no op command.
+  Command command = cmd::Sync{};
   std::chrono::milliseconds wait{0};       ///< after the operation, before the checks
   std::vector<ScenarioExpectation> expect;
 };
@@ -291,109 +273,33 @@ class ScenarioRunner {
   /// or held by the step limit).
   std::optional<std::chrono::steady_clock::time_point> advance(std::chrono::steady_clock::time_point now);
 
-  [[nodiscard]] bool finished() const noexcept { return phase_ == Phase::done; }
+  [[nodiscard]] bool finished() const noexcept;
   /// Finished, started, and every check held.
-  [[nodiscard]] bool passed() const noexcept { return finished() && !failed_to_start_ && !any_failed_; }
+  [[nodiscard]] bool passed() const noexcept;
   /// A source could not be created (a runtime failure, not a failed check).
-  [[nodiscard]] bool failed_to_start() const noexcept { return failed_to_start_; }
+  [[nodiscard]] bool failed_to_start() const noexcept;
   /// One per step run (and one with index kSetup if the setup failed).
-  [[nodiscard]] const std::vector<StepOutcome>& outcomes() const noexcept { return outcomes_; }
+  [[nodiscard]] const std::vector<StepOutcome>& outcomes() const noexcept;
   /// Called with each outcome as it is decided.
   std::function<void(const StepOutcome&)> on_step;
   /// The engine's token for a source id (an end name, a feed, an accept's `as`); nullopt when
   /// it has none (yet). It keeps answering after the source closed (close, close_fd).
   [[nodiscard]] std::optional<Token> token_of(std::string_view source_id) const;
-  [[nodiscard]] const Scenario& scenario() const noexcept { return scenario_; }
+  [[nodiscard]] const Scenario& scenario() const noexcept;
   /// The index of the step running or next to run (the number of steps once finished).
-  [[nodiscard]] std::size_t current_step() const noexcept { return step_; }
+  [[nodiscard]] std::size_t current_step() const noexcept;
 
   /// Step-by-step play (the GUI's "next" button): a step whose index is `limit` or more
   /// does not start until the limit is raised; meanwhile advance() returns nullopt while
   /// finished() stays false. Records observed during the pause count for the next step's
   /// checks ("since the previous step"). Default: no limit.
-  void set_step_limit(std::size_t limit) noexcept { step_limit_ = limit; }
+  void set_step_limit(std::size_t limit) noexcept;
   /// True when the next step is held back by the step limit.
-  [[nodiscard]] bool held() const noexcept {
-    return phase_ == Phase::step_start && step_ < scenario_.steps.size() && step_ >= step_limit_;
-  }
+  [[nodiscard]] bool held() const noexcept;
 
  private:
-  using Clock = std::chrono::steady_clock;
-  enum class Phase : std::uint8_t { setup, setup_wait, step_start, step_wait, barrier, checks, done };
-
-  // What the records since the window opened said about one token.
-  struct Seen {
-    std::uint64_t combos = 0;  // bit (1 << flags) for each distinct flag set seen
-    std::uint64_t events = 0;
-    std::uint32_t warnings = 0;  // bit (1 << WarningKind) for each kind recorded
-    std::uint64_t warning_count = 0;
-    bool removed = false;
-    std::map<std::uint8_t, Record> last_action;  // by Op
-  };
-  struct Pending {
-    std::uint64_t id = 0;
-    Token close_token{};  // a Close is also answered by source_removed of this token
-  };
-
-  /// Submits a command whose answer the barrier waits for; its id, or 0 if refused.
-  std::uint64_t submit(Command c, Token close_token = Token{});
-  /// Submits commands with one Engine::submit_batch; `close_tokens[i]` as for submit. The
-  /// ids, empty if refused.
-  std::vector<std::uint64_t> submit_all(std::vector<Command> cs, const std::vector<Token>& close_tokens);
-  /// The ReactionSpec with `also_close_id` resolved to its token (nullopt: it has none).
-  std::optional<ReactionSpec> resolve_reaction(ReactionSpec r, const std::string& also_close_id) const;
-  bool submit_create(const ScenarioSource& s);
-  /// The real address of the source s connects to by id (into `addr`); false, with
-  /// create_error_ set, when that source has none. True without change for a literal.
-  bool resolve_target(const ScenarioSource& s, std::optional<net::SocketAddr>& addr);
-  void start_step();
-  void begin_checks(Clock::time_point now);
-  void finish_step(StepOutcome::Status status, std::string detail);
-  void abort_run(std::size_t index, std::string detail, bool setup);
-  std::optional<std::string> address_of(const std::string& id) const;
-  /// The token a check looks at: its source's, or 0 for a source-less action check
-  /// (exhaust_fds / release_fds: the runner keeps only its own commands' answers there).
-  [[nodiscard]] std::optional<Token> check_token(const ScenarioExpectation& x) const {
-    return x.source.empty() ? std::optional<Token>(Token{0}) : token_of(x.source);
-  }
-
-  Scenario scenario_;
-  Engine& engine_;
-  Phase phase_ = Phase::setup;
-  std::size_t source_ = 0;  // setup: the source being created
-  std::size_t step_ = 0;
-  std::size_t step_limit_ = static_cast<std::size_t>(-1);
-  bool failed_to_start_ = false;
-  bool any_failed_ = false;
-  std::vector<StepOutcome> outcomes_;
-
-  std::unordered_map<std::string, Token> tokens_;                 // source id / end name -> token
-  std::unordered_map<std::uint64_t, std::string> locals_;         // token -> local address at creation
-  std::vector<std::string> owned_paths_;                          // generated unix paths to unlink
-  std::unordered_map<std::uint64_t, std::string> unbound_paths_;  // token -> generated path, bind pending
-  std::unordered_map<std::string, std::string> paths_;            // unix_listener id -> its path
-
-  std::vector<Pending> pending_;  // commands not answered yet
-  std::uint64_t create_id_ = 0;   // setup / create step: the create command
-  std::vector<Token> create_tokens_;
-  std::size_t create_answers_ = 0;
-  std::optional<std::string> create_error_;
-  std::uint64_t accept_id_ = 0;  // an accept with `as`
-  std::string accept_as_;
-  int polls_after_ = 0;      // poll_return records since every command was answered
-  int syncs_sent_for_ = -1;  // the polls_after_ value a Sync was sent for
-  bool submit_failed_ = false;
-  std::vector<std::uint64_t> sourceless_ids_;  // exhaust_fds / release_fds of the running step
-  std::string step_error_;                     // an error answer to one of them
-
-  Clock::time_point now_{};  // the `now` of the advance() running
-  Clock::time_point wait_until_{};
-  Clock::time_point barrier_deadline_{};
-  Clock::time_point checks_start_{};
-  std::vector<int> check_state_;  // per expectation of the step: 0 pending, 1 passed, -1 failed
-  std::vector<std::string> check_detail_;
-
-  std::unordered_map<std::uint64_t, Seen> window_;  // by token
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace ready::capture
