@@ -22,8 +22,7 @@ namespace ready::capture {
 namespace detail {
 
 /// A fixed array of a trivial type, allocated without initialisation; its whole pages are
-/// mapped in with one madvise(MADV_POPULATE_WRITE) (as RecordStore does, store.cpp) instead
-/// of a page fault each. A payload buffer is created on the poll thread at a source's first
+/// mapped in at once by os::populate (as RecordStore's are) instead of a page fault each. A payload buffer is created on the poll thread at a source's first
 /// kept byte; zero-filling its 64 KiB faulted 16 pages in one by one (15-20 us each on the
 /// project's VMs), for every source. Best effort: without the madvise, pages fault on use.
 template <class T>
@@ -50,7 +49,7 @@ class PopulatedArray {
 /// One source's kept payload: a byte ring of payload_bytes_per_source bytes and a ring of
 /// chunk descriptions, both allocated once. Byte offset o of the source's payload stream sits
 /// at bytes[o % capacity]; [tail, head) is kept, everything below tail was evicted. The poll
-/// thread appends under `m`; payload() copies out under `m` (memcpy only: see Engine::payload).
+/// thread appends under `m`; payload() copies out under `m` (memcpy only: docs/engine.md, "Payload").
 struct alignas(64) Engine::PayloadBuffer {
   // No initialisers (so the ring of them is allocated uninitialised): append writes every
   // field of a slot before it is part of [first, first + count). 24 bytes, so a chunk

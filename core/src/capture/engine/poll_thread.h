@@ -15,7 +15,7 @@
 //
 // The per-event path (run -> on_event -> react -> drain / echo / read -> keep -> emit) is
 // inline: defined in this header, io_ops.h and payload.h, or `inline` in loop.cpp, so that
-// loop.cpp compiles it whole, as when the engine was one file. The library is built with
+// loop.cpp compiles it whole. The library is built with
 // -fPIC, where GCC treats a non-inline function with external linkage as interposable and
 // neither inlines nor clones it; moving one of these into another .cpp (or dropping its
 // `inline`) adds calls to every event. The cold jobs (commands, accept, the source table, the
