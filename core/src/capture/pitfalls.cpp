@@ -1,9 +1,7 @@
-// The live pitfall checks: see pitfalls.h and Engine's class comment, "Pitfalls".
+// The live pitfall checks: see pitfalls.h and docs/engine.md, "Pitfalls".
 #include "capture/pitfalls.h"
 
-#include <sys/ioctl.h>
-
-#include "linux/sys.h"
+#include "linux/fds.h"
 
 namespace ready::capture::pitfalls {
 
@@ -42,12 +40,6 @@ std::uint8_t Detector::watch_for(SourceKind kind, Interest interest, Trigger tri
     w |= watch_lt_write;
   if (stream_reader(kind)) w |= watch_read_close;
   return w;
-}
-
-std::uint64_t Detector::pending_bytes(int fd) noexcept {
-  int n = 0;
-  auto r = sys::call(::ioctl, fd, FIONREAD, &n);
-  return r && n > 0 ? static_cast<std::uint64_t>(n) : 0;
 }
 
 void Detector::schedule(SourceState& s, std::uint64_t token, std::uint64_t due_ns) {
@@ -113,7 +105,7 @@ std::optional<Warning> Detector::check(SourceState& s, std::uint64_t token, int 
       return std::nullopt;
     }
     s.et = SourceState::Et::idle;  // once per edge
-    if (const std::uint64_t n = pending_bytes(fd); n > 0) return Warning{WarningKind::et_partial_read, n};
+    if (const std::uint64_t n = os::bytes_readable(fd); n > 0) return Warning{WarningKind::et_partial_read, n};
     return std::nullopt;
   }
   if (s.fired) {
@@ -123,7 +115,7 @@ std::optional<Warning> Detector::check(SourceState& s, std::uint64_t token, int 
       return std::nullopt;
     }
     s.fired = false;  // once per firing
-    if (const std::uint64_t n = pending_bytes(fd); n > 0)
+    if (const std::uint64_t n = os::bytes_readable(fd); n > 0)
       return Warning{WarningKind::oneshot_disarmed_pending, n};
   }
   return std::nullopt;

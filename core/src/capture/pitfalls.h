@@ -3,8 +3,9 @@
 // fed by the poll thread, and a heap of the deadlines the grace checks need.
 //
 // Poll thread only. The engine keeps one SourceState in each source and one Detector; it
-// calls the hooks below and records the Warning a hook returns (see Engine's class comment,
-// "Pitfalls", for the rules as the user sees them).
+// calls the hooks below and records the Warning a hook returns (see docs/engine.md,
+// "Pitfalls", for the rules as the user sees them). The bytes left are measured with
+// os::bytes_readable (FIONREAD, core/src/linux/fds.h).
 #pragma once
 
 #include <cstdint>
@@ -25,7 +26,7 @@ struct Config {
   std::uint32_t spin_events = 64;
 };
 
-/// What a source is watched for, from its kind, interest and trigger mode.
+/// What a source is watched for, from its kind, interest and trigger.
 enum Watch : std::uint8_t {
   watch_none = 0,
   watch_et_read = 1 << 0,       ///< edge-triggered, readable interest, a byte/datagram reader
@@ -142,10 +143,6 @@ class Detector {
       if (auto w = check(*s, e.token, fd, now_ns)) emit(Token(static_cast<std::size_t>(e.token)), *w);
     }
   }
-
-  /// Bytes waiting to be read on `fd` (FIONREAD; for a datagram socket the next datagram's
-  /// size), 0 when the ioctl fails.
-  static std::uint64_t pending_bytes(int fd) noexcept;
 
  private:
   struct Entry {

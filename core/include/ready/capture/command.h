@@ -35,7 +35,7 @@ namespace ready::capture {
 ///  - none: nothing: the user acts by hand (the default, for lessons)
 ///  - read: one read of up to `n` bytes per readable event
 ///  - drain: read until would-block (payload kept, bounded)
-///  - echo: streams: read until would-block, writing each chunk back (back-pressure: Engine)
+///  - echo: streams: read until would-block, writing each chunk back (docs/engine.md, "Echo")
 ///  - discard: read until would-block, bytes thrown away
 ///  - auto_accept: listeners: accept until would-block; accepted streams get Reaction::none
 #define READY_REACTION_LIST(X) X(none) X(read) X(drain) X(echo) X(discard) X(auto_accept)
@@ -89,7 +89,7 @@ struct ReactionSpec {
 };
 
 /// The `bits` of a source record (source_added / changed / removed): the interest, trigger
-/// mode and reaction in force, packed as interest bits | trigger << 8 | reaction << 16.
+/// and reaction in force, packed as interest bits | trigger << 8 | reaction << 16.
 struct SourceBits {
   Interest interest = Interest::READABLE;
   Trigger trigger = Trigger::edge;
@@ -222,7 +222,7 @@ struct Read {
   Token token;
   std::uint32_t n = 4096;
 };
-/// Read until would-block, end-of-file or an error (bounded: see Engine).
+/// Read until would-block, end-of-file or an error (bounded: docs/engine.md, "Bounds").
 struct Drain {
   Token token;
 };
@@ -231,7 +231,7 @@ struct Write {
   Token token;
   std::string bytes;
 };
-/// Write until would-block (bounded: see Engine).
+/// Write until would-block (bounded: docs/engine.md, "Bounds").
 struct Fill {
   Token token;
 };

@@ -1,0 +1,454 @@
+// The capture engine's poll thread: its state (Engine::Impl), one source (Src) and the
+// helpers every part of the engine shares. Private to the engine's files:
+//
+//   api.cpp        Engine's public functions: start, submit, stop, the accessors
+//   loop.cpp       the poll loop: run, dispatch one event, reactions, the still-ready list,
+//                  pitfall checks, stats records
+//   io_ops.h       operations on a source: read, drain, write, fill, echo and its back-pressure
+//   sources.cpp    the source table: add, close, publish SourceInfo
+//   accept.cpp     accept, auto-accept and the EMFILE reserve
+//   commands.cpp   one exec() per cmd:: type, and how many tokens a command takes
+//   payload.h/.cpp payload buffers: keep, retire, snapshot
+//   feeder.h/.cpp  cmd::Feed's writer thread
+//
+// The behaviour is specified in docs/engine.md.
+//
+// The per-event path (run -> on_event -> react -> drain / echo / read -> keep -> emit) is
+// inline: defined in this header, io_ops.h and payload.h, or `inline` in loop.cpp, so that
+// loop.cpp compiles it whole. The library is built with
+// -fPIC, where GCC treats a non-inline function with external linkage as interposable and
+// neither inlines nor clones it; moving one of these into another .cpp (or dropping its
+// `inline`) adds calls to every event. The cold jobs (commands, accept, the source table, the
+// feeder) are ordinary functions in their own files.
+#pragma once
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "capture/engine/feeder.h"
+#include "capture/pitfalls.h"
+#include "linux/fds.h"
+#include "ready/capture/engine.h"
+#include "ready/event.h"
+#include "ready/net/tcp.h"
+#include "ready/net/udp.h"
+#include "ready/net/unix.h"
+#include "ready/poll.h"
+#include "ready/unix/eventfd.h"
+#include "ready/unix/pipe.h"
+#include "ready/unix/timerfd.h"
+#include "ready/waker.h"
+
+namespace ready::capture {
+
+namespace detail {
+
+using Clock = std::chrono::steady_clock;
+constexpr Token kWakerToken{0};  // sources start at 1
+// The stats timer's token: sources count up from 1 and never reach it.
+constexpr Token kStatsToken{std::numeric_limits<std::size_t>::max()};
+constexpr std::chrono::nanoseconds kStatsEvery = std::chrono::seconds(1);
+constexpr std::size_t kScratchBytes = 64 * 1024;
+constexpr std::size_t kEventsPerPoll = 1024;
+
+using Io = std::variant<net::TcpListener, net::TcpStream, net::UdpSocket, net::UnixListener, net::UnixStream,
+                        net::UnixDatagram, unix::Sender, unix::Receiver, unix::EventFd, unix::TimerFd>;
+
+inline IoSource& base(Io& io) {
+  return std::visit([](auto& s) -> IoSource& { return s; }, io);
+}
+
+/// The errno an error value stands for (ready::Errc mapped to the epoll errno it replaces).
+inline int errno_of(const std::error_code& ec) noexcept {
+  if (ec.category() == std::system_category() || ec.category() == std::generic_category()) return ec.value();
+  if (ec.category() == ready_category()) {
+    switch (static_cast<Errc>(ec.value())) {
+      case Errc::already_registered:
+      case Errc::waker_exists:
+        return EEXIST;
+      case Errc::not_registered:
+        return ENOENT;
+      case Errc::registered_with_other_poll:
+        return EINVAL;
+    }
+  }
+  return EIO;
+}
+
+/// Streams and pipe ends: end-of-file and errors end them (datagram errors do not).
+inline bool is_stream_like(SourceKind k) noexcept {
+  return k == SourceKind::tcp_stream || k == SourceKind::unix_stream || k == SourceKind::pipe_sender ||
+         k == SourceKind::pipe_receiver;
+}
+
+inline bool is_datagram(SourceKind k) noexcept {
+  return k == SourceKind::udp || k == SourceKind::unix_datagram;
+}
+
+/// The result of one operation, as a record states it.
+struct Step {
+  Outcome outcome = Outcome::ok;
+  std::uint64_t n = 0;
+  int err = 0;
+  /// A drain that ended at a short stream read (ReactionSpec::stop_at_short_read): outcome
+  /// ok, but the source is drained, unlike a drain stopped by max_drain_bytes.
+  bool drained_by_short_read = false;
+  [[nodiscard]] bool fatal() const noexcept { return outcome == Outcome::error; }
+};
+
+inline Step step_of(const io_result<std::size_t>& r, bool zero_is_eof) {
+  if (r) return *r == 0 && zero_is_eof ? Step{Outcome::eof, 0, 0} : Step{Outcome::ok, *r, 0};
+  if (is_would_block(r.error())) return {Outcome::would_block, 0, 0};
+  return {Outcome::error, 0, errno_of(r.error())};
+}
+
+/// How many sources a command creates (and so how many tokens `submit` hands out for it).
+int tokens_needed(const Command& c) noexcept;  // commands.cpp
+
+}  // namespace detail
+
+/// The poll thread's state. Only the poll thread touches it (the Waker's wake() excepted,
+/// which is thread-safe), from the start of the thread to its end.
+struct Engine::Impl {
+  using Clock = detail::Clock;
+  using Io = detail::Io;
+  using Step = detail::Step;
+
+  // Ordered (and aligned) so that what an event touches fills two cache lines: with many
+  // sources each event finds its source cold, and each line is a miss.
+  struct alignas(64) Src {
+    Token token;
+    Io io;
+    SourceKind kind;
+    Interest interest;
+    Trigger trigger;
+    bool connecting = false;
+    int fd = -1;
+    ReactionSpec reaction;
+    bool still_ready = false;     // on Impl::still_ready (a reaction stopped at max_drain_bytes)
+    bool evict_warned = false;    // the first eviction's warning was recorded
+    bool payload_failed = false;  // the buffer could not be allocated: keep nothing
+    std::uint64_t bytes_in = 0;
+    std::shared_ptr<PayloadBuffer> payload{};  // created at the first kept byte
+    // Echo back-pressure: bytes read but not yet written back, pending[pending_off, +pending_len).
+    std::size_t pending_len = 0;
+    std::uint64_t bytes_out = 0;
+    std::vector<std::byte> pending{};  // allocated once, echo_pending_bytes
+    std::size_t pending_off = 0;
+    OwnedFd dup{};  // cmd::Dup's copy of the descriptor: closed with the source (or kept as a ghost)
+    pitfalls::SourceState pit{};  // the live pitfall checks' state (docs/engine.md, "Pitfalls")
+  };
+
+  Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
+      : poll(std::move(p)),
+        waker(std::move(w)),
+        reserve(std::move(reserve_fd)),
+        stats_timer(std::move(stats_fd)) {}
+
+  Engine* eng = nullptr;
+  Poll poll;
+  Waker waker;
+  // A descriptor held back for EMFILE on accept (an eventfd: any descriptor frees a slot).
+  std::optional<unix::EventFd> reserve;
+  // One-shot, kStatsEvery, registered under kStatsToken: its expiry ends the poll when a
+  // stats record is due, so the poll itself never needs a timeout (epoll_wait(-1) arms no
+  // hrtimer per call). Re-armed after each stats record; re-arming clears the expiry, so
+  // it is never read. Closed with the rest of this state when the thread ends.
+  unix::TimerFd stats_timer;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Src>> sources;
+  std::vector<std::byte> scratch = std::vector<std::byte>(detail::kScratchBytes);
+  // Sources whose reaction stopped at max_drain_bytes (edge/oneshot): continued next iteration.
+  std::vector<Token> still_ready;
+  std::vector<Token> continuing;  // still_ready taken for one iteration (kept to reuse its storage)
+  // cmd::Feed's writers, by the feed source's token: stopped and joined when it closes.
+  std::unordered_map<std::uint64_t, std::unique_ptr<detail::Feeder>> feeders;
+  // cmd::CloseFd on a source with a Dup copy: the copy, by the old token. It keeps the
+  // registration alive (its events are recorded as event_after_close) until Close closes it.
+  std::unordered_map<std::uint64_t, OwnedFd> ghosts;
+  // cmd::ExhaustFds: the ballast descriptors and the RLIMIT_NOFILE to restore (active while exhausted).
+  os::FdBallast ballast;
+  Clock::time_point t0 = Clock::now();
+  bool pushed = false;
+  pitfalls::Detector pit;     // configured by Engine's constructor
+  std::uint64_t loop_ns = 0;  // when this iteration's poll returned: the pitfall checks' clock
+
+  // ---- records (inline: every event emits) ----
+
+  std::uint64_t now_ns() const {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+  }
+
+  // A clock reading no record has used yet: the poll's return, or the capture time of kept
+  // payload. The next record takes it as its time instead of reading the clock again (one
+  // clock read per event less: a drain action carries the time its last kept read
+  // returned, the same time as that payload chunk). Nothing was emitted since the reading,
+  // so record times stay non-decreasing.
+  std::uint64_t unused_ns = 0;
+  bool have_unused_ns = false;
+
+  std::uint64_t stamp() {
+    unused_ns = now_ns();
+    have_unused_ns = true;
+    return unused_ns;
+  }
+
+  void emit(Record r) {
+    r.t_ns = have_unused_ns ? unused_ns : now_ns();
+    have_unused_ns = false;
+    if (eng->ring_.try_push(r)) pushed = true;
+  }
+
+  void flush() {
+    if (!pushed) return;
+    pushed = false;
+    (void)eng->notifier_.notify();
+  }
+
+  void action(Token token, int fd, Op op, Step s, std::uint64_t cmd) {
+    Record r;
+    r.kind = RecordKind::action;
+    r.token = token.value;
+    r.fd = fd;
+    r.op = static_cast<std::uint8_t>(op);
+    r.outcome = s.outcome;
+    r.value = s.n;
+    r.value2 = cmd;
+    r.err = s.err;
+    emit(r);
+  }
+  void action(const Src& s, Op op, Step st, std::uint64_t cmd) { action(s.token, s.fd, op, st, cmd); }
+  void error_action(Token token, Op op, int err, std::uint64_t cmd) {
+    action(token, -1, op, Step{Outcome::error, 0, err}, cmd);
+  }
+  void error_action(Token token, Op op, const std::error_code& ec, std::uint64_t cmd) {
+    error_action(token, op, detail::errno_of(ec), cmd);
+  }
+
+  void warning(const Src* s, WarningKind w, std::uint64_t value, int err = 0) {
+    Record r;
+    r.kind = RecordKind::warning;
+    r.token = s ? s->token.value : 0;
+    r.fd = s ? s->fd : -1;
+    r.op = static_cast<std::uint8_t>(w);
+    r.value = value;
+    r.err = err;
+    emit(r);
+  }
+
+  void source_record(RecordKind k, const Src& s, std::uint64_t value, std::uint64_t value2) {
+    Record r;
+    r.kind = k;
+    r.token = s.token.value;
+    r.fd = s.fd;
+    r.op = static_cast<std::uint8_t>(s.kind);
+    r.bits = SourceBits{s.interest, s.trigger, s.reaction.kind}.pack();
+    r.value = value;
+    r.value2 = value2;
+    emit(r);
+  }
+
+  void stats() {
+    Record r;
+    r.kind = RecordKind::stats;
+    // Read before the push: the values describe the records before this one.
+    r.value2 = eng->ring_.dropped();
+    r.value = eng->ring_.produced();
+    emit(r);
+  }
+
+  // ---- the source table (sources.cpp; find is inline: every event looks its source up) ----
+
+  // A direct-mapped cache in front of `sources` (token -> Src*). Tokens are handed out in
+  // sequence, so live sources rarely share a slot, and a hit is one load from a 4 KiB table
+  // instead of the hash bucket and node (cold lines with many sources). Token 0 is never a
+  // source's, so it marks an empty slot; close_source clears its source's slot.
+  struct CacheSlot {
+    std::uint64_t token = 0;
+    Src* src = nullptr;
+  };
+  static constexpr std::size_t kSrcCacheSlots = 256;
+  std::array<CacheSlot, kSrcCacheSlots> src_cache{};
+
+  Src* find(Token t) {
+    CacheSlot& c = src_cache[t.value % kSrcCacheSlots];
+    if (c.token == t.value && t.value != 0) return c.src;
+    auto it = sources.find(t.value);
+    if (it == sources.end()) return nullptr;
+    c = CacheSlot{t.value, it->second.get()};
+    return c.src;
+  }
+
+  /// A read reaction of 0 bytes would read 0, which a stream reports as end-of-file.
+  static bool valid(const ReactionSpec& r) noexcept {
+    return (r.kind != Reaction::read || r.n > 0) && r.work_ns_per_kib <= ReactionSpec::kMaxWorkNsPerKib;
+  }
+
+  /// ReactionSpec::work_ns_per_kib: the handler's simulated work for `bytes` just read by a
+  /// reaction (cmd 0), spent on the poll thread as a real handler's would be.
+  void handler_work(const Src& s, std::uint64_t cmd, std::uint64_t bytes) const {
+    if (cmd != 0 || s.reaction.work_ns_per_kib == 0 || bytes == 0) return;
+    const auto until = Clock::now() + std::chrono::nanoseconds(bytes * s.reaction.work_ns_per_kib / 1024);
+    while (Clock::now() < until) {
+    }
+  }
+
+  /// Registers a new source and records source_added; records the failure otherwise (the
+  /// descriptor is then closed unregistered).
+  Src* add_source(Token token, SourceKind kind, Io io, const SourceOptions& o, std::uint64_t parent,
+                  std::uint64_t cmd, bool connecting = false, std::string_view local = {});
+  /// Deregisters, then closes; records source_removed (value: bytes in, value2: bytes out).
+  void close_source(Token token);
+  /// Closes every source in token order, the CloseFd ghosts and the ExhaustFds ballast (stop).
+  void close_all();
+  /// Publishes what source_info(token) returns; `local` overrides the local address's text.
+  void publish_info(Src& s, std::string_view local = {});
+
+  // ---- payload buffers (payload.h) ----
+
+  /// Keeps bytes a read or write moved in the source's payload buffer (docs/engine.md, "Payload").
+  void keep(Src& s, Direction d, std::span<const std::byte> data, const net::SocketAddr* peer = nullptr);
+  /// The source closed: its payload stays readable, for the last payload_closed_sources.
+  void retire_payload(Src& s);
+
+  // ---- operations on a source (io_ops.h) ----
+
+  /// One read; a UDP read also gives its sender in `from`.
+  io_result<std::size_t> read_some(Src& s, std::span<std::byte> buf, net::SocketAddr* from = nullptr);
+  io_result<std::size_t> write_some(Src& s, std::span<const std::byte> buf);
+  /// One read of an eventfd's or timerfd's counter; nullopt for other kinds.
+  std::optional<Step> read_counter(Src& s);
+  Op counter_read_op(const Src& s) const {
+    return s.kind == SourceKind::eventfd ? Op::eventfd_read : Op::read;
+  }
+  /// One read into scratch[0, len), its bytes kept as payload unless `keep_bytes` is false.
+  Step read_into_scratch(Src& s, std::size_t len, bool keep_bytes = true);
+  /// One write; the bytes it took are kept as payload.
+  Step write_once(Src& s, std::span<const std::byte> data);
+  /// A read action ended: the pitfall checks' hook (read_after_close is recorded here).
+  void read_checked(Src& s, const Step& st);
+  /// One read of up to n bytes.
+  Step read_once(Src& s, std::uint32_t n, std::uint64_t cmd);
+  /// Reads until would-block, end-of-file, an error or `cap` bytes (0: max_drain_bytes;
+  /// outcome ok); with `short_read_ends` (ReactionSpec::stop_at_short_read on a stream), also
+  /// after a short read (outcome ok).
+  Step drain(Src& s, std::uint64_t cmd, bool keep_bytes = true, bool short_read_ends = false,
+             std::size_t cap = 0);
+  /// Writes until would-block, an error or max_drain_bytes (outcome ok).
+  Step fill(Src& s, std::uint64_t cmd);
+  /// Writes `data` until it is all written, it would block or fails; records one write
+  /// action (ok with the bytes taken, when some were).
+  Step write_all(Src& s, std::span<const std::byte> data, std::uint64_t cmd);
+  /// Bytes one event's reaction may move: ReactionSpec::budget, at most max_drain_bytes.
+  std::size_t reaction_cap(const Src& s) const noexcept {
+    const std::size_t m = eng->config_.max_drain_bytes;
+    return s.reaction.budget == 0 ? m
+                                  : static_cast<std::size_t>(std::min<std::uint64_t>(s.reaction.budget, m));
+  }
+  /// What the source is registered for: its interest, or WRITABLE only while an echo waits.
+  static Interest registered_interest(const Src& s) noexcept {
+    return s.pending_len != 0 ? Interest::WRITABLE : s.interest;
+  }
+  /// Re-registers for registered_interest (an echo's hold began or ended).
+  void reregister(Src& s);
+  /// Keeps what the peer did not take and stops reading until it is written.
+  void hold(Src& s, std::span<const std::byte> rest);
+  /// Writes pending echo bytes; once none is left, the source reads again.
+  Step flush_pending(Src& s);
+  /// Echo: read a chunk, write it back; until would-block, EOF, an error, the bound, or a
+  /// peer that does not take everything (the rest waits in the pending buffer).
+  Step echo(Src& s);
+
+  // ---- accept (accept.cpp) ----
+
+  /// One accept; the new stream becomes a source with the listener's reaction.
+  Step accept_one(Src& l, std::uint64_t cmd);
+  /// EMFILE on accept: drop the waiting connections with the reserve descriptor's help.
+  void emfile(Src& l);
+  /// Auto-accept: accepts until would-block (or a listener error).
+  void accept_until_would_block(Src& l);
+
+  // ---- the loop (loop.cpp, all inline there) ----
+
+  void run();
+  void on_event(const Event& e);
+  /// A source's reaction to readiness (readable: it may read; write_closed: a pipe sender's
+  /// reader is gone). Also runs, as readable, for a source continued from still_ready.
+  void react(Src& src, bool readable, bool write_closed, bool short_read_ends = false);
+  /// Continues the reactions that stopped at max_drain_bytes in the last iteration.
+  void continue_still_ready();
+  /// An event for a token that is no source (tokens are never reused, so it names the old
+  /// one): closed earlier in this batch, or a CloseFd ghost kept registered by its Dup copy.
+  void stale_event(const Event& e);
+  /// A reaction closes its source (end-of-file, a fatal error): and ReactionSpec::also_close.
+  void close_by_reaction(Token token);
+  /// The grace checks that are due (after this iteration's events: a new edge came first).
+  void run_pitfall_checks();
+
+  // ---- commands (commands.cpp): one exec per cmd:: type ----
+
+  /// Runs a batch of queued commands in order.
+  void execute(std::vector<Queued>& batch);
+
+  void exec(cmd::TcpListen& c, const Ticket& t);
+  void exec(cmd::TcpConnect& c, const Ticket& t);
+  void exec(cmd::UdpBind& c, const Ticket& t);
+  void exec(cmd::UnixListen& c, const Ticket& t);
+  void exec(cmd::UnixConnect& c, const Ticket& t);
+  void exec(cmd::UnixDatagramBind& c, const Ticket& t);
+  void exec(cmd::SocketPair& c, const Ticket& t);
+  void exec(cmd::Pipe& c, const Ticket& t);
+  void exec(cmd::EventFdCreate& c, const Ticket& t);
+  void exec(cmd::TimerFdCreate& c, const Ticket& t);
+  void exec(cmd::SetInterest& c, const Ticket& t);
+  void exec(cmd::SetTrigger& c, const Ticket& t);
+  void exec(cmd::Rearm& c, const Ticket& t);
+  void exec(cmd::SetReaction& c, const Ticket& t);
+  void exec(cmd::Read& c, const Ticket& t);
+  void exec(cmd::Drain& c, const Ticket& t);
+  void exec(cmd::Write& c, const Ticket& t);
+  void exec(cmd::Fill& c, const Ticket& t);
+  void exec(cmd::ShutdownRead& c, const Ticket& t);
+  void exec(cmd::ShutdownWrite& c, const Ticket& t);
+  void exec(cmd::Close& c, const Ticket& t);
+  void exec(cmd::Accept& c, const Ticket& t);
+  void exec(cmd::EventFdWrite& c, const Ticket& t);
+  void exec(cmd::EventFdRead& c, const Ticket& t);
+  void exec(cmd::TimerArm& c, const Ticket& t);
+  void exec(cmd::TimerDisarm& c, const Ticket& t);
+  void exec(cmd::Note& c, const Ticket& t);
+  void exec(cmd::Sync& c, const Ticket& t);
+  void exec(cmd::Feed& c, const Ticket& t);
+  void exec(cmd::Dup& c, const Ticket& t);
+  void exec(cmd::CloseFd& c, const Ticket& t);
+  void exec(cmd::ExhaustFds& c, const Ticket& t);
+  void exec(cmd::ReleaseFds& c, const Ticket& t);
+
+  /// Gives back the ExhaustFds ballast and limit; records release_fds (when something was
+  /// held, or always for a command: `cmd` != 0).
+  void release_fds(std::uint64_t cmd);
+
+ private:
+  bool refused_remote(const net::SocketAddr& a, bool allow, const Ticket& t);
+  template <class T>
+  bool created(const io_result<T>& r, const Ticket& t);
+  /// The source a command names, or an EBADF action.
+  Src* target(Token token, Op op, const Ticket& t);
+  void modify(Src& s, Interest interest, Trigger trigger, Op op, const Ticket& t);
+  void shutdown(Token token, net::Shutdown how, Op op, const Ticket& t);
+};
+
+}  // namespace ready::capture
