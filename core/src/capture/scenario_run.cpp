@@ -1,7 +1,6 @@
 // The scenario runner: creates a scenario's sources, submits each step's commands, waits
 // for the barrier and judges the checks against the records it observes. Passive: its owner
 // drives it (the contract: scenario.h).
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -28,7 +27,7 @@ std::string generated_unix_path() {
   // A per-user 0700 directory when there is one (getenv: no other thread sets variables here).
   if (const char* x = std::getenv("XDG_RUNTIME_DIR"); x && x[0] == '/' && std::string_view(x).size() < 60)
     dir = x;
-  return dir + "/readyscope-scn-" + std::to_string(::getpid()) + "-" + std::to_string(seq.fetch_add(1)) +
+  return dir + "/readyscope-scn-" + std::to_string(os::process_id()) + "-" + std::to_string(seq.fetch_add(1)) +
          ".sock";
 }
 

@@ -1,7 +1,6 @@
 // RecordStore: chunked parallel arrays, a per-token index of 32-bit offsets.
 #include "ready/capture/store.h"
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>

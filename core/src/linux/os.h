@@ -44,6 +44,8 @@ io_result<void> rewind(int fd) noexcept;
 /// Writes all of `data` (EINTR and short writes retried).
 io_result<void> write_all(int fd, std::span<const char> data) noexcept;
 
+/// This process's id (getpid(2)), e.g. to make a name no other process uses.
+int process_id() noexcept;
 /// Removes the name `path` (unlink(2)); a socket file a scenario bound, for example.
 io_result<void> remove_file(const std::string& path) noexcept;
 
