@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "capture/interest_names.h"
+#include "capture/name_list.h"
 #include "capture/recording_format.h"
 #include "linux/os.h"
 #include "ready/capture/command.h"
@@ -117,16 +118,6 @@ int event_index(std::string_view s) noexcept {
   return -1;
 }
 
-// For error messages only (never built on the way through a valid line).
-template <class Names>
-std::string join(const Names& names) {
-  std::string s;
-  for (const auto& n : names) {
-    if (!s.empty()) s += ", ";
-    s += n;
-  }
-  return s;
-}
 std::string interest_names() {
   std::string s;
   for (const auto& i : kInterestNames) s += (s.empty() ? "" : ", ") + std::string(i.name);

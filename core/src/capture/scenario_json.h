@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "capture/name_list.h"
 #include "ready/capture/scenario.h"
 #include "ready/enum_names.h"
 
@@ -19,16 +20,7 @@ namespace ready::capture::scenario {
 
 using json = nlohmann::json;
 
-/// "a, b, c": the names a message lists.
-template <class Names>
-std::string join(const Names& names) {
-  std::string s;
-  for (const auto& n : names) {
-    if (!s.empty()) s += ", ";
-    s += n;
-  }
-  return s;
-}
+using capture::join;
 
 /// A validation failure; thrown inside the parser only and turned into a ScenarioError.
 struct Invalid {
