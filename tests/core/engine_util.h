@@ -78,6 +78,20 @@ inline SourceOptions with(Reaction r, Interest i = Interest::READABLE, Trigger t
   return SourceOptions{i, t, ReactionSpec{r, 4096}};
 }
 
+/// A witness for "nothing happened" in an engine: an eventfd source created readable (edge,
+/// counter 1), awaited until its readiness record is in `c.records`. Its event comes from an
+/// epoll_wait that began after every command submitted before it had run, and the ring keeps
+/// the poll thread's order, so a record those commands (or the events they cause) would
+/// produce is in `c.records` by then. The witness's token, or nullopt if it never fired.
+inline std::optional<Token> await_witness(Engine& eng, Collector& c) {
+  auto w = eng.submit(cmd::EventFdCreate{1, false, SourceOptions{}});
+  if (!w) return std::nullopt;
+  if (!c.wait_for(seen(
+          [t = w->token](const Record& r) { return r.kind == RecordKind::readiness && r.token == t.value; })))
+    return std::nullopt;
+  return w->token;
+}
+
 /// A loopback address nothing listens on (a listener's port, after the listener closed).
 inline net::SocketAddr closed_port() {
   auto l = plain_listener(any_local_address());

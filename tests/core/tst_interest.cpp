@@ -130,7 +130,7 @@ class TestInterest : public CoreTest {
     QCOMPARE(Registry::epoll_mask(R | W, Trigger::oneshot),
              std::uint32_t{EPOLLIN | EPOLLRDHUP | EPOLLOUT | EPOLLONESHOT});
 
-    for (auto trigger : {Trigger::edge, Trigger::level, Trigger::oneshot}) {
+    for (const Trigger trigger : all_values<Trigger>()) {
       const auto m = Registry::epoll_mask(R | W | P, trigger);
       QVERIFY((m & (EPOLLERR | EPOLLHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP)) == 0);
     }

@@ -222,15 +222,15 @@ class TestNames : public QObject {
 
  private slots:
   void tables() {
-    check_table<Trigger>("Trigger");
-    check_table<Reaction>("Reaction");
-    check_table<RecordKind>("RecordKind");
-    check_table<SourceKind>("SourceKind");
-    check_table<Op>("Op");
-    check_table<Outcome>("Outcome");
-    check_table<WarningKind>("WarningKind");
-    check_table<ScenarioOp>("ScenarioOp");
-    check_table<ScenarioSourceKind>("ScenarioSourceKind");
+    CHECKED_CALL(check_table<Trigger>("Trigger"));
+    CHECKED_CALL(check_table<Reaction>("Reaction"));
+    CHECKED_CALL(check_table<RecordKind>("RecordKind"));
+    CHECKED_CALL(check_table<SourceKind>("SourceKind"));
+    CHECKED_CALL(check_table<Op>("Op"));
+    CHECKED_CALL(check_table<Outcome>("Outcome"));
+    CHECKED_CALL(check_table<WarningKind>("WarningKind"));
+    CHECKED_CALL(check_table<ScenarioOp>("ScenarioOp"));
+    CHECKED_CALL(check_table<ScenarioSourceKind>("ScenarioSourceKind"));
   }
 
   void readiness_flag_table() {

@@ -96,11 +96,11 @@ class TestPollSignals : public CoreTest {
  private slots:
   // mio 1.x Poll::poll docs: EINTR is no longer retried but returned. A handler installed
   // without SA_RESTART runs during the wait; poll returns std::errc::interrupted.
-  void eintr_from_signal_during_poll_is_returned_as_value() { expect_poll_interrupted(0); }
+  void eintr_from_signal_during_poll_is_returned_as_value() { CHECKED_CALL(expect_poll_interrupted(0)); }
 
   // Linux never restarts epoll_wait after a handler, even with SA_RESTART (signal(7)), so
   // the caller sees EINTR either way; Poll does not hide it.
-  void eintr_is_returned_even_with_sa_restart() { expect_poll_interrupted(SA_RESTART); }
+  void eintr_is_returned_even_with_sa_restart() { CHECKED_CALL(expect_poll_interrupted(SA_RESTART)); }
 
   // Registry is thread-safe: adding an already-readable source from another thread wakes a
   // poll that is blocked with nothing registered, and the event carries exactly its token.

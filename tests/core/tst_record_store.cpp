@@ -183,8 +183,9 @@ class TestRecordStore : public ready::test::CoreTest {
     RecordStore store(StoreLimits{.chunk_records = 8, .max_records = 256});
     store.append(readiness(1, 4, 9));  // the token's fd is 9
     std::vector<Record> compact;
-    for (std::uint8_t op = 0; op <= static_cast<std::uint8_t>(Op::modify); ++op)
-      for (auto o : {Outcome::ok, Outcome::would_block, Outcome::eof, Outcome::in_progress, Outcome::error}) {
+    for (const Op each_op : ready::all_values<Op>())
+      for (const Outcome o : ready::all_values<Outcome>()) {
+        const auto op = static_cast<std::uint8_t>(each_op);
         Record a = action(2, 4, 9, (std::uint64_t{1} << 27) - 1 - op);
         a.op = op;
         a.outcome = o;

@@ -654,13 +654,16 @@ class TestRecording : public CoreTest {
       };
       auto w = RecordingWriter::create(file.path, std::move(o));
       QVERIFY_OK(w);
-      auto pump = [&] {
+      // Takes the ring's records into `records` and the file; the first failed write, if any
+      // (checked by the caller: a QVERIFY in here would only leave the lambda).
+      auto pump = [&]() -> io_result<void> {
         (void)eng.notifier().begin_drain();
         std::array<Record, 256> buf{};
         while (const std::size_t n = eng.drain(buf)) {
           records.insert(records.end(), buf.begin(), buf.begin() + n);
-          QVERIFY_OK(w->write(std::span<const Record>(buf.data(), n)));
+          if (auto written = w->write(std::span<const Record>(buf.data(), n)); !written) return written;
         }
+        return {};
       };
       auto lt = eng.submit(cmd::TcpListen{any_local_address(), SourceOptions{.reaction = {Reaction::echo}}});
       QVERIFY_OK(lt);
@@ -676,11 +679,23 @@ class TestRecording : public CoreTest {
       CHECKED_WRITE(plain_send(client->get(), bytes("hello")), 5);
       std::array<std::byte, 16> buf{};
       EXPECT_READ(plain_recv(client->get(), buf), buf, "hello");
-      pump();
+      QVERIFY_OK(pump());
       client->reset();
-      std::this_thread::sleep_for(20ms);
+      // The client's close reaches the capture before the stop: the echo's read of the
+      // accepted stream ends in end-of-file (or a reset), whether in the drain that echoed
+      // "hello" or on the read_closed event that follows.
+      const auto close_seen = [&] {
+        return std::any_of(records.begin(), records.end(), [](const Record& r) {
+          return r.kind == RecordKind::action && (r.outcome == Outcome::eof || r.outcome == Outcome::error);
+        });
+      };
+      for (Deadline d; !close_seen() && !d.expired();) {
+        (void)wait_readable(eng.notifier().as_raw_fd(), 100ms);
+        QVERIFY_OK(pump());
+      }
+      QVERIFY2(close_seen(), "the client's close never reached the capture");
       eng.stop();
-      pump();
+      QVERIFY_OK(pump());
       QVERIFY_OK(w->close());
       QCOMPARE(eng.produced(), eng.delivered() + eng.dropped());
     }

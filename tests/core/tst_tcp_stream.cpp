@@ -41,54 +41,55 @@ class TestTcpStream : public CoreTest {
 
  private slots:
   // mio: tcp_stream::tcp_stream_ipv4 (smoke test against an echo server, via connect).
-  void tcp_stream_ipv4() { smoke_test_tcp_stream(any_local_address(), TcpStream::connect); }
+  void tcp_stream_ipv4() { CHECKED_CALL(smoke_test_tcp_stream(any_local_address(), TcpStream::connect)); }
 
   // mio: tcp_stream::tcp_stream_ipv6 (the same on [::1]).
   void tcp_stream_ipv6() {
     SKIP_WITHOUT_IPV6();
-    smoke_test_tcp_stream(any_local_ipv6_address(), TcpStream::connect);
+    CHECKED_CALL(smoke_test_tcp_stream(any_local_ipv6_address(), TcpStream::connect));
   }
 
   // mio: tcp_stream::tcp_stream_std. A stream connected with plain syscalls (blocking, as
   // std::net::TcpStream::connect), switched to O_NONBLOCK and adopted with from_fd.
   void tcp_stream_std() {
-    smoke_test_tcp_stream(any_local_address(), [](const SocketAddr& addr) -> io_result<TcpStream> {
-      auto fd = plain_connect(addr);
-      if (!fd) return std::unexpected(fd.error());
-      if (auto r = make_nonblocking(fd->get()); !r) return std::unexpected(r.error());
-      return TcpStream::from_fd(std::move(*fd));
-    });
+    CHECKED_CALL(
+        smoke_test_tcp_stream(any_local_address(), [](const SocketAddr& addr) -> io_result<TcpStream> {
+          auto fd = plain_connect(addr);
+          if (!fd) return std::unexpected(fd.error());
+          if (auto r = make_nonblocking(fd->get()); !r) return std::unexpected(r.error());
+          return TcpStream::from_fd(std::move(*fd));
+        }));
   }
 
   // mio: tcp_stream::set_get_ttl. Once connected (writable), a TTL of 10 round-trips.
   void set_get_ttl() {
-    with_connected_stream([](const TcpStream& stream) {
+    CHECKED_CALL(with_connected_stream([](const TcpStream& stream) {
       constexpr std::uint32_t TTL = 10;
       QVERIFY_OK(stream.set_ttl(TTL));
       auto ttl = stream.ttl();
       QVERIFY_OK(ttl);
       QCOMPARE(*ttl, TTL);
-    });
+    }));
   }
 
   // mio: tcp_stream::get_ttl_without_previous_set.
   void get_ttl_without_previous_set() {
-    with_connected_stream([](const TcpStream& stream) { QVERIFY_OK(stream.ttl()); });
+    CHECKED_CALL(with_connected_stream([](const TcpStream& stream) { QVERIFY_OK(stream.ttl()); }));
   }
 
   // mio: tcp_stream::set_get_nodelay. TCP_NODELAY on round-trips.
   void set_get_nodelay() {
-    with_connected_stream([](const TcpStream& stream) {
+    CHECKED_CALL(with_connected_stream([](const TcpStream& stream) {
       QVERIFY_OK(stream.set_nodelay(true));
       auto nodelay = stream.nodelay();
       QVERIFY_OK(nodelay);
       QCOMPARE(*nodelay, true);
-    });
+    }));
   }
 
   // mio: tcp_stream::get_nodelay_without_previous_set.
   void get_nodelay_without_previous_set() {
-    with_connected_stream([](const TcpStream& stream) { QVERIFY_OK(stream.nodelay()); });
+    CHECKED_CALL(with_connected_stream([](const TcpStream& stream) { QVERIFY_OK(stream.nodelay()); }));
   }
 
   // mio: tcp_stream::shutdown_read. shutdown(read) succeeds after the echo arrived. mio
@@ -96,8 +97,7 @@ class TestTcpStream : public CoreTest {
   // queued (the echo) and only then reports end-of-stream, which is asserted here.
   void shutdown_read() {
     Connected c;
-    connect_to_echo_listener(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c));
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
     CHECKED_WRITE(c.stream->write(DATA2), DATA2.size());
@@ -108,7 +108,7 @@ class TestTcpStream : public CoreTest {
     EXPECT_READ(c.stream->read(buf), buf, DATA2);  // Linux: queued data is still readable
     EXPECT_READ(c.stream->read(buf), buf, "");     // then end-of-stream
 
-    close_and_join(c);  // close, so the echo thread ends
+    CHECKED_CALL(close_and_join(c));  // close, so the echo thread ends
   }
 
   // mio: tcp_stream::shutdown_write (#[ignore]d in mio as flaky: "doesn't always receive an
@@ -118,8 +118,7 @@ class TestTcpStream : public CoreTest {
   // 1.5 s for it), followed by the echo server's end-of-stream.
   void shutdown_write() {
     Connected c;
-    connect_to_echo_listener(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c));
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
     CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
@@ -146,8 +145,7 @@ class TestTcpStream : public CoreTest {
   // BrokenPipe). mio asserts an empty read only on the BSDs/Apple.
   void shutdown_both() {
     Connected c;
-    connect_to_echo_listener(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c));
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
     CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
@@ -156,7 +154,7 @@ class TestTcpStream : public CoreTest {
     QVERIFY_OK(c.stream->shutdown(Shutdown::both));
     ASSERT_ERROR(c.stream->write(DATA2), os_error(EPIPE));
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: tcp_stream::raw_fd. as_raw_fd equals the descriptor into_fd gives up; a stream
@@ -188,26 +186,24 @@ class TestTcpStream : public CoreTest {
   // mio: tcp_stream::registering. A stream registered READABLE with no data: no events.
   void registering() {
     Connected c;
-    connect_to_echo_listener(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c));
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::READABLE));
     EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: tcp_stream::reregistering. Registered READABLE as ID1, modified to WRITABLE as
   // ID2: the writable event carries ID2.
   void reregistering() {
     Connected c;
-    connect_to_echo_listener(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c));
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::READABLE));
     QVERIFY_OK(c.poll->registry().modify(*c.stream, ID2, Interest::WRITABLE));
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID2, Interest::WRITABLE));
     QCOMPARE(c.stream->peer_addr().value(), c.address);
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: tcp_stream::no_events_after_deregister. Removed right after adding: no events,
@@ -215,8 +211,7 @@ class TestTcpStream : public CoreTest {
   // the echo it causes brings no event either.
   void no_events_after_deregister() {
     Connected c;
-    connect_to_echo_listener(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c));
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
     QVERIFY_OK(c.poll->registry().remove(*c.stream));
     EXPECT_NO_EVENTS(*c.poll, c.events);
@@ -226,15 +221,17 @@ class TestTcpStream : public CoreTest {
     ASSERT_WOULD_BLOCK(c.stream->peek(buf));
     ASSERT_WOULD_BLOCK(c.stream->read(buf));
     CHECKED_WRITE(c.stream->write(DATA1), DATA1.size());
+    // The echo is back (poll(2) sees it), so the witness comes after its wake-up.
+    QVERIFY2(wait_readable(c.stream->as_raw_fd()), "the echo never came back");
     EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: tcp_stream::tcp_shutdown_client_read_close_event. A local shutdown(read) gives
   // read_closed (EPOLLIN|EPOLLRDHUP).
   void tcp_shutdown_client_read_close_event() {
-    expect_local_shutdown_event(Shutdown::read, Readiness::READ_CLOSED);
+    CHECKED_CALL(expect_local_shutdown_event(Shutdown::read, Readiness::READ_CLOSED));
   }
 
   // mio: tcp_stream::tcp_shutdown_client_write_close_event, #[ignore]d by mio on Linux
@@ -245,33 +242,37 @@ class TestTcpStream : public CoreTest {
   // after the shutdown are writable and none has write_closed.
   void tcp_shutdown_client_write_no_close_event_on_linux() {
     Connected c;
-    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE));
     QVERIFY_OK(c.stream->shutdown(Shutdown::write));
 
+    // Every event up to the writable one, and every event by a witness made ready after it,
+    // is ID1's and has neither write_closed nor EPOLLHUP.
     bool writable = false;
-    for (int i = 0; i < 3; ++i) {
-      QVERIFY_OK(c.poll->poll(c.events, 200ms));
-      for (const Event& e : c.events) {
-        QCOMPARE(e.token(), ID1);
-        QVERIFY2(!e.is_write_closed(), e.to_string().c_str());
-        QVERIFY2(!(e.epoll_bits() & EPOLLHUP), e.to_string().c_str());
-        writable = writable || e.is_writable();
-      }
+    std::string bad;
+    const auto check = [&](const Event& e) {
+      if (e.token() != ID1 || e.is_write_closed() || (e.epoll_bits() & EPOLLHUP))
+        bad += " {" + e.to_string() + "}";
+      writable = writable || e.is_writable();
+    };
+    for (Deadline d; !writable && !d.expired();) {
+      QVERIFY_OK(c.poll->poll(c.events, 500ms));
+      for (const Event& e : c.events) check(e);
     }
     QVERIFY2(writable, "no event after the local shutdown(write)");
-    release_and_join(c);
+    const std::string error = poll_until_witness(*c.poll, c.events, check);
+    QVERIFY2(bad.empty(), ("unexpected events:" + bad).c_str());
+    QVERIFY2(error.empty(), error.c_str());
+    CHECKED_CALL(release_and_join(c));
   }
 
   // mio: tcp_stream::tcp_shutdown_server_write_close_event. The peer's shutdown(write)
   // gives the client read_closed.
   void tcp_shutdown_server_write_close_event() {
     Connected c;
-    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE, true);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE, true));
     QVERIFY(c.barrier.wait());  // the peer now shuts its writing side
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Readiness::READ_CLOSED));
-    release_and_join(c);
+    CHECKED_CALL(release_and_join(c));
   }
 
   // mio: tcp_stream::tcp_reset_close_event. The peer closes with our data unread (Linux
@@ -296,18 +297,21 @@ class TestTcpStream : public CoreTest {
     server_stream->reset();  // the server goes away
     EXPECT_EVENTS(*poll, events, ExpectEvent(ID1, Readiness::READ_CLOSED));
 
-    // Quiesce (mio loops with 100 ms polls until one is empty; bounded here).
+    // Quiesce (mio loops with 100 ms polls until one is empty; here until a witness made
+    // ready after the last event comes alone, bounded).
     for (int i = 0;; ++i) {
       QVERIFY2(i < 50, "events never stopped");
-      QVERIFY_OK(poll->poll(events, 100ms));
-      if (events.empty()) break;
+      std::size_t others = 0;
+      const std::string error = poll_until_witness(*poll, events, [&](const Event&) { ++others; });
+      QVERIFY2(error.empty(), error.c_str());
+      if (others == 0) break;
     }
   }
 
   // mio: tcp_stream::tcp_shutdown_client_both_close_event. A local shutdown(both) gives
   // write_closed (EPOLLHUP), on Linux too.
   void tcp_shutdown_client_both_close_event() {
-    expect_local_shutdown_event(Shutdown::both, Readiness::WRITE_CLOSED);
+    CHECKED_CALL(expect_local_shutdown_event(Shutdown::both, Readiness::WRITE_CLOSED));
   }
 
   // mio: tcp_stream::hup_event_on_disconnect. The accepted end closes with linger 0 (a
@@ -359,56 +363,59 @@ class TestTcpStream : public CoreTest {
   // it succeeds) returns it; the readable event still arrives afterwards: peeking does not
   // use up the edge.
   void peek_ok() {
-    with_registered_pair([](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
-      EXPECT_NO_EVENTS(poll, events);
+    CHECKED_CALL(with_registered_pair(
+        [](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
+          EXPECT_NO_EVENTS(poll, events);
 
-      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
-      std::array<std::byte, 16> buf{};
-      for (Deadline d;; std::this_thread::sleep_for(1ms)) {  // mio's peek_until_ok
-        QVERIFY2(!d.expired(), "peek never succeeded");
-        auto peeked = stream1.peek(buf);
-        if (is_would_block(peeked)) continue;
-        QVERIFY_OK(peeked);
-        QCOMPARE(*peeked, std::size_t{1});
-        break;
-      }
-      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
-      CHECKED_WRITE(stream1.read(buf), 1);
-    });
+          CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+          std::array<std::byte, 16> buf{};
+          for (Deadline d;; std::this_thread::sleep_for(1ms)) {  // mio's peek_until_ok
+            QVERIFY2(!d.expired(), "peek never succeeded");
+            auto peeked = stream1.peek(buf);
+            if (is_would_block(peeked)) continue;
+            QVERIFY_OK(peeked);
+            QCOMPARE(*peeked, std::size_t{1});
+            break;
+          }
+          EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+          CHECKED_WRITE(stream1.read(buf), 1);
+        }));
   }
 
   // mio: tcp_stream::peek_would_block. After readable, a read takes the byte and a peek
   // would block; no events follow. New data brings readable again: a peek that would
   // block leaves the registration armed (mio #1895).
   void peek_would_block() {
-    with_registered_pair([](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
-      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
-      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
-      std::array<std::byte, 16> buf{};
-      CHECKED_WRITE(stream1.read(buf), 1);
-      ASSERT_WOULD_BLOCK(stream1.peek(buf));
-      EXPECT_NO_EVENTS(poll, events);
+    CHECKED_CALL(with_registered_pair(
+        [](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
+          CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+          EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+          std::array<std::byte, 16> buf{};
+          CHECKED_WRITE(stream1.read(buf), 1);
+          ASSERT_WOULD_BLOCK(stream1.peek(buf));
+          EXPECT_NO_EVENTS(poll, events);
 
-      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
-      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
-      CHECKED_WRITE(stream1.peek(buf), 1);
-    });
+          CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+          EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+          CHECKED_WRITE(stream1.peek(buf), 1);
+        }));
   }
 
   // mio: tcp_stream::read_peek_would_block. read would block; a byte arrives: readable,
   // read it; peek would block; another byte: readable again.
   void read_peek_would_block() {
-    with_registered_pair([](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
-      std::array<std::byte, 16> buf{};
-      ASSERT_WOULD_BLOCK(stream1.read(buf));
-      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
-      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
-      CHECKED_WRITE(stream1.read(buf), 1);
-      ASSERT_WOULD_BLOCK(stream1.peek(buf));
+    CHECKED_CALL(with_registered_pair(
+        [](Poll& poll, Events& events, const TcpStream& stream1, const TcpStream& stream2) {
+          std::array<std::byte, 16> buf{};
+          ASSERT_WOULD_BLOCK(stream1.read(buf));
+          CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+          EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+          CHECKED_WRITE(stream1.read(buf), 1);
+          ASSERT_WOULD_BLOCK(stream1.peek(buf));
 
-      CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
-      EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
-    });
+          CHECKED_WRITE(stream2.write(ZERO_BYTE), 1);
+          EXPECT_EVENTS(poll, events, ExpectEvent(ID1, Interest::READABLE));
+        }));
   }
 
  private:
@@ -448,8 +455,8 @@ class TestTcpStream : public CoreTest {
   void connect_to_echo_listener(
       Connected& c, const SocketAddr& addr = any_local_address(),
       const std::function<io_result<TcpStream>(const SocketAddr&)>& connect = TcpStream::connect) {
-    connect_to_peer(
-        c, [](int listener) { return echo_listener(listener, 1); }, addr, connect);
+    CHECKED_CALL(connect_to_peer(
+        c, [](int listener) { return echo_listener(listener, 1); }, addr, connect));
   }
 
   // connect_to_peer with mio's start_listener (one connection, held until c.barrier is
@@ -457,8 +464,8 @@ class TestTcpStream : public CoreTest {
   // `interest` and its writable event seen; release_and_join ends it.
   void connect_to_start_listener(Connected& c, Interest interest = Interest::WRITABLE,
                                  bool shutdown_write = false) {
-    connect_to_peer(c, [&](int listener) { return start_listener(listener, 1, &c.barrier, shutdown_write); });
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_peer(
+        c, [&](int listener) { return start_listener(listener, 1, &c.barrier, shutdown_write); }));
     // As mio: wait for writable (connected) before using socket options.
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, interest));
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, Interest::WRITABLE));
@@ -481,11 +488,10 @@ class TestTcpStream : public CoreTest {
   // `expected` arrives.
   void expect_local_shutdown_event(Shutdown how, Readiness expected) {
     Connected c;
-    connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_start_listener(c, Interest::READABLE | Interest::WRITABLE));
     QVERIFY_OK(c.stream->shutdown(how));
     EXPECT_EVENTS(*c.poll, c.events, ExpectEvent(ID1, expected));
-    release_and_join(c);
+    CHECKED_CALL(release_and_join(c));
   }
 
   // mio's peek tests: `body` gets a Poll, its Events and a connected pair of streams, the
@@ -509,20 +515,18 @@ class TestTcpStream : public CoreTest {
   template <class Check>
   void with_connected_stream(Check check) {
     Connected c;
-    connect_to_start_listener(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_start_listener(c));
     check(*c.stream);
     if (QTest::currentTestFailed()) return;
     ASSERT_NO_SOCKET_ERROR(*c.stream);
-    release_and_join(c);
+    CHECKED_CALL(release_and_join(c));
   }
 
   // mio's smoke_test_tcp_stream.
   void smoke_test_tcp_stream(const SocketAddr& addr,
                              const std::function<io_result<TcpStream>(const SocketAddr&)>& make_stream) {
     Connected c;
-    connect_to_echo_listener(c, addr, make_stream);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, addr, make_stream));
     QVERIFY(is_non_blocking(c.stream->as_raw_fd()));
     QVERIFY(is_close_on_exec(c.stream->as_raw_fd()));
     QVERIFY_OK(c.poll->registry().add(*c.stream, ID1, Interest::WRITABLE.add(Interest::READABLE)));
@@ -544,10 +548,9 @@ class TestTcpStream : public CoreTest {
     ASSERT_WOULD_BLOCK(c.stream->read(buf));
 
     // Vectored I/O: two buffers out, two buffers in; the trailing byte stays untouched.
-    expect_vectored_echo(*c.poll, c.events, *c.stream, ID1, DATA1, DATA2);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(expect_vectored_echo(*c.poll, c.events, *c.stream, ID1, DATA1, DATA2));
 
-    close_and_join(c);  // close, so the echo thread ends
+    CHECKED_CALL(close_and_join(c));  // close, so the echo thread ends
   }
 };
 

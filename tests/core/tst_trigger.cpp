@@ -89,7 +89,7 @@ class TestTrigger : public CoreTest {
  private slots:
   // Level: while unread bytes remain, every poll reports the source; drained, none does.
   void level_refires_until_drained() {
-    with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
+    CHECKED_CALL(with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
       QVERIFY_OK(poll.registry().add(b, B, Interest::READABLE, Trigger::level));
       EXPECT_NO_EVENTS(poll, events);
 
@@ -111,14 +111,14 @@ class TestTrigger : public CoreTest {
       EXPECT_EVENT_THIS_POLL(poll, events, A, Readiness(Interest::READABLE));
       QVERIFY_OK(efd->read());  // 1 -> 0
       EXPECT_NO_EVENTS(poll, events);
-    });
+    }));
   }
 
   // Edge: a partial read leaves bytes behind but gives no new event; only new data makes
   // a new edge (mio's "drain until would-block" rule). (Named edge_fires_once_until_new_data
   // in the plan; QtTest takes a slot ending in "_data" for a data function and never runs it.)
   void edge_fires_once_until_new_data_arrives() {
-    with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
+    CHECKED_CALL(with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
       QVERIFY_OK(poll.registry().add(b, B, Interest::READABLE, Trigger::edge));
 
       write_ten_read_four(poll, events, a, b);
@@ -137,13 +137,13 @@ class TestTrigger : public CoreTest {
       DRAIN(b, rest);
       QCOMPARE(rest, std::size_t{9});
       EXPECT_NO_EVENTS(poll, events);
-    });
+    }));
   }
 
   // Oneshot: one event, then the registration is disarmed (more data: still nothing) until
   // modify() rearms it; rearming with data pending fires at once.
   void oneshot_fires_once_until_rearmed() {
-    with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
+    CHECKED_CALL(with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
       QVERIFY_OK(poll.registry().add(b, B, Interest::READABLE, Trigger::oneshot));
 
       QVERIFY_OK(a.write(std::string_view("one")));
@@ -180,13 +180,13 @@ class TestTrigger : public CoreTest {
       auto v = efd->read();
       QVERIFY_OK(v);
       QCOMPARE(*v, std::uint64_t{2});
-    });
+    }));
   }
 
   // EPOLL_CTL_MOD re-evaluates readiness: an edge registration whose edge was consumed
   // (data still unread) fires again after modify, even with the same token and interest.
   void modify_reevaluates_readiness() {
-    with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
+    CHECKED_CALL(with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
       QVERIFY_OK(poll.registry().add(b, B, Interest::READABLE));
       QVERIFY_OK(a.write(std::string_view("pending")));
       EXPECT_EVENTS(poll, events, ExpectEvent(B, Interest::READABLE));
@@ -210,13 +210,13 @@ class TestTrigger : public CoreTest {
       QVERIFY_OK(poll.registry().modify(*efd, Token(20), Interest::READABLE));
       EXPECT_EVENT_THIS_POLL(poll, events, Token(20), Readiness(Interest::READABLE));
       EXPECT_NO_EVENTS(poll, events);
-    });
+    }));
   }
 
   // add() of a source that is already ready produces an event on the next poll, in every
   // trigger mode (nothing has to change after the registration).
   void register_already_ready_source_fires() {
-    for (Trigger trigger : {Trigger::edge, Trigger::level, Trigger::oneshot}) {
+    for (const Trigger trigger : all_values<Trigger>()) {
       auto poll = Poll::create();
       QVERIFY_OK(poll);
       Events events(8);
@@ -263,7 +263,7 @@ class TestTrigger : public CoreTest {
   // modify() can change the trigger: edge -> level turns a consumed edge back into
   // "reported while ready"; level -> edge stops the repeats.
   void switch_trigger_with_modify() {
-    with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
+    CHECKED_CALL(with_stream_pair([](Poll& poll, Events& events, net::UnixStream& a, net::UnixStream& b) {
       QVERIFY_OK(poll.registry().add(b, B, Interest::READABLE, Trigger::edge));
       QVERIFY_OK(a.write(std::string_view("data")));
       EXPECT_EVENTS(poll, events, ExpectEvent(B, Interest::READABLE));
@@ -282,7 +282,7 @@ class TestTrigger : public CoreTest {
       DRAIN(b, total);
       QCOMPARE(total, std::size_t{4});
       EXPECT_NO_EVENTS(poll, events);
-    });
+    }));
   }
 };
 

@@ -113,9 +113,9 @@ class TestUnixDatagram : public CoreTest {
     QVERIFY_OK(poll);
     Events events(16);
     if (connected)
-      smoke_test_connected(*poll, events, *datagram1, *datagram2);
+      CHECKED_CALL(smoke_test_connected(*poll, events, *datagram1, *datagram2));
     else
-      smoke_test_unconnected(*poll, events, *datagram1, *datagram2);
+      CHECKED_CALL(smoke_test_unconnected(*poll, events, *datagram1, *datagram2));
   }
 
   // mio: unix_datagram.rs::smoke_test_unconnected
@@ -165,7 +165,7 @@ class TestUnixDatagram : public CoreTest {
     QVERIFY2(local_addr2->as_pathname() && peer_addr1->as_pathname(), "failed to get pathname");
     QCOMPARE(qs(*local_addr2->as_pathname()), qs(*peer_addr1->as_pathname()));
 
-    exchange_connected(poll, events, datagram1, datagram2);
+    CHECKED_CALL(exchange_connected(poll, events, datagram1, datagram2));
   }
 
  private slots:
@@ -173,20 +173,22 @@ class TestUnixDatagram : public CoreTest {
 
   // mio: unix_datagram.rs::unix_datagram_smoke_unconnected
   void unix_datagram_smoke_unconnected() {
-    smoke_test("unix_datagram_smoke_unconnected", Made::by_bind, false);
+    CHECKED_CALL(smoke_test("unix_datagram_smoke_unconnected", Made::by_bind, false));
   }
 
   // mio: unix_datagram.rs::unix_datagram_smoke_connected
-  void unix_datagram_smoke_connected() { smoke_test("unix_datagram_smoke_connected", Made::by_bind, true); }
+  void unix_datagram_smoke_connected() {
+    CHECKED_CALL(smoke_test("unix_datagram_smoke_connected", Made::by_bind, true));
+  }
 
   // mio: unix_datagram.rs::unix_datagram_smoke_unconnected_from_std
   void unix_datagram_smoke_unconnected_from_std() {
-    smoke_test("unix_datagram_smoke_unconnected_from_std", Made::from_std, false);
+    CHECKED_CALL(smoke_test("unix_datagram_smoke_unconnected_from_std", Made::from_std, false));
   }
 
   // mio: unix_datagram.rs::unix_datagram_smoke_connected_from_std
   void unix_datagram_smoke_connected_from_std() {
-    smoke_test("unix_datagram_smoke_connected_from_std", Made::from_std, true);
+    CHECKED_CALL(smoke_test("unix_datagram_smoke_connected_from_std", Made::from_std, true));
   }
 
   // mio: unix_datagram.rs::unix_datagram_connect. Connecting a socket to its own path
@@ -223,7 +225,7 @@ class TestUnixDatagram : public CoreTest {
 
     auto pair = UnixDatagram::pair();
     QVERIFY_OK(pair);
-    exchange_connected(*poll, events, pair->first, pair->second);
+    CHECKED_CALL(exchange_connected(*poll, events, pair->first, pair->second));
   }
 
   // mio: unix_datagram.rs::unix_datagram_shutdown. On Linux shutdown(read) makes the socket

@@ -96,7 +96,7 @@ class TestUnixListener : public CoreTest {
     const Unlink path{temp_path("unix_listener_smoke")};
     auto listener = UnixListener::bind(path.path);
     QVERIFY_OK(listener);
-    smoke_test(std::move(*listener), path.path);
+    CHECKED_CALL(smoke_test(std::move(*listener), path.path));
   }
 
   // mio: unix_listener.rs::unix_listener_from_std
@@ -106,15 +106,14 @@ class TestUnixListener : public CoreTest {
     QVERIFY_OK(listener);
     // Blocking, as std's are: make it non-blocking before adopting it.
     QVERIFY_OK(make_nonblocking(listener->get()));
-    smoke_test(UnixListener::from_fd(std::move(*listener)), path.path);
+    CHECKED_CALL(smoke_test(UnixListener::from_fd(std::move(*listener)), path.path));
   }
 
   // mio: unix_listener.rs::unix_listener_local_addr. The accepted stream's local address
   // is the listener's path; the connecting peer is unnamed.
   void unix_listener_local_addr() {
     Registered r;
-    bind_and_register(r, "unix_listener_local_addr", Interest::WRITABLE | Interest::READABLE);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(bind_and_register(r, "unix_listener_local_addr", Interest::WRITABLE | Interest::READABLE));
 
     Barrier barrier(2);
     Worker handle = start_connections(r.path->path, 1, barrier);
@@ -136,8 +135,7 @@ class TestUnixListener : public CoreTest {
   // mio: unix_listener.rs::unix_listener_register
   void unix_listener_register() {
     Registered r;
-    bind_and_register(r, "unix_listener_register", Interest::READABLE);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(bind_and_register(r, "unix_listener_register", Interest::READABLE));
     EXPECT_NO_EVENTS(*r.poll, r.events);
   }
 
@@ -146,8 +144,7 @@ class TestUnixListener : public CoreTest {
   // known to be pending before the no-events poll.
   void unix_listener_reregister() {
     Registered r;
-    bind_and_register(r, "unix_listener_reregister", Interest::WRITABLE);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(bind_and_register(r, "unix_listener_reregister", Interest::WRITABLE));
 
     Barrier barrier(2);
     Worker handle = start_connections(r.path->path, 1, barrier);
@@ -165,8 +162,7 @@ class TestUnixListener : public CoreTest {
   // pending (readiness already queued) before the source is removed.
   void unix_listener_deregister() {
     Registered r;
-    bind_and_register(r, "unix_listener_deregister", Interest::READABLE);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(bind_and_register(r, "unix_listener_deregister", Interest::READABLE));
 
     Barrier barrier(2);
     Worker handle = start_connections(r.path->path, 1, barrier);

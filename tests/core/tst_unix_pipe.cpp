@@ -181,19 +181,19 @@ class TestUnixPipe : public CoreTest {
  private slots:
   // mio: unix_pipe.rs::smoke
   void smoke() {
-    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+    CHECKED_CALL(with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
       std::array<std::byte, 20> buf{};
       ASSERT_WOULD_BLOCK(receiver.read(buf));
 
-      send_data1_through(poll, events, sender, receiver);
-    });
+      CHECKED_CALL(send_data1_through(poll, events, sender, receiver));
+    }));
   }
 
   // mio: unix_pipe.rs::event_when_sender_is_dropped. As in mio the data is left unread when the
   // sender goes: the hang-up is a new edge anyway (EPOLLIN|EPOLLHUP). Then the data is still
   // there and the next read is end-of-file.
   void event_when_sender_is_dropped() {
-    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+    CHECKED_CALL(with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
       QVERIFY_OK(poll.registry().add(receiver, RECEIVER, Interest::READABLE));
 
       Barrier barrier(2);
@@ -221,14 +221,14 @@ class TestUnixPipe : public CoreTest {
       std::array<std::byte, 20> buf{};
       EXPECT_READ(receiver.read(buf), buf, DATA1);
       EXPECT_READ(receiver.read(buf), buf, "");  // end-of-file, not would-block: no writer is left
-    });
+    }));
   }
 
   // mio: unix_pipe.rs::event_when_receiver_is_dropped. Linux reports EPOLLOUT|EPOLLERR here (the
   // pipe is empty, so still writable, and has no reader); write_closed holds through the
   // "EPOLLOUT and EPOLLERR" rule. See ..._with_full_pipe for EPOLLERR alone.
   void event_when_receiver_is_dropped() {
-    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+    CHECKED_CALL(with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
       QVERIFY_OK(poll.registry().add(sender, SENDER, Interest::WRITABLE));
 
       Barrier barrier(2);
@@ -249,14 +249,14 @@ class TestUnixPipe : public CoreTest {
       EXPECT_ONE_CLOSED_EVENT(poll, events, SENDER, false);
       QVERIFY(events[0].is_error());
       QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLOUT | EPOLLERR});
-    });
+    }));
   }
 
   // Not in mio (its reference notes the case): when the pipe is full as the reader goes,
   // Linux reports EPOLLERR alone (not writable, no HUP). is_write_closed has its
   // "e == EPOLLERR" rule for exactly this (mio #1350).
   void event_when_receiver_is_dropped_with_full_pipe() {
-    with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
+    CHECKED_CALL(with_pipe([](Poll& poll, Events& events, unix::Sender& sender, unix::Receiver& receiver) {
       const std::array<std::byte, 4096> chunk{};
       for (;;) {
         auto w = sender.write(chunk);
@@ -274,7 +274,7 @@ class TestUnixPipe : public CoreTest {
       QCOMPARE(events[0].epoll_bits(), std::uint32_t{EPOLLERR});
       QVERIFY(!events[0].is_writable());
       QVERIFY(!events[0].is_read_closed());
-    });
+    }));
   }
 
   // mio: unix_pipe.rs::from_child_process_io. mio wraps std's ChildStdin/ChildStdout; here the
@@ -294,8 +294,7 @@ class TestUnixPipe : public CoreTest {
     auto poll = Poll::create();
     QVERIFY_OK(poll);
     Events events(8);
-    send_data1_through(*poll, events, sender, receiver);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(send_data1_through(*poll, events, sender, receiver));
 
     drop(sender);  // cat sees EOF, exits, and its stdout closes
 

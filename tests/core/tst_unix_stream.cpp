@@ -75,8 +75,8 @@ class TestUnixStream : public CoreTest {
   // connect_to_peer with mio's echo listener (one connection); close_and_join ends it.
   static void connect_to_echo_listener(Connected& c, const char* name,
                                        const Connect& connect = UnixStream::connect) {
-    connect_to_peer(
-        c, name, [](int listener) { return echo_listener(listener, 1); }, connect);
+    CHECKED_CALL(connect_to_peer(
+        c, name, [](int listener) { return echo_listener(listener, 1); }, connect));
   }
 
   // Closes the stream (the echo peer then sees end-of-file) and joins the peer.
@@ -97,8 +97,7 @@ class TestUnixStream : public CoreTest {
   // mio: unix_stream.rs::smoke_test. `connect_stream` gets the echo listener's path.
   static void smoke_test(const Connect& connect_stream, const char* test_name) {
     Connected c;
-    connect_to_echo_listener(c, test_name, connect_stream);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, test_name, connect_stream));
 
     QVERIFY(is_non_blocking(c.stream->as_raw_fd()));
     QVERIFY(is_close_on_exec(c.stream->as_raw_fd()));
@@ -117,17 +116,16 @@ class TestUnixStream : public CoreTest {
     ASSERT_WOULD_BLOCK(c.stream->read(buf));
 
     // Vectored I/O: two buffers out, two buffers in; the trailing byte stays untouched.
-    expect_vectored_echo(*c.poll, c.events, *c.stream, TOKEN_1, DATA1, DATA2);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(expect_vectored_echo(*c.poll, c.events, *c.stream, TOKEN_1, DATA1, DATA2));
 
-    close_and_join(c);  // so the echo thread finishes
+    CHECKED_CALL(close_and_join(c));  // so the echo thread finishes
   }
 
   // mio: unix_stream.rs::unix_stream_connect (and the connect_addr variant): writable once
   // connected, readable when the server closes its end (end-of-file).
   static void connect_test(bool by_addr) {
     Connected c;
-    connect_to_peer(
+    CHECKED_CALL(connect_to_peer(
         c, by_addr ? "unix_stream_connect_addr" : "unix_stream_connect",
         [&c](int listener) {
           return start_listener(listener, 1, &c.barrier);
@@ -137,8 +135,7 @@ class TestUnixStream : public CoreTest {
           const auto addr = UnixAddr::from_path(path);
           if (!addr) return std::unexpected(os_error(ENAMETOOLONG));
           return UnixStream::connect_addr(*addr);
-        });
-    if (QTest::currentTestFailed()) return;
+        }));
 
     QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
     EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
@@ -156,18 +153,19 @@ class TestUnixStream : public CoreTest {
 
   // mio: unix_stream.rs::unix_stream_smoke
   void unix_stream_smoke() {
-    smoke_test([](const std::string& path) { return UnixStream::connect(path); }, "unix_stream_smoke");
+    CHECKED_CALL(
+        smoke_test([](const std::string& path) { return UnixStream::connect(path); }, "unix_stream_smoke"));
   }
 
   // mio: unix_stream.rs::unix_stream_connect
-  void unix_stream_connect() { connect_test(false); }
+  void unix_stream_connect() { CHECKED_CALL(connect_test(false)); }
 
   // mio: unix_stream.rs::unix_stream_connect_addr (connect_addr with a pathname UnixAddr)
-  void unix_stream_connect_addr() { connect_test(true); }
+  void unix_stream_connect_addr() { CHECKED_CALL(connect_test(true)); }
 
   // mio: unix_stream.rs::unix_stream_from_std
   void unix_stream_from_std() {
-    smoke_test(
+    CHECKED_CALL(smoke_test(
         [](const std::string& path) -> io_result<UnixStream> {
           auto local = plain_connect(path);
           if (!local) return std::unexpected(local.error());
@@ -175,7 +173,7 @@ class TestUnixStream : public CoreTest {
           if (auto r = make_nonblocking(local->get()); !r) return std::unexpected(r.error());
           return UnixStream::from_fd(std::move(*local));
         },
-        "unix_stream_from_std");
+        "unix_stream_from_std"));
   }
 
   // mio: unix_stream.rs::unix_stream_pair
@@ -208,8 +206,7 @@ class TestUnixStream : public CoreTest {
   // connecting end is unnamed.
   void unix_stream_peer_addr() {
     Connected c;
-    connect_to_echo_listener(c, "unix_stream_peer_addr");
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, "unix_stream_peer_addr"));
     const auto peer = c.stream->peer_addr();
     QVERIFY_OK(peer);
     QVERIFY(peer->as_pathname());
@@ -218,7 +215,7 @@ class TestUnixStream : public CoreTest {
     QVERIFY_OK(local);
     QVERIFY(!local->as_pathname());
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_read. mio asserts an empty read only on the
@@ -226,10 +223,8 @@ class TestUnixStream : public CoreTest {
   // then reads give end-of-file. Asserted here.
   void unix_stream_shutdown_read() {
     Connected c;
-    connect_to_echo_listener(c, "unix_stream_shutdown_read");
-    if (QTest::currentTestFailed()) return;
-    send_data1_and_await_echo(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, "unix_stream_shutdown_read"));
+    CHECKED_CALL(send_data1_and_await_echo(c));
 
     QVERIFY_OK(c.stream->shutdown(Shutdown::read));
     EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Readiness::READ_CLOSED});
@@ -239,7 +234,7 @@ class TestUnixStream : public CoreTest {
     EXPECT_READ(c.stream->read(buf), buf, DATA1);
     EXPECT_READ(c.stream->read(buf), buf, "");
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_write. WRITE_CLOSED after a local
@@ -248,10 +243,8 @@ class TestUnixStream : public CoreTest {
   // already sent can still be read.
   void unix_stream_shutdown_write() {
     Connected c;
-    connect_to_echo_listener(c, "unix_stream_shutdown_write");
-    if (QTest::currentTestFailed()) return;
-    send_data1_and_await_echo(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, "unix_stream_shutdown_write"));
+    CHECKED_CALL(send_data1_and_await_echo(c));
 
     QVERIFY_OK(c.stream->shutdown(Shutdown::write));
 
@@ -261,34 +254,31 @@ class TestUnixStream : public CoreTest {
     Buf buf{};
     EXPECT_READ(c.stream->read(buf), buf, DATA1);
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_both. Linux: shutting down both directions
   // makes EPOLLHUP (WRITE_CLOSED); a write then fails with EPIPE.
   void unix_stream_shutdown_both() {
     Connected c;
-    connect_to_echo_listener(c, "unix_stream_shutdown_both");
-    if (QTest::currentTestFailed()) return;
-    send_data1_and_await_echo(c);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, "unix_stream_shutdown_both"));
+    CHECKED_CALL(send_data1_and_await_echo(c));
 
     QVERIFY_OK(c.stream->shutdown(Shutdown::both));
     EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Readiness::WRITE_CLOSED});
 
     ASSERT_ERROR(c.stream->write(DATA2), os_error(EPIPE));
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: unix_stream.rs::unix_stream_shutdown_listener_write. The server's
   // shutdown(write) gives the client READ_CLOSED (EPOLLIN|EPOLLRDHUP).
   void unix_stream_shutdown_listener_write() {
     Connected c;
-    connect_to_peer(c, "unix_stream_shutdown_listener_write", [&c](int listener) {
+    CHECKED_CALL(connect_to_peer(c, "unix_stream_shutdown_listener_write", [&c](int listener) {
       return start_listener(listener, 1, &c.barrier, true);  // mio's new_noop_listener
-    });
-    if (QTest::currentTestFailed()) return;
+    }));
     QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE | Interest::WRITABLE));
     EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
 
@@ -302,36 +292,33 @@ class TestUnixStream : public CoreTest {
   // mio: unix_stream.rs::unix_stream_register
   void unix_stream_register() {
     Connected c;
-    connect_to_echo_listener(c, "unix_stream_register");
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, "unix_stream_register"));
     QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE));
     EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: unix_stream.rs::unix_stream_reregister
   void unix_stream_reregister() {
     Connected c;
-    connect_to_echo_listener(c, "unix_stream_reregister");
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, "unix_stream_reregister"));
     QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::READABLE));
     QVERIFY_OK(c.poll->registry().modify(*c.stream, TOKEN_1, Interest::WRITABLE));
     EXPECT_EVENTS(*c.poll, c.events, {TOKEN_1, Interest::WRITABLE});
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // mio: unix_stream.rs::unix_stream_deregister
   void unix_stream_deregister() {
     Connected c;
-    connect_to_echo_listener(c, "unix_stream_deregister");
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(connect_to_echo_listener(c, "unix_stream_deregister"));
     QVERIFY_OK(c.poll->registry().add(*c.stream, TOKEN_1, Interest::WRITABLE));
     QVERIFY_OK(c.poll->registry().remove(*c.stream));
     EXPECT_NO_EVENTS(*c.poll, c.events);
 
-    close_and_join(c);
+    CHECKED_CALL(close_and_join(c));
   }
 
   // Beyond mio: connecting to a path where nothing is bound fails at once with ENOENT

@@ -73,8 +73,7 @@ class TestWaker : public CoreTest {
   // mio: waker.rs::waker. One wake gives a readable event with the Waker's token.
   void waker() {
     PollWithWaker w;
-    make_waker(w);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(make_waker(w));
 
     QVERIFY_OK(w.waker->wake());
     EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
@@ -85,8 +84,7 @@ class TestWaker : public CoreTest {
   // list at most once, so it is exactly one event, and no more after it.
   void waker_multiple_wakeups_same_thread() {
     PollWithWaker w;
-    make_waker(w);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(make_waker(w));
 
     for (int i = 0; i < 3; ++i) QVERIFY_OK(w.waker->wake());
     EXPECT_WAKER_EVENT(*w.poll, w.events, TOKEN);
@@ -98,8 +96,7 @@ class TestWaker : public CoreTest {
   // event, then no more events.
   void waker_wakeup_different_thread() {
     PollWithWaker w;
-    make_waker(w);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(make_waker(w));
 
     Worker t = wake_later(w.waker);
 
@@ -114,8 +111,7 @@ class TestWaker : public CoreTest {
   // eventfd in between (each write is a new edge); then no events.
   void waker_multiple_wakeups_different_thread() {
     PollWithWaker w;
-    make_waker(w);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(make_waker(w));
 
     Gate barrier;
     Worker t1 = wake_later(w.waker);
@@ -181,8 +177,7 @@ class TestWaker : public CoreTest {
   // and writes again, so it still succeeds and an event still arrives.
   void waker_counter_overflow_resets() {
     PollWithWaker w;
-    make_waker(w);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(make_waker(w));
     const int fd = w.waker->as_raw_fd();
 
     const std::uint64_t near_full = 0xfffffffffffffffeULL;
@@ -209,8 +204,7 @@ class TestWaker : public CoreTest {
   // and it returned long before its timeout.
   void waker_wakes_blocked_poll_from_other_thread() {
     PollWithWaker w;
-    make_waker(w);
-    if (QTest::currentTestFailed()) return;
+    CHECKED_CALL(make_waker(w));
 
     Worker t = wake_later(w.waker, 200ms);
 

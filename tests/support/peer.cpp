@@ -215,6 +215,11 @@ bool wait_readable(int fd, std::chrono::milliseconds limit) {
   return ::poll(&p, 1, static_cast<int>(limit.count())) == 1 && (p.revents & POLLIN);
 }
 
+bool wait_writable(int fd, std::chrono::milliseconds limit) {
+  pollfd p{fd, POLLOUT, 0};
+  return ::poll(&p, 1, static_cast<int>(limit.count())) == 1 && (p.revents & POLLOUT);
+}
+
 std::function<void()> unblock(int listener, Gate* gate) {
   return [listener, gate] {
     ::shutdown(listener, SHUT_RDWR);

@@ -110,6 +110,8 @@ io_result<std::size_t> plain_send(int fd, std::span<const std::byte> data);
 io_result<std::size_t> plain_recv(int fd, std::span<std::byte> buf);
 /// poll(2) until `fd` is readable (up to `limit`); consumes nothing, leaves epoll's edges alone.
 bool wait_readable(int fd, std::chrono::milliseconds limit = kWaitLimit);
+/// poll(2) until `fd` is writable (a connect completed, up to `limit`); consumes nothing.
+bool wait_writable(int fd, std::chrono::milliseconds limit = kWaitLimit);
 /// A Worker abort: shuts `listener` down (waking a blocked accept) and opens `gate`, if any.
 std::function<void()> unblock(int listener, Gate* gate = nullptr);
 

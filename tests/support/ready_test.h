@@ -7,7 +7,16 @@
 //   (token, readiness) pair has been seen; extra events are tolerated (spurious events
 //   are allowed by the contract) and only logged. Expected readiness is an implication:
 //   each expected flag must be present, others may be too.
-// - EXPECT_NO_EVENTS polls once for 50 ms and fails on any event.
+// - EXPECT_NO_EVENTS proves "nothing happened" with a witness, not a sleep: it registers an
+//   eventfd on the same Poll, makes it readable and polls until the witness's event arrives;
+//   any other event seen by then fails the test. Readiness reaches epoll's ready list when the
+//   kernel changes the object's state (a registration is checked at once; eventfd, pipe, Unix
+//   socket writes wake synchronously; loopback TCP is normally delivered in the sender's own softirq), so
+//   an event an earlier action causes is queued ahead of the witness.
+//   Where the passing of time itself is the behaviour under test (a poll timeout, a timer),
+//   a test polls with that timeout itself and says so, or uses a later timer as its witness.
+// - CHECKED_CALL runs a helper that reports failures with QVERIFY/QCOMPARE (which return
+//   only from the helper) and returns from the test function if it failed.
 // - QVERIFY_OK / ASSERT_WOULD_BLOCK check io_result values with readable messages;
 //   CHECKED_WRITE / EXPECT_READ / ASSERT_NO_SOCKET_ERROR are mio's checked_write!,
 //   expect_read! and the take_error() check.
@@ -25,6 +34,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <span>
@@ -115,6 +125,15 @@ std::size_t open_fd_count();
 // Implementation of the macros below; each returns false after reporting a failure.
 bool expect_events(Poll& poll, Events& events, std::vector<ExpectEvent> expected, const char* file, int line);
 bool expect_no_events(Poll& poll, Events& events, const char* file, int line);
+
+/// Registers a witness eventfd on `poll` as kWitnessToken, makes it readable and polls until
+/// its event arrives, calling `each` for every other event seen by then (the witness's own
+/// batch included); then deregisters it. Empty, or what went wrong (no witness event in
+/// kWaitLimit, a failed syscall).
+std::string poll_until_witness(Poll& poll, Events& events, const std::function<void(const Event&)>& each);
+
+/// The token EXPECT_NO_EVENTS's witness is registered with while it runs; no test uses it.
+inline constexpr Token kWitnessToken{~std::size_t{0} - 1};
 
 /// The events of the last poll (" {event} {event}"), for failure messages.
 std::string describe(const Events& events);
@@ -230,10 +249,18 @@ inline QByteArray qbytes(std::span<const std::byte> b) {
     if (!::ready::test::expect_events((poll), (events), {__VA_ARGS__}, __FILE__, __LINE__)) return; \
   } while (false)
 
-/// Fails the test (and returns from it) if a 50 ms poll returns any event.
+/// Fails the test (and returns from it) if any event arrives before a witness made ready now.
 #define EXPECT_NO_EVENTS(poll, events)                                                  \
   do {                                                                                  \
     if (!::ready::test::expect_no_events((poll), (events), __FILE__, __LINE__)) return; \
+  } while (false)
+
+/// Runs a helper whose checks (QVERIFY, QCOMPARE, ...) return only from the helper, then
+/// returns from the test function if any of them failed.
+#define CHECKED_CALL(...)                     \
+  do {                                        \
+    __VA_ARGS__;                              \
+    if (::QTest::currentTestFailed()) return; \
   } while (false)
 
 // Each macro evaluates its argument exactly once (a poll or a read must not run twice).
