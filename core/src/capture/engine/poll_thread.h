@@ -4,7 +4,8 @@
 //   api.cpp        Engine's public functions: start, submit, stop, the accessors
 //   loop.cpp       the poll loop: run, dispatch one event, reactions, the still-ready list,
 //                  pitfall checks, stats records
-//   io_ops.h       operations on a source: read, drain, write, fill, echo and its back-pressure
+//   io_ops.h       operations on a source: read, drain, write, fill, echo and its back-pressure;
+//                  a datagram socket's drain and echo (one action per datagram) and the peer table
 //   sources.cpp    the source table: add, close, publish SourceInfo
 //   accept.cpp     accept, auto-accept and the EMFILE reserve
 //   commands.cpp   one exec() per cmd:: type, and how many tokens a command takes
