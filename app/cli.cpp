@@ -67,14 +67,18 @@ must be loopback unless --allow-remote is given. Port 0 picks a free port; the a
 really bound is printed.
 
 Reactions (what the engine does itself on an event of a stream or socket):
-  none     nothing; a listener with none reports readiness but accepts nobody
+  none     nothing is read (edge-triggered: one readable event per arrival;
+           level-triggered: the event refires while bytes wait)
   read:N   one read of up to N bytes (1..1048576) per readable event
   drain    read until would-block (the default)
-  echo     read until would-block and write every chunk back
+  echo     read until would-block and write every chunk back; a UDP or Unix
+           datagram socket sends each datagram back to its sender
   discard  read until would-block and throw the bytes away
-A listener with any reaction but none accepts until would-block on each event, and the
-accepted streams get the reaction. Every reaction but none closes a stream once it read
-end-of-file or hit an error.
+A listener always accepts until would-block on each event, and the accepted streams
+get the reaction (with none they are accepted and left unread). Every reaction but
+none closes a stream once it read end-of-file or hit an error. On a datagram socket
+every datagram read is its own action, with its size and sender ("peer"; the first
+4096 distinct senders of a run are named, later ones are counted, not named).
 
 SIGINT and SIGTERM stop the run cleanly: the recording is flushed and complete.
 

@@ -80,6 +80,7 @@ std::string describe(const Record& r, const Engine& engine) {
       } else if (r.outcome == Outcome::ok) {
         s += " n=" + std::to_string(r.value);
       }
+      if (const auto peer = engine.peer_text(r.peer_id())) s += " peer=" + *peer;  // datagrams
       break;
     }
     case RecordKind::source_added:
@@ -178,7 +179,12 @@ void Run::inspect(const Record& r) {
 void Run::drainRecords() {
   for (;;) {
     const std::size_t n = m_engine->drain(m_batch);
-    if (n == 0) return;
+    if (n == 0) {
+      // --verbose into a pipe (| grep, a test reading it) is block-buffered: what was drained
+      // goes out now, not when 4 KiB have collected.
+      if (m_plan.verbose) std::fflush(m_out);
+      return;
+    }
     const std::span<const Record> got(m_batch.data(), n);
     m_records += n;
     if (m_writer && !m_writerFailed) {
@@ -284,6 +290,7 @@ int Run::exec() {
       if (!info) return std::nullopt;
       return SourceAddresses{info->local, info->peer};
     };
+    wo.peer_text = [this](std::uint64_t id) { return m_engine->peer_text(id); };
     auto w = RecordingWriter::create(*m_plan.record_path, std::move(wo));
     if (!w) return fail(kExitUsage, "--record " + *m_plan.record_path + ": " + w.error().message());
     m_writer.emplace(std::move(*w));
@@ -379,6 +386,9 @@ int Run::exec() {
   std::fprintf(m_out, "readyscope: %s after %.2f s: %" PRIu64 " records (produced %" PRIu64 ", dropped %" PRIu64 ")%s%s\n",
                stopReason.c_str(), secs, m_records, m_engine->produced(), m_engine->dropped(),
                m_writer ? ", written to " : "", m_writer ? m_plan.record_path->c_str() : "");
+  if (const std::uint64_t unnamed = m_engine->peers_dropped(); unnamed != 0)
+    std::fprintf(m_out, "readyscope: %" PRIu64 " datagram actions without a peer (the table of %zu senders was full)\n",
+                 unnamed, m_engine->config().peer_addresses);
   std::fflush(m_out);
   if (!completed) return fail(kExitRuntime, m_runtimeError);
   if (m_runner) return scenarioVerdict();

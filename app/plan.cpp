@@ -12,15 +12,19 @@ namespace readyscope {
 using namespace ready::capture;
 
 Command createCommand(const SourceRequest& req, const SourceOptions& options, bool allowRemote) {
+  // A listener from the command line always accepts: --reaction none then means the accepted
+  // streams are left unread (what a learner watches), not a listener that accepts nobody.
+  SourceOptions listener = options;
+  if (listener.reaction.kind == Reaction::none) listener.reaction.kind = Reaction::auto_accept;
   switch (req.kind) {
     case SourceRequest::Kind::listen:
-      return cmd::TcpListen{req.address, options, allowRemote};
+      return cmd::TcpListen{req.address, listener, allowRemote};
     case SourceRequest::Kind::connect:
       return cmd::TcpConnect{req.address, options};
     case SourceRequest::Kind::udp:
       return cmd::UdpBind{req.address, options, allowRemote};
     case SourceRequest::Kind::unix_listen:
-      return cmd::UnixListen{req.path, options};
+      return cmd::UnixListen{req.path, listener};
   }
   return cmd::Note{};
 }

@@ -11,7 +11,8 @@
 
 namespace readyscope {
 
-/// The engine command that creates the source `req` asks for.
+/// The engine command that creates the source `req` asks for. A listener always accepts:
+/// reaction none becomes auto_accept (its streams get none: accepted and left unread).
 ready::capture::Command createCommand(const SourceRequest& req, const ready::capture::SourceOptions& options,
                                       bool allowRemote);
 

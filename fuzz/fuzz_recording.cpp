@@ -267,6 +267,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       if (auto it = info.sources.find(token); it != info.sources.end()) return it->second;
       return std::nullopt;
     };
+    options.peer_text = [&info](std::uint64_t id) -> std::optional<std::string> {
+      if (auto it = info.peers.find(id); it != info.peers.end()) return it->second;
+      return std::nullopt;
+    };
     auto w = RecordingWriter::create(writer_path(), std::move(options));
     if (!w) fail("RecordingWriter::create", w.error().message());
     if (auto ok = w->write(records); !ok) fail("RecordingWriter::write", ok.error().message());

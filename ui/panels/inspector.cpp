@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <span>
 
 #include "models/hex.h"
@@ -277,7 +278,13 @@ void Inspector::appendChunk(const capture::PayloadChunk& chunk) {
                             direction_name(chunk.direction).leftJustified(3))
                        .arg(bytes.size())
                        .arg(seconds(chunk.t_ns));
-  if (chunk.peer) header += QStringLiteral("  from %1").arg(QString::fromStdString(chunk.peer->to_string()));
+  // A datagram's sender (in) or an echo's destination (out): UDP or a named Unix socket.
+  const std::string peer = chunk.peer        ? chunk.peer->to_string()
+                           : chunk.unix_peer ? chunk.unix_peer->to_string()
+                                             : std::string();
+  if (!peer.empty())
+    header += (chunk.direction == capture::Direction::in ? QStringLiteral("  from %1") : QStringLiteral("  to %1"))
+                  .arg(QString::fromStdString(peer));
   if (!first) cursor.insertBlock();
   cursor.insertText(header, head);
 

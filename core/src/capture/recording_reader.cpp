@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "capture/interest_names.h"
@@ -191,6 +192,9 @@ struct LineParser {
       return std::string("not valid JSON (") + error_message(e) + ")";
     }
     r = Record{};
+    // Nothing of an earlier line carries over: a source line with only "local" has no peer.
+    info_local_.clear();
+    info_peer_.clear();
     std::uint32_t seen = 0;
     std::uint32_t flags = 0;
     std::string_view local, peer, text;
@@ -440,6 +444,7 @@ struct LineParser {
         if (!(err = require(f_result, "result")).empty()) return err;
         if (r.outcome == Outcome::error && !(seen & f_errno)) return require(f_errno, "errno");
         r.op = op;
+        if (!info_peer_.empty()) r.bits = peer_id(info_peer_, info);  // Record::peer_id
         break;
       case RecordKind::source_added:
       case RecordKind::source_changed:
@@ -525,7 +530,16 @@ struct LineParser {
     return {};
   }
 
+  /// The id of an action's "peer" in info.peers: the ids are given in the order the
+  /// addresses first appear, as the engine gives them (docs/recording-format.md).
+  std::uint32_t peer_id(const std::string& text, RecordingInfo& info) {
+    auto [it, added] = peer_ids_.try_emplace(text, static_cast<std::uint32_t>(peer_ids_.size() + 1));
+    if (added) info.peers.emplace(it->second, text);
+    return it->second;
+  }
+
   std::string info_local_, info_peer_, text_;
+  std::unordered_map<std::string, std::uint32_t> peer_ids_;
 };
 
 /// The first problem of a file: its line (0: the whole file) and what is wrong.

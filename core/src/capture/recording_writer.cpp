@@ -111,12 +111,11 @@ io_result<RecordingWriter> RecordingWriter::create(const std::string& path, Reco
 
 std::string_view RecordingWriter::addresses_field(std::uint64_t token, bool peer) {
   auto it = addresses_.find(token);
-  if (it == addresses_.end()) {
-    SourceAddresses a;
-    if (options_.addresses) {
-      if (auto got = options_.addresses(token)) a = std::move(*got);
-    }
-    it = addresses_.emplace(token, std::move(a)).first;
+  if (it == addresses_.end()) it = addresses_.emplace(token, SourceAddresses{}).first;
+  // Asked at the local field, once per line: a connect's peer changes from its target to the
+  // kernel's view; a source already gone answers nullopt and keeps the last answer.
+  if (!peer && options_.addresses) {
+    if (auto got = options_.addresses(token)) it->second = std::move(*got);
   }
   return peer ? it->second.peer : it->second.local;
 }
@@ -163,6 +162,12 @@ void RecordingWriter::append_line(const Record& r) {
       put_name(out, name_of(r.action_op()));
       put_key(out, "result");
       put_name(out, name_of(r.outcome));
+      if (r.peer_id() != 0 && options_.peer_text) {
+        if (auto peer = options_.peer_text(r.peer_id())) {
+          put_key(out, "peer");
+          put_string(out, *peer);
+        }
+      }
       break;
     case RecordKind::source_added:
     case RecordKind::source_changed:
@@ -224,6 +229,7 @@ void RecordingWriter::append_line(const Record& r) {
     put_name(out, errno_name(r.err));  // "ECONNRESET" or "E<number>": no escaping needed
   }
   out += "}\n";
+  if (r.kind == RecordKind::source_removed) addresses_.erase(r.token);  // its last source line
 }
 
 io_result<void> RecordingWriter::write(std::span<const Record> records) {

@@ -28,6 +28,8 @@ inline constexpr std::size_t kDefaultMaxDrainBytes = 16 * 1024 * 1024;
 /// The range of EngineConfig::pitfall_grace.
 inline constexpr std::chrono::milliseconds kMinPitfallGrace{1};
 inline constexpr std::chrono::milliseconds kMaxPitfallGrace{60'000};
+/// The largest EngineConfig::peer_addresses.
+inline constexpr std::size_t kMaxPeerAddresses = std::size_t{1} << 20;
 /// The largest EngineConfig::pitfall_spin_events.
 inline constexpr std::uint32_t kMaxPitfallSpinEvents = 1u << 20;
 
@@ -40,11 +42,15 @@ struct EngineConfig {
   /// Beyond it the oldest bytes are evicted and counted. The chunk table beside it holds at
   /// most max(16, payload_bytes_per_source / 128) chunks (many tiny reads evict the same
   /// way). Memory: (live sources with payload + payload_closed_sources) x ~1.2 x this (24-byte chunk
-  /// entries; UDP sources ~1.45 x, 28 more bytes per chunk for the sender).
+  /// entries; UDP sources ~1.45 x, 28 more bytes per chunk for the sender; Unix datagram ~2.1 x).
   std::size_t payload_bytes_per_source = 64 * 1024;
   /// How many closed sources keep their payload readable; the oldest closed one is
   /// forgotten when one more closes. Live sources always keep theirs.
   std::size_t payload_closed_sources = 64;
+  /// Distinct datagram peers named per capture (the peer table behind Record::peer_id and
+  /// Engine::peer_text), at most kMaxPeerAddresses; a peer beyond it gets id 0 and is
+  /// counted (Engine::peers_dropped). docs/engine.md, "Datagrams".
+  std::size_t peer_addresses = 4096;
   /// Bytes an echo holds back for a peer that does not read (>= 1). An echo reads at most
   /// this much at a time, so it never has to drop bytes (docs/engine.md, "Echo").
   std::size_t echo_pending_bytes = 64 * 1024;
@@ -75,8 +81,10 @@ struct PayloadChunk {
   std::uint64_t offset = 0;
   std::uint64_t t_ns = 0;  ///< capture time (as Record::t_ns) right after the read or write
   Direction direction = Direction::in;
-  /// UDP: the datagram's sender (in) or nullopt. Other kinds: nullopt.
+  /// UDP: the datagram's sender (in) or its echo's destination (out); nullopt otherwise.
   std::optional<net::SocketAddr> peer;
+  /// A Unix datagram socket: the sender (in) or echo destination (out), when it has a name.
+  std::optional<net::UnixAddr> unix_peer;
   std::vector<std::byte> bytes;
 };
 
@@ -99,7 +107,7 @@ struct SourceInfo {
 /// The capture engine: one poll thread that owns every source, runs commands submitted from
 /// any thread, and reports readiness, actions and results as Records through a bounded ring
 /// to one consumer thread. The specification (threads, the loop, record times, accounting,
-/// bounds, payload, echo, UDP, pitfalls, stop, signals) is docs/engine.md; the contracts
+/// bounds, payload, echo, datagrams, pitfalls, stop, signals) is docs/engine.md; the contracts
 /// below refer to its sections.
 class Engine {
  public:
@@ -151,6 +159,11 @@ class Engine {
   [[nodiscard]] std::uint64_t delivered() const noexcept { return ring_.delivered(); }
   /// The text of a note record (record.value), or nullopt for an unknown id.
   [[nodiscard]] std::optional<std::string> note_text(std::uint64_t id) const;
+  /// The address of a datagram action's peer (Record::peer_id): "127.0.0.1:5000", a Unix
+  /// path; nullopt for 0 or an unknown id.
+  [[nodiscard]] std::optional<std::string> peer_text(std::uint64_t id) const;
+  /// Datagram actions whose peer had no room in the peer table (EngineConfig::peer_addresses).
+  [[nodiscard]] std::uint64_t peers_dropped() const noexcept { return peers_dropped_.load(std::memory_order_relaxed); }
   /// A live source's kind, fd and addresses; nullopt once it is closed (or never existed).
   [[nodiscard]] std::optional<SourceInfo> source_info(Token token) const;
   /// A copy of the payload kept for `token` from stream offset `since` on (pass the last
@@ -188,6 +201,8 @@ class Engine {
   mutable std::mutex text_mutex_;
   std::vector<std::string> notes_;                       // guarded by text_mutex_; id = index + 1
   std::unordered_map<std::uint64_t, SourceInfo> infos_;  // guarded by text_mutex_
+  std::vector<std::string> peers_;                       // guarded by text_mutex_; id = index + 1
+  std::atomic<std::uint64_t> peers_dropped_{0};
 
   // Taken by the poll thread only when a source's buffer is created or the source closes.
   mutable std::mutex payload_mutex_;

@@ -85,7 +85,7 @@ struct Record {
   std::uint64_t value = 0;
   std::uint64_t value2 = 0;
   std::int32_t fd = -1;
-  std::uint32_t bits = 0;  ///< epoll bits (readiness) or interest | trigger << 8 (source records)
+  std::uint32_t bits = 0;  ///< epoll bits (readiness), interest | trigger << 8 (source records), peer_id (actions)
   std::int32_t err = 0;    ///< errno for Outcome::error
   RecordKind kind = RecordKind::note;
   std::uint8_t op = 0;  ///< Op, SourceKind or WarningKind, by kind
@@ -104,6 +104,10 @@ struct Record {
   [[nodiscard]] constexpr std::uint64_t bytes_out() const noexcept { return value2; }
   /// action: bytes moved, or the counter read or written (eventfd, timerfd) ["n"].
   [[nodiscard]] constexpr std::uint64_t n() const noexcept { return value; }
+  /// action on a datagram socket: the id of the datagram's sender (a read) or destination
+  /// (an echo's write) in the capture's peer table (Engine::peer_text); 0 for streams, a
+  /// sender without a name, or a full table ["peer", as the address's text].
+  [[nodiscard]] constexpr std::uint32_t peer_id() const noexcept { return kind == RecordKind::action ? bits : 0; }
   /// source_added, source_changed, action, note: the command that caused it, 0 for the
   /// engine's own (a reaction, an accept) ["command"].
   [[nodiscard]] constexpr std::uint64_t command() const noexcept { return value2; }

@@ -35,9 +35,13 @@ struct RecordingWriterOptions {
   /// The text of a note record (its `value`), e.g. Engine::note_text. Unset or nullopt:
   /// the note line has "text": "".
   std::function<std::optional<std::string>(std::uint64_t id)> note_text;
-  /// A source's addresses by token, e.g. from Engine::source_info. Asked once per token, at
-  /// its first source line; the answer is reused for the token's later source lines.
+  /// A source's addresses by token, e.g. from Engine::source_info. Asked at each of the
+  /// token's source lines; when it answers nullopt (the source is gone) the last answer is
+  /// reused, so a source_removed line still names its addresses.
   std::function<std::optional<SourceAddresses>(std::uint64_t token)> addresses;
+  /// The address of a datagram action's peer (Record::peer_id), e.g. Engine::peer_text;
+  /// written as the action line's "peer". Unset or nullopt: no "peer".
+  std::function<std::optional<std::string>(std::uint64_t id)> peer_text;
 };
 
 /// Writes a recording. Buffered: lines collect in a buffer of kBufferBytes and go to the
@@ -108,6 +112,9 @@ struct RecordingInfo {
   std::uint64_t records = 0;                                   ///< record lines read
   std::unordered_map<std::uint64_t, std::string> notes;        ///< note id -> text
   std::unordered_map<std::uint64_t, SourceAddresses> sources;  ///< token -> addresses (first seen)
+  /// Record::peer_id of the action lines -> the "peer" they named (ids 1, 2, ... in the order
+  /// the addresses first appear).
+  std::unordered_map<std::uint64_t, std::string> peers;
 };
 
 /// Reads a whole recording: validates the header and every line, then replaces the

@@ -29,7 +29,8 @@ io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
       config.ring_capacity > (std::size_t{1} << 30) || config.echo_pending_bytes == 0 ||
       config.max_drain_bytes == 0 || config.payload_bytes_per_source > (std::size_t{1} << 30) ||
       config.pitfall_grace < kMinPitfallGrace || config.pitfall_grace > kMaxPitfallGrace ||
-      config.pitfall_spin_events < 2 || config.pitfall_spin_events > kMaxPitfallSpinEvents)
+      config.pitfall_spin_events < 2 || config.pitfall_spin_events > kMaxPitfallSpinEvents ||
+      config.peer_addresses > kMaxPeerAddresses)
     return std::unexpected(os_error(EINVAL));
   unix::ignore_sigpipe();
   auto poll = Poll::create();
@@ -118,6 +119,12 @@ std::optional<std::string> Engine::note_text(std::uint64_t id) const {
   std::lock_guard lock(text_mutex_);
   if (id == 0 || id > notes_.size()) return std::nullopt;
   return notes_[id - 1];
+}
+
+std::optional<std::string> Engine::peer_text(std::uint64_t id) const {
+  std::lock_guard lock(text_mutex_);
+  if (id == 0 || id > peers_.size()) return std::nullopt;
+  return peers_[id - 1];
 }
 
 std::optional<SourceInfo> Engine::source_info(Token token) const {

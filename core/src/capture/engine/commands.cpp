@@ -68,7 +68,10 @@ void Engine::Impl::exec(cmd::TcpListen& c, const Ticket& t) {
 void Engine::Impl::exec(cmd::TcpConnect& c, const Ticket& t) {
   auto s = net::TcpStream::connect(c.addr);
   if (!s) return error_action(t.token, Op::connect, s.error(), t.id);
-  if (Src* src = add_source(t.token, SourceKind::tcp_stream, Io(std::move(*s)), c.options, 0, t.id, true))
+  // The target is the peer from the first source record on (a connect in progress has a
+  // peer it is trying to reach); the outcome publishes the kernel's view (getpeername).
+  if (Src* src = add_source(t.token, SourceKind::tcp_stream, Io(std::move(*s)), c.options, 0, t.id, true, {},
+                            c.addr.to_string()))
     action(*src, Op::connect, Step{Outcome::in_progress, 0, 0}, t.id);
 }
 
@@ -92,7 +95,9 @@ void Engine::Impl::exec(cmd::UnixListen& c, const Ticket& t) {
 void Engine::Impl::exec(cmd::UnixConnect& c, const Ticket& t) {
   auto s = net::UnixStream::connect(c.path);
   if (!s) return error_action(t.token, Op::connect, s.error(), t.id);
-  if (Src* src = add_source(t.token, SourceKind::unix_stream, Io(std::move(*s)), c.options, 0, t.id))
+  // getpeername names the listener's path; the target stands in if it cannot (an abstract name).
+  if (Src* src = add_source(t.token, SourceKind::unix_stream, Io(std::move(*s)), c.options, 0, t.id, false, {},
+                            c.path))
     action(*src, Op::connect, Step{}, t.id);
 }
 
@@ -180,7 +185,8 @@ void Engine::Impl::exec(cmd::Read& c, const Ticket& t) {
 }
 
 void Engine::Impl::exec(cmd::Drain& c, const Ticket& t) {
-  if (Src* s = target(c.token, Op::drain, t)) (void)drain(*s, t.id);
+  if (Src* s = target(c.token, Op::drain, t))
+    (void)(is_datagram(s->kind) ? drain_datagrams(*s, t.id, true, 0) : drain(*s, t.id));
 }
 
 void Engine::Impl::exec(cmd::Write& c, const Ticket& t) {

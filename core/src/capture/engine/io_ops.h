@@ -17,24 +17,39 @@
 
 namespace ready::capture {
 
-inline io_result<std::size_t> Engine::Impl::read_some(Src& s, std::span<std::byte> buf,
-                                                      net::SocketAddr* from) {
+inline io_result<std::size_t> Engine::Impl::read_some(Src& s, std::span<std::byte> buf, detail::PeerAddr* from) {
   return std::visit(
       [&](auto& io) -> io_result<std::size_t> {
         using T = std::decay_t<decltype(io)>;
         if constexpr (std::is_same_v<T, net::UdpSocket>) {
           auto r = io.recv_from(buf);
           if (!r) return std::unexpected(r.error());
-          if (from) *from = r->from;
+          if (from) from->set(r->from.as_sockaddr(), r->from.len());
           return r->n;
-        } else if constexpr (std::is_same_v<T, net::UnixDatagram>)
-          return io.recv(buf);
-        else if constexpr (requires { io.read(buf); })
+        } else if constexpr (std::is_same_v<T, net::UnixDatagram>) {
+          auto r = io.recv_from(buf);
+          if (!r) return std::unexpected(r.error());
+          // An unbound sender has no name: nothing to reply to (len stays 0).
+          if (from && !r->from.is_unnamed()) from->set(r->from.as_sockaddr(), r->from.len());
+          return r->n;
+        } else if constexpr (requires { io.read(buf); })
           return io.read(buf);
         else
           return std::unexpected(os_error(EOPNOTSUPP));
       },
       s.io);
+}
+
+inline io_result<std::size_t> Engine::Impl::send_to(Src& s, std::span<const std::byte> buf,
+                                                    const detail::PeerAddr& to) {
+  if (auto* u = std::get_if<net::UdpSocket>(&s.io)) {
+    const auto a = net::SocketAddr::from_sockaddr(to.as_sockaddr(), to.len);
+    if (!a) return std::unexpected(os_error(EAFNOSUPPORT));
+    return u->send_to(buf, *a);
+  }
+  if (auto* d = std::get_if<net::UnixDatagram>(&s.io))
+    return d->send_to_addr(buf, net::UnixAddr::from_sockaddr(to.as_sockaddr(), to.len));
+  return std::unexpected(os_error(EOPNOTSUPP));
 }
 
 inline io_result<std::size_t> Engine::Impl::write_some(Src& s, std::span<const std::byte> buf) {
@@ -66,14 +81,14 @@ inline std::optional<detail::Step> Engine::Impl::read_counter(Src& s) {
   return Step{Outcome::error, 0, detail::errno_of(r.error())};
 }
 
-inline detail::Step Engine::Impl::read_into_scratch(Src& s, std::size_t len, bool keep_bytes) {
-  std::optional<net::SocketAddr> from;  // constructed for UDP only (128 bytes to clear)
-  if (s.kind == SourceKind::udp) from.emplace();
+inline detail::Step Engine::Impl::read_into_scratch(Src& s, std::size_t len, bool keep_bytes,
+                                                    detail::PeerAddr* from) {
+  std::optional<detail::PeerAddr> sender;  // constructed for datagram sockets only
+  if (!from && detail::is_datagram(s.kind)) from = &sender.emplace();
   const auto buf = std::span(scratch).first(len);
-  const Step st = detail::step_of(read_some(s, buf, from ? &*from : nullptr), !detail::is_datagram(s.kind));
+  const Step st = detail::step_of(read_some(s, buf, from), !detail::is_datagram(s.kind));
   s.bytes_in += st.n;
-  if (keep_bytes && st.outcome == Outcome::ok)
-    keep(s, Direction::in, buf.first(st.n), from ? &*from : nullptr);
+  if (keep_bytes && st.outcome == Outcome::ok) keep(s, Direction::in, buf.first(st.n), from);
   return st;
 }
 
@@ -95,10 +110,61 @@ inline detail::Step Engine::Impl::read_once(Src& s, std::uint32_t n, std::uint64
     action(s, counter_read_op(s), *c, cmd);
     return *c;
   }
-  const Step st = read_into_scratch(s, std::min<std::size_t>(n, scratch.size()));
+  detail::PeerAddr from;
+  const Step st = read_into_scratch(s, std::min<std::size_t>(n, scratch.size()), true, &from);
   handler_work(s, cmd, st.n);
-  action(s, Op::read, st, cmd);
+  action(s, Op::read, st, cmd, detail::is_datagram(s.kind) ? peer_id(s, from) : 0);
   read_checked(s, st);
+  return st;
+}
+
+inline std::uint32_t Engine::Impl::peer_id(Src& s, const detail::PeerAddr& p) {
+  if (p.len == 0) return 0;
+  const std::string_view key = p.key();
+  if (s.last_peer_id != 0 && key == s.last_peer_key) return s.last_peer_id;
+  std::uint32_t id = 0;
+  if (auto it = peer_ids.find(key); it != peer_ids.end()) {
+    id = it->second;
+  } else if (peer_ids.size() < eng->config_.peer_addresses) {
+    std::string text = p.as_sockaddr()->sa_family == AF_UNIX
+                           ? net::UnixAddr::from_sockaddr(p.as_sockaddr(), p.len).to_string()
+                           : net::SocketAddr::from_sockaddr(p.as_sockaddr(), p.len).value_or(net::SocketAddr()).to_string();
+    {
+      std::lock_guard lock(eng->text_mutex_);
+      eng->peers_.push_back(std::move(text));
+      id = static_cast<std::uint32_t>(eng->peers_.size());
+    }
+    peer_ids.emplace(std::string(key), id);
+  } else {
+    eng->peers_dropped_.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  s.last_peer_id = id;
+  s.last_peer_key.assign(key);
+  return id;
+}
+
+inline detail::Step Engine::Impl::drain_datagrams(Src& s, std::uint64_t cmd, bool keep_bytes, std::size_t cap,
+                                                  Op op) {
+  if (cap == 0) cap = eng->config_.max_drain_bytes;
+  std::uint64_t total = 0;
+  int errors_in_row = 0;
+  Step st;
+  for (;;) {
+    detail::PeerAddr from;
+    // A whole datagram always (a shorter read would truncate it): the bound may be passed
+    // by at most one datagram.
+    st = read_into_scratch(s, scratch.size(), keep_bytes, &from);
+    handler_work(s, cmd, st.n);
+    action(s, op, st, cmd, peer_id(s, from));
+    total += st.n;
+    if (st.outcome == Outcome::error && detail::is_datagram_soft_error(st.err) && ++errors_in_row < 2) continue;
+    if (st.outcome != Outcome::ok) break;
+    errors_in_row = 0;
+    if (total >= cap) break;
+  }
+  read_checked(s, st);
+  st.n = total;
   return st;
 }
 
@@ -181,6 +247,42 @@ inline detail::Step Engine::Impl::flush_pending(Src& s) {
   s.pending_len -= static_cast<std::size_t>(w.n);
   if (s.pending_len == 0) reregister(s);  // MOD reports data that waited meanwhile
   return w;
+}
+
+inline detail::Step Engine::Impl::echo_datagrams(Src& s) {
+  const std::size_t cap = reaction_cap(s);
+  std::uint64_t total = 0;
+  int errors_in_row = 0;
+  for (;;) {
+    detail::PeerAddr from;
+    const Step r = read_into_scratch(s, scratch.size(), true, &from);  // whole datagrams (see drain_datagrams)
+    const std::uint32_t peer = peer_id(s, from);
+    action(s, Op::read, r, 0, peer);
+    if (r.outcome == Outcome::error && detail::is_datagram_soft_error(r.err) && ++errors_in_row < 2) continue;
+    if (r.outcome != Outcome::ok) {
+      read_checked(s, r);
+      return r;
+    }
+    errors_in_row = 0;
+    const auto data = std::span<const std::byte>(scratch).first(static_cast<std::size_t>(r.n));
+    Step w;
+    if (from.len == 0) {
+      w = Step{Outcome::error, 0, EDESTADDRREQ};  // an unbound Unix sender: no address to answer
+    } else {
+      w = detail::step_of(send_to(s, data, from), false);
+      pitfalls::Detector::on_write(s.pit);
+      s.bytes_out += w.n;
+      if (w.outcome == Outcome::ok) keep(s, Direction::out, data.first(w.n), &from);
+    }
+    // A reply that fails or would block is recorded and dropped (a datagram is sent whole
+    // or not at all); the socket serves the next sender.
+    action(s, Op::write, w, 0, peer);
+    total += r.n;
+    if (total >= cap) {
+      read_checked(s, r);  // stopped at the bound: still ready, continued next iteration
+      return Step{Outcome::ok, total, 0};
+    }
+  }
 }
 
 inline detail::Step Engine::Impl::echo(Src& s) {

@@ -110,6 +110,10 @@ inline void Engine::Impl::react(Src& src, bool readable, bool write_closed, bool
     case SourceKind::pipe_sender:
       if (write_closed) close_by_reaction(token);
       return;
+    case SourceKind::udp:
+    case SourceKind::unix_datagram:
+      if (readable) react_datagram(*s);
+      return;
     default:
       break;
   }
@@ -139,6 +143,31 @@ inline void Engine::Impl::react(Src& src, bool readable, bool write_closed, bool
       s->trigger != Trigger::level && !s->still_ready) {
     s->still_ready = true;
     still_ready.push_back(token);
+  }
+}
+
+// A datagram socket's reaction: every datagram its own action; never closed by a reaction
+// (docs/engine.md, "Datagrams").
+inline void Engine::Impl::react_datagram(Src& s) {
+  Step end;
+  switch (s.reaction.kind) {
+    case Reaction::read:
+      (void)read_once(s, s.reaction.n, 0);
+      return;
+    case Reaction::drain:
+    case Reaction::auto_accept:
+    case Reaction::discard:
+      end = drain_datagrams(s, 0, s.reaction.kind != Reaction::discard, reaction_cap(s));
+      break;
+    case Reaction::echo:
+      end = echo_datagrams(s);
+      break;
+    case Reaction::none:
+      return;
+  }
+  if (end.outcome == Outcome::ok && s.trigger != Trigger::level && !s.still_ready) {
+    s.still_ready = true;
+    still_ready.push_back(s.token);
   }
 }
 

@@ -13,7 +13,7 @@ PayloadSnapshot Engine::PayloadBuffer::snapshot(std::uint64_t since) const {
   std::vector<Meta> ms;
   ms.reserve(metas.size());
   std::vector<Peer> ps;
-  ps.reserve(peers.size());
+  ps.reserve(peer_bytes != 0 ? metas.size() : 0);
   std::vector<std::byte> raw(bytes.size());
   PayloadSnapshot out;
   std::uint64_t lo = 0;
@@ -28,7 +28,7 @@ PayloadSnapshot Engine::PayloadBuffer::snapshot(std::uint64_t since) const {
       const Meta& mt = metas[slot];
       if (mt.offset + mt.len > lo) {
         ms.push_back(mt);
-        if (peers.size() != 0) ps.push_back(peers[slot]);
+        if (peer_bytes != 0) std::memcpy(ps.emplace_back().data(), peers.data() + slot * peer_bytes, peer_bytes);
       }
     }
     if (head > lo) {  // the kept bytes from lo on, unwrapped into raw[0, head - lo)
@@ -47,8 +47,13 @@ PayloadSnapshot Engine::PayloadBuffer::snapshot(std::uint64_t since) const {
     c.offset = begin;
     c.t_ns = mt.t_ns;
     c.direction = mt.direction;
-    if (mt.peer_len != 0)
-      c.peer = net::SocketAddr::from_sockaddr(reinterpret_cast<const sockaddr*>(ps[k].data()), mt.peer_len);
+    if (mt.peer_len != 0) {
+      const auto* sa = reinterpret_cast<const sockaddr*>(ps[k].data());
+      if (sa->sa_family == AF_UNIX)
+        c.unix_peer = net::UnixAddr::from_sockaddr(sa, mt.peer_len);
+      else
+        c.peer = net::SocketAddr::from_sockaddr(sa, mt.peer_len);
+    }
     const auto at = raw.begin() + static_cast<std::ptrdiff_t>(begin - lo);
     c.bytes.assign(at, at + static_cast<std::ptrdiff_t>(mt.offset + mt.len - begin));
     out.chunks.push_back(std::move(c));

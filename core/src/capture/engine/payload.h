@@ -5,6 +5,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/un.h>
 
 #include <algorithm>
 #include <array>
@@ -59,20 +60,23 @@ struct alignas(64) Engine::PayloadBuffer {
     std::uint64_t t_ns;
     std::uint32_t len;
     Direction direction;
-    std::uint8_t peer_len;  // 0: no peer (peers[slot] is written only when > 0)
+    std::uint8_t peer_len;  // 0: no peer (its peer slot is written only when > 0)
   };
-  using Peer = std::array<unsigned char, sizeof(sockaddr_in6)>;
+  /// The largest sender a chunk keeps (a Unix one); a buffer's slots are `peer_bytes` each.
+  using Peer = std::array<unsigned char, sizeof(sockaddr_un)>;
 
-  /// `with_peers`: the source reads datagrams with a sender (UDP): a sender slot per chunk.
-  PayloadBuffer(std::size_t capacity, bool with_peers)
+  /// `slot_bytes`: the size of a sender slot per chunk: sizeof(sockaddr_in6) for UDP,
+  /// sizeof(sockaddr_un) for a Unix datagram socket, 0 for sources without senders.
+  PayloadBuffer(std::size_t capacity, std::size_t slot_bytes)
       : bytes(capacity),
         metas(std::max<std::size_t>(16, capacity / 128)),
-        peers(with_peers ? metas.size() : 0) {}
+        peer_bytes(slot_bytes),
+        peers(slot_bytes * metas.size()) {}
 
   /// Keeps `data` (evicting the oldest bytes and chunks as needed); returns the bytes this
   /// call evicted (including any of `data` itself beyond the capacity).
   std::uint64_t append(Direction d, std::uint64_t t_ns, std::span<const std::byte> data,
-                       const net::SocketAddr* peer) {
+                       const detail::PeerAddr* peer) {
     const std::uint64_t cap = bytes.size();
     const std::uint64_t n = data.size();
     const std::uint64_t skip = n > cap ? n - cap : 0;
@@ -113,9 +117,9 @@ struct alignas(64) Engine::PayloadBuffer {
     mt.len = static_cast<std::uint32_t>(keep);
     mt.direction = d;
     mt.peer_len = 0;
-    if (peer && peers.size() != 0 && peer->len() <= sizeof(Peer)) {
-      std::memcpy(peers[slot].data(), peer->as_sockaddr(), peer->len());
-      mt.peer_len = static_cast<std::uint8_t>(peer->len());
+    if (peer && peer->len != 0 && peer->len <= peer_bytes) {
+      std::memcpy(peers.data() + slot * peer_bytes, peer->bytes.data(), peer->len);
+      mt.peer_len = static_cast<std::uint8_t>(peer->len);
     }
     ++count;
     head = new_head;
@@ -142,17 +146,21 @@ struct alignas(64) Engine::PayloadBuffer {
   std::uint64_t tail = 0;                   // guarded by m: bytes evicted (everything below it)
   detail::PopulatedArray<std::byte> bytes;  // guarded by m (its size is fixed)
   detail::PopulatedArray<Meta> metas;       // guarded by m (its size is fixed)
-  detail::PopulatedArray<Peer> peers;       // guarded by m (its size is fixed): metas.size() or 0
+  std::size_t peer_bytes;                   // a sender slot's size (0: no senders)
+  detail::PopulatedArray<unsigned char> peers;  // guarded by m (its size is fixed): a slot per meta, or empty
   bool closed = false;                      // guarded by m
 };
 
 inline void Engine::Impl::keep(Src& s, Direction d, std::span<const std::byte> data,
-                               const net::SocketAddr* peer) {
+                               const detail::PeerAddr* peer) {
   const std::size_t cap = eng->config_.payload_bytes_per_source;
   if (data.empty() || cap == 0 || s.payload_failed) return;
   if (!s.payload) {
     try {
-      auto b = std::make_shared<PayloadBuffer>(cap, s.kind == SourceKind::udp);
+      const std::size_t peer_bytes = s.kind == SourceKind::udp             ? sizeof(sockaddr_in6)
+                                     : s.kind == SourceKind::unix_datagram ? sizeof(sockaddr_un)
+                                                                           : 0;
+      auto b = std::make_shared<PayloadBuffer>(cap, peer_bytes);
       std::lock_guard lock(eng->payload_mutex_);
       eng->payloads_[s.token.value] = b;
       s.payload = std::move(b);

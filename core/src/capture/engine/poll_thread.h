@@ -4,7 +4,8 @@
 //   api.cpp        Engine's public functions: start, submit, stop, the accessors
 //   loop.cpp       the poll loop: run, dispatch one event, reactions, the still-ready list,
 //                  pitfall checks, stats records
-//   io_ops.h       operations on a source: read, drain, write, fill, echo and its back-pressure
+//   io_ops.h       operations on a source: read, drain, write, fill, echo and its back-pressure;
+//                  a datagram socket's drain and echo (one action per datagram) and the peer table
 //   sources.cpp    the source table: add, close, publish SourceInfo
 //   accept.cpp     accept, auto-accept and the EMFILE reserve
 //   commands.cpp   one exec() per cmd:: type, and how many tokens a command takes
@@ -27,10 +28,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <unordered_map>
@@ -98,6 +102,34 @@ inline bool is_datagram(SourceKind k) noexcept {
   return k == SourceKind::udp || k == SourceKind::unix_datagram;
 }
 
+/// A datagram's sender (or a reply's destination) as the kernel gave it: an IPv4/IPv6 or
+/// Unix-domain sockaddr. len 0: none (an unbound Unix sender, or not read from a datagram socket).
+struct PeerAddr {
+  std::array<unsigned char, sizeof(sockaddr_un)> bytes{};
+  socklen_t len = 0;
+  [[nodiscard]] const sockaddr* as_sockaddr() const noexcept { return reinterpret_cast<const sockaddr*>(bytes.data()); }
+  [[nodiscard]] std::string_view key() const noexcept {
+    return {reinterpret_cast<const char*>(bytes.data()), static_cast<std::size_t>(len)};
+  }
+  void set(const sockaddr* sa, socklen_t n) noexcept {
+    len = n <= bytes.size() ? n : 0;
+    if (len != 0) std::memcpy(bytes.data(), sa, len);
+  }
+};
+
+/// Datagram errors that concern one earlier datagram (an ICMP report: the peer's port was
+/// closed, its host unreachable), not the socket: recorded, and the socket reads on.
+inline bool is_datagram_soft_error(int e) noexcept {
+  return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == EHOSTDOWN || e == ENETDOWN ||
+         e == EPROTO || e == EMSGSIZE || e == ENOENT;
+}
+
+/// Transparent hash of a PeerAddr key, so the poll thread looks peers up without a string.
+struct PeerKeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view k) const noexcept { return std::hash<std::string_view>{}(k); }
+};
+
 /// The result of one operation, as a record states it.
 struct Step {
   Outcome outcome = Outcome::ok;
@@ -148,6 +180,10 @@ struct Engine::Impl {
     std::uint64_t bytes_out = 0;
     std::vector<std::byte> pending{};  // allocated once, echo_pending_bytes
     std::size_t pending_off = 0;
+    // Datagram sockets: the last sender interned, so a run of datagrams from one peer looks
+    // its id up with one compare (peer_id: 0 when the table was full).
+    std::uint32_t last_peer_id = 0;
+    std::string last_peer_key{};
     OwnedFd dup{};  // cmd::Dup's copy of the descriptor: closed with the source (or kept as a ghost)
     pitfalls::SourceState pit{};  // the live pitfall checks' state (docs/engine.md, "Pitfalls")
   };
@@ -218,7 +254,7 @@ struct Engine::Impl {
     (void)eng->notifier_.notify();
   }
 
-  void action(Token token, int fd, Op op, Step s, std::uint64_t cmd) {
+  void action(Token token, int fd, Op op, Step s, std::uint64_t cmd, std::uint32_t peer = 0) {
     Record r;
     r.kind = RecordKind::action;
     r.token = token.value;
@@ -228,9 +264,12 @@ struct Engine::Impl {
     r.value = s.n;
     r.value2 = cmd;
     r.err = s.err;
+    r.bits = peer;  // Record::peer_id: datagram actions only
     emit(r);
   }
-  void action(const Src& s, Op op, Step st, std::uint64_t cmd) { action(s.token, s.fd, op, st, cmd); }
+  void action(const Src& s, Op op, Step st, std::uint64_t cmd, std::uint32_t peer = 0) {
+    action(s.token, s.fd, op, st, cmd, peer);
+  }
   void error_action(Token token, Op op, int err, std::uint64_t cmd) {
     action(token, -1, op, Step{Outcome::error, 0, err}, cmd);
   }
@@ -269,6 +308,15 @@ struct Engine::Impl {
     r.value = eng->ring_.produced();
     emit(r);
   }
+
+  // ---- datagram peers (docs/engine.md, "Datagrams") ----
+
+  // The peer table's index (poll thread only): address bytes -> id. The texts live in
+  // Engine::peers_ (any thread reads them through peer_text).
+  std::unordered_map<std::string, std::uint32_t, detail::PeerKeyHash, std::equal_to<>> peer_ids;
+  /// The id of `p` in this capture's peer table (interned at its first datagram), 0 for no
+  /// address or when the table is full (counted: Engine::peers_dropped).
+  std::uint32_t peer_id(Src& s, const detail::PeerAddr& p);
 
   // ---- the source table (sources.cpp; find is inline: every event looks its source up) ----
 
@@ -309,33 +357,39 @@ struct Engine::Impl {
   /// Registers a new source and records source_added; records the failure otherwise (the
   /// descriptor is then closed unregistered).
   Src* add_source(Token token, SourceKind kind, Io io, const SourceOptions& o, std::uint64_t parent,
-                  std::uint64_t cmd, bool connecting = false, std::string_view local = {});
+                  std::uint64_t cmd, bool connecting = false, std::string_view local = {},
+                  std::string_view peer = {});
   /// Deregisters, then closes; records source_removed (value: bytes in, value2: bytes out).
   void close_source(Token token);
   /// Closes every source in token order, the CloseFd ghosts and the ExhaustFds ballast (stop).
   void close_all();
-  /// Publishes what source_info(token) returns; `local` overrides the local address's text.
-  void publish_info(Src& s, std::string_view local = {});
+  /// Publishes what source_info(token) returns; `local` overrides the local address's text;
+  /// `peer` stands in when the kernel names no peer (a connect in progress: its target). A
+  /// source still without one (a connect that failed) keeps the peer published before.
+  void publish_info(Src& s, std::string_view local = {}, std::string_view peer = {});
 
   // ---- payload buffers (payload.h) ----
 
   /// Keeps bytes a read or write moved in the source's payload buffer (docs/engine.md, "Payload").
-  void keep(Src& s, Direction d, std::span<const std::byte> data, const net::SocketAddr* peer = nullptr);
+  void keep(Src& s, Direction d, std::span<const std::byte> data, const detail::PeerAddr* peer = nullptr);
   /// The source closed: its payload stays readable, for the last payload_closed_sources.
   void retire_payload(Src& s);
 
   // ---- operations on a source (io_ops.h) ----
 
-  /// One read; a UDP read also gives its sender in `from`.
-  io_result<std::size_t> read_some(Src& s, std::span<std::byte> buf, net::SocketAddr* from = nullptr);
+  /// One read; a datagram read also gives its sender in `from`.
+  io_result<std::size_t> read_some(Src& s, std::span<std::byte> buf, detail::PeerAddr* from = nullptr);
+  /// One datagram sent to `to` (a UDP or Unix datagram socket).
+  io_result<std::size_t> send_to(Src& s, std::span<const std::byte> buf, const detail::PeerAddr& to);
   io_result<std::size_t> write_some(Src& s, std::span<const std::byte> buf);
   /// One read of an eventfd's or timerfd's counter; nullopt for other kinds.
   std::optional<Step> read_counter(Src& s);
   Op counter_read_op(const Src& s) const {
     return s.kind == SourceKind::eventfd ? Op::eventfd_read : Op::read;
   }
-  /// One read into scratch[0, len), its bytes kept as payload unless `keep_bytes` is false.
-  Step read_into_scratch(Src& s, std::size_t len, bool keep_bytes = true);
+  /// One read into scratch[0, len), its bytes kept as payload unless `keep_bytes` is false;
+  /// on a datagram socket the sender goes to `from` (when given) and to the payload chunk.
+  Step read_into_scratch(Src& s, std::size_t len, bool keep_bytes = true, detail::PeerAddr* from = nullptr);
   /// One write; the bytes it took are kept as payload.
   Step write_once(Src& s, std::span<const std::byte> data);
   /// A read action ended: the pitfall checks' hook (read_after_close is recorded here).
@@ -347,6 +401,9 @@ struct Engine::Impl {
   /// after a short read (outcome ok).
   Step drain(Src& s, std::uint64_t cmd, bool keep_bytes = true, bool short_read_ends = false,
              std::size_t cap = 0);
+  /// A drain on a datagram socket: each datagram its own action (op `op`, its size and
+  /// peer); an ICMP report (is_datagram_soft_error) is recorded and the reads go on.
+  Step drain_datagrams(Src& s, std::uint64_t cmd, bool keep_bytes, std::size_t cap, Op op = Op::drain);
   /// Writes until would-block, an error or max_drain_bytes (outcome ok).
   Step fill(Src& s, std::uint64_t cmd);
   /// Writes `data` until it is all written, it would block or fails; records one write
@@ -371,6 +428,8 @@ struct Engine::Impl {
   /// Echo: read a chunk, write it back; until would-block, EOF, an error, the bound, or a
   /// peer that does not take everything (the rest waits in the pending buffer).
   Step echo(Src& s);
+  /// Echo on a datagram socket: each datagram sent back to its sender (docs/engine.md, "Datagrams").
+  Step echo_datagrams(Src& s);
 
   // ---- accept (accept.cpp) ----
 
@@ -388,6 +447,8 @@ struct Engine::Impl {
   /// A source's reaction to readiness (readable: it may read; write_closed: a pipe sender's
   /// reader is gone). Also runs, as readable, for a source continued from still_ready.
   void react(Src& src, bool readable, bool write_closed, bool short_read_ends = false);
+  /// react() for a UDP or Unix datagram socket.
+  void react_datagram(Src& s);
   /// Continues the reactions that stopped at max_drain_bytes in the last iteration.
   void continue_still_ready();
   /// An event for a token that is no source (tokens are never reused, so it names the old

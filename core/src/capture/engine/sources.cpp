@@ -26,7 +26,7 @@ std::string addr_text(const io_result<T>& a) {
 
 }  // namespace
 
-void Engine::Impl::publish_info(Src& s, std::string_view local) {
+void Engine::Impl::publish_info(Src& s, std::string_view local, std::string_view peer) {
   SourceInfo info;
   info.kind = s.kind;
   info.fd = s.fd;
@@ -39,13 +39,17 @@ void Engine::Impl::publish_info(Src& s, std::string_view local) {
       },
       s.io);
   if (!local.empty()) info.local = local;
+  if (info.peer.empty()) info.peer = peer;
   std::lock_guard lock(eng->text_mutex_);
-  eng->infos_[s.token.value] = std::move(info);
+  SourceInfo& slot = eng->infos_[s.token.value];
+  // A connect that failed has no peer in the kernel's view: it keeps the target it tried.
+  if (info.peer.empty()) info.peer = std::move(slot.peer);
+  slot = std::move(info);
 }
 
 Engine::Impl::Src* Engine::Impl::add_source(Token token, SourceKind kind, Io io, const SourceOptions& o,
                                             std::uint64_t parent, std::uint64_t cmd, bool connecting,
-                                            std::string_view local) {
+                                            std::string_view local, std::string_view peer) {
   auto s = std::make_unique<Src>(Src{.token = token,
                                      .io = std::move(io),
                                      .kind = kind,
@@ -68,7 +72,7 @@ Engine::Impl::Src* Engine::Impl::add_source(Token token, SourceKind kind, Io io,
   Src* raw = s.get();
   pitfalls::Detector::added(raw->pit, kind, reg, o.trigger);  // as registered
   sources.emplace(token.value, std::move(s));
-  publish_info(*raw, local);
+  publish_info(*raw, local, peer);
   source_record(RecordKind::source_added, *raw, parent, cmd);
   return raw;
 }
