@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <utility>
@@ -34,10 +35,22 @@ extern "C" void hold_poll_thread(int) {
   while (!g_release.load()) ::poll(nullptr, 0, 1);
 }
 
+/// Whether thread `tid` of this process is blocked in epoll_wait (/proc's syscall file): then
+/// it holds none of the engine's locks.
+bool in_epoll_wait(pid_t tid) {
+  std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long nr = -1;
+  f >> nr;
+  return nr == SYS_epoll_wait || nr == SYS_epoll_pwait || nr == SYS_epoll_pwait2;
+}
+
 /// Holds the poll thread inside a SIGUSR2 handler while it lives; releases it when it goes.
+/// The signal is sent while the thread sleeps in epoll_wait, so the handler cannot interrupt
+/// it inside the queue's lock (a submit would then wait for it forever).
 class PollThreadHold {
  public:
   explicit PollThreadHold(pid_t tid) {
+    for (Deadline d; !d.expired() && !in_epoll_wait(tid);) ::poll(nullptr, 0, 1);
     g_held = false;
     g_release = false;
     struct sigaction sa {};
