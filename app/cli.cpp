@@ -84,7 +84,9 @@ SIGINT and SIGTERM stop the run cleanly: the recording is flushed and complete.
 
 Exit codes:
   0  stopped normally (--duration elapsed, a signal, the scenario finished and passed)
-  1  a runtime failure (a bind refused, the recording could not be written, ...)
+  1  a runtime failure: a bind refused, the recording could not be written, or the capture
+     engine's poll thread stopped on an error it cannot recover from (the records so far
+     are written and the recording closed; one line on stderr says why)
   2  invalid usage or input; nothing was opened
   3  a scenario expectation failed)";
 

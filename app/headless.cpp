@@ -29,6 +29,7 @@
 #include "ready/capture/engine.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/scenario.h"
+#include "ready/error.h"
 #include "ready/event.h"
 #include "ready/poll.h"
 #include "ready/source.h"
@@ -378,6 +379,14 @@ int Run::exec() {
       }
     }
     if (stop || !m_runtimeError.empty()) break;
+    // The poll thread stopped by itself (its records, ending with the final stats, were just
+    // drained): finish() writes the rest and closes the recording; the run exits 1.
+    if (const auto f = m_engine->failure()) {
+      stopReason = "the capture engine failed";
+      m_runtimeError = "the capture engine's poll thread stopped: " + std::string(f->where) + " failed: " +
+                       ready::errno_name(f->error.value()) + " (" + f->error.message() + ")";
+      break;
+    }
   }
 
   (void)poll->registry().remove(notifierFd);

@@ -32,7 +32,10 @@ using PngRenderer = std::function<std::expected<void, QString>(
 /// blocked and read from a signalfd (before the engine's thread starts, so it inherits the
 /// mask); either one stops the run like the end of --duration: the engine is stopped (it
 /// removes and closes every source and records a final stats record), every record still
-/// queued is written and the recording is closed. Informational lines go to `out`, errors
+/// queued is written and the recording is closed. When the engine's poll thread stops by
+/// itself (Engine::failure: an epoll_wait error, an allocation that failed), the run ends the
+/// same way at once and returns kExitRuntime with one line on `err` saying why. Informational
+/// lines go to `out`, errors
 /// (one line each) to `err`. A plan with --png needs `renderPng`.
 int runHeadless(const HeadlessPlan& plan, std::FILE* out = stdout, std::FILE* err = stderr,
                 const PngRenderer& renderPng = {});

@@ -206,6 +206,8 @@ QString warning_text(const Record& r) {
     case W::emfile:
       return QStringLiteral("accept hit the descriptor limit; the reserve descriptor accepted and closed what waited");
     case W::engine_error:
+      if (r.detail() == 1)  // fatal (docs/engine.md, "Failure")
+        return QStringLiteral("the poll thread stopped on an error it cannot recover from (%1)").arg(errno_text(r.err));
       return QStringLiteral("the engine hit an unexpected error (%1)").arg(errno_text(r.err));
     case W::et_partial_read:
       return QStringLiteral("edge-triggered read stopped with %1 left and no new edge will come").arg(bytes(r.detail()));

@@ -1,6 +1,7 @@
 #include "session/bridge.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 namespace ready::ui {
@@ -18,6 +19,10 @@ std::uint64_t mono_ns() {
 QString error_text(std::error_code ec) {
   const std::string name = errno_name(ec.value());
   return QStringLiteral("%1: %2").arg(QString::fromStdString(name), QString::fromStdString(ec.message()));
+}
+
+QString failure_text(const capture::EngineFailure& f) {
+  return QStringLiteral("%1 failed: %2").arg(QString::fromLatin1(f.where), error_text(f.error));
 }
 
 io_result<std::unique_ptr<Bridge>> Bridge::start(capture::EngineConfig config, Options options, QObject* parent) {
@@ -62,7 +67,15 @@ io_result<capture::Ticket> Bridge::submit(capture::Command command) {
     return std::unexpected(ec);
   }
   auto t = engine_->submit(std::move(command));
-  if (!t) emit commandFailed(QStringLiteral("command refused: %1").arg(error_text(t.error())));
+  if (!t) {
+    QString why;
+    if (t.error().value() == capture::Engine::kFailedErrno) {
+      if (const auto f = engine_->failure()) why = QStringLiteral(" (the poll thread stopped: %1)").arg(failure_text(*f));
+    } else if (t.error().value() == ENOBUFS) {
+      why = QStringLiteral(" (the command queue is full: %1 commands wait)").arg(engine_->config().command_queue_capacity);
+    }
+    emit commandFailed(QStringLiteral("command refused: %1%2").arg(error_text(t.error()), why));
+  }
   return t;
 }
 
@@ -139,6 +152,12 @@ Bridge::Status Bridge::status() const {
   const std::uint64_t pushed = s.produced - s.dropped;
   s.ring_fill = pushed > received_ ? pushed - received_ : 0;
   s.poll_thread_running = engine_ != nullptr && !stopped_;
+  if (engine_) {
+    if (const auto f = engine_->failure()) {
+      s.poll_thread_running = false;
+      s.poll_thread_failure = failure_text(*f);
+    }
+  }
   return s;
 }
 

@@ -117,6 +117,9 @@ class Bridge : public QObject {
     std::size_t ring_capacity = 0;
     std::uint64_t ring_fill = 0;        ///< records in the ring now (produced - dropped - received)
     bool poll_thread_running = false;
+    /// Why the poll thread stopped by itself ("epoll_wait failed: EBADF: Bad file
+    /// descriptor"), or empty (running, stopped by the user, or no engine).
+    QString poll_thread_failure;
   };
   [[nodiscard]] Status status() const;
 
@@ -204,5 +207,7 @@ class RingFeed final : public RecordFeed {
 
 /// "ECONNREFUSED: Connection refused" style text for an error code.
 QString error_text(std::error_code ec);
+/// Why the engine's poll thread stopped: "epoll_wait failed: EBADF: Bad file descriptor".
+QString failure_text(const capture::EngineFailure& f);
 
 }  // namespace ready::ui

@@ -59,7 +59,9 @@ void CaptureSession::deliver(const Frame& frame) {
   emit frameDelivered(frame.begin, frame.end, frame.evicted_to);
 }
 
-bool CaptureSession::is_live() const noexcept { return bridge_->engine() != nullptr; }
+bool CaptureSession::is_live() const noexcept {
+  return bridge_->engine() != nullptr && !bridge_->engine()->failure();
+}
 
 io_result<capture::Ticket> CaptureSession::submit(capture::Command command) { return bridge_->submit(std::move(command)); }
 

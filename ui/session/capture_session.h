@@ -77,7 +77,8 @@ class CaptureSession : public QObject {
   [[nodiscard]] RatesModel& rates() const noexcept { return *rates_; }
   [[nodiscard]] WarningsModel& warnings() const noexcept { return *warnings_; }
 
-  /// True while commands can be submitted (a live engine, not a finished feed).
+  /// True while commands can be submitted (a live engine, not a finished feed, nor one whose
+  /// poll thread stopped by itself: Bridge::Status::poll_thread_failure).
   [[nodiscard]] bool is_live() const noexcept;
   /// Queues a command; a refusal also emits commandFailed.
   io_result<capture::Ticket> submit(capture::Command command);

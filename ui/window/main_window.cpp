@@ -541,7 +541,20 @@ void MainWindow::updateStatus() {
   const double fill = s.ring_capacity ? 100.0 * static_cast<double>(s.ring_fill) / static_cast<double>(s.ring_capacity) : 0;
   st_ring_->setText(tr("ring %1%").arg(fill, 0, 'f', 0));
   st_ring_->setToolTip(tr("%1 of %2 ring slots in use").arg(count_text(s.ring_fill), count_text(s.ring_capacity)));
-  st_poll_->setText(s.poll_thread_running ? tr("poll thread running") : tr("poll thread stopped"));
+  if (s.poll_thread_failure.isEmpty()) {
+    st_poll_->setText(s.poll_thread_running ? tr("poll thread running") : tr("poll thread stopped"));
+    st_poll_->setToolTip({});
+    st_poll_->setPalette(palette());
+  } else if (!st_poll_->text().endsWith(s.poll_thread_failure)) {
+    // The engine stopped by itself: say why, in the warning colour; commands are refused now.
+    st_poll_->setText(tr("poll thread stopped: %1").arg(s.poll_thread_failure));
+    st_poll_->setToolTip(tr("The capture engine's poll thread stopped on an error it cannot recover from. "
+                            "The records so far are kept (File > Save recording); new commands are refused."));
+    QPalette warn = st_poll_->palette();
+    warn.setColor(QPalette::WindowText, QColor(0xd5, 0x5e, 0x00));
+    st_poll_->setPalette(warn);
+    showMessage(tr("The poll thread stopped: %1").arg(s.poll_thread_failure), true);
+  }
 }
 
 QString MainWindow::statusMessage() const { return st_message_->text(); }

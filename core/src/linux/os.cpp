@@ -72,6 +72,8 @@ io_result<void> write_all(int fd, std::span<const char> data) noexcept {
   return {};
 }
 
+bool allocation_fault() noexcept { return sys::fault::check(&sys::fault::allocation) != 0; }
+
 int process_id() noexcept { return static_cast<int>(::getpid()); }
 
 io_result<void> remove_file(const std::string& path) noexcept {

@@ -44,6 +44,15 @@ io_result<void> rewind(int fd) noexcept;
 /// Writes all of `data` (EINTR and short writes retried).
 io_result<void> write_all(int fd, std::span<const char> data) noexcept;
 
+// ---- fault injection ----
+
+/// True when a test injected a failure at the capture engine's allocation fault point
+/// (sys::fault::inject(sys::fault::allocation, ENOMEM, count, tid)); the engine then throws
+/// std::bad_alloc as a failed allocation would. Checked before each command and each
+/// periodic stats record (cold paths: never per event). One relaxed load when nothing is
+/// injected.
+bool allocation_fault() noexcept;
+
 /// This process's id (getpid(2)), e.g. to make a name no other process uses.
 int process_id() noexcept;
 /// Removes the name `path` (unlink(2)); a socket file a scenario bound, for example.

@@ -54,6 +54,11 @@ int remaining(Fn fn) noexcept;
 int injected(Fn fn) noexcept;
 /// Removes every entry and resets the counts.
 void clear() noexcept;
+/// Not a system call: the capture engine's allocation fault point (os::allocation_fault).
+/// `inject(allocation, ENOMEM, 1, poll_thread_tid)` makes the poll thread throw
+/// std::bad_alloc before its next command or periodic stats record, as a failed allocation
+/// would: the deliberate way to test that the engine survives one. Does nothing if called.
+void allocation() noexcept;
 
 template <class R, class... A>
 bool inject(R (*fn)(A...), int err, int count, pid_t tid = 0) noexcept {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +34,12 @@ inline constexpr std::chrono::milliseconds kMaxPitfallGrace{60'000};
 inline constexpr std::size_t kMaxPeerAddresses = std::size_t{1} << 20;
 /// The largest EngineConfig::pitfall_spin_events.
 inline constexpr std::uint32_t kMaxPitfallSpinEvents = 1u << 20;
+/// The largest EngineConfig::command_queue_capacity and max_notes.
+inline constexpr std::size_t kMaxCommandQueueCapacity = std::size_t{1} << 24;
+inline constexpr std::size_t kMaxNotes = std::size_t{1} << 24;
+/// The largest EngineConfig::max_note_bytes and accept_budget.
+inline constexpr std::size_t kMaxNoteBytes = std::size_t{1} << 20;
+inline constexpr std::uint32_t kMaxAcceptBudget = 1u << 20;
 
 /// The engine's bounds. `Engine::start` refuses (EINVAL) a config that breaks a stated range.
 struct EngineConfig {
@@ -66,6 +74,46 @@ struct EngineConfig {
   /// Writable events in a row, with nothing written, after which a level-triggered source
   /// with writable interest gets a level_writable_spin warning. In [2, kMaxPitfallSpinEvents].
   std::uint32_t pitfall_spin_events = 64;
+  /// Commands waiting for the poll thread, at most (in [1, kMaxCommandQueueCapacity = 2^24]).
+  /// The poll thread takes the whole queue each iteration, so this bounds what piles up
+  /// between two iterations. `submit` on a full queue (or a `submit_batch` that does not fit
+  /// whole) fails with ENOBUFS and queues nothing; counted in BoundsHit::commands_refused.
+  /// Memory: about 100 bytes a command plus its bytes (a Write's data, a Note's text).
+  std::size_t command_queue_capacity = 65536;
+  /// Note texts kept (in [1, kMaxNotes = 2^24]): the newest; when one more note comes, the
+  /// oldest text is forgotten (note_text() of its id is then nullopt; its note record stays).
+  /// Counted in BoundsHit::note_texts_dropped.
+  std::size_t max_notes = 16384;
+  /// Bytes of one note's text (in [1, kMaxNoteBytes = 2^20]): a longer text is cut at a UTF-8
+  /// character boundary at or below this; the note record appears as usual. The bytes cut
+  /// are counted in BoundsHit::note_bytes_truncated. Notes hold at most max_notes x this
+  /// (16 MiB by default).
+  std::size_t max_note_bytes = 1024;
+  /// Connections one listener's auto-accept takes per event (in [1, kMaxAcceptBudget =
+  /// 2^20]). Past it, an edge-triggered or oneshot listener goes to the back of the
+  /// still-ready list and accepts on in the next iteration, after that iteration's events
+  /// (round-robin, as ReactionSpec::budget for reads): a connect flood cannot hold the loop.
+  /// Counted in BoundsHit::accept_budget_yields.
+  std::uint32_t accept_budget = 64;
+};
+
+/// Why the poll thread stopped by itself (Engine::failure; docs/engine.md, "Failure").
+struct EngineFailure {
+  /// The errno: epoll_wait's (EBADF, EINVAL, EFAULT...), ENOMEM for a failed allocation,
+  /// a std::system_error's code, EIO for any other exception.
+  std::error_code error;
+  /// What failed: "epoll_wait", "allocation" or "exception" (static text).
+  const char* where = "";
+  /// Commands that were queued when it stopped and never ran.
+  std::uint64_t commands_discarded = 0;
+};
+
+/// How often the bounds of EngineConfig were hit, since start (Engine::bounds_hit).
+struct BoundsHit {
+  std::uint64_t commands_refused = 0;      ///< commands refused with ENOBUFS (a batch counts each)
+  std::uint64_t note_texts_dropped = 0;    ///< note texts forgotten (the oldest, beyond max_notes)
+  std::uint64_t note_bytes_truncated = 0;  ///< bytes cut from note texts longer than max_note_bytes
+  std::uint64_t accept_budget_yields = 0;  ///< auto-accepts that stopped at accept_budget
 };
 
 /// Which way payload bytes went.
@@ -114,10 +162,15 @@ class Engine {
   /// The default of EngineConfig::max_drain_bytes.
   static constexpr std::size_t kMaxDrainBytes = kDefaultMaxDrainBytes;
 
+  /// The errno `submit` and `submit_batch` fail with once the poll thread stopped by itself
+  /// (ENOTRECOVERABLE, "State not recoverable"); `failure()` says why it stopped.
+  static constexpr int kFailedErrno = ENOTRECOVERABLE;
+
   /// Starts the poll thread; sets SIGPIPE to ignored, process-wide (docs/engine.md,
   /// "Signals"). Errors: the config is invalid (EINVAL: a ring capacity that is not a power
   /// of two in [2, 2^30], echo_pending_bytes or max_drain_bytes 0, payload_bytes_per_source
-  /// above 2^30, pitfall_grace or pitfall_spin_events out of range), the ring cannot be
+  /// above 2^30, pitfall_grace, pitfall_spin_events, command_queue_capacity, max_notes,
+  /// max_note_bytes or accept_budget out of range), the ring cannot be
   /// allocated (ENOMEM), or creating the Poll, Waker, Notifier, reserve descriptor or thread
   /// failed.
   [[nodiscard]] static io_result<std::unique_ptr<Engine>> start(EngineConfig config = {});
@@ -128,7 +181,10 @@ class Engine {
 
   /// Queues a command (any thread). Wakes the poll thread only if the queue was empty (the
   /// poll thread takes the whole queue at once, so one wake serves a burst). Fails with
-  /// ESHUTDOWN once `stop` has begun.
+  /// ESHUTDOWN once `stop` has begun, kFailedErrno (ENOTRECOVERABLE) once the poll thread
+  /// stopped by itself (`failure()` says why), ENOBUFS when the queue holds
+  /// EngineConfig::command_queue_capacity commands (counted in `bounds_hit()`). A refused
+  /// command changes nothing.
   io_result<Ticket> submit(Command command);
 
   /// Queues several commands at once (any thread): they are appended under one lock, so the
@@ -173,6 +229,12 @@ class Engine {
   /// thread could wait for a consumer (the doc says why a mutex).
   [[nodiscard]] std::optional<PayloadSnapshot> payload(Token token, std::uint64_t since = 0) const;
   [[nodiscard]] const EngineConfig& config() const noexcept { return config_; }
+  /// Why the poll thread stopped by itself (an epoll_wait error, an allocation that failed),
+  /// or nullopt while it runs or after an ordinary `stop` (docs/engine.md, "Failure"). Set
+  /// before the engine_error record is pushed: a consumer that sees that record finds it here.
+  [[nodiscard]] std::optional<EngineFailure> failure() const;
+  /// How often each bound was hit so far.
+  [[nodiscard]] BoundsHit bounds_hit() const noexcept;
 
  private:
   struct Impl;           // the poll thread's state (core/src/capture/engine/poll_thread.h)
@@ -191,15 +253,17 @@ class Engine {
   Notifier notifier_;
   std::unique_ptr<Impl> impl_;
 
-  std::mutex queue_mutex_;
+  mutable std::mutex queue_mutex_;
   std::vector<Queued> queue_;          // guarded by queue_mutex_
+  std::optional<EngineFailure> failure_;  // guarded by queue_mutex_; set once, by the poll thread
   bool accepting_ = true;              // guarded by queue_mutex_
   bool stopping_ = false;              // guarded by queue_mutex_
   std::uint64_t next_command_id_ = 1;  // guarded by queue_mutex_
   std::atomic<std::uint64_t> next_token_{1};
 
   mutable std::mutex text_mutex_;
-  std::vector<std::string> notes_;                       // guarded by text_mutex_; id = index + 1
+  std::deque<std::string> notes_;  // guarded by text_mutex_; the newest max_notes texts
+  std::uint64_t first_note_id_ = 1;  // guarded by text_mutex_; the id of notes_.front()
   std::unordered_map<std::uint64_t, SourceInfo> infos_;  // guarded by text_mutex_
   std::vector<std::string> peers_;                       // guarded by text_mutex_; id = index + 1
   std::atomic<std::uint64_t> peers_dropped_{0};
@@ -208,6 +272,12 @@ class Engine {
   mutable std::mutex payload_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<PayloadBuffer>> payloads_;  // guarded by payload_mutex_
   std::deque<std::uint64_t> closed_payloads_;  // guarded by payload_mutex_; oldest first
+
+  // BoundsHit: written by the poll thread (notes, accepts) or under queue_mutex_ (refusals).
+  std::atomic<std::uint64_t> commands_refused_{0};
+  std::atomic<std::uint64_t> note_texts_dropped_{0};
+  std::atomic<std::uint64_t> note_bytes_truncated_{0};
+  std::atomic<std::uint64_t> accept_budget_yields_{0};
 
   std::mutex stop_mutex_;  // serialises stop() callers
   std::thread thread_;

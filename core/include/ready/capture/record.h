@@ -58,7 +58,8 @@ READY_NAMED_ENUM(Outcome, std::uint8_t, READY_OUTCOME_LIST)
 ///  - payload_truncated: a source's payload buffer hit its bound (first time per source);
 ///    detail = bytes evicted
 ///  - emfile: accept hit EMFILE/ENFILE; the reserve descriptor drained the backlog
-///  - engine_error: an unexpected error in the engine itself; `err` says which
+///  - engine_error: an unexpected error in the engine itself; `err` says which; detail = 1
+///    when the poll thread stopped because of it (docs/engine.md, "Failure"), else 0
 /// Pitfalls (checked live in every capture; each names the lesson that explains it; the exact
 /// rules: docs/engine.md, "Pitfalls"). `token` and `fd` are the source's.
 ///  - et_partial_read: edge-triggered readable handled with reads that stopped before

@@ -1,6 +1,8 @@
 // Accept: one accept (cmd::Accept), auto-accept until would-block (Reaction::auto_accept), and
 // the EMFILE reserve that keeps an edge-triggered listener from stalling when the process is
 // out of descriptors.
+#include <atomic>
+#include <cstdint>
 #include <utility>
 #include <variant>
 
@@ -93,13 +95,22 @@ void Engine::Impl::emfile(Src& l) {
 
 void Engine::Impl::accept_until_would_block(Src& l) {
   const Token token = l.token;
-  for (;;) {
+  // Every attempt counts, a transient error too: the budget bounds the loop's time.
+  for (std::uint32_t left = eng->config_.accept_budget; left != 0; --left) {
     Src* s = find(token);
     if (!s) return;
     const Step st = accept_one(*s, 0);
     if (st.outcome == Outcome::ok) continue;
     if (st.outcome == Outcome::error && is_transient_accept_error(st.err)) continue;
     return;
+  }
+  // The budget ran out with connections maybe still waiting. No new edge would announce them:
+  // accept on after the next poll's events (a level-triggered listener is reported again).
+  eng->accept_budget_yields_.fetch_add(1, std::memory_order_relaxed);
+  Src* s = find(token);
+  if (s && s->trigger != Trigger::level && !s->still_ready) {
+    s->still_ready = true;
+    still_ready.push_back(token);
   }
 }
 

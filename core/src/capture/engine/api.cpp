@@ -30,7 +30,10 @@ io_result<std::unique_ptr<Engine>> Engine::start(EngineConfig config) {
       config.max_drain_bytes == 0 || config.payload_bytes_per_source > (std::size_t{1} << 30) ||
       config.pitfall_grace < kMinPitfallGrace || config.pitfall_grace > kMaxPitfallGrace ||
       config.pitfall_spin_events < 2 || config.pitfall_spin_events > kMaxPitfallSpinEvents ||
-      config.peer_addresses > kMaxPeerAddresses)
+      config.peer_addresses > kMaxPeerAddresses ||
+      config.command_queue_capacity < 1 || config.command_queue_capacity > kMaxCommandQueueCapacity ||
+      config.max_notes < 1 || config.max_notes > kMaxNotes || config.max_note_bytes < 1 ||
+      config.max_note_bytes > kMaxNoteBytes || config.accept_budget < 1 || config.accept_budget > kMaxAcceptBudget)
     return std::unexpected(os_error(EINVAL));
   unix::ignore_sigpipe();
   auto poll = Poll::create();
@@ -79,7 +82,11 @@ Ticket Engine::enqueue_locked(Command command) {
 
 io_result<Ticket> Engine::submit(Command command) {
   std::lock_guard lock(queue_mutex_);
-  if (!accepting_) return std::unexpected(os_error(ESHUTDOWN));
+  if (!accepting_) return std::unexpected(os_error(failure_ ? kFailedErrno : ESHUTDOWN));
+  if (queue_.size() >= config_.command_queue_capacity) {
+    commands_refused_.fetch_add(1, std::memory_order_relaxed);
+    return std::unexpected(os_error(ENOBUFS));
+  }
   const bool was_empty = queue_.empty();
   const Ticket t = enqueue_locked(std::move(command));
   // The poll thread takes the whole queue at once: a non-empty queue has a wake pending.
@@ -92,7 +99,11 @@ io_result<std::vector<Ticket>> Engine::submit_batch(std::vector<Command> command
   std::vector<Ticket> tickets;
   tickets.reserve(commands.size());
   std::lock_guard lock(queue_mutex_);
-  if (!accepting_) return std::unexpected(os_error(ESHUTDOWN));
+  if (!accepting_) return std::unexpected(os_error(failure_ ? kFailedErrno : ESHUTDOWN));
+  if (commands.size() > config_.command_queue_capacity - queue_.size()) {  // all or nothing
+    commands_refused_.fetch_add(commands.size(), std::memory_order_relaxed);
+    return std::unexpected(os_error(ENOBUFS));
+  }
   const bool was_empty = queue_.empty();
   for (Command& c : commands) tickets.push_back(enqueue_locked(std::move(c)));
   // One swap takes them all (see submit): the poll thread runs them with no poll between.
@@ -117,8 +128,22 @@ void Engine::stop() {
 
 std::optional<std::string> Engine::note_text(std::uint64_t id) const {
   std::lock_guard lock(text_mutex_);
-  if (id == 0 || id > notes_.size()) return std::nullopt;
-  return notes_[id - 1];
+  if (id < first_note_id_ || id - first_note_id_ >= notes_.size()) return std::nullopt;
+  return notes_[id - first_note_id_];
+}
+
+std::optional<EngineFailure> Engine::failure() const {
+  std::lock_guard lock(queue_mutex_);
+  return failure_;
+}
+
+BoundsHit Engine::bounds_hit() const noexcept {
+  BoundsHit b;
+  b.commands_refused = commands_refused_.load(std::memory_order_relaxed);
+  b.note_texts_dropped = note_texts_dropped_.load(std::memory_order_relaxed);
+  b.note_bytes_truncated = note_bytes_truncated_.load(std::memory_order_relaxed);
+  b.accept_budget_yields = accept_budget_yields_.load(std::memory_order_relaxed);
+  return b;
 }
 
 std::optional<std::string> Engine::peer_text(std::uint64_t id) const {

@@ -276,11 +276,24 @@ void Engine::Impl::exec(cmd::TimerDisarm& c, const Ticket& t) {
 // ---- notes, feeds and descriptor-table lessons ----
 
 void Engine::Impl::exec(cmd::Note& c, const Ticket& t) {
+  // EngineConfig::max_note_bytes: cut at a UTF-8 character boundary (not inside a sequence).
+  if (const std::size_t max = eng->config_.max_note_bytes; c.text.size() > max) {
+    std::size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(c.text[cut]) & 0xC0) == 0x80) --cut;
+    eng->note_bytes_truncated_.fetch_add(c.text.size() - cut, std::memory_order_relaxed);
+    c.text.resize(cut);
+  }
   std::uint64_t id = 0;
   {
     std::lock_guard lock(eng->text_mutex_);
+    // EngineConfig::max_notes: the oldest text goes (its note record stays).
+    if (eng->notes_.size() >= eng->config_.max_notes) {
+      eng->notes_.pop_front();
+      ++eng->first_note_id_;
+      eng->note_texts_dropped_.fetch_add(1, std::memory_order_relaxed);
+    }
     eng->notes_.push_back(std::move(c.text));
-    id = eng->notes_.size();
+    id = eng->first_note_id_ + eng->notes_.size() - 1;
   }
   Record r;
   r.kind = RecordKind::note;

@@ -2,7 +2,9 @@
 // reaction, continue the reactions left still ready, run the pitfall checks that are due, emit
 // stats (docs/engine.md, "The loop"). The per-event path: everything here is inline (see
 // poll_thread.h), together with io_ops.h and payload.h.
+#include <cerrno>
 #include <chrono>
+#include <new>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -12,6 +14,7 @@
 #include "capture/engine/io_ops.h"
 #include "capture/engine/payload.h"
 #include "capture/engine/poll_thread.h"
+#include "linux/os.h"
 #include "linux/thread.h"
 
 namespace ready::capture {
@@ -102,6 +105,8 @@ inline void Engine::Impl::react(Src& src, bool readable, bool write_closed, bool
   switch (s->kind) {
     case SourceKind::tcp_listener:
     case SourceKind::unix_listener:
+      // Only from the still-ready list (on_event accepts itself): the accept budget ran out.
+      if (readable && s->reaction.kind != Reaction::none) accept_until_would_block(*s);
       return;
     case SourceKind::eventfd:
     case SourceKind::timerfd:
@@ -194,10 +199,8 @@ inline void Engine::Impl::run_pitfall_checks() {
       [&](Token t, const pitfalls::Warning& w) { warning(find(t), w.kind, w.value); });
 }
 
-inline void Engine::Impl::run() {
-  os::name_this_thread("ready-poll");
+inline std::optional<Engine::Impl::Fatal> Engine::Impl::loop() {
   Events events(kEventsPerPoll);
-  std::vector<Queued> batch;
   for (;;) {
     const std::uint64_t before = now_ns();
     // Sources left still ready: look for new events without waiting, then continue them.
@@ -212,8 +215,8 @@ inline void Engine::Impl::run() {
     loop_ns = after;
     if (!n) {
       if (n.error() == std::errc::interrupted) continue;  // a signal, SIGSTOP/SIGCONT, a debugger
-      warning(nullptr, WarningKind::engine_error, 0, errno_of(n.error()));
-      break;
+      // Anything else (EBADF, EINVAL, EFAULT) will not go away: the loop cannot go on.
+      return Fatal{errno_of(n.error()), "epoll_wait"};
     }
     Record pr;
     pr.kind = RecordKind::poll_return;
@@ -224,11 +227,16 @@ inline void Engine::Impl::run() {
     bool stop = false;
     {
       std::lock_guard lock(eng->queue_mutex_);
-      batch.swap(eng->queue_);
+      taken.swap(eng->queue_);
       stop = eng->stopping_;
     }
-    for (auto& q : batch) std::visit([&](auto& c) { exec(c, q.ticket); }, q.command);
-    batch.clear();
+    for (taken_done = 0; taken_done < taken.size(); ++taken_done) {
+      if (os::allocation_fault()) [[unlikely]]
+        throw std::bad_alloc();  // a test's injected failure (sys.h, fault::allocation)
+      Queued& q = taken[taken_done];
+      std::visit([&](auto& c) { exec(c, q.ticket); }, q.command);
+    }
+    taken.clear();
 
     bool stats_due = false;
     for (const Event& e : events) {
@@ -241,14 +249,52 @@ inline void Engine::Impl::run() {
     if (pit.pending() && pit.next_due() <= after) run_pitfall_checks();
 
     if (stats_due) {
+      if (os::allocation_fault()) [[unlikely]]
+        throw std::bad_alloc();  // a test's injected failure (sys.h, fault::allocation)
       stats();
       if (auto r = stats_timer.arm(kStatsEvery, std::chrono::nanoseconds(0)); !r)
         warning(nullptr, WarningKind::engine_error, 0, errno_of(r.error()));  // no more stats
     }
     flush();
-    if (stop) break;
+    if (stop) return std::nullopt;
   }
-  close_all();
+}
+
+inline void Engine::Impl::fail(const Fatal& f) noexcept {
+  {
+    std::lock_guard lock(eng->queue_mutex_);
+    eng->accepting_ = false;  // submit: kFailedErrno from now on, and no more wakes
+    // The queued commands, and those of the batch that were not done (the one that threw too).
+    const std::size_t left = taken_done < taken.size() ? taken.size() - taken_done : 0;
+    eng->failure_ = EngineFailure{os_error(f.err), f.where, eng->queue_.size() + left};
+    eng->queue_.clear();
+  }
+  taken.clear();
+  // detail 1: the poll thread stopped (every other engine_error is survived, detail 0).
+  warning(nullptr, WarningKind::engine_error, 1, f.err);
+}
+
+inline void Engine::Impl::run() noexcept {
+  os::name_this_thread("ready-poll");
+  std::optional<Fatal> fatal;
+  // No exception may leave the thread (std::terminate would end the process): an
+  // allocation that fails anywhere in the loop stops the engine as an epoll error does.
+  try {
+    fatal = loop();
+  } catch (const std::bad_alloc&) {
+    fatal = Fatal{ENOMEM, "allocation"};
+  } catch (const std::system_error& e) {
+    fatal = Fatal{e.code().value() != 0 ? errno_of(e.code()) : EIO, "exception"};
+  } catch (...) {
+    fatal = Fatal{EIO, "exception"};
+  }
+  if (fatal) fail(*fatal);
+  try {
+    close_all();
+  } catch (...) {
+    // Out of memory again while closing: the sources left close unrecorded with this state
+    // (Engine::stop destroys it).
+  }
   stats();
   flush();
 }

@@ -3,7 +3,7 @@
 //
 //   api.cpp        Engine's public functions: start, submit, stop, the accessors
 //   loop.cpp       the poll loop: run, dispatch one event, reactions, the still-ready list,
-//                  pitfall checks, stats records
+//                  pitfall checks, stats records, the failure path (docs/engine.md, "Failure")
 //   io_ops.h       operations on a source: read, drain, write, fill, echo and its back-pressure;
 //                  a datagram socket's drain and echo (one action per datagram) and the peer table
 //   sources.cpp    the source table: add, close, publish SourceInfo
@@ -209,6 +209,9 @@ struct Engine::Impl {
   // Sources whose reaction stopped at max_drain_bytes (edge/oneshot): continued next iteration.
   std::vector<Token> still_ready;
   std::vector<Token> continuing;  // still_ready taken for one iteration (kept to reuse its storage)
+  // The queue taken for one iteration, and how many of its commands ran (fail() counts the rest).
+  std::vector<Queued> taken;
+  std::size_t taken_done = 0;
   // cmd::Feed's writers, by the feed source's token: stopped and joined when it closes.
   std::unordered_map<std::uint64_t, std::unique_ptr<detail::Feeder>> feeders;
   // cmd::CloseFd on a source with a Dup copy: the copy, by the old token. It keeps the
@@ -437,12 +440,25 @@ struct Engine::Impl {
   Step accept_one(Src& l, std::uint64_t cmd);
   /// EMFILE on accept: drop the waiting connections with the reserve descriptor's help.
   void emfile(Src& l);
-  /// Auto-accept: accepts until would-block (or a listener error).
+  /// Auto-accept: accepts until would-block (or a listener error), at most
+  /// EngineConfig::accept_budget connections; past it an edge-triggered or oneshot listener
+  /// goes on the still-ready list (react continues it).
   void accept_until_would_block(Src& l);
 
   // ---- the loop (loop.cpp, all inline there) ----
 
-  void run();
+  /// Why the loop ended by itself (docs/engine.md, "Failure").
+  struct Fatal {
+    int err = 0;
+    const char* where = "";
+  };
+  /// The poll thread: runs `loop`; on a Fatal (or std::bad_alloc, or another exception),
+  /// `fail`s; then closes every source and records the final stats.
+  void run() noexcept;
+  /// The poll loop, until stop (nullopt) or an epoll_wait error.
+  std::optional<Fatal> loop();
+  /// Refuses every later command (and drops the queued ones), records what failed.
+  void fail(const Fatal& f) noexcept;
   void on_event(const Event& e);
   /// A source's reaction to readiness (readable: it may read; write_closed: a pipe sender's
   /// reader is gone). Also runs, as readable, for a source continued from still_ready.
