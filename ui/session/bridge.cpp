@@ -85,6 +85,12 @@ QString Bridge::note_text(std::uint64_t id) const {
   return t ? QString::fromStdString(*t) : QString();
 }
 
+QString Bridge::peer_text(std::uint64_t id) const {
+  if (!engine_ || id == 0) return {};
+  auto t = engine_->peer_text(id);
+  return t ? QString::fromStdString(*t) : QString();
+}
+
 void Bridge::on_readable() {
   feed_->begin_drain();
   drain_now();

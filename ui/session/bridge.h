@@ -105,6 +105,8 @@ class Bridge : public QObject {
 
   /// The text of a note record, or an empty string.
   [[nodiscard]] QString note_text(std::uint64_t id) const;
+  /// The address of a datagram action's peer (Record::peer_id), or an empty string.
+  [[nodiscard]] QString peer_text(std::uint64_t id) const;
 
   /// Status-bar figures.
   struct Status {

@@ -86,6 +86,7 @@ bool CaptureSession::is_open(std::uint64_t token) const {
 }
 
 QString CaptureSession::note_text(std::uint64_t id) const { return bridge_->note_text(id); }
+QString CaptureSession::peer_text(std::uint64_t id) const { return bridge_->peer_text(id); }
 
 std::unique_ptr<capture::ScenarioRunner> CaptureSession::make_runner(const capture::Scenario& scenario) {
   if (!bridge_->engine()) return nullptr;

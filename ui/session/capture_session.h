@@ -92,6 +92,8 @@ class CaptureSession : public QObject {
   [[nodiscard]] bool is_open(std::uint64_t token) const;
   /// The text of a note record, or an empty string.
   [[nodiscard]] QString note_text(std::uint64_t id) const;
+  /// The address of a datagram action's peer (Record::peer_id), or an empty string.
+  [[nodiscard]] QString peer_text(std::uint64_t id) const;
   /// A runner for `scenario` over this capture's engine (null when the session is not live).
   [[nodiscard]] std::unique_ptr<capture::ScenarioRunner> make_runner(const capture::Scenario& scenario);
 

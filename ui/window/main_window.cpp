@@ -702,6 +702,11 @@ void MainWindow::saveRecording() {
     if (text.isEmpty()) return std::nullopt;
     return text.toStdString();
   };
+  wo.peer_text = [this](std::uint64_t id) -> std::optional<std::string> {
+    const QString text = session_->peer_text(id);
+    if (text.isEmpty()) return std::nullopt;
+    return text.toStdString();
+  };
   wo.addresses = [this](std::uint64_t token) -> std::optional<capture::SourceAddresses> {
     const SourceRow* r = session_->sources().find(token);
     if (!r) return std::nullopt;
