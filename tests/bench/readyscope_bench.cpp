@@ -367,6 +367,123 @@ void w_load(long records) {
   report("load", n, secs, no_latency, extra);
 }
 
+// ---------- soak: a long capture through the engine into a capped store ----------
+
+// VmRSS of this process in bytes, from /proc/self/status (0 if unreadable).
+std::uint64_t rss_bytes() {
+  FILE* f = std::fopen("/proc/self/status", "re");
+  if (!f) return 0;
+  char line[256];
+  std::uint64_t kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::strtoull(line + 6, nullptr, 10);
+  std::fclose(f);
+  return kib * 1024;
+}
+
+// `total` records through the engine into a RecordStore with the default limits (what the
+// window's session uses), as a long capture would: 4 Unix stream connections to an engine
+// UnixListen (Reaction::discard), a producer writing 16-byte messages to them and replacing
+// one connection every 50,000 writes (so tokens come and go), the consumer (this thread)
+// draining the ring into the store. The producer waits while half the ring is in flight, so
+// nothing is dropped. Reports VmRSS when 10 %, 20 % and 100 % of the records were stored:
+// the store fills at 2^24 records (16.8 % of the default 100M), so RSS must be flat from
+// 20 % to 100 % (within 5 %), and the evicted count is exactly stored - kept.
+int w_soak(long total_l) {
+  namespace cap = ready::capture;
+  const auto total = static_cast<std::uint64_t>(total_l);
+  auto engine = must(cap::Engine::start(), "Engine::start");
+  cap::RecordStore store;  // default limits
+  std::vector<cap::Record> batch(4096);
+  char dir[] = "/tmp/readyscope-bench-XXXXXX";
+  if (!mkdtemp(dir)) die("mkdtemp", std::error_code(errno, std::system_category()));
+  const std::string path = std::string(dir) + "/soak.sock";
+  cap::SourceOptions opts;
+  opts.reaction.kind = cap::Reaction::discard;
+  opts.reaction.stop_at_short_read = true;
+  (void)must(engine->submit(cap::cmd::UnixListen{path, opts}), "submit UnixListen");
+  auto drain_all = [&] {
+    engine->notifier().begin_drain();
+    std::size_t k;
+    while ((k = engine->drain(batch)) > 0)
+      for (std::size_t i = 0; i < k; ++i) store.append(batch[i]);
+  };
+  // The listener exists once a connect succeeds.
+  for (;;) {
+    drain_all();
+    if (auto probe = ready::net::UnixStream::connect(path)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  const std::uint64_t half_ring = engine->config().ring_capacity / 2;
+  std::atomic<bool> stop{false};
+  std::thread producer([&] {
+    constexpr int kConns = 4;
+    constexpr std::uint64_t kReplaceEvery = 50'000;
+    std::vector<ready::net::UnixStream> conns;
+    for (int i = 0; i < kConns; ++i) conns.push_back(must(ready::net::UnixStream::connect(path), "connect"));
+    const std::array<std::byte, 16> msg{};
+    SplitMix64 rng(kPipeSeed);
+    for (std::uint64_t n = 1; !stop.load(std::memory_order_relaxed); ++n) {
+      while (engine->produced() - engine->delivered() - engine->dropped() > half_ring &&
+             !stop.load(std::memory_order_relaxed))
+        std::this_thread::yield();
+      auto& c = conns[rng.next() % kConns];
+      (void)c.write(msg);  // would-block (the engine is behind) is fine: the next write comes
+      if (n % kReplaceEvery == 0) c = must(ready::net::UnixStream::connect(path), "connect");
+    }
+  });
+
+  const std::uint64_t start = now_ns();
+  std::uint64_t rss_10 = 0, rss_20 = 0;
+  while (store.end_index() < total) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    drain_all();
+    if (rss_10 == 0 && store.end_index() >= total / 10) rss_10 = rss_bytes();
+    if (rss_20 == 0 && store.end_index() >= total / 5) rss_20 = rss_bytes();
+  }
+  const std::uint64_t rss_100 = rss_bytes();
+  const double secs = static_cast<double>(now_ns() - start) / 1e9;
+  stop = true;
+  producer.join();
+  engine->stop();
+  drain_all();
+  ::unlink(path.c_str());
+  ::rmdir(dir);
+
+  const std::uint64_t stored = store.end_index();
+  const bool exact = engine->produced() == engine->delivered() + engine->dropped() &&
+                     stored == engine->delivered() && store.evicted() == stored - store.size();
+  const double drift = rss_20 == 0 ? 0.0
+                                   : (static_cast<double>(rss_100) - static_cast<double>(rss_20)) /
+                                         static_cast<double>(rss_20);
+  const bool filled = store.evicted() > 0 && total / 5 >= store.limits().max_records;
+  char extra[320];
+  std::snprintf(extra, sizeof extra,
+                "produced=%llu dropped=%llu kept=%llu evicted=%llu rss_10pct_mb=%.1f rss_20pct_mb=%.1f "
+                "rss_100pct_mb=%.1f rss_drift_20_100=%.3f tokens_held=%zu",
+                static_cast<unsigned long long>(engine->produced()),
+                static_cast<unsigned long long>(engine->dropped()), static_cast<unsigned long long>(store.size()),
+                static_cast<unsigned long long>(store.evicted()), static_cast<double>(rss_10) / 1048576.0,
+                static_cast<double>(rss_20) / 1048576.0, static_cast<double>(rss_100) / 1048576.0, drift,
+                store.token_count());
+  std::vector<std::uint64_t> no_latency;
+  report("soak", stored, secs, no_latency, extra);
+  if (!exact) {
+    std::fprintf(stderr, "readyscope-bench: soak: the accounting does not add up\n");
+    return 1;
+  }
+  if (engine->dropped() != 0) {
+    std::fprintf(stderr, "readyscope-bench: soak: the ring dropped records\n");
+    return 1;
+  }
+  if (filled && (drift > 0.05 || drift < -0.05)) {
+    std::fprintf(stderr, "readyscope-bench: soak: RSS not flat from 20 %% to 100 %% (%.1f %%)\n", drift * 100);
+    return 1;
+  }
+  return 0;
+}
+
 // ---------- W3 pipeline (through the capture engine) ----------
 
 // CPU time of the calling thread, in nanoseconds (user + system, as the scheduler charged it).
@@ -628,24 +745,29 @@ struct Opts {
   long store_records = 10'000'000;
   long load_records = 2'000'000;
   long pipe_records = 1'000'000;
+  long soak_records = 100'000'000;
   long pipe_window = 256;
   long pipe_lat_records = 100'000;
   bool drain_until_eagain = false;
   std::string only;  // empty: every workload but load
   [[nodiscard]] bool want(const char* w) const {
-    return only.empty() ? std::string_view(w) != "load" : only == w;  // GUI workloads: only by name
+    // load, soak and the GUI workloads: only by name
+    return only.empty() ? std::string_view(w) != "load" && std::string_view(w) != "soak" : only == w;
   }
 };
 
 void usage(const char* argv0, FILE* to) {
   std::fprintf(
       to,
-      "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_records] [-W pipeline_window]\n"
+      "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_or_soak_records] [-W pipeline_window]\n"
       "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
-      "          [-o wake|storm|store|pipeline|load|paint|ingest|startup]\n"
+      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
+      "soak (only with -o soak): 100M records (-p N: N) through the engine into a RecordStore\n"
+      "with the default cap (2^24 records); reports RSS at 10 %%, 20 %% and 100 %% (flat from 20 %%,\n"
+      "when the store is full, to 100 %%: within 5 %%, else exit 1) and the evicted count.\n"
       "paint, ingest, startup (only by name; offscreen unless QT_QPA_PLATFORM is set): the GUI's\n"
       "timeline paint of 10M records, 1M records/s for 10 s into the open main window, and\n"
       "process start to the first painted frame (see docs/performance.md).\n"
@@ -686,8 +808,8 @@ int main(int argc, char** argv) {
       case 'L':
         o.load_records = count_arg(argv[0], c, optarg);
         break;
-      case 'p':
-        o.pipe_records = count_arg(argv[0], c, optarg);
+      case 'p':  // -o soak: the soak's records
+        o.pipe_records = o.soak_records = count_arg(argv[0], c, optarg);
         break;
       case 'W':
         o.pipe_window = count_arg(argv[0], c, optarg);
@@ -698,9 +820,9 @@ int main(int argc, char** argv) {
       case 'o':
         o.only = optarg;
         if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
-            o.only != "load" && o.only != "paint" && o.only != "ingest" && o.only != "startup") {
+            o.only != "load" && o.only != "soak" && o.only != "paint" && o.only != "ingest" && o.only != "startup") {
           std::fprintf(stderr,
-                       "%s: unknown workload '%s' (wake, storm, store, pipeline, load, paint, ingest, startup)\n",
+                       "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup)\n",
                        argv[0], optarg);
           return 2;
         }
@@ -738,6 +860,7 @@ int main(int argc, char** argv) {
   if (o.want("storm")) w_storm(o.storm_rounds);
   if (o.want("store")) w_store(o.store_records);
   if (o.want("load")) w_load(o.load_records);
+  if (o.want("soak")) return w_soak(o.soak_records);
   if (o.want("pipeline")) {
     w_pipeline_one("pipeline", o.pipe_records, o.pipe_window, o.drain_until_eagain);
     w_pipeline_one("pipeline_w1", o.pipe_lat_records, 1, o.drain_until_eagain);

@@ -127,8 +127,47 @@ void SourceTable::touch(std::size_t row) {
   dirty_.push_back(row);
 }
 
+void SourceTable::evict_closed(std::size_t keep) {
+  if (closed_rows_ <= keep) return;
+  std::size_t evict = closed_rows_ - keep;
+  constexpr std::size_t kGone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> new_index(rows_.size(), kGone);
+  std::vector<std::size_t> removed_reported;  // ascending
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < rows_.size(); ++i) {
+    if (evict > 0 && rows_[i].is_closed()) {
+      --evict;
+      by_token_.erase(rows_[i].token);
+      if (i < reported_rows_) removed_reported.push_back(i);
+      continue;
+    }
+    new_index[i] = out;
+    if (out != i) {
+      rows_[out] = std::move(rows_[i]);
+      by_token_[rows_[out].token] = out;
+    }
+    ++out;
+  }
+  const std::size_t gone = rows_.size() - out;
+  rows_.resize(out);
+  closed_rows_ -= gone;
+  evicted_closed_ += gone;
+  // Removing from the highest position down leaves the lower positions as they were.
+  removed_.insert(removed_.end(), removed_reported.rbegin(), removed_reported.rend());
+  reported_rows_ -= removed_reported.size();
+  std::vector<std::size_t> dirty;
+  for (std::size_t r : dirty_)
+    if (new_index[r] != kGone) dirty.push_back(new_index[r]);
+  dirty_ = std::move(dirty);
+  dirty_mark_.assign(reported_rows_, false);
+  for (std::size_t r : dirty_) dirty_mark_[r] = true;
+}
+
 SourceTable::Dirty SourceTable::take_dirty() {
+  evict_closed(kMaxClosedRows);
   Dirty d;
+  d.removed = std::move(removed_);
+  removed_.clear();
   d.first_new = reported_rows_;
   d.end = rows_.size();
   std::sort(dirty_.begin(), dirty_.end());
@@ -202,8 +241,11 @@ void SourceTable::on_record(const Record& r, std::uint64_t index) {
     s->reaction = b.reaction;
     s->bytes_in = r.value;
     s->bytes_out = r.value2;
+    if (!s->is_closed()) ++closed_rows_;
     s->state = SourceState::closed;
     s->t_removed = r.t_ns;
+    // With no take_dirty() for a while (headless has no model), trim here, in batches.
+    if (closed_rows_ > 2 * kMaxClosedRows) evict_closed(kMaxClosedRows);
     return;
   }
   if (s->state == SourceState::closed) return;  // nothing after source_removed changes a row

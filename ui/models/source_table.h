@@ -86,8 +86,19 @@ struct SourceRow {
 ///
 /// Records about tokens never added (a failed create) are ignored. Records evicted from
 /// the store do not matter: the table keeps its rows.
+///
+/// Bound: at most kMaxClosedRows closed sources keep their row (a capture that opens and
+/// closes connections for hours would grow without end otherwise). Beyond it the earliest
+/// created closed rows are evicted, counted by evicted_closed() (the window folds them into
+/// one "N closed sources evicted" row). take_dirty() trims to exactly kMaxClosedRows; between
+/// two calls (or with no model calling it, as headless) at most 2 x kMaxClosedRows closed rows
+/// are kept. Eviction is O(rows), once per kMaxClosedRows closes at most. Live sources always
+/// keep their rows.
 class SourceTable final : public RecordObserver {
  public:
+  /// Closed sources whose rows are kept (docs/gui.md, "Sources").
+  static constexpr std::size_t kMaxClosedRows = 1000;
+
   /// What the engine knows of a live source (Engine::source_info). Called at source_added
   /// (the engine forgets a source when it closes) and again when a connect completes (its
   /// peer is known only then).
@@ -103,13 +114,22 @@ class SourceTable final : public RecordObserver {
   [[nodiscard]] int row_of(std::uint64_t token) const;
   [[nodiscard]] const SourceRow* find(std::uint64_t token) const;
 
-  /// What changed since the last call: rows [first_new, end) were appended, and `changed`
-  /// lists the rows below first_new that changed, ascending, each once.
+  /// Closed sources whose rows were evicted (see the class comment).
+  [[nodiscard]] std::uint64_t evicted_closed() const noexcept { return evicted_closed_; }
+  /// Closed sources with a row now.
+  [[nodiscard]] std::size_t closed_rows() const noexcept { return closed_rows_; }
+
+  /// What changed since the last call. First `removed`: rows handed out before that were
+  /// evicted, as positions to remove one after the other (each in the numbering left by
+  /// the ones before it). Then rows [first_new, end) were appended, and `changed` lists the
+  /// rows below first_new that changed, ascending, each once (in the numbering after the
+  /// removals).
   struct Dirty {
+    std::vector<std::size_t> removed;
     std::size_t first_new = 0;
     std::size_t end = 0;
     std::vector<std::size_t> changed;
-    [[nodiscard]] bool empty() const noexcept { return changed.empty() && first_new == end; }
+    [[nodiscard]] bool empty() const noexcept { return removed.empty() && changed.empty() && first_new == end; }
   };
   /// Hands out and forgets the changes recorded since the previous call (O(changes)).
   Dirty take_dirty();
@@ -118,6 +138,8 @@ class SourceTable final : public RecordObserver {
   SourceRow* row_for(std::uint64_t token);
   void touch(std::size_t row);
   void add(const capture::Record& r);
+  /// Evicts the earliest created closed rows until at most `keep` closed rows are left.
+  void evict_closed(std::size_t keep);
 
   Lookup lookup_;
   std::vector<SourceRow> rows_;
@@ -125,6 +147,9 @@ class SourceTable final : public RecordObserver {
   std::vector<std::size_t> dirty_;
   std::vector<bool> dirty_mark_;   // by row: already in dirty_
   std::size_t reported_rows_ = 0;  // rows handed out as new by take_dirty
+  std::vector<std::size_t> removed_;  // Dirty::removed, since the last take_dirty
+  std::size_t closed_rows_ = 0;
+  std::uint64_t evicted_closed_ = 0;
 };
 
 }  // namespace ready::ui

@@ -1,6 +1,7 @@
 #include "models/sources_model.h"
 
 #include <QPalette>
+#include <algorithm>
 #include <array>
 
 #include "models/record_format.h"
@@ -54,17 +55,34 @@ SourcesModel::SourcesModel(CaptureSession& session, QObject* parent)
 
 SourcesModel::~SourcesModel() { m_session.remove_consumer(this); }
 
-int SourcesModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_rows; }
+int SourcesModel::rowCount(const QModelIndex& parent) const {
+  return parent.isValid() ? 0 : static_cast<int>(m_tokens.size()) + (m_summary ? 1 : 0);
+}
 int SourcesModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
 
 std::uint64_t SourcesModel::tokenAt(int row) const {
-  if (row < 0 || row >= m_rows) return 0;
-  return m_table.rows()[static_cast<std::size_t>(row)].token;
+  if (row < 0 || row >= sourceRowCount()) return 0;
+  return m_tokens[static_cast<std::size_t>(row)];
 }
 
 int SourcesModel::rowOf(std::uint64_t token) const {
+  // The table's row is the model's, but for rows the table evicted since the last frame.
   const int r = m_table.row_of(token);
-  return r < m_rows ? r : -1;
+  if (r >= 0 && r < sourceRowCount() && m_tokens[static_cast<std::size_t>(r)] == token) return r;
+  if (r < 0) return -1;
+  const auto it = std::find(m_tokens.begin(), m_tokens.end(), token);
+  return it == m_tokens.end() ? -1 : static_cast<int>(it - m_tokens.begin());
+}
+
+bool SourcesModel::isEvictedRow(int row) const { return m_summary && row == sourceRowCount(); }
+
+const SourceRow* SourcesModel::rowAt(int row) const {
+  if (row < 0 || row >= sourceRowCount()) return nullptr;
+  const std::uint64_t token = m_tokens[static_cast<std::size_t>(row)];
+  const auto& rows = m_table.rows();
+  if (static_cast<std::size_t>(row) < rows.size() && rows[static_cast<std::size_t>(row)].token == token)
+    return &rows[static_cast<std::size_t>(row)];
+  return m_table.find(token);  // nullptr: evicted from the table, removed at the next frame
 }
 
 void SourcesModel::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to) {
@@ -72,7 +90,17 @@ void SourcesModel::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t
   (void)end;
   (void)evicted_to;
   const SourceTable::Dirty d = m_table.take_dirty();
-  // Changed rows first (all below the new ones), in runs of consecutive rows.
+  // Evicted closed rows first, in runs (positions come highest first within a run).
+  for (std::size_t i = 0; i < d.removed.size();) {
+    std::size_t j = i;
+    while (j + 1 < d.removed.size() && d.removed[j + 1] + 1 == d.removed[j]) ++j;
+    const auto lo = static_cast<int>(d.removed[j]), hi = static_cast<int>(d.removed[i]);
+    beginRemoveRows({}, lo, hi);
+    m_tokens.erase(m_tokens.begin() + lo, m_tokens.begin() + hi + 1);
+    endRemoveRows();
+    i = j + 1;
+  }
+  // Changed rows (all below the new ones), in runs of consecutive rows.
   for (std::size_t i = 0; i < d.changed.size();) {
     std::size_t j = i;
     while (j + 1 < d.changed.size() && d.changed[j + 1] == d.changed[j] + 1) ++j;
@@ -80,10 +108,42 @@ void SourcesModel::onFrame(std::uint64_t begin, std::uint64_t end, std::uint64_t
                      index(static_cast<int>(d.changed[j]), ColumnCount - 1));
     i = j + 1;
   }
-  if (d.end > static_cast<std::size_t>(m_rows)) {
-    beginInsertRows({}, m_rows, static_cast<int>(d.end) - 1);
-    m_rows = static_cast<int>(d.end);
+  if (d.end > m_tokens.size()) {
+    beginInsertRows({}, sourceRowCount(), static_cast<int>(d.end) - 1);
+    for (std::size_t r = m_tokens.size(); r < d.end; ++r) m_tokens.push_back(m_table.rows()[r].token);
     endInsertRows();
+  }
+  // The folded row of evicted closed sources, last.
+  const std::uint64_t evicted = m_table.evicted_closed();
+  if (evicted != 0 && !m_summary) {
+    beginInsertRows({}, sourceRowCount(), sourceRowCount());
+    m_summary = true;
+    m_evicted = evicted;
+    endInsertRows();
+  } else if (evicted != m_evicted) {
+    m_evicted = evicted;
+    emit dataChanged(index(sourceRowCount(), 0), index(sourceRowCount(), ColumnCount - 1));
+  }
+}
+
+QVariant SourcesModel::evictedRowData(int column, int role) const {
+  switch (role) {
+    case Qt::DisplayRole:
+      if (column == KindColumn) return tr("%1 closed sources evicted").arg(m_evicted);
+      return {};
+    case Qt::ToolTipRole:
+      return tr("The table keeps the last %1 closed sources; %2 earlier closed sources were folded into this row. "
+                "Their records stay in the log and the timeline while the store holds them.")
+          .arg(SourceTable::kMaxClosedRows)
+          .arg(m_evicted);
+    case Qt::ForegroundRole:
+      return QPalette().brush(QPalette::Disabled, QPalette::Text);
+    case TokenRole:
+      return QVariant::fromValue<quint64>(0);
+    case ClosedRole:
+      return true;
+    default:
+      return {};
   }
 }
 
@@ -91,7 +151,10 @@ QVariant SourcesModel::data(const QModelIndex& index, int role) const {
   if (!index.isValid() ||
       !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
     return {};
-  const SourceRow& s = m_table.rows()[static_cast<std::size_t>(index.row())];
+  if (isEvictedRow(index.row())) return evictedRowData(index.column(), role);
+  const SourceRow* row = rowAt(index.row());
+  if (!row) return {};
+  const SourceRow& s = *row;
   const int col = index.column();
   switch (role) {
     case Qt::DisplayRole:
@@ -233,9 +296,10 @@ Qt::ItemFlags SourcesModel::flags(const QModelIndex& index) const {
   if (!index.isValid() ||
       !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
     return Qt::NoItemFlags;
+  if (isEvictedRow(index.row())) return Qt::ItemIsEnabled | Qt::ItemNeverHasChildren;
   Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable | Qt::ItemNeverHasChildren;
-  const SourceRow& s = m_table.rows()[static_cast<std::size_t>(index.row())];
-  if (s.is_closed()) return f;
+  const SourceRow* row = rowAt(index.row());
+  if (!row || row->is_closed()) return f;
   if (is_interest_column(index.column())) f |= Qt::ItemIsUserCheckable;
   if (index.column() == ModeColumn || index.column() == ReactionColumn) f |= Qt::ItemIsEditable;
   return f;
@@ -259,7 +323,9 @@ bool SourcesModel::setData(const QModelIndex& index, const QVariant& value, int 
   if (!index.isValid() ||
       !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
     return false;
-  const SourceRow& s = m_table.rows()[static_cast<std::size_t>(index.row())];
+  const SourceRow* row = rowAt(index.row());
+  if (!row) return false;
+  const SourceRow& s = *row;
   const int col = index.column();
   if (s.is_closed()) {
     emit m_session.commandFailed(QStringLiteral("source %1 is closed").arg(s.token));

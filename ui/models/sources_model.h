@@ -4,6 +4,7 @@
 #include <QAbstractTableModel>
 #include <QString>
 #include <cstdint>
+#include <vector>
 
 #include "models/source_table.h"
 #include "session/capture_session.h"
@@ -13,7 +14,9 @@ namespace ready::ui {
 /// A table model over the capture session's SourceTable, for the sources panel.
 ///
 /// Rows are the table's rows in creation order; closed sources stay (their text is greyed
-/// with the palette's disabled text colour). The model announces rows only in `onFrame`
+/// with the palette's disabled text colour), the last SourceTable::kMaxClosedRows of them:
+/// the table evicts the earliest created ones beyond that, and the model removes their rows
+/// and shows one more row, last, "N closed sources evicted" (not selectable, token 0). The model announces rows only in `onFrame`
 /// (a Stage::models consumer of the session), so a view sees each new source and
 /// each change once per frame: rows the table appended become beginInsertRows, rows it
 /// changed become dataChanged for those rows only (SourceTable::take_dirty). Cells read the
@@ -70,8 +73,12 @@ class SourcesModel : public QAbstractTableModel, public FrameConsumer {
   /// changes only when the engine's source_changed record arrives.
   bool setData(const QModelIndex& index, const QVariant& value, int role = Qt::EditRole) override;
 
-  /// The token of `row`, or 0 when out of range.
+  /// The token of `row`, or 0 when out of range (or the evicted sources' row).
   [[nodiscard]] std::uint64_t tokenAt(int row) const;
+  /// Rows that are sources: all but the evicted sources' row, if there is one.
+  [[nodiscard]] int sourceRowCount() const noexcept { return static_cast<int>(m_tokens.size()); }
+  /// Closed sources folded into the evicted sources' row (as of the last frame).
+  [[nodiscard]] std::uint64_t evictedSources() const noexcept { return m_evicted; }
   /// The row of `token`, or -1 (also for a source not announced yet by onFrame).
   [[nodiscard]] int rowOf(std::uint64_t token) const;
 
@@ -87,10 +94,16 @@ class SourcesModel : public QAbstractTableModel, public FrameConsumer {
   [[nodiscard]] QVariant display(const SourceRow& s, int column) const;
   [[nodiscard]] QString tooltip(const SourceRow& s, int column) const;
   bool submitInterest(const SourceRow& s, int column, bool on);
+  [[nodiscard]] bool isEvictedRow(int row) const;
+  [[nodiscard]] QVariant evictedRowData(int column, int role) const;
+  /// The table's row for model row `row` (nullptr if evicted since the last frame).
+  [[nodiscard]] const SourceRow* rowAt(int row) const;
 
   CaptureSession& m_session;
   SourceTable& m_table;
-  int m_rows = 0;
+  std::vector<std::uint64_t> m_tokens;  // the token of each source row, in the model's numbering
+  bool m_summary = false;               // the evicted sources' row is shown (last)
+  std::uint64_t m_evicted = 0;          // what it says
 };
 
 }  // namespace ready::ui

@@ -243,7 +243,9 @@ void Inspector::setHexMode(bool hex) { m_sendMode->setCurrentIndex(hex ? 1 : 0);
 
 void Inspector::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
   if (m_token == 0 || m_closed) return;
-  const auto snap = m_session.payload(m_token, m_next);
+  // At most what the view can show per frame (the engine copies under the source's lock);
+  // the rest, if any, comes with the next frames.
+  const auto snap = m_session.payload(m_token, m_next, std::size_t{kMaxViewLines} * kBytesPerLine);
   if (!snap) return;
   updateEvicted(snap->evicted);
   for (const auto& chunk : snap->chunks) appendChunk(chunk);

@@ -65,9 +65,10 @@ bool CaptureSession::is_live() const noexcept {
 
 io_result<capture::Ticket> CaptureSession::submit(capture::Command command) { return bridge_->submit(std::move(command)); }
 
-std::optional<capture::PayloadSnapshot> CaptureSession::payload(std::uint64_t token, std::uint64_t since) const {
+std::optional<capture::PayloadSnapshot> CaptureSession::payload(std::uint64_t token, std::uint64_t since,
+                                                                std::size_t max_bytes) const {
   if (!bridge_->engine()) return std::nullopt;
-  return bridge_->engine()->payload(Token(token), since);
+  return bridge_->engine()->payload(Token(token), since, max_bytes);
 }
 
 std::uint64_t CaptureSession::payload_bound() const {

@@ -82,8 +82,10 @@ class CaptureSession : public QObject {
   [[nodiscard]] bool is_live() const noexcept;
   /// Queues a command; a refusal also emits commandFailed.
   io_result<capture::Ticket> submit(capture::Command command);
-  /// The bytes a source's payload buffer holds from position `since` on (nullopt: unknown).
-  [[nodiscard]] std::optional<capture::PayloadSnapshot> payload(std::uint64_t token, std::uint64_t since) const;
+  /// The bytes a source's payload buffer holds from position `since` on, at most
+  /// `max_bytes` of them, oldest first (nullopt: unknown; Engine::payload).
+  [[nodiscard]] std::optional<capture::PayloadSnapshot> payload(std::uint64_t token, std::uint64_t since,
+                                                                std::size_t max_bytes = capture::kAllPayload) const;
   /// The bound of each source's payload buffer, in bytes.
   [[nodiscard]] std::uint64_t payload_bound() const;
   /// A source's local and peer addresses while it is open (nullopt: unknown or closed).

@@ -21,6 +21,7 @@
 #include <QPainter>
 #include <QScrollBar>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
@@ -191,6 +192,7 @@ void MainWindow::buildCentre() {
   log_text_->setPlaceholderText(tr("Filter text (e.g. ECONNRESET, read_closed)"));
   log_text_->setClearButtonEnabled(true);
   log_token_ = new QComboBox;
+  log_token_->setObjectName(QStringLiteral("logTokenFilter"));
   log_token_->addItem(tr("All tokens"), QVariant::fromValue<qulonglong>(0));
   log_kind_ = new QComboBox;
   log_kind_->addItem(tr("All kinds"), -1);
@@ -612,9 +614,38 @@ void MainWindow::take_frame(const Frame& frame) {
     }
     showMessage(tr("#%1 %2: %3").arg(r.token).arg(record_what(r), record_result(r)), true);
   }
-  // New tokens for the log's token filter.
-  for (int row = log_token_->count() - 1; row < sources_model_->rowCount(); ++row) {
-    const std::uint64_t t = sources_model_->tokenAt(row);
+  syncLogTokens();
+}
+
+void MainWindow::syncLogTokens() {
+  // The log's token filter lists the sources the sources table lists, in its order: new
+  // rows are appended; rows the table evicted (closed sources beyond its bound) leave the
+  // list, but for the token the log is filtered by now.
+  const int n = sources_model_->sourceRowCount();
+  const QSignalBlocker block(log_token_);  // the chosen item stays: no filter re-scan
+  if (n < log_tokens_listed_ && sources_model_->evictedSources() == log_tokens_evicted_) {
+    while (log_token_->count() > 1) log_token_->removeItem(log_token_->count() - 1);  // a new capture
+    log_tokens_listed_ = 0;
+  }
+  if (sources_model_->evictedSources() != log_tokens_evicted_) {
+    log_tokens_evicted_ = sources_model_->evictedSources();
+    const std::uint64_t chosen = log_token_->currentData().toULongLong();
+    int row = 0;
+    for (int item = 1; item < log_token_->count();) {
+      const std::uint64_t t = log_token_->itemData(item).toULongLong();
+      if (row < n && sources_model_->tokenAt(row) == t) {
+        ++row;
+        ++item;
+      } else if (t == chosen) {
+        ++item;
+      } else {
+        log_token_->removeItem(item);
+      }
+    }
+    log_tokens_listed_ = row;
+  }
+  for (; log_tokens_listed_ < n; ++log_tokens_listed_) {
+    const std::uint64_t t = sources_model_->tokenAt(log_tokens_listed_);
     log_token_->addItem(QStringLiteral("#%1").arg(t), QVariant::fromValue<qulonglong>(t));
   }
 }

@@ -116,6 +116,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   void newSource(int kind);  // a capture::SourceKind, or -1 to let the dialog choose
   void sourcesContextMenu(const QPoint& pos);
   void applyLogFilter();
+  /// The log's token filter list follows the sources table (new rows, evicted closed rows).
+  void syncLogTokens();
   void addNote();
   void saveRecording();
   void openScenario();
@@ -134,6 +136,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   QTableView* log_view_ = nullptr;
   QLineEdit* log_text_ = nullptr;
   QComboBox* log_token_ = nullptr;
+  int log_tokens_listed_ = 0;              // sources rows listed in log_token_ (after "All tokens")
+  std::uint64_t log_tokens_evicted_ = 0;  // SourcesModel::evictedSources() when last synced
   QComboBox* log_kind_ = nullptr;
   Inspector* inspector_ = nullptr;
   RatesView* rates_ = nullptr;

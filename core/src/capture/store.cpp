@@ -142,17 +142,22 @@ inline std::uint32_t RecordStore::token_id(std::uint64_t token, std::int32_t fd)
 
 std::uint32_t RecordStore::token_id_miss(std::uint64_t token, std::int32_t fd) {
   TokenSlot& cached = token_cache_[static_cast<std::size_t>(token % kTokenCache)];
-  auto [it, inserted] = token_ids_.try_emplace(token, static_cast<std::uint32_t>(tokens_.size()));
+  const std::uint32_t next_id = free_ids_.empty() ? static_cast<std::uint32_t>(tokens_.size()) : free_ids_.back();
+  auto [it, inserted] = token_ids_.try_emplace(token, next_id);
   if (inserted) {
-    if (tokens_.size() >= kNoToken) {
+    if (next_id >= kNoToken) {
       token_ids_.erase(it);
       throw std::length_error("ready::capture::RecordStore: too many distinct tokens");
     }
-    TokenState s;
+    if (free_ids_.empty()) {
+      tokens_.emplace_back();
+    } else {
+      free_ids_.pop_back();
+    }
+    TokenState& s = tokens_[next_id];
     s.token = token;
     s.fd = fd;
     s.base = end_;
-    tokens_.push_back(std::move(s));
   }
   cached.token = token;
   cached.id = it->second;
@@ -225,13 +230,29 @@ void RecordStore::evict_oldest() {
   chunks_.pop_front();
   // Each token's offsets are ascending and those below begin_ are gone already, so the
   // ones in this chunk are at the front.
-  for (std::size_t i = 0; i < c->count; ++i)
-    if (c->token[i] != kNoToken) tokens_[c->token[i]].offsets.pop_front();
+  for (std::size_t i = 0; i < c->count; ++i) {
+    const std::uint32_t id = c->token[i];
+    if (id == kNoToken) continue;
+    TokenState& s = tokens_[id];
+    s.offsets.pop_front();
+    if (s.offsets.empty()) release_token(id);  // its last record held: no slot names it now
+  }
   begin_ += c->count;
   evicted_ += c->count;
   ++first_chunk_;
   c->full.release();  // give the full records' memory back; the arrays are reused
   spare_ = std::move(c);
+}
+
+void RecordStore::release_token(std::uint32_t id) {
+  TokenState& s = tokens_[id];
+  token_ids_.erase(s.token);
+  TokenSlot& cached = token_cache_[static_cast<std::size_t>(s.token % kTokenCache)];
+  if (cached.id == id) cached = TokenSlot{};
+  s.token = 0;
+  s.fd = -1;
+  s.base = 0;
+  free_ids_.push_back(id);  // the slot (and its deque's blocks) serve the next new token
 }
 
 const RecordStore::Chunk& RecordStore::chunk_of(std::uint64_t i) const noexcept {

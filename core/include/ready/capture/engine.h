@@ -27,6 +27,11 @@ namespace ready::capture {
 
 /// Default bound of one drain / fill / echo (EngineConfig::max_drain_bytes).
 inline constexpr std::size_t kDefaultMaxDrainBytes = 16 * 1024 * 1024;
+/// A source's payload buffer starts with this many bytes (or payload_bytes_per_source, if
+/// less) and doubles as it holds more, up to payload_bytes_per_source (docs/engine.md, "Payload").
+inline constexpr std::size_t kPayloadStartBytes = 4096;
+/// Engine::payload's default `max_bytes`: everything kept.
+inline constexpr std::size_t kAllPayload = static_cast<std::size_t>(-1);
 /// The range of EngineConfig::pitfall_grace.
 inline constexpr std::chrono::milliseconds kMinPitfallGrace{1};
 inline constexpr std::chrono::milliseconds kMaxPitfallGrace{60'000};
@@ -49,8 +54,10 @@ struct EngineConfig {
   /// Bytes of payload kept per source, at most 2^30 (docs/engine.md, "Payload"); 0 keeps none.
   /// Beyond it the oldest bytes are evicted and counted. The chunk table beside it holds at
   /// most max(16, payload_bytes_per_source / 128) chunks (many tiny reads evict the same
-  /// way). Memory: (live sources with payload + payload_closed_sources) x ~1.2 x this (24-byte chunk
-  /// entries; UDP sources ~1.45 x, 28 more bytes per chunk for the sender; Unix datagram ~2.1 x).
+  /// way). A buffer grows with what it holds, from kPayloadStartBytes (4 KiB) by doubling:
+  /// a source that moved a few bytes costs about 5 KiB. At most: (live sources with payload +
+  /// payload_closed_sources) x ~1.2 x this (24-byte chunk entries; UDP sources ~1.45 x, 28
+  /// more bytes per chunk for the sender; Unix datagram ~2.1 x).
   std::size_t payload_bytes_per_source = 64 * 1024;
   /// How many closed sources keep their payload readable; the oldest closed one is
   /// forgotten when one more closes. Live sources always keep theirs.
@@ -139,7 +146,7 @@ struct PayloadChunk {
 /// A copy of (part of) a source's payload buffer.
 struct PayloadSnapshot {
   std::vector<PayloadChunk> chunks;  ///< oldest first; only bytes at offset >= `since`
-  std::uint64_t next = 0;            ///< the stream offset after the last byte: the next `since`
+  std::uint64_t next = 0;            ///< the stream offset after the last byte copied: the next `since`
   std::uint64_t evicted = 0;         ///< bytes evicted so far (the bound was hit); all below it
   bool closed = false;               ///< the source is closed; nothing more will come
 };
@@ -222,12 +229,14 @@ class Engine {
   [[nodiscard]] std::uint64_t peers_dropped() const noexcept { return peers_dropped_.load(std::memory_order_relaxed); }
   /// A live source's kind, fd and addresses; nullopt once it is closed (or never existed).
   [[nodiscard]] std::optional<SourceInfo> source_info(Token token) const;
-  /// A copy of the payload kept for `token` from stream offset `since` on (pass the last
-  /// snapshot's `next` to get only what is new); nullopt when nothing was ever kept for it
-  /// or it was forgotten (docs/engine.md, "Payload"). Any thread. Holds the source's buffer
-  /// lock while copying (at most payload_bytes_per_source bytes): the only time the poll
+  /// A copy of the payload kept for `token` from stream offset `since` on, at most
+  /// `max_bytes` bytes of it, oldest first (pass the last snapshot's `next` to get what
+  /// follows: the rest, or what is new); nullopt when nothing was ever kept for it or it was
+  /// forgotten (docs/engine.md, "Payload"). Any thread. Holds the source's buffer lock while
+  /// copying (at most min(max_bytes, payload_bytes_per_source) bytes): the only time the poll
   /// thread could wait for a consumer (the doc says why a mutex).
-  [[nodiscard]] std::optional<PayloadSnapshot> payload(Token token, std::uint64_t since = 0) const;
+  [[nodiscard]] std::optional<PayloadSnapshot> payload(Token token, std::uint64_t since = 0,
+                                                       std::size_t max_bytes = kAllPayload) const;
   [[nodiscard]] const EngineConfig& config() const noexcept { return config_; }
   /// Why the poll thread stopped by itself (an epoll_wait error, an allocation that failed),
   /// or nullopt while it runs or after an ordinary `stop` (docs/engine.md, "Failure"). Set

@@ -51,9 +51,10 @@ struct StoreLimits {
 /// Either way `at()` returns exactly the Record appended (with the clamped time, if it was
 /// clamped).
 ///
-/// Per-token state (token value, its fd, its index) is kept for every distinct token seen,
-/// also after all its records are evicted: O(distinct tokens), at most 2^32 - 1 of them
-/// (tokens are never reused within a capture, so this is bounded by the sources created).
+/// Per-token state (token value, its fd, its index) is kept while the store holds a record
+/// of the token, and freed when its last one is evicted (its slot serves the next new token):
+/// O(tokens with records held), so at most `max_records` however many sources a long capture
+/// creates. A token seen again after that starts afresh (its fd: the one of its next record).
 ///
 /// Costs (n = size(), k = records returned): append O(1) amortised (an eviction is O(chunk)
 /// once per chunk); `lower_bound` and `range` O(log n): binary search over the chunks'
@@ -178,8 +179,11 @@ class RecordStore {
   [[nodiscard]] std::uint64_t clamped() const noexcept { return clamped_; }
   /// Records appended so far that were kept in full (not in a compact readiness or action form).
   [[nodiscard]] std::uint64_t stored_in_full() const noexcept { return full_count_; }
-  /// Distinct tokens seen.
-  [[nodiscard]] std::size_t token_count() const noexcept { return tokens_.size(); }
+  /// Tokens with per-token state now: those with a record held (indexed kinds).
+  [[nodiscard]] std::size_t token_count() const noexcept { return token_ids_.size(); }
+  /// Per-token state slots allocated (in use, plus freed ones kept for reuse): the most
+  /// tokens held at once so far.
+  [[nodiscard]] std::size_t token_slots() const noexcept { return tokens_.size(); }
   /// Chunks allocated now (held, plus one spare kept for reuse after an eviction).
   [[nodiscard]] std::size_t chunk_count() const noexcept { return chunks_.size() + (spare_ ? 1 : 0); }
   /// An estimate of the heap bytes in use: chunk arrays, full records (capacity), token
@@ -201,6 +205,8 @@ class RecordStore {
   std::uint32_t token_id_miss(std::uint64_t token, std::int32_t fd);
   const TokenState* find_token(std::uint64_t token) const;
   void evict_oldest();
+  /// Frees a token's state once its last record is evicted.
+  void release_token(std::uint32_t id);
   const Chunk& chunk_of(std::uint64_t i) const noexcept;
 
   StoreLimits limits_;
@@ -216,6 +222,7 @@ class RecordStore {
   std::uint64_t clamped_ = 0;
   std::uint64_t full_count_ = 0;
   std::vector<TokenState> tokens_;
+  std::vector<std::uint32_t> free_ids_;  // slots of tokens_ whose token has no record held
   std::unordered_map<std::uint64_t, std::uint32_t> token_ids_;
   // A direct-mapped cache in front of token_ids_ (token % kTokenCache): the engine's tokens
   // are small consecutive numbers, so a capture's live sources rarely share a slot, and a

@@ -23,14 +23,15 @@ namespace ready::capture {
 namespace detail {
 
 /// A fixed array of a trivial type, allocated without initialisation; its whole pages are
-/// mapped in at once by os::populate (as RecordStore's are) instead of a page fault each. A payload buffer is created on the poll thread at a source's first
-/// kept byte; zero-filling its 64 KiB faulted 16 pages in one by one (15-20 us each on the
-/// project's VMs), for every source. Best effort: without the madvise, pages fault on use.
+/// mapped in at once by os::populate (as RecordStore's are) instead of a page fault each:
+/// zero-filling a 64 KiB payload buffer faulted 16 pages in one by one (15-20 us each on the
+/// project's VMs). Best effort: without the madvise, pages fault on use.
 template <class T>
 class PopulatedArray {
   static_assert(std::is_trivially_default_constructible_v<T> && std::is_trivially_destructible_v<T>);
 
  public:
+  PopulatedArray() = default;
   explicit PopulatedArray(std::size_t n) : p_(std::make_unique_for_overwrite<T[]>(n)), n_(n) {
     os::populate(p_.get(), n * sizeof(T));
   }
@@ -39,18 +40,25 @@ class PopulatedArray {
   [[nodiscard]] const T* data() const noexcept { return p_.get(); }
   T& operator[](std::size_t i) noexcept { return p_[i]; }
   const T& operator[](std::size_t i) const noexcept { return p_[i]; }
+  void swap(PopulatedArray& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+  }
 
  private:
   std::unique_ptr<T[]> p_;
-  std::size_t n_;
+  std::size_t n_ = 0;
 };
 
 }  // namespace detail
 
-/// One source's kept payload: a byte ring of payload_bytes_per_source bytes and a ring of
-/// chunk descriptions, both allocated once. Byte offset o of the source's payload stream sits
-/// at bytes[o % capacity]; [tail, head) is kept, everything below tail was evicted. The poll
-/// thread appends under `m`; payload() copies out under `m` (memcpy only: docs/engine.md, "Payload").
+/// One source's kept payload: a byte ring and a ring of chunk descriptions that grow with
+/// what they hold (docs/engine.md, "Payload"): the bytes from kPayloadStartBytes, doubling up
+/// to payload_bytes_per_source; the chunk table from chunks_for(its bytes), doubling up to
+/// chunks_for(payload_bytes_per_source). Once grown, they are never allocated again. Byte
+/// offset o of the source's payload stream sits at bytes[o % bytes.size()]; [tail, head) is
+/// kept, everything below tail was evicted. The poll thread appends (and grows) under `m`;
+/// payload() copies out under `m` (memcpy only: docs/engine.md, "Payload").
 struct alignas(64) Engine::PayloadBuffer {
   // No initialisers (so the ring of them is allocated uninitialised): append writes every
   // field of a slot before it is part of [first, first + count). 24 bytes, so a chunk
@@ -65,18 +73,33 @@ struct alignas(64) Engine::PayloadBuffer {
   /// The largest sender a chunk keeps (a Unix one); a buffer's slots are `peer_bytes` each.
   using Peer = std::array<unsigned char, sizeof(sockaddr_un)>;
 
-  /// `slot_bytes`: the size of a sender slot per chunk: sizeof(sockaddr_in6) for UDP,
-  /// sizeof(sockaddr_un) for a Unix datagram socket, 0 for sources without senders.
-  PayloadBuffer(std::size_t capacity, std::size_t slot_bytes)
-      : bytes(capacity),
-        metas(std::max<std::size_t>(16, capacity / 128)),
-        peer_bytes(slot_bytes),
-        peers(slot_bytes * metas.size()) {}
+  /// The chunk descriptions a byte ring of `bytes` has room for (the bound's rule, 1 per 128 bytes).
+  static constexpr std::size_t chunks_for(std::size_t bytes) noexcept {
+    return std::max<std::size_t>(16, bytes / 128);
+  }
 
-  /// Keeps `data` (evicting the oldest bytes and chunks as needed); returns the bytes this
-  /// call evicted (including any of `data` itself beyond the capacity).
+  /// `bound`: payload_bytes_per_source (> 0). `slot_bytes`: the size of a sender slot per
+  /// chunk: sizeof(sockaddr_in6) for UDP, sizeof(sockaddr_un) for a Unix datagram socket, 0
+  /// for sources without senders.
+  PayloadBuffer(std::size_t bound, std::size_t slot_bytes)
+      : max_bytes(bound),
+        max_chunks(chunks_for(bound)),
+        bytes(std::min(bound, kPayloadStartBytes)),
+        metas(chunks_for(bytes.size())),
+        peers(slot_bytes * metas.size()),
+        peer_bytes(slot_bytes) {}
+
+  /// Keeps `data` (growing the rings, or evicting the oldest bytes and chunks once they are at
+  /// their bound); returns the bytes this call evicted (including any of `data` itself beyond
+  /// the bound). Throws std::bad_alloc if growing failed (nothing changed then).
   std::uint64_t append(Direction d, std::uint64_t t_ns, std::span<const std::byte> data,
                        const detail::PeerAddr* peer) {
+    // The poll thread is the only writer of the indices, so it reads them without the lock.
+    // Once both rings are at their bound, this is two comparisons per append.
+    if (bytes.size() < max_bytes && head - tail + data.size() > bytes.size()) [[unlikely]]
+      grow(head - tail + data.size(), count);
+    if (count == metas.size() && metas.size() < max_chunks) [[unlikely]]
+      grow(0, count + 1);
     const std::uint64_t cap = bytes.size();
     const std::uint64_t n = data.size();
     const std::uint64_t skip = n > cap ? n - cap : 0;
@@ -133,22 +156,37 @@ struct alignas(64) Engine::PayloadBuffer {
     closed = true;
   }
 
-  /// A copy of the chunks from stream offset `since` on (payload.cpp: the consumer's side).
-  PayloadSnapshot snapshot(std::uint64_t since) const;
+  /// A copy of the chunks from stream offset `since` on, at most `max_bytes_out` of their bytes
+  /// (payload.cpp: the consumer's side).
+  PayloadSnapshot snapshot(std::uint64_t since, std::size_t max_bytes_out) const;
+
+  /// Bytes allocated for this buffer's rings now (for the docs' and tests' accounting).
+  [[nodiscard]] std::size_t allocated_bytes() const noexcept {
+    return bytes.size() + metas.size() * sizeof(Meta) + peers.size();
+  }
 
   // Ordered (and the struct aligned) so that an append touches two cache lines: the lock
-  // and the indices it reads first, then the rest of the indices and the arrays' pointers.
+  // and the indices it reads first, then the rest of the indices, the bounds and the arrays'
+  // pointers.
   mutable std::mutex m;
   std::uint64_t head = 0;                   // guarded by m: bytes ever appended
   std::size_t first = 0;                    // guarded by m: index of the oldest chunk in metas
   std::size_t count = 0;                    // guarded by m
   std::size_t head_pos = 0;                 // guarded by m: head % bytes.size()
   std::uint64_t tail = 0;                   // guarded by m: bytes evicted (everything below it)
-  detail::PopulatedArray<std::byte> bytes;  // guarded by m (its size is fixed)
-  detail::PopulatedArray<Meta> metas;       // guarded by m (its size is fixed)
-  std::size_t peer_bytes;                   // a sender slot's size (0: no senders)
-  detail::PopulatedArray<unsigned char> peers;  // guarded by m (its size is fixed): a slot per meta, or empty
+  const std::size_t max_bytes;              // payload_bytes_per_source: the byte ring's bound
+  const std::size_t max_chunks;             // chunks_for(max_bytes): the chunk table's bound
+  detail::PopulatedArray<std::byte> bytes;  // guarded by m (replaced only by grow)
+  detail::PopulatedArray<Meta> metas;       // guarded by m (replaced only by grow)
+  detail::PopulatedArray<unsigned char> peers;  // guarded by m (replaced only by grow): a slot per meta, or empty
   bool closed = false;                      // guarded by m
+  const std::size_t peer_bytes;             // a sender slot's size (0: no senders)
+
+ private:
+  /// Poll thread, cold (payload.cpp): grows the byte ring to hold `held_bytes` (doubling, at
+  /// most max_bytes) and the chunk table to hold `held_chunks` (likewise, at most
+  /// max_chunks). Allocates before taking the lock, then moves the kept bytes and chunks over.
+  void grow(std::uint64_t held_bytes, std::size_t held_chunks);
 };
 
 inline void Engine::Impl::keep(Src& s, Direction d, std::span<const std::byte> data,
@@ -170,7 +208,14 @@ inline void Engine::Impl::keep(Src& s, Direction d, std::span<const std::byte> d
       return;
     }
   }
-  const std::uint64_t evicted = s.payload->append(d, stamp(), data, peer);
+  std::uint64_t evicted = 0;
+  try {
+    evicted = s.payload->append(d, stamp(), data, peer);
+  } catch (const std::bad_alloc&) {  // growing failed: what is kept stays readable
+    s.payload_failed = true;
+    warning(&s, WarningKind::engine_error, 0, ENOMEM);
+    return;
+  }
   if (evicted != 0 && !s.evict_warned) {
     s.evict_warned = true;
     warning(&s, WarningKind::payload_truncated, evicted);

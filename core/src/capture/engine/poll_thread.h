@@ -9,7 +9,7 @@
 //   sources.cpp    the source table: add, close, publish SourceInfo
 //   accept.cpp     accept, auto-accept and the EMFILE reserve
 //   commands.cpp   one exec() per cmd:: type, and how many tokens a command takes
-//   payload.h/.cpp payload buffers: keep, retire, snapshot
+//   payload.h/.cpp payload buffers: keep, grow, retire, snapshot
 //   feeder.h/.cpp  cmd::Feed's writer thread
 //
 // The behaviour is specified in docs/engine.md.
