@@ -120,8 +120,11 @@ class Run {
     std::fprintf(m_err, "readyscope: %s\n", what.c_str());
     return code;
   }
-  /// Pops every queued record; writes, prints and inspects them.
-  void drainRecords();
+  /// Pops queued records and writes, prints and inspects them: until the ring is empty, or
+  /// (`bounded`) at most kDrainBudget records. Returns true when it stopped with records
+  /// left: the caller drains again without waiting (the Notifier stays quiet until the
+  /// ring was seen empty).
+  bool drainRecords(bool bounded = false);
   void inspect(const Record& r);
   /// Stops the engine, writes what is left, closes the recording. Returns false if the
   /// recording could not be completed.
@@ -177,14 +180,25 @@ void Run::inspect(const Record& r) {
   }
 }
 
-void Run::drainRecords() {
+// Records one call drains while the engine runs: a source that refires faster than --verbose
+// prints (level-triggered, unread) keeps the ring from ever emptying, and the signals and the
+// --duration deadline must still be seen between batches.
+constexpr std::size_t kDrainBudget = 65536;
+
+bool Run::drainRecords(bool bounded) {
+  std::size_t drained = 0;
   for (;;) {
+    if (bounded && drained >= kDrainBudget) {
+      if (m_plan.verbose) std::fflush(m_out);
+      return true;
+    }
     const std::size_t n = m_engine->drain(m_batch);
+    drained += n;
     if (n == 0) {
       // --verbose into a pipe (| grep, a test reading it) is block-buffered: what was drained
       // goes out now, not when 4 KiB have collected.
       if (m_plan.verbose) std::fflush(m_out);
-      return;
+      return false;
     }
     const std::span<const Record> got(m_batch.data(), n);
     m_records += n;
@@ -343,6 +357,7 @@ int Run::exec() {
       m_plan.duration ? std::optional(started + *m_plan.duration) : std::nullopt;
   std::string stopReason = "stopped";
   ready::Events events(8);
+  bool backlog = false;  // the last drain stopped at its budget: drain again without waiting
   for (;;) {
     const auto now = Clock::now();
     std::optional<Clock::time_point> wake = deadline;
@@ -361,16 +376,19 @@ int Run::exec() {
     }
     std::optional<std::chrono::nanoseconds> timeout;
     if (wake) timeout = std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(*wake - now));
+    if (backlog) timeout = std::chrono::nanoseconds(0);
     auto n = poll->poll(events, timeout);
     if (!n && n.error() != std::errc::interrupted) {
       m_runtimeError = "epoll_wait: " + n.error().message();
       break;
     }
     bool stop = false;
+    bool drained = false;
     for (const ready::Event& e : events) {
       if (e.token() == kNotifierToken) {
         m_engine->notifier().begin_drain();
-        drainRecords();
+        backlog = drainRecords(/*bounded=*/true);
+        drained = true;
       } else if (e.token() == kSignalToken) {
         if (auto s = sigFd->read(); s) {
           stopReason = std::string(signalName(*s)) + " received";
@@ -378,6 +396,7 @@ int Run::exec() {
         }
       }
     }
+    if (backlog && !drained) backlog = drainRecords(/*bounded=*/true);
     if (stop || !m_runtimeError.empty()) break;
     // The poll thread stopped by itself (its records, ending with the final stats, were just
     // drained): finish() writes the rest and closes the recording; the run exits 1.
