@@ -18,30 +18,13 @@
 
 #include "engine_util.h"
 #include "linux/sys.h"  // fault injection (this suite gets core/src on its include path)
+#include "poll_thread_util.h"
 
 using namespace ready;
 using namespace ready::capture;
 using namespace ready::test;
 
 namespace {
-
-/// The kernel thread id of the engine's poll thread (named "ready-poll"), or 0.
-pid_t poll_thread_tid() {
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream comm(entry.path() / "comm");
-    std::string name;
-    std::getline(comm, name);
-    if (name == "ready-poll") return static_cast<pid_t>(std::stol(entry.path().filename().string()));
-  }
-  return 0;
-}
-
-/// Waits until a started engine's thread is visible (it names itself first thing).
-pid_t wait_poll_thread() {
-  for (Deadline d; !d.expired(); std::this_thread::sleep_for(1ms))
-    if (const pid_t t = poll_thread_tid()) return t;
-  return 0;
-}
 
 std::string text(const std::vector<std::byte>& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -92,13 +75,6 @@ std::optional<Token> accepted_from(Collector& c, Token listener) {
   return Token(static_cast<std::size_t>(c.records[*c.find(added)].token));
 }
 
-/// Clears every injected fault when the test ends, failed or not.
-struct FaultGuard {
-  FaultGuard() { ready::sys::fault::clear(); }
-  ~FaultGuard() { ready::sys::fault::clear(); }
-  FaultGuard(const FaultGuard&) = delete;
-  FaultGuard& operator=(const FaultGuard&) = delete;
-};
 
 std::atomic<int> g_on_poll_thread{0};
 std::atomic<int> g_signals{0};
