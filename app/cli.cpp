@@ -10,6 +10,8 @@
 #include <cmath>
 #include <string_view>
 
+#include "ready/capture/engine.h"
+#include "ready/capture/store.h"
 #include "ready/enum_names.h"
 
 namespace readyscope {
@@ -90,6 +92,34 @@ Exit codes:
   2  invalid usage or input; nothing was opened
   3  a scenario expectation failed)";
 
+/// The bounds a run meets, with the numbers the engine and the store use (docs/engine.md,
+/// "Bounds"); each is counted when hit.
+QString boundsText() {
+  const ready::capture::EngineConfig e;
+  const ready::capture::StoreLimits st;
+  return QStringLiteral(
+             "Bounds (docs/engine.md; each is counted when hit, nothing is lost silently):\n"
+             "  records in flight      %1 headless, 262144 in the window (the ring, --queue-capacity: a\n"
+             "                         full ring drops records and counts them)\n"
+             "  records kept           %2 (the window's store and --png: the oldest are evicted)\n"
+             "  payload per source     %3 KiB kept, growing from 4 KiB; the last %4 closed sources keep theirs\n"
+             "  one drain/fill/echo    %5 MiB before it yields\n"
+             "  accepts per event      %6 per listener, then round-robin with the other ready sources\n"
+             "  commands queued        %7\n"
+             "  note texts             %8, of at most %9 bytes each\n"
+             "  datagram senders named %10 per run")
+      .arg(e.ring_capacity)
+      .arg(st.max_records)
+      .arg(e.payload_bytes_per_source / 1024)
+      .arg(e.payload_closed_sources)
+      .arg(e.max_drain_bytes / (1024 * 1024))
+      .arg(e.accept_budget)
+      .arg(e.command_queue_capacity)
+      .arg(e.max_notes)
+      .arg(e.max_note_bytes)
+      .arg(e.peer_addresses);
+}
+
 }  // namespace
 
 CommandLine::CommandLine()
@@ -154,7 +184,7 @@ CommandLine::CommandLine()
                QStringLiteral("Height of the --png image in pixels (200..8192, default 900)."), QStringLiteral("H"),
                QStringLiteral("900")) {
   const QStringList builtIn = builtinLessonNames();
-  m_parser.setApplicationDescription(QString::fromUtf8(kDescription) +
+  m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
                                          .arg(builtIn.isEmpty() ? QStringLiteral("none") : builtIn.join(QStringLiteral(", "))));
   m_parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
