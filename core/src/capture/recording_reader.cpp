@@ -17,6 +17,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "capture/interest_names.h"
 #include "capture/name_list.h"
@@ -171,6 +172,7 @@ bool has_trailing(Doc& doc) {
 struct LineParser {
   simdjson::ondemand::parser parser;
   simdjson::ondemand::parser stream_parser;
+  RecordingSink* sink = nullptr;
 
   // Fills `r` from one line; returns an error text or "".
   std::string parse(simdjson::padded_string_view line, Record& r, RecordingInfo& info) {
@@ -456,12 +458,14 @@ struct LineParser {
         r.op = source_kind;
         r.bits = interest | (mode << 8) | (reaction << 16);
         if ((seen & (f_local | f_peer)) && !info.sources.contains(r.token)) {
-          info.sources.emplace(r.token, SourceAddresses{info_local_, info_peer_});
+          const auto it = info.sources.emplace(r.token, SourceAddresses{info_local_, info_peer_}).first;
+          sink->on_source(r.token, it->second);
         }
         break;
       case RecordKind::note:
         if (!(err = require(f_text, "text")).empty()) return err;
         info.notes.insert_or_assign(r.value, text_);
+        sink->on_note(r.value, text_);
         break;
       case RecordKind::warning:
         if (!(err = require(f_warning, "warning")).empty()) return err;
@@ -534,7 +538,10 @@ struct LineParser {
   /// addresses first appear, as the engine gives them (docs/recording-format.md).
   std::uint32_t peer_id(const std::string& text, RecordingInfo& info) {
     auto [it, added] = peer_ids_.try_emplace(text, static_cast<std::uint32_t>(peer_ids_.size() + 1));
-    if (added) info.peers.emplace(it->second, text);
+    if (added) {
+      info.peers.emplace(it->second, text);
+      sink->on_peer(it->second, text);
+    }
     return it->second;
   }
 
@@ -552,17 +559,19 @@ bool is_blank(char c) noexcept { return c == ' ' || c == '\t'; }
 bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 /// Reads a recording in windows: the header line alone, then the record lines of each window
-/// through one document stream. Holds the store and the info being built; nothing of it is
-/// seen unless the whole file was read.
+/// through one document stream. Records go to the sink in batches of RecordingSink::kBatch.
 class Reader {
  public:
-  Reader(const RecordingLimits& limits, const StoreLimits& store_limits) : limits_(limits), out_(store_limits) {}
+  Reader(const RecordingLimits& limits, RecordingSink& sink, RecordingProgress* progress)
+      : limits_(limits), sink_(sink), progress_(progress) {
+    lp_.sink = &sink;
+    batch_.reserve(RecordingSink::kBatch);
+  }
 
   /// Reads the file as it was when it was opened: `file_size` bytes (a file that grows
   /// meanwhile is read up to that size; one that shrinks, up to its end).
   std::optional<Failure> read(int fd, std::uint64_t file_size);
 
-  RecordStore& store() noexcept { return out_; }
   RecordingInfo& info() noexcept { return info_; }
 
  private:
@@ -572,12 +581,33 @@ class Reader {
                                   bool append);
   /// The record lines [begin, end) (whole lines; `room_end` ends the readable buffer).
   std::optional<Failure> lines(const char* begin, const char* end, const char* room_end);
+  void push(const Record& r) {
+    batch_.push_back(r);
+    ++info_.records;
+    last_was_stats_ = r.kind == RecordKind::stats;
+    if (batch_.size() == RecordingSink::kBatch) flush();
+  }
+  void flush() {
+    if (batch_.empty()) return;
+    sink_.on_records(batch_);
+    batch_.clear();
+    if (progress_) progress_->records.store(info_.records, std::memory_order_relaxed);
+  }
+  [[nodiscard]] bool cancelled() const noexcept {
+    return progress_ && progress_->cancel.load(std::memory_order_relaxed);
+  }
 
   const RecordingLimits& limits_;
-  RecordStore out_;
+  RecordingSink& sink_;
+  RecordingProgress* progress_;
+  std::vector<Record> batch_;
   RecordingInfo info_;
   LineParser lp_;
   std::uint64_t line_no_ = 0;  // lines read so far
+  bool last_was_stats_ = false;
+
+ public:
+  static constexpr std::string_view kCancelled = "cancelled";
 };
 
 std::optional<Failure> Reader::one_line(const char* p, std::size_t len, std::size_t room, std::uint64_t line_no,
@@ -592,10 +622,7 @@ std::optional<Failure> Reader::one_line(const char* p, std::size_t len, std::siz
   } else {
     Record r;
     err = lp_.parse(view, r, info_);
-    if (err.empty() && append) {
-      out_.append(r);
-      ++info_.records;
-    }
+    if (err.empty() && append) push(r);
   }
   if (!err.empty()) return Failure{line_no, std::move(err)};
   return std::nullopt;
@@ -639,8 +666,7 @@ std::optional<Failure> Reader::lines(const char* begin, const char* const end, c
           stopped = true;
           break;
         }
-        out_.append(r);
-        ++info_.records;
+        push(r);
         ++line_no_;
         taken = line_start;
         line_start = le == end ? end : le + 1;
@@ -728,15 +754,20 @@ std::optional<Failure> Reader::read(int fd, std::uint64_t file_size) {
     const auto used = static_cast<std::size_t>(region_end - base);
     std::memmove(base, region_end, filled - used);
     filled -= used;
+    flush();
+    if (progress_) progress_->bytes_read.store(total - filled, std::memory_order_relaxed);
+    if (cancelled()) return Failure{line_no_, std::string(kCancelled)};
   }
   if (!header_done) return Failure{1, "empty file: expected the header line"};
+  flush();
+  info_.ended_with_stats = last_was_stats_;
   return std::nullopt;
 }
 
 }  // namespace
 
-std::expected<RecordingInfo, RecordingError> load_recording(const std::string& path, RecordStore& store,
-                                                            RecordingLimits limits) {
+std::expected<RecordingInfo, RecordingError> read_recording(const std::string& path, RecordingSink& sink,
+                                                            RecordingLimits limits, RecordingProgress* progress) {
   auto fail = [&](std::uint64_t line, std::string what) {
     return std::unexpected(RecordingError{path, line, std::move(what)});
   };
@@ -746,15 +777,40 @@ std::expected<RecordingInfo, RecordingError> load_recording(const std::string& p
   const auto file_size = os::regular_file_size(owner.get());
   if (!file_size) return fail(0, "not a regular file");
   const std::uint64_t size = *file_size;
+  if (progress) progress->bytes_total.store(size, std::memory_order_relaxed);
   if (size > limits.max_file_bytes) {
     return fail(0, "file is " + std::to_string(size) + " bytes, more than the limit of " +
                        std::to_string(limits.max_file_bytes));
   }
   if (size == 0) return fail(1, "empty file: expected the header line");
-  Reader reader(limits, store.limits());
-  if (auto f = reader.read(owner.get(), size)) return fail(f->line, std::move(f->what));
-  store = std::move(reader.store());
+  Reader reader(limits, sink, progress);
+  if (auto f = reader.read(owner.get(), size)) {
+    const bool cancelled = f->what == Reader::kCancelled;
+    auto e = fail(f->line, std::move(f->what));
+    e.error().cancelled = cancelled;
+    return e;
+  }
   return std::move(reader.info());
+}
+
+namespace {
+/// load_recording's scratch: the store it fills, moved into the caller's only on success.
+class StoreSink final : public RecordingSink {
+ public:
+  explicit StoreSink(const StoreLimits& limits) : store(limits) {}
+  void on_records(std::span<const Record> batch) override {
+    for (const Record& r : batch) store.append(r);
+  }
+  RecordStore store;
+};
+}  // namespace
+
+std::expected<RecordingInfo, RecordingError> load_recording(const std::string& path, RecordStore& store,
+                                                            RecordingLimits limits) {
+  StoreSink sink(store.limits());
+  auto info = read_recording(path, sink, limits);
+  if (info) store = std::move(sink.store);
+  return info;
 }
 
 }  // namespace ready::capture

@@ -1,6 +1,7 @@
 // Recordings: records written to and read from a JSON Lines file (docs/recording-format.md).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <expected>
@@ -10,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "ready/capture/engine.h"
 #include "ready/capture/record.h"
 #include "ready/capture/store.h"
 #include "ready/error.h"
@@ -95,6 +97,8 @@ struct RecordingError {
   std::string path;
   std::uint64_t line = 0;
   std::string what;
+  /// The read was stopped through RecordingProgress::cancel (`what` says so).
+  bool cancelled = false;
   /// "path:line: what" (or "path: what" when line is 0).
   [[nodiscard]] std::string message() const;
 };
@@ -115,7 +119,53 @@ struct RecordingInfo {
   /// Record::peer_id of the action lines -> the "peer" they named (ids 1, 2, ... in the order
   /// the addresses first appear).
   std::unordered_map<std::uint64_t, std::string> peers;
+  /// The last record line is a stats line, as a recorder that closed its file writes. False:
+  /// the recorder was stopped before it could finish (killed, or the machine went down); the
+  /// records read are all there is.
+  bool ended_with_stats = false;
 };
+
+/// How far a read_recording has come, and a way to stop it. The reading thread writes the
+/// counters (relaxed), any thread may read them and set `cancel`.
+struct RecordingProgress {
+  std::atomic<std::uint64_t> bytes_total{0};  ///< the file's size, set once it is opened
+  std::atomic<std::uint64_t> bytes_read{0};   ///< bytes of the file consumed (whole lines)
+  std::atomic<std::uint64_t> records{0};      ///< record lines handed to the sink
+  /// Set by any thread: the read stops at its next batch and fails with
+  /// RecordingError::cancelled set (the sink keeps what it was given).
+  std::atomic<bool> cancel{false};
+};
+
+/// Where read_recording puts what it reads, as it reads it (on the reading thread). Each
+/// side table entry is handed over before the first batch holding a record that refers to it.
+class RecordingSink {
+ public:
+  virtual ~RecordingSink() = default;
+  /// The next record lines, in file order (a batch of at most kBatch; valid during the call).
+  virtual void on_records(std::span<const Record> batch) = 0;
+  /// A note line's text (Record::note_id -> text); a later note with the same id replaces it.
+  virtual void on_note(std::uint64_t id, const std::string& text) { (void)id, (void)text; }
+  /// The addresses of a source, from its first source line that names any.
+  virtual void on_source(std::uint64_t token, const SourceAddresses& addresses) { (void)token, (void)addresses; }
+  /// A datagram peer first named by an action line (Record::peer_id -> text).
+  virtual void on_peer(std::uint64_t id, const std::string& text) { (void)id, (void)text; }
+  /// A payload line (recordings with payload, docs/recording-format.md): the bytes one read
+  /// or write of source `token` moved.
+  virtual void on_payload(std::uint64_t token, const PayloadChunk& chunk) { (void)token, (void)chunk; }
+
+  static constexpr std::size_t kBatch = 4096;
+};
+
+/// Reads a recording from start to end, handing records and side tables to `sink` as it goes
+/// (so a reader on another thread can show a long file while it loads). The file is
+/// validated line by line: on the first bad line it stops and returns the error; what came
+/// before it was already given to the sink (a caller that must not change on failure, like
+/// load_recording, collects into a scratch sink). `progress` (optional) is updated per batch
+/// and its `cancel` is honoured per batch.
+[[nodiscard]] std::expected<RecordingInfo, RecordingError> read_recording(const std::string& path,
+                                                                          RecordingSink& sink,
+                                                                          RecordingLimits limits = {},
+                                                                          RecordingProgress* progress = nullptr);
 
 /// Reads a whole recording: validates the header and every line, then replaces the
 /// content of `store` with the records (a new store with `store`'s limits, moved in at the
