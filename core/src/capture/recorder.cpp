@@ -53,6 +53,7 @@ std::string ring_name(const std::string& path, std::uint64_t number, std::time_t
 
 struct Recorder::State {
   RecorderOptions o;
+  std::string started;  // the headers' "started": when the recorder was created (UTC)
   std::optional<RecordingWriter> w;
   std::string path;                // the file being written
   std::deque<std::string> files;   // this recorder's files still on disk, oldest first (a ring)
@@ -95,6 +96,7 @@ struct Recorder::State {
     path = ring() ? ring_name(o.path, file_number, std::time(nullptr)) : o.path;
     RecordingWriterOptions wo;
     wo.overwrite = o.overwrite;
+    wo.started = started;  // every file's times count from the capture's start
     wo.note_text = o.note_text;
     wo.peer_text = o.peer_text;
     wo.payload = o.payload;
@@ -272,6 +274,13 @@ std::expected<Recorder, RecorderError> Recorder::create(RecorderOptions options)
   if (options.payload && !options.payload_fetch) return bad("payload without a way to fetch it (payload_fetch)");
   auto state = std::make_unique<State>();
   state->o = std::move(options);
+  {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buf[32];
+    state->started.assign(buf, std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm));
+  }
   if (auto r = state->open_file(0); !r) return std::unexpected(r.error());
   return Recorder(std::move(state));
 }

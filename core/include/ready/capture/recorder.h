@@ -86,8 +86,9 @@ struct RecorderError {
 };
 
 /// Writes a capture to a recording, or to a ring of recordings. Each file is a complete
-/// recording: its own header (version 2 with `payload`), its records, and a stats line at its
-/// end. A rotated file starts, after its header, with a `source` `added` line per source still
+/// recording: its own header (version 2 with `payload`; "started" is the recorder's creation
+/// for every file, since record times count from the capture's start), its records, and a
+/// stats line at its end. A rotated file starts, after its header, with a `source` `added` line per source still
 /// open (and its last `changed` line, if any), marked `"recorder":true` and timed like the
 /// file's first record, so it opens alone with named lanes; `RecordingInfo::recorder_lines`
 /// lets a reader tell those lines from the capture's, so the records of the files add up to
