@@ -77,7 +77,7 @@ Key key_of(std::string_view k) noexcept {
       if (is(k, "op")) return Key::op;
       return is(k, "id") ? Key::numeric : Key::other;
     case 3:
-      return is(k, "dir") ? Key::dir : Key::other;
+      return is(k, "dir") ? Key::dir : Key::other;  // payload lines only
     case 4:
       if (is(k, "type")) return Key::type;
       if (is(k, "t_ns")) return Key::t_ns;
@@ -96,20 +96,20 @@ Key key_of(std::string_view k) noexcept {
       return is(k, "value") ? Key::numeric : Key::other;
     case 6:
       if (is(k, "result")) return Key::result;
-      if (is(k, "offset")) return Key::offset;
-      return is(k, "read_n") || is(k, "events") ? Key::numeric : Key::other;
+      if (is(k, "read_n") || is(k, "events")) return Key::numeric;
+      return is(k, "offset") ? Key::offset : Key::other;
     case 7:
       if (is(k, "warning")) return Key::warning;
       return is(k, "related") || is(k, "command") || is(k, "dropped") ? Key::numeric : Key::other;
     case 8:
       if (is(k, "interest")) return Key::interest;
       if (is(k, "reaction")) return Key::reaction;
-      if (is(k, "recorder")) return Key::recorder;
-      return is(k, "bytes_in") || is(k, "produced") ? Key::numeric : Key::other;
+      if (is(k, "bytes_in") || is(k, "produced")) return Key::numeric;
+      return is(k, "recorder") ? Key::recorder : Key::other;
     case 9:
       if (is(k, "delivered")) return Key::delivered;
-      if (is(k, "unix_peer")) return Key::unix_peer;
-      return is(k, "bytes_out") ? Key::numeric : Key::other;
+      if (is(k, "bytes_out")) return Key::numeric;
+      return is(k, "unix_peer") ? Key::unix_peer : Key::other;
     case 10:
       return is(k, "blocked_ns") ? Key::numeric : Key::other;
     case 13:
