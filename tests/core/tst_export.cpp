@@ -254,6 +254,41 @@ class TestExport : public CoreTest {
                       std::string(9 - std::to_string(r.t_ns % 1'000'000'000).size(), '0') +
                       std::to_string(r.t_ns % 1'000'000'000));
       if (rows[i][col("type")] == "note") note_row |= rows[i][col("text")] == kAwkwardNote;
+      // The numbers are the record's, each in its own column ("" for a 0 the recording omits).
+      const auto number = [&](const char* name) {
+        const std::string& cell = rows[i][col(name)];
+        return cell.empty() ? std::uint64_t{0} : std::stoull(cell);
+      };
+      switch (r.kind) {
+        case RecordKind::poll_return:
+          QCOMPARE(number("events"), r.events());
+          QCOMPARE(number("blocked_ns"), r.blocked_ns());
+          break;
+        case RecordKind::action:
+          QCOMPARE(number("n"), r.n());
+          QCOMPARE(number("command"), r.command());
+          QCOMPARE(rows[i][col("op")], std::string(name_of(r.action_op())));
+          break;
+        case RecordKind::source_added:
+          QCOMPARE(number("related"), r.related());
+          QCOMPARE(number("command"), r.command());
+          break;
+        case RecordKind::source_removed:
+          QCOMPARE(number("bytes_in"), r.bytes_in());
+          QCOMPARE(number("bytes_out"), r.bytes_out());
+          break;
+        case RecordKind::stats:
+          QCOMPARE(number("produced"), r.produced());
+          QCOMPARE(number("dropped"), r.dropped());
+          QCOMPARE(number("delivered"), r.produced() - r.dropped());
+          break;
+        case RecordKind::note:
+          QCOMPARE(number("id"), r.note_id());
+          break;
+        default:
+          QCOMPARE(number("token"), r.token);
+          break;
+      }
       if (rows[i][col("type")] == "readiness") QVERIFY(rows[i][col("epoll")].starts_with("0x"));
     }
     QCOMPARE(rows_by_type, lines_by_type);

@@ -178,8 +178,8 @@ void CsvWriter::State::row(const Record& r) {
   const auto [vc1, vc2] = value_cols[static_cast<std::size_t>(r.kind)];
   const bool always = r.kind == RecordKind::stats;  // produced / dropped even when 0, as the recording
   const auto put_values_before = [&](int c) {
-    if (vc1 >= col && vc1 < c && (r.value != 0 || always)) put_number_at(vc1, r.value);
-    if (vc2 >= col && vc2 < c && (r.value2 != 0 || always)) put_number_at(vc2, r.value2);
+    if (vc1 > col && vc1 < c && (r.value != 0 || always)) put_number_at(vc1, r.value);
+    if (vc2 > col && vc2 < c && (r.value2 != 0 || always)) put_number_at(vc2, r.value2);
   };
   const bool has_errno = r.err != 0 && (r.kind == RecordKind::action || r.kind == RecordKind::warning);
   put_values_before(c_errno);
