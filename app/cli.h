@@ -53,6 +53,15 @@ struct HeadlessPlan {
   std::optional<std::string> png_path;
   int png_width = 1600;
   int png_height = 900;
+
+  // ---- recordings opened, captures exported (issue 15; docs/export.md) ----
+  /// --open: read this recording instead of capturing (headless: summary, --png and
+  /// exports; without --headless the window shows it).
+  std::optional<std::string> open_path;
+  /// --export-trace: Chrome Trace Event JSON of the run's records (docs/export.md).
+  std::optional<std::string> export_trace_path;
+  /// --export-csv: CSV of the run's records, one row per record.
+  std::optional<std::string> export_csv_path;
 };
 
 struct Invocation {
@@ -102,6 +111,12 @@ class CommandLine {
   QCommandLineOption m_png;
   QCommandLineOption m_width;
   QCommandLineOption m_height;
+  // Recordings opened, captures exported.
+  QCommandLineOption m_open;
+  QCommandLineOption m_exportTrace;
+  QCommandLineOption m_exportCsv;
+  /// Validates --open, --export-trace and --export-csv into `inv` (after the other options).
+  [[nodiscard]] std::expected<void, QString> openAndExport(Invocation& inv) const;
 };
 
 // The parsers behind the options, exposed for tests. Each returns nullopt for anything but
