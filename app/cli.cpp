@@ -157,7 +157,8 @@ CommandLine::CommandLine()
       m_record(QStringLiteral("record"),
                QStringLiteral("Write every record to FILE as JSON Lines (FILE must not exist)."),
                QStringLiteral("FILE")),
-      m_overwrite(QStringLiteral("overwrite"), QStringLiteral("Let --record, --export-trace and --export-csv replace an existing file.")),
+      m_overwrite(QStringLiteral("overwrite"),
+                  QStringLiteral("Let --record, --export-trace and --export-csv replace an existing file.")),
       m_duration(QStringLiteral("duration"),
                  QStringLiteral("Stop after SECONDS (decimal, > 0). Without it: at SIGINT/SIGTERM, or "
                                 "when the scenario finishes (with it, a scenario's sources stay live "
@@ -443,24 +444,27 @@ std::expected<void, QString> CommandLine::openAndExport(Invocation& inv) const {
   for (const QCommandLineOption* o : {&m_open, &m_exportTrace, &m_exportCsv}) {
     for (const QString& v : m_parser.values(*o)) {
       if (v.startsWith(QLatin1String("--")))
-        return fail(QStringLiteral("--%1: expected %2, got the option %3").arg(o->names().constFirst(), o->valueName(), quoted(v)));
+        return fail(QStringLiteral("--%1: expected %2, got the option %3")
+                        .arg(o->names().constFirst(), o->valueName(), quoted(v)));
     }
   }
   if (m_parser.isSet(m_open)) {
     const QString path = m_parser.value(m_open);
     if (path.isEmpty()) return fail(QStringLiteral("--open: expected a recording file"));
-    for (const QCommandLineOption* o : {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_scenario, &m_record,
-                                        &m_duration, &m_reaction, &m_mode, &m_interest, &m_queueCapacity,
-                                        &m_allowRemote, &m_verbose}) {
+    for (const QCommandLineOption* o :
+         {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_scenario, &m_record, &m_duration, &m_reaction,
+          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose}) {
       if (m_parser.isSet(*o))
-        return fail(QStringLiteral("--open cannot be combined with --%1: a recording is read, nothing is captured")
-                        .arg(o->names().constFirst()));
+        return fail(
+            QStringLiteral("--open cannot be combined with --%1: a recording is read, nothing is captured")
+                .arg(o->names().constFirst()));
     }
     plan.open_path = path.toStdString();
   }
   // An export file: like --record's, it must not exist unless --overwrite, and never be the
   // recording it is made from.
-  const auto output = [&](const QCommandLineOption& o, std::optional<std::string>& dest) -> std::expected<void, QString> {
+  const auto output = [&](const QCommandLineOption& o,
+                          std::optional<std::string>& dest) -> std::expected<void, QString> {
     if (!m_parser.isSet(o)) return {};
     const QString flag = QStringLiteral("--") + o.names().constFirst();
     if (!m_parser.isSet(m_headless))
@@ -469,12 +473,15 @@ std::expected<void, QString> CommandLine::openAndExport(Invocation& inv) const {
     if (path.isEmpty()) return fail(QStringLiteral("%1: expected a file name").arg(flag));
     const QFileInfo fi(path);
     if (fi.isDir()) return fail(QStringLiteral("%1 %2: is a directory").arg(flag, quoted(path)));
-    if (plan.open_path && fi.exists() && fi.canonicalFilePath() == QFileInfo(QString::fromStdString(*plan.open_path)).canonicalFilePath())
+    if (plan.open_path && fi.exists() &&
+        fi.canonicalFilePath() == QFileInfo(QString::fromStdString(*plan.open_path)).canonicalFilePath())
       return fail(QStringLiteral("%1 %2: is the recording --open reads").arg(flag, quoted(path)));
     if (fi.exists() && !plan.overwrite)
-      return fail(QStringLiteral("%1 %2: the file exists (add --overwrite to replace it)").arg(flag, quoted(path)));
+      return fail(
+          QStringLiteral("%1 %2: the file exists (add --overwrite to replace it)").arg(flag, quoted(path)));
     if (!fi.absoluteDir().exists())
-      return fail(QStringLiteral("%1 %2: the directory %3 does not exist").arg(flag, quoted(path), quoted(fi.absolutePath())));
+      return fail(QStringLiteral("%1 %2: the directory %3 does not exist")
+                      .arg(flag, quoted(path), quoted(fi.absolutePath())));
     dest = path.toStdString();
     return {};
   };

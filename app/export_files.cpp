@@ -2,7 +2,6 @@
 
 #include <QFile>
 #include <QString>
-
 #include <cinttypes>
 #include <utility>
 
@@ -12,7 +11,8 @@ using ready::capture::CsvWriter;
 using ready::capture::ExportOptions;
 using ready::capture::TraceWriter;
 
-std::expected<ExportFiles, std::string> ExportFiles::create(const HeadlessPlan& plan, const ExportOptions& options) {
+std::expected<ExportFiles, std::string> ExportFiles::create(const HeadlessPlan& plan,
+                                                            const ExportOptions& options) {
   ExportFiles f;
   f.m_plan = &plan;
   ExportOptions o = options;
@@ -69,7 +69,8 @@ void ExportFiles::print(std::FILE* out) const {
     std::fprintf(out, "readyscope: trace written to %s (%" PRIu64 " events for %" PRIu64 " records)\n",
                  m_plan->export_trace_path->c_str(), m_trace->events(), m_trace->records());
   if (m_trace && m_trace->spans_clamped() != 0)
-    std::fprintf(out, "readyscope: %" PRIu64 " epoll_wait spans shortened so as not to overlap the one before\n",
+    std::fprintf(out,
+                 "readyscope: %" PRIu64 " epoll_wait spans shortened so as not to overlap the one before\n",
                  m_trace->spans_clamped());
   if (m_csv)
     std::fprintf(out, "readyscope: csv written to %s (%" PRIu64 " rows)\n", m_plan->export_csv_path->c_str(),

@@ -1,21 +1,19 @@
 #include "headless_open.h"
 
-#include "export_files.h"
-#include "models/source_table.h"
-#include "timeline/laneindex.h"
-
 #include <QFileInfo>
 #include <QSize>
 #include <QString>
-
 #include <algorithm>
 #include <cinttypes>
 #include <string>
 #include <vector>
 
+#include "export_files.h"
+#include "models/source_table.h"
 #include "ready/capture/export.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
+#include "timeline/laneindex.h"
 
 namespace readyscope {
 
@@ -59,14 +57,16 @@ int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngR
     sources += store.kind_at(i) == RecordKind::source_added ? 1 : 0;
   const std::uint64_t t0 = store.empty() ? 0 : store.time_at(store.begin_index());
   const std::uint64_t t1 = store.empty() ? 0 : store.time_at(store.end_index() - 1);
-  std::fprintf(out, "readyscope: %s: %" PRIu64 " records, %" PRIu64 " sources, %.6f s (%.6f .. %.6f s), started %s\n",
-               path.c_str(), info->records, sources, static_cast<double>(t1 - t0) / 1e9, static_cast<double>(t0) / 1e9,
-               static_cast<double>(t1) / 1e9, info->started.c_str());
+  std::fprintf(
+      out, "readyscope: %s: %" PRIu64 " records, %" PRIu64 " sources, %.6f s (%.6f .. %.6f s), started %s\n",
+      path.c_str(), info->records, sources, static_cast<double>(t1 - t0) / 1e9, static_cast<double>(t0) / 1e9,
+      static_cast<double>(t1) / 1e9, info->started.c_str());
   if (!info->ended_with_stats)
-    std::fprintf(out,
-                 "readyscope: warning: %s does not end with a stats line: the recorder was stopped before it could "
-                 "finish; the %" PRIu64 " records read are all there is\n",
-                 path.c_str(), info->records);
+    std::fprintf(
+        out,
+        "readyscope: warning: %s does not end with a stats line: the recorder was stopped before it could "
+        "finish; the %" PRIu64 " records read are all there is\n",
+        path.c_str(), info->records);
   if (store.evicted() != 0)
     std::fprintf(out,
                  "readyscope: %s holds more than %" PRIu64 " records: the oldest %" PRIu64
@@ -99,12 +99,14 @@ int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngR
       slice.reserve(RecordingSink::kBatch);
       for (std::uint64_t i = store.begin_index(); i < store.end_index();) {
         slice.clear();
-        for (; i < store.end_index() && slice.size() < RecordingSink::kBatch; ++i) slice.push_back(store.at(i));
+        for (; i < store.end_index() && slice.size() < RecordingSink::kBatch; ++i)
+          slice.push_back(store.at(i));
         if (auto w = files->write(slice); !w) break;
       }
     } else {
       ExportSink sink(*files);
-      if (auto again = read_recording(path, sink); !again) return fail(err, kExitRuntime, again.error().message());
+      if (auto again = read_recording(path, sink); !again)
+        return fail(err, kExitRuntime, again.error().message());
     }
     if (auto c = files->close(); !c) return fail(err, kExitRuntime, c.error());
     files->print(out);

@@ -2,15 +2,14 @@
 // live headless capture of a loopback echo, recorded and exported as it runs; the recording
 // opened again and exported to a trace, a CSV and a PNG; bad files and bad combinations
 // refused with one line, exit 2 and no file written.
+#include <signal.h>
+
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
-
-#include <signal.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -120,7 +119,8 @@ class TestCliOpenExport : public CoreTest {
       }
     }
     const auto addr = net::SocketAddr::parse(where.toStdString());
-    QVERIFY2(addr, qPrintable("no listener address printed: " + QString::fromLocal8Bit(app.readAllStandardError())));
+    QVERIFY2(addr, qPrintable("no listener address printed: " +
+                              QString::fromLocal8Bit(app.readAllStandardError())));
     {
       auto client = plain_connect(*addr);
       QVERIFY_OK(client);
@@ -146,7 +146,8 @@ class TestCliOpenExport : public CoreTest {
     const QString trace = dir.filePath(QStringLiteral("t.json"));
     const QString csv = dir.filePath(QStringLiteral("c.csv"));
     const QString png = dir.filePath(QStringLiteral("p.png"));
-    const Result r = run({"--headless", "--open", rec, "--export-trace", trace, "--export-csv", csv, "--png", png});
+    const Result r =
+        run({"--headless", "--open", rec, "--export-trace", trace, "--export-csv", csv, "--png", png});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     // The summary: records, sources, time span; no warning (the recorder finished).
     QVERIFY2(r.out.contains(QStringLiteral("%1 records, 2 sources").arg(total(types))), qPrintable(r.out));
@@ -179,19 +180,28 @@ class TestCliOpenExport : public CoreTest {
     }
     const Result c = run({"--headless", "--open", cut});
     QVERIFY2(c.code == 0, qPrintable(c.err));
-    QVERIFY2(c.out.contains(QStringLiteral("warning: ") + cut + QStringLiteral(" does not end with a stats line")),
-             qPrintable(c.out));
+    QVERIFY2(
+        c.out.contains(QStringLiteral("warning: ") + cut + QStringLiteral(" does not end with a stats line")),
+        qPrintable(c.out));
   }
 
   void badFileRefused_data() {
     QTest::addColumn<QByteArray>("content");
     QTest::addColumn<QString>("where");  // what the error line names after the file
-    const QByteArray header = "{\"type\":\"header\",\"format\":\"readyscope-recording\",\"version\":1,\"started\":\"x\"}" "\n";
-    QTest::newRow("truncated line") << header + "{\"type\":\"readiness\",\"t_ns\":5,\"tok" << QStringLiteral(":2: ");
-    QTest::newRow("another format") << QByteArray("{\"type\":\"header\",\"format\":\"pcapng\",\"version\":1,\"started\":\"x\"}" "\n")
-                                    << QStringLiteral(":1: ");
+    const QByteArray header =
+        "{\"type\":\"header\",\"format\":\"readyscope-recording\",\"version\":1,\"started\":\"x\"}"
+        "\n";
+    QTest::newRow("truncated line") << header + "{\"type\":\"readiness\",\"t_ns\":5,\"tok"
+                                    << QStringLiteral(":2: ");
+    QTest::newRow("another format")
+        << QByteArray(
+               "{\"type\":\"header\",\"format\":\"pcapng\",\"version\":1,\"started\":\"x\"}"
+               "\n")
+        << QStringLiteral(":1: ");
     QTest::newRow("version 99")
-        << QByteArray("{\"type\":\"header\",\"format\":\"readyscope-recording\",\"version\":99,\"started\":\"x\"}" "\n")
+        << QByteArray(
+               "{\"type\":\"header\",\"format\":\"readyscope-recording\",\"version\":99,\"started\":\"x\"}"
+               "\n")
         << QStringLiteral(":1: ");
     QTest::newRow("not JSON lines") << QByteArray("\x89PNG\r\n\x1a\n") << QStringLiteral(":1: ");
     QTest::newRow("missing") << QByteArray() << QStringLiteral(": ");
@@ -210,7 +220,8 @@ class TestCliOpenExport : public CoreTest {
     const QString trace = dir.filePath(QStringLiteral("t.json"));
     const QString csv = dir.filePath(QStringLiteral("c.csv"));
     const QString png = dir.filePath(QStringLiteral("p.png"));
-    const Result r = run({"--headless", "--open", bad, "--export-trace", trace, "--export-csv", csv, "--png", png});
+    const Result r =
+        run({"--headless", "--open", bad, "--export-trace", trace, "--export-csv", csv, "--png", png});
     QCOMPARE(r.code, 2);
     const QStringList lines = r.err.trimmed().split(u'\n');
     QCOMPARE(lines.size(), 1);
@@ -221,16 +232,19 @@ class TestCliOpenExport : public CoreTest {
   void badCombinationRefused_data() {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("says");
-    QTest::newRow("with a source") << QStringList{"--headless", "--open", "x.jsonl", "--listen", "127.0.0.1:0"}
+    QTest::newRow("with a source") << QStringList{"--headless", "--open", "x.jsonl", "--listen",
+                                                  "127.0.0.1:0"}
                                    << QStringLiteral("--open cannot be combined with --listen");
-    QTest::newRow("with a scenario") << QStringList{"--headless", "--open", "x.jsonl", "--scenario", "half-close"}
+    QTest::newRow("with a scenario") << QStringList{"--headless", "--open", "x.jsonl", "--scenario",
+                                                    "half-close"}
                                      << QStringLiteral("--open cannot be combined with --scenario");
     QTest::newRow("with --record") << QStringList{"--headless", "--open", "x.jsonl", "--record", "y.jsonl"}
                                    << QStringLiteral("--open cannot be combined with --record");
     QTest::newRow("with --duration") << QStringList{"--headless", "--open", "x.jsonl", "--duration", "1"}
                                      << QStringLiteral("--open cannot be combined with --duration");
-    QTest::newRow("export without --headless") << QStringList{"--listen", "127.0.0.1:0", "--export-csv", "y.csv"}
-                                               << QStringLiteral("--export-csv is for headless runs");
+    QTest::newRow("export without --headless")
+        << QStringList{"--listen", "127.0.0.1:0", "--export-csv", "y.csv"}
+        << QStringLiteral("--export-csv is for headless runs");
   }
   // One line saying what cannot go together, exit 2, nothing opened or written.
   void badCombinationRefused() {
@@ -259,7 +273,9 @@ class TestCliOpenExport : public CoreTest {
       f.write("keep");
       QFile g(rec);
       QVERIFY(g.open(QIODevice::WriteOnly));
-      g.write("{\"type\":\"header\",\"format\":\"readyscope-recording\",\"version\":1,\"started\":\"x\"}" "\n");
+      g.write(
+          "{\"type\":\"header\",\"format\":\"readyscope-recording\",\"version\":1,\"started\":\"x\"}"
+          "\n");
     }
     Result r = run({"--headless", "--open", rec, "--export-csv", out});
     QCOMPARE(r.code, 2);

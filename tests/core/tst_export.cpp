@@ -47,8 +47,10 @@ std::string read_all(const std::string& path) {
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out(1);
   for (const char c : s) {
-    if (c == sep) out.emplace_back();
-    else out.back() += c;
+    if (c == sep)
+      out.emplace_back();
+    else
+      out.back() += c;
   }
   return out;
 }
@@ -203,7 +205,8 @@ class TestExport : public CoreTest {
         counted_in += e["args"]["in"].get<double>() * 0.1;  // per second, over 100 ms bins
         ++counter_bins;
       }
-      if (e.value("cat", "") == "note") note_found |= e["args"]["text"] == kAwkwardNote && e["name"] == kAwkwardNote;
+      if (e.value("cat", "") == "note")
+        note_found |= e["args"]["text"] == kAwkwardNote && e["name"] == kAwkwardNote;
       if (e.value("cat", "") == "readiness") {
         QVERIFY(e["args"]["epoll"].get<std::string>().starts_with("0x"));
         QVERIFY(e["args"]["flags"].is_array());
@@ -228,10 +231,12 @@ class TestExport : public CoreTest {
                                      return r.kind == RecordKind::source_added;
                                    })->token;
     const std::string& lname = thread_names[static_cast<std::int64_t>(listener)];
-    QVERIFY2(lname.starts_with("tcp_listener 127.0.0.1:") || lname.starts_with("tcp_listener [::1]:"), lname.c_str());
+    QVERIFY2(lname.starts_with("tcp_listener 127.0.0.1:") || lname.starts_with("tcp_listener [::1]:"),
+             lname.c_str());
     QVERIFY2(lname.ends_with("(token " + std::to_string(listener) + ")"), lname.c_str());
-    QVERIFY(std::any_of(thread_names.begin(), thread_names.end(),
-                        [](const auto& kv) { return kv.second.starts_with("tcp_stream ") && kv.second.find("\u21c4") != std::string::npos; }));
+    QVERIFY(std::any_of(thread_names.begin(), thread_names.end(), [](const auto& kv) {
+      return kv.second.starts_with("tcp_stream ") && kv.second.find("\u21c4") != std::string::npos;
+    }));
 
     // ---- the CSV ----
     std::vector<std::vector<std::string>> rows;
@@ -353,7 +358,8 @@ class TestExport : public CoreTest {
     QCOMPARE(xs[1]["dur"].get<double>(), 200.0);
     QCOMPARE(xs[1]["args"]["blocked_ns"].get<std::uint64_t>(), std::uint64_t{900'000});  // the record's own
     const bool named = std::any_of(events.begin(), events.end(), [](const json& e) {
-      return e["ph"] == "M" && e["name"] == "thread_name" && e["tid"] == 9 && e["args"]["name"] == "(token 9)";
+      return e["ph"] == "M" && e["name"] == "thread_name" && e["tid"] == 9 &&
+             e["args"]["name"] == "(token 9)";
     });
     QVERIFY(named);
   }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <QTest>
-
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -35,7 +34,8 @@ inline void check_trace_schema(const std::string& text, nlohmann::json& events) 
     QVERIFY(e.is_object());
     const std::string ph = e.value("ph", "");
     QVERIFY2(phases.contains(ph), ("unexpected ph " + e.dump()).c_str());
-    QVERIFY2(e.contains("pid") && e["pid"].is_number_integer() && e.contains("tid") && e["tid"].is_number_integer(),
+    QVERIFY2(e.contains("pid") && e["pid"].is_number_integer() && e.contains("tid") &&
+                 e["tid"].is_number_integer(),
              e.dump().c_str());
     const auto track = std::make_pair(e["pid"].get<std::int64_t>(), e["tid"].get<std::int64_t>());
     QVERIFY2(e.contains("name") && e["name"].is_string(), e.dump().c_str());
@@ -57,9 +57,9 @@ inline void check_trace_schema(const std::string& text, nlohmann::json& events) 
   for (auto& [track, v] : spans) {
     std::sort(v.begin(), v.end());
     for (std::size_t i = 1; i < v.size(); ++i)
-      QVERIFY2(v[i].first >= v[i - 1].second - 1e-6,
-               ("overlapping X on tid " + std::to_string(track.second) + " at ts " + std::to_string(v[i].first))
-                   .c_str());
+      QVERIFY2(v[i].first >= v[i - 1].second - 1e-6, ("overlapping X on tid " + std::to_string(track.second) +
+                                                      " at ts " + std::to_string(v[i].first))
+                                                         .c_str());
   }
 }
 

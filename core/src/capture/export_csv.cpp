@@ -25,10 +25,10 @@ namespace {
 // The columns, in order: the recording's field names ("t_s" is its t_ns in seconds). Each
 // kind's value fields (recording::value_names) are columns of their own, found by name.
 constexpr std::array<std::string_view, 31> kColumns = {
-    "t_s",      "type",      "event",    "token",    "fd",       "flags",      "epoll",   "op",
-    "result",   "n",         "errno",    "command",  "peer",     "kind",       "local",   "interest",
-    "mode",     "reaction",  "related",  "read_n",   "bytes_in", "bytes_out",  "events",  "blocked_ns",
-    "id",       "text",      "warning",  "value",    "produced", "dropped",    "delivered"};
+    "t_s",    "type",     "event",   "token",   "fd",       "flags",     "epoll",    "op",
+    "result", "n",        "errno",   "command", "peer",     "kind",      "local",    "interest",
+    "mode",   "reaction", "related", "read_n",  "bytes_in", "bytes_out", "events",   "blocked_ns",
+    "id",     "text",     "warning", "value",   "produced", "dropped",   "delivered"};
 
 constexpr int column(std::string_view name) {
   for (std::size_t i = 0; i < kColumns.size(); ++i)
@@ -39,7 +39,8 @@ constexpr int column(std::string_view name) {
 constexpr bool every_value_has_a_column() {
   for (std::size_t k = 0; k < enum_count<RecordKind>; ++k) {
     const auto names = recording::value_names(static_cast<RecordKind>(k));
-    if ((!names.value.empty() && column(names.value) < 0) || (!names.value2.empty() && column(names.value2) < 0))
+    if ((!names.value.empty() && column(names.value) < 0) ||
+        (!names.value2.empty() && column(names.value2) < 0))
       return false;
   }
   return true;
@@ -97,7 +98,8 @@ std::string make_header() {
 }  // namespace
 
 struct CsvWriter::State {
-  State(exporting::Out o, ExportOptions opts) : options(std::move(opts)), out(std::move(o)), addresses(options) {
+  State(exporting::Out o, ExportOptions opts)
+      : options(std::move(opts)), out(std::move(o)), addresses(options) {
     for (std::size_t k = 0; k < value_cols.size(); ++k) {
       const auto names = recording::value_names(static_cast<RecordKind>(k));
       value_cols[k] = {names.value.empty() ? -1 : column(names.value),

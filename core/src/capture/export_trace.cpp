@@ -53,12 +53,13 @@ bool moves_bytes_out(Op op) { return op == Op::write || op == Op::fill; }
 }  // namespace
 
 struct TraceWriter::State {
-  State(exporting::Out o, ExportOptions opts) : options(std::move(opts)), out(std::move(o)), addresses(options) {}
+  State(exporting::Out o, ExportOptions opts)
+      : options(std::move(opts)), out(std::move(o)), addresses(options) {}
 
   ExportOptions options;
   exporting::Out out;
   exporting::AddressBook addresses;
-  std::unordered_set<std::uint64_t> named;                  // tokens whose track has its thread_name
+  std::unordered_set<std::uint64_t> named;                   // tokens whose track has its thread_name
   std::unordered_map<std::uint32_t, std::string> peer_json;  // peer id -> its text as a JSON string ("" none)
   std::uint64_t records = 0;
   std::uint64_t events = 0;
