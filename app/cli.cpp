@@ -258,7 +258,8 @@ CommandLine::CommandLine()
       m_record(QStringLiteral("record"),
                QStringLiteral("Write every record to FILE as JSON Lines (FILE must not exist)."),
                QStringLiteral("FILE")),
-      m_overwrite(QStringLiteral("overwrite"), QStringLiteral("Let --record replace an existing file.")),
+      m_overwrite(QStringLiteral("overwrite"),
+                  QStringLiteral("Let --record, --export-trace and --export-csv replace an existing file.")),
       m_duration(QStringLiteral("duration"),
                  QStringLiteral("Stop after SECONDS (decimal, > 0). Without it: at SIGINT/SIGTERM, or "
                                 "when the scenario finishes (with it, a scenario's sources stay live "
@@ -294,7 +295,24 @@ CommandLine::CommandLine()
       m_stopAfterRecords(QStringLiteral("stop-after-records"),
                          QStringLiteral("With --record: stop the run once N records are written (the file still "
                                         "ends with a stats line)."),
-                         QStringLiteral("N")) {
+                         QStringLiteral("N")),
+      m_open(QStringLiteral("open"),
+             QStringLiteral("Read the recording FILE instead of capturing. With --headless: print its records, "
+                            "sources and time span (a warning if the recorder was stopped before its final "
+                            "stats line), then write --png, --export-trace and --export-csv from it; a bad file "
+                            "exits 2 with one line naming the file and line, and writes nothing. Cannot be "
+                            "combined with sources, --scenario, --record or --duration."),
+             QStringLiteral("FILE")),
+      m_exportTrace(QStringLiteral("export-trace"),
+                    QStringLiteral("Headless: write the records as Chrome Trace Event JSON to FILE (opens in "
+                                   "ui.perfetto.dev and chrome://tracing; docs/export.md): of --open's recording, "
+                                   "or of the live capture as it runs. FILE must not exist (--overwrite)."),
+                    QStringLiteral("FILE")),
+      m_exportCsv(QStringLiteral("export-csv"),
+                  QStringLiteral("Headless: write the records as CSV to FILE (RFC 4180, a header line, one row "
+                                 "per record, times in seconds; docs/export.md), of --open's recording or of the "
+                                 "live capture. FILE must not exist (--overwrite)."),
+                  QStringLiteral("FILE")) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -305,6 +323,7 @@ CommandLine::CommandLine()
                         &m_queueCapacity, &m_allowRemote, &m_scenario, &m_verbose, &m_png, &m_width, &m_height})
     m_parser.addOption(*o);
   for (const auto* o : {&m_recordPayload, &m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) m_parser.addOption(*o);
+  for (const auto* o : {&m_open, &m_exportTrace, &m_exportCsv}) m_parser.addOption(*o);
 }
 
 std::expected<void, QString> CommandLine::parse(const QStringList& arguments) {
@@ -508,6 +527,11 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   }
 
   if (auto r = recordingOptions(plan); !r) return std::unexpected(r.error());
+  if (auto r = openAndExport(inv); !r) return std::unexpected(r.error());
+  if (plan.open_path && m_parser.isSet(m_headless)) {
+    inv.mode = Invocation::Mode::headless;
+    return inv;
+  }
 
   const bool headless = m_parser.isSet(m_headless);
   const bool wantsCapture = !plan.sources.empty() || plan.scenario.has_value();
@@ -523,9 +547,66 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   }
   if (!wantsCapture)
     return fail(QStringLiteral("--headless: nothing to capture; give --listen, --connect, --udp, --unix-listen "
-                               "or --scenario"));
+                               "or --scenario (or --open FILE to read a recording)"));
   inv.mode = Invocation::Mode::headless;
   return inv;
+}
+
+std::expected<void, QString> CommandLine::openAndExport(Invocation& inv) const {
+  const auto fail = [](const QString& s) { return std::unexpected(s); };
+  HeadlessPlan& plan = inv.plan;
+  for (const QCommandLineOption* o : {&m_open, &m_exportTrace, &m_exportCsv}) {
+    for (const QString& v : m_parser.values(*o)) {
+      if (v.startsWith(QLatin1String("--")))
+        return fail(QStringLiteral("--%1: expected %2, got the option %3")
+                        .arg(o->names().constFirst(), o->valueName(), quoted(v)));
+    }
+  }
+  if (m_parser.isSet(m_open)) {
+    const QString path = m_parser.value(m_open);
+    if (path.isEmpty()) return fail(QStringLiteral("--open: expected a recording file"));
+    for (const QCommandLineOption* o :
+         {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_scenario, &m_record, &m_duration, &m_reaction,
+          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose}) {
+      if (m_parser.isSet(*o))
+        return fail(
+            QStringLiteral("--open cannot be combined with --%1: a recording is read, nothing is captured")
+                .arg(o->names().constFirst()));
+    }
+    plan.open_path = path.toStdString();
+  }
+  // An export file: like --record's, it must not exist unless --overwrite, and never be the
+  // recording it is made from.
+  const auto output = [&](const QCommandLineOption& o,
+                          std::optional<std::string>& dest) -> std::expected<void, QString> {
+    if (!m_parser.isSet(o)) return {};
+    const QString flag = QStringLiteral("--") + o.names().constFirst();
+    if (!m_parser.isSet(m_headless))
+      return fail(QStringLiteral("%1 is for headless runs: add --headless").arg(flag));
+    const QString path = m_parser.value(o);
+    if (path.isEmpty()) return fail(QStringLiteral("%1: expected a file name").arg(flag));
+    const QFileInfo fi(path);
+    if (fi.isDir()) return fail(QStringLiteral("%1 %2: is a directory").arg(flag, quoted(path)));
+    if (plan.open_path && fi.exists() &&
+        fi.canonicalFilePath() == QFileInfo(QString::fromStdString(*plan.open_path)).canonicalFilePath())
+      return fail(QStringLiteral("%1 %2: is the recording --open reads").arg(flag, quoted(path)));
+    if (fi.exists() && !plan.overwrite)
+      return fail(
+          QStringLiteral("%1 %2: the file exists (add --overwrite to replace it)").arg(flag, quoted(path)));
+    if (!fi.absoluteDir().exists())
+      return fail(QStringLiteral("%1 %2: the directory %3 does not exist")
+                      .arg(flag, quoted(path), quoted(fi.absolutePath())));
+    dest = path.toStdString();
+    return {};
+  };
+  if (auto r = output(m_exportTrace, plan.export_trace_path); !r) return r;
+  if (auto r = output(m_exportCsv, plan.export_csv_path); !r) return r;
+  if (plan.export_trace_path && plan.export_csv_path &&
+      QFileInfo(QString::fromStdString(*plan.export_trace_path)).absoluteFilePath() ==
+          QFileInfo(QString::fromStdString(*plan.export_csv_path)).absoluteFilePath())
+    return fail(QStringLiteral("--export-trace and --export-csv name the same file %1")
+                    .arg(quoted(QString::fromStdString(*plan.export_csv_path))));
+  return {};
 }
 
 }  // namespace readyscope

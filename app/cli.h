@@ -59,6 +59,15 @@ struct HeadlessPlan {
   std::uint64_t max_file_bytes = 0;     ///< --max-file-size (0: one file)
   std::size_t max_files = 0;            ///< --max-files (0: keep all)
   std::uint64_t stop_after_records = 0;  ///< --stop-after-records (0: no limit)
+
+  // ---- recordings opened, captures exported (issue 15; docs/export.md) ----
+  /// --open: read this recording instead of capturing (headless: summary, --png and
+  /// exports; without --headless the window shows it).
+  std::optional<std::string> open_path;
+  /// --export-trace: Chrome Trace Event JSON of the run's records (docs/export.md).
+  std::optional<std::string> export_trace_path;
+  /// --export-csv: CSV of the run's records, one row per record.
+  std::optional<std::string> export_csv_path;
 };
 
 struct Invocation {
@@ -114,6 +123,12 @@ class CommandLine {
   QCommandLineOption m_maxFileSize;
   QCommandLineOption m_maxFiles;
   QCommandLineOption m_stopAfterRecords;
+  // Recordings opened, captures exported.
+  QCommandLineOption m_open;
+  QCommandLineOption m_exportTrace;
+  QCommandLineOption m_exportCsv;
+  /// Validates --open, --export-trace and --export-csv into `inv` (after the other options).
+  [[nodiscard]] std::expected<void, QString> openAndExport(Invocation& inv) const;
 };
 
 // The parsers behind the options, exposed for tests. Each returns nullopt for anything but

@@ -1,5 +1,7 @@
 #include "headless.h"
 
+#include "export_files.h"
+#include "headless_open.h"
 #include "plan.h"
 #include "timeline/laneindex.h"
 #include "models/source_table.h"
@@ -150,6 +152,7 @@ class Run {
   std::optional<Scenario> m_scenario;
   std::unique_ptr<ScenarioRunner> m_runner;
   std::optional<Recorder> m_recorder;
+  std::optional<ExportFiles> m_exports;  // --export-trace, --export-csv: written as records are drained
   std::vector<Record> m_batch = std::vector<Record>(4096);
   std::unordered_map<std::uint64_t, std::size_t> m_creates;  // command id -> plan.sources index
   std::vector<std::string> m_unixPaths;                      // created by this run, removed at exit
@@ -216,6 +219,9 @@ bool Run::drainRecords(bool bounded) {
         if (m_runtimeError.empty()) m_runtimeError = "--record " + w.error().message();
       }
     }
+    if (m_exports) {
+      if (auto w = m_exports->write(got); !w && m_runtimeError.empty()) m_runtimeError = w.error();
+    }
     if (m_runner) m_runner->observe(got);
     if (m_store) {
       for (const Record& r : got) {
@@ -245,6 +251,14 @@ bool Run::finish() {
     if (auto c = m_recorder->close(); !c && m_runtimeError.empty()) {
       m_runtimeError = "--record " + c.error().message();
       ok = false;
+    }
+  }
+  if (m_exports) {
+    if (auto c = m_exports->close(); !c) {
+      if (m_runtimeError.empty()) m_runtimeError = c.error();
+      ok = false;
+    } else {
+      m_exports->print(m_out);
     }
   }
   removeUnixPaths();
@@ -333,6 +347,22 @@ int Run::exec() {
     auto r = Recorder::create(std::move(ro));
     if (!r) return fail(kExitUsage, "--record " + r.error().message());
     m_recorder.emplace(std::move(*r));
+  }
+
+  if (m_plan.export_trace_path || m_plan.export_csv_path) {
+    // The engine exists by the time the first record is written.
+    ExportOptions eo;
+    eo.capture_name = "readyscope capture";
+    eo.note_text = [this](std::uint64_t id) { return m_engine->note_text(id); };
+    eo.addresses = [this](std::uint64_t token) -> std::optional<SourceAddresses> {
+      auto info = m_engine->source_info(ready::Token(token));
+      if (!info) return std::nullopt;
+      return SourceAddresses{info->local, info->peer};
+    };
+    eo.peer_text = [this](std::uint64_t id) { return m_engine->peer_text(id); };
+    auto files = ExportFiles::create(m_plan, eo);
+    if (!files) return fail(kExitUsage, files.error());
+    m_exports.emplace(std::move(*files));
   }
 
   if (m_plan.png_path) {
@@ -493,6 +523,7 @@ int Run::scenarioVerdict() {
 }  // namespace
 
 int runHeadless(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngRenderer& renderPng) {
+  if (plan.open_path) return runOpen(plan, out, err, renderPng);
   Run run(plan, out, err, renderPng);
   return run.exec();
 }

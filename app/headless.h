@@ -25,7 +25,8 @@ using PngRenderer = std::function<std::expected<void, QString>(
     const ready::capture::RecordStore& store, const ready::ui::LaneIndex& lanes,
     std::function<QString(std::uint64_t)> labeler, QSize size, const QString& path)>;
 
-/// Runs a validated plan to its end and returns the exit code (see ExitCode).
+/// Runs a validated plan to its end and returns the exit code (see ExitCode). A plan with
+/// `open_path` reads that recording instead of capturing (runOpen, headless_open.h).
 ///
 /// Order: the scenario (if any) is loaded and validated and the recording file created
 /// before the engine starts, so a bad input opens no socket. SIGINT and SIGTERM are

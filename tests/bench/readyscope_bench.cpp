@@ -58,6 +58,7 @@
 #include "ready/capture/engine.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
+#include "export_bench.h"
 #include "ready/ready.h"
 
 #include "gui_bench.h"
@@ -761,10 +762,12 @@ void usage(const char* argv0, FILE* to) {
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_or_soak_records] [-W pipeline_window]\n"
       "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
-      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup]\n"
+      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
+      "export (only with -o export): load_records records of a capture's mix written by TraceWriter\n"
+      "and by CsvWriter to temp files (tests/bench/export_bench.h); records/s each.\n"
       "soak (only with -o soak): 100M records (-p N: N) through the engine into a RecordStore\n"
       "with the default cap (2^24 records); reports RSS at 10 %%, 20 %% and 100 %% (flat from 20 %%,\n"
       "when the store is full, to 100 %%: within 5 %%, else exit 1) and the evicted count.\n"
@@ -820,9 +823,10 @@ int main(int argc, char** argv) {
       case 'o':
         o.only = optarg;
         if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
-            o.only != "load" && o.only != "soak" && o.only != "paint" && o.only != "ingest" && o.only != "startup") {
+            o.only != "load" && o.only != "soak" && o.only != "paint" && o.only != "ingest" && o.only != "startup" &&
+            o.only != "export") {
           std::fprintf(stderr,
-                       "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup)\n",
+                       "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup, export)\n",
                        argv[0], optarg);
           return 2;
         }
@@ -860,6 +864,7 @@ int main(int argc, char** argv) {
   if (o.want("storm")) w_storm(o.storm_rounds);
   if (o.want("store")) w_store(o.store_records);
   if (o.want("load")) w_load(o.load_records);
+  if (o.only == "export") return export_bench_main(o.load_records);
   if (o.want("soak")) return w_soak(o.soak_records);
   if (o.want("pipeline")) {
     w_pipeline_one("pipeline", o.pipe_records, o.pipe_window, o.drain_until_eagain);
