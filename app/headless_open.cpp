@@ -36,6 +36,30 @@ class ExportSink final : public RecordingSink {
   std::string m_error;
 };
 
+/// The first read: the records into the store (the oldest evicted past its bound), and what
+/// the summary says of the whole file.
+class OpenSink final : public RecordingSink {
+ public:
+  explicit OpenSink(RecordStore& store) : m_store(store) {}
+  void on_records(std::span<const Record> batch) override {
+    for (const Record& r : batch) {
+      m_store.append(r);
+      m_sources += r.kind == RecordKind::source_added ? 1 : 0;
+      if (!m_any) m_first = r.t_ns;
+      m_any = true;
+      m_last = std::max(m_last, r.t_ns);
+    }
+  }
+  [[nodiscard]] std::uint64_t sources() const { return m_sources; }
+  [[nodiscard]] std::uint64_t first_t() const { return m_first; }
+  [[nodiscard]] std::uint64_t last_t() const { return m_last; }
+
+ private:
+  RecordStore& m_store;
+  std::uint64_t m_sources = 0, m_first = 0, m_last = 0;
+  bool m_any = false;
+};
+
 int fail(std::FILE* err, int code, const std::string& what) {
   std::fprintf(err, "readyscope: %s\n", what.c_str());
   return code;
@@ -43,20 +67,16 @@ int fail(std::FILE* err, int code, const std::string& what) {
 
 }  // namespace
 
-int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngRenderer& renderPng) {
+int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngRenderer& renderPng,
+            StoreLimits limits) {
   const std::string& path = *plan.open_path;
-  StoreLimits limits;
-  limits.max_records = kOpenStoreRecords;
   RecordStore store(limits);
-  // The whole file is validated before anything is written: a bad file leaves no output.
-  const auto info = load_recording(path, store);
+  // The whole file is validated before anything is written: a bad file leaves no output. The
+  // summary is of the file, not of what the store kept.
+  OpenSink sink(store);
+  const auto info = read_recording(path, sink);
   if (!info) return fail(err, kExitUsage, info.error().message());
-
-  std::uint64_t sources = 0;
-  for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i)
-    sources += store.kind_at(i) == RecordKind::source_added ? 1 : 0;
-  const std::uint64_t t0 = store.empty() ? 0 : store.time_at(store.begin_index());
-  const std::uint64_t t1 = store.empty() ? 0 : store.time_at(store.end_index() - 1);
+  const std::uint64_t sources = sink.sources(), t0 = sink.first_t(), t1 = sink.last_t();
   std::fprintf(
       out, "readyscope: %s: %" PRIu64 " records, %" PRIu64 " sources, %.6f s (%.6f .. %.6f s), started %s\n",
       path.c_str(), info->records, sources, static_cast<double>(t1 - t0) / 1e9, static_cast<double>(t0) / 1e9,
@@ -71,7 +91,7 @@ int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngR
     std::fprintf(out,
                  "readyscope: %s holds more than %" PRIu64 " records: the oldest %" PRIu64
                  " were evicted from the picture (the exports have every record)\n",
-                 path.c_str(), kOpenStoreRecords, store.evicted());
+                 path.c_str(), limits.max_records, store.evicted());
   std::fflush(out);
 
   // The recording's own tables answer the lookups a live engine answers.
@@ -104,8 +124,8 @@ int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngR
         if (auto w = files->write(slice); !w) break;
       }
     } else {
-      ExportSink sink(*files);
-      if (auto again = read_recording(path, sink); !again)
+      ExportSink toFiles(*files);
+      if (auto again = read_recording(path, toFiles); !again)
         return fail(err, kExitRuntime, again.error().message());
     }
     if (auto c = files->close(); !c) return fail(err, kExitRuntime, c.error());

@@ -19,14 +19,17 @@
 #include <string>
 #include <vector>
 
+#include "headless_open.h"
 #include "peer.h"
 #include "ready/capture/export.h"
+#include "ready/capture/recording.h"
 #include "ready/net/addr.h"
 #include "ready_test.h"
 #include "rfc4180.h"
 #include "trace_schema.h"
 
 using namespace ready;
+using namespace readyscope;
 using namespace ready::test;
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -260,6 +263,63 @@ class TestCliOpenExport : public CoreTest {
     QCOMPARE(lines.size(), 1);
     QVERIFY2(lines[0].contains(says), qPrintable(lines[0]));
     QVERIFY(QDir(dir.path()).entryList(QDir::NoDotAndDotDot | QDir::AllEntries).isEmpty());
+  }
+
+  // A recording larger than the store's bound: the oldest records are evicted from the
+  // picture and the count printed, and the exports (read from the file again) have them all.
+  // In-process, to pass runOpen a store of 2048 records instead of 2^26.
+  void evictedRecordsStillExported() {
+    QTemporaryDir dir;
+    const std::string rec = dir.filePath(QStringLiteral("big.jsonl")).toStdString();
+    constexpr std::uint64_t kReadiness = 5000;
+    {
+      auto w = ready::capture::RecordingWriter::create(rec);
+      QVERIFY_OK(w);
+      std::vector<ready::capture::Record> rs;
+      ready::capture::Record added;
+      added.kind = ready::capture::RecordKind::source_added;
+      added.op = static_cast<std::uint8_t>(ready::capture::SourceKind::eventfd);
+      added.token = 1;
+      added.fd = 7;
+      added.t_ns = 10;
+      rs.push_back(added);
+      for (std::uint64_t i = 0; i < kReadiness; ++i) {
+        ready::capture::Record r;
+        r.kind = ready::capture::RecordKind::readiness;
+        r.token = 1;
+        r.fd = 7;
+        r.bits = 0x1;
+        r.t_ns = 1000 + i * 1000;
+        rs.push_back(r);
+      }
+      QVERIFY_OK(w->write(rs));
+      QVERIFY_OK(w->close());
+    }
+    HeadlessPlan plan;
+    plan.open_path = rec;
+    plan.export_trace_path = dir.filePath(QStringLiteral("t.json")).toStdString();
+    plan.export_csv_path = dir.filePath(QStringLiteral("c.csv")).toStdString();
+    char* text = nullptr;
+    std::size_t size = 0;
+    std::FILE* out = open_memstream(&text, &size);
+    QVERIFY(out);
+    const int code = runOpen(plan, out, stderr, {},
+                             ready::capture::StoreLimits{.chunk_records = 1024, .max_records = 2048});
+    std::fclose(out);
+    const QString printed = QString::fromUtf8(text, static_cast<qsizetype>(size));
+    std::free(text);
+    QVERIFY2(code == 0, qPrintable(printed));
+    QVERIFY2(printed.contains(QStringLiteral("holds more than 2048 records: the oldest ")),
+             qPrintable(printed));
+    QVERIFY2(printed.contains(QStringLiteral("%1 records, 1 sources").arg(kReadiness + 1)),
+             qPrintable(printed));
+    QVERIFY2(printed.contains(QStringLiteral("warning")), qPrintable(printed));  // hand-made: no stats line
+    json events;
+    CHECKED_CALL(check_trace_schema(readAll(QString::fromStdString(*plan.export_trace_path)), events));
+    QCOMPARE(readinessInstants(events), std::size_t{kReadiness});
+    std::vector<std::vector<std::string>> rows;
+    QVERIFY(parse_rfc4180(readAll(QString::fromStdString(*plan.export_csv_path)), rows));
+    QCOMPARE(rows.size(), std::size_t{kReadiness + 2});  // the header and the source line too
   }
 
   // An export never replaces a file without --overwrite, and never the recording it reads.

@@ -17,11 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "engine_util.h"
 #include "peer.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/export.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
+#include "ready/net/udp.h"
 #include "ready_test.h"
 #include "rfc4180.h"
 #include "trace_schema.h"
@@ -298,6 +300,78 @@ class TestExport : public CoreTest {
     }
     QCOMPARE(rows_by_type, lines_by_type);
     QVERIFY2(note_row, "the note text did not survive the CSV");
+  }
+
+  // Exported live, with the engine's lookups (as a headless capture does): a UDP echo's reads
+  // and replies name their sender in the trace's args and in the CSV's peer column.
+  void datagram_peers_exported() {
+    Unlink trace(temp_path("udp.json"));
+    Unlink csv(temp_path("udp.csv"));
+    START_ENGINE(eng, c);
+    auto t = eng.submit(cmd::UdpBind{any_local_address(), with(Reaction::echo)});
+    QVERIFY_OK(t);
+    QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, t->token))));
+    const auto info = eng.source_info(t->token);
+    QVERIFY(info);
+    const auto server = net::SocketAddr::parse(info->local);
+    QVERIFY(server);
+    auto a = net::UdpSocket::bind(any_local_address());
+    auto b = net::UdpSocket::bind(any_local_address());
+    QVERIFY_OK(a);
+    QVERIFY_OK(b);
+    const std::string pa = a->local_addr()->to_string(), pb = b->local_addr()->to_string();
+    QVERIFY_OK(a->send_to(bytes("one"), *server));
+    QVERIFY_OK(b->send_to(bytes("two"), *server));
+    QVERIFY_OK(a->send_to(bytes("three"), *server));
+    const auto writes = [&](const std::vector<Record>& rs) {
+      return std::count_if(rs.begin(), rs.end(), [&](const Record& r) {
+        return r.kind == RecordKind::action && r.token == t->token.value && r.action_op() == Op::write &&
+               r.outcome == Outcome::ok;
+      });
+    };
+    QVERIFY(c.wait_for([&](const std::vector<Record>& rs) { return writes(rs) >= 3; }));
+    ExportOptions o;
+    o.addresses = [&](std::uint64_t token) -> std::optional<SourceAddresses> {
+      auto i = eng.source_info(Token(static_cast<std::size_t>(token)));
+      if (!i) return std::nullopt;
+      return SourceAddresses{i->local, i->peer};
+    };
+    o.peer_text = [&](std::uint64_t id) { return eng.peer_text(id); };
+    {
+      auto tw = TraceWriter::create(trace.path, o);
+      QVERIFY_OK(tw);
+      auto cw = CsvWriter::create(csv.path, o);
+      QVERIFY_OK(cw);
+      QVERIFY_OK(tw->write(c.records));
+      QVERIFY_OK(cw->write(c.records));
+      QVERIFY_OK(tw->close());
+      QVERIFY_OK(cw->close());
+    }
+    eng.stop();
+    const std::vector<std::string> senders{pa, pb, pa};
+
+    json events;
+    CHECKED_CALL(check_trace_schema(read_all(trace.path), events));
+    std::vector<std::string> read_peers, write_peers;
+    for (const json& e : events) {
+      if (e.value("cat", "") != "action" || e["args"]["result"] != "ok") continue;
+      if (e["args"]["op"] == "read") read_peers.push_back(e["args"].value("peer", "?"));
+      if (e["args"]["op"] == "write") write_peers.push_back(e["args"].value("peer", "?"));
+    }
+    QCOMPARE(read_peers, senders);
+    QCOMPARE(write_peers, senders);
+
+    std::vector<std::vector<std::string>> rows;
+    QVERIFY2(parse_rfc4180(read_all(csv.path), rows), "the CSV is not RFC 4180");
+    const std::vector<std::string> header = split(CsvWriter::header(), ',');
+    const auto col = [&](const std::string& name) {
+      return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+    };
+    std::vector<std::string> csv_reads;
+    for (std::size_t i = 1; i < rows.size(); ++i)
+      if (rows[i][col("op")] == "read" && rows[i][col("result")] == "ok")
+        csv_reads.push_back(rows[i][col("peer")]);
+    QCOMPARE(csv_reads, senders);
   }
 
   // A writer closed early, or only destroyed, still leaves a whole JSON document.

@@ -87,6 +87,8 @@ class AddressBook {
   explicit AddressBook(const ExportOptions& options) : options_(options) {}
   /// Asks the lookup (when there is one) and returns what is known of `token`.
   const SourceAddresses& refresh(std::uint64_t token);
+  /// What is known of `token` without asking the lookup.
+  const SourceAddresses& known(std::uint64_t token) { return known_[token]; }
   /// Forgets a token after its last source record (source_removed).
   void forget(std::uint64_t token) { known_.erase(token); }
 

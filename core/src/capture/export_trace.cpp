@@ -96,16 +96,18 @@ struct TraceWriter::State {
   }
 
   /// The track of `token`, named before its first event: kind (when the record says it),
-  /// addresses (when known) and the token.
+  /// addresses (when known: a source record has just asked the lookup, any other asks it
+  /// here) and the token.
   std::uint64_t track(const Record& r) {
     if (r.token == 0 || named.contains(r.token)) return r.token;
     named.insert(r.token);
     std::string name;
-    if (recording::is_source_kind(r.kind)) {
+    const bool source = recording::is_source_kind(r.kind);
+    if (source) {
       name += name_of(r.source_kind());
       name += ' ';
     }
-    const SourceAddresses& a = addresses.refresh(r.token);
+    const SourceAddresses& a = source ? addresses.known(r.token) : addresses.refresh(r.token);
     if (!a.local.empty()) {
       name += a.local;
       name += ' ';
@@ -244,8 +246,8 @@ void TraceWriter::State::event(const Record& rec) {
     case RecordKind::source_added:
     case RecordKind::source_changed:
     case RecordKind::source_removed: {
-      const std::uint64_t tid = track(r);  // names the track first: refresh below asks again
       const SourceAddresses& a = addresses.refresh(r.token);
+      const std::uint64_t tid = track(r);
       head('i', tid, r.t_ns);
       o += ",\"cat\":\"source\",\"name\":";
       put_name(o, name_of(r.kind));

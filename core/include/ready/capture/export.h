@@ -19,6 +19,8 @@ namespace ready::capture {
 /// What an exporter is told besides the records. The three lookups are RecordingWriter's
 /// (RecordingWriterOptions), with the same meaning: from a live Engine (note_text,
 /// source_info, peer_text) or from a read recording (RecordingInfo::notes, sources, peers).
+/// They are called on the thread that calls write(), at most once per source record, note
+/// and new datagram peer, and once when a token's track is named.
 struct ExportOptions {
   /// Replace an existing regular file instead of failing with EEXIST.
   bool overwrite = false;
