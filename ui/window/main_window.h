@@ -25,6 +25,7 @@ class Inspector;
 class LaneIndex;
 class LessonsPanel;
 class RatesView;
+class ReplayBar;
 class SourceActions;
 class SourceTable;
 class SourcesModel;
@@ -46,6 +47,10 @@ enum class Theme { system, light, dark };
 ///  - bottom dock: the warnings list (every pitfall warning, each linking to its lesson).
 /// Selection is shared: selecting a source in the table, clicking a mark on the timeline or
 /// a row of the log selects the same source (and record) everywhere.
+/// Under the timeline, the replay bar steps and plays the capture's records (ReplayBar):
+/// each move of its head focuses the record (focusRecord) and draws the head on the
+/// timeline; using it on a live capture pauses the view; a record selected by hand is where
+/// the next step starts.
 /// Window geometry, dock layout, theme and recent addresses persist in QSettings
 /// ("ReadyScope", "readyscope").
 ///
@@ -77,6 +82,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   [[nodiscard]] SourceActions* sourceActions() const noexcept { return actions_; }
   [[nodiscard]] LessonsPanel* lessonsPanel() const noexcept { return lessons_; }
   [[nodiscard]] WarningsPanel* warningsPanel() const noexcept { return warnings_; }
+  /// The replay bar under the timeline (its PlayHead steps and plays the capture's records).
+  [[nodiscard]] ReplayBar* replayBar() const noexcept { return replay_; }
   /// Shows and raises the Lessons panel and opens the built-in lesson `name` there (empty:
   /// just shows the panel). False when there is no such lesson.
   bool showLesson(const QString& name = {});
@@ -123,6 +130,9 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   void openScenario();
   void showShortcuts();
   void showAbout();
+  /// Replay: the bar's keys, its moves to focusRecord and the play head line, pausing a
+  /// live view while the user replays its past.
+  void connectReplay();
   QString laneLabel(std::uint64_t token) const;
 
   std::unique_ptr<CaptureSession> session_;
@@ -144,6 +154,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   QTabWidget* bottom_tabs_ = nullptr;
   LessonsPanel* lessons_ = nullptr;
   WarningsPanel* warnings_ = nullptr;
+  ReplayBar* replay_ = nullptr;
 
   QLabel* st_rate_ = nullptr;
   QLabel* st_total_ = nullptr;
