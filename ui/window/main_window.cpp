@@ -148,10 +148,10 @@ MainWindow::MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent)
   buildDocks();
   buildActions();
   buildStatusBar();
-  connectReplay();
 
   session_->add_consumer(CaptureSession::Stage::views, this);
   connect(session_.get(), &CaptureSession::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
+  connectReplay();
   restoreSettings();
 }
 
