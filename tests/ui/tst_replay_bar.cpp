@@ -10,7 +10,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <memory>
+#include <vector>
 
 #include "models/event_log_model.h"
 #include "models/source_table.h"
@@ -19,6 +21,7 @@
 #include "panels/replay_bar.h"
 #include "ready_test.h"
 #include "session/play_head.h"
+#include "timeline/timeline_decorations.h"
 #include "timeline/timelineview.h"
 #include "window/main_window.h"
 #include "window_test_util.h"
@@ -227,6 +230,19 @@ class TestReplayBar : public CoreTest {
     QCOMPARE(v.span(), span);  // the zoom is kept
     QVERIFY(t_last >= v.t0 && t_last < v.t1);
     QVERIFY(t_last - v.t0 <= span / 10);  // near the left edge: ahead of it, a page to play through
+    // The head is drawn there: a column of the head's colour through the lanes.
+    const QImage img = w->timeline()->grab().toImage().convertToFormat(QImage::Format_RGB32);
+    const QRect plot = w->timeline()->plotRect();
+    const double x = plot.left() + static_cast<double>(t_last - v.t0) / static_cast<double>(span) * plot.width();
+    std::vector<int> columns;
+    for (int cx = plot.left(); cx <= plot.right(); ++cx) {
+      int n = 0;
+      for (int cy = plot.top(); cy <= plot.bottom(); ++cy) n += img.pixel(cx, cy) == QColor(kPlayHeadColour).rgb();
+      if (n > plot.height() / 2) columns.push_back(cx);
+    }
+    QVERIFY(!columns.empty());
+    QVERIFY2(std::abs(columns.front() - x) <= 2 && std::abs(columns.back() - x) <= 2,
+             qPrintable(QStringLiteral("head drawn at %1..%2, expected %3").arg(columns.front()).arg(columns.back()).arg(x)));
     bar->action(Control::start)->trigger();
     const TimeWindow back = w->timeline()->view();
     QCOMPARE(back.span(), span);
