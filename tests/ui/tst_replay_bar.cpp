@@ -11,6 +11,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -282,6 +283,41 @@ class TestReplayBar : public CoreTest {
     // "Then live": the view follows the capture again.
     QVERIFY(!w->timeline()->isPaused());
     QVERIFY(w->timeline()->followLive());
+  }
+
+  // A long live capture evicts the record under the head: the head moves to the oldest
+  // record kept, and the window focuses that one.
+  void evictionMovesTheHeadToTheOldestKept() {
+    auto bridge = Bridge::start({}, Bridge::Options{StoreLimits{64, 256}, 16});
+    QVERIFY_OK(bridge);
+    auto w = std::make_unique<MainWindow>(std::move(*bridge));
+    w->resize(1400, 800);
+    w->show();
+    QVERIFY(QTest::qWaitForWindowExposed(w.get()));
+    const RecordStore& s = w->bridge().store();
+    PlayHead& head = w->replayBar()->playHead();
+    // A level-triggered eventfd that nobody reads is reported at every poll: a flood of
+    // readiness records, stopped by closing it once `until` holds.
+    const auto flood = [&](const std::function<bool()>& until) {
+      const auto e = w->bridge().submit(cmd::EventFdCreate{1, false, SourceOptions{Interest::READABLE, Trigger::level}});
+      QVERIFY_OK(e);
+      QTRY_VERIFY_WITH_TIMEOUT(until(), kUiWaitMs);
+      QVERIFY_OK(w->bridge().submit(cmd::Close{e->token}));
+      std::optional<std::uint64_t> removed;
+      WAIT_RECORD(w->bridge(), removed, kind_of(RecordKind::source_removed, e->token));
+      // Every record has reached the window (a frame after the last one).
+      QTRY_COMPARE_WITH_TIMEOUT(static_cast<std::uint64_t>(w->eventLogModel()->rowCount()), s.size(), kUiWaitMs);
+    };
+    flood([&] { return s.evicted() > 0; });
+    if (QTest::currentTestFailed()) return;
+    w->replayBar()->action(Control::start)->trigger();
+    const std::uint64_t held = s.begin_index();
+    checkFocused(*w, held);
+
+    flood([&] { return s.begin_index() > held; });
+    if (QTest::currentTestFailed()) return;
+    QVERIFY(head.clampedByEviction() >= 1);
+    checkFocused(*w, s.begin_index());
   }
 
  private:
