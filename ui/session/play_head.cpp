@@ -1,5 +1,7 @@
 #include "session/play_head.h"
 
+#include <QThread>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,7 +16,8 @@ constexpr std::uint64_t kNoTime = std::numeric_limits<std::uint64_t>::max();
 
 PlayHead::PlayHead(const capture::RecordStore& store, QObject* parent) : QObject(parent), m_store(store) {
   m_timer.setInterval(kTickMs);
-  // A coarse timer may fire late by up to 5 %; elapsed wall time is measured anyway.
+  // Precise: a coarse timer's 5 % slack would make the head's steps uneven (the elapsed
+  // wall time is measured at each tick, so the speed is right either way).
   m_timer.setTimerType(Qt::PreciseTimer);
   connect(&m_timer, &QTimer::timeout, this, &PlayHead::onTimer);
 }
@@ -57,6 +60,7 @@ bool PlayHead::clamp() {
 void PlayHead::syncStore() { clamp(); }
 
 bool PlayHead::moveTo(std::uint64_t index, bool emit_signal) {
+  Q_ASSERT(thread() == QThread::currentThread());  // the store's thread
   // Already there: nothing changes (play keeps its time, which may be past the record's).
   if (m_pos == index) return false;
   m_pos = index;
@@ -214,6 +218,7 @@ void PlayHead::onTimer() {
 }
 
 void PlayHead::tick(std::int64_t elapsed_ns) {
+  Q_ASSERT(thread() == QThread::currentThread());  // the store's thread
   if (!m_playing || elapsed_ns <= 0) return;
   clamp();
   if (!m_pos) {
