@@ -71,6 +71,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   [[nodiscard]] CaptureSession& session() const noexcept { return *session_; }
   [[nodiscard]] Bridge& bridge() const noexcept { return session_->bridge(); }
   [[nodiscard]] TimelineView* timeline() const noexcept { return timeline_; }
+  /// The replay bar under the timeline (its PlayHead steps and plays the capture's records).
+  [[nodiscard]] ReplayBar* replayBar() const noexcept { return replay_; }
   [[nodiscard]] SourcesModel* sourcesModel() const noexcept { return sources_model_; }
   [[nodiscard]] QTableView* sourcesView() const noexcept { return sources_view_; }
   [[nodiscard]] EventLogModel* eventLogModel() const noexcept { return log_model_; }
@@ -82,8 +84,6 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   [[nodiscard]] SourceActions* sourceActions() const noexcept { return actions_; }
   [[nodiscard]] LessonsPanel* lessonsPanel() const noexcept { return lessons_; }
   [[nodiscard]] WarningsPanel* warningsPanel() const noexcept { return warnings_; }
-  /// The replay bar under the timeline (its PlayHead steps and plays the capture's records).
-  [[nodiscard]] ReplayBar* replayBar() const noexcept { return replay_; }
   /// Shows and raises the Lessons panel and opens the built-in lesson `name` there (empty:
   /// just shows the panel). False when there is no such lesson.
   bool showLesson(const QString& name = {});
