@@ -121,10 +121,12 @@ class EventLogModel : public QAbstractTableModel, public FrameConsumer {
 
  public:
   void take_frame(const Frame& f) override { onFrame(f.begin, f.end, f.evicted_to); }
+  /// Whether the record at store index `index` passes the current filter (true for every
+  /// held record without one). `index` must be held by the store. A text filter formats it.
+  [[nodiscard]] bool matches(std::uint64_t index) const;
 
  private:
   [[nodiscard]] QVariant cell(const capture::Record& r, int column) const;
-  [[nodiscard]] bool matches(std::uint64_t index) const;
   void scanSlice();
   [[nodiscard]] std::uint64_t rowsUnfiltered() const noexcept { return m_end - m_begin; }
   void trimMatches();

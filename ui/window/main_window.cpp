@@ -1,5 +1,7 @@
 #include "window/main_window.h"
 
+#include "window/file_actions.h"
+
 #include <QAction>
 #include <QActionGroup>
 #include <QApplication>
@@ -472,9 +474,9 @@ void MainWindow::buildActions() {
   QAction* openScenarioAct = file->addAction(tr("&Open scenario…"));
   openScenarioAct->setShortcut(QKeySequence::Open);
   connect(openScenarioAct, &QAction::triggered, this, &MainWindow::openScenario);
-  QAction* save = file->addAction(tr("Save &recording as…"));
-  save->setShortcut(QKeySequence::Save);
-  connect(save, &QAction::triggered, this, &MainWindow::saveRecording);
+  files_ = new FileActions(*this);
+  file->addAction(files_->saveAction());
+  file->addMenu(files_->exportMenu());
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"));
   quit->setShortcut(QKeySequence::Quit);
@@ -484,6 +486,7 @@ void MainWindow::buildActions() {
   QAction* note = capture->addAction(tr("Add &note…"));
   note->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
   connect(note, &QAction::triggered, this, &MainWindow::addNote);
+  capture->addAction(files_->recordAction());
   // The selected source's operations (the same actions as the inspector's buttons; only
   // those of its kind show; Close is Ctrl+W).
   capture->addSection(tr("Selected source"));
@@ -564,6 +567,7 @@ void MainWindow::buildStatusBar() {
   st_poll_->setObjectName(QStringLiteral("statusPoll"));
   st_message_->setObjectName(QStringLiteral("statusMessage"));
   statusBar()->addWidget(st_message_, 1);
+  statusBar()->addPermanentWidget(files_->statusWidget());
   for (QLabel* l : {st_rate_, st_total_, st_dropped_, st_ring_, st_poll_}) statusBar()->addPermanentWidget(l);
   status_timer_ = new QTimer(this);
   status_timer_->setInterval(250);
@@ -766,52 +770,6 @@ void MainWindow::addNote() {
   const QString text = QInputDialog::getText(this, tr("Note"), tr("A marker on the timeline:"), QLineEdit::Normal,
                                              QString(), &ok);
   if (ok && !text.trimmed().isEmpty()) submit(capture::cmd::Note{text.trimmed().toStdString()});
-}
-
-void MainWindow::saveRecording() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Save recording"), QStringLiteral("capture.jsonl"),
-                                                    tr("ReadyScope recordings (*.jsonl)"));
-  if (path.isEmpty()) return;
-  capture::RecordingWriterOptions wo;
-  wo.overwrite = true;  // the dialog asked already
-  wo.note_text = [this](std::uint64_t id) -> std::optional<std::string> {
-    const QString text = session_->note_text(id);
-    if (text.isEmpty()) return std::nullopt;
-    return text.toStdString();
-  };
-  wo.peer_text = [this](std::uint64_t id) -> std::optional<std::string> {
-    const QString text = session_->peer_text(id);
-    if (text.isEmpty()) return std::nullopt;
-    return text.toStdString();
-  };
-  wo.addresses = [this](std::uint64_t token) -> std::optional<capture::SourceAddresses> {
-    const SourceRow* r = session_->sources().find(token);
-    if (!r) return std::nullopt;
-    return capture::SourceAddresses{r->local, r->peer};
-  };
-  auto w = capture::RecordingWriter::create(path.toStdString(), std::move(wo));
-  if (!w) {
-    showMessage(tr("Save recording: %1").arg(QString::fromStdString(w.error().message())), true);
-    return;
-  }
-  const auto& store = session_->store();
-  std::vector<Record> chunk;
-  chunk.reserve(4096);
-  for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i) {
-    chunk.push_back(store.at(i));
-    if (chunk.size() == 4096 || i + 1 == store.end_index()) {
-      if (auto r = w->write(chunk); !r) {
-        showMessage(tr("Save recording: %1").arg(QString::fromStdString(r.error().message())), true);
-        return;
-      }
-      chunk.clear();
-    }
-  }
-  if (auto c = w->close(); !c) {
-    showMessage(tr("Save recording: %1").arg(QString::fromStdString(c.error().message())), true);
-    return;
-  }
-  showMessage(tr("Saved %1 records to %2").arg(count_text(store.size()), path), false);
 }
 
 void MainWindow::openScenario() {

@@ -21,6 +21,7 @@ class QTabWidget;
 namespace ready::ui {
 
 class EventLogModel;
+class FileActions;
 class Inspector;
 class LaneIndex;
 class LessonsPanel;
@@ -84,6 +85,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   [[nodiscard]] SourceActions* sourceActions() const noexcept { return actions_; }
   [[nodiscard]] LessonsPanel* lessonsPanel() const noexcept { return lessons_; }
   [[nodiscard]] WarningsPanel* warningsPanel() const noexcept { return warnings_; }
+  [[nodiscard]] FileActions* fileActions() const noexcept { return files_; }
   /// Shows and raises the Lessons panel and opens the built-in lesson `name` there (empty:
   /// just shows the panel). False when there is no such lesson.
   bool showLesson(const QString& name = {});
@@ -126,7 +128,6 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   /// The log's token filter list follows the sources table (new rows, evicted closed rows).
   void syncLogTokens();
   void addNote();
-  void saveRecording();
   void openScenario();
   void showShortcuts();
   void showAbout();
@@ -137,6 +138,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
 
   std::unique_ptr<CaptureSession> session_;
   SourceActions* actions_ = nullptr;
+  FileActions* files_ = nullptr;  ///< Save, Export, Record to… (off the GUI thread)
+  friend class FileActions;       // its messages go to the status line
   bool delivering_ = false;  ///< inside take_frame: the rates follow the timeline's view without redrawing
 
   TimelineView* timeline_ = nullptr;
