@@ -339,8 +339,9 @@ void MainWindow::connectReplay() {
     if (!replay_->playHead().placeQuietly(index)) return;
     if (timeline_->playHead()) timeline_->setPlayHead(index);
   };
-  connect(timeline_, &TimelineView::recordClicked, this, follow);
-  connect(log_view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+  // The bar is the context: it goes first when the window tears its centre down.
+  connect(timeline_, &TimelineView::recordClicked, replay_, follow);
+  connect(log_view_->selectionModel(), &QItemSelectionModel::currentRowChanged, replay_,
           [this, follow](const QModelIndex& cur) {
             if (const auto at = cur.isValid() ? log_model_->storeIndexAt(cur.row()) : std::nullopt) follow(*at);
           });
