@@ -38,6 +38,7 @@ void TimelineView::setData(const capture::RecordStore* store, const LaneIndex* i
   m_store = store;
   m_index = index;
   m_selected.reset();
+  m_playHead.reset();
   m_firstRow = 0;
   m_zoom = ZoomStack(dataWindow());
   m_fullRange = true;
