@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ready/capture/engine.h"
+#include "ready/capture/recorder.h"
 #include "ready/capture/store.h"
 #include "ready/enum_names.h"
 
@@ -120,7 +121,107 @@ QString boundsText() {
       .arg(e.peer_addresses);
 }
 
+// ---- --record's file handling (issue 15) ----
+
+constexpr std::size_t kMaxFiles = 1'000'000;
+/// The engine's payload buffer per source with --record-payload: one drain's worth
+/// (EngineConfig::max_drain_bytes), so what a source moves between two drains of the
+/// headless loop is still there when the recorder fetches it.
+constexpr std::size_t kRecordPayloadEngineBytes = ready::capture::kDefaultMaxDrainBytes;
+
+QString recordPayloadHelp() {
+  const ready::capture::RecorderOptions r;
+  const ready::capture::EngineConfig e;
+  return QStringLiteral(
+             "With --record: also write the bytes every read and write moved, as payload lines (a version-2 "
+             "recording, docs/recording-format.md). At most %1 MiB are written per source; more is counted as "
+             "cut and said in the file (payload_truncated warnings). The engine then keeps up to %2 MiB of "
+             "payload per source instead of %3 KiB (buffers grow only as a source moves bytes), so what a "
+             "source moves between two drains is not evicted before it is written.")
+      .arg(r.payload_bytes_per_source >> 20)
+      .arg(kRecordPayloadEngineBytes >> 20)
+      .arg(e.payload_bytes_per_source >> 10);
+}
+
+QString maxFileSizeHelp() {
+  return QStringLiteral(
+             "With --record FILE: write a ring of files of at most SIZE bytes each (plus the stats line that ends "
+             "each), named FILE's name + _00001_YYYYMMDDhhmmss (the local time it was started), _00002_..., each "
+             "a complete recording; the name of each is printed when it is closed. SIZE in bytes, or with k, M or "
+             "G (1024-based: 100k = 102400); at least %1k.")
+      .arg(ready::capture::Recorder::kMinFileBytes >> 10);
+}
+
 }  // namespace
+
+std::optional<std::uint64_t> parseSize(const QString& text) {
+  if (text.isEmpty()) return std::nullopt;
+  int shift = 0;
+  QString digits = text;
+  const QChar last = text.back();
+  if (last == QLatin1Char('k') || last == QLatin1Char('K')) shift = 10;
+  else if (last == QLatin1Char('M')) shift = 20;
+  else if (last == QLatin1Char('G')) shift = 30;
+  if (shift != 0) digits.chop(1);
+  if (digits.isEmpty() || !std::all_of(digits.begin(), digits.end(), [](QChar c) { return c.isDigit(); }))
+    return std::nullopt;
+  bool ok = false;
+  const qulonglong n = digits.toULongLong(&ok, 10);
+  if (!ok || n == 0 || n > (UINT64_MAX >> shift)) return std::nullopt;
+  return std::uint64_t{n} << shift;
+}
+
+std::expected<void, QString> CommandLine::recordingOptions(HeadlessPlan& plan) const {
+  const auto fail = [](const QString& s) { return std::unexpected(s); };
+  for (const QCommandLineOption* o : {&m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) {
+    const QString v = m_parser.value(*o);
+    if (m_parser.isSet(*o) && v.startsWith(QLatin1String("--")))
+      return fail(QStringLiteral("--%1: expected %2, got the option '%3'").arg(o->names().constFirst(), o->valueName(), v));
+  }
+  for (const QCommandLineOption* o : {&m_recordPayload, &m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) {
+    if (m_parser.isSet(*o) && !plan.record_path)
+      return fail(QStringLiteral("--%1 needs --record FILE").arg(o->names().constFirst()));
+  }
+  plan.record_payload = m_parser.isSet(m_recordPayload);
+  const auto count = [&](const QCommandLineOption& o, std::uint64_t most) -> std::optional<std::uint64_t> {
+    const QString v = m_parser.value(o);
+    bool ok = false;
+    const qulonglong n = v.toULongLong(&ok, 10);
+    if (!ok || n == 0 || n > most || !std::all_of(v.begin(), v.end(), [](QChar c) { return c.isDigit(); }))
+      return std::nullopt;
+    return n;
+  };
+  if (m_parser.isSet(m_maxFileSize)) {
+    const auto size = parseSize(m_parser.value(m_maxFileSize));
+    const std::uint64_t least = ready::capture::Recorder::kMinFileBytes;
+    if (!size || *size < least)
+      return fail(QStringLiteral("--max-file-size '%1': expected a size of at least %2k: bytes, or a number "
+                                 "with k, M or G (1024-based, e.g. 100k)")
+                      .arg(m_parser.value(m_maxFileSize))
+                      .arg(least >> 10));
+    plan.max_file_bytes = *size;
+  }
+  if (m_parser.isSet(m_maxFiles)) {
+    if (plan.max_file_bytes == 0)
+      return fail(QStringLiteral("--max-files needs --max-file-size (the ring rotates by size)"));
+    const auto n = count(m_maxFiles, kMaxFiles);
+    if (!n)
+      return fail(QStringLiteral("--max-files '%1': expected a number of files from 1 to %2")
+                      .arg(m_parser.value(m_maxFiles))
+                      .arg(kMaxFiles));
+    plan.max_files = static_cast<std::size_t>(*n);
+  }
+  if (m_parser.isSet(m_stopAfterRecords)) {
+    const auto n = count(m_stopAfterRecords, UINT64_MAX);
+    if (!n)
+      return fail(QStringLiteral("--stop-after-records '%1': expected a number of records, 1 or more")
+                      .arg(m_parser.value(m_stopAfterRecords)));
+    plan.stop_after_records = *n;
+  }
+  return {};
+}
+
+std::size_t recordPayloadEngineBytes() { return kRecordPayloadEngineBytes; }
 
 CommandLine::CommandLine()
     : m_help(QStringList{QStringLiteral("h"), QStringLiteral("help")},
@@ -182,7 +283,18 @@ CommandLine::CommandLine()
               QStringLiteral("W"), QStringLiteral("1600")),
       m_height(QStringLiteral("height"),
                QStringLiteral("Height of the --png image in pixels (200..8192, default 900)."), QStringLiteral("H"),
-               QStringLiteral("900")) {
+               QStringLiteral("900")),
+      m_recordPayload(QStringLiteral("record-payload"), recordPayloadHelp()),
+      m_maxFileSize(QStringLiteral("max-file-size"), maxFileSizeHelp(), QStringLiteral("SIZE")),
+      m_maxFiles(QStringLiteral("max-files"),
+                 QStringLiteral("With --max-file-size: keep at most N files (1..%1); the oldest is deleted when "
+                                "one more is started.")
+                     .arg(kMaxFiles),
+                 QStringLiteral("N")),
+      m_stopAfterRecords(QStringLiteral("stop-after-records"),
+                         QStringLiteral("With --record: stop the run once N records are written (the file still "
+                                        "ends with a stats line)."),
+                         QStringLiteral("N")) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -192,6 +304,7 @@ CommandLine::CommandLine()
                         &m_reaction, &m_mode, &m_interest, &m_record, &m_overwrite, &m_duration,
                         &m_queueCapacity, &m_allowRemote, &m_scenario, &m_verbose, &m_png, &m_width, &m_height})
     m_parser.addOption(*o);
+  for (const auto* o : {&m_recordPayload, &m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) m_parser.addOption(*o);
 }
 
 std::expected<void, QString> CommandLine::parse(const QStringList& arguments) {
@@ -393,6 +506,8 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
       return fail(QStringLiteral("--png %1: the directory %2 does not exist").arg(quoted(path), quoted(fi.absolutePath())));
     plan.png_path = path.toStdString();
   }
+
+  if (auto r = recordingOptions(plan); !r) return std::unexpected(r.error());
 
   const bool headless = m_parser.isSet(m_headless);
   const bool wantsCapture = !plan.sources.empty() || plan.scenario.has_value();

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <expected>
 #include <optional>
 #include <string>
@@ -53,6 +54,11 @@ struct HeadlessPlan {
   std::optional<std::string> png_path;
   int png_width = 1600;
   int png_height = 900;
+  // --record's file handling (issue 15): payload, a ring of files, a stop. All need --record.
+  bool record_payload = false;          ///< --record-payload
+  std::uint64_t max_file_bytes = 0;     ///< --max-file-size (0: one file)
+  std::size_t max_files = 0;            ///< --max-files (0: keep all)
+  std::uint64_t stop_after_records = 0;  ///< --stop-after-records (0: no limit)
 };
 
 struct Invocation {
@@ -102,6 +108,12 @@ class CommandLine {
   QCommandLineOption m_png;
   QCommandLineOption m_width;
   QCommandLineOption m_height;
+  // --record's file handling (issue 15).
+  std::expected<void, QString> recordingOptions(HeadlessPlan& plan) const;
+  QCommandLineOption m_recordPayload;
+  QCommandLineOption m_maxFileSize;
+  QCommandLineOption m_maxFiles;
+  QCommandLineOption m_stopAfterRecords;
 };
 
 // The parsers behind the options, exposed for tests. Each returns nullopt for anything but
@@ -110,5 +122,9 @@ std::optional<ready::capture::ReactionSpec> parseReaction(const QString& text);
 std::optional<ready::Trigger> parseMode(const QString& text);
 std::optional<ready::Interest> parseInterest(const QString& text);
 std::optional<std::chrono::nanoseconds> parseDuration(const QString& text);
+/// --max-file-size: digits, optionally followed by k, M or G (1024-based): "100k" = 102400.
+std::optional<std::uint64_t> parseSize(const QString& text);
+/// EngineConfig::payload_bytes_per_source of a run with --record-payload (stated in --help).
+std::size_t recordPayloadEngineBytes();
 
 }  // namespace readyscope

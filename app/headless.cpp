@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "ready/capture/engine.h"
+#include "ready/capture/recorder.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/scenario.h"
 #include "ready/error.h"
@@ -131,6 +132,13 @@ class Run {
   bool finish();
   void removeUnixPaths();
   void printOutcome(const StepOutcome& o);
+  /// Where --record wrote: its file, or "N files (PATH's ring)".
+  std::string recordedTo() const {
+    if (m_plan.max_file_bytes == 0) return *m_plan.record_path;
+    const RecorderCounts& c = m_recorder->counts();
+    return std::to_string(c.files_written) + " files from " + *m_plan.record_path + " (" +
+           std::to_string(c.files_deleted) + " oldest deleted)";
+  }
   /// The exit code of a scenario run that completed (1, 3 or 0), with its message.
   int scenarioVerdict();
 
@@ -141,7 +149,7 @@ class Run {
   std::unique_ptr<Engine> m_engine;
   std::optional<Scenario> m_scenario;
   std::unique_ptr<ScenarioRunner> m_runner;
-  std::optional<RecordingWriter> m_writer;
+  std::optional<Recorder> m_recorder;
   std::vector<Record> m_batch = std::vector<Record>(4096);
   std::unordered_map<std::uint64_t, std::size_t> m_creates;  // command id -> plan.sources index
   std::vector<std::string> m_unixPaths;                      // created by this run, removed at exit
@@ -202,10 +210,10 @@ bool Run::drainRecords(bool bounded) {
     }
     const std::span<const Record> got(m_batch.data(), n);
     m_records += n;
-    if (m_writer && !m_writerFailed) {
-      if (auto w = m_writer->write(got); !w) {
+    if (m_recorder && !m_writerFailed) {
+      if (auto w = m_recorder->write(got); !w) {
         m_writerFailed = true;
-        if (m_runtimeError.empty()) m_runtimeError = "--record " + *m_plan.record_path + ": " + w.error().message();
+        if (m_runtimeError.empty()) m_runtimeError = "--record " + w.error().message();
       }
     }
     if (m_runner) m_runner->observe(got);
@@ -233,9 +241,9 @@ bool Run::finish() {
   // stats record; nothing more is pushed, so draining to empty is the whole rest.
   drainRecords();
   bool ok = true;
-  if (m_writer) {
-    if (auto c = m_writer->close(); !c && m_runtimeError.empty()) {
-      m_runtimeError = "--record " + *m_plan.record_path + ": " + c.error().message();
+  if (m_recorder) {
+    if (auto c = m_recorder->close(); !c && m_runtimeError.empty()) {
+      m_runtimeError = "--record " + c.error().message();
       ok = false;
     }
   }
@@ -296,19 +304,35 @@ int Run::exec() {
   if (!sigFd) return fail(kExitRuntime, "cannot read signals: " + sigFd.error().message());
 
   if (m_plan.record_path) {
-    RecordingWriterOptions wo;
-    wo.overwrite = m_plan.overwrite;
+    RecorderOptions ro;
+    ro.path = *m_plan.record_path;
+    ro.overwrite = m_plan.overwrite;
+    ro.max_file_bytes = m_plan.max_file_bytes;
+    ro.max_files = m_plan.max_files;
+    ro.stop_after_records = m_plan.stop_after_records;
+    ro.payload = m_plan.record_payload;
     // The engine exists by the time the first record is written.
-    wo.note_text = [this](std::uint64_t id) { return m_engine->note_text(id); };
-    wo.addresses = [this](std::uint64_t token) -> std::optional<SourceAddresses> {
+    ro.note_text = [this](std::uint64_t id) { return m_engine->note_text(id); };
+    ro.addresses = [this](std::uint64_t token) -> std::optional<SourceAddresses> {
       auto info = m_engine->source_info(ready::Token(token));
       if (!info) return std::nullopt;
       return SourceAddresses{info->local, info->peer};
     };
-    wo.peer_text = [this](std::uint64_t id) { return m_engine->peer_text(id); };
-    auto w = RecordingWriter::create(*m_plan.record_path, std::move(wo));
-    if (!w) return fail(kExitUsage, "--record " + *m_plan.record_path + ": " + w.error().message());
-    m_writer.emplace(std::move(*w));
+    ro.peer_text = [this](std::uint64_t id) { return m_engine->peer_text(id); };
+    // A copy of at most this much per call: Engine::payload allocates what it may copy, and
+    // the recorder asks again until it has everything new.
+    constexpr std::size_t kPayloadFetchBytes = 256 * 1024;
+    ro.payload_fetch = [this](std::uint64_t token, std::uint64_t since) {
+      return m_engine->payload(ready::Token(token), since, kPayloadFetchBytes);
+    };
+    ro.counts = [this] { return std::pair{m_engine->produced(), m_engine->dropped()}; };
+    ro.on_file_closed = [this](const std::string& path, std::uint64_t records) {
+      std::fprintf(m_out, "readyscope: closed %s (%" PRIu64 " records)\n", path.c_str(), records);
+      std::fflush(m_out);
+    };
+    auto r = Recorder::create(std::move(ro));
+    if (!r) return fail(kExitUsage, "--record " + r.error().message());
+    m_recorder.emplace(std::move(*r));
   }
 
   if (m_plan.png_path) {
@@ -328,6 +352,7 @@ int Run::exec() {
   EngineConfig config;
   config.ring_capacity = m_plan.queue_capacity;
   config.allow_remote = m_plan.allow_remote;
+  if (m_plan.record_payload) config.payload_bytes_per_source = recordPayloadEngineBytes();
   auto engine = Engine::start(config);
   if (!engine) return fail(kExitRuntime, "cannot start the capture engine: " + engine.error().message());
   m_engine = std::move(*engine);
@@ -398,6 +423,10 @@ int Run::exec() {
     }
     if (backlog && !drained) backlog = drainRecords(/*bounded=*/true);
     if (stop || !m_runtimeError.empty()) break;
+    if (m_recorder && m_recorder->done()) {
+      stopReason = "--stop-after-records " + std::to_string(m_plan.stop_after_records) + " reached";
+      break;
+    }
     // The poll thread stopped by itself (its records, ending with the final stats, were just
     // drained): finish() writes the rest and closes the recording; the run exits 1.
     if (const auto f = m_engine->failure()) {
@@ -413,7 +442,7 @@ int Run::exec() {
   const double secs = std::chrono::duration<double>(Clock::now() - started).count();
   std::fprintf(m_out, "readyscope: %s after %.2f s: %" PRIu64 " records (produced %" PRIu64 ", dropped %" PRIu64 ")%s%s\n",
                stopReason.c_str(), secs, m_records, m_engine->produced(), m_engine->dropped(),
-               m_writer ? ", written to " : "", m_writer ? m_plan.record_path->c_str() : "");
+               m_recorder ? ", written to " : "", m_recorder ? recordedTo().c_str() : "");
   if (const std::uint64_t unnamed = m_engine->peers_dropped(); unnamed != 0)
     std::fprintf(m_out, "readyscope: %" PRIu64 " datagram actions without a peer (the table of %zu senders was full)\n",
                  unnamed, m_engine->config().peer_addresses);

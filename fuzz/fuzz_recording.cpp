@@ -6,18 +6,24 @@
 // Beyond "no crash", it checks the contract of recording.h and docs/recording-format.md:
 // - failure: the store is unchanged; the message is one line naming the file (and the
 //   line, if any, which exists in the input);
-// - success: one record per line after the header; the store holds them, time-ordered,
+// - success: one record or payload line per line after the header; the store holds the
+//   records, time-ordered,
 //   with in-range kinds and names; limits that fit the file exactly are accepted, one
 //   byte less is refused at the right line;
 // - success: with an empty line appended, the error is on that line, not an earlier one
 //   (every line before it was accepted, read in the stream or alone);
-// - success: writing the records back with RecordingWriter and reading that file gives the
-//   same records, notes, sources and header time.
+// - success: writing the records and payload chunks back with RecordingWriter, in the order
+//   read_recording handed them over, and reading that file gives the same records, payload
+//   chunks (split at RecordingWriter::kPayloadLineBytes), notes, sources, header time and
+//   version.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
+#include <optional>
+#include <tuple>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -185,6 +191,46 @@ void check_record(const Record& r) {
   if (RecordStore::is_indexed_by_token(r.kind)) CHECK(r.fd >= -1);
 }
 
+/// What read_recording hands over, in order.
+class OrderSink final : public RecordingSink {
+ public:
+  struct Item {
+    std::optional<Record> record;
+    std::uint64_t token = 0;
+    PayloadChunk chunk;
+  };
+  void on_records(std::span<const Record> batch) override {
+    for (const Record& r : batch) items.push_back({r, 0, {}});
+  }
+  void on_payload(std::uint64_t token, const PayloadChunk& chunk) override {
+    items.push_back({std::nullopt, token, chunk});
+  }
+  [[nodiscard]] std::vector<Record> records() const {
+    std::vector<Record> out;
+    for (const Item& i : items)
+      if (i.record) out.push_back(*i.record);
+    return out;
+  }
+  std::vector<Item> items;
+};
+
+/// Per token, (offset, direction, t_ns, peer text, byte) for every payload byte, in order:
+/// independent of how the bytes were split into lines.
+using PayloadByte = std::tuple<std::uint64_t, int, std::uint64_t, std::string, std::byte>;
+std::map<std::uint64_t, std::vector<PayloadByte>> flatten_payload(const OrderSink& s) {
+  std::map<std::uint64_t, std::vector<PayloadByte>> out;
+  for (const OrderSink::Item& i : s.items) {
+    if (i.record) continue;
+    const std::string peer = i.chunk.peer ? i.chunk.peer->to_string()
+                             : i.chunk.unix_peer ? i.chunk.unix_peer->to_string()
+                                                 : std::string();
+    for (std::size_t k = 0; k < i.chunk.bytes.size(); ++k)
+      out[i.token].emplace_back(i.chunk.offset + k, static_cast<int>(i.chunk.direction), i.chunk.t_ns, peer,
+                                i.chunk.bytes[k]);
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
@@ -205,8 +251,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   }
   const RecordingInfo& info = *loaded;
   CHECK(ls.lines >= 1);
-  CHECK(info.records == ls.lines - 1,
-        std::to_string(info.records) + " records from " + std::to_string(ls.lines) + " lines");
+  CHECK(info.records + info.payload_lines == ls.lines - 1,
+        std::to_string(info.records) + " records and " + std::to_string(info.payload_lines) + " payload lines from " +
+            std::to_string(ls.lines) + " lines");
+  CHECK(info.payload_lines == 0 || info.version == kRecordingPayloadVersion);
+  CHECK(info.recorder_lines <= info.records);
+  {
+    std::uint64_t chunks = info.payload_chunks_cut;
+    for (const auto& [token, list] : info.payload) chunks += list.size();
+    CHECK(chunks == info.payload_lines, "payload chunks kept + cut != payload lines");
+  }
   CHECK(store.end_index() == info.records);
   CHECK(store.begin_index() == store.evicted());
   CHECK(store.size() <= kStoreLimits.max_records);
@@ -253,8 +307,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     check_unchanged(s, r.error().message());
   }
 
-  // Round trip through the writer.
+  // Round trip through the writer, records and payload in the order they were read.
   if (store.evicted() == 0) {
+    file.set(data);
+    OrderSink order;
+    auto streamed = read_recording(path, order, exact);
+    CHECK(streamed, "read_recording refused what load_recording accepted");
+    {
+      // The store clamps a time that goes backwards; read_recording hands the lines as they are.
+      std::vector<Record> streamed_records = order.records();
+      std::uint64_t t = 0;
+      for (Record& r : streamed_records) r.t_ns = t = std::max(t, r.t_ns);
+      CHECK(streamed_records == records_of(store), "read_recording and load_recording disagree");
+    }
     const std::vector<Record> records = records_of(store);
     RecordingWriterOptions options;
     options.overwrite = true;
@@ -271,14 +336,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       if (auto it = info.peers.find(id); it != info.peers.end()) return it->second;
       return std::nullopt;
     };
+    options.payload = info.version == kRecordingPayloadVersion;
     auto w = RecordingWriter::create(writer_path(), std::move(options));
     if (!w) fail("RecordingWriter::create", w.error().message());
-    if (auto ok = w->write(records); !ok) fail("RecordingWriter::write", ok.error().message());
+    for (const OrderSink::Item& item : order.items) {
+      if (item.record) {
+        if (auto ok = w->write(*item.record); !ok) fail("RecordingWriter::write", ok.error().message());
+      } else if (auto ok = w->write_payload(item.token, item.chunk); !ok) {
+        fail("RecordingWriter::write_payload", ok.error().message());
+      }
+    }
     if (auto ok = w->close(); !ok) fail("RecordingWriter::close", ok.error().message());
 
     RecordStore again(kStoreLimits);
     auto back = load_recording(writer_path(), again);
     CHECK(back, "the writer's output is refused: " + back.error().message());
+    CHECK(back->version == info.version);
+    {
+      // The same payload bytes per token, in order and at the same offsets (a chunk longer
+      // than one line comes back in pieces).
+      OrderSink back_order;
+      auto again_streamed = read_recording(writer_path(), back_order);
+      CHECK(again_streamed, "read_recording refused the writer's output");
+      CHECK(flatten_payload(back_order) == flatten_payload(order), "the payload differs after the round trip");
+    }
     const std::vector<Record> records_back = records_of(again);
     for (std::size_t i = 0; i < std::min(records.size(), records_back.size()); ++i) {
       const Record& a = records[i];

@@ -153,6 +153,48 @@ const std::string kHeader =
     R"({"type":"header","format":"readyscope-recording","version":1,"started":"2026-01-01T00:00:00Z"})";
 const std::string kReadiness =
     R"({"type":"readiness","t_ns":5,"token":2,"fd":8,"flags":["readable"],"epoll":"0x1"})";
+const std::string kHeader2 =
+    R"({"type":"header","format":"readyscope-recording","version":2,"started":"2026-01-01T00:00:00Z"})";
+const std::string kPayload = R"({"type":"payload","t_ns":6,"token":2,"dir":"in","offset":0,"data":"aGk="})";
+
+std::vector<std::byte> byte_vector(std::string_view s) {
+  std::vector<std::byte> out(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) out[i] = static_cast<std::byte>(s[i]);
+  return out;
+}
+
+PayloadChunk chunk(std::uint64_t offset, std::uint64_t t, Direction d, std::vector<std::byte> bytes) {
+  PayloadChunk c;
+  c.offset = offset;
+  c.t_ns = t;
+  c.direction = d;
+  c.bytes = std::move(bytes);
+  return c;
+}
+
+bool same_chunk(const PayloadChunk& a, const PayloadChunk& b) {
+  return a.offset == b.offset && a.t_ns == b.t_ns && a.direction == b.direction && a.bytes == b.bytes &&
+         a.peer.has_value() == b.peer.has_value() && (!a.peer || a.peer->to_string() == b.peer->to_string()) &&
+         a.unix_peer.has_value() == b.unix_peer.has_value() &&
+         (!a.unix_peer || a.unix_peer->to_string() == b.unix_peer->to_string());
+}
+
+/// What read_recording hands over, in order: a record, or a payload chunk of a token.
+struct Item {
+  std::optional<Record> record;
+  std::uint64_t token = 0;
+  PayloadChunk chunk;
+};
+class OrderSink final : public RecordingSink {
+ public:
+  void on_records(std::span<const Record> batch) override {
+    ++batches;
+    for (const Record& r : batch) items.push_back({r, 0, {}});
+  }
+  void on_payload(std::uint64_t token, const PayloadChunk& c) override { items.push_back({std::nullopt, token, c}); }
+  std::vector<Item> items;
+  int batches = 0;
+};
 
 RecordingWriterOptions overwriting() {
   RecordingWriterOptions o;
@@ -180,10 +222,26 @@ const std::string kSourceRest =
 std::vector<Case> bad_cases() {
   return {
       {"wrong format", {R"({"type":"header","format":"other","version":1,"started":"x"})"}, 1, "\"format\""},
-      {"wrong version",
-       {R"({"type":"header","format":"readyscope-recording","version":2,"started":"x"})"},
+      {"newer version",
+       {R"({"type":"header","format":"readyscope-recording","version":3,"started":"x"})"},
        1,
-       "unsupported \"version\" 2"},
+       "unsupported \"version\" 3 (this build reads versions 1 and 2)"},
+      {"payload in version 1", {kHeader, kReadiness, kPayload}, 3,
+       "a payload line in a version-1 recording (payload lines need \"version\":2 in the header)"},
+      {"payload bad base64", {kHeader2, R"({"type":"payload","t_ns":1,"token":2,"dir":"in","offset":0,"data":"aGk"})"},
+       2, "expected \"data\" to be padded base64"},
+      {"payload base64 with unused bits set",
+       {kHeader2, R"({"type":"payload","t_ns":1,"token":2,"dir":"in","offset":0,"data":"aGl="})"}, 2,
+       "padded base64"},
+      {"payload unknown dir", {kHeader2, R"({"type":"payload","t_ns":1,"token":2,"dir":"up","offset":0,"data":""})"},
+       2, "unknown \"dir\" \"up\" (expected in, out)"},
+      {"payload without offset", {kHeader2, kReadiness, R"({"type":"payload","t_ns":1,"token":2,"dir":"in","data":""})"},
+       3, "missing field \"offset\" on a payload line"},
+      {"payload bad peer",
+       {kHeader2, R"({"type":"payload","t_ns":1,"token":2,"dir":"in","offset":0,"data":"","peer":"nowhere"})"}, 2,
+       "expected \"peer\" to be an address"},
+      {"recorder mark not a bool", {kHeader, R"({"type":"note","t_ns":1,"text":"","recorder":1})"}, 2,
+       "expected \"recorder\" to be true or false"},
       {"no header", {kReadiness}, 1, "header"},
       {"missing t_ns",
        {kHeader, kReadiness, R"({"type":"readiness","token":2,"fd":8,"flags":[],"epoll":"0x0"})"},
@@ -733,7 +791,259 @@ class TestRecording : public CoreTest {
     QVERIFY(!loaded->sources.at(lt_token(records)).local.empty());
   }
 
+  // Payload lines: written into a version-2 file, read back as the same chunks in file order
+  // (peers of both kinds, bytes of every value, a chunk longer than one line split), and
+  // written again from what was read: the same file, byte for byte.
+  void payload_round_trip() {
+    Unlink file(temp_path("payload.jsonl"));
+    Unlink again(temp_path("payload-again.jsonl"));
+    std::vector<std::byte> all(256);
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::byte>(i);
+    std::vector<std::byte> big(RecordingWriter::kPayloadLineBytes * 2 + 5);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::byte>(i * 7);
+    std::vector<PayloadChunk> chunks = {
+        chunk(0, 30, Direction::in, byte_vector("hello")),
+        chunk(5, 31, Direction::out, byte_vector("hello")),
+        chunk(10, 32, Direction::in, all),
+        chunk(266, 33, Direction::in, byte_vector("a")),
+        chunk(267, 34, Direction::out, byte_vector("ab")),
+    };
+    chunks[2].peer = net::SocketAddr::parse("[::1]:40312");
+    chunks[3].unix_peer = net::UnixAddr::from_path("/tmp/some.sock");
+    chunks[4].unix_peer = net::UnixAddr::from_abstract_name("abstract-peer");
+    const PayloadChunk long_chunk = chunk(1000, 40, Direction::in, big);
+    const auto rs = every_kind();
+    {
+      RecordingWriterOptions o = overwriting();
+      o.payload = true;
+      o.started = "2026-12-06T00:00:00Z";
+      auto w = RecordingWriter::create(file.path, std::move(o));
+      QVERIFY_OK(w);
+      QVERIFY_OK(w->write(std::span<const Record>(rs.data(), 9)));
+      for (const PayloadChunk& c : chunks) QVERIFY_OK(w->write_payload(2, c));
+      QVERIFY_OK(w->write(std::span<const Record>(rs.data() + 9, rs.size() - 9)));
+      QVERIFY_OK(w->write_payload(5, long_chunk));
+      QCOMPARE(w->payload_lines(), std::uint64_t{chunks.size() + 3});
+      QCOMPARE(w->payload_bytes(), std::uint64_t{5 + 5 + 256 + 1 + 2 + big.size()});
+      QVERIFY_OK(w->close());
+    }
+    const std::string text = read_all(file.path);
+    QVERIFY(text.starts_with(R"({"type":"header","format":"readyscope-recording","version":2,)"));
+    QVERIFY(text.find(R"({"type":"payload","t_ns":30,"token":2,"dir":"in","offset":0,"data":"aGVsbG8="})") !=
+            std::string::npos);
+    QVERIFY(text.find(R"("peer":"[::1]:40312")") != std::string::npos);
+    QVERIFY(text.find(R"("unix_peer":"/tmp/some.sock")") != std::string::npos);
+    QVERIFY(text.find(R"("unix_abstract":"abstract-peer")") != std::string::npos);
+
+    // read_recording: records and chunks in file order; the long chunk as three pieces.
+    OrderSink sink;
+    auto info = read_recording(file.path, sink);
+    QVERIFY2(info, info ? "" : info.error().message().c_str());
+    QCOMPARE(info->version, 2);
+    QCOMPARE(info->payload_lines, std::uint64_t{chunks.size() + 3});
+    QCOMPARE(sink.items.size(), rs.size() + chunks.size() + 3);
+    for (std::size_t i = 0; i < 9; ++i) QVERIFY(sink.items[i].record == rs[i]);
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      const Item& it = sink.items[9 + i];
+      QVERIFY(!it.record);
+      QCOMPARE(it.token, std::uint64_t{2});
+      QVERIFY2(same_chunk(it.chunk, chunks[i]), std::to_string(i).c_str());
+    }
+    std::vector<std::byte> joined;
+    std::uint64_t expect_offset = long_chunk.offset;
+    for (std::size_t i = sink.items.size() - 3; i < sink.items.size(); ++i) {
+      const Item& it = sink.items[i];
+      QVERIFY(!it.record);
+      QCOMPARE(it.token, std::uint64_t{5});
+      QCOMPARE(it.chunk.offset, expect_offset);
+      expect_offset += it.chunk.bytes.size();
+      joined.insert(joined.end(), it.chunk.bytes.begin(), it.chunk.bytes.end());
+    }
+    QVERIFY(joined == big);
+
+    // load_recording keeps them by token.
+    RecordStore store;
+    auto loaded = load_recording(file.path, store);
+    QVERIFY2(loaded, loaded ? "" : loaded.error().message().c_str());
+    QCOMPARE(store_records(store), rs);
+    QCOMPARE(loaded->payload.at(2).size(), chunks.size());
+    for (std::size_t i = 0; i < chunks.size(); ++i) QVERIFY(same_chunk(loaded->payload.at(2)[i], chunks[i]));
+    QCOMPARE(loaded->payload.at(5).size(), std::size_t{3});
+    QCOMPARE(loaded->payload_bytes_cut, std::uint64_t{0});
+
+    // Written again from what was read, in the order it was read: the same bytes.
+    {
+      RecordingWriterOptions o = overwriting();
+      o.payload = true;
+      o.started = info->started;
+      o.note_text = [&](std::uint64_t id) -> std::optional<std::string> { return info->notes.at(id); };
+      o.addresses = [&](std::uint64_t token) -> std::optional<SourceAddresses> {
+        if (auto it = info->sources.find(token); it != info->sources.end()) return it->second;
+        return std::nullopt;
+      };
+      auto w = RecordingWriter::create(again.path, std::move(o));
+      QVERIFY_OK(w);
+      for (const Item& it : sink.items) {
+        if (it.record) QVERIFY_OK(w->write(*it.record));
+        else QVERIFY_OK(w->write_payload(it.token, it.chunk));
+      }
+      QVERIFY_OK(w->close());
+    }
+    QVERIFY(read_all(again.path) == text);
+  }
+
+  // load_recording keeps at most max_payload_bytes of payload: the oldest chunks, of any
+  // source, are dropped and counted.
+  void payload_bound_on_load() {
+    Unlink file(temp_path("payload-bound.jsonl"));
+    {
+      RecordingWriterOptions o = overwriting();
+      o.payload = true;
+      auto w = RecordingWriter::create(file.path, std::move(o));
+      QVERIFY_OK(w);
+      for (std::uint64_t i = 0; i < 10; ++i)
+        QVERIFY_OK(w->write_payload(1 + i % 2, chunk(i * 100, i, Direction::in, std::vector<std::byte>(100))));
+      QVERIFY_OK(w->close());
+    }
+    RecordStore store;
+    RecordingLimits limits;
+    limits.max_payload_bytes = 350;
+    auto loaded = load_recording(file.path, store, limits);
+    QVERIFY2(loaded, loaded ? "" : loaded.error().message().c_str());
+    QCOMPARE(loaded->payload_lines, std::uint64_t{10});
+    QCOMPARE(loaded->payload_bytes_cut, std::uint64_t{700});
+    QCOMPARE(loaded->payload_chunks_cut, std::uint64_t{7});
+    // Chunks 7 (token 2), 8 (token 1), 9 (token 2) are the newest three.
+    QCOMPARE(loaded->payload.at(1).size(), std::size_t{1});
+    QCOMPARE(loaded->payload.at(1).front().offset, std::uint64_t{800});
+    QCOMPARE(loaded->payload.at(2).size(), std::size_t{2});
+    QCOMPARE(loaded->payload.at(2).front().offset, std::uint64_t{700});
+  }
+
+  // Version rules: a writer without payload writes version 1, byte for byte as before; a
+  // version-2 header without payload lines reads; write_payload into a version-1 file is
+  // refused and writes nothing.
+  void versions() {
+    Unlink v1(temp_path("v1.jsonl"));
+    Unlink v2(temp_path("v2.jsonl"));
+    const auto rs = every_kind();
+    for (const bool payload : {false, true}) {
+      RecordingWriterOptions o = overwriting();
+      o.payload = payload;
+      o.started = "2026-01-01T00:00:00Z";
+      auto w = RecordingWriter::create(payload ? v2.path : v1.path, std::move(o));
+      QVERIFY_OK(w);
+      QVERIFY_OK(w->write(rs));
+      if (!payload) {
+        const auto refused = w->write_payload(2, chunk(0, 1, Direction::in, byte_vector("x")));
+        QVERIFY(!refused);
+        QCOMPARE(refused.error().value(), EINVAL);
+      }
+      QVERIFY_OK(w->close());
+    }
+    const std::string t1 = read_all(v1.path);
+    const std::string t2 = read_all(v2.path);
+    QVERIFY(t1.starts_with(kHeader.substr(0, kHeader.find("\"started\""))));
+    QVERIFY(t1.find("payload") == std::string::npos);
+    // The same lines but the version.
+    std::string t2_as_1 = t2;
+    t2_as_1.replace(t2_as_1.find("\"version\":2"), 11, "\"version\":1");
+    QCOMPARE(t2_as_1, t1);
+    for (const std::string* path : {&v1.path, &v2.path}) {
+      RecordStore store;
+      auto loaded = load_recording(*path, store);
+      QVERIFY2(loaded, loaded ? "" : loaded.error().message().c_str());
+      QCOMPARE(loaded->version, path == &v1.path ? 1 : 2);
+      QCOMPARE(store_records(store), rs);
+      QCOMPARE(loaded->payload_lines, std::uint64_t{0});
+    }
+  }
+
+  // read_recording's progress: the file's size, the bytes consumed and the records handed
+  // over; the sink gets every record, in batches of at most kBatch.
+  void progress_counts_the_whole_file() {
+    Unlink file(temp_path("progress.jsonl"));
+    constexpr std::size_t kRecords = 3 * RecordingSink::kBatch + 17;
+    write_readiness_file(file.path, kRecords, /*end_with_stats=*/true);
+    RecordingProgress progress;
+    OrderSink sink;
+    auto info = read_recording(file.path, sink, {}, &progress);
+    QVERIFY2(info, info ? "" : info.error().message().c_str());
+    const std::uint64_t size = read_all(file.path).size();
+    QCOMPARE(progress.bytes_total.load(), size);
+    QCOMPARE(progress.bytes_read.load(), size);
+    QCOMPARE(progress.records.load(), std::uint64_t{kRecords + 1});
+    QCOMPARE(sink.items.size(), kRecords + 1);
+    QVERIFY(sink.batches >= 4);
+    QVERIFY(info->ended_with_stats);
+  }
+
+  // A file whose last line is not stats (the recorder was killed) reads, and says so.
+  void ended_with_stats_false_without_final_stats() {
+    Unlink file(temp_path("no-stats.jsonl"));
+    write_readiness_file(file.path, 10, /*end_with_stats=*/false);
+    OrderSink sink;
+    auto info = read_recording(file.path, sink);
+    QVERIFY2(info, info ? "" : info.error().message().c_str());
+    QCOMPARE(info->records, std::uint64_t{10});
+    QVERIFY(!info->ended_with_stats);
+  }
+
+  // Cancel, set by the sink at its first batch, stops the read at the end of the window it
+  // is in (8 MiB): a file of several windows is not read to its end, and the error says it
+  // was cancelled.
+  void cancel_stops_the_read() {
+    Unlink file(temp_path("cancel.jsonl"));
+    // Long note lines: about 12 MB, two windows, in few records (fast even under ASan).
+    constexpr std::size_t kRecords = 1500;
+    {
+      std::string text = kHeader + "\n";
+      const std::string note = "{\"type\":\"note\",\"t_ns\":1,\"id\":1,\"text\":\"" + std::string(8000, 'n') + "\"}\n";
+      for (std::size_t i = 0; i < kRecords; ++i) text += note;
+      write_file(file.path, text);
+    }
+    RecordingProgress progress;
+    class CancellingSink final : public RecordingSink {
+     public:
+      explicit CancellingSink(RecordingProgress& p) : p_(p) {}
+      void on_records(std::span<const Record> batch) override {
+        records += batch.size();
+        p_.cancel.store(true);
+      }
+      std::uint64_t records = 0;
+
+     private:
+      RecordingProgress& p_;
+    } sink(progress);
+    auto info = read_recording(file.path, sink, {}, &progress);
+    QVERIFY(!info);
+    QVERIFY(info.error().cancelled);
+    QCOMPARE(info.error().what, std::string("cancelled"));
+    QVERIFY(sink.records > 0);
+    QVERIFY2(sink.records < kRecords, std::to_string(sink.records).c_str());
+    QCOMPARE(progress.records.load(), sink.records);
+    QVERIFY(progress.bytes_read.load() < progress.bytes_total.load());
+  }
+
  private:
+  static void write_readiness_file(const std::string& path, std::size_t n, bool end_with_stats) {
+    RecordingWriterOptions o = overwriting();
+    auto w = RecordingWriter::create(path, std::move(o));
+    QVERIFY_OK(w);
+    std::vector<Record> rs(n, make(RecordKind::readiness, 1, 2, 8));
+    for (std::size_t i = 0; i < n; ++i) {
+      rs[i].t_ns = i;
+      rs[i].bits = EPOLLIN;
+    }
+    QVERIFY_OK(w->write(rs));
+    if (end_with_stats) {
+      Record stats = make(RecordKind::stats, n);
+      stats.value = n;
+      QVERIFY_OK(w->write(stats));
+    }
+    QVERIFY_OK(w->close());
+  }
+
   static std::uint64_t lt_token(const std::vector<Record>& rs) {
     for (const Record& r : rs)
       if (r.kind == RecordKind::source_added) return r.token;

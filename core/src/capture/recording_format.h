@@ -8,6 +8,7 @@
 #include <optional>
 #include <string_view>
 
+#include "ready/capture/engine.h"
 #include "ready/capture/record.h"
 
 namespace ready::capture::recording {
@@ -36,6 +37,13 @@ constexpr std::optional<RecordKind> type_from_name(std::string_view name) noexce
   if (!k || is_source_kind(*k)) return std::nullopt;
   return k;
 }
+
+/// A payload line's "dir", by ready::capture::Direction.
+inline constexpr std::array<std::string_view, 2> kDirectionNames = {"in", "out"};
+static_assert(static_cast<int>(Direction::in) == 0 && static_cast<int>(Direction::out) == 1);
+inline constexpr std::string_view kPayloadType = "payload";
+/// The mark of a line a Recorder wrote itself ("recorder":true), not the engine.
+inline constexpr std::string_view kRecorderKey = "recorder";
 
 /// The names of a record's `value` / `value2` fields, by kind ("" = not written); they are
 /// the names of the Record accessors (record.h) for that kind.

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -21,6 +22,7 @@
 
 #include "capture/interest_names.h"
 #include "capture/name_list.h"
+#include "capture/recording_base64.h"
 #include "capture/recording_format.h"
 #include "linux/os.h"
 #include "ready/capture/command.h"
@@ -55,6 +57,8 @@ using recording::value_names;
 enum class Key : std::uint8_t {
   other, type, t_ns, event, token, fd, flags, epoll, op, result, kind, warning, local, peer, text,
   interest, mode, reaction, errno_name, delivered, numeric,
+  // payload lines (version 2) and the Recorder's mark
+  dir, offset, data, unix_peer, unix_abstract, recorder,
 };
 
 template <std::size_t N>
@@ -72,13 +76,16 @@ Key key_of(std::string_view k) noexcept {
       if (is(k, "fd")) return Key::fd;
       if (is(k, "op")) return Key::op;
       return is(k, "id") ? Key::numeric : Key::other;
+    case 3:
+      return is(k, "dir") ? Key::dir : Key::other;  // payload lines only
     case 4:
       if (is(k, "type")) return Key::type;
       if (is(k, "t_ns")) return Key::t_ns;
       if (is(k, "kind")) return Key::kind;
       if (is(k, "peer")) return Key::peer;
       if (is(k, "text")) return Key::text;
-      return is(k, "mode") ? Key::mode : Key::other;
+      if (is(k, "mode")) return Key::mode;
+      return is(k, "data") ? Key::data : Key::other;
     case 5:
       if (is(k, "token")) return Key::token;
       if (is(k, "flags")) return Key::flags;
@@ -89,19 +96,24 @@ Key key_of(std::string_view k) noexcept {
       return is(k, "value") ? Key::numeric : Key::other;
     case 6:
       if (is(k, "result")) return Key::result;
-      return is(k, "read_n") || is(k, "events") ? Key::numeric : Key::other;
+      if (is(k, "read_n") || is(k, "events")) return Key::numeric;
+      return is(k, "offset") ? Key::offset : Key::other;
     case 7:
       if (is(k, "warning")) return Key::warning;
       return is(k, "related") || is(k, "command") || is(k, "dropped") ? Key::numeric : Key::other;
     case 8:
       if (is(k, "interest")) return Key::interest;
       if (is(k, "reaction")) return Key::reaction;
-      return is(k, "bytes_in") || is(k, "produced") ? Key::numeric : Key::other;
+      if (is(k, "bytes_in") || is(k, "produced")) return Key::numeric;
+      return is(k, "recorder") ? Key::recorder : Key::other;
     case 9:
       if (is(k, "delivered")) return Key::delivered;
-      return is(k, "bytes_out") ? Key::numeric : Key::other;
+      if (is(k, "bytes_out")) return Key::numeric;
+      return is(k, "unix_peer") ? Key::unix_peer : Key::other;
     case 10:
       return is(k, "blocked_ns") ? Key::numeric : Key::other;
+    case 13:
+      return is(k, "unix_abstract") ? Key::unix_abstract : Key::other;
     default:
       return Key::other;
   }
@@ -160,6 +172,11 @@ enum Field : std::uint32_t {
   f_value = 1u << 18,
   f_value2 = 1u << 19,
   f_event = 1u << 20,
+  f_dir = 1u << 21,
+  f_offset = 1u << 22,
+  f_data = 1u << 23,
+  f_unix_peer = 1u << 24,
+  f_unix_abstract = 1u << 25,
 };
 
 // True when the document has content after the first value (simdjson 3.0 has no at_end()).
@@ -194,6 +211,7 @@ struct LineParser {
       return std::string("not valid JSON (") + error_message(e) + ")";
     }
     r = Record{};
+    payload_line = false;
     // Nothing of an earlier line carries over: a source line with only "local" has no peer.
     info_local_.clear();
     info_peer_.clear();
@@ -206,6 +224,7 @@ struct LineParser {
     std::uint8_t op = 0, source_kind = 0, warning = 0;
     std::uint8_t event = 0;  // a source line's: index in kSourceEventNames
     std::uint64_t delivered = 0;
+    bool by_recorder = false;
     // Values are collected by name first: which names mean value/value2 depends on "type",
     // which need not come first.
     struct Named {
@@ -241,8 +260,13 @@ struct LineParser {
         case Key::type: {
           if (v.get_string().get(s)) return not_str();
           auto k = type_from_name(s);
-          if (!k) return "unknown \"type\" " + quoted(s);
-          r.kind = *k;
+          if (!k) {
+            // Asked only when the type is not a record's: nothing for files without payload.
+            if (s != recording::kPayloadType) return "unknown \"type\" " + quoted(s);
+            payload_line = true;
+          } else {
+            r.kind = *k;
+          }
           seen |= f_type;
           break;
         }
@@ -390,6 +414,41 @@ struct LineParser {
           named[n_named++] = {key, x};
           break;
         }
+        case Key::dir: {
+          if (v.get_string().get(s)) return not_str();
+          if (s == recording::kDirectionNames[0]) {
+            chunk_.direction = Direction::in;
+          } else if (s == recording::kDirectionNames[1]) {
+            chunk_.direction = Direction::out;
+          } else {
+            return "unknown \"dir\" " + quoted(s) + " (expected " + join(recording::kDirectionNames) + ")";
+          }
+          seen |= f_dir;
+          break;
+        }
+        case Key::offset:
+          if (v.get_uint64().get(chunk_.offset)) return not_u64();
+          seen |= f_offset;
+          break;
+        case Key::data:
+          if (v.get_string().get(s)) return not_str();
+          if (!recording::base64_decode(s, chunk_.bytes)) return "expected \"data\" to be padded base64";
+          seen |= f_data;
+          break;
+        case Key::unix_peer:
+        case Key::unix_abstract: {
+          if (v.get_string().get(s)) return not_str();
+          const bool path = key_of(key) == Key::unix_peer;
+          chunk_.unix_peer = path ? net::UnixAddr::from_path(s) : net::UnixAddr::from_abstract_name(s);
+          if (!chunk_.unix_peer)
+            return "expected \"" + std::string(key) + "\" to be a Unix socket " + (path ? "path" : "name") + " (got " +
+                   quoted(s) + ")";
+          seen |= path ? f_unix_peer : f_unix_abstract;
+          break;
+        }
+        case Key::recorder:
+          if (v.get_bool().get(by_recorder)) return "expected \"recorder\" to be true or false";
+          break;
         case Key::other:
           break;
       }
@@ -399,6 +458,8 @@ struct LineParser {
 
     if (!(seen & f_type)) return "missing field \"type\"";
     if (!(seen & f_t_ns)) return "missing field \"t_ns\"";
+    if (payload_line) return finish_payload(seen, r.t_ns, r.token, info);
+    if (by_recorder && !recheck) ++info.recorder_lines;
     // "type":"source" read as source_added; "event" (before or after it) says which. On
     // other lines an "event" is ignored like any field of another kind.
     if (r.kind == RecordKind::source_added) {
@@ -485,6 +546,28 @@ struct LineParser {
     return {};
   }
 
+  // The fields of a payload line, read into chunk_, checked and handed to the sink.
+  std::string finish_payload(std::uint32_t seen, std::uint64_t t_ns, std::uint64_t token, const RecordingInfo& info) {
+    if (info.version < kRecordingPayloadVersion)
+      return "a payload line in a version-" + std::to_string(info.version) +
+             " recording (payload lines need \"version\":2 in the header)";
+    for (const auto& [bit, name] : {std::pair{f_token, "token"}, std::pair{f_dir, "dir"},
+                                    std::pair{f_offset, "offset"}, std::pair{f_data, "data"}}) {
+      if (!(seen & bit)) return "missing field \"" + std::string(name) + "\" on a payload line";
+    }
+    if ((seen & f_unix_peer) && (seen & f_unix_abstract))
+      return "a payload line with both \"unix_peer\" and \"unix_abstract\"";
+    chunk_.t_ns = t_ns;
+    chunk_.peer.reset();
+    if (seen & f_peer) {
+      chunk_.peer = net::SocketAddr::parse(info_peer_);
+      if (!chunk_.peer) return "expected \"peer\" to be an address like \"127.0.0.1:40312\" (got " + quoted(std::string_view(info_peer_)) + ")";
+    }
+    if (!(seen & (f_unix_peer | f_unix_abstract))) chunk_.unix_peer.reset();
+    payload_token = token;  // the Reader hands chunk_ over, in file order
+    return {};
+  }
+
   // Header line: returns an error text or "".
   std::string parse_header(simdjson::padded_string_view line, RecordingInfo& info) {
     using namespace simdjson;
@@ -514,10 +597,11 @@ struct LineParser {
       } else if (key == "version") {
         std::int64_t ver;
         if (v.get_int64().get(ver)) return "expected \"version\" to be an integer";
-        if (ver != kRecordingVersion) {
-          return "unsupported \"version\" " + std::to_string(ver) + " (this build reads version " +
-                 std::to_string(kRecordingVersion) + ")";
+        if (ver != kRecordingVersion && ver != kRecordingPayloadVersion) {
+          return "unsupported \"version\" " + std::to_string(ver) + " (this build reads versions " +
+                 std::to_string(kRecordingVersion) + " and " + std::to_string(kRecordingPayloadVersion) + ")";
         }
+        info.version = static_cast<int>(ver);
         version_ok = true;
       } else if (key == "started") {
         std::string_view s;
@@ -546,6 +630,10 @@ struct LineParser {
   }
 
   std::string info_local_, info_peer_, text_;
+  PayloadChunk chunk_;        // the payload line being read (its buffer reused)
+  bool payload_line = false;  // the line just parsed was a payload line (chunk_), not a record
+  std::uint64_t payload_token = 0;
+  bool recheck = false;       // a line the stream already took, read again alone: no side effects
   std::unordered_map<std::string, std::uint32_t> peer_ids_;
 };
 
@@ -587,6 +675,14 @@ class Reader {
     last_was_stats_ = r.kind == RecordKind::stats;
     if (batch_.size() == RecordingSink::kBatch) flush();
   }
+  /// The line just parsed: a record, or a payload line (handed over in file order: after the
+  /// records before it).
+  void take(const Record& r) {
+    if (!lp_.payload_line) return push(r);
+    flush();
+    ++info_.payload_lines;
+    sink_.on_payload(lp_.payload_token, lp_.chunk_);
+  }
   void flush() {
     if (batch_.empty()) return;
     sink_.on_records(batch_);
@@ -621,8 +717,10 @@ std::optional<Failure> Reader::one_line(const char* p, std::size_t len, std::siz
     err = lp_.parse_header(view, info_);
   } else {
     Record r;
+    lp_.recheck = !append;
     err = lp_.parse(view, r, info_);
-    if (err.empty() && append) push(r);
+    lp_.recheck = false;
+    if (err.empty() && append) take(r);
   }
   if (!err.empty()) return Failure{line_no, std::move(err)};
   return std::nullopt;
@@ -666,7 +764,7 @@ std::optional<Failure> Reader::lines(const char* begin, const char* const end, c
           stopped = true;
           break;
         }
-        push(r);
+        take(r);
         ++line_no_;
         taken = line_start;
         line_start = le == end ? end : le + 1;
@@ -794,22 +892,53 @@ std::expected<RecordingInfo, RecordingError> read_recording(const std::string& p
 }
 
 namespace {
-/// load_recording's scratch: the store it fills, moved into the caller's only on success.
+/// load_recording's scratch: the store it fills and the payload it keeps, moved into the
+/// caller's only on success.
 class StoreSink final : public RecordingSink {
  public:
-  explicit StoreSink(const StoreLimits& limits) : store(limits) {}
+  StoreSink(const StoreLimits& limits, std::uint64_t max_payload_bytes)
+      : store(limits), max_payload_bytes_(max_payload_bytes) {}
   void on_records(std::span<const Record> batch) override {
     for (const Record& r : batch) store.append(r);
   }
+  void on_payload(std::uint64_t token, const PayloadChunk& chunk) override {
+    payload[token].push_back(chunk);
+    order_.push_back(token);
+    kept_ += chunk.bytes.size();
+    // The oldest chunks go first, whichever source they belong to (a source's chunks are in
+    // file order, so its oldest is the front of its list).
+    while (kept_ > max_payload_bytes_) {
+      auto it = payload.find(order_.front());
+      order_.pop_front();
+      const std::size_t n = it->second.front().bytes.size();
+      kept_ -= n;
+      bytes_cut += n;
+      ++chunks_cut;
+      it->second.pop_front();
+      if (it->second.empty()) payload.erase(it);
+    }
+  }
   RecordStore store;
+  std::unordered_map<std::uint64_t, std::deque<PayloadChunk>> payload;
+  std::uint64_t bytes_cut = 0, chunks_cut = 0;
+
+ private:
+  std::uint64_t max_payload_bytes_;
+  std::uint64_t kept_ = 0;
+  std::deque<std::uint64_t> order_;  // the token of every chunk kept, oldest first
 };
 }  // namespace
 
 std::expected<RecordingInfo, RecordingError> load_recording(const std::string& path, RecordStore& store,
                                                             RecordingLimits limits) {
-  StoreSink sink(store.limits());
+  StoreSink sink(store.limits(), limits.max_payload_bytes);
   auto info = read_recording(path, sink, limits);
-  if (info) store = std::move(sink.store);
+  if (info) {
+    store = std::move(sink.store);
+    info->payload = std::move(sink.payload);
+    info->payload_bytes_cut = sink.bytes_cut;
+    info->payload_chunks_cut = sink.chunks_cut;
+  }
   return info;
 }
 

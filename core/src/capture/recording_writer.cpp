@@ -1,6 +1,8 @@
 // The recording writer: one JSON line per record, built by hand into a large buffer
 // (strings from outside, addresses and note texts, are escaped by nlohmann::json). Format:
 // docs/recording-format.md; what a line holds per kind: recording_format.h.
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <ctime>
@@ -9,6 +11,7 @@
 #include <utility>
 
 #include "capture/interest_names.h"
+#include "capture/recording_base64.h"
 #include "capture/recording_format.h"
 #include "linux/os.h"
 #include "ready/capture/command.h"
@@ -71,6 +74,9 @@ RecordingWriter::RecordingWriter(RecordingWriter&& o) noexcept
       options_(std::move(o.options_)),
       buf_(std::move(o.buf_)),
       records_(o.records_),
+      payload_lines_(o.payload_lines_),
+      payload_bytes_(o.payload_bytes_),
+      flushed_(o.flushed_),
       failed_(o.failed_),
       addresses_(std::move(o.addresses_)) {}
 
@@ -81,6 +87,9 @@ RecordingWriter& RecordingWriter::operator=(RecordingWriter&& o) noexcept {
     options_ = std::move(o.options_);
     buf_ = std::move(o.buf_);
     records_ = o.records_;
+    payload_lines_ = o.payload_lines_;
+    payload_bytes_ = o.payload_bytes_;
+    flushed_ = o.flushed_;
     failed_ = o.failed_;
     addresses_ = std::move(o.addresses_);
   }
@@ -98,7 +107,8 @@ io_result<RecordingWriter> RecordingWriter::create(const std::string& path, Reco
   out += "{\"type\":\"header\",\"format\":";
   put_name(out, kRecordingFormat);
   out += ",\"version\":";
-  put_i64(out, kRecordingVersion);
+  // Version 2 only when payload lines may follow: a version-1 reader opens everything else.
+  put_i64(out, w.options_.payload ? kRecordingPayloadVersion : kRecordingVersion);
   out += ",\"started\":";
   put_string(out, w.options_.started);
   out += ",\"producer\":\"readyscope\"}\n";
@@ -120,7 +130,7 @@ std::string_view RecordingWriter::addresses_field(std::uint64_t token, bool peer
   return peer ? it->second.peer : it->second.local;
 }
 
-void RecordingWriter::append_line(const Record& r) {
+void RecordingWriter::append_line(const Record& r, bool by_recorder) {
   std::string& out = buf_;
   out += "{\"type\":";
   put_name(out, type_name(r.kind));
@@ -228,8 +238,48 @@ void RecordingWriter::append_line(const Record& r) {
     put_key(out, "errno");
     put_name(out, errno_name(r.err));  // "ECONNRESET" or "E<number>": no escaping needed
   }
+  if (by_recorder) {
+    put_key(out, recording::kRecorderKey);
+    out += "true";
+  }
   out += "}\n";
-  if (r.kind == RecordKind::source_removed) addresses_.erase(r.token);  // its last source line
+}
+
+void RecordingWriter::append_payload_line(std::uint64_t token, const PayloadChunk& chunk, std::size_t from,
+                                          std::size_t n) {
+  std::string& out = buf_;
+  out += "{\"type\":";
+  put_name(out, recording::kPayloadType);
+  out += ",\"t_ns\":";
+  put_u64(out, chunk.t_ns);
+  put_key(out, "token");
+  put_u64(out, token);
+  put_key(out, "dir");
+  put_name(out, recording::kDirectionNames[static_cast<std::size_t>(chunk.direction)]);
+  put_key(out, "offset");
+  put_u64(out, chunk.offset + from);
+  if (chunk.peer) {
+    put_key(out, "peer");
+    put_string(out, chunk.peer->to_string());
+  }
+  if (chunk.unix_peer) {
+    if (auto path = chunk.unix_peer->as_pathname()) {
+      put_key(out, "unix_peer");
+      put_string(out, *path);
+    } else if (auto name = chunk.unix_peer->as_abstract_name()) {
+      put_key(out, "unix_abstract");
+      put_string(out, *name);
+    }
+  }
+  put_key(out, "data");
+  out += '"';
+  recording::base64_append(out, std::span<const std::byte>(chunk.bytes).subspan(from, n));
+  out += "\"}\n";
+}
+
+io_result<void> RecordingWriter::flush_if_full() {
+  if (buf_.size() >= kBufferBytes) return flush();
+  return {};
 }
 
 io_result<void> RecordingWriter::write(std::span<const Record> records) {
@@ -237,12 +287,56 @@ io_result<void> RecordingWriter::write(std::span<const Record> records) {
   if (!fd_) return std::unexpected(os_error(EBADF));
   for (const Record& r : records) {
     append_line(r);
+    if (r.kind == RecordKind::source_removed) addresses_.erase(r.token);  // its last source line
     ++records_;
-    if (buf_.size() >= kBufferBytes) {
-      if (auto f = flush(); !f) return f;
-    }
+    if (auto f = flush_if_full(); !f) return f;
   }
   return {};
+}
+
+io_result<bool> RecordingWriter::write_within(const Record& record, std::uint64_t limit, bool by_recorder) {
+  if (failed_) return std::unexpected(failed_);
+  if (!fd_) return std::unexpected(os_error(EBADF));
+  const std::size_t before = buf_.size();
+  append_line(record, by_recorder);
+  if (bytes() > limit) {
+    buf_.resize(before);
+    return false;
+  }
+  if (record.kind == RecordKind::source_removed) addresses_.erase(record.token);
+  ++records_;
+  if (auto f = flush_if_full(); !f) return std::unexpected(f.error());
+  return true;
+}
+
+io_result<void> RecordingWriter::write_payload(std::uint64_t token, const PayloadChunk& chunk) {
+  if (failed_) return std::unexpected(failed_);
+  if (!options_.payload) return std::unexpected(os_error(EINVAL));
+  for (std::size_t from = 0; from < chunk.bytes.size();) {
+    auto n = write_payload_within(token, chunk, from, UINT64_MAX);
+    if (!n) return std::unexpected(n.error());
+    from += *n;
+  }
+  return {};
+}
+
+io_result<std::size_t> RecordingWriter::write_payload_within(std::uint64_t token, const PayloadChunk& chunk,
+                                                             std::size_t from, std::uint64_t limit) {
+  if (failed_) return std::unexpected(failed_);
+  if (!fd_) return std::unexpected(os_error(EBADF));
+  if (!options_.payload) return std::unexpected(os_error(EINVAL));  // a version-1 file has no payload lines
+  if (from >= chunk.bytes.size()) return std::size_t{0};  // nothing left: no empty lines
+  const std::size_t n = std::min(kPayloadLineBytes, chunk.bytes.size() - from);
+  const std::size_t before = buf_.size();
+  append_payload_line(token, chunk, from, n);
+  if (bytes() > limit) {
+    buf_.resize(before);
+    return std::size_t{0};
+  }
+  ++payload_lines_;
+  payload_bytes_ += n;
+  if (auto f = flush_if_full(); !f) return std::unexpected(f.error());
+  return n;
 }
 
 io_result<void> RecordingWriter::flush() {
@@ -252,6 +346,7 @@ io_result<void> RecordingWriter::flush() {
     failed_ = n.error();
     return std::unexpected(failed_);
   }
+  flushed_ += buf_.size();
   buf_.clear();
   return {};
 }

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <deque>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -19,9 +20,13 @@
 
 namespace ready::capture {
 
-/// The value of the header's "format" field, and the version this code writes and reads.
+/// The value of the header's "format" field, and the versions this code writes and reads:
+/// version 1 (records only), and version 2, the same with payload lines, written only when
+/// RecordingWriterOptions::payload is set (so that a reader that knows only version 1, the
+/// last release, still opens every file without payload). docs/recording-format.md, "Versions".
 inline constexpr std::string_view kRecordingFormat = "readyscope-recording";
 inline constexpr int kRecordingVersion = 1;
+inline constexpr int kRecordingPayloadVersion = 2;
 
 /// The addresses of a source, as source lines spell them ("" when it has none).
 struct SourceAddresses {
@@ -44,6 +49,9 @@ struct RecordingWriterOptions {
   /// The address of a datagram action's peer (Record::peer_id), e.g. Engine::peer_text;
   /// written as the action line's "peer". Unset or nullopt: no "peer".
   std::function<std::optional<std::string>(std::uint64_t id)> peer_text;
+  /// Write a version-2 file, which may hold payload lines (write_payload). Without it the
+  /// file is version 1 and write_payload fails with EINVAL.
+  bool payload = false;
 };
 
 /// Writes a recording. Buffered: lines collect in a buffer of kBufferBytes and go to the
@@ -70,23 +78,50 @@ class RecordingWriter {
   /// returns the same error (EBADF once closed).
   io_result<void> write(std::span<const Record> records);
   io_result<void> write(const Record& record) { return write(std::span<const Record>(&record, 1)); }
+  /// Appends `record`'s line only if the file then holds at most `limit` bytes (header and
+  /// buffer included); returns whether it did. Nothing changes when it does not (the
+  /// Recorder's rotation asks this before each line). `by_recorder` marks the line
+  /// `"recorder":true` (a line the Recorder adds, not one the engine produced).
+  io_result<bool> write_within(const Record& record, std::uint64_t limit, bool by_recorder = false);
+  /// Appends payload lines for the bytes one read or write of source `token` moved (format:
+  /// docs/recording-format.md, "payload"): one line per kPayloadLineBytes of `chunk`, each
+  /// with its stream offset. EINVAL unless the writer was created with `payload`.
+  io_result<void> write_payload(std::uint64_t token, const PayloadChunk& chunk);
+  /// As write_payload, for the piece of `chunk` from byte `from` on, only if its line keeps the
+  /// file within `limit` bytes. Returns the bytes written (0: the next line would not fit).
+  io_result<std::size_t> write_payload_within(std::uint64_t token, const PayloadChunk& chunk, std::size_t from,
+                                              std::uint64_t limit);
   /// Writes the buffer to the file.
   io_result<void> flush();
   /// Flushes and closes the file. Idempotent (a second close returns success).
   io_result<void> close();
 
-  /// Records written so far (not counting the header).
+  /// Records written so far (not counting the header or payload lines).
   [[nodiscard]] std::uint64_t records() const noexcept { return records_; }
+  /// Payload lines and the payload bytes they hold, written so far.
+  [[nodiscard]] std::uint64_t payload_lines() const noexcept { return payload_lines_; }
+  [[nodiscard]] std::uint64_t payload_bytes() const noexcept { return payload_bytes_; }
+  /// The size of the file once its buffer is written: every line appended so far.
+  [[nodiscard]] std::uint64_t bytes() const noexcept { return flushed_ + buf_.size(); }
+
+  /// The most payload bytes one payload line holds; a longer chunk is split into lines of
+  /// this much (each with its offset), which keeps a line far below the reader's line limit.
+  static constexpr std::size_t kPayloadLineBytes = 16 * 1024;
 
  private:
   RecordingWriter(OwnedFd fd, RecordingWriterOptions options);
-  void append_line(const Record& r);
+  void append_line(const Record& r, bool by_recorder = false);
+  void append_payload_line(std::uint64_t token, const PayloadChunk& chunk, std::size_t from, std::size_t n);
+  io_result<void> flush_if_full();
   std::string_view addresses_field(std::uint64_t token, bool peer);
 
   OwnedFd fd_;
   RecordingWriterOptions options_;
   std::string buf_;
   std::uint64_t records_ = 0;
+  std::uint64_t payload_lines_ = 0;
+  std::uint64_t payload_bytes_ = 0;
+  std::uint64_t flushed_ = 0;  // bytes written to the file
   std::error_code failed_;
   std::unordered_map<std::uint64_t, SourceAddresses> addresses_;
 };
@@ -108,6 +143,11 @@ struct RecordingLimits {
   std::uint64_t max_file_bytes = std::uint64_t{4} << 30;
   /// Longest line accepted (without its newline).
   std::size_t max_line_bytes = std::size_t{1} << 20;
+  /// Payload bytes load_recording keeps (RecordingInfo::payload), all sources together:
+  /// 256 MiB. Beyond it the oldest chunks (of any source) are dropped, as a store evicts its
+  /// oldest records, and counted (RecordingInfo::payload_bytes_cut). read_recording hands
+  /// every chunk to its sink and does not apply it.
+  std::uint64_t max_payload_bytes = std::uint64_t{256} << 20;
 };
 
 /// What a recording holds besides its records.
@@ -123,6 +163,22 @@ struct RecordingInfo {
   /// the recorder was stopped before it could finish (killed, or the machine went down); the
   /// records read are all there is.
   bool ended_with_stats = false;
+  /// The header's version (kRecordingVersion, or kRecordingPayloadVersion: payload lines may
+  /// follow).
+  int version = kRecordingVersion;
+  /// Record lines marked `"recorder":true`: written by a Recorder (a source repeated at the
+  /// start of a rotated file, the stats line that ends a file, a payload_truncated warning),
+  /// not produced by the engine. `records - recorder_lines` is what the capture produced
+  /// into this file.
+  std::uint64_t recorder_lines = 0;
+  /// Payload lines read (handed to RecordingSink::on_payload).
+  std::uint64_t payload_lines = 0;
+  /// load_recording only: the payload kept, by token, oldest chunk first, at most
+  /// RecordingLimits::max_payload_bytes bytes in all.
+  std::unordered_map<std::uint64_t, std::deque<PayloadChunk>> payload;
+  /// load_recording only: payload bytes (and chunks) dropped to keep within max_payload_bytes.
+  std::uint64_t payload_bytes_cut = 0;
+  std::uint64_t payload_chunks_cut = 0;
 };
 
 /// How far a read_recording has come, and a way to stop it. The reading thread writes the
@@ -149,8 +205,10 @@ class RecordingSink {
   virtual void on_source(std::uint64_t token, const SourceAddresses& addresses) { (void)token, (void)addresses; }
   /// A datagram peer first named by an action line (Record::peer_id -> text).
   virtual void on_peer(std::uint64_t id, const std::string& text) { (void)id, (void)text; }
-  /// A payload line (recordings with payload, docs/recording-format.md): the bytes one read
-  /// or write of source `token` moved.
+  /// A payload line (version-2 recordings, docs/recording-format.md "payload"): bytes one
+  /// read or write of source `token` moved (a longer chunk comes as several lines, each
+  /// its own call). In file order: the records before the line were handed over already
+  /// (in a batch cut short for it). Valid during the call.
   virtual void on_payload(std::uint64_t token, const PayloadChunk& chunk) { (void)token, (void)chunk; }
 
   static constexpr std::size_t kBatch = 4096;

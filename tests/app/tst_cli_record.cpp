@@ -1,0 +1,307 @@
+// --record's file handling (issue 15) against the real binary: --record-payload with a real
+// client, a ring of files (--max-file-size, --max-files), --stop-after-records, and the bad
+// combinations, which exit 2 with one line. --max-file-size's parser in-process.
+#include <QDir>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "peer.h"
+#include "ready/capture/recorder.h"
+#include "ready/capture/recording.h"
+#include "ready/capture/store.h"
+#include "ready_test.h"
+
+using namespace ready;
+using namespace ready::capture;
+using namespace ready::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const QString kApp = QStringLiteral(READYSCOPE_BIN);
+constexpr int kProcessLimitMs = 30000;
+
+/// A headless readyscope whose stdout is read line by line.
+class App {
+ public:
+  explicit App(const QStringList& args) {
+    m_p.setProcessChannelMode(QProcess::SeparateChannels);
+    m_p.start(kApp, QStringList{QStringLiteral("--headless")} + args);
+  }
+  ~App() {
+    if (m_p.state() != QProcess::NotRunning) {
+      m_p.kill();
+      m_p.waitForFinished();
+    }
+  }
+  App(const App&) = delete;
+  App& operator=(const App&) = delete;
+
+  /// Reads stdout until `pred(lines)` holds, the process ends or 20 s pass.
+  bool waitFor(const std::function<bool(const QStringList&)>& pred) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+      while (m_p.canReadLine()) lines << QString::fromLocal8Bit(m_p.readLine()).trimmed();
+      if (pred(lines)) return true;
+      if (std::chrono::steady_clock::now() > deadline || m_p.state() == QProcess::NotRunning) return false;
+      (void)m_p.waitForReadyRead(500);
+    }
+  }
+  /// The listener's address, as printed for token 1.
+  std::optional<net::SocketAddr> listener() {
+    QString where;
+    (void)waitFor([&](const QStringList& ls) {
+      for (const QString& l : ls)
+        if (l.startsWith(QLatin1String("token 1:"))) where = l.section(QStringLiteral(": "), -1);
+      return !where.isEmpty();
+    });
+    return net::SocketAddr::parse(where.toStdString());
+  }
+  /// SIGINT (unless it ended already), then the exit code (-1 if it did not end normally);
+  /// the rest of stdout goes into `lines`.
+  int stop() {
+    if (m_p.state() != QProcess::NotRunning) ::kill(static_cast<pid_t>(m_p.processId()), SIGINT);
+    if (!m_p.waitForFinished(kProcessLimitMs)) return -1;
+    while (m_p.canReadLine()) lines << QString::fromLocal8Bit(m_p.readLine()).trimmed();
+    return m_p.exitStatus() == QProcess::NormalExit ? m_p.exitCode() : -1;
+  }
+  QString err() { return QString::fromLocal8Bit(m_p.readAllStandardError()); }
+
+  QStringList lines;
+
+ private:
+  QProcess m_p;
+};
+
+/// "readyscope: closed FILE (N records)" lines: file -> N, in order.
+std::vector<std::pair<QString, std::uint64_t>> closedFiles(const QStringList& lines) {
+  static const QRegularExpression re(QStringLiteral(R"(^readyscope: closed (.+) \((\d+) records\)$)"));
+  std::vector<std::pair<QString, std::uint64_t>> out;
+  for (const QString& l : lines)
+    if (const auto m = re.match(l); m.hasMatch()) out.emplace_back(m.captured(1), m.captured(2).toULongLong());
+  return out;
+}
+
+/// Sends `message` and reads its echo whole.
+bool echoOnce(int fd, std::string_view message, std::string& got) {
+  for (std::size_t done = 0; done < message.size();) {
+    auto n = plain_send(fd, bytes(message.substr(done)));
+    if (!n) return false;
+    done += *n;
+  }
+  std::array<std::byte, 4096> buf{};
+  for (std::size_t have = 0; have < message.size();) {
+    auto n = plain_recv(fd, std::span<std::byte>(buf).first(std::min(buf.size(), message.size() - have)));
+    if (!n || *n == 0) return false;
+    for (std::size_t i = 0; i < *n; ++i) got += static_cast<char>(buf[i]);
+    have += *n;
+  }
+  return true;
+}
+
+}  // namespace
+
+class TestCliRecord : public CoreTest {
+  Q_OBJECT
+
+ private slots:
+  // --record-payload: the bytes a real client sent and got back are in the recording, per
+  // direction and in order, on the accepted stream's token.
+  void payloadOfAnEchoCapture() {
+    QTemporaryDir dir;
+    const QString rec = dir.filePath(QStringLiteral("cap.jsonl"));
+    App app({"--listen", "127.0.0.1:0", "--reaction", "echo", "--record", rec, "--record-payload"});
+    const auto addr = app.listener();
+    QVERIFY(addr);
+    std::string sent, received;
+    {
+      auto client = plain_connect(*addr);
+      QVERIFY_OK(client);
+      for (int i = 0; i < 20; ++i) {
+        const std::string msg = "hello " + std::to_string(i) + "\n" + std::string(static_cast<std::size_t>(i) * 50, 'x');
+        sent += msg;
+        QVERIFY(echoOnce(client->get(), msg, received));
+      }
+    }
+    QCOMPARE(received, sent);
+    // Every echo was answered, so its records are in the ring or drained: the stop drains the
+    // rest and fetches their payload before the file is closed.
+    const int code = app.stop();
+    QVERIFY2(code == 0, qPrintable(app.err()));
+    const auto closed = closedFiles(app.lines);
+    QCOMPARE(closed.size(), std::size_t{1});
+    QCOMPARE(closed[0].first, rec);
+
+    RecordStore store;
+    auto info = load_recording(rec.toStdString(), store);
+    QVERIFY2(info, info ? "" : info.error().message().c_str());
+    QCOMPARE(info->version, 2);
+    QCOMPARE(info->records, closed[0].second);
+    QVERIFY(info->ended_with_stats);
+    std::uint64_t stream = 0;
+    for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i) {
+      const Record r = store.at(i);
+      if (r.kind == RecordKind::source_added && r.source_kind() == SourceKind::tcp_stream) stream = r.token;
+    }
+    QVERIFY(stream != 0);
+    std::string in, out;
+    for (const PayloadChunk& c : info->payload.at(stream))
+      for (const std::byte b : c.bytes) (c.direction == Direction::in ? in : out) += static_cast<char>(b);
+    QCOMPARE(in, sent);
+    QCOMPARE(out, received);
+  }
+
+  // --max-file-size 64k --max-files 3: more files are written and closed (each name printed),
+  // three are left, the newest, each a complete recording within the size plus its last line.
+  void rotationLeavesThreeCompleteFiles() {
+    QTemporaryDir dir;
+    const QString rec = dir.filePath(QStringLiteral("rot.jsonl"));
+    App app({"--listen", "127.0.0.1:0", "--reaction", "echo", "--record", rec, "--max-file-size", "64k", "--max-files",
+             "3"});
+    const auto addr = app.listener();
+    QVERIFY(addr);
+    const std::uint64_t limit = 64 * 1024;
+    {
+      auto client = plain_connect(*addr);
+      QVERIFY_OK(client);
+      std::string got;
+      // Each echo is a few records of about 100 bytes: enough for five files and more.
+      for (int i = 0; i < 1500; ++i) QVERIFY(echoOnce(client->get(), "0123456789", got));
+    }
+    const int code = app.stop();
+    QVERIFY2(code == 0, qPrintable(app.err()));
+    const auto closed = closedFiles(app.lines);
+    QVERIFY2(closed.size() >= 5, qPrintable(app.lines.join(u'\n')));
+    const QStringList left = QDir(dir.path()).entryList(QDir::Files, QDir::Name);
+    QCOMPARE(left.size(), 3);
+    static const QRegularExpression name(QStringLiteral(R"(^rot_(\d{5})_\d{14}\.jsonl$)"));
+    for (std::size_t i = 0; i < closed.size(); ++i) {
+      const QString base = QFileInfo(closed[i].first).fileName();
+      const auto m = name.match(base);
+      QVERIFY2(m.hasMatch(), qPrintable(base));
+      QCOMPARE(m.captured(1).toULongLong(), i + 1);
+      QCOMPARE(left.contains(base), i + 3 >= closed.size());
+    }
+    for (std::size_t i = closed.size() - 3; i < closed.size(); ++i) {
+      const std::string path = closed[i].first.toStdString();
+      RecordStore store;
+      auto info = load_recording(path, store);
+      QVERIFY2(info, info ? "" : info.error().message().c_str());
+      QCOMPARE(info->records, closed[i].second);
+      QVERIFY(info->ended_with_stats);
+      QFile f(closed[i].first);
+      QVERIFY(f.open(QIODevice::ReadOnly));
+      const QList<QByteArray> lines = f.readAll().split('\n');
+      QVERIFY(lines.size() >= 3 && lines.back().isEmpty());
+      const auto lastLine = static_cast<std::uint64_t>(lines[lines.size() - 2].size() + 1);
+      QVERIFY2(static_cast<std::uint64_t>(f.size()) <= limit + lastLine, qPrintable(closed[i].first));
+      // A file after the first opens with the sources still open (the listener), marked.
+      QVERIFY(lines[1].contains(R"("type":"source")") && lines[1].contains(R"("recorder":true)"));
+    }
+  }
+
+  // --stop-after-records N ends the run by itself, with N records and a closing stats line.
+  void stopAfterRecords() {
+    QTemporaryDir dir;
+    const QString rec = dir.filePath(QStringLiteral("stop.jsonl"));
+    App app({"--listen", "127.0.0.1:0", "--reaction", "echo", "--record", rec, "--stop-after-records", "40"});
+    const auto addr = app.listener();
+    QVERIFY(addr);
+    {
+      auto client = plain_connect(*addr);
+      QVERIFY_OK(client);
+      std::string got;
+      // Until the run stops by itself: then the echo fails (reset or end of file).
+      for (int i = 0; i < 1000 && echoOnce(client->get(), "ping", got); ++i) {
+      }
+    }
+    QVERIFY(app.waitFor([](const QStringList& ls) {
+      return std::any_of(ls.begin(), ls.end(), [](const QString& l) { return l.contains("--stop-after-records 40 reached"); });
+    }));
+    QCOMPARE(app.stop(), 0);
+    RecordStore store;
+    auto info = load_recording(rec.toStdString(), store);
+    QVERIFY2(info, info ? "" : info.error().message().c_str());
+    QCOMPARE(info->records, std::uint64_t{41});
+    QCOMPARE(info->recorder_lines, std::uint64_t{1});
+    QVERIFY(info->ended_with_stats);
+  }
+
+  void badCombinationsExitTwo_data() {
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("message");
+    const QStringList listen{"--headless", "--listen", "127.0.0.1:0"};
+    QTest::newRow("max-files without record") << listen + QStringList{"--max-files", "3"}
+                                              << "--max-files needs --record FILE";
+    QTest::newRow("payload without record") << listen + QStringList{"--record-payload"}
+                                            << "--record-payload needs --record FILE";
+    QTest::newRow("stop without record") << listen + QStringList{"--stop-after-records", "5"}
+                                         << "--stop-after-records needs --record FILE";
+    QTest::newRow("max-files without size") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-files", "3"}
+                                            << "--max-files needs --max-file-size";
+    QTest::newRow("size too small") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "1k"}
+                                    << "--max-file-size '1k': expected a size of at least 64k";
+    QTest::newRow("size not a size") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "10x"}
+                                     << "--max-file-size '10x': expected";
+    QTest::newRow("zero files") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "1M",
+                                                        "--max-files", "0"}
+                                << "--max-files '0': expected a number of files from 1";
+    QTest::newRow("zero records") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--stop-after-records", "0"}
+                                  << "--stop-after-records '0': expected a number of records";
+    QTest::newRow("option as value") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size",
+                                                             "--max-files"}
+                                     << "--max-file-size: expected SIZE, got the option";
+  }
+  void badCombinationsExitTwo() {
+    QFETCH(QStringList, args);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    args.replaceInStrings(QStringLiteral("@DIR@"), dir.path());
+    QProcess p;
+    p.start(kApp, args);
+    QVERIFY(p.waitForFinished(kProcessLimitMs));
+    QCOMPARE(p.exitCode(), 2);
+    const QString err = QString::fromLocal8Bit(p.readAllStandardError());
+    QVERIFY2(err.startsWith(QStringLiteral("readyscope: ") + message), qPrintable(err));
+    QCOMPARE(err.count(u'\n'), 1);
+    QVERIFY(QDir(dir.path()).entryList(QDir::Files).isEmpty());  // nothing was opened
+  }
+
+  void parseSize_data() {
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<qulonglong>("bytes");  // 0: refused
+    QTest::newRow("bytes") << "65536" << 65536ULL;
+    QTest::newRow("k") << "100k" << 102400ULL;
+    QTest::newRow("K") << "100K" << 102400ULL;
+    QTest::newRow("M") << "3M" << 3ULL * 1024 * 1024;
+    QTest::newRow("G") << "2G" << 2ULL * 1024 * 1024 * 1024;
+    QTest::newRow("empty") << "" << 0ULL;
+    QTest::newRow("suffix only") << "k" << 0ULL;
+    QTest::newRow("zero") << "0k" << 0ULL;
+    QTest::newRow("sign") << "+5k" << 0ULL;
+    QTest::newRow("space") << " 5k" << 0ULL;
+    QTest::newRow("fraction") << "1.5M" << 0ULL;
+    QTest::newRow("lower m") << "5m" << 0ULL;
+    QTest::newRow("two suffixes") << "5kk" << 0ULL;
+    QTest::newRow("overflow") << "99999999999999999G" << 0ULL;
+  }
+  void parseSize() {
+    QFETCH(QString, text);
+    QFETCH(qulonglong, bytes);
+    const auto got = readyscope::parseSize(text);
+    QCOMPARE(got.value_or(0), std::uint64_t{bytes});
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCliRecord)
+#include "tst_cli_record.moc"
