@@ -227,6 +227,23 @@ void paint_selection(QPainter& p, const QRect& plot, QPoint pos, const QPalette&
   p.drawEllipse(pos, 7, 7);
 }
 
+void paint_play_head(QPainter& p, const TimelineLayout& l, int x, const QPalette& palette) {
+  const QColor head(kPlayHeadColour);
+  const QColor halo = palette.color(QPalette::Base);
+  p.save();
+  p.setRenderHint(QPainter::Antialiasing, true);
+  p.fillRect(QRect(x - 2, l.plot.top(), 5, l.plot.height()), halo);
+  p.fillRect(QRect(x - 1, l.plot.top(), 2, l.plot.height()), head);
+  // The handle: a triangle pointing down at the lanes, in the axis row.
+  const int h = std::max(6, l.axis.height() / 2);
+  const int y = l.plot.top();
+  const QPolygon handle({QPoint(x - h / 2 - 1, y - h), QPoint(x + h / 2 + 1, y - h), QPoint(x, y)});
+  p.setPen(QPen(halo, 1));
+  p.setBrush(head);
+  p.drawPolygon(handle);
+  p.restore();
+}
+
 void paint_range(QPainter& p, const QRect& plot, const TimeScale& s, int from, int to, bool measure,
                  const capture::RecordStore& store, const QPalette& palette, const QFont& font) {
   const int xa = std::clamp(std::min(from, to), plot.left(), plot.right());

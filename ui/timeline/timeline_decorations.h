@@ -45,6 +45,12 @@ void paint_markers(QPainter& p, const TimelineLayout& l, const TimeScale& s,
                    const QFont& font);
 /// The selected record, drawn at `pos`: a line through the lanes and a ring.
 void paint_selection(QPainter& p, const QRect& plot, QPoint pos, const QPalette& palette);
+/// The replay head's colour: a magenta outside the readiness kinds' Okabe-Ito colours, with
+/// a contrast of at least 3:1 on both the light and the dark theme's base.
+inline constexpr QRgb kPlayHeadColour = 0xffe6007e;
+/// The replay head at widget column `x`: a 2-px line through the lanes and a downward
+/// handle on the axis, outlined in the base colour so it stands out over marks.
+void paint_play_head(QPainter& p, const TimelineLayout& l, int x, const QPalette& palette);
 /// A dragged range between the widget xs `from` and `to`; with `measure`, a box with its
 /// duration, the records in it and their rate.
 void paint_range(QPainter& p, const QRect& plot, const TimeScale& s, int from, int to, bool measure,

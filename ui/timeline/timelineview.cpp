@@ -38,6 +38,7 @@ void TimelineView::setData(const capture::RecordStore* store, const LaneIndex* i
   m_store = store;
   m_index = index;
   m_selected.reset();
+  m_playHead.reset();
   m_firstRow = 0;
   m_zoom = ZoomStack(dataWindow());
   m_fullRange = true;
@@ -119,6 +120,7 @@ void TimelineView::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
   m_zoom.set_full(dataWindow());
   if (m_follow) applyView(live_window(dataWindow(), m_view, m_fullRange), false);
   if (m_selected && m_store && *m_selected < m_store->begin_index()) m_selected.reset();
+  if (m_playHead && m_store && *m_playHead < m_store->begin_index()) m_playHead.reset();
   update();
 }
 
@@ -131,6 +133,23 @@ void TimelineView::selectRecord(std::uint64_t index) {
   m_selected = index;
   const std::uint64_t t = m_store->time_at(index);
   if (t < m_view.t0 || t >= m_view.t1) applyView(centred_on(m_view, t), true);
+  update();
+}
+
+void TimelineView::setPlayHead(std::optional<std::uint64_t> index) {
+  if (index && (!m_store || *index < m_store->begin_index() || *index >= m_store->end_index())) index.reset();
+  m_playHead = index;
+  if (index) {
+    const std::uint64_t t = m_store->time_at(*index);
+    const std::uint64_t span = m_view.span(), margin = span / 10;
+    if (t >= m_view.t1) {
+      const std::uint64_t t0 = t > margin ? t - margin : 0;
+      applyView({t0, t0 + span}, true);
+    } else if (t < m_view.t0) {
+      const std::uint64_t t0 = t > span - margin ? t - (span - margin) : 0;
+      applyView({t0, t0 + span}, true);
+    }
+  }
   update();
 }
 
@@ -275,6 +294,10 @@ void TimelineView::paintOverlays(QPainter& p, const TimelineLayout& l, const Tim
   paint_markers(p, l, s, m_index->markers(), rows, palette(), font());
   if (m_selected) {
     if (const auto pos = recordPosition(*m_selected)) paint_selection(p, plot, *pos, palette());
+  }
+  if (m_playHead && *m_playHead >= m_store->begin_index() && *m_playHead < m_store->end_index()) {
+    const std::uint64_t t = m_store->time_at(*m_playHead);
+    if (t >= m_view.t0 && t < m_view.t1) paint_play_head(p, l, column_of(s, t), palette());
   }
   if (m_drag != Drag::none || m_measureShown)
     paint_range(p, plot, s, m_dragFrom.x(), m_dragTo.x(), m_drag == Drag::measure || m_measureShown, *m_store,

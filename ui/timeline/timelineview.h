@@ -41,7 +41,8 @@ namespace ready::ui {
 /// scroll lanes. Any zoom or pan by hand stops following live. Following live keeps the
 /// span (or the whole capture, after a reset) and puts the newest record 1/32 of the width
 /// left of the right edge. Hover shows the record under
-/// the cursor; a click selects it and emits recordClicked.
+/// the cursor; a click selects it and emits recordClicked. The replay head, when set, is a
+/// magenta line with a handle on the axis (setPlayHead).
 ///
 /// The legend takes one row, or two when the width cannot hold every key beside the live /
 /// paused state (the readiness kinds stay on the first row; the interest key is left out
@@ -95,6 +96,14 @@ class TimelineView : public QWidget {
   /// (same span). Unknown indices clear the selection.
   void selectRecord(std::uint64_t index);
   [[nodiscard]] std::optional<std::uint64_t> selectedRecord() const noexcept { return m_selected; }
+
+  /// The replay head (see PlayHead) at the record at global index `index`, drawn as a line
+  /// through the lanes at its time with a handle on the axis (nullopt: none). When its time
+  /// is out of view the view moves, keeping its span, so that the head is a tenth of the
+  /// span inside the edge it left by (playing forward it lands near the left edge and has
+  /// the width to run through). Costs O(1) besides the repaint.
+  void setPlayHead(std::optional<std::uint64_t> index);
+  [[nodiscard]] std::optional<std::uint64_t> playHead() const noexcept { return m_playHead; }
 
   /// Text shown in the plot while there is no source lane (lines separated by '\n'); empty
   /// (the default) shows nothing. The window uses it to tell a new user how to start.
@@ -181,6 +190,7 @@ class TimelineView : public QWidget {
   TimeWindow m_pausedData;
   int m_firstRow = 0;
   std::optional<std::uint64_t> m_selected;
+  std::optional<std::uint64_t> m_playHead;
   Drag m_drag = Drag::none;
   QPoint m_dragFrom, m_dragTo;
   bool m_measureShown = false;

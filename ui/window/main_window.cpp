@@ -44,6 +44,7 @@
 #include "panels/log_table.h"
 #include "panels/new_source_dialog.h"
 #include "panels/rates_view.h"
+#include "panels/replay_bar.h"
 #include "panels/source_actions.h"
 #include "ready/capture/recording.h"
 #include "models/record_format.h"
@@ -152,6 +153,7 @@ MainWindow::MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent)
 
   session_->add_consumer(CaptureSession::Stage::views, this);
   connect(session_.get(), &CaptureSession::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
+  connectReplay();
   restoreSettings();
 }
 
@@ -261,7 +263,15 @@ void MainWindow::buildCentre() {
 
   auto* split = new QSplitter(Qt::Vertical);
   split->setObjectName(QStringLiteral("centreSplitter"));
-  split->addWidget(timeline_);
+  // Replay: the play head's bar right under the timeline it moves over.
+  replay_ = new ReplayBar(session_->store(), this);
+  auto* timelinePane = new QWidget;
+  auto* timelineLayout = new QVBoxLayout(timelinePane);
+  timelineLayout->setContentsMargins(0, 0, 0, 0);
+  timelineLayout->setSpacing(0);
+  timelineLayout->addWidget(timeline_, 1);
+  timelineLayout->addWidget(replay_);
+  split->addWidget(timelinePane);
   split->addWidget(bottom_tabs_);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
@@ -299,6 +309,42 @@ void MainWindow::focusRecord(std::uint64_t index) {
     log_view_->selectRow(row);
     log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtCenter);
   }
+}
+
+void MainWindow::connectReplay() {
+  // The bar's keys work where the timeline or the log has the focus (and on the bar itself).
+  for (QAction* a : replay_->actions()) {
+    if (a->shortcut().isEmpty()) continue;
+    timeline_->addAction(a);
+    log_view_->addAction(a);
+  }
+  connect(replay_, &ReplayBar::navigated, this, [this] {
+    // A live capture's past holds still while it is replayed.
+    if (session_->is_live() && !act_pause_->isChecked()) act_pause_->setChecked(true);
+  });
+  connect(replay_, &ReplayBar::recordReached, this, [this](std::uint64_t index) {
+    timeline_->setPlayHead(index);  // first: the view moves by pages, focusRecord then need not centre
+    focusRecord(index);
+  });
+  connect(replay_, &ReplayBar::liveEndReached, this, [this] {
+    if (!session_->is_live()) return;
+    act_pause_->setChecked(false);
+    act_follow_->setChecked(true);
+    log_model_->followLatest();
+  });
+  connect(this, &MainWindow::sourceSelected, replay_, &ReplayBar::setSelectedToken);
+  // A record selected by hand is where the next step starts (the head's line moves there
+  // once the bar was used).
+  const auto follow = [this](std::uint64_t index) {
+    if (!replay_->playHead().placeQuietly(index)) return;
+    if (timeline_->playHead()) timeline_->setPlayHead(index);
+  };
+  // The bar is the context: it goes first when the window tears its centre down.
+  connect(timeline_, &TimelineView::recordClicked, replay_, follow);
+  connect(log_view_->selectionModel(), &QItemSelectionModel::currentRowChanged, replay_,
+          [this, follow](const QModelIndex& cur) {
+            if (const auto at = cur.isValid() ? log_model_->storeIndexAt(cur.row()) : std::nullopt) follow(*at);
+          });
 }
 
 void MainWindow::buildDocks() {
@@ -600,6 +646,7 @@ void MainWindow::take_frame(const Frame& frame) {
   delivering_ = false;
   inspector_->onFrame(begin, end, evicted_to);
   rates_->onFrame(begin, end, evicted_to);
+  replay_->onFrame();
   if (const SourceRow* src = selected_token_ ? session_->sources().find(selected_token_) : nullptr)
     actions_->setClosed(src->is_closed());
   // Engine errors from the new records (a refused connect, a reset, EMFILE...) reach the

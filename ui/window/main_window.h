@@ -26,6 +26,7 @@ class Inspector;
 class LaneIndex;
 class LessonsPanel;
 class RatesView;
+class ReplayBar;
 class SourceActions;
 class SourceTable;
 class SourcesModel;
@@ -47,6 +48,10 @@ enum class Theme { system, light, dark };
 ///  - bottom dock: the warnings list (every pitfall warning, each linking to its lesson).
 /// Selection is shared: selecting a source in the table, clicking a mark on the timeline or
 /// a row of the log selects the same source (and record) everywhere.
+/// Under the timeline, the replay bar steps and plays the capture's records (ReplayBar):
+/// each move of its head focuses the record (focusRecord) and draws the head on the
+/// timeline; using it on a live capture pauses the view; a record selected by hand is where
+/// the next step starts.
 /// Window geometry, dock layout, theme and recent addresses persist in QSettings
 /// ("ReadyScope", "readyscope").
 ///
@@ -67,6 +72,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   [[nodiscard]] CaptureSession& session() const noexcept { return *session_; }
   [[nodiscard]] Bridge& bridge() const noexcept { return session_->bridge(); }
   [[nodiscard]] TimelineView* timeline() const noexcept { return timeline_; }
+  /// The replay bar under the timeline (its PlayHead steps and plays the capture's records).
+  [[nodiscard]] ReplayBar* replayBar() const noexcept { return replay_; }
   [[nodiscard]] SourcesModel* sourcesModel() const noexcept { return sources_model_; }
   [[nodiscard]] QTableView* sourcesView() const noexcept { return sources_view_; }
   [[nodiscard]] EventLogModel* eventLogModel() const noexcept { return log_model_; }
@@ -124,6 +131,9 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   void openScenario();
   void showShortcuts();
   void showAbout();
+  /// Replay: the bar's keys, its moves to focusRecord and the play head line, pausing a
+  /// live view while the user replays its past.
+  void connectReplay();
   QString laneLabel(std::uint64_t token) const;
 
   std::unique_ptr<CaptureSession> session_;
@@ -147,6 +157,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   QTabWidget* bottom_tabs_ = nullptr;
   LessonsPanel* lessons_ = nullptr;
   WarningsPanel* warnings_ = nullptr;
+  ReplayBar* replay_ = nullptr;
 
   QLabel* st_rate_ = nullptr;
   QLabel* st_total_ = nullptr;
