@@ -7,6 +7,9 @@
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QHBoxLayout>
@@ -51,6 +54,7 @@
 #include "panels/warnings_panel.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
+#include "window/open_recording.h"
 
 namespace ready::ui {
 
@@ -147,6 +151,7 @@ MainWindow::MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent)
   buildDocks();
   buildActions();
   buildStatusBar();
+  setAcceptDrops(true);
 
   session_->add_consumer(CaptureSession::Stage::views, this);
   connect(session_.get(), &CaptureSession::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
@@ -174,7 +179,8 @@ void MainWindow::buildCentre() {
       tr("No sources yet.\n\n"
          "File > New source… (Ctrl+N) opens a listener, a connection, a pipe, an eventfd or a timer;\n"
          "Help > Lessons (F2) plays the built-in lessons step by step;\n"
-         "File > Open scenario… (Ctrl+O) plays a scenario file.\n\n"
+         "File > Open scenario… (Ctrl+Shift+O) plays a scenario file;\n"
+         "File > Open recording… (Ctrl+O) or a file dropped here opens a recording.\n\n"
          "Or start with live sources:  readyscope --listen 127.0.0.1:7000 --reaction echo\n"
          "and talk to it with  nc 127.0.0.1 7000"));
 
@@ -410,6 +416,7 @@ bool MainWindow::showLesson(const QString& name) {
 void MainWindow::buildActions() {
   auto* file = menuBar()->addMenu(tr("&File"));
   auto* newMenu = file->addMenu(tr("&New source"));
+  new_menu_ = newMenu;
   const std::pair<SourceKind, QString> kinds[] = {
       {SourceKind::tcp_listener, tr("TCP &listener…")}, {SourceKind::tcp_stream, tr("TCP &connect…")},
       {SourceKind::udp, tr("&UDP socket…")},             {SourceKind::unix_listener, tr("Unix listener…")},
@@ -424,9 +431,13 @@ void MainWindow::buildActions() {
   newAny->setObjectName(QStringLiteral("actionNewSource"));
   newAny->setShortcut(QKeySequence::New);
   connect(newAny, &QAction::triggered, this, [this] { newSource(-1); });
-  QAction* openScenarioAct = file->addAction(tr("&Open scenario…"));
-  openScenarioAct->setShortcut(QKeySequence::Open);
+  act_new_ = newAny;
+  // File > Open recording… (Ctrl+O) and Open recent (window/open_recording.cpp).
+  add_recording_actions(*file, *this);
+  QAction* openScenarioAct = file->addAction(tr("Open &scenario…"));
+  openScenarioAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   connect(openScenarioAct, &QAction::triggered, this, &MainWindow::openScenario);
+  act_open_scenario_ = openScenarioAct;
   QAction* save = file->addAction(tr("Save &recording as…"));
   save->setShortcut(QKeySequence::Save);
   connect(save, &QAction::triggered, this, &MainWindow::saveRecording);
@@ -439,6 +450,7 @@ void MainWindow::buildActions() {
   QAction* note = capture->addAction(tr("Add &note…"));
   note->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
   connect(note, &QAction::triggered, this, &MainWindow::addNote);
+  act_note_ = note;
   // The selected source's operations (the same actions as the inspector's buttons; only
   // those of its kind show; Close is Ctrl+W).
   capture->addSection(tr("Selected source"));
@@ -597,7 +609,7 @@ void MainWindow::take_frame(const Frame& frame) {
   inspector_->onFrame(begin, end, evicted_to);
   rates_->onFrame(begin, end, evicted_to);
   if (const SourceRow* src = selected_token_ ? session_->sources().find(selected_token_) : nullptr)
-    actions_->setClosed(src->is_closed());
+    actions_->setClosed(read_only_ || src->is_closed());
   // Engine errors from the new records (a refused connect, a reset, EMFILE...) reach the
   // status bar; the log shows them too.
   const auto& store = session_->store();
@@ -670,7 +682,7 @@ void MainWindow::selectSource(std::uint64_t token) {
     inspector_->setSource(token, src->kind, laneLabel(token));
   else
     inspector_->setSource(0, SourceKind::tcp_stream, QString());
-  actions_->setClosed(src && src->is_closed());
+  actions_->setClosed(read_only_ || (src && src->is_closed()));
   emit sourceSelected(token);
 }
 
@@ -847,6 +859,44 @@ void MainWindow::saveSettings() {
 void MainWindow::closeEvent(QCloseEvent* event) {
   saveSettings();
   event->accept();
+}
+
+// ---- recordings ----
+
+void MainWindow::setReadOnly(const QString& why) {
+  if (read_only_) return;
+  read_only_ = true;
+  QList<QAction*> off = {act_new_, act_note_, act_open_scenario_};
+  off += new_menu_->actions();
+  for (const InspectorAction a : SourceActions::all()) off.push_back(actions_->action(a));
+  for (QAction* a : off) {
+    a->setEnabled(false);
+    a->setToolTip(why);
+  }
+  new_menu_->setToolTip(why);
+  actions_->setClosed(true);
+  inspector_->sendEdit()->setEnabled(false);
+  inspector_->sendEdit()->setToolTip(why);
+  // Interest boxes, mode and reaction: nothing to submit them to.
+  sources_view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  sources_view_->setItemDelegate(read_only_delegate(sources_view_));
+  for (int c = 0; c < sources_model_->columnCount(); ++c) sources_view_->setItemDelegateForColumn(c, nullptr);
+  lessons_->setToolTip(tr("%1 Lessons play on a live capture.").arg(why));
+  // The engine's figures mean nothing for a file.
+  for (QLabel* l : {st_rate_, st_dropped_, st_ring_, st_poll_}) l->hide();
+  timeline_->setEmptyHint(tr("No sources in this recording (yet)."));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (recording_drop_path(event->mimeData())) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  const auto path = recording_drop_path(event->mimeData());
+  if (!path) return;
+  event->acceptProposedAction();
+  // After the drop returns: the drag source is not kept waiting by the new window's load.
+  QTimer::singleShot(0, this, [this, p = *path] { open_recording_in_new_window(p, this); });
 }
 
 }  // namespace ready::ui
