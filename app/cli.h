@@ -53,11 +53,13 @@ struct HeadlessPlan {
   std::optional<std::string> png_path;
   int png_width = 1600;
   int png_height = 900;
+  /// A recording to open (the window: read-only, in a window of its own): `readyscope FILE`.
+  std::optional<std::string> open_path;
 };
 
 struct Invocation {
   enum class Mode {
-    window,    ///< the main window, with the plan's sources or scenario (none: empty)
+    window,    ///< the main window, with the plan's sources or scenario (none: empty), or open_path
     headless,  ///< --headless
   };
   Mode mode = Mode::window;

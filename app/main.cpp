@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "headless.h"
 #include "window/main_window.h"
+#include "window/open_recording.h"
 #include "window/timeline_png.h"
 #include "models/lessons.h"
 #include "plan.h"
@@ -76,7 +77,27 @@ class StartupProbe : public QObject {
   bool done_ = false;
 };
 
+/// `readyscope FILE.jsonl` (or --open FILE): the recording in a read-only window. A file
+/// that cannot be opened: one line, exit 2; one that turns out bad while reading: the dialog.
+int run_recording_window(const std::string& path) {
+  const QString file = QString::fromStdString(path);
+  if (const QString why = ready::ui::unreadable_reason(file); !why.isEmpty()) {
+    QTextStream(stderr) << "readyscope: " << why << '\n';
+    return readyscope::kExitUsage;
+  }
+  auto window = ready::ui::make_recording_window(file);
+  if (!window) {
+    QTextStream(stderr) << "readyscope: " << file << ": cannot start reading: "
+                        << QString::fromStdString(window.error().message()) << '\n';
+    return readyscope::kExitRuntime;
+  }
+  ready::ui::remember_recording(file);
+  (*window)->show();
+  return QApplication::exec();
+}
+
 int run_window(const readyscope::HeadlessPlan& plan) {
+  if (plan.open_path) return run_recording_window(*plan.open_path);
   QTextStream err(stderr);
   std::optional<ready::capture::Scenario> scenario;
   if (plan.scenario) {
