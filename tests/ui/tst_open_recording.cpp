@@ -3,7 +3,11 @@
 // shows the same sources, lanes and log rows; bad files, cancel, a file without its final
 // stats line, and the read-only window.
 #include <QAction>
+#include <QDragEnterEvent>
+#include <QDropEvent>
 #include <QLabel>
+#include <QMimeData>
+#include <QUrl>
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QPushButton>
@@ -384,6 +388,44 @@ class TestOpenRecording : public CoreTest {
     QVERIFY(w->sourcesView()->itemDelegateForIndex(box)->editorEvent(nullptr, w->sourcesModel(), {}, box) == false);
     QVERIFY(!w->bridge().submit(cmd::Note{"x"}));
     QCOMPARE(failed.count(), 1);  // the submit above, refused: no engine
+  }
+
+  // A file dropped on a live window opens in a new window; the live capture keeps running.
+  void aDroppedFileOpensInANewWindow() {
+    const std::string path = file("drop.jsonl");
+    QVERIFY(write_file(path, synthetic(20, true)));
+    START_BRIDGE(bridge, EngineConfig{}, Bridge::Options{});
+    MainWindow live(std::move(bridge));
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(QString::fromStdString(path))});
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    enter.setAccepted(false);
+    QCoreApplication::sendEvent(&live, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    drop.setAccepted(false);
+    QCoreApplication::sendEvent(&live, &drop);
+    QVERIFY(drop.isAccepted());
+    MainWindow* opened = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT(([&] {
+                               for (QWidget* w : QApplication::topLevelWidgets())
+                                 if (auto* m = qobject_cast<MainWindow*>(w); m && m != &live && recording_view(*m)) opened = m;
+                               return opened != nullptr;
+                             }()),
+                             kUiWaitMs);
+    QTRY_VERIFY_WITH_TIMEOUT(!recording_view(*opened)->isLoading(), kUiWaitMs);
+    QCOMPARE(opened->bridge().store().size(), std::uint64_t{20});
+    QVERIFY(live.session().is_live());
+    QVERIFY(opened->testAttribute(Qt::WA_DeleteOnClose));
+    opened->close();
+    QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+    // A directory is not a recording to drop.
+    QMimeData dir;
+    dir.setUrls({QUrl::fromLocalFile(m_dir.path())});
+    QDragEnterEvent refused(QPoint(10, 10), Qt::CopyAction, &dir, Qt::LeftButton, Qt::NoModifier);
+    refused.setAccepted(false);
+    QCoreApplication::sendEvent(&live, &refused);
+    QVERIFY(!refused.isAccepted());
   }
 
   // The command line's way in: a missing file is one line, found before any window.
