@@ -428,6 +428,54 @@ class TestOpenRecording : public CoreTest {
     QVERIFY(!refused.isAccepted());
   }
 
+  // A recording's payload lines as the inspector reads them: per-source bound (the oldest
+  // chunks evicted), total bound (new chunks not kept), since and max_bytes trimming.
+  void payloadTableKeepsItsBounds() {
+    PayloadTable t(100, 150);
+    const auto chunk = [](std::uint64_t offset, std::size_t n, char fill) {
+      PayloadChunk c;
+      c.offset = offset;
+      c.t_ns = offset;
+      c.bytes.assign(n, std::byte(fill));
+      return c;
+    };
+    QVERIFY(!t.snapshot(1, 0, kAllPayload, false));
+    t.add(1, chunk(0, 40, 'a'));
+    t.add(1, chunk(40, 40, 'b'));
+    auto s = t.snapshot(1, 0, kAllPayload, false);
+    QVERIFY(s);
+    QCOMPARE(s->chunks.size(), std::size_t{2});
+    QCOMPARE(s->next, std::uint64_t{80});
+    QCOMPARE(s->evicted, std::uint64_t{0});
+    // A third chunk passes the source's 100 bytes: the oldest goes, counted.
+    t.add(1, chunk(80, 40, 'c'));
+    s = t.snapshot(1, 0, kAllPayload, true);
+    QCOMPARE(s->chunks.size(), std::size_t{2});
+    QCOMPARE(s->chunks.front().offset, std::uint64_t{40});
+    QCOMPARE(s->evicted, std::uint64_t{40});
+    QVERIFY(s->closed);
+    QCOMPARE(t.cut(), std::uint64_t{40});
+    // From the middle of a chunk, at most 30 bytes.
+    s = t.snapshot(1, 50, 30, false);
+    QCOMPARE(s->chunks.size(), std::size_t{1});
+    QCOMPARE(s->chunks.front().offset, std::uint64_t{50});
+    QCOMPARE(s->chunks.front().bytes.size(), std::size_t{30});
+    QCOMPARE(s->chunks.front().bytes.front(), std::byte('b'));
+    QCOMPARE(s->next, std::uint64_t{80});
+    // The total bound (150): source 2 gets 70 more, then a chunk that would pass it is cut.
+    t.add(2, chunk(0, 70, 'x'));
+    QCOMPARE(t.bytes(), std::uint64_t{150});
+    t.add(2, chunk(70, 10, 'y'));
+    QCOMPARE(t.bytes(), std::uint64_t{150});
+    QCOMPARE(t.cut(), std::uint64_t{50});
+    QCOMPARE(t.snapshot(2, 0, kAllPayload, false)->next, std::uint64_t{70});
+    // Larger than a source's share: not kept at all.
+    t.add(3, chunk(0, 101, 'z'));
+    QVERIFY(t.snapshot(3, 0, kAllPayload, false)->chunks.empty());
+    QCOMPARE(t.snapshot(3, 0, kAllPayload, false)->evicted, std::uint64_t{101});
+    QCOMPARE(t.cut(), std::uint64_t{151});
+  }
+
   // The command line's way in: a missing file is one line, found before any window.
   void unreadableFilesAreNamed() {
     const QString missing = m_dir.path() + QStringLiteral("/missing.jsonl");

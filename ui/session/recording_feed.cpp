@@ -29,7 +29,8 @@ class RecordingFeed::Sink final : public capture::RecordingSink {
     feed_.peers_.emplace(id, text);
   }
   void on_payload(std::uint64_t token, const capture::PayloadChunk& chunk) override {
-    feed_.keep_payload(token, chunk);
+    const std::lock_guard lock(feed_.tables_mutex_);
+    feed_.payload_.add(token, chunk);
   }
 
  private:
@@ -50,7 +51,10 @@ io_result<std::unique_ptr<RecordingFeed>> RecordingFeed::open(std::string path, 
 }
 
 RecordingFeed::RecordingFeed(std::string path, Limits limits, capture::Notifier notifier)
-    : path_(std::move(path)), limits_(limits), notifier_(std::move(notifier)) {}
+    : path_(std::move(path)),
+      limits_(limits),
+      notifier_(std::move(notifier)),
+      payload_(limits.payload_bytes_per_source, limits.payload_bytes_total) {}
 
 RecordingFeed::~RecordingFeed() { stop(); }
 
@@ -157,37 +161,9 @@ std::uint64_t RecordingFeed::produced() const {
   return produced_;
 }
 
-void RecordingFeed::keep_payload(std::uint64_t token, const capture::PayloadChunk& chunk) {
-  const std::lock_guard lock(tables_mutex_);
-  const std::uint64_t size = chunk.bytes.size();
-  SourcePayload& p = payload_[token];
-  if (size > limits_.payload_bytes_per_source) {
-    // Larger than the whole buffer: only its newest bytes could stay. Keep none of it, as
-    // the oldest-first eviction would leave the buffer with a fragment.
-    payload_cut_ += size;
-    p.evicted += size;
-    return;
-  }
-  while (!p.chunks.empty() && p.bytes + size > limits_.payload_bytes_per_source) {
-    const std::uint64_t n = p.chunks.front().bytes.size();
-    p.bytes -= n;
-    p.evicted += n;
-    payload_total_ -= n;
-    payload_cut_ += n;
-    p.chunks.pop_front();
-  }
-  if (payload_total_ + size > limits_.payload_bytes_total) {
-    payload_cut_ += size;
-    return;
-  }
-  p.chunks.push_back(chunk);
-  p.bytes += size;
-  payload_total_ += size;
-}
-
 std::uint64_t RecordingFeed::payload_bytes_cut() const {
   const std::lock_guard lock(tables_mutex_);
-  return payload_cut_;
+  return payload_.cut();
 }
 
 std::optional<std::string> RecordingFeed::note_text(std::uint64_t id) const {
@@ -219,25 +195,60 @@ bool RecordingFeed::is_open(std::uint64_t token) const {
 std::optional<capture::PayloadSnapshot> RecordingFeed::payload(std::uint64_t token, std::uint64_t since,
                                                                std::size_t max_bytes) const {
   const std::lock_guard lock(tables_mutex_);
-  const auto it = payload_.find(token);
-  if (it == payload_.end()) return std::nullopt;
-  const SourcePayload& p = it->second;
+  return payload_.snapshot(token, since, max_bytes, tables_final_ || !open_.contains(token));
+}
+
+void PayloadTable::add(std::uint64_t token, const capture::PayloadChunk& chunk) {
+  const std::uint64_t size = chunk.bytes.size();
+  Source& p = sources_[token];
+  if (size > per_source_) {
+    // Larger than a source's whole share: eviction would leave a fragment. None of it.
+    cut_ += size;
+    p.evicted += size;
+    return;
+  }
+  while (!p.chunks.empty() && p.bytes + size > per_source_) {
+    const std::uint64_t n = p.chunks.front().bytes.size();
+    p.bytes -= n;
+    p.evicted += n;
+    held_ -= n;
+    cut_ += n;
+    p.chunks.pop_front();
+  }
+  if (held_ + size > total_) {
+    cut_ += size;
+    return;
+  }
+  p.chunks.push_back(chunk);
+  p.bytes += size;
+  held_ += size;
+}
+
+std::optional<capture::PayloadSnapshot> PayloadTable::snapshot(std::uint64_t token, std::uint64_t since,
+                                                               std::size_t max_bytes, bool closed) const {
+  const auto it = sources_.find(token);
+  if (it == sources_.end()) return std::nullopt;
+  const Source& p = it->second;
   capture::PayloadSnapshot snap;
   snap.evicted = p.evicted;
-  snap.closed = tables_final_ || !open_.contains(token);
+  snap.closed = closed;
   snap.next = since;
-  std::size_t left = max_bytes;
+  std::uint64_t left = max_bytes;
   for (const capture::PayloadChunk& c : p.chunks) {
+    if (left == 0) break;
     const std::uint64_t end = c.offset + c.bytes.size();
     if (end <= since) continue;
-    if (left == 0) break;
-    capture::PayloadChunk part = c;
     const std::uint64_t skip = since > c.offset ? since - c.offset : 0;
     const std::uint64_t take = std::min<std::uint64_t>(c.bytes.size() - skip, left);
+    capture::PayloadChunk part;
     part.offset = c.offset + skip;
+    part.t_ns = c.t_ns;
+    part.direction = c.direction;
+    part.peer = c.peer;
+    part.unix_peer = c.unix_peer;
     part.bytes.assign(c.bytes.begin() + static_cast<std::ptrdiff_t>(skip),
                       c.bytes.begin() + static_cast<std::ptrdiff_t>(skip + take));
-    left -= static_cast<std::size_t>(take);
+    left -= take;
     snap.next = part.offset + take;
     snap.chunks.push_back(std::move(part));
   }

@@ -24,6 +24,37 @@
 
 namespace ready::ui {
 
+/// The payload bytes of a recording's payload lines, kept per source up to `per_source`
+/// bytes (the oldest chunks evicted, as the engine's buffer does: PayloadSnapshot::evicted)
+/// and up to `total` bytes over all sources (beyond it new chunks are not kept). `cut()`
+/// counts the bytes either bound left out. Not thread-safe (RecordingFeed locks it).
+class PayloadTable {
+ public:
+  PayloadTable(std::uint64_t per_source, std::uint64_t total) : per_source_(per_source), total_(total) {}
+  /// Keeps the chunk of `token` (chunks of a source come in stream order). A chunk larger
+  /// than `per_source` is not kept (counted as evicted and cut).
+  void add(std::uint64_t token, const capture::PayloadChunk& chunk);
+  /// Engine::payload's contract: the bytes at stream offsets >= `since`, at most
+  /// `max_bytes`, oldest first; `next` is the offset after the last byte copied (`since`
+  /// when none). nullopt for a source with no chunk.
+  [[nodiscard]] std::optional<capture::PayloadSnapshot> snapshot(std::uint64_t token, std::uint64_t since,
+                                                                 std::size_t max_bytes, bool closed) const;
+  [[nodiscard]] std::uint64_t cut() const noexcept { return cut_; }
+  [[nodiscard]] std::uint64_t bytes() const noexcept { return held_; }
+
+ private:
+  struct Source {
+    std::deque<capture::PayloadChunk> chunks;
+    std::uint64_t bytes = 0;
+    std::uint64_t evicted = 0;
+  };
+  std::uint64_t per_source_;
+  std::uint64_t total_;
+  std::unordered_map<std::uint64_t, Source> sources_;
+  std::uint64_t held_ = 0;
+  std::uint64_t cut_ = 0;
+};
+
 /// Serves a recording (docs/recording-format.md) to a Bridge as if it were a capture: the
 /// window over it fills the same views as over a live engine, read-only (no engine: the
 /// bridge's `submit` fails, CaptureSession::is_live is false).
@@ -36,9 +67,8 @@ namespace ready::ui {
 /// coalescing wake-up). The side tables (note texts, peers, source addresses, payload) are
 /// filled by the reader before the batch that refers to them and answered under a mutex.
 ///
-/// Payload lines are kept per source up to `Limits::payload_bytes_per_source` (the oldest
-/// bytes evicted, as the engine's buffer does: PayloadSnapshot::evicted) and up to
-/// `Limits::payload_bytes_total` over all sources (beyond it new chunks are not kept);
+/// Payload lines are kept in a PayloadTable: per source up to
+/// `Limits::payload_bytes_per_source`, in all up to `Limits::payload_bytes_total`;
 /// `payload_bytes_cut()` counts the bytes left out by either bound.
 ///
 /// Loading ends when the reader reached the end of the file, found a bad line (the records
@@ -124,17 +154,11 @@ class RecordingFeed final : public QObject, public RecordFeed {
 
  private:
   class Sink;
-  struct SourcePayload {
-    std::deque<capture::PayloadChunk> chunks;
-    std::uint64_t bytes = 0;    // held in `chunks`
-    std::uint64_t evicted = 0;  // evicted by the per-source bound
-  };
 
   RecordingFeed(std::string path, Limits limits, capture::Notifier notifier);
   void run();
   // Reader thread: queue a batch (waits while the queue is full; false once cancelled).
   bool push(std::span<const capture::Record> batch);
-  void keep_payload(std::uint64_t token, const capture::PayloadChunk& chunk);
 
   const std::string path_;
   const Limits limits_;
@@ -157,9 +181,7 @@ class RecordingFeed final : public QObject, public RecordFeed {
   std::unordered_map<std::uint64_t, std::string> peers_;
   std::unordered_map<std::uint64_t, capture::SourceAddresses> addresses_;
   std::unordered_set<std::uint64_t> open_;
-  std::unordered_map<std::uint64_t, SourcePayload> payload_;
-  std::uint64_t payload_total_ = 0;
-  std::uint64_t payload_cut_ = 0;
+  PayloadTable payload_;
   bool tables_final_ = false;  // the reader ended: nothing more comes
 
   // GUI thread only.
