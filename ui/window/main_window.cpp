@@ -884,6 +884,12 @@ void MainWindow::setReadOnly(const QString& why) {
   lessons_->setToolTip(tr("%1 Lessons play on a live capture.").arg(why));
   // The engine's figures mean nothing for a file.
   for (QLabel* l : {st_rate_, st_dropped_, st_ring_, st_poll_}) l->hide();
+  // The records count changes at every status update while a file loads: at a fixed size
+  // its new text does not make the whole window lay itself out again (a QLabel's setText
+  // invalidates its parent layouts unless its size is fixed).
+  const QFontMetrics fm(st_total_->font());
+  st_total_->setFixedSize(fm.horizontalAdvance(tr("%1 records").arg(QLocale().toString(99'999'999))) + 8,
+                          st_total_->sizeHint().height());
   timeline_->setEmptyHint(tr("No sources in this recording (yet)."));
 }
 

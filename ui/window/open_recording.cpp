@@ -56,7 +56,13 @@ RecordingView::RecordingView(MainWindow& window, RecordingFeed& feed, const QStr
   progress_ = new QProgressBar;
   progress_->setObjectName(QStringLiteral("recordingProgress"));
   progress_->setRange(0, 1000);
-  progress_->setMinimumWidth(260);
+  // Fixed: its text changes ten times a second, and a widget whose size can change makes
+  // the window relayout on every change.
+  progress_->setFixedSize(progress_->fontMetrics().horizontalAdvance(
+                              tr("%1 records, %2 of %3 MB (100%)").arg(count_text(99'999'999), mb_text(999'999'999'999),
+                                                                       mb_text(999'999'999'999))) +
+                              24,
+                          progress_->sizeHint().height());
   cancel_ = new QPushButton(tr("Cancel"));
   cancel_->setObjectName(QStringLiteral("recordingCancel"));
   cancel_->setToolTip(tr("Stop loading: the records read so far stay shown."));
