@@ -249,12 +249,13 @@ int gui_open_main(long records) {
   std::printf(
       "workload=open impl=readyscope records=%llu seconds=%.3f records_per_s=%.1f reader_s=%.3f "
       "max_frame_gap_ms=%.2f max_frame_gap_cpu_ms=%.2f first_paint_ms=%.1f frame_ticks=%llu file_bytes=%lld cpu_s=%.3f gui_cpu_s=%.3f "
-      "reader_cpu_s=%.3f evicted=%llu pin=none\n",
+      "reader_cpu_s=%.3f queue_full_waits=%llu evicted=%llu pin=none\n",
       static_cast<unsigned long long>(n), secs, secs > 0 ? static_cast<double>(n) / secs : 0.0,
       reader_done_ns ? static_cast<double>(reader_done_ns - start) / 1e9 : 0.0, static_cast<double>(max_gap) / 1e6,
       max_gap_cpu * 1e3,
       painted_at ? static_cast<double>(painted_at - start) / 1e6 : 0.0,
       static_cast<unsigned long long>(ticks), bytes, cpu, gui_cpu, cpu - gui_cpu,
+      static_cast<unsigned long long>(view->feed().queue_full_waits()),
       static_cast<unsigned long long>(store.evicted()));
   std::fflush(stdout);
   window->reset();

@@ -20,6 +20,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "models/event_log_model.h"
@@ -300,7 +301,7 @@ class TestOpenRecording : public CoreTest {
   }
 
   // Cancel stops the reader: with a one-batch queue and the GUI not draining, the reader
-  // waits after its first batches, so a cancel before the event loop runs stops it early.
+  // waits after its first batch, and a cancel then wakes and stops it.
   void cancelStopsTheLoad() {
     const std::string path = file("cancel.jsonl");
     constexpr std::size_t kRecords = 10 * RecordingSink::kBatch;
@@ -312,6 +313,10 @@ class TestOpenRecording : public CoreTest {
     RecordingView* view = recording_view(**w);
     QVERIFY(view->isLoading());
     QSignalSpy loaded(view, &RecordingView::loaded);
+    // No event is processed here, so nothing drains: the reader fills the one-batch queue and
+    // waits (the bound, counted). Cancel must wake it.
+    for (Deadline d; view->feed().queue_full_waits() == 0 && !d.expired();) std::this_thread::sleep_for(1ms);
+    QCOMPARE(view->feed().queue_full_waits(), std::uint64_t{1});
     view->cancelButton()->click();
     QVERIFY(loaded.wait(kUiWaitMs));
     const auto& outcome = view->feed().outcome();

@@ -94,6 +94,7 @@ bool RecordingFeed::push(std::span<const Record> batch) {
   std::vector<Record> v;
   {
     std::unique_lock lock(queue_mutex_);
+    if (queue_.size() >= limits_.queue_batches) ++full_waits_;
     space_.wait(lock, [this] {
       return queue_.size() < limits_.queue_batches || progress_.cancel.load(std::memory_order_relaxed);
     });
@@ -154,6 +155,11 @@ std::size_t RecordingFeed::drain(std::span<Record> out) {
     QMetaObject::invokeMethod(this, [this] { emit finished(); }, Qt::QueuedConnection);
   }
   return n;
+}
+
+std::uint64_t RecordingFeed::queue_full_waits() const {
+  const std::lock_guard lock(queue_mutex_);
+  return full_waits_;
 }
 
 std::uint64_t RecordingFeed::produced() const {

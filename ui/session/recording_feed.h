@@ -121,6 +121,9 @@ class RecordingFeed final : public QObject, public RecordFeed {
   [[nodiscard]] bool isFinished() const noexcept { return announced_; }
   /// How the read ended; nullopt until `finished`.
   [[nodiscard]] const std::optional<Outcome>& outcome() const noexcept { return outcome_; }
+  /// Times the reader found the queue full and waited for the GUI thread (the queue's bound
+  /// hit: the GUI thread, not the file, set the pace then).
+  [[nodiscard]] std::uint64_t queue_full_waits() const;
   /// Payload bytes not kept (both payload bounds, see the class comment).
   [[nodiscard]] std::uint64_t payload_bytes_cut() const;
 
@@ -172,6 +175,7 @@ class RecordingFeed final : public QObject, public RecordFeed {
   std::vector<std::vector<capture::Record>> spare_;
   std::size_t front_pos_ = 0;  // records of queue_.front() already drained
   std::uint64_t produced_ = 0;
+  std::uint64_t full_waits_ = 0;
   bool reader_done_ = false;
   std::optional<Outcome> result_;  // set with reader_done_
 
