@@ -292,8 +292,10 @@ class TestOpenRecording : public CoreTest {
     QVERIFY(view->badge()->text().contains(QLatin1String("incomplete: stopped at line 5000")));
     QCOMPARE(w->bridge().store().size(), std::uint64_t{kBadLine - 2});
     QCOMPARE(w->eventLogModel()->rowCount(), static_cast<int>(kBadLine - 2));
-    // Still usable: the dialog is window-modal, not blocking; records can be focused.
-    QVERIFY(view->errorBox()->windowModality() != Qt::ApplicationModal);
+    // Still usable: the message is not modal; records can be focused.
+    QVERIFY(view->errorBox()->isVisible());
+    QCOMPARE(view->errorBox()->windowModality(), Qt::NonModal);
+    QVERIFY(!QApplication::activeModalWidget());
     view->errorBox()->accept();
     w->focusRecord(w->bridge().store().begin_index() + 10);
     QVERIFY(w->eventLogView()->currentIndex().isValid());

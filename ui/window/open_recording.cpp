@@ -130,9 +130,10 @@ void RecordingView::onFinished() {
     box->setInformativeText(e.line ? tr("The %1 records before line %2 are shown.").arg(count_text(read)).arg(e.line)
                                    : QString());
     box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setWindowModality(Qt::WindowModal);
+    // Not modal: the records before the bad line can be looked at with the message up.
+    box->setWindowModality(Qt::NonModal);
     error_box_ = box;
-    box->open();  // not exec(): the window keeps running
+    box->show();
   }
   if (store.evicted() > 0) {
     text += tr("; %1 oldest records not kept (store bound)").arg(count_text(store.evicted()));

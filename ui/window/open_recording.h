@@ -54,7 +54,7 @@ class RecordingView : public QObject {
   [[nodiscard]] QLabel* badge() const noexcept { return badge_; }
   [[nodiscard]] QProgressBar* progressBar() const noexcept { return progress_; }
   [[nodiscard]] QPushButton* cancelButton() const noexcept { return cancel_; }
-  /// The message box of a bad file (shown window-modal, without blocking), or null.
+  /// The message box of a bad file (not modal: the window stays usable), or null.
   [[nodiscard]] QMessageBox* errorBox() const noexcept;
 
  signals:
