@@ -17,6 +17,7 @@
 #include <QUrl>
 
 #include "session/recording_feed.h"
+#include "timeline/timelineview.h"
 #include "window/main_window.h"
 
 namespace ready::ui {
@@ -95,8 +96,11 @@ void RecordingView::onFinished() {
   progress_timer_.stop();
   progress_->hide();
   cancel_->hide();
-  // The last records reach the views now rather than at the next frame tick.
+  // The last records reach the views now rather than at the next frame tick; then the
+  // timeline shows the whole file (nothing more comes to follow).
   window_.bridge().flush_frame();
+  window_.timeline()->setFollowLive(false);
+  window_.timeline()->zoomReset();
 
   const QString name = QFileInfo(path_).fileName();
   const auto& outcome = *feed_.outcome();
