@@ -374,12 +374,25 @@ class TestOpenRecording : public CoreTest {
     QVERIFY(!w->session().is_live());
     QCOMPARE(w->windowTitle(), QStringLiteral("ro.jsonl — ReadyScope (recording)"));
     QCOMPARE(recording_view(*w)->badge()->toolTip(), QFileInfo(QString::fromStdString(path)).absoluteFilePath());
+    int checked = 0;
     for (QAction* a : w->findChildren<QAction*>()) {
       if (a->objectName() == QLatin1String("actionNewSource")) {
         QVERIFY(!a->isEnabled());
         QVERIFY(!a->toolTip().isEmpty());
+        ++checked;
+      }
+      // Another recording can be opened from here (Ctrl+O); a scenario cannot play here.
+      if (a->objectName() == QLatin1String("actionOpenRecording")) {
+        QVERIFY(a->isEnabled());
+        QCOMPARE(a->shortcut(), QKeySequence(QKeySequence::Open));
+        ++checked;
+      }
+      if (a->shortcut() == QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O)) {
+        QVERIFY(!a->isEnabled());
+        ++checked;
       }
     }
+    QCOMPARE(checked, 3);
     // Selecting a source (an open one: the listener has no source_removed) leaves its
     // actions disabled, where a live window enables them.
     w->selectSource(1);
