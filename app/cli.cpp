@@ -52,7 +52,8 @@ constexpr auto kDescription = R"(Makes Linux readiness notification (epoll) visi
 
 Without arguments: opens the window (an empty capture; File > New source...). With
 --listen, --connect, --udp or --unix-listen it opens with those sources live; with
---scenario it opens with the scenario playing.
+--scenario it opens with the scenario playing. With a FILE (a recording, .jsonl) it
+opens that recording in the window, read-only.
 
 Headless mode (--headless) runs the capture engine without a display: the sources
 from the flags below (or from a scenario) are created on the engine's poll thread, every
@@ -324,6 +325,8 @@ CommandLine::CommandLine()
     m_parser.addOption(*o);
   for (const auto* o : {&m_recordPayload, &m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) m_parser.addOption(*o);
   for (const auto* o : {&m_open, &m_exportTrace, &m_exportCsv}) m_parser.addOption(*o);
+  m_parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A recording to open in the window (read-only)."),
+                                 QStringLiteral("[FILE.jsonl]"));
 }
 
 std::expected<void, QString> CommandLine::parse(const QStringList& arguments) {
@@ -410,9 +413,11 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     }
   }
 
-  if (!m_parser.positionalArguments().isEmpty())
-    return fail(QStringLiteral("unexpected argument %1 (options start with --; see --help)")
-                    .arg(quoted(m_parser.positionalArguments().constFirst())));
+  // One positional argument: a recording for the window (checked below, once the mode is known).
+  const QStringList positional = m_parser.positionalArguments();
+  if (positional.size() > 1)
+    return fail(QStringLiteral("unexpected argument %1 (one recording file at most; options start with --; see --help)")
+                    .arg(quoted(positional.at(1))));
 
   HeadlessPlan& plan = inv.plan;
   plan.allow_remote = m_parser.isSet(m_allowRemote);
@@ -542,9 +547,21 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
                                    "File > Save recording)")
                         .arg(o->names().constFirst()));
     }
+    if (!positional.isEmpty()) {
+      if (positional.constFirst().isEmpty()) return fail(QStringLiteral("expected a recording file name, got ''"));
+      if (wantsCapture)
+        return fail(QStringLiteral("%1: a recording opens read-only; it cannot be combined with %2")
+                        .arg(quoted(positional.constFirst()),
+                             plan.sources.empty() ? QStringLiteral("--scenario")
+                                                  : plan.sources.front().flag.section(QLatin1Char(' '), 0, 0)));
+      plan.open_path = positional.constFirst().toStdString();
+    }
     inv.mode = Invocation::Mode::window;
     return inv;
   }
+  if (!positional.isEmpty())
+    return fail(QStringLiteral("unexpected argument %1 (options start with --; see --help)")
+                    .arg(quoted(positional.constFirst())));
   if (!wantsCapture)
     return fail(QStringLiteral("--headless: nothing to capture; give --listen, --connect, --udp, --unix-listen "
                                "or --scenario (or --open FILE to read a recording)"));

@@ -72,7 +72,7 @@ struct HeadlessPlan {
 
 struct Invocation {
   enum class Mode {
-    window,    ///< the main window, with the plan's sources or scenario (none: empty)
+    window,    ///< the main window, with the plan's sources or scenario (none: empty), or open_path
     headless,  ///< --headless
   };
   Mode mode = Mode::window;

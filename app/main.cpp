@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "headless.h"
 #include "window/main_window.h"
+#include "window/open_recording.h"
 #include "window/timeline_png.h"
 #include "models/lessons.h"
 #include "plan.h"
@@ -76,7 +77,43 @@ class StartupProbe : public QObject {
   bool done_ = false;
 };
 
+/// READYSCOPE_GRAB=FILE.png (with READYSCOPE_GRAB_AFTER_MS, default 3000): a picture of the
+/// whole window after that long, then quit. How the README's screenshots are made
+/// (docs/gui.md); works offscreen.
+void arm_grab(QWidget& window) {
+  const QString grab = qEnvironmentVariable("READYSCOPE_GRAB");
+  if (grab.isEmpty()) return;
+  bool ok = false;
+  int after = qEnvironmentVariableIntValue("READYSCOPE_GRAB_AFTER_MS", &ok);
+  if (!ok || after < 0) after = 3000;
+  QTimer::singleShot(after, &window, [&window, grab] {
+    if (!window.grab().save(grab, "PNG")) std::fprintf(stderr, "readyscope: cannot write %s\n", qPrintable(grab));
+    QCoreApplication::quit();
+  });
+}
+
+/// `readyscope FILE.jsonl` (or --open FILE): the recording in a read-only window. A file
+/// that cannot be opened: one line, exit 2; one that turns out bad while reading: the dialog.
+int run_recording_window(const std::string& path) {
+  const QString file = QString::fromStdString(path);
+  if (const QString why = ready::ui::unreadable_reason(file); !why.isEmpty()) {
+    QTextStream(stderr) << "readyscope: " << why << '\n';
+    return readyscope::kExitUsage;
+  }
+  auto window = ready::ui::make_recording_window(file);
+  if (!window) {
+    QTextStream(stderr) << "readyscope: " << file << ": cannot start reading: "
+                        << QString::fromStdString(window.error().message()) << '\n';
+    return readyscope::kExitRuntime;
+  }
+  ready::ui::remember_recording(file);
+  arm_grab(**window);
+  (*window)->show();
+  return QApplication::exec();
+}
+
 int run_window(const readyscope::HeadlessPlan& plan) {
+  if (plan.open_path) return run_recording_window(*plan.open_path);
   QTextStream err(stderr);
   std::optional<ready::capture::Scenario> scenario;
   if (plan.scenario) {
@@ -104,18 +141,7 @@ int run_window(const readyscope::HeadlessPlan& plan) {
     probe = std::make_unique<StartupProbe>(&window);
     qApp->installEventFilter(probe.get());
   }
-  // READYSCOPE_GRAB=FILE.png (with READYSCOPE_GRAB_AFTER_MS, default 3000): a picture of the
-  // whole window after that long, then quit. How the README's screenshots are made
-  // (docs/gui.md); works offscreen.
-  if (const QString grab = qEnvironmentVariable("READYSCOPE_GRAB"); !grab.isEmpty()) {
-    bool ok = false;
-    int after = qEnvironmentVariableIntValue("READYSCOPE_GRAB_AFTER_MS", &ok);
-    if (!ok || after < 0) after = 3000;
-    QTimer::singleShot(after, &window, [&window, grab] {
-      if (!window.grab().save(grab, "PNG")) std::fprintf(stderr, "readyscope: cannot write %s\n", qPrintable(grab));
-      QCoreApplication::quit();
-    });
-  }
+  arm_grab(window);
   window.show();
   return QApplication::exec();
 }

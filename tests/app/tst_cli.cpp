@@ -177,6 +177,8 @@ class TestCli : public CoreTest {
     row("png height", {"--headless", "--listen", "127.0.0.1:0", "--png", "x.png", "--height", "9k"}, "--height '9k'");
     row("png dir", {"--headless", "--listen", "127.0.0.1:0", "--png", "/nonexistent-dir/x.png"}, "does not exist");
     row("positional", {"--headless", "stray"}, "unexpected argument 'stray'");
+    row("two recordings", {"a.jsonl", "b.jsonl"}, "unexpected argument 'b.jsonl' (one recording file at most");
+    row("recording plus a source", {"a.jsonl", "--listen", "127.0.0.1:0"}, "'a.jsonl': a recording opens read-only; it cannot be combined with --listen");
     row("scenario plus flags", {"--headless", "--scenario", "x.json", "--listen", "127.0.0.1:0"},
         "cannot be combined with --listen");
     row("long unix path", {"--headless", "--unix-listen", QString(200, QLatin1Char('a'))}, "1 to 107 bytes");
@@ -228,6 +230,29 @@ class TestCli : public CoreTest {
     QVERIFY(empty);
     QCOMPARE(int(empty->mode), int(readyscope::Invocation::Mode::window));
     QVERIFY(empty->plan.sources.empty());
+  }
+
+  // `readyscope FILE`: the window opens the recording; a file that is not there is one line
+  // and exit 2, before any window.
+  void aFileArgumentOpensARecording() {
+    readyscope::CommandLine cli;
+    QVERIFY(cli.parse({"readyscope", "cap.jsonl"}));
+    const auto inv = cli.invocation();
+    QVERIFY2(inv, inv ? "" : qPrintable(inv.error()));
+    QCOMPARE(int(inv->mode), int(readyscope::Invocation::Mode::window));
+    QCOMPARE(inv->plan.open_path, std::optional<std::string>("cap.jsonl"));
+    QTemporaryDir dir;
+    const QString missing = dir.filePath(QStringLiteral("missing.jsonl"));
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.path());
+    p.setProcessEnvironment(env);
+    p.start(kApp, {missing});
+    const Finished f = runToEnd(p);
+    QCOMPARE(f.status, QProcess::NormalExit);
+    QCOMPARE(f.code, int(readyscope::kExitUsage));
+    QCOMPARE(f.err, QStringLiteral("readyscope: %1: no such file\n").arg(missing));
   }
 
   // Without a display the window cannot open: one clear line and exit 1, not Qt's abort.

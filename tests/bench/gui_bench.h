@@ -12,3 +12,9 @@ int gui_ingest_main(double seconds = 10.0, double rate = 1e6);
 /// `-o startup`: process start of `readyscope` (beside this binary) to its first painted
 /// frame, median of `runs`: `ms=`.
 int gui_startup_main(int runs = 5);
+/// `-o open`: writes a recording of `records` records (an echo server's mix; not timed), then
+/// opens it as the window does (RecordingFeed, Bridge, the session's models, a MainWindow
+/// offscreen) until the last record is in the store: records_per_s, reader_s (when the
+/// reader thread had read the whole file), max_frame_gap_ms (and the GUI thread's CPU time in
+/// the longest gap), the CPU seconds of the GUI thread and of the reader (gui_open.cpp).
+int gui_open_main(long records);

@@ -745,6 +745,7 @@ struct Opts {
   long storm_rounds = 20000;
   long store_records = 10'000'000;
   long load_records = 2'000'000;
+  bool load_records_given = false;  // -L: else -o open writes 10M
   long pipe_records = 1'000'000;
   long soak_records = 100'000'000;
   long pipe_window = 256;
@@ -762,7 +763,7 @@ void usage(const char* argv0, FILE* to) {
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_or_soak_records] [-W pipeline_window]\n"
       "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
-      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export]\n"
+      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
@@ -774,6 +775,8 @@ void usage(const char* argv0, FILE* to) {
       "paint, ingest, startup (only by name; offscreen unless QT_QPA_PLATFORM is set): the GUI's\n"
       "timeline paint of 10M records, 1M records/s for 10 s into the open main window, and\n"
       "process start to the first painted frame (see docs/performance.md).\n"
+      "open (only by name): write load_records (-L; default 10M) records of an echo server's mix to\n"
+      "a temp recording, then open it as the window does; records/s and the largest frame gap.\n"
       "pipeline / pipeline_w1 go through the capture engine; its drain reaction stops at a short\n"
       "read (ReactionSpec::stop_at_short_read), or with -E reads on until EAGAIN (the default).\n"
       "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
@@ -810,6 +813,7 @@ int main(int argc, char** argv) {
         break;
       case 'L':
         o.load_records = count_arg(argv[0], c, optarg);
+        o.load_records_given = true;
         break;
       case 'p':  // -o soak: the soak's records
         o.pipe_records = o.soak_records = count_arg(argv[0], c, optarg);
@@ -824,9 +828,10 @@ int main(int argc, char** argv) {
         o.only = optarg;
         if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
             o.only != "load" && o.only != "soak" && o.only != "paint" && o.only != "ingest" && o.only != "startup" &&
-            o.only != "export") {
+            o.only != "export" && o.only != "open") {
           std::fprintf(stderr,
-                       "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup, export)\n",
+                       "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup, "
+                       "export, open)\n",
                        argv[0], optarg);
           return 2;
         }
@@ -853,8 +858,9 @@ int main(int argc, char** argv) {
   if (o.only == "paint") return gui_paint_main();
   if (o.only == "ingest") return gui_ingest_main();
   if (o.only == "startup") return gui_startup_main();
+  if (o.only == "open") return gui_open_main(o.load_records_given ? o.load_records : 10'000'000);
 #else
-  if (o.only == "paint" || o.only == "ingest" || o.only == "startup") {
+  if (o.only == "paint" || o.only == "ingest" || o.only == "startup" || o.only == "open") {
     std::fprintf(stderr, "%s: -o %s needs the GUI, which this build leaves out (READY_GUI=OFF)\n", argv[0],
                  o.only.c_str());
     return 2;

@@ -196,6 +196,21 @@ class OrderSink final : public RecordingSink {
   int batches = 0;
 };
 
+/// Counts what read_recording hands over.
+struct CountingSink final : RecordingSink {
+  std::uint64_t records = 0;
+  std::uint64_t last_t_ns = 0;
+  RecordKind last_kind = RecordKind::note;
+  void on_records(std::span<const Record> batch) override {
+    for (const Record& r : batch) {
+      QVERIFY(records == 0 || r.t_ns >= last_t_ns);
+      last_t_ns = r.t_ns;
+      last_kind = r.kind;
+      ++records;
+    }
+  }
+};
+
 RecordingWriterOptions overwriting() {
   RecordingWriterOptions o;
   o.overwrite = true;
@@ -692,6 +707,33 @@ class TestRecording : public CoreTest {
     QCOMPARE(loaded.error().line, lines);
     QVERIFY2(loaded.error().what.starts_with("not valid JSON"), loaded.error().message().c_str());
     QCOMPARE(store.size(), std::uint64_t{1});
+    // Streamed: every good line before the bad one reaches the sink, and nothing of it.
+    CountingSink sink;
+    auto read = read_recording(file.path, sink);
+    QVERIFY(!read);
+    QCOMPARE(read.error().line, lines);
+    QCOMPARE(sink.records, lines - 2);
+    QCOMPARE(sink.last_kind, RecordKind::readiness);
+  }
+
+  // read_recording's contract: on a bad line, the records of the lines before it were given
+  // to the sink (a window shows them), in order; a bad line past the first batch and inside
+  // the second.
+  void read_recording_hands_over_the_lines_before_a_bad_one() {
+    Unlink file(temp_path("cut.jsonl"));
+    std::vector<std::string> lines{kHeader};
+    for (std::uint64_t t = 0; t < 6000; ++t)
+      lines.push_back("{\"type\":\"readiness\",\"t_ns\":" + std::to_string(t) +
+                      R"(,"token":2,"fd":8,"flags":["readable"],"epoll":"0x1"})");
+    constexpr std::size_t kBad = 5000;
+    lines[kBad - 1] = R"({"type":"readiness","t_ns":1,"token":2,"fd":8,"flags":["readable"],"epoll":)";
+    write_file(file.path, join_lines(lines));
+    CountingSink sink;
+    auto read = read_recording(file.path, sink);
+    QVERIFY(!read);
+    QCOMPARE(read.error().line, std::uint64_t{kBad});
+    QCOMPARE(sink.records, std::uint64_t{kBad - 2});
+    QCOMPARE(sink.last_t_ns, std::uint64_t{kBad - 3});  // line N-1 holds t_ns N-3
   }
 
   // A real capture: listener + echo client through the engine, drained, written, read back.

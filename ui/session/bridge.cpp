@@ -80,15 +80,20 @@ io_result<capture::Ticket> Bridge::submit(capture::Command command) {
 }
 
 QString Bridge::note_text(std::uint64_t id) const {
-  if (!engine_) return {};
-  auto t = engine_->note_text(id);
+  auto t = feed_->note_text(id);
   return t ? QString::fromStdString(*t) : QString();
 }
 
 QString Bridge::peer_text(std::uint64_t id) const {
-  if (!engine_ || id == 0) return {};
-  auto t = engine_->peer_text(id);
+  if (id == 0) return {};
+  auto t = feed_->peer_text(id);
   return t ? QString::fromStdString(*t) : QString();
+}
+
+std::optional<capture::SourceAddresses> EngineFeed::source_addresses(std::uint64_t token) const {
+  auto info = engine_.source_info(Token(token));
+  if (!info) return std::nullopt;
+  return capture::SourceAddresses{std::move(info->local), std::move(info->peer)};
 }
 
 void Bridge::on_readable() {
@@ -170,7 +175,10 @@ Bridge::Status Bridge::status() const {
 void Bridge::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (engine_) engine_->stop();
+  if (engine_)
+    engine_->stop();
+  else
+    feed_->stop();
   drain_now();
   flush_frame();
 }

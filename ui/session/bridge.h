@@ -11,11 +11,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <system_error>
 #include <vector>
 
 #include "ready/capture/engine.h"
 #include "ready/capture/notifier.h"
+#include "ready/capture/recording.h"
 #include "ready/capture/record.h"
 #include "ready/capture/ring.h"
 #include "ready/capture/store.h"
@@ -23,9 +25,14 @@
 
 namespace ready::ui {
 
-/// Where the bridge's records come from: the notify eventfd to watch and the ring to drain.
-/// `EngineFeed` is the product's; a benchmark or a test may feed a bare RecordRing + Notifier
-/// (the same classes the engine uses) through its own implementation.
+/// Where the bridge's records come from: the notify eventfd to watch and the ring to drain,
+/// and what the records refer to but do not hold (note texts, peers, addresses, payload).
+/// `EngineFeed` is the live capture's; `RecordingFeed` (session/recording_feed.h) reads a
+/// recording; a benchmark or a test may feed a bare RecordRing + Notifier (`RingFeed`).
+///
+/// The lookups are asked on the GUI thread by the bridge and the session (the views reach
+/// them only through CaptureSession), never by the feed's producer. Their defaults answer
+/// "unknown": a feed that knows nothing besides records shows them as records alone.
 class RecordFeed {
  public:
   virtual ~RecordFeed() = default;
@@ -39,6 +46,40 @@ class RecordFeed {
   [[nodiscard]] virtual std::uint64_t produced() const = 0;
   [[nodiscard]] virtual std::uint64_t dropped() const = 0;
   [[nodiscard]] virtual std::size_t ring_capacity() const = 0;
+
+  /// The text of a note record (Record::value), or nullopt when unknown.
+  [[nodiscard]] virtual std::optional<std::string> note_text(std::uint64_t id) const {
+    (void)id;
+    return std::nullopt;
+  }
+  /// The address of a datagram action's peer (Record::peer_id), or nullopt when unknown.
+  [[nodiscard]] virtual std::optional<std::string> peer_text(std::uint64_t id) const {
+    (void)id;
+    return std::nullopt;
+  }
+  /// A source's local and peer addresses, or nullopt when unknown. An engine knows them
+  /// while the source is open; a recording, as its source lines named them.
+  [[nodiscard]] virtual std::optional<capture::SourceAddresses> source_addresses(std::uint64_t token) const {
+    (void)token;
+    return std::nullopt;
+  }
+  /// Whether the source is still open (more records about it may come). Default: false.
+  [[nodiscard]] virtual bool is_open(std::uint64_t token) const {
+    (void)token;
+    return false;
+  }
+  /// The payload bytes kept for a source from stream position `since` on, at most
+  /// `max_bytes`, oldest first (Engine::payload's contract); nullopt when unknown.
+  [[nodiscard]] virtual std::optional<capture::PayloadSnapshot> payload(std::uint64_t token, std::uint64_t since,
+                                                                        std::size_t max_bytes) const {
+    (void)token, (void)since, (void)max_bytes;
+    return std::nullopt;
+  }
+  /// The most payload bytes kept per source (0: none kept).
+  [[nodiscard]] virtual std::uint64_t payload_bound() const { return 0; }
+  /// Bridge::stop on a feed that is not an engine: stop producing (a reader thread is
+  /// cancelled and joined). Records already handed over stay drainable. Default: nothing.
+  virtual void stop() {}
 };
 
 /// Something kept up to date with the store, record by record, as the bridge appends.
@@ -91,8 +132,11 @@ class Bridge : public QObject {
   Bridge(std::unique_ptr<RecordFeed> feed, Options options, QObject* parent = nullptr);
   ~Bridge() override;
 
-  /// The engine, or null when the feed is not one.
+  /// The engine, or null when the feed is not one. For commands and scenario runners only:
+  /// what the records refer to (notes, peers, addresses, payload) is asked of `feed()`.
   [[nodiscard]] capture::Engine* engine() const noexcept { return engine_; }
+  /// Where the records come from (the engine's feed for a live capture).
+  [[nodiscard]] const RecordFeed& feed() const noexcept { return *feed_; }
   [[nodiscard]] const capture::RecordStore& store() const noexcept { return store_; }
 
   /// Adds an observer (not owned; it must outlive the bridge or be removed first). It sees
@@ -129,7 +173,8 @@ class Bridge : public QObject {
   std::size_t drain_now();
   /// Emits `frame` now if records were appended since the last one (tests, --png).
   void flush_frame();
-  /// Stops the engine (joins the poll thread) after draining; records stay in the store.
+  /// Stops the engine (joins the poll thread), or the feed (RecordFeed::stop), then drains
+  /// what is left; records stay in the store.
   void stop();
 
  signals:
@@ -175,6 +220,19 @@ class EngineFeed final : public RecordFeed {
   [[nodiscard]] std::uint64_t produced() const override { return engine_.produced(); }
   [[nodiscard]] std::uint64_t dropped() const override { return engine_.dropped(); }
   [[nodiscard]] std::size_t ring_capacity() const override { return engine_.config().ring_capacity; }
+  [[nodiscard]] std::optional<std::string> note_text(std::uint64_t id) const override { return engine_.note_text(id); }
+  [[nodiscard]] std::optional<std::string> peer_text(std::uint64_t id) const override {
+    return id == 0 ? std::nullopt : engine_.peer_text(id);
+  }
+  [[nodiscard]] std::optional<capture::SourceAddresses> source_addresses(std::uint64_t token) const override;
+  [[nodiscard]] bool is_open(std::uint64_t token) const override {
+    return engine_.source_info(Token(token)).has_value();
+  }
+  [[nodiscard]] std::optional<capture::PayloadSnapshot> payload(std::uint64_t token, std::uint64_t since,
+                                                                std::size_t max_bytes) const override {
+    return engine_.payload(Token(token), since, max_bytes);
+  }
+  [[nodiscard]] std::uint64_t payload_bound() const override { return engine_.config().payload_bytes_per_source; }
 
  private:
   capture::Engine& engine_;

@@ -21,10 +21,14 @@ CaptureSession::CaptureSession(std::unique_ptr<Bridge> bridge, QObject* parent) 
 }
 
 CaptureSession::CaptureSession(Bridge& bridge, QObject* parent) : QObject(parent), bridge_(&bridge) {
-  capture::Engine* engine = bridge_->engine();
-  sources_ = std::make_unique<SourceTable>([engine](std::uint64_t token) -> std::optional<capture::SourceInfo> {
-    if (!engine) return std::nullopt;
-    return engine->source_info(Token(token));
+  // The table takes only the addresses of what it is given; the kind and fd come from records.
+  sources_ = std::make_unique<SourceTable>([this](std::uint64_t token) -> std::optional<capture::SourceInfo> {
+    auto a = bridge_->feed().source_addresses(token);
+    if (!a) return std::nullopt;
+    capture::SourceInfo info;
+    info.local = std::move(a->local);
+    info.peer = std::move(a->peer);
+    return info;
   });
   lanes_ = std::make_unique<LaneIndex>(bridge_->store());
   lanes_->set_note_text([this](std::uint64_t id) { return note_text(id); });
@@ -67,24 +71,16 @@ io_result<capture::Ticket> CaptureSession::submit(capture::Command command) { re
 
 std::optional<capture::PayloadSnapshot> CaptureSession::payload(std::uint64_t token, std::uint64_t since,
                                                                 std::size_t max_bytes) const {
-  if (!bridge_->engine()) return std::nullopt;
-  return bridge_->engine()->payload(Token(token), since, max_bytes);
+  return bridge_->feed().payload(token, since, max_bytes);
 }
 
-std::uint64_t CaptureSession::payload_bound() const {
-  return bridge_->engine() ? bridge_->engine()->config().payload_bytes_per_source : 0;
-}
+std::uint64_t CaptureSession::payload_bound() const { return bridge_->feed().payload_bound(); }
 
 std::optional<capture::SourceAddresses> CaptureSession::source_addresses(std::uint64_t token) const {
-  if (!bridge_->engine()) return std::nullopt;
-  auto info = bridge_->engine()->source_info(Token(token));
-  if (!info) return std::nullopt;
-  return capture::SourceAddresses{info->local, info->peer};
+  return bridge_->feed().source_addresses(token);
 }
 
-bool CaptureSession::is_open(std::uint64_t token) const {
-  return bridge_->engine() && bridge_->engine()->source_info(Token(token)).has_value();
-}
+bool CaptureSession::is_open(std::uint64_t token) const { return bridge_->feed().is_open(token); }
 
 QString CaptureSession::note_text(std::uint64_t id) const { return bridge_->note_text(id); }
 QString CaptureSession::peer_text(std::uint64_t id) const { return bridge_->peer_text(id); }

@@ -40,8 +40,9 @@ class FrameConsumer {
 /// The capture as the views see it: it owns the bridge (and so the engine, or whatever feed
 /// the bridge drains), the store, and what is derived from the records as they arrive: the
 /// source table, the timeline's lane index, the rates and the warnings. Views read only the
-/// session; payload bytes, source addresses and note texts come through it too, so a capture
-/// served from a file can fill the same views. Only the session touches the Engine.
+/// session; payload bytes, source addresses and note texts come through it too (from the
+/// bridge's RecordFeed), so a capture served from a file (RecordingFeed) fills the same
+/// views. Only the session touches the Engine, for commands and scenario runners.
 ///
 /// Records, one by one (inside the bridge's drain, right after each append), go to the
 /// observers in this order: source table, lane index, rates, warnings, then those added with
@@ -83,12 +84,14 @@ class CaptureSession : public QObject {
   /// Queues a command; a refusal also emits commandFailed.
   io_result<capture::Ticket> submit(capture::Command command);
   /// The bytes a source's payload buffer holds from position `since` on, at most
-  /// `max_bytes` of them, oldest first (nullopt: unknown; Engine::payload).
+  /// `max_bytes` of them, oldest first (nullopt: unknown; Engine::payload). This and the
+  /// lookups below ask the bridge's feed (RecordFeed), live engine or recording alike.
   [[nodiscard]] std::optional<capture::PayloadSnapshot> payload(std::uint64_t token, std::uint64_t since,
                                                                 std::size_t max_bytes = capture::kAllPayload) const;
   /// The bound of each source's payload buffer, in bytes.
   [[nodiscard]] std::uint64_t payload_bound() const;
-  /// A source's local and peer addresses while it is open (nullopt: unknown or closed).
+  /// A source's local and peer addresses (nullopt: unknown; an engine forgets a closed
+  /// source's, a recording keeps what its source lines named).
   [[nodiscard]] std::optional<capture::SourceAddresses> source_addresses(std::uint64_t token) const;
   /// Whether the source is still open in the capture.
   [[nodiscard]] bool is_open(std::uint64_t token) const;

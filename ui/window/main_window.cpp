@@ -9,6 +9,9 @@
 #include <QComboBox>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QHBoxLayout>
@@ -54,6 +57,7 @@
 #include "panels/warnings_panel.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
+#include "window/open_recording.h"
 
 namespace ready::ui {
 
@@ -150,6 +154,7 @@ MainWindow::MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent)
   buildDocks();
   buildActions();
   buildStatusBar();
+  setAcceptDrops(true);
 
   session_->add_consumer(CaptureSession::Stage::views, this);
   connect(session_.get(), &CaptureSession::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
@@ -178,7 +183,8 @@ void MainWindow::buildCentre() {
       tr("No sources yet.\n\n"
          "File > New source… (Ctrl+N) opens a listener, a connection, a pipe, an eventfd or a timer;\n"
          "Help > Lessons (F2) plays the built-in lessons step by step;\n"
-         "File > Open scenario… (Ctrl+O) plays a scenario file.\n\n"
+         "File > Open scenario… (Ctrl+Shift+O) plays a scenario file;\n"
+         "File > Open recording… (Ctrl+O) or a file dropped here opens a recording.\n\n"
          "Or start with live sources:  readyscope --listen 127.0.0.1:7000 --reaction echo\n"
          "and talk to it with  nc 127.0.0.1 7000"));
 
@@ -458,6 +464,7 @@ bool MainWindow::showLesson(const QString& name) {
 void MainWindow::buildActions() {
   auto* file = menuBar()->addMenu(tr("&File"));
   auto* newMenu = file->addMenu(tr("&New source"));
+  new_menu_ = newMenu;
   const std::pair<SourceKind, QString> kinds[] = {
       {SourceKind::tcp_listener, tr("TCP &listener…")}, {SourceKind::tcp_stream, tr("TCP &connect…")},
       {SourceKind::udp, tr("&UDP socket…")},             {SourceKind::unix_listener, tr("Unix listener…")},
@@ -472,9 +479,13 @@ void MainWindow::buildActions() {
   newAny->setObjectName(QStringLiteral("actionNewSource"));
   newAny->setShortcut(QKeySequence::New);
   connect(newAny, &QAction::triggered, this, [this] { newSource(-1); });
-  QAction* openScenarioAct = file->addAction(tr("&Open scenario…"));
-  openScenarioAct->setShortcut(QKeySequence::Open);
+  act_new_ = newAny;
+  // File > Open recording… (Ctrl+O) and Open recent (window/open_recording.cpp).
+  add_recording_actions(*file, *this);
+  QAction* openScenarioAct = file->addAction(tr("Open &scenario…"));
+  openScenarioAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
   connect(openScenarioAct, &QAction::triggered, this, &MainWindow::openScenario);
+  act_open_scenario_ = openScenarioAct;
   files_ = new FileActions(*this);
   file->addAction(files_->saveAction());
   file->addMenu(files_->exportMenu());
@@ -487,6 +498,7 @@ void MainWindow::buildActions() {
   QAction* note = capture->addAction(tr("Add &note…"));
   note->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
   connect(note, &QAction::triggered, this, &MainWindow::addNote);
+  act_note_ = note;
   capture->addAction(files_->recordAction());
   // The selected source's operations (the same actions as the inspector's buttons; only
   // those of its kind show; Close is Ctrl+W).
@@ -648,7 +660,7 @@ void MainWindow::take_frame(const Frame& frame) {
   rates_->onFrame(begin, end, evicted_to);
   replay_->onFrame();
   if (const SourceRow* src = selected_token_ ? session_->sources().find(selected_token_) : nullptr)
-    actions_->setClosed(src->is_closed());
+    actions_->setClosed(read_only_ || src->is_closed());
   // Engine errors from the new records (a refused connect, a reset, EMFILE...) reach the
   // status bar; the log shows them too.
   const auto& store = session_->store();
@@ -721,7 +733,7 @@ void MainWindow::selectSource(std::uint64_t token) {
     inspector_->setSource(token, src->kind, laneLabel(token));
   else
     inspector_->setSource(0, SourceKind::tcp_stream, QString());
-  actions_->setClosed(src && src->is_closed());
+  actions_->setClosed(read_only_ || (src && src->is_closed()));
   emit sourceSelected(token);
 }
 
@@ -852,6 +864,50 @@ void MainWindow::saveSettings() {
 void MainWindow::closeEvent(QCloseEvent* event) {
   saveSettings();
   event->accept();
+}
+
+// ---- recordings ----
+
+void MainWindow::setReadOnly(const QString& why) {
+  if (read_only_) return;
+  read_only_ = true;
+  QList<QAction*> off = {act_new_, act_note_, act_open_scenario_, files_->recordAction()};
+  off += new_menu_->actions();
+  for (const InspectorAction a : SourceActions::all()) off.push_back(actions_->action(a));
+  for (QAction* a : off) {
+    a->setEnabled(false);
+    a->setToolTip(why);
+  }
+  new_menu_->setToolTip(why);
+  actions_->setClosed(true);
+  inspector_->sendEdit()->setEnabled(false);
+  inspector_->sendEdit()->setToolTip(why);
+  // Interest boxes, mode and reaction: nothing to submit them to.
+  sources_view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  sources_view_->setItemDelegate(read_only_delegate(sources_view_));
+  for (int c = 0; c < sources_model_->columnCount(); ++c) sources_view_->setItemDelegateForColumn(c, nullptr);
+  lessons_->setToolTip(tr("%1 Lessons play on a live capture.").arg(why));
+  // The engine's figures mean nothing for a file.
+  for (QLabel* l : {st_rate_, st_dropped_, st_ring_, st_poll_}) l->hide();
+  // The records count changes at every status update while a file loads: at a fixed size
+  // its new text does not make the whole window lay itself out again (a QLabel's setText
+  // invalidates its parent layouts unless its size is fixed).
+  const QFontMetrics fm(st_total_->font());
+  st_total_->setFixedSize(fm.horizontalAdvance(tr("%1 records").arg(QLocale().toString(99'999'999))) + 8,
+                          st_total_->sizeHint().height());
+  timeline_->setEmptyHint(tr("No sources in this recording (yet)."));
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (recording_drop_path(event->mimeData())) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  const auto path = recording_drop_path(event->mimeData());
+  if (!path) return;
+  event->acceptProposedAction();
+  // After the drop returns: the drag source is not kept waiting by the new window's load.
+  QTimer::singleShot(0, this, [this, p = *path] { open_recording_in_new_window(p, this); });
 }
 
 }  // namespace ready::ui

@@ -12,6 +12,9 @@
 #include "ready/capture/scenario.h"
 
 class QAction;
+class QDragEnterEvent;
+class QDropEvent;
+class QMenu;
 class QActionGroup;
 class QLineEdit;
 class QComboBox;
@@ -106,11 +109,23 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   /// Applies a colour scheme to the whole application (and remembers it).
   void setTheme(Theme theme);
 
+  // ---- recordings (window/open_recording.h) ----
+  /// Makes the window read-only (it shows a recording): New source, Add note, Open
+  /// scenario, every source action, the interest boxes and the send box are disabled, with
+  /// `why` as their tooltip; lessons cannot play (the session is not live). Once.
+  void setReadOnly(const QString& why);
+  [[nodiscard]] bool isReadOnly() const noexcept { return read_only_; }
+  /// The status-bar text area (RecordingView shows the file, the progress and the result there).
+  void showStatusMessage(const QString& text, bool error) { showMessage(text, error); }
+
  signals:
   void sourceSelected(std::uint64_t token);
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  /// A recording dropped on the window opens in a new window (window/open_recording.h).
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
 
  private:
   void buildCentre();
@@ -178,6 +193,13 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   bool tables_throttled_ = false;
   void throttleTables(std::uint64_t frame_records);
   Theme theme_ = Theme::system;
+
+  // Recordings: the actions a read-only window disables.
+  bool read_only_ = false;
+  QMenu* new_menu_ = nullptr;
+  QAction* act_new_ = nullptr;
+  QAction* act_note_ = nullptr;
+  QAction* act_open_scenario_ = nullptr;
 };
 
 /// Parses "system" / "light" / "dark" (the settings value); nullopt otherwise.

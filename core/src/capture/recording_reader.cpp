@@ -661,6 +661,14 @@ class Reader {
   std::optional<Failure> read(int fd, std::uint64_t file_size);
 
   RecordingInfo& info() noexcept { return info_; }
+  /// Hands the records of the good lines read so far to the sink (after a failure: the
+  /// contract of read_recording).
+  void flush() {
+    if (batch_.empty()) return;
+    sink_.on_records(batch_);
+    batch_.clear();
+    if (progress_) progress_->records.store(info_.records, std::memory_order_relaxed);
+  }
 
  private:
   /// Line `line_no` alone, [p, p + len), read with `room` bytes readable from p: the header
@@ -670,24 +678,30 @@ class Reader {
   /// The record lines [begin, end) (whole lines; `room_end` ends the readable buffer).
   std::optional<Failure> lines(const char* begin, const char* end, const char* room_end);
   void push(const Record& r) {
+    // A full batch goes when the next record comes, not at once: the last record pushed is
+    // still here if its line turns out bad after all (see lines(), `taken`).
+    if (batch_.size() == RecordingSink::kBatch) flush();
     batch_.push_back(r);
     ++info_.records;
     last_was_stats_ = r.kind == RecordKind::stats;
-    if (batch_.size() == RecordingSink::kBatch) flush();
   }
   /// The line just parsed: a record, or a payload line (handed over in file order: after the
   /// records before it).
   void take(const Record& r) {
+    last_take_payload_ = lp_.payload_line;
     if (!lp_.payload_line) return push(r);
     flush();
     ++info_.payload_lines;
     sink_.on_payload(lp_.payload_token, lp_.chunk_);
   }
-  void flush() {
+  /// Takes back the last record pushed (its line was found bad after it was pushed). A
+  /// payload line is handed over at once, so one found bad afterwards stays given (the read
+  /// fails all the same).
+  void unpush() {
+    if (last_take_payload_) return;
     if (batch_.empty()) return;
-    sink_.on_records(batch_);
-    batch_.clear();
-    if (progress_) progress_->records.store(info_.records, std::memory_order_relaxed);
+    batch_.pop_back();
+    --info_.records;
   }
   [[nodiscard]] bool cancelled() const noexcept {
     return progress_ && progress_->cancel.load(std::memory_order_relaxed);
@@ -701,6 +715,7 @@ class Reader {
   LineParser lp_;
   std::uint64_t line_no_ = 0;  // lines read so far
   bool last_was_stats_ = false;
+  bool last_take_payload_ = false;
 
  public:
   static constexpr std::string_view kCancelled = "cancelled";
@@ -777,8 +792,10 @@ std::optional<Failure> Reader::lines(const char* begin, const char* const end, c
     if (taken) {
       const char* const le = line_end(taken);
       if (auto f = one_line(taken, static_cast<std::size_t>(le - taken), static_cast<std::size_t>(room_end - taken),
-                            line_no_, /*append=*/false))
+                            line_no_, /*append=*/false)) {
+        unpush();  // the stream had taken it as a record
         return f;
+      }
     }
     if (line_start < end) {
       const char* const le = line_end(line_start);
@@ -883,6 +900,7 @@ std::expected<RecordingInfo, RecordingError> read_recording(const std::string& p
   if (size == 0) return fail(1, "empty file: expected the header line");
   Reader reader(limits, sink, progress);
   if (auto f = reader.read(owner.get(), size)) {
+    reader.flush();  // the good lines before the bad one reach the sink
     const bool cancelled = f->what == Reader::kCancelled;
     auto e = fail(f->line, std::move(f->what));
     e.error().cancelled = cancelled;
