@@ -159,6 +159,8 @@ class TestCliRecord : public CoreTest {
       for (const std::byte b : c.bytes) (c.direction == Direction::in ? in : out) += static_cast<char>(b);
     QCOMPARE(in, sent);
     QCOMPARE(out, received);
+    QVERIFY2(app.lines.contains(QStringLiteral("readyscope: payload: %1 bytes written, 0 cut").arg(2 * sent.size())),
+             qPrintable(app.lines.join(u'\n')));
   }
 
   // --max-file-size 64k --max-files 3: more files are written and closed (each name printed),
@@ -229,6 +231,11 @@ class TestCliRecord : public CoreTest {
       return std::any_of(ls.begin(), ls.end(), [](const QString& l) { return l.contains("--stop-after-records 40 reached"); });
     }));
     QCOMPARE(app.stop(), 0);
+    // The records drained after the stop (the final stats at least) are counted, not lost.
+    static const QRegularExpression after(QStringLiteral(R"(^readyscope: (\d+) records after --stop-after-records not written$)"));
+    QVERIFY2(std::any_of(app.lines.begin(), app.lines.end(),
+                         [](const QString& l) { return after.match(l).hasMatch() && after.match(l).captured(1).toULongLong() >= 1; }),
+             qPrintable(app.lines.join(u'\n')));
     RecordStore store;
     auto info = load_recording(rec.toStdString(), store);
     QVERIFY2(info, info ? "" : info.error().message().c_str());
