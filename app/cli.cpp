@@ -434,7 +434,8 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     const QString path = m_parser.value(m_record);
     if (path.isEmpty()) return fail(QStringLiteral("--record: expected a file name"));
     const QFileInfo fi(path);
-    if (fi.exists() && !plan.overwrite)
+    // A ring (--max-file-size) never writes FILE itself, only FILE's name with a number.
+    if (fi.exists() && !plan.overwrite && !m_parser.isSet(m_maxFileSize))
       return fail(QStringLiteral("--record %1: the file exists (add --overwrite to replace it)").arg(quoted(path)));
     if (fi.isDir()) return fail(QStringLiteral("--record %1: is a directory").arg(quoted(path)));
     if (!fi.absoluteDir().exists())

@@ -294,6 +294,32 @@ class TestCliRecord : public CoreTest {
     QVERIFY(QDir(dir.path()).entryList(QDir::Files).isEmpty());  // nothing was opened
   }
 
+  // A ring never writes FILE itself (its files have FILE's name with a number): an existing
+  // FILE does not stop --max-file-size, while it still stops a single-file --record. The
+  // plan carries every value of the recording flags.
+  void ringIgnoresAnExistingBaseFile() {
+    QTemporaryDir dir;
+    const QString base = dir.filePath(QStringLiteral("old.jsonl"));
+    QFile f(base);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("old\n");
+    f.close();
+    const auto plan = [&](const QStringList& extra) {
+      readyscope::CommandLine cl;
+      const QStringList args = QStringList{"readyscope", "--headless", "--listen", "127.0.0.1:0", "--record", base} + extra;
+      return cl.parse(args).has_value() ? cl.invocation() : std::unexpected(QStringLiteral("parse failed"));
+    };
+    const auto single = plan({});
+    QVERIFY(!single);
+    QVERIFY2(single.error().contains(QLatin1String("the file exists")), qPrintable(single.error()));
+    const auto ring = plan({"--max-file-size", "1M", "--max-files", "2", "--record-payload", "--stop-after-records", "7"});
+    QVERIFY2(ring, ring ? "" : qPrintable(ring.error()));
+    QCOMPARE(ring->plan.max_file_bytes, std::uint64_t{1} << 20);
+    QCOMPARE(ring->plan.max_files, std::size_t{2});
+    QVERIFY(ring->plan.record_payload);
+    QCOMPARE(ring->plan.stop_after_records, std::uint64_t{7});
+  }
+
   void parseSize_data() {
     QTest::addColumn<QString>("text");
     QTest::addColumn<qulonglong>("bytes");  // 0: refused
