@@ -147,7 +147,8 @@ QString maxFileSizeHelp() {
   return QStringLiteral(
              "With --record FILE: write a ring of files of at most SIZE bytes each (plus the stats line that ends "
              "each), named FILE's name + _00001_YYYYMMDDhhmmss (the local time it was started), _00002_..., each "
-             "a complete recording; the name of each is printed when it is closed. SIZE in bytes, or with k, M or "
+             "a complete recording (FILE itself is not written, and may exist); the name of each is printed when "
+             "it is closed. SIZE in bytes, or with k, M or "
              "G (1024-based: 100k = 102400); at least %1k.")
       .arg(ready::capture::Recorder::kMinFileBytes >> 10);
 }
