@@ -148,7 +148,8 @@ QString maxFileSizeHelp() {
   return QStringLiteral(
              "With --record FILE: write a ring of files of at most SIZE bytes each (plus the stats line that ends "
              "each), named FILE's name + _00001_YYYYMMDDhhmmss (the local time it was started), _00002_..., each "
-             "a complete recording; the name of each is printed when it is closed. SIZE in bytes, or with k, M or "
+             "a complete recording (FILE itself is not written, and may exist); the name of each is printed when "
+             "it is closed. SIZE in bytes, or with k, M or "
              "G (1024-based: 100k = 102400); at least %1k.")
       .arg(ready::capture::Recorder::kMinFileBytes >> 10);
 }
@@ -458,7 +459,8 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     const QString path = m_parser.value(m_record);
     if (path.isEmpty()) return fail(QStringLiteral("--record: expected a file name"));
     const QFileInfo fi(path);
-    if (fi.exists() && !plan.overwrite)
+    // A ring (--max-file-size) never writes FILE itself, only FILE's name with a number.
+    if (fi.exists() && !plan.overwrite && !m_parser.isSet(m_maxFileSize))
       return fail(QStringLiteral("--record %1: the file exists (add --overwrite to replace it)").arg(quoted(path)));
     if (fi.isDir()) return fail(QStringLiteral("--record %1: is a directory").arg(quoted(path)));
     if (!fi.absoluteDir().exists())

@@ -134,7 +134,7 @@ class Run {
   bool finish();
   void removeUnixPaths();
   void printOutcome(const StepOutcome& o);
-  /// Where --record wrote: its file, or "N files (PATH's ring)".
+  /// Where --record wrote: its file, or "N files from PATH (M oldest deleted)" for a ring.
   std::string recordedTo() const {
     if (m_plan.max_file_bytes == 0) return *m_plan.record_path;
     const RecorderCounts& c = m_recorder->counts();
@@ -473,6 +473,16 @@ int Run::exec() {
   std::fprintf(m_out, "readyscope: %s after %.2f s: %" PRIu64 " records (produced %" PRIu64 ", dropped %" PRIu64 ")%s%s\n",
                stopReason.c_str(), secs, m_records, m_engine->produced(), m_engine->dropped(),
                m_recorder ? ", written to " : "", m_recorder ? recordedTo().c_str() : "");
+  if (m_recorder) {
+    // What the recorder did not write is said, never lost silently.
+    const RecorderCounts& c = m_recorder->counts();
+    if (m_plan.record_payload)
+      std::fprintf(m_out, "readyscope: payload: %" PRIu64 " bytes written, %" PRIu64 " cut\n", c.payload_bytes,
+                   c.payload_bytes_cut);
+    if (c.records_after_stop != 0)
+      std::fprintf(m_out, "readyscope: %" PRIu64 " records after --stop-after-records not written\n",
+                   c.records_after_stop);
+  }
   if (const std::uint64_t unnamed = m_engine->peers_dropped(); unnamed != 0)
     std::fprintf(m_out, "readyscope: %" PRIu64 " datagram actions without a peer (the table of %zu senders was full)\n",
                  unnamed, m_engine->config().peer_addresses);

@@ -1,14 +1,13 @@
 // --record's file handling (issue 15) against the real binary: --record-payload with a real
 // client, a ring of files (--max-file-size, --max-files), --stop-after-records, and the bad
 // combinations, which exit 2 with one line. --max-file-size's parser in-process.
+#include <signal.h>
+
 #include <QDir>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
-
-#include <signal.h>
-
 #include <chrono>
 #include <functional>
 #include <string>
@@ -88,7 +87,8 @@ std::vector<std::pair<QString, std::uint64_t>> closedFiles(const QStringList& li
   static const QRegularExpression re(QStringLiteral(R"(^readyscope: closed (.+) \((\d+) records\)$)"));
   std::vector<std::pair<QString, std::uint64_t>> out;
   for (const QString& l : lines)
-    if (const auto m = re.match(l); m.hasMatch()) out.emplace_back(m.captured(1), m.captured(2).toULongLong());
+    if (const auto m = re.match(l); m.hasMatch())
+      out.emplace_back(m.captured(1), m.captured(2).toULongLong());
   return out;
 }
 
@@ -128,7 +128,8 @@ class TestCliRecord : public CoreTest {
       auto client = plain_connect(*addr);
       QVERIFY_OK(client);
       for (int i = 0; i < 20; ++i) {
-        const std::string msg = "hello " + std::to_string(i) + "\n" + std::string(static_cast<std::size_t>(i) * 50, 'x');
+        const std::string msg =
+            "hello " + std::to_string(i) + "\n" + std::string(static_cast<std::size_t>(i) * 50, 'x');
         sent += msg;
         QVERIFY(echoOnce(client->get(), msg, received));
       }
@@ -159,6 +160,9 @@ class TestCliRecord : public CoreTest {
       for (const std::byte b : c.bytes) (c.direction == Direction::in ? in : out) += static_cast<char>(b);
     QCOMPARE(in, sent);
     QCOMPARE(out, received);
+    QVERIFY2(app.lines.contains(
+                 QStringLiteral("readyscope: payload: %1 bytes written, 0 cut").arg(2 * sent.size())),
+             qPrintable(app.lines.join(u'\n')));
   }
 
   // --max-file-size 64k --max-files 3: more files are written and closed (each name printed),
@@ -166,8 +170,8 @@ class TestCliRecord : public CoreTest {
   void rotationLeavesThreeCompleteFiles() {
     QTemporaryDir dir;
     const QString rec = dir.filePath(QStringLiteral("rot.jsonl"));
-    App app({"--listen", "127.0.0.1:0", "--reaction", "echo", "--record", rec, "--max-file-size", "64k", "--max-files",
-             "3"});
+    App app({"--listen", "127.0.0.1:0", "--reaction", "echo", "--record", rec, "--max-file-size", "64k",
+             "--max-files", "3"});
     const auto addr = app.listener();
     QVERIFY(addr);
     const std::uint64_t limit = 64 * 1024;
@@ -226,9 +230,18 @@ class TestCliRecord : public CoreTest {
       }
     }
     QVERIFY(app.waitFor([](const QStringList& ls) {
-      return std::any_of(ls.begin(), ls.end(), [](const QString& l) { return l.contains("--stop-after-records 40 reached"); });
+      return std::any_of(ls.begin(), ls.end(),
+                         [](const QString& l) { return l.contains("--stop-after-records 40 reached"); });
     }));
     QCOMPARE(app.stop(), 0);
+    // The records drained after the stop (the final stats at least) are counted, not lost.
+    static const QRegularExpression after(
+        QStringLiteral(R"(^readyscope: (\d+) records after --stop-after-records not written$)"));
+    QVERIFY2(std::any_of(app.lines.begin(), app.lines.end(),
+                         [](const QString& l) {
+                           return after.match(l).hasMatch() && after.match(l).captured(1).toULongLong() >= 1;
+                         }),
+             qPrintable(app.lines.join(u'\n')));
     RecordStore store;
     auto info = load_recording(rec.toStdString(), store);
     QVERIFY2(info, info ? "" : info.error().message().c_str());
@@ -241,22 +254,26 @@ class TestCliRecord : public CoreTest {
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<QString>("message");
     const QStringList listen{"--headless", "--listen", "127.0.0.1:0"};
-    QTest::newRow("max-files without record") << listen + QStringList{"--max-files", "3"}
-                                              << "--max-files needs --record FILE";
-    QTest::newRow("payload without record") << listen + QStringList{"--record-payload"}
-                                            << "--record-payload needs --record FILE";
-    QTest::newRow("stop without record") << listen + QStringList{"--stop-after-records", "5"}
-                                         << "--stop-after-records needs --record FILE";
-    QTest::newRow("max-files without size") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-files", "3"}
-                                            << "--max-files needs --max-file-size";
-    QTest::newRow("size too small") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "1k"}
+    QTest::newRow("max-files without record")
+        << listen + QStringList{"--max-files", "3"} << "--max-files needs --record FILE";
+    QTest::newRow("payload without record")
+        << listen + QStringList{"--record-payload"} << "--record-payload needs --record FILE";
+    QTest::newRow("stop without record")
+        << listen + QStringList{"--stop-after-records", "5"} << "--stop-after-records needs --record FILE";
+    QTest::newRow("max-files without size")
+        << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-files", "3"}
+        << "--max-files needs --max-file-size";
+    QTest::newRow("size too small") << listen +
+                                           QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "1k"}
                                     << "--max-file-size '1k': expected a size of at least 64k";
-    QTest::newRow("size not a size") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "10x"}
+    QTest::newRow("size not a size") << listen +
+                                            QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "10x"}
                                      << "--max-file-size '10x': expected";
-    QTest::newRow("zero files") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size", "1M",
-                                                        "--max-files", "0"}
+    QTest::newRow("zero files") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size",
+                                                        "1M",       "--max-files",   "0"}
                                 << "--max-files '0': expected a number of files from 1";
-    QTest::newRow("zero records") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--stop-after-records", "0"}
+    QTest::newRow("zero records") << listen +
+                                         QStringList{"--record", "@DIR@/a.jsonl", "--stop-after-records", "0"}
                                   << "--stop-after-records '0': expected a number of records";
     QTest::newRow("option as value") << listen + QStringList{"--record", "@DIR@/a.jsonl", "--max-file-size",
                                                              "--max-files"}
@@ -275,6 +292,32 @@ class TestCliRecord : public CoreTest {
     QVERIFY2(err.startsWith(QStringLiteral("readyscope: ") + message), qPrintable(err));
     QCOMPARE(err.count(u'\n'), 1);
     QVERIFY(QDir(dir.path()).entryList(QDir::Files).isEmpty());  // nothing was opened
+  }
+
+  // A ring never writes FILE itself (its files have FILE's name with a number): an existing
+  // FILE does not stop --max-file-size, while it still stops a single-file --record. The
+  // plan carries every value of the recording flags.
+  void ringIgnoresAnExistingBaseFile() {
+    QTemporaryDir dir;
+    const QString base = dir.filePath(QStringLiteral("old.jsonl"));
+    QFile f(base);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("old\n");
+    f.close();
+    const auto plan = [&](const QStringList& extra) {
+      readyscope::CommandLine cl;
+      const QStringList args = QStringList{"readyscope", "--headless", "--listen", "127.0.0.1:0", "--record", base} + extra;
+      return cl.parse(args).has_value() ? cl.invocation() : std::unexpected(QStringLiteral("parse failed"));
+    };
+    const auto single = plan({});
+    QVERIFY(!single);
+    QVERIFY2(single.error().contains(QLatin1String("the file exists")), qPrintable(single.error()));
+    const auto ring = plan({"--max-file-size", "1M", "--max-files", "2", "--record-payload", "--stop-after-records", "7"});
+    QVERIFY2(ring, ring ? "" : qPrintable(ring.error()));
+    QCOMPARE(ring->plan.max_file_bytes, std::uint64_t{1} << 20);
+    QCOMPARE(ring->plan.max_files, std::size_t{2});
+    QVERIFY(ring->plan.record_payload);
+    QCOMPARE(ring->plan.stop_after_records, std::uint64_t{7});
   }
 
   void parseSize_data() {

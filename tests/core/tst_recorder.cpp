@@ -30,10 +30,10 @@ using namespace ready::capture;
 using namespace ready::test;
 using namespace std::chrono_literals;
 
-#define QVERIFY_REC(result)                                                           \
-  do {                                                                                \
-    const auto& rec_r_ = (result);                                                    \
-    QVERIFY2(rec_r_.has_value(), rec_r_ ? "" : rec_r_.error().message().c_str());     \
+#define QVERIFY_REC(result)                                                       \
+  do {                                                                            \
+    const auto& rec_r_ = (result);                                                \
+    QVERIFY2(rec_r_.has_value(), rec_r_ ? "" : rec_r_.error().message().c_str()); \
   } while (false)
 
 namespace {
@@ -145,7 +145,8 @@ ClosedFile read_closed(const std::string& path, std::uint64_t records) {
   }
   RecordStore store;
   f.info = load_recording(path, store);
-  for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i) f.records_read.push_back(store.at(i));
+  for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i)
+    f.records_read.push_back(store.at(i));
   return f;
 }
 
@@ -179,7 +180,8 @@ class TestRecorder : public CoreTest {
     // In batches, as a drain hands them over.
     for (std::size_t at = 0; at < rs.size(); at += 1000) {
       if (at > 0) forget_token_2 = true;
-      QVERIFY_REC(rec->write(std::span<const Record>(rs).subspan(at, std::min<std::size_t>(1000, rs.size() - at))));
+      QVERIFY_REC(
+          rec->write(std::span<const Record>(rs).subspan(at, std::min<std::size_t>(1000, rs.size() - at))));
     }
     QVERIFY_REC(rec->close());
     QVERIFY_REC(rec->close());  // idempotent
@@ -212,14 +214,17 @@ class TestRecorder : public CoreTest {
       QVERIFY2(f.info->ended_with_stats, f.path.c_str());
       QCOMPARE(f.info->records, f.records);
       // Within the bound, but the stats line that ends it.
-      QVERIFY2(f.size - f.last_line <= Recorder::kMinFileBytes, (f.path + " " + std::to_string(f.size)).c_str());
+      QVERIFY2(f.size - f.last_line <= Recorder::kMinFileBytes,
+               (f.path + " " + std::to_string(f.size)).c_str());
       // Not much below it either: the next line did not fit.
       if (i + 1 < closed.size()) QVERIFY(f.size > Recorder::kMinFileBytes - 200);
       QCOMPARE(f.by_recorder.size(), f.records_read.size());
       std::uint64_t marked = 0;
       for (std::size_t k = 0; k < f.records_read.size(); ++k) {
-        if (f.by_recorder[k]) ++marked;
-        else engine_records.push_back(f.records_read[k]);
+        if (f.by_recorder[k])
+          ++marked;
+        else
+          engine_records.push_back(f.records_read[k]);
       }
       QCOMPARE(f.info->recorder_lines, marked);
       recorder_lines += marked;
@@ -227,9 +232,11 @@ class TestRecorder : public CoreTest {
         // Opens with the sources still open: token 1 added, token 2 added and changed (until
         // token 1 is removed in the last file), with the addresses the lookup gave before it
         // forgot token 2.
-        QVERIFY2(f.first_lines.find(R"("event":"added","token":2,"fd":8,"kind":"tcp_stream","local":"127.0.0.1:7000","peer":"127.0.0.1:52")") !=
-                     std::string::npos,
-                 f.first_lines.c_str());
+        QVERIFY2(
+            f.first_lines.find(
+                R"("event":"added","token":2,"fd":8,"kind":"tcp_stream","local":"127.0.0.1:7000","peer":"127.0.0.1:52")") !=
+                std::string::npos,
+            f.first_lines.c_str());
         QVERIFY(f.first_lines.find(R"("event":"changed","token":2)") != std::string::npos);
         QVERIFY(f.first_lines.find(R"("event":"added","token":1)") != std::string::npos);
         QVERIFY(f.first_lines.find(R"("read_n":512)") != std::string::npos);
@@ -251,7 +258,9 @@ class TestRecorder : public CoreTest {
     RecorderOptions o;
     o.path = dir.path + "/stop.jsonl";
     o.stop_after_records = 30;
-    o.on_file_closed = [&](const std::string& path, std::uint64_t records) { closed.push_back(read_closed(path, records)); };
+    o.on_file_closed = [&](const std::string& path, std::uint64_t records) {
+      closed.push_back(read_closed(path, records));
+    };
     auto rec = Recorder::create(std::move(o));
     QVERIFY_REC(rec);
     QVERIFY_REC(rec->write(std::span<const Record>(rs).first(20)));
@@ -283,7 +292,8 @@ class TestRecorder : public CoreTest {
       auto rec = Recorder::create(std::move(o));
       if (rec) return std::string("accepted");
       const std::string msg = rec.error().message();
-      if (msg.find(expect) == std::string::npos || msg.find('\n') != std::string::npos) return "message: " + msg;
+      if (msg.find(expect) == std::string::npos || msg.find('\n') != std::string::npos)
+        return "message: " + msg;
       if (!dir.files().empty()) return std::string("a file was made");
       return std::string();
     };
@@ -362,7 +372,8 @@ class TestRecorder : public CoreTest {
 
   /// An echo listener, one client sending `messages` messages of `size` bytes and reading each
   /// back, recorded with payload through a Recorder (`bound` per source), then read back.
-  static PayloadRun payload_capture(EngineConfig config, std::uint64_t bound, int messages, std::size_t size) {
+  static PayloadRun payload_capture(EngineConfig config, std::uint64_t bound, int messages,
+                                    std::size_t size) {
     PayloadRun run;
     Dir dir;
     const std::string path = dir.path + "/payload.jsonl";
@@ -373,7 +384,9 @@ class TestRecorder : public CoreTest {
     o.path = path;
     o.payload = true;
     o.payload_bytes_per_source = bound;
-    o.payload_fetch = [&](std::uint64_t token, std::uint64_t since) { return eng.payload(Token(token), since); };
+    o.payload_fetch = [&](std::uint64_t token, std::uint64_t since) {
+      return eng.payload(Token(token), since);
+    };
     o.counts = [&] { return std::pair{eng.produced(), eng.dropped()}; };
     auto rec = Recorder::create(std::move(o));
     if (!rec) return failed(rec.error().message());
@@ -390,14 +403,16 @@ class TestRecorder : public CoreTest {
     auto lt = eng.submit(cmd::TcpListen{any_local_address(), SourceOptions{.reaction = {Reaction::echo}}});
     if (!lt) return failed("listen: " + lt.error().message());
     std::optional<SourceInfo> info;
-    for (Deadline d(kWaitLimit); !(info = eng.source_info(lt->token)) && !d.expired();) std::this_thread::sleep_for(1ms);
+    for (Deadline d(kWaitLimit); !(info = eng.source_info(lt->token)) && !d.expired();)
+      std::this_thread::sleep_for(1ms);
     if (!info) return failed("the listener never came up");
     auto client = plain_connect(*net::SocketAddr::parse(info->local));
     if (!client) return failed("connect: " + client.error().message());
     std::vector<std::byte> buf(size);
     for (int m = 0; m < messages; ++m) {
       std::string msg(size, static_cast<char>('a' + m % 26));
-      msg.replace(0, std::min<std::size_t>(size, 3), std::to_string(m % 1000).substr(0, std::min<std::size_t>(size, 3)));
+      msg.replace(0, std::min<std::size_t>(size, 3),
+                  std::to_string(m % 1000).substr(0, std::min<std::size_t>(size, 3)));
       run.sent += msg;
       for (std::size_t done = 0; done < msg.size();) {
         auto n = plain_send(client->get(), bytes(std::string_view(msg).substr(done)));
@@ -443,7 +458,8 @@ class TestRecorder : public CoreTest {
     }
     for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i) {
       const Record r = store.at(i);
-      if (r.kind == RecordKind::warning && r.warning_kind() == WarningKind::payload_truncated && r.token == stream)
+      if (r.kind == RecordKind::warning && r.warning_kind() == WarningKind::payload_truncated &&
+          r.token == stream)
         run.warned += r.value;
     }
     // The engine's own payload_truncated warning (first eviction) is in the file too: not
@@ -451,7 +467,8 @@ class TestRecorder : public CoreTest {
     const auto ls = lines_of(path);
     std::uint64_t engine_warned = 0;
     for (const std::string& l : ls)
-      if (l.find("\"payload_truncated\"") != std::string::npos && l.find("\"recorder\":true") == std::string::npos) {
+      if (l.find("\"payload_truncated\"") != std::string::npos &&
+          l.find("\"recorder\":true") == std::string::npos) {
         const auto at = l.find("\"value\":");
         engine_warned += std::stoull(l.substr(at + 8));
       }

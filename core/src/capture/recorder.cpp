@@ -55,8 +55,8 @@ struct Recorder::State {
   RecorderOptions o;
   std::string started;  // the headers' "started": when the recorder was created (UTC)
   std::optional<RecordingWriter> w;
-  std::string path;                // the file being written
-  std::deque<std::string> files;   // this recorder's files still on disk, oldest first (a ring)
+  std::string path;               // the file being written
+  std::deque<std::string> files;  // this recorder's files still on disk, oldest first (a ring)
   std::uint64_t file_number = 0;
   std::uint64_t file_records = 0;  // record lines in the current file
   bool file_has_lines = false;     // a line besides the header and the repeated sources
@@ -122,7 +122,8 @@ struct Recorder::State {
       while (o.max_files != 0 && files.size() > o.max_files) {
         // The oldest file is complete and closed; a file that is already gone is not an error.
         if (auto r = os::remove_file(files.front()); !r && r.error() != std::errc::no_such_file_or_directory)
-          return fail("cannot delete the oldest file " + files.front() + ": " + r.error().message(), r.error());
+          return fail("cannot delete the oldest file " + files.front() + ": " + r.error().message(),
+                      r.error());
         files.pop_front();
         ++c.files_deleted;
       }
@@ -197,7 +198,8 @@ struct Recorder::State {
   }
 
   /// The bytes [0, n) of `chunk` as payload lines, rotating as needed.
-  std::expected<void, RecorderError> put_payload(std::uint64_t token, const PayloadChunk& chunk, std::size_t n) {
+  std::expected<void, RecorderError> put_payload(std::uint64_t token, const PayloadChunk& chunk,
+                                                 std::size_t n) {
     const PayloadChunk* c_ = &chunk;
     PayloadChunk cut;
     if (n < chunk.bytes.size()) {
@@ -233,7 +235,8 @@ struct Recorder::State {
         std::uint64_t pos = p.next;
         for (const PayloadChunk& chunk : snap->chunks) {
           if (chunk.offset > pos) cut += chunk.offset - pos;  // evicted before it was fetched
-          const std::uint64_t room = o.payload_bytes_per_source - std::min(p.written, o.payload_bytes_per_source);
+          const std::uint64_t room =
+              o.payload_bytes_per_source - std::min(p.written, o.payload_bytes_per_source);
           const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.bytes.size(), room));
           cut += chunk.bytes.size() - n;
           if (n > 0) {
@@ -264,14 +267,17 @@ struct Recorder::State {
 };
 
 std::expected<Recorder, RecorderError> Recorder::create(RecorderOptions options) {
-  const auto bad = [&](std::string what) { return std::unexpected(RecorderError{options.path, std::move(what), {}}); };
+  const auto bad = [&](std::string what) {
+    return std::unexpected(RecorderError{options.path, std::move(what), {}});
+  };
   if (options.path.empty()) return bad("no file name");
   if (options.max_files != 0 && options.max_file_bytes == 0)
     return bad("a number of files needs a file size to rotate at (max_files without max_file_bytes)");
   if (options.max_file_bytes != 0 && options.max_file_bytes < kMinFileBytes)
-    return bad("a file size to rotate at of " + std::to_string(options.max_file_bytes) + " bytes is below the minimum of " +
-               std::to_string(kMinFileBytes));
-  if (options.payload && !options.payload_fetch) return bad("payload without a way to fetch it (payload_fetch)");
+    return bad("a file size to rotate at of " + std::to_string(options.max_file_bytes) +
+               " bytes is below the minimum of " + std::to_string(kMinFileBytes));
+  if (options.payload && !options.payload_fetch)
+    return bad("payload without a way to fetch it (payload_fetch)");
   auto state = std::make_unique<State>();
   state->o = std::move(options);
   {
@@ -326,7 +332,8 @@ std::expected<void, RecorderError> Recorder::write(std::span<const Record> recor
         removed.push_back(r.token);
         break;
       default:
-        if (s.o.payload && moves_payload(r) && (moved.empty() || moved.back() != r.token)) moved.push_back(r.token);
+        if (s.o.payload && moves_payload(r) && (moved.empty() || moved.back() != r.token))
+          moved.push_back(r.token);
         break;
     }
   }

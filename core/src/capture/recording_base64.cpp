@@ -12,7 +12,8 @@ constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 constexpr std::array<std::uint8_t, 256> kValues = [] {
   std::array<std::uint8_t, 256> t{};
   t.fill(0xff);
-  for (std::size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = 0; i < kAlphabet.size(); ++i)
+    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::uint8_t>(i);
   return t;
 }();
 
@@ -24,7 +25,8 @@ void base64_append(std::string& out, std::span<const std::byte> bytes) {
   char* o = out.data() + start;
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const auto v = (std::to_integer<std::uint32_t>(bytes[i]) << 16) | (std::to_integer<std::uint32_t>(bytes[i + 1]) << 8) |
+    const auto v = (std::to_integer<std::uint32_t>(bytes[i]) << 16) |
+                   (std::to_integer<std::uint32_t>(bytes[i + 1]) << 8) |
                    std::to_integer<std::uint32_t>(bytes[i + 2]);
     *o++ = kAlphabet[(v >> 18) & 63];
     *o++ = kAlphabet[(v >> 12) & 63];

@@ -70,7 +70,7 @@ struct RecorderCounts {
   std::uint64_t files_written = 0;       ///< files completed and closed
   std::uint64_t files_deleted = 0;       ///< the oldest files removed to keep max_files
   std::uint64_t payload_lines = 0;
-  std::uint64_t payload_bytes = 0;       ///< payload bytes written
+  std::uint64_t payload_bytes = 0;  ///< payload bytes written
   /// Payload bytes not written: beyond payload_bytes_per_source, or evicted from the
   /// engine's payload buffer before they were fetched.
   std::uint64_t payload_bytes_cut = 0;
@@ -88,11 +88,10 @@ struct RecorderError {
 /// Writes a capture to a recording, or to a ring of recordings. Each file is a complete
 /// recording: its own header (version 2 with `payload`; "started" is the recorder's creation
 /// for every file, since record times count from the capture's start), its records, and a
-/// stats line at its end. A rotated file starts, after its header, with a `source` `added` line per source still
-/// open (and its last `changed` line, if any), marked `"recorder":true` and timed like the
-/// file's first record, so it opens alone with named lanes; `RecordingInfo::recorder_lines`
-/// lets a reader tell those lines from the capture's, so the records of the files add up to
-/// the records written.
+/// stats line at its end. A rotated file starts, after its header, with a `source` `added` line per source
+/// still open (and its last `changed` line, if any), marked `"recorder":true` and timed like the file's first
+/// record, so it opens alone with named lanes; `RecordingInfo::recorder_lines` lets a reader tell those lines
+/// from the capture's, so the records of the files add up to the records written.
 ///
 /// Not thread-safe, but not bound to a thread either: one thread at a time (the headless
 /// loop's, or a writer thread the window hands batches to). The callbacks run on it.
