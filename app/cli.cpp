@@ -543,10 +543,11 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   const bool headless = m_parser.isSet(m_headless);
   const bool wantsCapture = !plan.sources.empty() || plan.scenario.has_value();
   if (!headless) {
-    for (const QCommandLineOption* o : {&m_record, &m_duration, &m_png, &m_width, &m_height, &m_verbose, &m_overwrite}) {
+    // The window records with --record (and its companions) as Capture > Record to… does.
+    for (const QCommandLineOption* o : {&m_duration, &m_png, &m_width, &m_height, &m_verbose, &m_stopAfterRecords}) {
       if (m_parser.isSet(*o))
-        return fail(QStringLiteral("--%1 is for headless runs: add --headless (the window records as you watch; "
-                                   "File > Save recording)")
+        return fail(QStringLiteral("--%1 is for headless runs: add --headless (the window records as you watch: "
+                                   "--record, Capture > Record to…, File > Save recording)")
                         .arg(o->names().constFirst()));
     }
     if (!positional.isEmpty()) {
@@ -558,6 +559,8 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
                                                   : plan.sources.front().flag.section(QLatin1Char(' '), 0, 0)));
       plan.open_path = positional.constFirst().toStdString();
     }
+    if (plan.open_path && plan.record_path)
+      return fail(QStringLiteral("--record: a recording opens read-only; record a live capture instead"));
     inv.mode = Invocation::Mode::window;
     return inv;
   }

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "headless.h"
+#include "window/file_actions.h"
 #include "window/main_window.h"
 #include "window/open_recording.h"
 #include "window/timeline_png.h"
@@ -127,12 +128,21 @@ int run_window(const readyscope::HeadlessPlan& plan) {
   ready::capture::EngineConfig config;
   config.ring_capacity = plan.queue_capacity_given ? plan.queue_capacity : ready::ui::Bridge::kWindowRingCapacity;
   config.allow_remote = plan.allow_remote;
+  if (plan.record_payload) config.payload_bytes_per_source = readyscope::recordPayloadEngineBytes();
   auto bridge = ready::ui::Bridge::start(config, {});
   if (!bridge) {
     err << "readyscope: cannot start the capture engine: " << QString::fromStdString(bridge.error().message()) << '\n';
     return readyscope::kExitRuntime;
   }
   ready::ui::MainWindow window(std::move(*bridge));
+  // --record with the window: from the first record on, as Capture > Record to… does.
+  if (plan.record_path &&
+      !window.fileActions()->startRecording({QString::fromStdString(*plan.record_path), plan.overwrite,
+                                             plan.record_payload, plan.max_file_bytes, plan.max_files})) {
+    err << "readyscope: --record " << QString::fromStdString(*plan.record_path) << ": " << window.statusMessage()
+        << '\n';
+    return readyscope::kExitRuntime;
+  }
   for (const auto& req : plan.sources) window.submit(readyscope::createCommand(req, plan.options, plan.allow_remote));
   if (scenario) window.playScenario(std::move(*scenario));
 

@@ -171,7 +171,9 @@ class TestCli : public CoreTest {
     row("value missing", {"--headless", "--connect", "--duration", "1"}, "--connect: expected HOST:PORT, got the option");
     row("connect port 0", {"--headless", "--connect", "127.0.0.1:0"}, "port 0 cannot be connected to");
     row("nothing", {"--headless"}, "nothing to capture");
-    row("record needs headless", {"--listen", "127.0.0.1:0", "--record", "x.jsonl"}, "--record is for headless runs");
+    row("stop needs headless", {"--listen", "127.0.0.1:0", "--record", "x.jsonl", "--stop-after-records", "9"},
+        "--stop-after-records is for headless runs");
+    row("a recording does not record", {"cap.jsonl", "--record", "x.jsonl"}, "a recording opens read-only");
     row("png needs headless", {"--png", "x.png"}, "--png is for headless runs");
     row("png width", {"--headless", "--listen", "127.0.0.1:0", "--png", "x.png", "--width", "10"}, "--width '10'");
     row("png height", {"--headless", "--listen", "127.0.0.1:0", "--png", "x.png", "--height", "9k"}, "--height '9k'");
@@ -230,6 +232,19 @@ class TestCli : public CoreTest {
     QVERIFY(empty);
     QCOMPARE(int(empty->mode), int(readyscope::Invocation::Mode::window));
     QVERIFY(empty->plan.sources.empty());
+    // The window records as it watches: --record and its companions reach its plan.
+    readyscope::CommandLine rec;
+    QTemporaryDir dir;
+    const QString file = dir.filePath(QStringLiteral("w.jsonl"));
+    QVERIFY(rec.parse({"readyscope", "--listen", "127.0.0.1:0", "--record", file, "--record-payload", "--max-file-size",
+                       "1M", "--max-files", "4"}));
+    const auto recInv = rec.invocation();
+    QVERIFY2(recInv, recInv ? "" : qPrintable(recInv.error()));
+    QCOMPARE(int(recInv->mode), int(readyscope::Invocation::Mode::window));
+    QCOMPARE(recInv->plan.record_path, std::optional<std::string>(file.toStdString()));
+    QVERIFY(recInv->plan.record_payload);
+    QCOMPARE(recInv->plan.max_file_bytes, std::uint64_t{1} << 20);
+    QCOMPARE(recInv->plan.max_files, std::size_t{4});
   }
 
   // `readyscope FILE`: the window opens the recording; a file that is not there is one line

@@ -18,12 +18,14 @@
 #include "models_test_util.h"
 #include "peer.h"
 #include "ready/capture/command.h"
+#include "ready/capture/export.h"
 #include "ready/capture/recording.h"
 #include "ready_test.h"
 #include "session/background_writer.h"
 #include "session/file_jobs.h"
 #include "window/file_actions.h"
 #include "window/main_window.h"
+#include "window/open_recording.h"
 #include "window_test_util.h"
 
 using namespace ready;
@@ -37,13 +39,13 @@ namespace {
 /// is given is counted. (The bound under test is the queue's, in front of any file.)
 class GatedTarget final : public WriteTarget {
  public:
-  io_result<void> write(std::span<const Record> records, const BatchContext&) override {
+  Result write(std::span<const Record> records, const BatchContext&) override {
     std::unique_lock lock(mu);
     cv.wait(lock, [this] { return open; });
     got += records.size();
     return {};
   }
-  io_result<void> finish() override { return {}; }
+  Result finish() override { return {}; }
   void release() {
     std::lock_guard lock(mu);
     open = true;
@@ -140,7 +142,7 @@ class TestFileJobs : public CoreTest {
 
   void recordToWritesFromStartToStop() {
     const QString path = m_dir.filePath(QStringLiteral("live.jsonl"));
-    QVERIFY(files().startRecording(path, false));
+    QVERIFY(files().startRecording({path, false, false, 0, 0}));
     QVERIFY(files().recordAction()->isChecked());
     const std::uint64_t first = window().session().store().end_index();
     echoTraffic(30);
@@ -155,10 +157,90 @@ class TestFileJobs : public CoreTest {
     RecordStore loaded;
     auto info = load_recording(path.toStdString(), loaded);
     QVERIFY2(info.has_value(), info ? "" : info.error().message().c_str());
-    QCOMPARE(loaded.size(), seen);
     QVERIFY(seen > 0);
+    // Every record seen, then the stats line the recorder ends a file with (the engine's own
+    // final stats come only when it stops).
+    QCOMPARE(loaded.size(), seen + 1);
+    QCOMPARE(loaded.at(loaded.end_index() - 1).kind, RecordKind::stats);
     for (std::uint64_t i = 0; i < seen; ++i)
       QVERIFY(same_record(loaded.at(loaded.begin_index() + i), window().session().store().at(first + i)));
+  }
+
+  // The "done when", through the window: recorded with payload while watching, opened
+  // again in a recording's window, the bytes are there for the inspector; saved from that
+  // window, the file reads back as the same records.
+  void payloadRecordedOpensAndSavesAgain() {
+    const QString path = m_dir.filePath(QStringLiteral("payload.jsonl"));
+    QVERIFY(files().startRecording({path, false, /*payload=*/true, 0, 0}));
+    echoTraffic(12);
+    const std::uint64_t stream = window().sourceTable().rows()[1].token;
+    QSignalSpy done(&files(), &FileActions::recordingFinished);
+    files().stopRecording();
+    QVERIFY(done.wait(kUiWaitMs));
+    QCOMPARE(done.front().at(1).toString(), QString());
+
+    auto opened = make_recording_window(path);
+    QVERIFY_OK(opened);
+    MainWindow& rw = **opened;
+    QSignalSpy loaded(recording_view(rw), &RecordingView::loaded);
+    QVERIFY(loaded.wait(kUiWaitMs));
+    QVERIFY(!rw.session().is_live());
+    QVERIFY(!rw.fileActions()->recordAction()->isEnabled());
+    const auto snap = rw.session().payload(stream, 0);
+    QVERIFY(snap.has_value());
+    std::string in, out;
+    for (const PayloadChunk& c : snap->chunks)
+      (c.direction == Direction::in ? in : out).append(reinterpret_cast<const char*>(c.bytes.data()), c.bytes.size());
+    std::string sent;
+    for (int i = 0; i < 12; ++i) sent += "hello " + std::to_string(i);
+    QCOMPARE(in, sent);  // what the client sent, read by the echo server
+    QCOMPARE(out, sent);  // and written back
+
+    const QString again = m_dir.filePath(QStringLiteral("again.jsonl"));
+    QSignalSpy saved(rw.fileActions(), &FileActions::jobFinished);
+    QVERIFY(rw.fileActions()->saveTo(again, FileActions::Format::recording));
+    QVERIFY(saved.wait(kUiWaitMs));
+    QCOMPARE(saved.front().at(1).toString(), QString());
+    RecordStore a, b;
+    QVERIFY(load_recording(path.toStdString(), a).has_value());
+    QVERIFY(load_recording(again.toStdString(), b).has_value());
+    QCOMPARE(b.size(), a.size());
+    for (std::uint64_t i = 0; i < a.size(); ++i)
+      QVERIFY(same_record(a.at(a.begin_index() + i), b.at(b.begin_index() + i)));
+  }
+
+  void exportsWriteTraceAndCsv() {
+    echoTraffic(4);
+    for (const auto format : {FileActions::Format::trace, FileActions::Format::csv_all}) {
+      const QString path = m_dir.filePath(format == FileActions::Format::trace ? QStringLiteral("t.json")
+                                                                                : QStringLiteral("c.csv"));
+      QSignalSpy done(&files(), &FileActions::jobFinished);
+      QVERIFY(files().saveTo(path, format));
+      QVERIFY(done.wait(kUiWaitMs));
+      QCOMPARE(done.front().at(1).toString(), QString());
+      QFile f(path);
+      QVERIFY(f.open(QIODevice::ReadOnly));
+      const QByteArray head = f.read(64);
+      if (format == FileActions::Format::trace)
+        QVERIFY(head.startsWith("{\"displayTimeUnit\""));
+      else
+        QVERIFY(head.startsWith(QByteArray::fromStdString(CsvWriter::header().substr(0, 10))));
+    }
+    // The log as filtered: only the kinds the log shows.
+    window().eventLogModel()->setKindFilter(EventLogModel::kindBit(RecordKind::readiness));
+    const QString path = m_dir.filePath(QStringLiteral("filtered.csv"));
+    QSignalSpy done(&files(), &FileActions::jobFinished);
+    QVERIFY(files().saveTo(path, FileActions::Format::csv_filtered));
+    QVERIFY(done.wait(kUiWaitMs));
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = f.readAll().split('\n');
+    std::uint64_t readiness = 0;
+    for (std::uint64_t i = window().session().store().begin_index(); i < window().session().store().end_index(); ++i)
+      if (window().session().store().at(i).kind == RecordKind::readiness) ++readiness;
+    // header + one row per readiness record (+ the empty piece after the last line end)
+    QCOMPARE(std::uint64_t(lines.size()), readiness + 2);
+    for (int i = 1; i + 1 < lines.size(); ++i) QVERIFY2(lines[i].contains(",readiness,"), lines[i].constData());
   }
 
   void cancelRemovesTheFile() {

@@ -42,6 +42,43 @@ void BatchContext::resolve(const Record& r, const CaptureSession& session) {
   }
 }
 
+std::expected<std::unique_ptr<WriteTarget>, std::string> RecorderTarget::create(capture::RecorderOptions options) {
+  auto self = std::unique_ptr<RecorderTarget>(new RecorderTarget());
+  answer_from(options, &self->ctx_);
+  auto r = capture::Recorder::create(std::move(options));
+  if (!r) return std::unexpected(r.error().message());
+  self->recorder_.emplace(std::move(*r));
+  return std::unique_ptr<WriteTarget>(std::move(self));
+}
+
+WriteTarget::Result RecorderTarget::write(std::span<const Record> records, const BatchContext& context) {
+  ctx_ = &context;
+  auto r = recorder_->write(records);
+  ctx_ = &empty_;
+  if (!r) return std::unexpected(r.error().message());
+  return {};
+}
+
+WriteTarget::Result RecorderTarget::finish() {
+  if (auto r = recorder_->close(); !r) return std::unexpected(r.error().message());
+  return {};
+}
+
+std::optional<std::string> BatchContext::note(std::uint64_t id) const {
+  const auto it = notes.find(id);
+  return it == notes.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
+std::optional<capture::SourceAddresses> BatchContext::addresses(std::uint64_t token) const {
+  const auto it = sources.find(token);
+  return it == sources.end() ? std::nullopt : std::optional<capture::SourceAddresses>(it->second);
+}
+
+std::optional<std::string> BatchContext::peer(std::uint64_t id) const {
+  const auto it = peers.find(id);
+  return it == peers.end() ? std::nullopt : std::optional<std::string>(it->second);
+}
+
 BackgroundWriter::BackgroundWriter(std::unique_ptr<WriteTarget> target, std::size_t max_queued_records,
                                    QObject* parent)
     : QObject(parent), target_(std::move(target)), max_queued_(max_queued_records) {
@@ -101,14 +138,14 @@ void BackgroundWriter::run() {
       queue_.pop_front();
     }
     const std::size_t n = batch.records.size();
-    io_result<void> r = failure.isEmpty() ? target_->write(batch.records, batch.context) : io_result<void>{};
+    WriteTarget::Result r = failure.isEmpty() ? target_->write(batch.records, batch.context) : WriteTarget::Result{};
     {
       std::lock_guard lock(mu_);
       queued_records_ -= n;
       if (!failure.isEmpty()) {
         not_written_.fetch_add(n, std::memory_order_relaxed);
       } else if (!r) {
-        failure = QString::fromStdString(r.error().message());
+        failure = QString::fromStdString(r.error());
         error_ = failure;
         not_written_.fetch_add(n, std::memory_order_relaxed);
       } else {
@@ -117,7 +154,7 @@ void BackgroundWriter::run() {
     }
   }
   if (auto c = target_->finish(); !c && failure.isEmpty()) {
-    failure = QString::fromStdString(c.error().message());
+    failure = QString::fromStdString(c.error());
     std::lock_guard lock(mu_);
     error_ = failure;
   }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <expected>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "ready/capture/record.h"
+#include "ready/capture/recorder.h"
 #include "ready/capture/recording.h"
 #include "ready/error.h"
 
@@ -36,16 +38,31 @@ struct BatchContext {
 
   /// Adds what `r` refers to, asking `session` (GUI thread).
   void resolve(const capture::Record& r, const CaptureSession& session);
+
+  [[nodiscard]] std::optional<std::string> note(std::uint64_t id) const;
+  [[nodiscard]] std::optional<capture::SourceAddresses> addresses(std::uint64_t token) const;
+  [[nodiscard]] std::optional<std::string> peer(std::uint64_t id) const;
 };
 
-/// One file being written on the worker thread.
+/// Sets the note_text / addresses / peer_text lookups of a writer's options (RecordingWriter,
+/// TraceWriter, CsvWriter, Recorder) to answer from `*current`: the batch being written.
+template <class Options>
+void answer_from(Options& options, const BatchContext* const* current) {
+  options.note_text = [current](std::uint64_t id) { return (*current)->note(id); };
+  options.addresses = [current](std::uint64_t token) { return (*current)->addresses(token); };
+  options.peer_text = [current](std::uint64_t id) { return (*current)->peer(id); };
+}
+
+/// One file (or ring of files) being written on the worker thread. Errors are one line of
+/// text saying what failed (with the file's name when the writer gives it).
 class WriteTarget {
  public:
+  using Result = std::expected<void, std::string>;
   virtual ~WriteTarget() = default;
   /// Writes records; `context` holds what they refer to.
-  virtual io_result<void> write(std::span<const capture::Record> records, const BatchContext& context) = 0;
+  virtual Result write(std::span<const capture::Record> records, const BatchContext& context) = 0;
   /// Completes the file (flush, final lines, close).
-  virtual io_result<void> finish() = 0;
+  virtual Result finish() = 0;
 };
 
 /// A WriteTarget over a writer with RecordingWriter's shape: `W::create(path, options)`
@@ -56,37 +73,50 @@ class LookupTarget final : public WriteTarget {
  public:
   static io_result<std::unique_ptr<WriteTarget>> create(const std::string& path, Options options) {
     auto self = std::unique_ptr<LookupTarget>(new LookupTarget());
-    LookupTarget* t = self.get();
-    options.note_text = [t](std::uint64_t id) -> std::optional<std::string> {
-      const auto it = t->ctx_->notes.find(id);
-      return it == t->ctx_->notes.end() ? std::nullopt : std::optional<std::string>(it->second);
-    };
-    options.addresses = [t](std::uint64_t token) -> std::optional<capture::SourceAddresses> {
-      const auto it = t->ctx_->sources.find(token);
-      return it == t->ctx_->sources.end() ? std::nullopt : std::optional<capture::SourceAddresses>(it->second);
-    };
-    options.peer_text = [t](std::uint64_t id) -> std::optional<std::string> {
-      const auto it = t->ctx_->peers.find(id);
-      return it == t->ctx_->peers.end() ? std::nullopt : std::optional<std::string>(it->second);
-    };
+    answer_from(options, &self->ctx_);
     auto w = W::create(path, std::move(options));
     if (!w) return std::unexpected(w.error());
     self->writer_.emplace(std::move(*w));
+    self->path_ = path;
     return std::unique_ptr<WriteTarget>(std::move(self));
   }
-  io_result<void> write(std::span<const capture::Record> records, const BatchContext& context) override {
+  Result write(std::span<const capture::Record> records, const BatchContext& context) override {
     ctx_ = &context;
     auto r = writer_->write(records);
     ctx_ = &empty_;
-    return r;
+    if (!r) return std::unexpected(path_ + ": " + r.error().message());
+    return {};
   }
-  io_result<void> finish() override { return writer_->close(); }
+  Result finish() override {
+    if (auto r = writer_->close(); !r) return std::unexpected(path_ + ": " + r.error().message());
+    return {};
+  }
 
  private:
   LookupTarget() = default;
+  std::string path_;
   BatchContext empty_;
   const BatchContext* ctx_ = &empty_;
   std::optional<W> writer_;
+};
+
+/// A WriteTarget over a capture::Recorder (a recording or a ring of them, payload
+/// optional): the lookups answer from the batch being written; `options`' payload_fetch,
+/// counts and on_file_closed are kept as given and run on the worker thread, so they must be
+/// safe there (Engine::payload, Engine::produced and Engine::dropped are).
+class RecorderTarget final : public WriteTarget {
+ public:
+  static std::expected<std::unique_ptr<WriteTarget>, std::string> create(capture::RecorderOptions options);
+  Result write(std::span<const capture::Record> records, const BatchContext& context) override;
+  Result finish() override;
+  /// The recorder's counts (read them on the worker thread, or once the writer finished).
+  [[nodiscard]] const capture::RecorderCounts& counts() const noexcept { return recorder_->counts(); }
+
+ private:
+  RecorderTarget() = default;
+  BatchContext empty_;
+  const BatchContext* ctx_ = &empty_;
+  std::optional<capture::Recorder> recorder_;
 };
 
 /// Writes batches of records to a WriteTarget on its own thread, in the order offered.

@@ -1,6 +1,15 @@
 #include "window/file_actions.h"
 
 #include <QAction>
+#include <QCheckBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QFormLayout>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -12,6 +21,8 @@
 #include <QToolButton>
 
 #include "models/event_log_model.h"
+#include "ready/capture/engine.h"
+#include "ready/capture/export.h"
 #include "ready/capture/recording.h"
 #include "session/capture_session.h"
 #include "session/file_jobs.h"
@@ -21,6 +32,10 @@
 namespace ready::ui {
 
 namespace {
+
+/// The most payload one fetch copies (Engine::payload allocates what it may copy); the
+/// recorder asks again until it has everything new.
+constexpr std::size_t kPayloadFetchBytes = 256 * 1024;
 
 QString count_text(std::uint64_t n) { return QLocale().toString(static_cast<qulonglong>(n)); }
 
@@ -82,20 +97,24 @@ FileActions::~FileActions() {
   if (recorder_) recorder_->stop();
 }
 
-io_result<std::unique_ptr<WriteTarget>> FileActions::makeTarget(const QString& path, Format format, bool overwrite) {
-  switch (format) {
-    case Format::recording: {
-      capture::RecordingWriterOptions o;
-      o.overwrite = overwrite;
-      return LookupTarget<capture::RecordingWriter, capture::RecordingWriterOptions>::create(path.toStdString(),
-                                                                                           std::move(o));
-    }
-    case Format::trace:
-    case Format::csv_all:
-    case Format::csv_filtered:
-      break;
+std::expected<std::unique_ptr<WriteTarget>, std::string> FileActions::makeTarget(const QString& path, Format format) {
+  const std::string file = path.toStdString();
+  const auto made = [&file](auto target) -> std::expected<std::unique_ptr<WriteTarget>, std::string> {
+    if (!target) return std::unexpected(file + ": " + target.error().message());
+    return std::move(*target);
+  };
+  // The dialogs asked before replacing a file.
+  if (format == Format::recording) {
+    capture::RecordingWriterOptions o;
+    o.overwrite = true;
+    return made(LookupTarget<capture::RecordingWriter, capture::RecordingWriterOptions>::create(file, std::move(o)));
   }
-  return std::unexpected(std::make_error_code(std::errc::not_supported));
+  capture::ExportOptions o;
+  o.overwrite = true;
+  o.capture_name = window_.windowTitle().toStdString();
+  if (format == Format::trace)
+    return made(LookupTarget<capture::TraceWriter, capture::ExportOptions>::create(file, std::move(o)));
+  return made(LookupTarget<capture::CsvWriter, capture::ExportOptions>::create(file, std::move(o)));
 }
 
 bool FileActions::saveTo(const QString& path, Format format) {
@@ -103,9 +122,9 @@ bool FileActions::saveTo(const QString& path, Format format) {
     window_.showMessage(tr("A file is being written already (%1); wait for it or cancel it").arg(job_->path()), true);
     return false;
   }
-  auto target = makeTarget(path, format, /*overwrite=*/true);  // the dialog asked already
+  auto target = makeTarget(path, format);
   if (!target) {
-    window_.showMessage(tr("%1: %2").arg(path, QString::fromStdString(target.error().message())), true);
+    window_.showMessage(QString::fromStdString(target.error()), true);
     return false;
   }
   std::function<bool(std::uint64_t)> filter;
@@ -135,8 +154,9 @@ bool FileActions::saveTo(const QString& path, Format format) {
     }
     progress_->hide();
     cancel_->hide();
-    emit jobFinished(job->path(), error);
+    job_ = nullptr;  // a new job may start from a jobFinished handler
     job->deleteLater();
+    emit jobFinished(job->path(), error);
   });
   progress_->setValue(0);
   progress_->show();
@@ -154,22 +174,43 @@ bool FileActions::exportImage(const QString& path) {
   return true;
 }
 
-bool FileActions::startRecording(const QString& path, bool overwrite) {
+bool FileActions::startRecording(const RecordSettings& settings) {
   if (recorder_) {
     window_.showMessage(tr("Already recording to %1").arg(recorder_->path()), true);
     return false;
   }
-  if (!window_.session().is_live()) {
+  capture::Engine* engine = window_.session().bridge().engine();
+  if (!window_.session().is_live() || !engine) {
     window_.showMessage(tr("Record to… needs a live capture"), true);
     record_->setChecked(false);
     return false;
   }
-  auto target = makeTarget(path, Format::recording, overwrite);
+  capture::RecorderOptions o;
+  o.path = settings.path.toStdString();
+  o.overwrite = settings.overwrite;
+  o.payload = settings.payload;
+  o.max_file_bytes = settings.max_file_bytes;
+  o.max_files = settings.max_files;
+  // These run on the writer's thread: the engine's payload copies and counters are safe there.
+  o.payload_fetch = [engine](std::uint64_t token, std::uint64_t since) {
+    return engine->payload(Token(token), since, kPayloadFetchBytes);
+  };
+  o.counts = [engine] { return std::pair{engine->produced(), engine->dropped()}; };
+  o.on_file_closed = [this](const std::string& path, std::uint64_t records) {
+    QMetaObject::invokeMethod(
+        this,
+        [this, p = QString::fromStdString(path), records] {
+          window_.showMessage(tr("Closed %1 (%2 records)").arg(p, count_text(records)), false);
+        },
+        Qt::QueuedConnection);
+  };
+  auto target = RecorderTarget::create(std::move(o));
   if (!target) {
-    window_.showMessage(tr("Record to %1: %2").arg(path, QString::fromStdString(target.error().message())), true);
+    window_.showMessage(tr("Record to: %1").arg(QString::fromStdString(target.error())), true);
     record_->setChecked(false);
     return false;
   }
+  const QString path = settings.path;
   auto* rec = new LiveRecorder(window_.session(), std::move(*target), path, this);
   recorder_ = rec;
   connect(rec, &LiveRecorder::finished, this, [this, rec](const QString& error) {
@@ -178,17 +219,18 @@ bool FileActions::startRecording(const QString& path, bool overwrite) {
                           rec->notWritten() != 0);
     else
       window_.showMessage(tr("Recording to %1 failed: %2").arg(rec->path(), error), true);
-    emit recordingFinished(rec->path(), error);
+    recorder_ = nullptr;  // a new recording may start from a recordingFinished handler
     rec->deleteLater();
     rec_label_->hide();
     status_timer_->stop();
+    emit recordingFinished(rec->path(), error);
   });
   record_->setChecked(true);
   record_->setText(tr("Stop &recording"));
   rec_label_->show();
   status_timer_->start();
   updateStatus();
-  window_.showMessage(tr("Recording to %1").arg(path), false);
+  window_.showMessage(tr("Recording to %1%2").arg(path, settings.payload ? tr(" (with payload)") : QString()), false);
   return true;
 }
 
@@ -234,13 +276,70 @@ void FileActions::chooseAndSave(Format format) {
 }
 
 void FileActions::chooseAndRecord() {
-  const QString path = QFileDialog::getSaveFileName(&window_, tr("Record to"), QStringLiteral("capture.jsonl"),
-                                                    tr("ReadyScope recordings (*.jsonl)"));
-  if (path.isEmpty()) {
+  // One dialog: the file, payload, and a ring of files (as --record, --record-payload,
+  // --max-file-size and --max-files).
+  QDialog d(&window_);
+  d.setWindowTitle(tr("Record to"));
+  auto* form = new QFormLayout(&d);
+  auto* pathRow = new QHBoxLayout;
+  auto* path = new QLineEdit(QDir::current().filePath(QStringLiteral("capture.jsonl")), &d);
+  path->setObjectName(QStringLiteral("recordPath"));
+  auto* browse = new QPushButton(tr("Browse…"), &d);
+  pathRow->addWidget(path);
+  pathRow->addWidget(browse);
+  connect(browse, &QPushButton::clicked, &d, [&d, path, this] {
+    const QString p = QFileDialog::getSaveFileName(&d, tr("Record to"), path->text(), tr("ReadyScope recordings (*.jsonl)"));
+    if (!p.isEmpty()) path->setText(p);
+  });
+  form->addRow(tr("File:"), pathRow);
+  auto* payload = new QCheckBox(tr("Include payload bytes (the inspector shows them when the file is opened)"), &d);
+  form->addRow(QString(), payload);
+  auto* split = new QCheckBox(tr("Split into files of at most"), &d);
+  auto* size = new QSpinBox(&d);
+  size->setRange(1, 1024 * 1024);
+  size->setValue(100);
+  size->setSuffix(tr(" MiB"));
+  auto* keep = new QSpinBox(&d);
+  keep->setRange(0, 100000);
+  keep->setValue(10);
+  keep->setSpecialValueText(tr("all"));
+  keep->setPrefix(tr("keep "));
+  keep->setSuffix(tr(" files"));
+  auto* splitRow = new QHBoxLayout;
+  splitRow->addWidget(split);
+  splitRow->addWidget(size);
+  splitRow->addWidget(keep);
+  size->setEnabled(false);
+  keep->setEnabled(false);
+  connect(split, &QCheckBox::toggled, size, &QWidget::setEnabled);
+  connect(split, &QCheckBox::toggled, keep, &QWidget::setEnabled);
+  form->addRow(QString(), splitRow);
+  form->addRow(QString(), new QLabel(tr("Files of a ring are named NAME_00001_YYYYMMDDhhmmss.jsonl; the oldest is "
+                                        "deleted beyond the count kept."),
+                                     &d));
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &d);
+  connect(buttons, &QDialogButtonBox::accepted, &d, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, &d, &QDialog::reject);
+  form->addRow(buttons);
+  if (d.exec() != QDialog::Accepted || path->text().trimmed().isEmpty()) {
     record_->setChecked(false);
     return;
   }
-  startRecording(path, /*overwrite=*/true);
+  RecordSettings settings;
+  settings.path = path->text().trimmed();
+  settings.payload = payload->isChecked();
+  if (split->isChecked()) {
+    settings.max_file_bytes = static_cast<std::uint64_t>(size->value()) << 20;
+    settings.max_files = static_cast<std::size_t>(keep->value());
+  }
+  if (!split->isChecked() && QFileInfo::exists(settings.path) &&
+      QMessageBox::question(&window_, tr("Record to"), tr("%1 exists. Replace it?").arg(settings.path)) !=
+          QMessageBox::Yes) {
+    record_->setChecked(false);
+    return;
+  }
+  settings.overwrite = true;  // asked just now
+  startRecording(settings);
 }
 
 void FileActions::chooseImage() {

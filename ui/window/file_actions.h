@@ -6,7 +6,10 @@
 #include <QPointer>
 #include <QString>
 
+#include <cstdint>
+#include <expected>
 #include <memory>
+#include <string>
 
 #include "session/file_jobs.h"
 
@@ -48,9 +51,18 @@ class FileActions : public QObject {
   bool saveTo(const QString& path, Format format);
   /// The timeline as shown, as a PNG.
   bool exportImage(const QString& path);
-  /// Starts recording every record from now on to `path` (what Record to… and `--record`
-  /// with the window do). False (and a message) when the file cannot be created.
-  bool startRecording(const QString& path, bool overwrite);
+  /// How Record to… writes (the dialog's choices; `--record` and its companions).
+  struct RecordSettings {
+    QString path;
+    bool overwrite = false;
+    bool payload = false;                ///< the bytes each read and write moved (version 2)
+    std::uint64_t max_file_bytes = 0;    ///< a ring of files of at most this size (0: one file)
+    std::size_t max_files = 0;           ///< with max_file_bytes: files kept (0: all)
+  };
+  /// Starts recording every record from now on (what Record to… and `--record` with the
+  /// window do), through capture::Recorder on a worker thread. False (and a message) when
+  /// the capture is not live or the file cannot be created.
+  bool startRecording(const RecordSettings& settings);
   void stopRecording();
 
   [[nodiscard]] StoreWriteJob* job() const noexcept { return job_; }
@@ -67,7 +79,7 @@ class FileActions : public QObject {
   void chooseAndRecord();
   void chooseImage();
   void updateStatus();
-  io_result<std::unique_ptr<WriteTarget>> makeTarget(const QString& path, Format format, bool overwrite);
+  std::expected<std::unique_ptr<WriteTarget>, std::string> makeTarget(const QString& path, Format format);
 
   MainWindow& window_;
   QAction* save_ = nullptr;

@@ -167,6 +167,9 @@ MainWindow::~MainWindow() {
   // QWidget's own destructor would delete them only after the members, session_ included.
   session_->remove_consumer(this);
   status_timer_->stop();
+  // A recording in progress completes its file (its recorder observes the session).
+  delete files_;
+  files_ = nullptr;
   delete takeCentralWidget();
   qDeleteAll(findChildren<QDockWidget*>(Qt::FindDirectChildrenOnly));
   delete sources_model_;
