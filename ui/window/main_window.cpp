@@ -890,6 +890,7 @@ void MainWindow::setReadOnly(const QString& why) {
   sources_view_->setItemDelegate(read_only_delegate(sources_view_));
   for (int c = 0; c < sources_model_->columnCount(); ++c) sources_view_->setItemDelegateForColumn(c, nullptr);
   lessons_->setToolTip(tr("%1 Lessons play on a live capture.").arg(why));
+  act_pause_->setText(tr("&Pause view"));  // no capture goes on behind a file's view
   // The engine's figures mean nothing for a file.
   for (QLabel* l : {st_rate_, st_dropped_, st_ring_, st_poll_}) l->hide();
   // The records count changes at every status update while a file loads: at a fixed size
