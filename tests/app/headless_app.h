@@ -1,5 +1,5 @@
 // A headless readyscope run by the app suites that talk to it while it runs (tst_cli_record,
-// tst_cli_new_user): the real binary (READYSCOPE_BIN, set per test target), its stdout read
+// tst_cli_new_user, tst_cli_open_export): the real binary (READYSCOPE_BIN, set per test target), its stdout read
 // line by line.
 #pragma once
 
@@ -60,13 +60,13 @@ class App {
   }
   /// The listener's address, as printed for token 1.
   std::optional<net::SocketAddr> listener() { return net::SocketAddr::parse(firstSource().toStdString()); }
-  /// SIGINT (unless it ended already), then the exit code (-1 if it did not end normally);
-  /// the rest of stdout goes into `lines`.
-  int stop() {
+  /// SIGINT (unless it ended already), then the exit code (-1 if it did not end normally
+  /// within `limit_ms`); the rest of stdout goes into `lines`.
+  int stop(int limit_ms = kProcessLimitMs) {
     // Not once it has ended: processId() is 0 then, and kill(0, …) would signal this test's
     // whole process group.
     if (m_p.state() != QProcess::NotRunning) ::kill(static_cast<pid_t>(m_p.processId()), SIGINT);
-    if (!m_p.waitForFinished(kProcessLimitMs)) return -1;
+    if (!m_p.waitForFinished(limit_ms)) return -1;
     while (m_p.canReadLine()) lines << QString::fromLocal8Bit(m_p.readLine()).trimmed();
     return m_p.exitStatus() == QProcess::NormalExit ? m_p.exitCode() : -1;
   }
