@@ -25,9 +25,9 @@ namespace ready::test {
 /// each of `messages` (5 bytes each) and reads its echo, then closes. Once its close has
 /// reached the capture (the echo's read of the stream ends in end-of-file or an error) the
 /// engine stops. Every record goes to a recording at `path` (with the engine's notes and
-/// addresses) and into `records`; every record the engine produced was delivered or counted
-/// as dropped.
-/// Fails the current test (QTest::currentTestFailed()) when a step does.
+/// addresses) and into `records`. Checks at the end that every record the engine produced
+/// was delivered or counted as dropped. Fails the current test (QTest::currentTestFailed())
+/// when a step does; the caller returns then.
 inline void record_echo_capture(const std::string& path, const std::string& note,
                                 std::initializer_list<std::string_view> messages,
                                 std::vector<capture::Record>& records) {
