@@ -109,6 +109,20 @@ std::string describe(const Record& r, const Engine& engine) {
   return s;
 }
 
+/// Fills the lookups that RecorderOptions and ExportOptions share (notes, a source's
+/// addresses, peers) from `engine`. The engine is looked at only when a record is written,
+/// so it may still be empty here.
+template <class Options>
+void setEngineLookups(Options& o, const std::unique_ptr<Engine>& engine) {
+  o.note_text = [&engine](std::uint64_t id) { return engine->note_text(id); };
+  o.addresses = [&engine](std::uint64_t token) -> std::optional<SourceAddresses> {
+    auto info = engine->source_info(ready::Token(token));
+    if (!info) return std::nullopt;
+    return SourceAddresses{info->local, info->peer};
+  };
+  o.peer_text = [&engine](std::uint64_t id) { return engine->peer_text(id); };
+}
+
 /// The state of one run: the poll of the main thread (signals + the engine's notifier),
 /// the engine, the recording, and why it stops.
 class Run {
@@ -325,14 +339,7 @@ int Run::exec() {
     ro.max_files = m_plan.max_files;
     ro.stop_after_records = m_plan.stop_after_records;
     ro.payload = m_plan.record_payload;
-    // The engine exists by the time the first record is written.
-    ro.note_text = [this](std::uint64_t id) { return m_engine->note_text(id); };
-    ro.addresses = [this](std::uint64_t token) -> std::optional<SourceAddresses> {
-      auto info = m_engine->source_info(ready::Token(token));
-      if (!info) return std::nullopt;
-      return SourceAddresses{info->local, info->peer};
-    };
-    ro.peer_text = [this](std::uint64_t id) { return m_engine->peer_text(id); };
+    setEngineLookups(ro, m_engine);
     // A copy of at most this much per call: Engine::payload allocates what it may copy, and
     // the recorder asks again until it has everything new.
     constexpr std::size_t kPayloadFetchBytes = 256 * 1024;
@@ -350,16 +357,9 @@ int Run::exec() {
   }
 
   if (m_plan.export_trace_path || m_plan.export_csv_path) {
-    // The engine exists by the time the first record is written.
     ExportOptions eo;
     eo.capture_name = "readyscope capture";
-    eo.note_text = [this](std::uint64_t id) { return m_engine->note_text(id); };
-    eo.addresses = [this](std::uint64_t token) -> std::optional<SourceAddresses> {
-      auto info = m_engine->source_info(ready::Token(token));
-      if (!info) return std::nullopt;
-      return SourceAddresses{info->local, info->peer};
-    };
-    eo.peer_text = [this](std::uint64_t id) { return m_engine->peer_text(id); };
+    setEngineLookups(eo, m_engine);
     auto files = ExportFiles::create(m_plan, eo);
     if (!files) return fail(kExitUsage, files.error());
     m_exports.emplace(std::move(*files));

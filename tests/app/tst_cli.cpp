@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cli.h"
+#include "headless_app.h"
 #include "peer.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
@@ -27,9 +28,6 @@ using namespace ready::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const QString kApp = QStringLiteral(READYSCOPE_BIN);
-constexpr int kProcessLimitMs = 30000;
 
 struct Finished {
   int code = -1;

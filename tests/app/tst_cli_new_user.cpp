@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "headless_app.h"
 #include "peer.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
@@ -31,62 +32,6 @@ using namespace ready::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const QString kApp = QStringLiteral(READYSCOPE_BIN);
-constexpr int kProcessLimitMs = 30000;
-
-/// A headless readyscope whose stdout is read line by line.
-class App {
- public:
-  explicit App(const QStringList& args) {
-    m_p.setProcessChannelMode(QProcess::SeparateChannels);
-    m_p.start(kApp, QStringList{QStringLiteral("--headless")} + args);
-  }
-  ~App() {
-    if (m_p.state() != QProcess::NotRunning) {
-      m_p.kill();
-      m_p.waitForFinished();
-    }
-  }
-  App(const App&) = delete;
-  App& operator=(const App&) = delete;
-
-  /// Reads stdout until `pred(lines)` holds (true), the process ends or the limit passes.
-  bool waitFor(const std::function<bool(const QStringList&)>& pred) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    for (;;) {
-      while (m_p.canReadLine()) lines << QString::fromLocal8Bit(m_p.readLine()).trimmed();
-      if (pred(lines)) return true;
-      if (std::chrono::steady_clock::now() > deadline || m_p.state() == QProcess::NotRunning) return false;
-      (void)m_p.waitForReadyRead(500);
-    }
-  }
-  /// The address printed for token 1 ("token 1: ... : ADDR"), or "".
-  QString firstSource() {
-    QString where;
-    (void)waitFor([&](const QStringList& ls) {
-      for (const QString& l : ls)
-        if (l.startsWith(QLatin1String("token 1:"))) {
-          where = l.section(QStringLiteral(": "), -1);
-          return true;
-        }
-      return false;
-    });
-    return where;
-  }
-  /// SIGINT, then the exit code (-1 if it did not end normally).
-  int stop() {
-    ::kill(static_cast<pid_t>(m_p.processId()), SIGINT);
-    if (!m_p.waitForFinished(kProcessLimitMs)) return -1;
-    return m_p.exitStatus() == QProcess::NormalExit ? m_p.exitCode() : -1;
-  }
-  QString err() { return QString::fromLocal8Bit(m_p.readAllStandardError()); }
-
-  QStringList lines;
-
- private:
-  QProcess m_p;
-};
 
 /// --verbose lines: the token of each accepted tcp_stream, in order.
 QStringList acceptedStreams(const QStringList& lines) {

@@ -2,8 +2,6 @@
 // live headless capture of a loopback echo, recorded and exported as it runs; the recording
 // opened again and exported to a trace, a CSV and a PNG; bad files and bad combinations
 // refused with one line, exit 2 and no file written.
-#include <signal.h>
-
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -19,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "headless_app.h"
 #include "headless_open.h"
 #include "peer.h"
 #include "ready/capture/export.h"
@@ -36,8 +35,7 @@ using nlohmann::json;
 
 namespace {
 
-const QString kApp = QStringLiteral(READYSCOPE_BIN);
-constexpr int kProcessLimitMs = 60000;
+constexpr int kRunLimitMs = 60000;
 
 struct Result {
   int code = -1;
@@ -50,7 +48,7 @@ Result run(const QStringList& args) {
   QProcess p;
   p.start(kApp, args);
   Result r;
-  if (!p.waitForFinished(kProcessLimitMs)) {
+  if (!p.waitForFinished(kRunLimitMs)) {
     p.kill();
     p.waitForFinished();
     r.err = QStringLiteral("did not finish");
@@ -109,21 +107,11 @@ class TestCliOpenExport : public CoreTest {
     const QString rec = dir.filePath(QStringLiteral("cap.jsonl"));
     const QString liveTrace = dir.filePath(QStringLiteral("live.json"));
     const QString liveCsv = dir.filePath(QStringLiteral("live.csv"));
-    QProcess app;
-    app.start(kApp, {"--headless", "--listen", "127.0.0.1:0", "--reaction", "echo", "--record", rec,
-                     "--export-trace", liveTrace, "--export-csv", liveCsv});
+    App app({"--listen", "127.0.0.1:0", "--reaction", "echo", "--record", rec, "--export-trace", liveTrace,
+             "--export-csv", liveCsv});
     // "token 1: --listen 127.0.0.1:0 (tcp_listener) fd N: 127.0.0.1:PORT"
-    QString where;
-    for (Deadline d(20s); where.isEmpty() && !d.expired() && app.state() != QProcess::NotRunning;) {
-      (void)app.waitForReadyRead(200);
-      while (app.canReadLine()) {
-        const QString l = QString::fromLocal8Bit(app.readLine()).trimmed();
-        if (l.startsWith(QLatin1String("token 1:"))) where = l.section(QStringLiteral(": "), -1);
-      }
-    }
-    const auto addr = net::SocketAddr::parse(where.toStdString());
-    QVERIFY2(addr, qPrintable("no listener address printed: " +
-                              QString::fromLocal8Bit(app.readAllStandardError())));
+    const auto addr = app.listener();
+    QVERIFY2(addr, qPrintable("no listener address printed: " + app.err()));
     {
       auto client = plain_connect(*addr);
       QVERIFY_OK(client);
@@ -133,10 +121,8 @@ class TestCliOpenExport : public CoreTest {
         EXPECT_READ(plain_recv(client->get(), buf), buf, msg);
       }
     }  // closed: the echo reads end-of-file
-    ::kill(static_cast<pid_t>(app.processId()), SIGINT);
-    QVERIFY(app.waitForFinished(kProcessLimitMs));
-    QCOMPARE(app.exitCode(), 0);
-    const QString liveOut = QString::fromLocal8Bit(app.readAllStandardOutput());
+    QCOMPARE(app.stop(kRunLimitMs), 0);
+    const QString liveOut = app.lines.join(u'\n');
     QVERIFY2(liveOut.contains(QStringLiteral("trace written to ") + liveTrace), qPrintable(liveOut));
 
     const auto types = linesByType(rec);
@@ -257,7 +243,7 @@ class TestCliOpenExport : public CoreTest {
     QProcess p;
     p.setWorkingDirectory(dir.path());
     p.start(kApp, args);
-    QVERIFY(p.waitForFinished(kProcessLimitMs));
+    QVERIFY(p.waitForFinished(kRunLimitMs));
     QCOMPARE(p.exitCode(), 2);
     const QStringList lines = QString::fromLocal8Bit(p.readAllStandardError()).trimmed().split(u'\n');
     QCOMPARE(lines.size(), 1);

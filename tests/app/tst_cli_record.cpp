@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "headless_app.h"
 #include "peer.h"
 #include "ready/capture/recorder.h"
 #include "ready/capture/recording.h"
@@ -26,61 +27,6 @@ using namespace ready::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-const QString kApp = QStringLiteral(READYSCOPE_BIN);
-constexpr int kProcessLimitMs = 30000;
-
-/// A headless readyscope whose stdout is read line by line.
-class App {
- public:
-  explicit App(const QStringList& args) {
-    m_p.setProcessChannelMode(QProcess::SeparateChannels);
-    m_p.start(kApp, QStringList{QStringLiteral("--headless")} + args);
-  }
-  ~App() {
-    if (m_p.state() != QProcess::NotRunning) {
-      m_p.kill();
-      m_p.waitForFinished();
-    }
-  }
-  App(const App&) = delete;
-  App& operator=(const App&) = delete;
-
-  /// Reads stdout until `pred(lines)` holds, the process ends or 20 s pass.
-  bool waitFor(const std::function<bool(const QStringList&)>& pred) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    for (;;) {
-      while (m_p.canReadLine()) lines << QString::fromLocal8Bit(m_p.readLine()).trimmed();
-      if (pred(lines)) return true;
-      if (std::chrono::steady_clock::now() > deadline || m_p.state() == QProcess::NotRunning) return false;
-      (void)m_p.waitForReadyRead(500);
-    }
-  }
-  /// The listener's address, as printed for token 1.
-  std::optional<net::SocketAddr> listener() {
-    QString where;
-    (void)waitFor([&](const QStringList& ls) {
-      for (const QString& l : ls)
-        if (l.startsWith(QLatin1String("token 1:"))) where = l.section(QStringLiteral(": "), -1);
-      return !where.isEmpty();
-    });
-    return net::SocketAddr::parse(where.toStdString());
-  }
-  /// SIGINT (unless it ended already), then the exit code (-1 if it did not end normally);
-  /// the rest of stdout goes into `lines`.
-  int stop() {
-    if (m_p.state() != QProcess::NotRunning) ::kill(static_cast<pid_t>(m_p.processId()), SIGINT);
-    if (!m_p.waitForFinished(kProcessLimitMs)) return -1;
-    while (m_p.canReadLine()) lines << QString::fromLocal8Bit(m_p.readLine()).trimmed();
-    return m_p.exitStatus() == QProcess::NormalExit ? m_p.exitCode() : -1;
-  }
-  QString err() { return QString::fromLocal8Bit(m_p.readAllStandardError()); }
-
-  QStringList lines;
-
- private:
-  QProcess m_p;
-};
 
 /// "readyscope: closed FILE (N records)" lines: file -> N, in order.
 std::vector<std::pair<QString, std::uint64_t>> closedFiles(const QStringList& lines) {

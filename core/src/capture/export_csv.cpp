@@ -259,13 +259,7 @@ CsvWriter::~CsvWriter() { (void)close(); }
 
 io_result<void> CsvWriter::write(std::span<const Record> records) {
   if (!s_) return std::unexpected(os_error(EBADF));
-  if (auto u = s_->out.usable(); !u) return u;
-  for (const Record& r : records) {
-    s_->row(r);
-    ++s_->records;
-    if (auto f = s_->out.maybe_flush(); !f) return f;
-  }
-  return {};
+  return exporting::write_records(s_->out, records, s_->records, [&](const Record& r) { s_->row(r); });
 }
 
 io_result<void> CsvWriter::close() {

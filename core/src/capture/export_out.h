@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -43,6 +44,20 @@ class Out {
   std::error_code failed_;
   std::uint64_t written_ = 0;
 };
+
+/// An exporter's write(): each record's text appended by `put`, counted in `count`, the
+/// buffer flushed whenever it is full; the first failed write ends it and is returned (then
+/// by every later call, through `usable()`).
+template <class Put>
+io_result<void> write_records(Out& out, std::span<const Record> records, std::uint64_t& count, Put&& put) {
+  if (auto u = out.usable(); !u) return u;
+  for (const Record& r : records) {
+    put(r);
+    ++count;
+    if (auto f = out.maybe_flush(); !f) return f;
+  }
+  return {};
+}
 
 inline void put_u64(std::string& out, std::uint64_t v) {
   char tmp[24];

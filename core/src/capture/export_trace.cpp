@@ -384,13 +384,7 @@ TraceWriter::~TraceWriter() { (void)close(); }
 
 io_result<void> TraceWriter::write(std::span<const Record> records) {
   if (!s_) return std::unexpected(os_error(EBADF));
-  if (auto u = s_->out.usable(); !u) return u;
-  for (const Record& r : records) {
-    s_->event(r);
-    ++s_->records;
-    if (auto f = s_->out.maybe_flush(); !f) return f;
-  }
-  return {};
+  return exporting::write_records(s_->out, records, s_->records, [&](const Record& r) { s_->event(r); });
 }
 
 io_result<void> TraceWriter::close() {
