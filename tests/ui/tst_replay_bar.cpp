@@ -288,7 +288,11 @@ class TestReplayBar : public CoreTest {
   // A long live capture evicts the record under the head: the head moves to the oldest
   // record kept, and the window focuses that one.
   void evictionMovesTheHeadToTheOldestKept() {
-    auto bridge = Bridge::start({}, Bridge::Options{StoreLimits{64, 256}, 16});
+    // A ring far larger than a flood's backlog: the source_removed record waited for below
+    // must not be dropped when a sanitizer build's GUI thread falls behind the flood.
+    EngineConfig config;
+    config.ring_capacity = std::size_t{1} << 20;
+    auto bridge = Bridge::start(config, Bridge::Options{StoreLimits{64, 256}, 16});
     QVERIFY_OK(bridge);
     auto w = std::make_unique<MainWindow>(std::move(*bridge));
     w->resize(1400, 800);
