@@ -255,6 +255,15 @@ class TestFileJobs : public CoreTest {
     QVERIFY(!QFile::exists(path));
   }
 
+  void closingTheWindowMidSaveLeavesNoPartFile() {
+    echoTraffic(5);
+    const QString path = m_dir.filePath(QStringLiteral("unfinished.jsonl"));
+    QVERIFY(files().saveTo(path, FileActions::Format::recording));
+    QVERIFY(QFile::exists(path));  // created at once, with its header
+    m_window.reset();               // before the first slice was copied
+    QVERIFY(!QFile::exists(path));
+  }
+
   void aFullQueueRefusesAndCounts() {
     auto gated = std::make_unique<GatedTarget>();
     GatedTarget* target = gated.get();

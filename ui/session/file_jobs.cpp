@@ -22,7 +22,13 @@ StoreWriteJob::StoreWriteJob(CaptureSession& session, std::unique_ptr<WriteTarge
   connect(writer_.get(), &BackgroundWriter::finished, this, &StoreWriteJob::writerFinished);
 }
 
-StoreWriteJob::~StoreWriteJob() = default;
+StoreWriteJob::~StoreWriteJob() {
+  // Going before it finished (the window closed mid-save): the writer completes what it has,
+  // and the file, which would hold only part of the store, is removed.
+  const bool unfinished = cancelled_ || cursor_ < last_;
+  writer_.reset();
+  if (unfinished) QFile::remove(path_);
+}
 
 void StoreWriteJob::start() {
   const auto& store = session_.store();

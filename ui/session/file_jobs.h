@@ -28,7 +28,8 @@ class CaptureSession;
 /// counted in evictedBeforeCopy() and reported; the capture keeps running meanwhile.
 ///
 /// `cancel()` stops copying, completes the file and removes it (a cancelled export leaves
-/// nothing behind). `finished` comes once, after the file is complete (or removed).
+/// nothing behind). `finished` comes once, after the file is complete (or removed). A job
+/// destroyed before it copied everything (its window closed) removes its file too.
 class StoreWriteJob : public QObject {
   Q_OBJECT
 
