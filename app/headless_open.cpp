@@ -10,6 +10,7 @@
 
 #include "export_files.h"
 #include "models/source_table.h"
+#include "session/background_writer.h"
 #include "ready/capture/export.h"
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
@@ -98,18 +99,9 @@ int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngR
   ExportOptions lookups;
   lookups.capture_name = "readyscope " + QFileInfo(QString::fromStdString(path)).fileName().toStdString() +
                          (info->started.empty() ? std::string() : " (started " + info->started + ")");
-  lookups.note_text = [&info](std::uint64_t id) -> std::optional<std::string> {
-    const auto it = info->notes.find(id);
-    return it == info->notes.end() ? std::nullopt : std::optional(it->second);
-  };
-  lookups.addresses = [&info](std::uint64_t token) -> std::optional<SourceAddresses> {
-    const auto it = info->sources.find(token);
-    return it == info->sources.end() ? std::nullopt : std::optional(it->second);
-  };
-  lookups.peer_text = [&info](std::uint64_t id) -> std::optional<std::string> {
-    const auto it = info->peers.find(id);
-    return it == info->peers.end() ? std::nullopt : std::optional(it->second);
-  };
+  const ready::ui::BatchContext tables{info->notes, info->sources, info->peers};
+  const ready::ui::BatchContext* const current = &tables;
+  ready::ui::answer_from(lookups, &current);
   auto files = ExportFiles::create(plan, lookups);
   if (!files) return fail(err, kExitUsage, files.error());
   if (!files->empty()) {
