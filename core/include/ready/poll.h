@@ -86,6 +86,12 @@ class Registry {
   io_result<void> ctl_add(int fd, Token token, Interest interest, Trigger trigger) const noexcept;
   io_result<void> ctl_modify(int fd, Token token, Interest interest, Trigger trigger) const noexcept;
   io_result<void> ctl_remove(int fd) const noexcept;
+  /// EPOLL_CTL_MOD to no interest at all, keeping `trigger`: only EPOLLERR and EPOLLHUP
+  /// (which the kernel reports whatever the interest) come until a `ctl_modify` asks for
+  /// readiness again, which re-evaluates it (a source still ready then reports at once). For
+  /// a registration kept while its owner waits on something else (a relay leg under
+  /// back-pressure); `Interest` is never empty, as in mio, so this is separate.
+  io_result<void> ctl_pause(int fd, Token token, Trigger trigger) const noexcept;
 
   /// The epoll event mask `add` uses for an interest and trigger.
   [[nodiscard]] static std::uint32_t epoll_mask(Interest interest, Trigger trigger) noexcept;

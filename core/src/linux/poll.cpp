@@ -58,6 +58,10 @@ io_result<void> Registry::ctl_modify(int fd, Token token, Interest interest, Tri
   return ctl(ep_.get(), EPOLL_CTL_MOD, fd, epoll_mask(interest, trigger), token);
 }
 
+io_result<void> Registry::ctl_pause(int fd, Token token, Trigger trigger) const noexcept {
+  return ctl(ep_.get(), EPOLL_CTL_MOD, fd, epoll_mask(Interest::READABLE, trigger) & ~(EPOLLIN | EPOLLRDHUP), token);
+}
+
 io_result<void> Registry::ctl_remove(int fd) const noexcept {
   return ctl(ep_.get(), EPOLL_CTL_DEL, fd, 0, Token{});
 }

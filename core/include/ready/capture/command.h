@@ -38,7 +38,10 @@ namespace ready::capture {
 ///  - echo: streams: read until would-block, writing each chunk back (docs/engine.md, "Echo")
 ///  - discard: read until would-block, bytes thrown away
 ///  - auto_accept: listeners: accept until would-block; accepted streams get Reaction::none
-#define READY_REACTION_LIST(X) X(none) X(read) X(drain) X(echo) X(discard) X(auto_accept)
+///  - relay: the legs of a relay (cmd::Relay) and its listener: the poll thread copies both
+///    ways between a client leg and its upstream leg (docs/relay.md). Set by cmd::Relay
+///    only: SetReaction with it, or on a source that is not a relay's, is EINVAL
+#define READY_REACTION_LIST(X) X(none) X(read) X(drain) X(echo) X(discard) X(auto_accept) X(relay)
 READY_NAMED_ENUM(Reaction, std::uint8_t, READY_REACTION_LIST)
 
 /// A reaction and its parameter. On a listener, any reaction other than none means
@@ -90,17 +93,23 @@ struct ReactionSpec {
 
 /// The `bits` of a source record (source_added / changed / removed): the interest, trigger
 /// and reaction in force, packed as interest bits | trigger << 8 | reaction << 16.
+/// Interest bits 0 mean `paused`: registered for nothing, so only EPOLLERR and EPOLLHUP
+/// (which the kernel always reports) can come — a relay leg whose reading waits for the other
+/// leg to take what it holds, with nothing of its own to write (docs/relay.md).
 struct SourceBits {
   Interest interest = Interest::READABLE;
   Trigger trigger = Trigger::edge;
   Reaction reaction = Reaction::none;
+  /// Registered with no interest (`interest` then holds READABLE as a stand-in).
+  bool paused = false;
 
   [[nodiscard]] constexpr std::uint32_t pack() const noexcept {
-    return std::uint32_t{interest.bits()} | (std::uint32_t{static_cast<std::uint8_t>(trigger)} << 8) |
+    return (paused ? 0u : std::uint32_t{interest.bits()}) |
+           (std::uint32_t{static_cast<std::uint8_t>(trigger)} << 8) |
            (std::uint32_t{static_cast<std::uint8_t>(reaction)} << 16);
   }
   /// The inverse of pack(). Values outside the enums (only in hand-made input) are kept as
-  /// they are; an interest with no bit set (invalid) decodes as READABLE.
+  /// they are; interest bits 0 decode as paused.
   [[nodiscard]] static SourceBits unpack(std::uint32_t bits) noexcept;
 };
 
@@ -109,6 +118,53 @@ struct SourceOptions {
   Interest interest = Interest::READABLE;
   Trigger trigger = Trigger::edge;
   ReactionSpec reaction{};
+};
+
+/// One end of a relay: a TCP address ("127.0.0.1:8080", "[::1]:80") or a Unix stream socket
+/// path (anything with a '/', e.g. "/tmp/app.sock" or "./app.sock").
+struct RelayEndpoint {
+  std::optional<net::SocketAddr> tcp;  ///< set for TCP
+  std::string path;                    ///< the Unix socket's path when `tcp` is empty
+  /// "127.0.0.1:8080" or the path.
+  [[nodiscard]] std::string to_string() const;
+  /// Parses "HOST:PORT" (a numeric IPv4 / [IPv6] address or "localhost") or a path with a
+  /// '/'; nullopt (and `error` says why) otherwise.
+  [[nodiscard]] static std::optional<RelayEndpoint> parse(std::string_view text, std::string* error = nullptr);
+};
+
+/// The faults a relay injects into one direction (toxiproxy's toxics; docs/relay.md,
+/// "Fault knobs"). All off by default; every field combines with the others. Each wait runs
+/// on a timerfd in the poll loop (one per relayed connection, made when first needed).
+struct RelayFaults {
+  /// Each chunk read is held this long before it is forwarded, +- a uniformly random jitter
+  /// (at most `latency`); order is kept. Both in [0, 60 s].
+  std::chrono::nanoseconds latency{0};
+  std::chrono::nanoseconds jitter{0};
+  /// Forward at most this many kilobytes (1000 bytes) per second; 0: no limit. At most 10^9.
+  std::uint64_t bandwidth_kbps = 0;
+  /// Forward in writes of at most this many bytes (1 B: the peer reads one byte at a time);
+  /// 0: off. `slice_delay` (in [0, 60 s]) is waited between two pieces, so they arrive
+  /// separately (with 0 the peer's kernel may join them again).
+  std::uint32_t slice_bytes = 0;
+  std::chrono::nanoseconds slice_delay{0};
+  /// After this many bytes went this way, reset both legs (RST to both programs); 0: never.
+  std::uint64_t reset_after = 0;
+
+  [[nodiscard]] bool any() const noexcept {
+    return latency.count() != 0 || jitter.count() != 0 || bandwidth_kbps != 0 || slice_bytes != 0 || reset_after != 0;
+  }
+  /// "latency 50 ms +-10 ms, slice 1 B every 1 ms", or "none".
+  [[nodiscard]] std::string to_string() const;
+  /// Empty when every field is in range, else what is not.
+  [[nodiscard]] std::string invalid() const;
+  friend bool operator==(const RelayFaults&, const RelayFaults&) = default;
+};
+
+/// A relay's faults for each direction.
+struct RelayFaultSet {
+  RelayFaults to_upstream;  ///< client -> upstream (the request way)
+  RelayFaults to_client;    ///< upstream -> client (the response way)
+  friend bool operator==(const RelayFaultSet&, const RelayFaultSet&) = default;
 };
 
 namespace cmd {
@@ -193,6 +249,36 @@ struct Feed {
   std::uint32_t chunk = 65536;
   std::chrono::nanoseconds interval{0};
   SourceOptions options{};
+};
+
+/// A relay between two local endpoints (docs/relay.md): a listener on `listen` (source kind
+/// tcp_listener or unix_listener, Reaction::relay; its SourceInfo::peer names `upstream`).
+/// Every client it accepts (a "client leg": tcp_stream / unix_stream, related = the listener)
+/// gets its own non-blocking connect to `upstream` (an "upstream leg", related = the client
+/// leg; connect in_progress, then ok or error); both legs are sources with their own tokens
+/// and `trigger`, and the poll thread copies both ways as a correct edge-triggered proxy:
+/// read until would-block into a bounded buffer per direction
+/// (EngineConfig::relay_buffer_bytes), write what the other leg takes; while that buffer is
+/// full, the reading leg drops READABLE (a source_changed: back-pressure is visible) and the
+/// writing leg waits for WRITABLE. End-of-file is passed on as shutdown(SHUT_WR) on the other
+/// leg (the other way keeps flowing); both ways ended: both legs close. A reset or error on
+/// one leg resets the other (SO_LINGER 0). An upstream connect that fails closes the client
+/// leg. Every read and write is an action on its leg; the client leg keeps the payload (in:
+/// what the client sent; out: what it received). Loopback only for both ends unless
+/// `allow_remote` (or EngineConfig::allow_remote): EACCES, nothing opened. Invalid faults: EINVAL.
+struct Relay {
+  RelayEndpoint listen;
+  RelayEndpoint upstream;
+  RelayFaultSet faults{};
+  Trigger trigger = Trigger::edge;
+  bool allow_remote = false;
+};
+/// Changes a relay's faults (token: its listener), for its live connections at once and for
+/// later ones; recorded as a note naming the relay and the new faults. EBADF for a token that
+/// is not a live relay listener, EINVAL for faults out of range (nothing changed).
+struct SetRelayFaults {
+  Token token;
+  RelayFaultSet faults{};
 };
 
 // ---- change a source ----
@@ -317,7 +403,8 @@ using Command =
                  cmd::SetInterest, cmd::SetTrigger, cmd::Rearm, cmd::SetReaction, cmd::Read, cmd::Drain,
                  cmd::Write, cmd::Fill, cmd::ShutdownRead, cmd::ShutdownWrite, cmd::Close, cmd::Accept,
                  cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note, cmd::Sync,
-                 cmd::Feed, cmd::Dup, cmd::CloseFd, cmd::ExhaustFds, cmd::ReleaseFds>;
+                 cmd::Feed, cmd::Dup, cmd::CloseFd, cmd::ExhaustFds, cmd::ReleaseFds, cmd::Relay,
+                 cmd::SetRelayFaults>;
 
 /// What `submit` hands back: the command id (value2 of its result records) and the tokens
 /// its new sources will have (0 when it creates none; token2 for the second source of a

@@ -102,6 +102,11 @@ struct EngineConfig {
   /// (round-robin, as ReactionSpec::budget for reads): a connect flood cannot hold the loop.
   /// Counted in BoundsHit::accept_budget_yields.
   std::uint32_t accept_budget = 64;
+  /// Bytes buffered per direction of each relayed connection (cmd::Relay), in [4 KiB,
+  /// 64 MiB]: a read takes at most what is free, and a full buffer pauses that leg's reading
+  /// (docs/relay.md, "Buffers"). Allocated when the first byte comes that way and kept while
+  /// the connection lives; pages never touched cost nothing.
+  std::size_t relay_buffer_bytes = 256 * 1024;
 };
 
 /// Why the poll thread stopped by itself (Engine::failure; docs/engine.md, "Failure").

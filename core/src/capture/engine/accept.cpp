@@ -61,7 +61,8 @@ Step Engine::Impl::accept_one(Src& l, std::uint64_t cmd) {
   SourceOptions o{l.interest, l.trigger, l.reaction};
   if (o.reaction.kind == Reaction::auto_accept) o.reaction.kind = Reaction::none;
   action(l, Op::accept, Step{Outcome::ok, token.value, 0}, cmd);
-  add_source(token, accepted->second, std::move(accepted->first), o, l.token.value, cmd);
+  Src* s = add_source(token, accepted->second, std::move(accepted->first), o, l.token.value, cmd);
+  if (s && o.reaction.kind == Reaction::relay) relay_open(*s, l);  // its upstream leg
   return Step{Outcome::ok, token.value, 0};
 }
 

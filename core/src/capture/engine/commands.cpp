@@ -17,7 +17,8 @@ namespace ready::capture {
 
 SourceBits SourceBits::unpack(std::uint32_t bits) noexcept {
   return {Interest::from_bits(static_cast<std::uint8_t>(bits & 0xff)).value_or(Interest::READABLE),
-          static_cast<Trigger>((bits >> 8) & 0xff), static_cast<Reaction>((bits >> 16) & 0xff)};
+          static_cast<Trigger>((bits >> 8) & 0xff), static_cast<Reaction>((bits >> 16) & 0xff),
+          (bits & 0xff) == 0};
 }
 
 namespace detail {
@@ -156,21 +157,31 @@ void Engine::Impl::modify(Src& s, Interest interest, Trigger trigger, Op op, con
     source_record(RecordKind::source_changed, s, s.reaction.n, t.id);
 }
 
+Engine::Impl::Src* Engine::Impl::unmanaged(Token token, Op op, const Ticket& t) {
+  Src* s = target(token, op, t);
+  if (s && s->reaction.kind == Reaction::relay) {
+    action(*s, op, Step{Outcome::error, 0, EBUSY}, t.id);
+    return nullptr;
+  }
+  return s;
+}
+
 void Engine::Impl::exec(cmd::SetInterest& c, const Ticket& t) {
-  if (Src* s = target(c.token, Op::modify, t)) modify(*s, c.interest, s->trigger, Op::modify, t);
+  if (Src* s = unmanaged(c.token, Op::modify, t)) modify(*s, c.interest, s->trigger, Op::modify, t);
 }
 
 void Engine::Impl::exec(cmd::SetTrigger& c, const Ticket& t) {
-  if (Src* s = target(c.token, Op::modify, t)) modify(*s, s->interest, c.trigger, Op::modify, t);
+  if (Src* s = unmanaged(c.token, Op::modify, t)) modify(*s, s->interest, c.trigger, Op::modify, t);
 }
 
 void Engine::Impl::exec(cmd::Rearm& c, const Ticket& t) {
-  if (Src* s = target(c.token, Op::rearm, t)) modify(*s, s->interest, s->trigger, Op::rearm, t);
+  if (Src* s = unmanaged(c.token, Op::rearm, t)) modify(*s, s->interest, s->trigger, Op::rearm, t);
 }
 
 void Engine::Impl::exec(cmd::SetReaction& c, const Ticket& t) {
-  if (Src* s = target(c.token, Op::modify, t)) {
-    if (!valid(c.reaction)) return action(*s, Op::modify, Step{Outcome::error, 0, EINVAL}, t.id);
+  if (Src* s = unmanaged(c.token, Op::modify, t)) {
+    if (!valid(c.reaction) || c.reaction.kind == Reaction::relay)
+      return action(*s, Op::modify, Step{Outcome::error, 0, EINVAL}, t.id);
     s->reaction = c.reaction;
     source_record(RecordKind::source_changed, *s, s->reaction.n, t.id);
   }
@@ -275,13 +286,15 @@ void Engine::Impl::exec(cmd::TimerDisarm& c, const Ticket& t) {
 
 // ---- notes, feeds and descriptor-table lessons ----
 
-void Engine::Impl::exec(cmd::Note& c, const Ticket& t) {
+void Engine::Impl::exec(cmd::Note& c, const Ticket& t) { note(std::move(c.text), t.id); }
+
+void Engine::Impl::note(std::string text, std::uint64_t cmd) {
   // EngineConfig::max_note_bytes: cut at a UTF-8 character boundary (not inside a sequence).
-  if (const std::size_t max = eng->config_.max_note_bytes; c.text.size() > max) {
+  if (const std::size_t max = eng->config_.max_note_bytes; text.size() > max) {
     std::size_t cut = max;
-    while (cut > 0 && (static_cast<unsigned char>(c.text[cut]) & 0xC0) == 0x80) --cut;
-    eng->note_bytes_truncated_.fetch_add(c.text.size() - cut, std::memory_order_relaxed);
-    c.text.resize(cut);
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    eng->note_bytes_truncated_.fetch_add(text.size() - cut, std::memory_order_relaxed);
+    text.resize(cut);
   }
   std::uint64_t id = 0;
   {
@@ -292,13 +305,13 @@ void Engine::Impl::exec(cmd::Note& c, const Ticket& t) {
       ++eng->first_note_id_;
       eng->note_texts_dropped_.fetch_add(1, std::memory_order_relaxed);
     }
-    eng->notes_.push_back(std::move(c.text));
+    eng->notes_.push_back(std::move(text));
     id = eng->first_note_id_ + eng->notes_.size() - 1;
   }
   Record r;
   r.kind = RecordKind::note;
   r.value = id;
-  r.value2 = t.id;
+  r.value2 = cmd;
   emit(r);
 }
 
@@ -329,7 +342,7 @@ void Engine::Impl::exec(cmd::Dup& c, const Ticket& t) {
 }
 
 void Engine::Impl::exec(cmd::CloseFd& c, const Ticket& t) {
-  Src* s = target(c.token, Op::close_fd, t);
+  Src* s = unmanaged(c.token, Op::close_fd, t);
   if (!s) return;
   // Take the descriptor out of its Io (which then forgets the registration), so it is
   // closed here, once, and close_source does not EPOLL_CTL_DEL a number that is gone.

@@ -56,6 +56,7 @@ inline void Engine::Impl::on_event(const Event& e) {
   if (auto w =
           pit.on_readiness(s->pit, s->token, e.is_readable(), e.is_writable(), e.is_read_closed(), loop_ns))
     warning(s, w->kind, w->value);
+  if (s->relay) return relay_event(*s, e);
 
   const Token token = s->token;
   if (s->connecting) {
@@ -136,6 +137,7 @@ inline void Engine::Impl::react(Src& src, bool readable, bool write_closed, bool
       end = echo(*s);
       break;
     case Reaction::none:
+    case Reaction::relay:  // relay legs never get here (on_event hands them to relay_event)
       return;
   }
   if (is_stream_like(s->kind) && (end.outcome == Outcome::eof || end.fatal())) {
@@ -168,6 +170,7 @@ inline void Engine::Impl::react_datagram(Src& s) {
       end = echo_datagrams(s);
       break;
     case Reaction::none:
+    case Reaction::relay:  // never a datagram socket's
       return;
   }
   if (end.outcome == Outcome::ok && s.trigger != Trigger::level && !s.still_ready) {
@@ -182,7 +185,10 @@ inline void Engine::Impl::continue_still_ready() {
     Src* s = find(t);
     if (!s) continue;  // closed meanwhile
     s->still_ready = false;
-    if (s->pending_len == 0) react(*s, true, false);
+    if (s->relay)
+      relay_continue(*s);
+    else if (s->pending_len == 0)
+      react(*s, true, false);
   }
   continuing.clear();
 }
@@ -242,6 +248,8 @@ inline std::optional<Engine::Impl::Fatal> Engine::Impl::loop() {
     for (const Event& e : events) {
       if (e.token() == kStatsToken)
         stats_due = true;
+      else if (e.token().value & kRelayTimerBit)
+        relay_timer(e.token().value);
       else if (e.token() != kWakerToken)
         on_event(e);
     }

@@ -58,6 +58,12 @@
 
 namespace ready::capture {
 
+struct RelayConn;  // one relayed connection (engine/relay.cpp)
+/// Deletes a RelayConn where its type is complete (relay.cpp), so Impl's other files need not see it.
+struct RelayConnDelete {
+  void operator()(RelayConn* c) const noexcept;
+};
+
 namespace detail {
 
 using Clock = std::chrono::steady_clock;
@@ -67,6 +73,9 @@ constexpr Token kStatsToken{std::numeric_limits<std::size_t>::max()};
 constexpr std::chrono::nanoseconds kStatsEvery = std::chrono::seconds(1);
 constexpr std::size_t kScratchBytes = 64 * 1024;
 constexpr std::size_t kEventsPerPoll = 1024;
+// A relayed connection's fault timer (engine/relay.cpp): this bit | the client leg's token.
+// Sources count up from 1 and never reach it; kStatsToken (all bits) is told apart first.
+constexpr std::uint64_t kRelayTimerBit = std::uint64_t{1} << 62;
 
 using Io = std::variant<net::TcpListener, net::TcpStream, net::UdpSocket, net::UnixListener, net::UnixStream,
                         net::UnixDatagram, unix::Sender, unix::Receiver, unix::EventFd, unix::TimerFd>;
@@ -186,6 +195,10 @@ struct Engine::Impl {
     std::string last_peer_key{};
     OwnedFd dup{};  // cmd::Dup's copy of the descriptor: closed with the source (or kept as a ghost)
     pitfalls::SourceState pit{};  // the live pitfall checks' state (docs/engine.md, "Pitfalls")
+    // A relay leg (engine/relay.cpp): its connection (owned by Impl::relay_conns), and whether
+    // it is registered for nothing while the relay waits on the other leg (SourceBits::paused).
+    RelayConn* relay = nullptr;
+    bool paused = false;
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
@@ -297,7 +310,7 @@ struct Engine::Impl {
     r.token = s.token.value;
     r.fd = s.fd;
     r.op = static_cast<std::uint8_t>(s.kind);
-    r.bits = SourceBits{s.interest, s.trigger, s.reaction.kind}.pack();
+    r.bits = SourceBits{s.interest, s.trigger, s.reaction.kind, s.paused}.pack();
     r.value = value;
     r.value2 = value2;
     emit(r);
@@ -445,6 +458,43 @@ struct Engine::Impl {
   /// goes on the still-ready list (react continues it).
   void accept_until_would_block(Src& l);
 
+  // ---- relays (relay.cpp; docs/relay.md) ----
+
+  /// A relay's plan, by its listener's token: where each accepted client's upstream leg
+  /// connects, with which trigger and faults.
+  struct RelayPlan {
+    RelayEndpoint upstream;
+    RelayFaultSet faults;
+    Trigger trigger = Trigger::edge;
+  };
+  std::unordered_map<std::uint64_t, RelayPlan> relay_plans;
+  /// Live relayed connections, by their client leg's token.
+  std::unordered_map<std::uint64_t, std::unique_ptr<RelayConn, RelayConnDelete>> relay_conns;
+  /// A client leg was accepted on a relay listener: connect its upstream leg.
+  void relay_open(Src& client, const Src& listener);
+  /// An event on a relay leg (its readiness record is out).
+  void relay_event(Src& s, const Event& e);
+  /// A relayed connection's fault timer fired (token: kRelayTimerBit | client token).
+  void relay_timer(std::uint64_t token);
+  /// A relay leg stopped at the per-event budget: continue it (from still_ready).
+  void relay_continue(Src& s);
+  /// close_source of a relay leg (`closed`): the connection ends; the other leg closes too.
+  void relay_detach(RelayConn* conn, Token closed);
+  /// Moves what can move both ways, then updates both legs' registrations.
+  void relay_run(RelayConn& c);
+  /// One direction (upward: client -> upstream) until nothing moves, the budget is used or
+  /// the connection ended (then its legs are gone): a Pumped value.
+  int relay_pump(RelayConn& c, bool upward, std::uint64_t& budget);
+  /// Registers a leg for what it waits for now (READABLE while its buffer has room, WRITABLE
+  /// while a write would block, nothing: paused); a source_changed when that changed.
+  void relay_register(RelayConn& c, Src& s);
+  /// Arms the connection's fault timer for time `due` (ns) unless it is due earlier already.
+  void relay_wake_at(RelayConn& c, std::uint64_t due);
+  /// Resets the leg that did not fail, closes both, notes why (err 0: the reset limit).
+  void relay_reset(RelayConn& c, Token failed, int err);
+  /// A note record with `text` (the engine's text table; cmd: the command, 0 for the engine's own).
+  void note(std::string text, std::uint64_t cmd);
+
   // ---- the loop (loop.cpp, all inline there) ----
 
   /// Why the loop ended by itself (docs/engine.md, "Failure").
@@ -513,6 +563,8 @@ struct Engine::Impl {
   void exec(cmd::CloseFd& c, const Ticket& t);
   void exec(cmd::ExhaustFds& c, const Ticket& t);
   void exec(cmd::ReleaseFds& c, const Ticket& t);
+  void exec(cmd::Relay& c, const Ticket& t);
+  void exec(cmd::SetRelayFaults& c, const Ticket& t);
 
   /// Gives back the ExhaustFds ballast and limit; records release_fds (when something was
   /// held, or always for a command: `cmd` != 0).
@@ -524,6 +576,9 @@ struct Engine::Impl {
   bool created(const io_result<T>& r, const Ticket& t);
   /// The source a command names, or an EBADF action.
   Src* target(Token token, Op op, const Ticket& t);
+  /// target(), and an EBUSY action for a relay's source: the relay manages its interest,
+  /// trigger and reaction (SetInterest, SetTrigger, Rearm, SetReaction, CloseFd).
+  Src* unmanaged(Token token, Op op, const Ticket& t);
   void modify(Src& s, Interest interest, Trigger trigger, Op op, const Ticket& t);
   void shutdown(Token token, net::Shutdown how, Op op, const Ticket& t);
 };

@@ -91,7 +91,7 @@ void Engine::Impl::close_source(Token token) {
   removed.token = s.token.value;
   removed.fd = s.fd;
   removed.op = static_cast<std::uint8_t>(s.kind);
-  removed.bits = SourceBits{s.interest, s.trigger, s.reaction.kind}.pack();
+  removed.bits = SourceBits{s.interest, s.trigger, s.reaction.kind, s.paused}.pack();
   removed.value = s.bytes_in;
   removed.value2 = s.bytes_out;
   {
@@ -99,10 +99,13 @@ void Engine::Impl::close_source(Token token) {
     eng->infos_.erase(token.value);
   }
   retire_payload(s);
+  RelayConn* relay = s.relay;
   if (CacheSlot& c = src_cache[token.value % kSrcCacheSlots]; c.token == token.value) c = CacheSlot{};
   sources.erase(it);           // closes the descriptor (and a Dup copy), after the remove above
   feeders.erase(token.value);  // a Feed's writer: its stop signal, then the join
+  relay_plans.erase(token.value);  // a relay's listener: its live connections go on
   emit(removed);
+  if (relay) relay_detach(relay, token);  // the other leg closes too
 }
 
 void Engine::Impl::close_all() {
@@ -112,6 +115,7 @@ void Engine::Impl::close_all() {
   std::sort(tokens.begin(), tokens.end());
   for (auto t : tokens) close_source(Token(static_cast<std::size_t>(t)));
   ghosts.clear();  // ends the registrations they kept alive
+  relay_conns.clear();  // none is left: closing a leg ended its connection
   release_fds(0);
 }
 
