@@ -9,6 +9,7 @@ READY_PACKAGES=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev
   nlohmann-json3-dev libsimdjson-dev
   xvfb xauth strace
+  librsvg2-bin help2man file  # packaging/: icon PNGs from the SVG, the man page from --help; file: cpack DEB
   clang-16 libclang-rt-16-dev  # scripts/fuzz.sh: libFuzzer
 )
 
