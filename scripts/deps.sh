@@ -10,6 +10,7 @@ READY_PACKAGES=(
   nlohmann-json3-dev libsimdjson-dev
   xvfb xauth strace
   socat curl netcat-openbsd  # real peers of the relay tests (tests/app/tst_cli_relay.cpp)
+  librsvg2-bin help2man file  # packaging/: icon PNGs from the SVG, the man page from --help; file: cpack DEB
   clang-16 libclang-rt-16-dev  # scripts/fuzz.sh: libFuzzer
 )
 
