@@ -175,16 +175,18 @@ class TestCliRelay : public QObject {
     QProcess server;
     server.start(nc, {QStringLiteral("-N"), QStringLiteral("-l"), QStringLiteral("127.0.0.1"), QString::number(port)});
     QVERIFY(server.waitForStarted());
+    QVERIFY2(!server.waitForFinished(300), qPrintable(QString::fromLocal8Bit(server.readAllStandardError())));
     App app({QStringLiteral("--relay"), QStringLiteral("127.0.0.1:0=127.0.0.1:%1").arg(port)});
     const QString front = relayAddress(app);
     QVERIFY2(!front.isEmpty(), qPrintable(app.err()));
     QProcess client;
     // nc's listener may not be up yet: the relay would then close the client at once.
     QByteArray atServer;
-    for (int attempt = 0; attempt < 50 && atServer.isEmpty(); ++attempt) {
+    for (int attempt = 0; attempt < 5 && atServer.isEmpty(); ++attempt) {
       client.start(nc, {QStringLiteral("-N"), front.section(u':', 0, 0), front.section(u':', 1)});
       QVERIFY(client.waitForStarted());
       client.write("hello from the client\n");
+      QVERIFY(client.waitForBytesWritten(5000));  // QProcess buffers until then
       QElapsedTimer t;
       t.start();
       while (t.elapsed() < 2000 && !atServer.contains('\n')) {
@@ -196,8 +198,12 @@ class TestCliRelay : public QObject {
         client.waitForFinished();
       }
     }
-    QCOMPARE(atServer, QByteArray("hello from the client\n"));
+    QVERIFY2(atServer == QByteArray("hello from the client\n"),
+             qPrintable(QStringLiteral("nc server (state %1) said: %2; the relay said: %3")
+                            .arg(int(server.state()))
+                            .arg(QString::fromLocal8Bit(server.readAllStandardError()), app.err())));
     server.write("hello from the server\n");
+    QVERIFY(server.waitForBytesWritten(5000));
     QByteArray atClient;
     QElapsedTimer t;
     t.start();

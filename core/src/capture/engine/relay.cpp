@@ -140,6 +140,11 @@ void wrote(Way& w, std::uint64_t n, std::uint64_t now) {
     w.slice_ready_ns = now + static_cast<std::uint64_t>(w.f.slice_delay.count());
 }
 
+/// The first interest of an upstream leg: a TCP connect in progress waits for writable too.
+Interest up_interest(const RelayEndpoint& e) noexcept {
+  return e.tcp ? Interest::READABLE | Interest::WRITABLE : Interest::READABLE;
+}
+
 std::string leg_name(const RelayConn& c, Token t) { return t == c.client ? "client leg" : "upstream leg"; }
 
 io_result<void> shutdown_write(detail::Io& io) {
@@ -214,7 +219,8 @@ void Engine::Impl::relay_open(Src& client, const Src& listener) {
   if (auto* tcp = std::get_if<net::TcpStream>(&client.io)) (void)tcp->set_nodelay(true);
   const Token client_token = client.token;
   const Token token(static_cast<std::size_t>(eng->next_token_.fetch_add(1)));
-  const SourceOptions o{Interest::READABLE, plan->second.trigger, ReactionSpec{.kind = Reaction::relay}};
+  // Watching writable for the connect's outcome from the start (as relay_register would).
+  const SourceOptions o{up_interest(plan->second.upstream), plan->second.trigger, ReactionSpec{.kind = Reaction::relay}};
   const RelayEndpoint& up = plan->second.upstream;
   Src* s = nullptr;
   if (up.tcp) {
