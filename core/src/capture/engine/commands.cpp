@@ -53,12 +53,6 @@ bool Engine::Impl::refused_remote(const net::SocketAddr& a, bool allow, const Ti
   return true;
 }
 
-template <class T>
-bool Engine::Impl::created(const io_result<T>& r, const Ticket& t) {
-  if (r) return true;
-  error_action(t.token, Op::create, r.error(), t.id);
-  return false;
-}
 
 void Engine::Impl::exec(cmd::TcpListen& c, const Ticket& t) {
   if (refused_remote(c.addr, c.allow_remote, t)) return;

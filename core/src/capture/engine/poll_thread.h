@@ -576,8 +576,14 @@ struct Engine::Impl {
 
  private:
   bool refused_remote(const net::SocketAddr& a, bool allow, const Ticket& t);
+  /// A create's result: true when it worked, else its error recorded as a create action.
+  /// Defined here: commands.cpp and relay.cpp both use it.
   template <class T>
-  bool created(const io_result<T>& r, const Ticket& t);
+  bool created(const io_result<T>& r, const Ticket& t) {
+    if (r) return true;
+    error_action(t.token, Op::create, r.error(), t.id);
+    return false;
+  }
   /// The source a command names, or an EBADF action.
   Src* target(Token token, Op op, const Ticket& t);
   /// target(), and an EBUSY action for a relay's source: the relay manages its interest,
