@@ -379,8 +379,6 @@ NewSourceDialog::Built NewSourceDialog::buildRelay() const {
     } else if (!ep->tcp->is_loopback() && !remote) {
       return fail(tr("%1: %2 is not a loopback address. Tick \"allow a non-loopback address\" to use it.")
                       .arg(name, QString::fromStdString(ep->tcp->to_string())));
-    } else if (ep->tcp->port() == 0 && box == m_relayUpstream) {
-      return fail(tr("Upstream: port 0 cannot be connected to: use 1 to 65535"));
     }
     (box == m_relayListen ? relay.listen : relay.upstream) = std::move(*ep);
   }
