@@ -1,5 +1,6 @@
 #include "timeline/timelineview.h"
 
+#include <QContextMenuEvent>
 #include <QFontMetrics>
 #include <QHelpEvent>
 #include <QKeyEvent>
@@ -284,6 +285,16 @@ std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
   const QPoint p(column_of(scaleFor(l), r.t_ns), rows.top(*row) + record_row(r.kind));
   if (!l.plot.contains(p)) return std::nullopt;
   return p;
+}
+
+void TimelineView::contextMenuEvent(QContextMenuEvent* e) {
+  const auto lane = laneAt(e->pos().y());
+  if (!lane || !m_index || m_index->lane(*lane).is_poll) {
+    QWidget::contextMenuEvent(e);
+    return;
+  }
+  emit laneMenuRequested(m_index->lane(*lane).token, e->globalPos());
+  e->accept();
 }
 
 QString TimelineView::interestTipAt(QPoint pos) const {

@@ -160,6 +160,8 @@ class TimelineView : public QWidget {
 
  signals:
   void recordClicked(std::uint64_t index);
+  /// A right click on a source's lane (its token) at `global` (screen coordinates).
+  void laneMenuRequested(std::uint64_t token, QPoint global);
   void viewChanged(std::uint64_t t0, std::uint64_t t1);
   void followLiveChanged(bool on);
 
@@ -171,6 +173,7 @@ class TimelineView : public QWidget {
   void mouseMoveEvent(QMouseEvent* e) override;
   void mouseReleaseEvent(QMouseEvent* e) override;
   void leaveEvent(QEvent* e) override;
+  void contextMenuEvent(QContextMenuEvent* e) override;
   bool event(QEvent* e) override;
   void changeEvent(QEvent* e) override;
 

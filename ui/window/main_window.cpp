@@ -298,6 +298,7 @@ void MainWindow::buildCentre() {
   split->setStretchFactor(1, 2);
   setCentralWidget(split);
 
+  connect(timeline_, &TimelineView::laneMenuRequested, this, &MainWindow::sourceMenu);
   connect(timeline_, &TimelineView::recordClicked, this, [this](std::uint64_t index) {
     const auto& store = session_->store();
     if (index < store.begin_index() || index >= store.end_index()) return;
@@ -798,7 +799,11 @@ void MainWindow::newSource(int kind) {
 void MainWindow::sourcesContextMenu(const QPoint& pos) {
   const QModelIndex idx = sources_view_->indexAt(pos);
   if (!idx.isValid()) return;
-  const std::uint64_t token = sources_model_->tokenAt(sources_filter_->mapToSource(idx).row());
+  sourceMenu(sources_model_->tokenAt(sources_filter_->mapToSource(idx).row()),
+             sources_view_->viewport()->mapToGlobal(pos));
+}
+
+void MainWindow::sourceMenu(std::uint64_t token, const QPoint& global) {
   const SourceRow* r = session_->sources().find(token);
   if (!r) return;
   QMenu menu(this);
@@ -811,7 +816,7 @@ void MainWindow::sourcesContextMenu(const QPoint& pos) {
     menu.addSeparator();
     menu.addAction(act_relay_faults_);
   }
-  menu.exec(sources_view_->viewport()->mapToGlobal(pos));
+  menu.exec(global);
 }
 
 void MainWindow::updateRelayAction() {

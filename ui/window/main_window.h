@@ -150,6 +150,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   void showMessage(const QString& text, bool error);
   void newSource(int kind);  // a capture::SourceKind, -1 to let the dialog choose, -2 for a relay
   void sourcesContextMenu(const QPoint& pos);
+  /// The source actions (and Relay faults… for a relay's part) of `token` at `global`.
+  void sourceMenu(std::uint64_t token, const QPoint& global);
   /// The Capture > Relay faults action follows the selected source (a relay's part or not).
   void updateRelayAction();
   void applyLogFilter();
