@@ -209,6 +209,7 @@ void SourceTable::add(const Record& r) {
   row.kind = static_cast<SourceKind>(r.op);
   row.fd = r.fd;
   row.related = r.value;
+  row.command = r.command();
   row.state = initial_state(row.kind, r.value);
   const auto b = capture::SourceBits::unpack(r.bits);
   row.interest = b.interest;

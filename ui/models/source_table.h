@@ -66,6 +66,9 @@ struct SourceRow {
   std::uint32_t relay_conn = 0;
   /// Relay legs: the relay listener's token (for the faults dialog); listeners: their own.
   std::uint64_t relay_listener = 0;
+  /// The id of the command that created the source (source_added's value2; 0 for an
+  /// accepted stream). A relay's faults are found by it (CaptureSession::relay_faults).
+  std::uint64_t command = 0;
   std::uint64_t events = 0;        ///< readiness records
   std::uint64_t bytes_in = 0;      ///< bytes read (exact from source_removed once closed)
   std::uint64_t bytes_out = 0;     ///< bytes written (idem)

@@ -72,16 +72,23 @@ bool CaptureSession::is_live() const noexcept {
 io_result<capture::Ticket> CaptureSession::submit(capture::Command command) {
   // What a relay's faults will be once the engine runs the command (it refuses only a
   // relay that fails to open, or a SetRelayFaults for a token that is no relay: harmless here).
-  std::optional<std::pair<std::uint64_t, capture::RelayFaultSet>> faults;
-  if (const auto* r = std::get_if<capture::cmd::Relay>(&command)) faults.emplace(0, r->faults);
-  if (const auto* r = std::get_if<capture::cmd::SetRelayFaults>(&command)) faults.emplace(r->token.value, r->faults);
+  std::optional<capture::RelayFaultSet> made, changed;
+  std::uint64_t changed_token = 0;
+  if (const auto* r = std::get_if<capture::cmd::Relay>(&command)) made = r->faults;
+  if (const auto* r = std::get_if<capture::cmd::SetRelayFaults>(&command)) {
+    changed = r->faults;
+    changed_token = r->token.value;
+  }
   auto ticket = bridge_->submit(std::move(command));
-  if (ticket && faults) relay_faults_[faults->first != 0 ? faults->first : ticket->token.value] = faults->second;
+  if (ticket && made) relay_made_faults_[ticket->id] = *made;
+  if (ticket && changed) relay_faults_[changed_token] = *changed;
   return ticket;
 }
 
 std::optional<capture::RelayFaultSet> CaptureSession::relay_faults(std::uint64_t listener) const {
   if (const auto it = relay_faults_.find(listener); it != relay_faults_.end()) return it->second;
+  if (const SourceRow* row = sources_->find(listener); row && row->command != 0)
+    if (const auto it = relay_made_faults_.find(row->command); it != relay_made_faults_.end()) return it->second;
   return std::nullopt;
 }
 
