@@ -194,7 +194,7 @@ int gui_lanes_main() {
   // A lane filter: the first frame matches every lane's label once; later frames reuse it.
   key(Qt::Key_Home);
   const auto t_filter = Clock::now();
-  w.laneFilterEdit()->setText(QStringLiteral("conn 77"));
+  w.laneFilterEdit()->setText(QStringLiteral("#4711"));
   render();
   const double filter_first = ms_since(t_filter);
   std::vector<double> filtered_ms;
@@ -203,7 +203,7 @@ int gui_lanes_main() {
     render();
     filtered_ms.push_back(ms_since(f0));
   }
-  std::printf("workload=lanes impl=readyscope what=timeline_filter filter=\"conn 77\" shown=%zu first_frame_ms=%.3f "
+  std::printf("workload=lanes impl=readyscope what=timeline_filter filter=#4711 shown=%zu first_frame_ms=%.3f "
               "p50_ms=%.3f\n",
               view->shownLaneCount(), filter_first, stats(filtered_ms).p50);
   w.laneFilterEdit()->clear();

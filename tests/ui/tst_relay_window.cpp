@@ -7,6 +7,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QGroupBox>
 #include <QLineEdit>
 #include <QPushButton>
@@ -15,6 +16,8 @@
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
+
+#include <fcntl.h>
 
 #include <cerrno>
 #include <memory>
@@ -297,6 +300,7 @@ class TestRelayWindow : public CoreTest {
     QCOMPARE(model.data(model.index(r, SourcesModel::ReadableColumn)).toString(), QStringLiteral("paused"));
     QCOMPARE(model.data(model.index(r, SourcesModel::ReadableColumn), Qt::CheckStateRole).toInt(),
              int(Qt::Unchecked));
+    QVERIFY(model.data(model.index(r, SourcesModel::StateColumn)).toString().endsWith(QLatin1String(", paused")));
     window().sourcesFilterEdit()->setText(QStringLiteral("paused"));
     QTRY_COMPARE_WITH_TIMEOUT(window().sourcesFilter()->rowCount(), 1, kWaitMs);
     QCOMPARE(window().sourcesFilter()->index(0, 0).data(SourcesModel::TokenRole).toULongLong(), clients[0]);
@@ -312,18 +316,34 @@ class TestRelayWindow : public CoreTest {
     QVERIFY(span);
     QVERIFY(SourceBits::unpack(span->bits).paused);
 
-    // The screenshot for the docs (when asked for): the window with the relay paused.
-    if (const QByteArray dir = qgetenv("READYSCOPE_SCREENSHOT_DIR"); !dir.isEmpty()) {
-      window().sourcesFilterEdit()->clear();
-      window().timeline()->setFocus();
-      QTest::qWait(300);
-      QVERIFY(window().grab().save(QDir(QString::fromLocal8Bit(dir)).filePath(QStringLiteral("relay-lanes.png"))));
-    }
-
     // The server reads all of it: the leg resumes (its interest comes back).
     const std::string got = recv_exactly(s1->get(), sent);
     QCOMPARE(got.size(), sent);
     QTRY_VERIFY_WITH_TIMEOUT(!row(clients[0])->paused, kWaitMs);
+    // Traffic goes on after the episode (so the lane shows the band solid again after the gap).
+    QVERIFY(::fcntl(c1->get(), F_SETFL, ::fcntl(c1->get(), F_GETFL) & ~O_NONBLOCK) == 0);  // blocking again
+    QVERIFY(send_all(c1->get(), std::string(1000, 'y')));
+    QCOMPARE(recv_exactly(s1->get(), 1000).size(), std::size_t{1000});
+
+    // The screenshot for the docs (when asked for): the relay after a back-pressure episode,
+    // conn 1's client leg selected, the whole capture in view.
+    if (const QByteArray dir = qgetenv("READYSCOPE_SCREENSHOT_DIR"); !dir.isEmpty()) {
+      window().sourcesFilterEdit()->clear();
+      window().laneFilterEdit()->clear();
+      window().resize(1600, 900);
+      // Room for the lanes: the inspector's and the warnings' docks are put away.
+      for (QDockWidget* d : window().findChildren<QDockWidget*>())
+        if (d->objectName() != QLatin1String("sourcesDock")) d->hide();
+      window().selectSource(clients[0]);
+      QTest::qWait(300);
+      window().timeline()->zoomReset();
+      QTest::qWait(300);
+      const QDir out(QString::fromLocal8Bit(dir));
+      QVERIFY(window().grab().save(out.filePath(QStringLiteral("relay-lanes.png"))));
+      QVERIFY(window().timeline()->grab().scaled(window().timeline()->size() * 2).save(
+          out.filePath(QStringLiteral("relay-timeline-2x.png"))));
+    }
+
     window().sourcesFilterEdit()->setText(QStringLiteral("paused"));
     QTRY_COMPARE_WITH_TIMEOUT(window().sourcesFilter()->rowCount(), 0, kWaitMs);  // as the rows change
 
@@ -332,8 +352,10 @@ class TestRelayWindow : public CoreTest {
     QCOMPARE(window().sourcesFilter()->rowCount(), 2);
     window().laneFilterEdit()->setText(QStringLiteral("upstream"));
     QCOMPARE(window().timeline()->shownLaneCount(), std::size_t{3});  // the poll lane stays
-    window().laneFilterEdit()->setText(QStringLiteral("conn 2"));
-    QCOMPARE(window().timeline()->shownLaneCount(), std::size_t{3});
+    // Words must all match: the second client's address and "client" find its leg alone.
+    window().laneFilterEdit()->setText(
+        QStringLiteral("client %1").arg(QString::fromStdString(local_address(c2->get()).to_string())));
+    QCOMPARE(window().timeline()->shownLaneCount(), std::size_t{2});
     window().laneFilterEdit()->clear();
     QCOMPARE(window().timeline()->shownLaneCount(), lanes.order().size());
     window().sourcesFilterEdit()->clear();

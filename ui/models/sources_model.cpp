@@ -224,6 +224,8 @@ QVariant SourcesModel::display(const SourceRow& s, int column) const {
     case PeerColumn:
       return qs(s.peer);
     case StateColumn:
+      // Paused also here: the R column is only a check box wide.
+      if (s.paused && !s.is_closed()) return qs(s.state_text() + ", paused");
       return qs(s.state_text());
     case ModeColumn:
       if (s.trigger == Trigger::oneshot && !s.armed && !s.is_closed())

@@ -294,7 +294,7 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
     const QRgb off_hi = over(premul(palette.color(QPalette::Text), 120), alt);
     const QRgb off_lo = over(premul(palette.color(QPalette::Text), 25), alt);
     const QRgb boundary = over(premul(palette.color(QPalette::Text), 230), alt);
-    const QRgb paused_hatch = over(premul(QColor::fromRgb(kVermillion), 200), alt);
+    const QRgb paused_hatch = over(premul(QColor::fromRgb(kVermillion), 230), alt);
     const auto& spans = lane.interest;
     auto it = std::partition_point(spans.begin(), spans.end(),
                                    [&](const InterestSpan& sp) { return sp.t1 <= s.t0(); });
@@ -309,10 +309,10 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
       for (int r = 0; r < kBandHeight; ++r) {
         QRgb* px = row(kBandTop + r);
         if (sb.paused) {
-          // Paused (registered for nothing: a relay leg under back-pressure): an empty band,
-          // outlined, with a sparse diagonal hatch in the error colour.
+          // Paused (registered for nothing: a relay leg under back-pressure): an empty band
+          // between two dashed vermillion lines.
           const bool rim = r == 0 || r == kBandHeight - 1;
-          for (int x = xa; x < end; ++x) px[x] = rim ? off_hi : (x + r) % 4 == 0 ? paused_hatch : alt;
+          for (int x = xa; x < end; ++x) px[x] = !rim ? alt : (x / 2) % 2 == 0 ? paused_hatch : off_lo;
         } else if (it->armed) {
           std::fill(px + xa, px + end, on);
         } else {

@@ -287,7 +287,7 @@ void MainWindow::buildCentre() {
   lane_filter_edit_->setPlaceholderText(tr("Filter lanes: name, kind, address (words must all match)"));
   lane_filter_edit_->setClearButtonEnabled(true);
   lane_filter_edit_->setToolTip(tr("Shows only the lanes whose label, token or kind contains every word typed "
-                                   "(e.g. \"upstream\", \"conn 12\", \"127.0.0.1:8000\")"));
+                                   "(e.g. \"upstream\", \"#4711\", \"client 127.0.0.1:51234\")"));
   connect(lane_filter_edit_, &QLineEdit::textChanged, timeline_, &TimelineView::setLaneFilter);
   timelineLayout->addWidget(lane_filter_edit_);
   timelineLayout->addWidget(timeline_, 1);
