@@ -302,7 +302,7 @@ class TestRelayWindow : public CoreTest {
              int(Qt::Unchecked));
     QVERIFY(model.data(model.index(r, SourcesModel::StateColumn)).toString().endsWith(QLatin1String(", paused")));
     window().sourcesFilterEdit()->setText(QStringLiteral("paused"));
-    QTRY_COMPARE_WITH_TIMEOUT(window().sourcesFilter()->rowCount(), 1, kWaitMs);
+    QTRY_COMPARE_WITH_TIMEOUT(window().sourcesFilter()->rowCount(), 1, kWaitMs);  // once typing pauses
     QCOMPARE(window().sourcesFilter()->index(0, 0).data(SourcesModel::TokenRole).toULongLong(), clients[0]);
     // The record: source_changed of the client leg, its text says paused.
     std::optional<std::uint64_t> changed;
@@ -349,7 +349,7 @@ class TestRelayWindow : public CoreTest {
 
     // The filters: by role word and by address.
     window().sourcesFilterEdit()->setText(QStringLiteral("upstream"));
-    QCOMPARE(window().sourcesFilter()->rowCount(), 2);
+    QTRY_COMPARE_WITH_TIMEOUT(window().sourcesFilter()->rowCount(), 2, kWaitMs);  // once typing pauses
     window().laneFilterEdit()->setText(QStringLiteral("upstream"));
     QCOMPARE(window().timeline()->shownLaneCount(), std::size_t{3});  // the poll lane stays
     // Words must all match: the second client's address and "client" find its leg alone.

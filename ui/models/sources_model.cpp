@@ -181,12 +181,16 @@ QVariant SourcesModel::data(const QModelIndex& index, int role) const {
     case ClosedRole:
       return s.is_closed();
     case SearchRole:
-      return QStringLiteral("%1 %2 %3 %4 %5 %6 %7")
-          .arg(qs(s.label()), kind_text(s.kind), qs(s.local), qs(s.peer), qs(s.state_text()), qs(s.interest_text()),
-               reaction_text(s.reaction));
+      return searchText(s);
     default:
       return {};
   }
+}
+
+QString SourcesModel::searchText(const SourceRow& s) {
+  return QStringLiteral("%1 %2 %3 %4 %5 %6 %7")
+      .arg(qs(s.label()), kind_text(s.kind), qs(s.local), qs(s.peer), qs(s.state_text()), qs(s.interest_text()),
+           reaction_text(s.reaction));
 }
 
 void SourcesFilterModel::setFilterText(const QString& text) {
@@ -203,10 +207,11 @@ void SourcesFilterModel::setFilterText(const QString& text) {
 }
 
 bool SourcesFilterModel::filterAcceptsRow(int source_row, const QModelIndex& source_parent) const {
-  if (m_words.isEmpty()) return true;
-  const QModelIndex i = sourceModel()->index(source_row, 0, source_parent);
-  if (i.data(SourcesModel::TokenRole).toULongLong() == 0) return true;  // the evicted sources' row
-  const QString text = i.data(SourcesModel::SearchRole).toString();
+  if (m_words.isEmpty() || source_parent.isValid()) return true;
+  const auto* model = static_cast<const SourcesModel*>(sourceModel());  // setSourceModel's contract
+  const SourceRow* row = model->isEvictedRow(source_row) ? nullptr : model->rowAt(source_row);
+  if (!row) return true;  // the evicted sources' row
+  const QString text = model->searchText(*row);
   return std::all_of(m_words.begin(), m_words.end(),
                      [&text](const QString& w) { return text.contains(w, Qt::CaseInsensitive); });
 }

@@ -103,6 +103,9 @@ class SourcesModel : public QAbstractTableModel, public FrameConsumer {
   [[nodiscard]] QVariant evictedRowData(int column, int role) const;
   /// The table's row for model row `row` (nullptr if evicted since the last frame).
   [[nodiscard]] const SourceRow* rowAt(int row) const;
+  /// What SearchRole returns for a row.
+  [[nodiscard]] static QString searchText(const SourceRow& s);
+  friend class SourcesFilterModel;  // matches rows without a QModelIndex and QVariant per row
 
   CaptureSession& m_session;
   SourceTable& m_table;
@@ -114,7 +117,8 @@ class SourcesModel : public QAbstractTableModel, public FrameConsumer {
 /// The sources table's filter (the line edit above it): keeps the rows whose SearchRole
 /// text contains every word of the filter, case-insensitively ("relay paused", "8000",
 /// "unix_stream closed"); empty keeps all. The evicted sources' row stays. O(rows) per new
-/// filter; rows that change are re-checked by QSortFilterProxyModel as they change.
+/// filter; rows that change are re-checked by QSortFilterProxyModel as they change. Its
+/// source model must be a SourcesModel.
 class SourcesFilterModel : public QSortFilterProxyModel {
   Q_OBJECT
 

@@ -425,7 +425,13 @@ void MainWindow::buildDocks() {
   sources_filter_edit_->setObjectName(QStringLiteral("sourcesFilter"));
   sources_filter_edit_->setPlaceholderText(tr("Filter: name, kind, address, state (\"paused\", \"relay\")"));
   sources_filter_edit_->setClearButtonEnabled(true);
-  connect(sources_filter_edit_, &QLineEdit::textChanged, sources_filter_, &SourcesFilterModel::setFilterText);
+  // Re-filtering 20,000 rows takes a few hundred ms (Qt's proxy and view): once typing pauses.
+  auto* sourcesFilterTimer = new QTimer(this);
+  sourcesFilterTimer->setSingleShot(true);
+  sourcesFilterTimer->setInterval(200);
+  connect(sources_filter_edit_, &QLineEdit::textChanged, sourcesFilterTimer, qOverload<>(&QTimer::start));
+  connect(sourcesFilterTimer, &QTimer::timeout, this,
+          [this] { sources_filter_->setFilterText(sources_filter_edit_->text()); });
   auto* sourcesPane = new QWidget;
   auto* sourcesLayout = new QVBoxLayout(sourcesPane);
   sourcesLayout->setContentsMargins(0, 0, 0, 0);
