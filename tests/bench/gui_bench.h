@@ -18,3 +18,8 @@ int gui_startup_main(int runs = 5);
 /// reader thread had read the whole file), max_frame_gap_ms (and the GUI thread's CPU time in
 /// the longest gap), the CPU seconds of the GUI thread and of the reader (gui_open.cpp).
 int gui_open_main(long records);
+/// `-o lanes`: the window with 20,000 lanes (10,000 relayed connections, made-up records
+/// through a RingFeed): ingest, timeline scroll (Page Down + render at 1920x1080, p50 / p99 /
+/// max ms per frame), a lane filter's first frame, sources table scroll and filter
+/// (gui_lanes.cpp).
+int gui_lanes_main();

@@ -763,7 +763,7 @@ void usage(const char* argv0, FILE* to) {
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_or_soak_records] [-W pipeline_window]\n"
       "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
-      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open]\n"
+      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open|lanes]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
@@ -777,6 +777,8 @@ void usage(const char* argv0, FILE* to) {
       "process start to the first painted frame (see docs/performance.md).\n"
       "open (only by name): write load_records (-L; default 10M) records of an echo server's mix to\n"
       "a temp recording, then open it as the window does; records/s and the largest frame gap.\n"
+      "lanes (only by name): the window with 20,000 lanes (10,000 relayed connections' records):\n"
+      "ingest, timeline scroll and lane filter, sources table scroll and filter; ms per frame.\n"
       "pipeline / pipeline_w1 go through the capture engine; its drain reaction stops at a short\n"
       "read (ReactionSpec::stop_at_short_read), or with -E reads on until EAGAIN (the default).\n"
       "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
@@ -828,10 +830,10 @@ int main(int argc, char** argv) {
         o.only = optarg;
         if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
             o.only != "load" && o.only != "soak" && o.only != "paint" && o.only != "ingest" && o.only != "startup" &&
-            o.only != "export" && o.only != "open") {
+            o.only != "export" && o.only != "open" && o.only != "lanes") {
           std::fprintf(stderr,
                        "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup, "
-                       "export, open)\n",
+                       "export, open, lanes)\n",
                        argv[0], optarg);
           return 2;
         }
@@ -859,8 +861,9 @@ int main(int argc, char** argv) {
   if (o.only == "ingest") return gui_ingest_main();
   if (o.only == "startup") return gui_startup_main();
   if (o.only == "open") return gui_open_main(o.load_records_given ? o.load_records : 10'000'000);
+  if (o.only == "lanes") return gui_lanes_main();
 #else
-  if (o.only == "paint" || o.only == "ingest" || o.only == "startup" || o.only == "open") {
+  if (o.only == "paint" || o.only == "ingest" || o.only == "startup" || o.only == "open" || o.only == "lanes") {
     std::fprintf(stderr, "%s: -o %s needs the GUI, which this build leaves out (READY_GUI=OFF)\n", argv[0],
                  o.only.c_str());
     return 2;

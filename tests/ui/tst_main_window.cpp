@@ -257,7 +257,9 @@ class TestMainWindow : public CoreTest {
     tabs->setCurrentWidget(rates);
     QTRY_VERIFY_WITH_TIMEOUT(rates->isVisible(), kWaitMs);
     QVERIFY(rates->refreshCount() > hidden);
-    QCoreApplication::processEvents();
+    // Let the layout settle: showing the tab may post layout requests whose resize of the
+    // charts (a refresh each) would land in the count below.
+    QTest::qWait(100);
 
     frames.clear();
     const std::uint64_t shown = rates->refreshCount();

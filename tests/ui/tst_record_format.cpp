@@ -159,6 +159,10 @@ class TestRecordFormat : public QObject {
     QCOMPARE(reaction_text(static_cast<Reaction>(200)), QStringLiteral("unknown"));
     QCOMPARE(source_bits_text({Interest::READABLE | Interest::WRITABLE, Trigger::level, Reaction::auto_accept}),
              QStringLiteral("readable|writable level auto_accept"));
+    // Interest bits 0 (a relay leg held back by back-pressure) read "paused", from the packed bits.
+    QCOMPARE(source_bits_text(SourceBits::unpack(SourceBits{Interest::READABLE, Trigger::edge, Reaction::relay}.pack() &
+                                                 ~std::uint32_t{0xff})),
+             QStringLiteral("paused edge relay"));
     QCOMPARE(errno_description(0), QString());
     QVERIFY(!errno_description(ECONNREFUSED).isEmpty());
     QVERIFY(errno_description(ECONNREFUSED) != errno_text(ECONNREFUSED));  // words, not the name

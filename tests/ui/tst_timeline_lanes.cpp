@@ -251,6 +251,39 @@ class TimelineLanesTest : public QObject {
     QCOMPARE(f.index.lane(*f.index.lane_of(5)).partner, std::uint64_t{1});
   }
 
+  // A relay's group: the listener, then each connection's client leg with its upstream leg
+  // right below (one step further in), even when another client was accepted in between; a
+  // paused leg's interest span keeps the paused bits (the records an engine relay makes,
+  // in an order the engine can produce when it accepts two clients in one event).
+  void relay_grouping_and_paused_span() {
+    Feed f;
+    const SourceBits relay{Interest::READABLE, Trigger::edge, Reaction::relay};
+    SourceBits paused = relay;
+    paused.paused = true;
+    std::uint64_t t = 1;
+    f.add(source(t++, 1, SourceKind::tcp_listener, 0, relay));
+    f.add(source(t++, 2, SourceKind::tcp_stream, 1, relay));  // client leg of conn 1
+    f.add(source(t++, 3, SourceKind::tcp_stream, 1, relay));  // client leg of conn 2
+    f.add(source(t++, 4, SourceKind::tcp_stream, 2, relay));  // upstream leg of conn 1
+    f.add(source(t++, 5, SourceKind::tcp_listener));          // another group, not the relay's
+    f.add(source(t++, 6, SourceKind::tcp_stream, 3, relay));  // upstream leg of conn 2
+    Record changed = on_token(t++, 2, RecordKind::source_changed);
+    changed.bits = paused.pack();
+    f.add(changed);
+    std::vector<std::uint64_t> tokens;
+    std::vector<int> depths;
+    for (std::uint32_t id : f.index.order()) {
+      tokens.push_back(f.index.lane(id).is_poll ? 0 : f.index.lane(id).token);
+      depths.push_back(f.index.lane(id).depth);
+    }
+    QCOMPARE(tokens, (std::vector<std::uint64_t>{0, 1, 2, 4, 3, 6, 5}));
+    QCOMPARE(depths, (std::vector<int>{0, 0, 1, 2, 1, 2, 0}));
+    const InterestSpan* span = f.index.interest_at(*f.index.lane_of(2), t - 1);
+    QVERIFY(span);
+    QVERIFY(SourceBits::unpack(span->bits).paused);
+    QCOMPARE(span->bits & 0xffu, 0u);  // interest bits 0: registered for nothing
+  }
+
   void interest_band_and_oneshot_arming() {
     Feed f;
     const SourceBits oneshot{Interest::READABLE, Trigger::oneshot, Reaction::none};

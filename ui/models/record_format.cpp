@@ -64,7 +64,10 @@ QString interest_text(Interest i) {
 }
 
 QString source_bits_text(capture::SourceBits b) {
-  return QStringLiteral("%1 %2 %3").arg(interest_text(b.interest), trigger_text(b.trigger), reaction_text(b.reaction));
+  // Interest 0: registered for nothing (a relay leg held back by back-pressure).
+  return QStringLiteral("%1 %2 %3")
+      .arg(b.paused ? QStringLiteral("paused") : interest_text(b.interest), trigger_text(b.trigger),
+           reaction_text(b.reaction));
 }
 
 QString record_token_text(const Record& r) {

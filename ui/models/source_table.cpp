@@ -86,10 +86,33 @@ std::string_view to_string(SourceState s) noexcept {
 }
 
 std::string SourceRow::label() const {
-  std::string s = "#" + std::to_string(token) + " " + std::string(to_string(kind));
   const auto named = [](const std::string& a) { return !a.empty() && a != "(unnamed)"; };
+  const std::string tok = " #" + std::to_string(token);
+  switch (relay) {
+    case RelayRole::listener:
+      return "relay " + (named(local) ? local : std::string("?")) + " \u2192 " + (named(peer) ? peer : std::string("?")) +
+             tok;
+    case RelayRole::client:
+      return "conn " + std::to_string(relay_conn) + " client" + (named(peer) ? " " + peer : std::string()) + tok;
+    case RelayRole::upstream:
+      return "conn " + std::to_string(relay_conn) + " upstream" + (named(peer) ? " \u2192 " + peer : std::string()) +
+             tok;
+    case RelayRole::none:
+      break;
+  }
+  std::string s = "#" + std::to_string(token) + " " + std::string(to_string(kind));
   if (named(local)) s += " " + local;
   if (named(peer)) s += " \u2192 " + peer;
+  return s;
+}
+
+std::string SourceRow::interest_text() const {
+  if (paused) return "paused";
+  std::string s;
+  const auto add = [&s](const char* w) { s += s.empty() ? w : std::string("|") + w; };
+  if (interest.is_readable()) add("readable");
+  if (interest.is_writable()) add("writable");
+  if (interest.is_priority()) add("priority");
   return s;
 }
 
@@ -186,9 +209,11 @@ void SourceTable::add(const Record& r) {
   row.kind = static_cast<SourceKind>(r.op);
   row.fd = r.fd;
   row.related = r.value;
+  row.command = r.command();
   row.state = initial_state(row.kind, r.value);
   const auto b = capture::SourceBits::unpack(r.bits);
   row.interest = b.interest;
+  row.paused = b.paused;
   row.trigger = b.trigger;
   row.reaction = b.reaction;
   row.t_added = r.t_ns;
@@ -196,6 +221,27 @@ void SourceTable::add(const Record& r) {
     if (auto info = lookup_(r.token)) {
       row.local = std::move(info->local);
       row.peer = std::move(info->peer);
+    }
+  }
+  if (row.reaction == capture::Reaction::relay) {
+    // A relay's parts, told apart by what they are related to (cmd::Relay).
+    const auto parent = by_token_.find(r.value);
+    SourceRow* p = parent == by_token_.end() ? nullptr : &rows_[parent->second];
+    if (r.value == 0 && (row.kind == SourceKind::tcp_listener || row.kind == SourceKind::unix_listener)) {
+      row.relay = RelayRole::listener;
+      row.relay_listener = r.token;
+    } else if (p && p->relay == RelayRole::listener) {
+      row.relay = RelayRole::client;
+      row.relay_conn = ++p->relay_conn;
+      row.relay_listener = p->token;
+      touch(parent->second);
+    } else if (p && p->relay == RelayRole::client) {
+      row.relay = RelayRole::upstream;
+      row.relay_conn = p->relay_conn;
+      row.relay_listener = p->relay_listener;
+      // Until its connect completes the leg has no peer: the relay's upstream names it.
+      if (row.peer.empty())
+        if (const SourceRow* l = find(p->relay_listener)) row.peer = l->peer;
     }
   }
   by_token_.emplace(r.token, rows_.size());
@@ -229,14 +275,16 @@ void SourceTable::on_record(const Record& r, std::uint64_t index) {
     const bool reaction_only =
         b.interest == s->interest && b.trigger == s->trigger && b.reaction != s->reaction;
     if (!reaction_only) s->armed = true;
-    s->interest = b.interest;
+    s->paused = b.paused;
+    if (!b.paused) s->interest = b.interest;
     s->trigger = b.trigger;
     s->reaction = b.reaction;
     return;
   }
   if (r.kind == RecordKind::source_removed) {
     const auto b = capture::SourceBits::unpack(r.bits);
-    s->interest = b.interest;
+    if (!b.paused) s->interest = b.interest;
+    s->paused = false;
     s->trigger = b.trigger;
     s->reaction = b.reaction;
     s->bytes_in = r.value;

@@ -31,6 +31,11 @@ enum class SourceState : std::uint8_t {
 /// "connecting", "half-closed", ... (as the GUI shows them).
 std::string_view to_string(SourceState s) noexcept;
 
+/// A source's part in a relay (cmd::Relay), from its reaction and source_added's related:
+/// the relay's listener (reaction relay), a client leg (a stream with reaction relay whose
+/// related is a relay listener) or an upstream leg (reaction relay, related = a client leg).
+enum class RelayRole : std::uint8_t { none, listener, client, upstream };
+
 /// One source: a row of the table.
 struct SourceRow {
   std::uint64_t token = 0;
@@ -52,6 +57,18 @@ struct SourceRow {
   /// Oneshot only: false from an event until a rearm or an interest / mode change (which
   /// re-registers); always true for edge and level.
   bool armed = true;
+  /// Registered with no interest (source_changed with interest bits 0): a relay leg paused by
+  /// back-pressure. `interest` then still holds what it had before.
+  bool paused = false;
+  RelayRole relay = RelayRole::none;
+  /// Relay legs: the connection's number in its relay (1, 2, ... in accept order); both legs
+  /// of one connection share it. Relay listeners: connections accepted so far.
+  std::uint32_t relay_conn = 0;
+  /// Relay legs: the relay listener's token (for the faults dialog); listeners: their own.
+  std::uint64_t relay_listener = 0;
+  /// The id of the command that created the source (source_added's value2; 0 for an
+  /// accepted stream). A relay's faults are found by it (CaptureSession::relay_faults).
+  std::uint64_t command = 0;
   std::uint64_t events = 0;        ///< readiness records
   std::uint64_t bytes_in = 0;      ///< bytes read (exact from source_removed once closed)
   std::uint64_t bytes_out = 0;     ///< bytes written (idem)
@@ -65,8 +82,13 @@ struct SourceRow {
   [[nodiscard]] std::string state_text() const;
   /// "#3 tcp_stream 127.0.0.1:7000 → 127.0.0.1:51234": token, kind and the addresses it has
   /// (a socket pair's "(unnamed)" ends are left out). The timeline's lanes, the rates' series
-  /// and the inspector's title use it, in the window and in --png.
+  /// and the inspector's title use it, in the window and in --png. Relays read differently:
+  /// "relay 127.0.0.1:8080 → 127.0.0.1:8000 #5" (listen → upstream), "conn 2 client
+  /// 127.0.0.1:51234 #9" and "conn 2 upstream → 127.0.0.1:8000 #10" (the connection's number
+  /// in its relay, the client's address or the upstream's, and the token last).
   [[nodiscard]] std::string label() const;
+  /// "readable|writable", or "paused" while registered for nothing.
+  [[nodiscard]] std::string interest_text() const;
 };
 
 /// Every source a capture ever had, one row each in creation order (source_added order),

@@ -165,7 +165,8 @@ QVariant SourcesModel::data(const QModelIndex& index, int role) const {
       return display(s, col);
     case Qt::CheckStateRole:
       if (!is_interest_column(col)) return {};
-      return has(s.interest, bit_of(col)) ? Qt::Checked : Qt::Unchecked;
+      // A paused relay leg is registered for nothing: no tick, and "paused" in the R column.
+      return !s.paused && has(s.interest, bit_of(col)) ? Qt::Checked : Qt::Unchecked;
     case Qt::ToolTipRole:
       return tooltip(s, col);
     case Qt::ForegroundRole:
@@ -179,9 +180,40 @@ QVariant SourcesModel::data(const QModelIndex& index, int role) const {
       return QVariant::fromValue<quint64>(s.token);
     case ClosedRole:
       return s.is_closed();
+    case SearchRole:
+      return searchText(s);
     default:
       return {};
   }
+}
+
+QString SourcesModel::searchText(const SourceRow& s) {
+  return QStringLiteral("%1 %2 %3 %4 %5 %6 %7")
+      .arg(qs(s.label()), kind_text(s.kind), qs(s.local), qs(s.peer), qs(s.state_text()), qs(s.interest_text()),
+           reaction_text(s.reaction));
+}
+
+void SourcesFilterModel::setFilterText(const QString& text) {
+  const QStringList words = text.split(QLatin1Char(' '), Qt::SkipEmptyParts);
+  if (words == m_words) return;
+#if QT_VERSION >= QT_VERSION_CHECK(6, 9, 0)
+  beginFilterChange();
+  m_words = words;
+  endFilterChange(QSortFilterProxyModel::Direction::Rows);
+#else
+  m_words = words;
+  invalidateFilter();
+#endif
+}
+
+bool SourcesFilterModel::filterAcceptsRow(int source_row, const QModelIndex& source_parent) const {
+  if (m_words.isEmpty() || source_parent.isValid()) return true;
+  const auto* model = static_cast<const SourcesModel*>(sourceModel());  // setSourceModel's contract
+  const SourceRow* row = model->isEvictedRow(source_row) ? nullptr : model->rowAt(source_row);
+  if (!row) return true;  // the evicted sources' row
+  const QString text = model->searchText(*row);
+  return std::all_of(m_words.begin(), m_words.end(),
+                     [&text](const QString& w) { return text.contains(w, Qt::CaseInsensitive); });
 }
 
 QVariant SourcesModel::display(const SourceRow& s, int column) const {
@@ -197,6 +229,8 @@ QVariant SourcesModel::display(const SourceRow& s, int column) const {
     case PeerColumn:
       return qs(s.peer);
     case StateColumn:
+      // Paused also here: the R column is only a check box wide.
+      if (s.paused && !s.is_closed()) return qs(s.state_text() + ", paused");
       return qs(s.state_text());
     case ModeColumn:
       if (s.trigger == Trigger::oneshot && !s.armed && !s.is_closed())
@@ -212,6 +246,9 @@ QVariant SourcesModel::display(const SourceRow& s, int column) const {
       return QVariant::fromValue<quint64>(s.bytes_out);
     case WouldBlocksColumn:
       return QVariant::fromValue<quint64>(s.would_blocks);
+    case ReadableColumn:
+      if (s.paused && !s.is_closed()) return QStringLiteral("paused");
+      return {};
     default:
       return {};  // the interest columns show a check box only
   }
@@ -220,6 +257,7 @@ QVariant SourcesModel::display(const SourceRow& s, int column) const {
 QString SourcesModel::tooltip(const SourceRow& s, int column) const {
   QString head = QStringLiteral("%1 %2, fd %3").arg(kind_text(s.kind)).arg(s.token).arg(s.fd);
   if (s.related != 0) head += QStringLiteral(", related to %1").arg(s.related);
+  if (s.relay != RelayRole::none) head += QStringLiteral("\n%1").arg(qs(s.label()));
   head += QStringLiteral("\nadded at %1").arg(format_time_ns(s.t_added));
   if (s.t_removed) head += QStringLiteral(", closed at %1").arg(format_time_ns(*s.t_removed));
   QString what;
@@ -234,6 +272,10 @@ QString SourcesModel::tooltip(const SourceRow& s, int column) const {
                  "Interest in %1: ticked means epoll reports it. Clicking submits a set-interest "
                  "command; the tick follows once the engine has changed the registration.")
                  .arg(interest_text(bit_of(column)));
+      if (s.paused)
+        what += QStringLiteral(
+            "\nPaused: registered for no event (interest 0), a relay leg held back because the "
+            "other leg's buffer is full (back-pressure); only errors and hang-ups can come.");
       break;
     case ModeColumn:
       what = QStringLiteral(
@@ -243,7 +285,8 @@ QString SourcesModel::tooltip(const SourceRow& s, int column) const {
     case ReactionColumn:
       what = QStringLiteral(
           "What the poll thread does by itself on an event: none, read, drain, echo, "
-          "discard, auto_accept.");
+          "discard, auto_accept, or relay (a relay's listener and legs; set only by New "
+          "source > Relay).");
       break;
     case EventsColumn:
       what = QStringLiteral("Readiness events reported by epoll_wait.");
@@ -301,7 +344,9 @@ Qt::ItemFlags SourcesModel::flags(const QModelIndex& index) const {
   const SourceRow* row = rowAt(index.row());
   if (!row || row->is_closed()) return f;
   if (is_interest_column(index.column())) f |= Qt::ItemIsUserCheckable;
-  if (index.column() == ModeColumn || index.column() == ReactionColumn) f |= Qt::ItemIsEditable;
+  // A relay's reaction is set by cmd::Relay only (the engine refuses SetReaction with it).
+  if (index.column() == ReactionColumn && row->relay == RelayRole::none) f |= Qt::ItemIsEditable;
+  if (index.column() == ModeColumn) f |= Qt::ItemIsEditable;
   return f;
 }
 

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QSortFilterProxyModel>
+#include <QStringList>
 #include <QString>
 #include <cstdint>
 #include <vector>
@@ -58,6 +60,9 @@ class SourcesModel : public QAbstractTableModel, public FrameConsumer {
   enum Role {
     TokenRole = Qt::UserRole + 1,  ///< the row's token (quint64), any column
     ClosedRole,                    ///< bool: the source is closed
+    /// QString, any column: what the filter matches (label, kind, addresses, state,
+    /// interest, reaction).
+    SearchRole,
   };
 
   explicit SourcesModel(CaptureSession& session, QObject* parent = nullptr);
@@ -98,12 +103,35 @@ class SourcesModel : public QAbstractTableModel, public FrameConsumer {
   [[nodiscard]] QVariant evictedRowData(int column, int role) const;
   /// The table's row for model row `row` (nullptr if evicted since the last frame).
   [[nodiscard]] const SourceRow* rowAt(int row) const;
+  /// What SearchRole returns for a row.
+  [[nodiscard]] static QString searchText(const SourceRow& s);
+  friend class SourcesFilterModel;  // matches rows without a QModelIndex and QVariant per row
 
   CaptureSession& m_session;
   SourceTable& m_table;
   std::vector<std::uint64_t> m_tokens;  // the token of each source row, in the model's numbering
   bool m_summary = false;               // the evicted sources' row is shown (last)
   std::uint64_t m_evicted = 0;          // what it says
+};
+
+/// The sources table's filter (the line edit above it): keeps the rows whose SearchRole
+/// text contains every word of the filter, case-insensitively ("relay paused", "8000",
+/// "unix_stream closed"); empty keeps all. The evicted sources' row stays. O(rows) per new
+/// filter; rows that change are re-checked by QSortFilterProxyModel as they change. Its
+/// source model must be a SourcesModel.
+class SourcesFilterModel : public QSortFilterProxyModel {
+  Q_OBJECT
+
+ public:
+  explicit SourcesFilterModel(QObject* parent = nullptr) : QSortFilterProxyModel(parent) {}
+  void setFilterText(const QString& text);
+  [[nodiscard]] QString filterText() const { return m_words.join(QLatin1Char(' ')); }
+
+ protected:
+  [[nodiscard]] bool filterAcceptsRow(int source_row, const QModelIndex& source_parent) const override;
+
+ private:
+  QStringList m_words;
 };
 
 }  // namespace ready::ui

@@ -5,6 +5,7 @@
 #include <QCompleter>
 #include <QDialogButtonBox>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -15,6 +16,8 @@
 
 #include <algorithm>
 #include <limits>
+
+#include "panels/relay_faults.h"
 
 namespace ready::ui {
 
@@ -31,6 +34,7 @@ bool all_digits(const QString& s) {
 }
 
 bool binds_address(C c) { return c == C::tcp_listen || c == C::udp; }
+bool remote_choice(C c) { return binds_address(c) || c == C::relay; }
 bool has_address(C c) { return binds_address(c) || c == C::tcp_connect; }
 bool has_path(C c) { return c == C::unix_listen || c == C::unix_connect || c == C::unix_datagram; }
 
@@ -50,6 +54,8 @@ std::vector<Reaction> reactions_for(C c) {
     case C::eventfd:
     case C::timerfd:
       return {Reaction::none, Reaction::read, Reaction::drain};
+    case C::relay:
+      return {};  // Reaction::relay is set by cmd::Relay, never chosen
   }
   return {Reaction::none};
 }
@@ -62,7 +68,7 @@ QString reaction_label(Reaction r) {
     case Reaction::echo: return QObject::tr("echo");
     case Reaction::discard: return QObject::tr("discard");
     case Reaction::auto_accept: return QObject::tr("accept only");
-    case Reaction::relay: return QObject::tr("relay both ways");
+    case Reaction::relay: return QObject::tr("relay");
   }
   return {};
 }
@@ -153,6 +159,7 @@ NewSourceDialog::NewSourceDialog(QWidget* parent) : QDialog(parent) {
       {C::unix_connect, tr("Unix connect")},   {C::unix_datagram, tr("Unix datagram socket")},
       {C::socketpair, tr("Socket pair (Unix stream)")}, {C::pipe, tr("Pipe")},
       {C::eventfd, tr("eventfd")},             {C::timerfd, tr("timerfd")},
+      {C::relay, tr("Relay (between two programs)")},
   };
   for (const auto& [c, label] : kinds) m_kind->addItem(label, static_cast<int>(c));
   m_form->addRow(tr("&Kind"), m_kind);
@@ -173,6 +180,19 @@ NewSourceDialog::NewSourceDialog(QWidget* parent) : QDialog(parent) {
   m_peer->addItems(recentAddresses());
   m_peer->setCurrentText(QString());
   m_form->addRow(tr("&Peer"), m_peer);
+  m_relayListen = recent_combo(this, QStringLiteral("127.0.0.1:8080 or /tmp/front.sock"));
+  m_relayListen->setObjectName(QStringLiteral("relayListen"));
+  m_relayListen->addItems(recentAddresses());
+  m_relayListen->setCurrentText(QString());
+  m_relayListen->setToolTip(tr("Where the relay listens: HOST:PORT or a Unix socket path (with a '/'). "
+                               "Point your client here."));
+  m_form->addRow(tr("&Listen on"), m_relayListen);
+  m_relayUpstream = recent_combo(this, QStringLiteral("127.0.0.1:8000 or /tmp/app.sock"));
+  m_relayUpstream->setObjectName(QStringLiteral("relayUpstream"));
+  m_relayUpstream->addItems(recentAddresses());
+  m_relayUpstream->setCurrentText(QString());
+  m_relayUpstream->setToolTip(tr("Your server: each client accepted gets its own connection to it"));
+  m_form->addRow(tr("&Upstream"), m_relayUpstream);
   m_path = recent_combo(this, QStringLiteral("/tmp/readyscope.sock"));
   m_path->setObjectName(QStringLiteral("path"));
   fill_recent(m_path, recentPaths(), QString());
@@ -215,6 +235,18 @@ NewSourceDialog::NewSourceDialog(QWidget* parent) : QDialog(parent) {
   m_shortRead->setToolTip(tr("Skip the read that would only return EAGAIN after a short read on a stream"));
   m_form->addRow(QString(), m_shortRead);
 
+  m_relayFaultsBox = new QGroupBox(tr("Fault knobs"), this);
+  m_relayFaultsBox->setObjectName(QStringLiteral("relayFaultsBox"));
+  m_relayFaultsBox->setCheckable(true);
+  m_relayFaultsBox->setChecked(false);
+  m_relayFaultsBox->setToolTip(tr("Latency, bandwidth, slicing and resets per direction; change them later "
+                                  "with Capture > Relay faults"));
+  auto* faultsLayout = new QVBoxLayout(m_relayFaultsBox);
+  m_relayFaults = new RelayFaultsEditor(m_relayFaultsBox);
+  m_relayFaults->setVisible(false);
+  faultsLayout->addWidget(m_relayFaults);
+  m_form->addRow(m_relayFaultsBox);
+
   m_error = new QLabel(this);
   m_error->setObjectName(QStringLiteral("error"));
   m_error->setWordWrap(true);
@@ -235,8 +267,14 @@ NewSourceDialog::NewSourceDialog(QWidget* parent) : QDialog(parent) {
     m_form->setRowVisible(m_shortRead, r == Reaction::drain || r == Reaction::discard);
     validate();
   });
-  for (QComboBox* box : {m_address, m_peer, m_path})
+  for (QComboBox* box : {m_address, m_peer, m_path, m_relayListen, m_relayUpstream})
     connect(box, &QComboBox::currentTextChanged, this, [this] { validate(); });
+  connect(m_relayFaultsBox, &QGroupBox::toggled, this, [this](bool on) {
+    m_relayFaults->setVisible(on);  // folded away while off
+    adjustSize();
+    validate();
+  });
+  connect(m_relayFaults, &RelayFaultsEditor::changed, this, [this] { validate(); });
   connect(m_initial, &QLineEdit::textChanged, this, [this] { validate(); });
   for (QCheckBox* b : {m_allowRemote, m_connect, m_semaphore, m_readable, m_writable, m_priority, m_shortRead})
     connect(b, &QCheckBox::toggled, this, [this] { updateFields(); });
@@ -289,7 +327,12 @@ bool NewSourceDialog::setReaction(capture::Reaction r) {
 void NewSourceDialog::updateFields() {
   const C c = choice();
   m_form->setRowVisible(m_address, has_address(c));
-  m_form->setRowVisible(m_allowRemote, binds_address(c));
+  m_form->setRowVisible(m_allowRemote, remote_choice(c));
+  m_form->setRowVisible(m_relayListen, c == C::relay);
+  m_form->setRowVisible(m_relayUpstream, c == C::relay);
+  m_form->setRowVisible(m_relayFaultsBox, c == C::relay);
+  m_form->setRowVisible(m_interestRow, c != C::relay);
+  m_form->setRowVisible(m_reaction, c != C::relay);
   m_form->setRowVisible(m_connect, c == C::udp);
   m_form->setRowVisible(m_peer, c == C::udp && m_connect->isChecked());
   m_form->setRowVisible(m_path, has_path(c));
@@ -313,9 +356,42 @@ void NewSourceDialog::updateFields() {
     m_reaction->setCurrentIndex(keep < 0 ? 0 : keep);
   }
   const auto r = static_cast<Reaction>(m_reaction->currentData().toInt());
-  m_form->setRowVisible(m_readSize, r == Reaction::read);
-  m_form->setRowVisible(m_shortRead, r == Reaction::drain || r == Reaction::discard);
+  m_form->setRowVisible(m_readSize, c != C::relay && r == Reaction::read);
+  m_form->setRowVisible(m_shortRead, c != C::relay && (r == Reaction::drain || r == Reaction::discard));
   validate();
+}
+
+NewSourceDialog::Built NewSourceDialog::buildRelay() const {
+  const auto fail = [](QString e) { return Built{std::nullopt, std::move(e)}; };
+  const bool remote = m_allowRemote->isChecked();
+  capture::cmd::Relay relay;
+  const std::pair<QComboBox*, QString> sides[] = {{m_relayListen, tr("Listen")}, {m_relayUpstream, tr("Upstream")}};
+  for (const auto& [box, name] : sides) {
+    const QString text = box->currentText().trimmed();
+    if (text.isEmpty())
+      return fail(tr("%1: enter HOST:PORT (e.g. 127.0.0.1:8080) or a Unix socket path (e.g. /tmp/app.sock)").arg(name));
+    std::string error;
+    auto ep = capture::RelayEndpoint::parse(text.toStdString(), &error);
+    if (!ep) return fail(tr("%1: %2").arg(name, QString::fromStdString(error)));
+    if (!ep->tcp) {
+      if (QString e = check_unix_path(QString::fromStdString(ep->path), false); !e.isEmpty())
+        return fail(tr("%1: %2").arg(name, e));
+    } else if (!ep->tcp->is_loopback() && !remote) {
+      return fail(tr("%1: %2 is not a loopback address. Tick \"allow a non-loopback address\" to use it.")
+                      .arg(name, QString::fromStdString(ep->tcp->to_string())));
+    }
+    (box == m_relayListen ? relay.listen : relay.upstream) = std::move(*ep);
+  }
+  relay.trigger = static_cast<Trigger>(m_trigger->currentData().toInt());
+  if (relay.trigger == Trigger::oneshot)
+    return fail(tr("A relay's legs are edge- or level-triggered: a oneshot registration would stop the copying "
+                   "after one event"));
+  if (m_relayFaultsBox->isChecked()) {
+    if (QString e = m_relayFaults->errorText(); !e.isEmpty()) return fail(e);
+    relay.faults = m_relayFaults->faults();
+  }
+  relay.allow_remote = remote;
+  return {capture::Command{std::move(relay)}, {}};
 }
 
 std::optional<capture::SourceOptions> NewSourceDialog::options(QString* error) const {
@@ -342,6 +418,7 @@ NewSourceDialog::Built NewSourceDialog::build() const {
   namespace cmd = capture::cmd;
   const C c = choice();
   const auto fail = [](QString e) { return Built{std::nullopt, std::move(e)}; };
+  if (c == C::relay) return buildRelay();
 
   // Field errors first (they are what the user is typing), then the options.
   std::optional<net::SocketAddr> addr;
@@ -387,6 +464,7 @@ NewSourceDialog::Built NewSourceDialog::build() const {
     case C::pipe: return {cmd::Pipe{*o}, {}};
     case C::eventfd: return {cmd::EventFdCreate{initial, m_semaphore->isChecked(), *o}, {}};
     case C::timerfd: return {cmd::TimerFdCreate{*o}, {}};
+    case C::relay: break;  // buildRelay
   }
   return fail(tr("Unknown kind"));
 }
@@ -429,6 +507,12 @@ void NewSourceDialog::accept() {
   if (has_address(c)) remember(kRecentAddresses, m_address->currentText().trimmed());
   if (c == C::udp && m_connect->isChecked()) remember(kRecentAddresses, m_peer->currentText().trimmed());
   if (has_path(c) && !m_path->currentText().isEmpty()) remember(kRecentPaths, m_path->currentText());
+  if (c == C::relay) {
+    for (QComboBox* box : {m_relayListen, m_relayUpstream}) {
+      const QString text = box->currentText().trimmed();
+      remember(text.contains(QLatin1Char('/')) ? kRecentPaths : kRecentAddresses, text);
+    }
+  }
   QDialog::accept();
 }
 

@@ -18,9 +18,12 @@ class QDialogButtonBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
+class QGroupBox;
 class QSpinBox;
 
 namespace ready::ui {
+
+class RelayFaultsEditor;
 
 /// What the dialog can create: one entry per create command (SocketPair and Pipe make two
 /// sources each; UDP covers bound and connected sockets).
@@ -35,6 +38,7 @@ enum class SourceChoice : std::uint8_t {
   pipe,
   eventfd,
   timerfd,
+  relay,  ///< cmd::Relay: a listener whose clients each get a connection to an upstream
 };
 
 /// The result of checking a typed socket address: the address, or a one-line reason.
@@ -65,6 +69,13 @@ QString check_counter(const QString& text, std::uint64_t* value);
 /// `allow_remote`), and the same holds for a UDP socket's connect peer. Interest (at least
 /// one), trigger mode and reaction apply to the new source (a pipe's receiver; a listener's
 /// reaction is also its accepted streams'); only the reactions the kind can use are offered.
+///
+/// Relay: a listen endpoint and an upstream endpoint, each "HOST:PORT" or a Unix socket path
+/// (RelayEndpoint::parse), both loopback unless "allow a non-loopback address" is ticked, a
+/// trigger for both legs (edge or level: the engine refuses oneshot for a relay) and the
+/// fault knobs (RelayFaultsEditor, folded away under a checkable "Fault knobs" box; unticked
+/// means no faults). The reaction (relay) is not chosen: cmd::Relay sets it, and no reaction
+/// list in the window offers it.
 ///
 /// Recent addresses and Unix paths (the last `kRecentCount` each, newest first) are kept in
 /// QSettings under "newSource/" when the dialog is accepted, and offered by the editable
@@ -107,6 +118,10 @@ class NewSourceDialog : public QDialog {
   [[nodiscard]] QComboBox* reactionBox() const noexcept { return m_reaction; }
   [[nodiscard]] QSpinBox* readSizeBox() const noexcept { return m_readSize; }
   [[nodiscard]] QCheckBox* shortReadBox() const noexcept { return m_shortRead; }
+  [[nodiscard]] QComboBox* relayListenEdit() const noexcept { return m_relayListen; }
+  [[nodiscard]] QComboBox* relayUpstreamEdit() const noexcept { return m_relayUpstream; }
+  [[nodiscard]] QGroupBox* relayFaultsBox() const noexcept { return m_relayFaultsBox; }
+  [[nodiscard]] RelayFaultsEditor* relayFaultsEditor() const noexcept { return m_relayFaults; }
   /// Selects `r` in the reaction box; false if the current kind does not offer it.
   bool setReaction(capture::Reaction r);
   [[nodiscard]] bool okEnabled() const;
@@ -126,6 +141,7 @@ class NewSourceDialog : public QDialog {
   };
   [[nodiscard]] Built build() const;
   [[nodiscard]] std::optional<capture::SourceOptions> options(QString* error) const;
+  [[nodiscard]] Built buildRelay() const;
   void updateFields();
   void validate();
   static void remember(const QString& key, const QString& value);
@@ -147,6 +163,10 @@ class NewSourceDialog : public QDialog {
   QComboBox* m_reaction = nullptr;
   QSpinBox* m_readSize = nullptr;
   QCheckBox* m_shortRead = nullptr;
+  QComboBox* m_relayListen = nullptr;
+  QComboBox* m_relayUpstream = nullptr;
+  QGroupBox* m_relayFaultsBox = nullptr;
+  RelayFaultsEditor* m_relayFaults = nullptr;
   QLabel* m_error = nullptr;
   QDialogButtonBox* m_buttons = nullptr;
   bool m_valid = false;

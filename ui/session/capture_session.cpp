@@ -1,6 +1,8 @@
 #include "session/capture_session.h"
 
 #include <algorithm>
+#include <utility>
+#include <variant>
 
 #include "models/rates_model.h"
 #include "models/source_table.h"
@@ -67,7 +69,28 @@ bool CaptureSession::is_live() const noexcept {
   return bridge_->engine() != nullptr && !bridge_->engine()->failure();
 }
 
-io_result<capture::Ticket> CaptureSession::submit(capture::Command command) { return bridge_->submit(std::move(command)); }
+io_result<capture::Ticket> CaptureSession::submit(capture::Command command) {
+  // What a relay's faults will be once the engine runs the command (it refuses only a
+  // relay that fails to open, or a SetRelayFaults for a token that is no relay: harmless here).
+  std::optional<capture::RelayFaultSet> made, changed;
+  std::uint64_t changed_token = 0;
+  if (const auto* r = std::get_if<capture::cmd::Relay>(&command)) made = r->faults;
+  if (const auto* r = std::get_if<capture::cmd::SetRelayFaults>(&command)) {
+    changed = r->faults;
+    changed_token = r->token.value;
+  }
+  auto ticket = bridge_->submit(std::move(command));
+  if (ticket && made) relay_made_faults_[ticket->id] = *made;
+  if (ticket && changed) relay_faults_[changed_token] = *changed;
+  return ticket;
+}
+
+std::optional<capture::RelayFaultSet> CaptureSession::relay_faults(std::uint64_t listener) const {
+  if (const auto it = relay_faults_.find(listener); it != relay_faults_.end()) return it->second;
+  if (const SourceRow* row = sources_->find(listener); row && row->command != 0)
+    if (const auto it = relay_made_faults_.find(row->command); it != relay_made_faults_.end()) return it->second;
+  return std::nullopt;
+}
 
 std::optional<capture::PayloadSnapshot> CaptureSession::payload(std::uint64_t token, std::uint64_t since,
                                                                 std::size_t max_bytes) const {

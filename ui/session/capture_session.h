@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "ready/capture/engine.h"
@@ -81,8 +82,17 @@ class CaptureSession : public QObject {
   /// True while commands can be submitted (a live engine, not a finished feed, nor one whose
   /// poll thread stopped by itself: Bridge::Status::poll_thread_failure).
   [[nodiscard]] bool is_live() const noexcept;
-  /// Queues a command; a refusal also emits commandFailed.
+  /// Queues a command; a refusal also emits commandFailed. A cmd::Relay or cmd::SetRelayFaults
+  /// accepted here also sets the relay's faults in relay_faults().
   io_result<capture::Ticket> submit(capture::Command command);
+  /// The faults last submitted through submit() for the relay whose listener is `listener`
+  /// (cmd::Relay's, then each SetRelayFaults'; the New source dialog, the command line in the
+  /// window and the faults dialog all submit here); nullopt for a relay not made through this
+  /// session (a recording's: its notes say what was set). A Relay's faults are kept by its
+  /// command id and found through the listener's source_added (SourceRow::command), so they
+  /// do not depend on the ticket naming the listener's token. One entry per relay command
+  /// and per relay changed (kept after the relay closes: a few dozen bytes each).
+  [[nodiscard]] std::optional<capture::RelayFaultSet> relay_faults(std::uint64_t listener) const;
   /// The bytes a source's payload buffer holds from position `since` on, at most
   /// `max_bytes` of them, oldest first (nullopt: unknown; Engine::payload). This and the
   /// lookups below ask the bridge's feed (RecordFeed), live engine or recording alike.
@@ -129,6 +139,8 @@ class CaptureSession : public QObject {
   std::unique_ptr<WarningsModel> warnings_;
   std::vector<FrameConsumer*> models_;
   std::vector<FrameConsumer*> views_;
+  std::unordered_map<std::uint64_t, capture::RelayFaultSet> relay_faults_;       // by listener token
+  std::unordered_map<std::uint64_t, capture::RelayFaultSet> relay_made_faults_;  // by Relay command id
 };
 
 }  // namespace ready::ui

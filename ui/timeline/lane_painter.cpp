@@ -294,6 +294,7 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
     const QRgb off_hi = over(premul(palette.color(QPalette::Text), 120), alt);
     const QRgb off_lo = over(premul(palette.color(QPalette::Text), 25), alt);
     const QRgb boundary = over(premul(palette.color(QPalette::Text), 230), alt);
+    const QRgb paused_hatch = over(premul(QColor::fromRgb(kVermillion), 230), alt);
     const auto& spans = lane.interest;
     auto it = std::partition_point(spans.begin(), spans.end(),
                                    [&](const InterestSpan& sp) { return sp.t1 <= s.t0(); });
@@ -301,12 +302,18 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
       const int xa = std::max(0, static_cast<int>(std::floor(s.x(it->t0) - s.x0())));
       const int xb =
           it->t1 == InterestSpan::kOpen ? w : std::min(w, static_cast<int>(std::ceil(s.x(it->t1) - s.x0())));
-      const auto trig = capture::SourceBits::unpack(it->bits).trigger;
+      const auto sb = capture::SourceBits::unpack(it->bits);
+      const auto trig = sb.trigger;
       const QRgb on = trig == Trigger::edge ? edge : trig == Trigger::level ? level : oneshot;
       const int end = std::min(w, std::max(xb, xa + 1));
       for (int r = 0; r < kBandHeight; ++r) {
         QRgb* px = row(kBandTop + r);
-        if (it->armed) {
+        if (sb.paused) {
+          // Paused (registered for nothing: a relay leg under back-pressure): an empty band
+          // between two dashed vermillion lines.
+          const bool rim = r == 0 || r == kBandHeight - 1;
+          for (int x = xa; x < end; ++x) px[x] = !rim ? alt : (x / 2) % 2 == 0 ? paused_hatch : off_lo;
+        } else if (it->armed) {
           std::fill(px + xa, px + end, on);
         } else {
           for (int x = xa; x < end; ++x) px[x] = (x + r) % 3 == 0 ? off_hi : off_lo;

@@ -144,6 +144,7 @@ void LaneIndex::add_source(const Record& r) {
   l.fd = r.fd;
   l.added_ns = r.t_ns;
   l.partner = r.value;
+  l.relay = capture::SourceBits::unpack(r.bits).reaction == capture::Reaction::relay;
   if (!known && r.value != 0) {
     if (const auto p = by_token_.find(r.value); p != by_token_.end() && p->second != id) {
       const TimelineLane& parent = lanes_[p->second];
@@ -151,8 +152,19 @@ void LaneIndex::add_source(const Record& r) {
       // after the lanes already there (a listener's earlier streams, or the first end).
       groups_.pop_back();
       l.group = parent.group;
-      l.depth = static_cast<std::uint8_t>(parent.depth + (is_listener(parent.kind) ? 1 : 0));
-      groups_[l.group].push_back(id);
+      const bool relay_leg = l.relay && parent.relay && !is_listener(parent.kind);
+      std::vector<std::uint32_t>& g = groups_[l.group];
+      if (relay_leg) {
+        // A relay's upstream leg goes right below its client leg, one step further in, even
+        // when later connections were accepted in between (searched from the end: the client
+        // was accepted recently, so this is short).
+        l.depth = static_cast<std::uint8_t>(std::min(parent.depth + 1, 7));
+        const auto at = std::find(g.rbegin(), g.rend(), p->second);
+        g.insert(at.base(), id);
+      } else {
+        l.depth = static_cast<std::uint8_t>(parent.depth + (is_listener(parent.kind) ? 1 : 0));
+        g.push_back(id);
+      }
       order_dirty_ = true;
     }
   }

@@ -186,7 +186,8 @@ struct TimelineLane {
   std::uint64_t removed_ns = kAlive;
   std::uint64_t partner = 0;   ///< source_added's value: pair/pipe partner or listener token
   std::uint32_t group = 0;     ///< lanes of one group are drawn together
-  std::uint8_t depth = 0;      ///< 1 for an accepted stream under its listener
+  std::uint8_t depth = 0;      ///< 1 for an accepted stream under its listener, 2 for a relay's upstream leg
+  bool relay = false;          ///< a relay's listener or leg (reaction relay at source_added)
   bool gone = false;           ///< removed and all its records evicted: not drawn
   std::vector<InterestSpan> interest;
   SummaryLevels<MarkBucket> readiness;
@@ -213,8 +214,10 @@ struct PollColumn {
 /// order (`order()`): the poll lane, then groups in creation order; a group is a source
 /// with the sources tied to it: an accepted stream joins its listener's group (after the
 /// listener's earlier streams, depth 1) and the second end of a socketpair / pipe joins the
-/// first's (adjacent, same depth). A lane that was removed and whose records were all
-/// evicted is `gone` and leaves the order.
+/// first's (adjacent, same depth). A relay (cmd::Relay) is one group: its listener, then per
+/// connection the client leg (depth 1, related = the listener) directly followed by its
+/// upstream leg (depth 2, related = the client leg), whatever order the legs were added in.
+/// A lane that was removed and whose records were all evicted is `gone` and leaves the order.
 ///
 /// Compare pins (`pin_adjacent`) then move a lane right below another one: the right lane
 /// of a pin leaves its place and is drawn immediately after the left lane (with its depth

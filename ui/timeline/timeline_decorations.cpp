@@ -19,13 +19,15 @@ namespace {
 // wire names: a glyph stands for several ops and outcomes).
 constexpr const char* kGlyphNames[] = {"read", "write", "EAGAIN", "EOF", "error", "other"};
 static_assert(std::size(kGlyphNames) == kActionGlyphKinds.size());
-// The interest band's key: one swatch per trigger, then a disarmed oneshot.
+// The interest band's key: one swatch per trigger, then a disarmed oneshot, then a paused
+// registration (interest 0: a relay leg under back-pressure).
 constexpr auto kTriggers = all_values<Trigger>();
-constexpr std::size_t kInterestKeys = kTriggers.size() + 1;
+constexpr std::size_t kInterestKeys = kTriggers.size() + 2;
 static_assert(kTriggers.size() == 3,
               "the band's colours (lane_painter.cpp) and the key have one per trigger");
 QString interest_key(std::size_t k) {
-  return k < kTriggers.size() ? trigger_text(kTriggers[k]) : QStringLiteral("disarmed");
+  if (k < kTriggers.size()) return trigger_text(kTriggers[k]);
+  return k == kTriggers.size() ? QStringLiteral("disarmed") : QStringLiteral("paused");
 }
 
 const QColor kWarningYellow(0xF0, 0xE4, 0x42);  // Okabe-Ito yellow: warning marks only
@@ -102,17 +104,26 @@ void paint_legend(QPainter& p, const TimelineLayout& l, const TimelineGlyphs& gl
     int& x = xs[static_cast<std::size_t>(row)];
     const QColor alt = palette.color(QPalette::AlternateBase);
     const QColor colours[] = {palette.color(QPalette::Text), palette.color(QPalette::Highlight),
-                              palette.color(QPalette::Link), palette.color(QPalette::Text)};
+                              palette.color(QPalette::Link), palette.color(QPalette::Text),
+                              QColor::fromRgb(kVermillion)};
+    static_assert(std::size(colours) == kInterestKeys);
     x += 6;
     p.drawText(x, base(row), QStringLiteral("interest:"));
     x += fm.horizontalAdvance(QStringLiteral("interest:")) + 6;
     for (std::size_t k = 0; k < kInterestKeys; ++k) {
       const bool hatched = k == kTriggers.size();
+      const bool paused_key = k == kTriggers.size() + 1;
       const QRect sw(x, cy(row) - 2, 14, kBandHeight);
       p.fillRect(sw, alt);
       QColor c = colours[k];
-      c.setAlpha(hatched ? 120 : k == 0 ? 90 : 200);
-      if (hatched) {
+      c.setAlpha(hatched ? 120 : k == 0 ? 90 : paused_key ? 230 : 200);
+      if (paused_key) {
+        // As lane_painter draws it: an empty band between two dashed lines.
+        for (int i = 0; i < sw.width(); i += 4) {
+          p.fillRect(QRect(sw.left() + i, sw.top(), 2, 1), c);
+          p.fillRect(QRect(sw.left() + i, sw.bottom(), 2, 1), c);
+        }
+      } else if (hatched) {
         for (int i = 0; i < sw.width(); i += 3) p.fillRect(QRect(sw.left() + i, sw.top(), 1, sw.height()), c);
       } else {
         p.fillRect(sw, c);

@@ -1,15 +1,18 @@
 #include "timeline/timelineview.h"
 
+#include <QContextMenuEvent>
 #include <QFontMetrics>
 #include <QHelpEvent>
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QStringList>
 #include <QToolTip>
 #include <QWheelEvent>
 #include <algorithm>
 #include <cmath>
 
+#include "models/record_format.h"
 #include "timeline/timeline_decorations.h"
 #include "timeline/timeline_hits.h"
 
@@ -37,6 +40,7 @@ QString TimelineView::durationText(double ns) { return duration_text(ns); }
 void TimelineView::setData(const capture::RecordStore* store, const LaneIndex* index) {
   m_store = store;
   m_index = index;
+  m_filterDirty = true;
   m_selected.reset();
   m_playHead.reset();
   m_firstRow = 0;
@@ -190,10 +194,43 @@ TimeScale TimelineView::scaleFor(const TimelineLayout& l) const {
   return {m_view, double(l.plot.left()), double(l.plot.width())};
 }
 
+void TimelineView::setLaneFilter(const QString& text) {
+  const QString t = text.trimmed();
+  if (t == m_laneFilter) return;
+  m_laneFilter = t;
+  m_filterDirty = true;
+  m_firstRow = 0;
+  update();
+}
+
 std::vector<std::uint32_t> TimelineView::visibleLanes() const {
   std::vector<std::uint32_t> out;
   if (!m_index) return out;
-  for (std::uint32_t id : m_index->order()) {
+  const std::vector<std::uint32_t>* lanes = &m_index->order();
+  if (!m_laneFilter.isEmpty()) {
+    if (m_filterDirty || m_filteredLanes != m_index->lanes().size() || m_filteredOrder != lanes->size()) {
+      const QStringList words = m_laneFilter.split(QLatin1Char(' '), Qt::SkipEmptyParts);
+      m_filtered.clear();
+      for (std::uint32_t id : *lanes) {
+        const TimelineLane& lane = m_index->lane(id);
+        bool keep = lane.is_poll;
+        if (!keep) {
+          QString text = lane_label(lane, m_labeler);
+          text += QStringLiteral(" #%1").arg(lane.token);
+          if (lane.kind) text += QLatin1Char(' ') + QString::fromUtf8(to_string(*lane.kind));
+          keep = std::all_of(words.begin(), words.end(),
+                             [&text](const QString& w) { return text.contains(w, Qt::CaseInsensitive); });
+        }
+        if (keep) m_filtered.push_back(id);
+      }
+      m_filteredLanes = m_index->lanes().size();
+      m_filteredOrder = lanes->size();
+      m_filterDirty = false;
+    }
+    lanes = &m_filtered;
+  }
+  out.reserve(lanes->size());
+  for (std::uint32_t id : *lanes) {
     // While paused, lanes created after the pause are not shown yet.
     if (m_paused && !m_index->lane(id).is_poll && m_index->lane(id).added_ns >= m_pausedData.t1) continue;
     out.push_back(id);
@@ -248,6 +285,40 @@ std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
   const QPoint p(column_of(scaleFor(l), r.t_ns), rows.top(*row) + record_row(r.kind));
   if (!l.plot.contains(p)) return std::nullopt;
   return p;
+}
+
+void TimelineView::contextMenuEvent(QContextMenuEvent* e) {
+  const auto lane = laneAt(e->pos().y());
+  if (!lane || !m_index || m_index->lane(*lane).is_poll) {
+    QWidget::contextMenuEvent(e);
+    return;
+  }
+  emit laneMenuRequested(m_index->lane(*lane).token, e->globalPos());
+  e->accept();
+}
+
+QString TimelineView::interestTipAt(QPoint pos) const {
+  if (!m_store || !m_index) return {};
+  const TimelineLayout l = layoutFor(rect());
+  if (!l.plot.contains(pos)) return {};
+  const auto lanes = visibleLanes();
+  const LaneRows rows = rowsFor(lanes, l);
+  const auto lane = rows.lane_at(pos.y());
+  const int within = rows.within(pos.y());
+  if (!lane || m_index->lane(*lane).is_poll || within < kBandTop - 1 || within > kBandTop + kBandHeight) return {};
+  const std::uint64_t t = scaleFor(l).time(pos.x());
+  const InterestSpan* span = m_index->interest_at(*lane, t);
+  if (!span) return {};
+  const auto bits = capture::SourceBits::unpack(span->bits);
+  QString tip = lane_label(m_index->lane(*lane), m_labeler) + QLatin1Char('\n') +
+                QStringLiteral("interest: %1 since %2").arg(source_bits_text(bits), format_time_ns(span->t0));
+  if (bits.paused)
+    tip += QStringLiteral(
+        "\npaused: registered for no event; the relay stopped reading this leg because the other "
+        "leg has not taken what it holds yet (back-pressure)");
+  else if (!span->armed)
+    tip += QStringLiteral("\ndisarmed (oneshot): no event until a rearm");
+  return tip;
 }
 
 QString TimelineView::describeRecord(std::uint64_t index) const {
@@ -435,6 +506,8 @@ bool TimelineView::event(QEvent* e) {
       QToolTip::showText(he->globalPos(), describe_warning(m_store, *w), this);
     else if (const auto idx = recordAt(he->pos()))
       QToolTip::showText(he->globalPos(), describeRecord(*idx), this);
+    else if (const QString tip = interestTipAt(he->pos()); !tip.isEmpty())
+      QToolTip::showText(he->globalPos(), tip, this);
     else
       QToolTip::hideText();
     return true;

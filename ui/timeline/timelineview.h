@@ -105,6 +105,19 @@ class TimelineView : public QWidget {
   void setPlayHead(std::optional<std::uint64_t> index);
   [[nodiscard]] std::optional<std::uint64_t> playHead() const noexcept { return m_playHead; }
 
+  /// Shows only the lanes whose label (the labeler's text, with the token and kind) contains
+  /// `text`, case-insensitively; several words separated by spaces must all match. Empty shows
+  /// every lane. The poll lane always stays. The matching lanes are found once per filter and
+  /// again only when lanes are added or removed (O(lanes) then, a label each), not per frame.
+  void setLaneFilter(const QString& text);
+  [[nodiscard]] QString laneFilter() const { return m_laneFilter; }
+  /// Lanes shown now (the poll lane included), after the filter and pause.
+  [[nodiscard]] std::size_t shownLaneCount() const { return visibleLanes().size(); }
+
+  /// What the interest band at `pos` says (the lane, the interest in force there and since
+  /// when; "paused" for a leg held back by back-pressure), or "" when `pos` is not on a band.
+  [[nodiscard]] QString interestTipAt(QPoint pos) const;
+
   /// Text shown in the plot while there is no source lane (lines separated by '\n'); empty
   /// (the default) shows nothing. The window uses it to tell a new user how to start.
   void setEmptyHint(const QString& hint);
@@ -147,6 +160,8 @@ class TimelineView : public QWidget {
 
  signals:
   void recordClicked(std::uint64_t index);
+  /// A right click on a source's lane (its token) at `global` (screen coordinates).
+  void laneMenuRequested(std::uint64_t token, QPoint global);
   void viewChanged(std::uint64_t t0, std::uint64_t t1);
   void followLiveChanged(bool on);
 
@@ -158,6 +173,7 @@ class TimelineView : public QWidget {
   void mouseMoveEvent(QMouseEvent* e) override;
   void mouseReleaseEvent(QMouseEvent* e) override;
   void leaveEvent(QEvent* e) override;
+  void contextMenuEvent(QContextMenuEvent* e) override;
   bool event(QEvent* e) override;
   void changeEvent(QEvent* e) override;
 
@@ -181,6 +197,11 @@ class TimelineView : public QWidget {
   const capture::RecordStore* m_store = nullptr;
   const LaneIndex* m_index = nullptr;
   std::function<QString(std::uint64_t)> m_labeler;
+  QString m_laneFilter;
+  // The lanes matching m_laneFilter, and what they were computed from.
+  mutable std::vector<std::uint32_t> m_filtered;
+  mutable std::size_t m_filteredLanes = 0, m_filteredOrder = 0;
+  mutable bool m_filterDirty = true;
   QString m_emptyHint;
   TimeWindow m_view{0, 1'000'000'000};
   bool m_fullRange = true;  // the view is the whole capture (and grows with it)

@@ -48,6 +48,7 @@
 #include "panels/new_source_dialog.h"
 #include "panels/rates_view.h"
 #include "panels/replay_bar.h"
+#include "panels/relay_faults.h"
 #include "panels/source_actions.h"
 #include "ready/capture/recording.h"
 #include "models/record_format.h"
@@ -66,6 +67,9 @@ using capture::RecordKind;
 using capture::SourceKind;
 
 namespace {
+
+// MainWindow::newSource's "open the dialog on Relay" (SourceKind values are >= 0).
+constexpr int kNewRelay = -2;
 
 QString count_text(std::uint64_t n) { return QLocale().toString(static_cast<qulonglong>(n)); }
 
@@ -278,6 +282,14 @@ void MainWindow::buildCentre() {
   auto* timelineLayout = new QVBoxLayout(timelinePane);
   timelineLayout->setContentsMargins(0, 0, 0, 0);
   timelineLayout->setSpacing(0);
+  lane_filter_edit_ = new QLineEdit;
+  lane_filter_edit_->setObjectName(QStringLiteral("laneFilter"));
+  lane_filter_edit_->setPlaceholderText(tr("Filter lanes: name, kind, address (words must all match)"));
+  lane_filter_edit_->setClearButtonEnabled(true);
+  lane_filter_edit_->setToolTip(tr("Shows only the lanes whose label, token or kind contains every word typed "
+                                   "(e.g. \"upstream\", \"#4711\", \"client 127.0.0.1:51234\")"));
+  connect(lane_filter_edit_, &QLineEdit::textChanged, timeline_, &TimelineView::setLaneFilter);
+  timelineLayout->addWidget(lane_filter_edit_);
   timelineLayout->addWidget(timeline_, 1);
   timelineLayout->addWidget(replay_);
   split->addWidget(timelinePane);
@@ -286,6 +298,7 @@ void MainWindow::buildCentre() {
   split->setStretchFactor(1, 2);
   setCentralWidget(split);
 
+  connect(timeline_, &TimelineView::laneMenuRequested, this, &MainWindow::sourceMenu);
   connect(timeline_, &TimelineView::recordClicked, this, [this](std::uint64_t index) {
     const auto& store = session_->store();
     if (index < store.begin_index() || index >= store.end_index()) return;
@@ -360,7 +373,9 @@ void MainWindow::buildDocks() {
   sources_model_ = new SourcesModel(*session_, this);
   sources_view_ = new QTableView;
   sources_view_->setObjectName(QStringLiteral("sources"));
-  sources_view_->setModel(sources_model_);
+  sources_filter_ = new SourcesFilterModel(this);
+  sources_filter_->setSourceModel(sources_model_);
+  sources_view_->setModel(sources_filter_);
   sources_view_->setSelectionBehavior(QAbstractItemView::SelectRows);
   sources_view_->setSelectionMode(QAbstractItemView::SingleSelection);
   sources_view_->verticalHeader()->hide();
@@ -403,12 +418,29 @@ void MainWindow::buildDocks() {
   connect(sources_view_, &QWidget::customContextMenuRequested, this, &MainWindow::sourcesContextMenu);
   connect(sources_view_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
           [this](const QModelIndex& cur) {
-            if (cur.isValid()) selectSource(sources_model_->tokenAt(cur.row()));
+            if (cur.isValid()) selectSource(sources_model_->tokenAt(sources_filter_->mapToSource(cur).row()));
           });
 
+  sources_filter_edit_ = new QLineEdit;
+  sources_filter_edit_->setObjectName(QStringLiteral("sourcesFilter"));
+  sources_filter_edit_->setPlaceholderText(tr("Filter: name, kind, address, state (\"paused\", \"relay\")"));
+  sources_filter_edit_->setClearButtonEnabled(true);
+  // Re-filtering 20,000 rows takes a few hundred ms (Qt's proxy and view): once typing pauses.
+  auto* sourcesFilterTimer = new QTimer(this);
+  sourcesFilterTimer->setSingleShot(true);
+  sourcesFilterTimer->setInterval(200);
+  connect(sources_filter_edit_, &QLineEdit::textChanged, sourcesFilterTimer, qOverload<>(&QTimer::start));
+  connect(sourcesFilterTimer, &QTimer::timeout, this,
+          [this] { sources_filter_->setFilterText(sources_filter_edit_->text()); });
+  auto* sourcesPane = new QWidget;
+  auto* sourcesLayout = new QVBoxLayout(sourcesPane);
+  sourcesLayout->setContentsMargins(0, 0, 0, 0);
+  sourcesLayout->setSpacing(2);
+  sourcesLayout->addWidget(sources_filter_edit_);
+  sourcesLayout->addWidget(sources_view_, 1);
   auto* sourcesDock = new QDockWidget(tr("Sources"), this);
   sourcesDock->setObjectName(QStringLiteral("sourcesDock"));
-  sourcesDock->setWidget(sources_view_);
+  sourcesDock->setWidget(sourcesPane);
   addDockWidget(Qt::LeftDockWidgetArea, sourcesDock);
 
   inspector_ = new Inspector(*session_, *actions_, this);
@@ -478,6 +510,9 @@ void MainWindow::buildActions() {
     QAction* a = newMenu->addAction(label);
     connect(a, &QAction::triggered, this, [this, k = kind] { newSource(static_cast<int>(k)); });
   }
+  QAction* relayAct = newMenu->addAction(tr("&Relay…"));
+  relayAct->setObjectName(QStringLiteral("actionNewRelay"));
+  connect(relayAct, &QAction::triggered, this, [this] { newSource(kNewRelay); });
   QAction* newAny = file->addAction(tr("New &source…"));
   newAny->setObjectName(QStringLiteral("actionNewSource"));
   newAny->setShortcut(QKeySequence::New);
@@ -507,6 +542,11 @@ void MainWindow::buildActions() {
   // those of its kind show; Close is Ctrl+W).
   capture->addSection(tr("Selected source"));
   for (const InspectorAction a : SourceActions::all()) capture->addAction(actions_->action(a));
+  capture->addSeparator();
+  act_relay_faults_ = capture->addAction(tr("Relay &faults…"));
+  act_relay_faults_->setObjectName(QStringLiteral("actionRelayFaults"));
+  connect(act_relay_faults_, &QAction::triggered, this, [this] { showRelayFaults(selected_token_); });
+  updateRelayAction();
 
   auto* view = menuBar()->addMenu(tr("&View"));
   act_pause_ = view->addAction(tr("&Pause view (capture continues)"));
@@ -729,7 +769,8 @@ void MainWindow::playScenario(capture::Scenario scenario) {
 void MainWindow::selectSource(std::uint64_t token) {
   if (token == selected_token_) return;
   selected_token_ = token;
-  const int row = token ? sources_model_->rowOf(token) : -1;
+  const int source_row = token ? sources_model_->rowOf(token) : -1;
+  const int row = source_row < 0 ? -1 : sources_filter_->mapFromSource(sources_model_->index(source_row, 0)).row();
   if (row >= 0 && sources_view_->currentIndex().row() != row) sources_view_->selectRow(row);
   const SourceRow* src = token ? session_->sources().find(token) : nullptr;
   if (src)
@@ -737,6 +778,7 @@ void MainWindow::selectSource(std::uint64_t token) {
   else
     inspector_->setSource(0, SourceKind::tcp_stream, QString());
   actions_->setClosed(read_only_ || (src && src->is_closed()));
+  updateRelayAction();
   emit sourceSelected(token);
 }
 
@@ -752,7 +794,10 @@ QString MainWindow::laneLabel(std::uint64_t token) const {
 
 void MainWindow::newSource(int kind) {
   NewSourceDialog dlg(this);
-  if (kind >= 0) dlg.setKind(static_cast<SourceKind>(kind));
+  if (kind == kNewRelay)
+    dlg.setChoice(SourceChoice::relay);
+  else if (kind >= 0)
+    dlg.setKind(static_cast<SourceKind>(kind));
   if (dlg.exec() != QDialog::Accepted) return;
   if (auto c = dlg.command()) submit(std::move(*c));
 }
@@ -760,7 +805,11 @@ void MainWindow::newSource(int kind) {
 void MainWindow::sourcesContextMenu(const QPoint& pos) {
   const QModelIndex idx = sources_view_->indexAt(pos);
   if (!idx.isValid()) return;
-  const std::uint64_t token = sources_model_->tokenAt(idx.row());
+  sourceMenu(sources_model_->tokenAt(sources_filter_->mapToSource(idx).row()),
+             sources_view_->viewport()->mapToGlobal(pos));
+}
+
+void MainWindow::sourceMenu(std::uint64_t token, const QPoint& global) {
   const SourceRow* r = session_->sources().find(token);
   if (!r) return;
   QMenu menu(this);
@@ -769,7 +818,35 @@ void MainWindow::sourcesContextMenu(const QPoint& pos) {
   // fields hold their parameters) at it.
   selectSource(token);
   for (QAction* a : actions_->current()) menu.addAction(a);
-  menu.exec(sources_view_->viewport()->mapToGlobal(pos));
+  if (r->relay != RelayRole::none) {
+    menu.addSeparator();
+    menu.addAction(act_relay_faults_);
+  }
+  menu.exec(global);
+}
+
+void MainWindow::updateRelayAction() {
+  if (!act_relay_faults_) return;
+  const SourceRow* src = selected_token_ ? session_->sources().find(selected_token_) : nullptr;
+  const bool relay = src && src->relay != RelayRole::none;
+  act_relay_faults_->setEnabled(relay && !read_only_ && session_->is_live());
+  act_relay_faults_->setToolTip(relay ? tr("Fault knobs of %1").arg(laneLabel(src->relay_listener))
+                                      : tr("Select a relay's listener or one of its legs first"));
+}
+
+RelayFaultsDialog* MainWindow::showRelayFaults(std::uint64_t token) {
+  const SourceRow* src = session_->sources().find(token);
+  if (!src || src->relay == RelayRole::none) return nullptr;
+  const std::uint64_t listener = src->relay_listener;
+  QPointer<RelayFaultsDialog>& dlg = relay_dialogs_[listener];
+  if (!dlg) {
+    dlg = new RelayFaultsDialog(*session_, listener, laneLabel(listener), this);
+    dlg->setAttribute(Qt::WA_DeleteOnClose);
+  }
+  dlg->show();
+  dlg->raise();
+  dlg->activateWindow();
+  return dlg;
 }
 
 void MainWindow::applyLogFilter() {
@@ -883,6 +960,7 @@ void MainWindow::setReadOnly(const QString& why) {
   }
   new_menu_->setToolTip(why);
   actions_->setClosed(true);
+  updateRelayAction();
   inspector_->sendEdit()->setEnabled(false);
   inspector_->sendEdit()->setToolTip(why);
   // Interest boxes, mode and reaction: nothing to submit them to.

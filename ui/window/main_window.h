@@ -6,6 +6,7 @@
 #include <QTimer>
 #include <QPointer>
 
+#include <map>
 #include <memory>
 
 #include "session/capture_session.h"
@@ -32,6 +33,8 @@ class RatesView;
 class ReplayBar;
 class SourceActions;
 class SourceTable;
+class RelayFaultsDialog;
+class SourcesFilterModel;
 class SourcesModel;
 class TimelineView;
 class WarningsPanel;
@@ -78,7 +81,15 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   /// The replay bar under the timeline (its PlayHead steps and plays the capture's records).
   [[nodiscard]] ReplayBar* replayBar() const noexcept { return replay_; }
   [[nodiscard]] SourcesModel* sourcesModel() const noexcept { return sources_model_; }
+  /// The sources table (its model is sourcesFilter(), over sourcesModel()).
   [[nodiscard]] QTableView* sourcesView() const noexcept { return sources_view_; }
+  [[nodiscard]] SourcesFilterModel* sourcesFilter() const noexcept { return sources_filter_; }
+  /// The filter line edits above the sources table and above the timeline's lanes.
+  [[nodiscard]] QLineEdit* sourcesFilterEdit() const noexcept { return sources_filter_edit_; }
+  [[nodiscard]] QLineEdit* laneFilterEdit() const noexcept { return lane_filter_edit_; }
+  /// Opens (or raises) the non-modal fault knobs dialog of the relay `token` belongs to (its
+  /// listener or one of its legs); nullptr when `token` is no relay's.
+  RelayFaultsDialog* showRelayFaults(std::uint64_t token);
   [[nodiscard]] EventLogModel* eventLogModel() const noexcept { return log_model_; }
   [[nodiscard]] QTableView* eventLogView() const noexcept { return log_view_; }
   [[nodiscard]] Inspector* inspector() const noexcept { return inspector_; }
@@ -137,8 +148,12 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   void take_frame(const Frame& frame) override;
   void updateStatus();
   void showMessage(const QString& text, bool error);
-  void newSource(int kind);  // a capture::SourceKind, or -1 to let the dialog choose
+  void newSource(int kind);  // a capture::SourceKind, -1 to let the dialog choose, -2 for a relay
   void sourcesContextMenu(const QPoint& pos);
+  /// The source actions (and Relay faults… for a relay's part) of `token` at `global`.
+  void sourceMenu(std::uint64_t token, const QPoint& global);
+  /// The Capture > Relay faults action follows the selected source (a relay's part or not).
+  void updateRelayAction();
   void applyLogFilter();
   /// The log's token filter list follows the sources table (new rows, evicted closed rows).
   void syncLogTokens();
@@ -159,7 +174,12 @@ class MainWindow : public QMainWindow, public FrameConsumer {
 
   TimelineView* timeline_ = nullptr;
   SourcesModel* sources_model_ = nullptr;
+  SourcesFilterModel* sources_filter_ = nullptr;
+  QLineEdit* sources_filter_edit_ = nullptr;
+  QLineEdit* lane_filter_edit_ = nullptr;
   QTableView* sources_view_ = nullptr;
+  QAction* act_relay_faults_ = nullptr;
+  std::map<std::uint64_t, QPointer<RelayFaultsDialog>> relay_dialogs_;  // by relay listener
   EventLogModel* log_model_ = nullptr;
   QTableView* log_view_ = nullptr;
   QLineEdit* log_text_ = nullptr;
