@@ -130,9 +130,9 @@ class TestFollow : public CoreTest {
     QVERIFY_OK(up);
     p.upstream_listener = std::move(*up);
     auto upstream = RelayEndpoint::parse(local_address(p.upstream_listener.get()).to_string());
-    auto listen = RelayEndpoint::parse("127.0.0.1:0");
-    QVERIFY(upstream && listen);
-    auto t = eng.submit(cmd::Relay{*listen, *upstream});
+    QVERIFY(upstream);
+    // An ephemeral port (parse wants a port a user would type: 1-65535).
+    auto t = eng.submit(cmd::Relay{RelayEndpoint{any_local_address(), {}}, *upstream});
     QVERIFY_OK(t);
     p.listener = t->token;
     QVERIFY(c.wait_for(seen(is_kind(RecordKind::source_added, p.listener))));
