@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
+#include <QPlainTextEdit>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSignalSpy>
@@ -113,9 +114,8 @@ class TestFollowPanel : public CoreTest {
     auto up = plain_listener(any_local_address());
     QVERIFY_OK(up);
     auto upstream = capture::RelayEndpoint::parse(local_address(up->get()).to_string());
-    auto listen = capture::RelayEndpoint::parse("127.0.0.1:0");
-    QVERIFY(upstream && listen);
-    auto t = session.submit(capture::cmd::Relay{*listen, *upstream});
+    QVERIFY(upstream);
+    auto t = session.submit(capture::cmd::Relay{capture::RelayEndpoint{any_local_address(), {}}, *upstream});
     QVERIFY_OK(t);
     const std::uint64_t listener = t->token.value;
     QTRY_VERIFY_WITH_TIMEOUT(session.sources().find(listener) && !session.sources().find(listener)->local.empty(), kWaitMs);
@@ -248,7 +248,7 @@ class TestFollowPanel : public CoreTest {
       w.show();
       QVERIFY(QTest::qWaitForWindowExposed(&w));
       CaptureSession& session = w.session();
-      auto t = session.submit(capture::cmd::Relay{*capture::RelayEndpoint::parse("127.0.0.1:0"),
+      auto t = session.submit(capture::cmd::Relay{capture::RelayEndpoint{any_local_address(), {}},
                                                   *capture::RelayEndpoint::parse(("127.0.0.1:" + port).toStdString())});
       QVERIFY_OK(t);
       const std::uint64_t listener = t->token.value;
