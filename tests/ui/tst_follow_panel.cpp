@@ -8,6 +8,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFile>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QRegularExpression>
@@ -136,6 +137,13 @@ class TestFollowPanel : public CoreTest {
                              kWaitMs);
     panel.setSource(upstream_leg);  // either leg names the connection
     QCOMPARE(panel.connection(), client_leg);
+    // The title names the three addresses: the client's, the relay's and the upstream's.
+    const QString title = QStringLiteral("Connection #%1: client %2 → relay %3 → upstream %4")
+                              .arg(client_leg)
+                              .arg(QString::fromStdString(local_address(client->get()).to_string()),
+                                   QString::fromStdString(addr->to_string()),
+                                   QString::fromStdString(local_address(up->get()).to_string()));
+    QTRY_COMPARE_WITH_TIMEOUT(panel.findChild<QLabel*>(QStringLiteral("followTitle"))->text(), title, kWaitMs);
 
     const QByteArray request("GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n\r\n");
     const QByteArray response("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nhello\tworld\n");

@@ -126,6 +126,7 @@ void FollowPanel::setSource(std::uint64_t token) {
   m_keptBytes = 0;
   m_droppedBytes = 0;
   m_closed = false;
+  m_titleDone = false;
   clearView();
   if (leg == 0) {
     m_title->setText(tr("No relayed connection selected"));
@@ -133,14 +134,32 @@ void FollowPanel::setSource(std::uint64_t token) {
                                   "conversation appears here. Start a relay with --relay LISTEN=UPSTREAM or "
                                   "New source > Relay."));
   } else {
-    const SourceRow* r = table.find(leg);
-    m_title->setText(tr("Connection %1").arg(r ? QString::fromStdString(r->label()) : QStringLiteral("#%1").arg(leg)));
+    updateTitle();
     m_view->setPlaceholderText(tr("Nothing relayed yet on this connection."));
   }
   m_copy->setEnabled(leg != 0);
   m_save->setEnabled(leg != 0);
   updateCounts();
   if (leg != 0) onFrame();
+}
+
+void FollowPanel::updateTitle() {
+  // "client A → relay B → upstream C": the client leg's peer and local address, the upstream
+  // leg's peer (a closed source keeps what its row learnt). The upstream leg may appear a
+  // frame later: then the title is completed by onFrame.
+  const SourceTable& table = m_session.sources();
+  const SourceRow* r = table.find(m_leg);
+  const SourceRow* up = nullptr;
+  for (const SourceRow& row : table.rows())
+    if (row.related == m_leg && row.reaction == capture::Reaction::relay) up = &row;
+  m_titleDone = r && up && !r->peer.empty() && !r->local.empty() && !up->peer.empty();
+  const auto addr = [](const SourceRow* row, bool peer) {
+    const std::string a = row ? (peer ? row->peer : row->local) : std::string();
+    return a.empty() ? QStringLiteral("?") : QString::fromStdString(a);
+  };
+  m_title->setText(tr("Connection #%1: client %2 → relay %3 → upstream %4")
+                       .arg(m_leg)
+                       .arg(addr(r, true), addr(r, false), addr(up, true)));
 }
 
 void FollowPanel::setHex(bool hex) {
@@ -201,6 +220,7 @@ void FollowPanel::showEvent(QShowEvent* event) {
 void FollowPanel::onFrame() {
   // Hidden: nothing to draw, so nothing fetched (showEvent catches up).
   if (m_leg == 0 || m_closed || !isVisible()) return;
+  if (!m_titleDone) updateTitle();
   const auto snap = m_session.payload(m_leg, m_conversation.next(), kFetchBytes);
   if (!snap) return;
   auto items = m_conversation.add(*snap);

@@ -80,6 +80,7 @@ class FollowPanel : public QWidget {
   void showEvent(QShowEvent* event) override;
 
  private:
+  void updateTitle();
   void clearView();
   void render();
   void append(const capture::FollowItem& item);
@@ -95,6 +96,7 @@ class FollowPanel : public QWidget {
   std::size_t m_keptBytes = 0;
   std::uint64_t m_droppedBytes = 0;
   bool m_closed = false;
+  bool m_titleDone = false;  // all three addresses known
   capture::FollowFormat m_format = capture::FollowFormat::text;
 
   QLabel* m_title = nullptr;
