@@ -303,6 +303,12 @@ class TestFollowPanel : public CoreTest {
                                                                          : root.filePath(QStringLiteral("follow.png"));
       QVERIFY(shot.save(png));
       qInfo("window with the Follow stream panel: %s", qPrintable(png));
+      // The same in the dark theme (to look at: the two direction colours on a dark base).
+      w.setTheme(Theme::dark);
+      QTest::qWait(50);
+      const QString dark = QString(png).replace(QStringLiteral(".png"), QStringLiteral("-dark.png"));
+      QVERIFY(w.grab().toImage().save(dark));
+      w.setTheme(Theme::system);
     }
     server.terminate();
     QVERIFY(server.waitForFinished(kWaitMs));
