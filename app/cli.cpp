@@ -314,7 +314,9 @@ CommandLine::CommandLine()
                   QStringLiteral("Headless: write the records as CSV to FILE (RFC 4180, a header line, one row "
                                  "per record, times in seconds; docs/export.md), of --open's recording or of the "
                                  "live capture. FILE must not exist (--overwrite)."),
-                  QStringLiteral("FILE")) {
+                  QStringLiteral("FILE")),
+      m_follow(followOption()),
+      m_followFormat(followFormatOption()) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -326,6 +328,7 @@ CommandLine::CommandLine()
     m_parser.addOption(*o);
   for (const auto* o : {&m_recordPayload, &m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) m_parser.addOption(*o);
   for (const auto* o : {&m_open, &m_exportTrace, &m_exportCsv}) m_parser.addOption(*o);
+  for (const auto* o : {&m_follow, &m_followFormat}) m_parser.addOption(*o);
   m_parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A recording to open in the window (read-only)."),
                                  QStringLiteral("[FILE.jsonl]"));
 }
@@ -535,6 +538,7 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
 
   if (auto r = recordingOptions(plan); !r) return std::unexpected(r.error());
   if (auto r = openAndExport(inv); !r) return std::unexpected(r.error());
+  if (auto r = followOptions(inv); !r) return std::unexpected(r.error());
   if (plan.open_path && m_parser.isSet(m_headless)) {
     inv.mode = Invocation::Mode::headless;
     return inv;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "headless_follow.h"
 #include "ready/capture/command.h"
 #include "ready/net/addr.h"
 
@@ -68,6 +69,9 @@ struct HeadlessPlan {
   std::optional<std::string> export_trace_path;
   /// --export-csv: CSV of the run's records, one row per record.
   std::optional<std::string> export_csv_path;
+
+  /// --follow / --follow-format (issue 16): relayed conversations printed as they arrive.
+  std::optional<FollowRequest> follow;
 };
 
 struct Invocation {
@@ -129,7 +133,16 @@ class CommandLine {
   QCommandLineOption m_exportCsv;
   /// Validates --open, --export-trace and --export-csv into `inv` (after the other options).
   [[nodiscard]] std::expected<void, QString> openAndExport(Invocation& inv) const;
+  // --follow (issue 16; cli_follow.cpp).
+  QCommandLineOption m_follow;
+  QCommandLineOption m_followFormat;
+  /// Validates --follow and --follow-format into `inv` (after the sources and --open).
+  [[nodiscard]] std::expected<void, QString> followOptions(Invocation& inv) const;
 };
+
+/// --follow's and --follow-format's options (cli_follow.cpp).
+QCommandLineOption followOption();
+QCommandLineOption followFormatOption();
 
 // The parsers behind the options, exposed for tests. Each returns nullopt for anything but
 // the exact forms --help documents.

@@ -1,7 +1,10 @@
 #include "headless_follow.h"
 
 #include <charconv>
+
+#include "ready/capture/recording.h"
 #include <cinttypes>
+#include <span>
 #include <vector>
 
 namespace readyscope {
@@ -156,6 +159,38 @@ void FollowPrinter::finish() {
   }
   m_followed.clear();
   std::fflush(m_out);
+}
+
+namespace {
+
+/// Hands a recording's records and payload lines to a FollowPrinter, in file order.
+class FollowSink final : public RecordingSink {
+ public:
+  explicit FollowSink(FollowPrinter& printer) : m_printer(printer) {}
+  void on_records(std::span<const Record> batch) override {
+    for (const Record& r : batch) m_printer.on_record(r);
+  }
+  void on_payload(std::uint64_t token, const PayloadChunk& chunk) override { m_printer.on_payload(token, chunk); }
+
+ private:
+  FollowPrinter& m_printer;
+};
+
+}  // namespace
+
+std::expected<void, std::string> follow_recording(const FollowRequest& request, const std::string& path,
+                                                  std::FILE* out) {
+  FollowPrinter printer(request, out);
+  FollowSink sink(printer);
+  const auto info = read_recording(path, sink);
+  if (!info) return std::unexpected(info.error().message());
+  printer.finish();
+  if (info->payload_lines == 0)
+    std::fprintf(out, "readyscope: --follow: %s has no payload lines (record with --record-payload)\n", path.c_str());
+  else if (printer.connections() == 0)
+    std::fprintf(out, "readyscope: --follow: %s has no relayed connection that --follow names\n", path.c_str());
+  std::fflush(out);
+  return {};
 }
 
 }  // namespace readyscope

@@ -21,6 +21,12 @@
 
 namespace readyscope {
 
+/// The payload the engine keeps per source in a run with --follow (EngineConfig::
+/// payload_bytes_per_source, when larger than that of the run otherwise): what a connection
+/// moves between two prints (a few milliseconds apart) fits, while 10,000 connections cost
+/// at most that much each only while they move bytes (buffers grow as they fill).
+inline constexpr std::size_t kFollowPayloadBytes = std::size_t{1} << 20;
+
 /// What --follow asks for.
 struct FollowRequest {
   /// --follow all: every relayed connection of the run (each header names its connection).
@@ -92,5 +98,11 @@ class FollowPrinter {
   std::size_t m_seen = 0;
   bool m_noted = false;
 };
+
+/// --open FILE --follow: reads the recording again and prints the conversations it names from
+/// its payload lines; a file without payload lines gets one line saying so (on `out`). The
+/// read's error message, if any.
+std::expected<void, std::string> follow_recording(const FollowRequest& request, const std::string& path,
+                                                  std::FILE* out);
 
 }  // namespace readyscope
