@@ -9,6 +9,7 @@ READY_PACKAGES=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev
   nlohmann-json3-dev libsimdjson-dev
   xvfb xauth strace
+  socat curl netcat-openbsd  # real peers of the relay tests (tests/app/tst_cli_relay.cpp)
   clang-16 libclang-rt-16-dev  # scripts/fuzz.sh: libFuzzer
 )
 
