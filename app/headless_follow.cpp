@@ -39,12 +39,12 @@ bool FollowPrinter::wanted(std::uint64_t leg) const {
   return it != m_legs.end() && it->second.related == m_request.token;  // a connection of that relay
 }
 
-void FollowPrinter::startFollowing(std::uint64_t leg) {
+void FollowPrinter::startFollowing(std::uint64_t leg, bool named) {
   if (!m_noted) {
     std::fprintf(m_out, "# %.*s\n", static_cast<int>(kChunkNote.size()), kChunkNote.data());
     m_noted = true;
   }
-  m_followed.try_emplace(leg);
+  m_followed.try_emplace(leg).first->second.named = named;
   ++m_seen;
   const auto it = m_legs.find(leg);
   std::fprintf(m_out, "# connection %" PRIu64 " opened (client leg of relay %" PRIu64 ")\n", leg,
@@ -63,7 +63,11 @@ void FollowPrinter::on_record(const Record& r) {
       });
       if (leg == 0 || m_followed.contains(leg)) return;
       // A client leg asked for (or all, or its relay), or the upstream leg asked for.
-      if ((leg == r.token && wanted(leg)) || (leg != r.token && m_request.token == r.token)) startFollowing(leg);
+      // One connection asked for by a leg's token needs no name on its headers; several do.
+      if (leg == r.token && wanted(leg))
+        startFollowing(leg, m_request.token != leg);
+      else if (leg != r.token && m_request.token == r.token)
+        startFollowing(leg, false);
       return;
     }
     case RecordKind::action: {
@@ -87,9 +91,8 @@ void FollowPrinter::on_record(const Record& r) {
   }
 }
 
-void FollowPrinter::print(std::uint64_t leg, const std::vector<FollowItem>& items) {
-  // One connection alone needs no name on each header; several do.
-  const std::string name = m_request.all || m_request.token != leg ? std::to_string(leg) : std::string();
+void FollowPrinter::print(std::uint64_t leg, bool named, const std::vector<FollowItem>& items) {
+  const std::string name = named ? std::to_string(leg) : std::string();
   for (const FollowItem& item : items) {
     const std::string s = follow_format(item, m_request.format, name);
     std::fwrite(s.data(), 1, s.size(), m_out);
@@ -119,7 +122,7 @@ void FollowPrinter::print_new() {
       if (!snap) break;
       std::size_t got = 0;
       for (const PayloadChunk& c : snap->chunks) got += c.bytes.size();
-      print(leg, f.conversation.add(*snap));
+      print(leg, f.named, f.conversation.add(*snap));
       if (got < kFetchBytes) break;  // all there was
     }
     if (f.removed) {
@@ -133,7 +136,7 @@ void FollowPrinter::print_new() {
 
 void FollowPrinter::flushPending(std::uint64_t leg, Followed& f) {
   if (!f.pending) return;
-  print(leg, f.conversation.add(*f.pending));
+  print(leg, f.named, f.conversation.add(*f.pending));
   f.pending.reset();
 }
 

@@ -81,11 +81,12 @@ class FollowPrinter {
   struct Followed {
     ready::capture::Conversation conversation;
     std::optional<ready::capture::PayloadChunk> pending;  // a recording's chunk split over lines
+    bool named = false;  // headers name the connection (--follow all, or a relay's listener)
     bool removed = false;
   };
-  void startFollowing(std::uint64_t leg);
+  void startFollowing(std::uint64_t leg, bool named);
   bool wanted(std::uint64_t leg) const;
-  void print(std::uint64_t leg, const std::vector<ready::capture::FollowItem>& items);
+  void print(std::uint64_t leg, bool named, const std::vector<ready::capture::FollowItem>& items);
   void flushPending(std::uint64_t leg, Followed& f);
   void printClosed(std::uint64_t leg, const Followed& f);
 

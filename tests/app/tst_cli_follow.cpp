@@ -1,5 +1,5 @@
 // `readyscope --headless --relay ... --follow` against the real binary: python3's http.server
-// behind the relay, a QTcpSocket client in front; the printed chunk headers of each direction
+// behind the relay, a plain socket client in front; the printed chunk headers of each direction
 // add up to what the client sent and received, the bodies read back to those bytes, --follow
 // TOKEN picks one connection, and `--open FILE --follow` prints the same chunks from a
 // recording made with --record-payload. Bad --follow values are refused before anything opens.
@@ -8,11 +8,13 @@
 #include <QProcess>
 #include <QRegularExpression>
 #include <QStandardPaths>
-#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <array>
+
 #include "headless_app.h"
+#include "peer.h"
 #include "ready_test.h"
 
 using namespace ready;
@@ -55,17 +57,26 @@ class HttpServer {
   QProcess m_p;
 };
 
-/// One request through the relay at `addr` ("127.0.0.1:PORT"); the response, read to the
-/// server's close.
+/// One request through the relay at `addr` ("127.0.0.1:PORT") from a plain blocking socket;
+/// the response, read to the server's close.
 QByteArray fetch(const QString& addr, const QByteArray& request) {
-  QTcpSocket s;
-  s.connectToHost(addr.section(QLatin1Char(':'), 0, 0), addr.section(QLatin1Char(':'), 1).toUShort());
-  if (!s.waitForConnected(kWaitMs)) return {};
-  s.write(request);
-  if (!s.waitForBytesWritten(kWaitMs)) return {};
+  const auto to = net::SocketAddr::parse(addr.toStdString());
+  if (!to) return {};
+  auto s = plain_connect(*to);
+  if (!s) return {};
+  const auto bytes = std::as_bytes(std::span(request.constData(), static_cast<std::size_t>(request.size())));
+  for (std::size_t at = 0; at < bytes.size();) {
+    auto n = plain_send(s->get(), bytes.subspan(at));
+    if (!n) return {};
+    at += *n;
+  }
   QByteArray out;
-  while (s.state() == QAbstractSocket::ConnectedState && s.waitForReadyRead(kWaitMs)) out += s.readAll();
-  out += s.readAll();
+  std::array<std::byte, 4096> buf{};
+  for (;;) {
+    auto n = plain_recv(s->get(), buf);
+    if (!n || *n == 0) break;
+    out.append(reinterpret_cast<const char*>(buf.data()), static_cast<qsizetype>(*n));
+  }
   return out;
 }
 
@@ -83,12 +94,16 @@ std::vector<Chunk> chunks(const QStringList& lines) {
   static const QRegularExpression header(
       QStringLiteral("^([<>]) \\d+\\.\\d{6} s  length=(\\d+) from=(\\d+) to=(\\d+)(?:  connection=(\\d+))?$"));
   std::vector<Chunk> out;
+  bool in_chunk = false;  // a '#', "readyscope:" or "token" line ends a chunk's body
   for (const QString& l : lines) {
     if (const auto m = header.match(l); m.hasMatch()) {
       out.push_back({m.captured(1).at(0), m.captured(2).toULongLong(), m.captured(3).toULongLong(),
                      m.captured(4).toULongLong(), m.captured(5), {}});
-    } else if (!out.empty() && !l.startsWith(QLatin1Char('#')) && !l.startsWith(QLatin1String("readyscope:")) &&
-               !l.startsWith(QLatin1String("token "))) {
+      in_chunk = true;
+    } else if (l.startsWith(QLatin1Char('#')) || l.startsWith(QLatin1String("readyscope:")) ||
+               l.startsWith(QLatin1String("token "))) {
+      in_chunk = false;
+    } else if (in_chunk) {
       out.back().body << l;
     }
   }
@@ -265,7 +280,8 @@ class TestCliFollow : public CoreTest {
                       QStringLiteral("all")});
     QVERIFY(open.waitForFinished(kProcessLimitMs));
     QCOMPARE(open.exitCode(), 0);
-    const QStringList opened = QString::fromLocal8Bit(open.readAllStandardOutput()).split('\n');
+    QStringList opened = QString::fromLocal8Bit(open.readAllStandardOutput()).split('\n');
+    if (!opened.isEmpty() && opened.constLast().isEmpty()) opened.removeLast();  // after the last '\n'
     const auto from_file = chunks(opened);
     const auto from_live = chunks(live.lines);
     QString why;
