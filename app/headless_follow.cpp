@@ -101,10 +101,12 @@ void FollowPrinter::print(std::uint64_t leg, bool named, const std::vector<Follo
 
 void FollowPrinter::printClosed(std::uint64_t leg, const Followed& f) {
   const Conversation& c = f.conversation;
+  const auto chunks = [](std::uint64_t n) { return n == 1 ? "chunk" : "chunks"; };
   std::fprintf(m_out,
-               "# connection %" PRIu64 " closed: > %" PRIu64 " bytes in %" PRIu64 " chunks, < %" PRIu64
-               " bytes in %" PRIu64 " chunks",
-               leg, c.bytes(Direction::in), c.chunks(Direction::in), c.bytes(Direction::out), c.chunks(Direction::out));
+               "# connection %" PRIu64 " closed: > %" PRIu64 " bytes in %" PRIu64 " %s, < %" PRIu64
+               " bytes in %" PRIu64 " %s",
+               leg, c.bytes(Direction::in), c.chunks(Direction::in), chunks(c.chunks(Direction::in)),
+               c.bytes(Direction::out), c.chunks(Direction::out), chunks(c.chunks(Direction::out)));
   if (c.not_kept() != 0) std::fprintf(m_out, ", %" PRIu64 " bytes not kept (payload bound)", c.not_kept());
   std::fputc('\n', m_out);
 }
