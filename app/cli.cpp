@@ -345,7 +345,9 @@ CommandLine::CommandLine()
       m_relayResetAfter(QStringLiteral("relay-reset-after"),
                         QStringLiteral("After BYTES went one way, reset both connections (each program gets a "
                                        "RST) (up:/down: as above)."),
-                        QStringLiteral("[up:|down:]BYTES")) {
+                        QStringLiteral("[up:|down:]BYTES")),
+      m_follow(followOption()),
+      m_followFormat(followFormatOption()) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -358,6 +360,7 @@ CommandLine::CommandLine()
   for (const auto* o : {&m_recordPayload, &m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) m_parser.addOption(*o);
   for (const auto* o : {&m_open, &m_exportTrace, &m_exportCsv}) m_parser.addOption(*o);
   for (const auto* o : relayOptions()) m_parser.addOption(*o);
+  for (const auto* o : {&m_follow, &m_followFormat}) m_parser.addOption(*o);
   m_parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A recording to open in the window (read-only)."),
                                  QStringLiteral("[FILE.jsonl]"));
 }
@@ -568,6 +571,7 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
 
   if (auto r = recordingOptions(plan); !r) return std::unexpected(r.error());
   if (auto r = openAndExport(inv); !r) return std::unexpected(r.error());
+  if (auto r = followOptions(inv); !r) return std::unexpected(r.error());
   if (plan.open_path && m_parser.isSet(m_headless)) {
     inv.mode = Invocation::Mode::headless;
     return inv;

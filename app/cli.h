@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "headless_follow.h"
 #include "ready/capture/command.h"
 #include "ready/net/addr.h"
 
@@ -72,6 +73,9 @@ struct HeadlessPlan {
   std::optional<std::string> export_trace_path;
   /// --export-csv: CSV of the run's records, one row per record.
   std::optional<std::string> export_csv_path;
+
+  /// --follow / --follow-format (issue 16): relayed conversations printed as they arrive.
+  std::optional<FollowRequest> follow;
 };
 
 struct Invocation {
@@ -143,6 +147,11 @@ class CommandLine {
   [[nodiscard]] std::vector<const QCommandLineOption*> relayOptions() const;
   /// Validates --relay and its fault options into `plan.sources` (after --mode and --allow-remote).
   [[nodiscard]] std::expected<void, QString> relays(HeadlessPlan& plan) const;
+  // --follow (issue 16; cli_follow.cpp).
+  QCommandLineOption m_follow;
+  QCommandLineOption m_followFormat;
+  /// Validates --follow and --follow-format into `inv` (after the sources and --open).
+  [[nodiscard]] std::expected<void, QString> followOptions(Invocation& inv) const;
 };
 
 /// One fault option's value, "[up:|down:]VALUE": which directions it sets (no prefix: both)
@@ -153,6 +162,10 @@ struct RelayFaultArg {
   QString value;
 };
 std::optional<RelayFaultArg> parseRelayFaultArg(const QString& text);
+
+/// --follow's and --follow-format's options (cli_follow.cpp).
+QCommandLineOption followOption();
+QCommandLineOption followFormatOption();
 
 // The parsers behind the options, exposed for tests. Each returns nullopt for anything but
 // the exact forms --help documents.

@@ -1,6 +1,7 @@
 #include "headless.h"
 
 #include "export_files.h"
+#include "headless_follow.h"
 #include "headless_open.h"
 #include "plan.h"
 #include "timeline/laneindex.h"
@@ -17,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -167,6 +169,7 @@ class Run {
   std::unique_ptr<ScenarioRunner> m_runner;
   std::optional<Recorder> m_recorder;
   std::optional<ExportFiles> m_exports;  // --export-trace, --export-csv: written as records are drained
+  std::optional<FollowPrinter> m_follow;  // --follow: printed as records are drained
   std::vector<Record> m_batch = std::vector<Record>(4096);
   std::unordered_map<std::uint64_t, std::size_t> m_creates;  // command id -> plan.sources index
   std::vector<std::string> m_unixPaths;                      // created by this run, removed at exit
@@ -252,7 +255,9 @@ bool Run::drainRecords(bool bounded) {
     for (const Record& r : got) {
       inspect(r);
       if (m_plan.verbose) std::fprintf(m_out, "%s\n", describe(r, *m_engine).c_str());
+      if (m_follow) m_follow->on_record(r);
     }
+    if (m_follow) m_follow->print_new();
   }
 }
 
@@ -384,6 +389,12 @@ int Run::exec() {
   config.ring_capacity = m_plan.queue_capacity;
   config.allow_remote = m_plan.allow_remote;
   if (m_plan.record_payload) config.payload_bytes_per_source = recordPayloadEngineBytes();
+  if (m_plan.follow) {
+    config.payload_bytes_per_source = std::max(config.payload_bytes_per_source, kFollowPayloadBytes);
+    m_follow.emplace(*m_plan.follow, m_out, [this](std::uint64_t token, std::uint64_t since, std::size_t most) {
+      return m_engine->payload(ready::Token(token), since, most);
+    });
+  }
   auto engine = Engine::start(config);
   if (!engine) return fail(kExitRuntime, "cannot start the capture engine: " + engine.error().message());
   m_engine = std::move(*engine);

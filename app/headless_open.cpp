@@ -155,6 +155,9 @@ int runOpen(const HeadlessPlan& plan, std::FILE* out, std::FILE* err, const PngR
     std::fprintf(out, "readyscope: timeline rendered to %s (%dx%d)\n", plan.png_path->c_str(), plan.png_width,
                  plan.png_height);
   }
+  if (plan.follow) {
+    if (auto f = follow_recording(*plan.follow, path, out); !f) return fail(err, kExitRuntime, f.error());
+  }
   return kExitOk;
 }
 

@@ -42,6 +42,7 @@
 #include <chrono>
 
 #include "models/event_log_model.h"
+#include "panels/follow_panel.h"
 #include "panels/inspector.h"
 #include "panels/lessons_panel.h"
 #include "panels/log_table.h"
@@ -456,6 +457,15 @@ void MainWindow::buildDocks() {
   lessonsDock->setWidget(lessons_);
   addDockWidget(Qt::RightDockWidgetArea, lessonsDock);
   tabifyDockWidget(inspectorDock, lessonsDock);
+  // Follow stream: the selected relayed connection's conversation (hidden until asked for:
+  // it fetches nothing while hidden).
+  follow_ = new FollowPanel(*session_, this);
+  follow_->setObjectName(QStringLiteral("followPanel"));
+  auto* followDock = new QDockWidget(tr("Follow stream"), this);
+  followDock->setObjectName(QStringLiteral("followDock"));
+  followDock->setWidget(follow_);
+  addDockWidget(Qt::RightDockWidgetArea, followDock);
+  tabifyDockWidget(inspectorDock, followDock);
   inspectorDock->raise();
   connect(lessons_, &LessonsPanel::lessonFinished, this, [this](bool passed) {
     showMessage(passed ? tr("Lesson finished: every expectation held; its sources stay live.")
@@ -585,6 +595,18 @@ void MainWindow::buildActions() {
     connect(a, &QAction::triggered, this, [this, theme = t] { setTheme(theme); });
   }
   view->addSeparator();
+  // Shows and raises the Follow stream tab (its toggle below would hide a tab that is
+  // merely behind another).
+  QAction* followAct = view->addAction(tr("&Follow stream of the selected connection"));
+  followAct->setObjectName(QStringLiteral("actionFollowStream"));
+  followAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F));
+  connect(followAct, &QAction::triggered, this, [this] {
+    if (auto* dock = qobject_cast<QDockWidget*>(follow_->parentWidget())) {
+      dock->show();
+      dock->raise();
+    }
+  });
+  view->addSeparator();
   for (QDockWidget* d : findChildren<QDockWidget*>()) view->addAction(d->toggleViewAction());
 
   auto* help = menuBar()->addMenu(tr("&Help"));
@@ -700,6 +722,7 @@ void MainWindow::take_frame(const Frame& frame) {
   timeline_->onFrame(begin, end, evicted_to);
   delivering_ = false;
   inspector_->onFrame(begin, end, evicted_to);
+  follow_->onFrame();
   rates_->onFrame(begin, end, evicted_to);
   replay_->onFrame();
   if (const SourceRow* src = selected_token_ ? session_->sources().find(selected_token_) : nullptr)
@@ -777,6 +800,7 @@ void MainWindow::selectSource(std::uint64_t token) {
     inspector_->setSource(token, src->kind, laneLabel(token));
   else
     inspector_->setSource(0, SourceKind::tcp_stream, QString());
+  follow_->setSource(token);
   actions_->setClosed(read_only_ || (src && src->is_closed()));
   updateRelayAction();
   emit sourceSelected(token);

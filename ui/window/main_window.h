@@ -26,6 +26,7 @@ namespace ready::ui {
 
 class EventLogModel;
 class FileActions;
+class FollowPanel;
 class Inspector;
 class LaneIndex;
 class LessonsPanel;
@@ -93,6 +94,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   [[nodiscard]] EventLogModel* eventLogModel() const noexcept { return log_model_; }
   [[nodiscard]] QTableView* eventLogView() const noexcept { return log_view_; }
   [[nodiscard]] Inspector* inspector() const noexcept { return inspector_; }
+  /// The Follow stream panel (View > Follow stream, Ctrl+Shift+F).
+  [[nodiscard]] FollowPanel* followPanel() const noexcept { return follow_; }
   [[nodiscard]] RatesView* rates() const noexcept { return rates_; }
   [[nodiscard]] const SourceTable& sourceTable() const noexcept { return session_->sources(); }
   [[nodiscard]] const LaneIndex& laneIndex() const noexcept { return session_->lanes(); }
@@ -188,6 +191,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   std::uint64_t log_tokens_evicted_ = 0;  // SourcesModel::evictedSources() when last synced
   QComboBox* log_kind_ = nullptr;
   Inspector* inspector_ = nullptr;
+  FollowPanel* follow_ = nullptr;
   RatesView* rates_ = nullptr;
   QTabWidget* bottom_tabs_ = nullptr;
   LessonsPanel* lessons_ = nullptr;
