@@ -9,6 +9,7 @@ READY_PACKAGES=(
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev
   nlohmann-json3-dev libsimdjson-dev
   xvfb xauth strace
+  socat  # readyscope-bench -o relay: the relay it is measured against
   clang-16 libclang-rt-16-dev  # scripts/fuzz.sh: libFuzzer
 )
 
