@@ -142,6 +142,8 @@ std::string source_json(ScenarioSourceKind k, const std::string& id) {
       return head + ", \"connect\": \"tl\"}";
     case ScenarioSourceKind::unix_stream:
       return head + ", \"connect\": \"ul\"}";
+    case ScenarioSourceKind::relay:
+      return head + ", \"bind\": \"127.0.0.1:0\", \"upstream\": \"tl\"}";
     case ScenarioSourceKind::unix_listener:
     case ScenarioSourceKind::unix_datagram:
     case ScenarioSourceKind::socketpair:
