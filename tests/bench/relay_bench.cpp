@@ -297,10 +297,10 @@ struct RelayUnderTest {
     if (!e) fail("Engine::start: " + e.error().message());
     engine = std::move(*e);
     consumer = std::make_unique<Consumer>(*engine);
-    const auto listen = RelayEndpoint::parse("127.0.0.1:0");
-    const auto up = RelayEndpoint::parse("127.0.0.1:" + std::to_string(upstream));
-    if (!listen || !up) fail("RelayEndpoint::parse");
-    auto t = engine->submit(cmd::Relay{*listen, *up});
+    RelayEndpoint listen, up;
+    listen.tcp = ready::net::SocketAddr::loopback_v4(0);  // an ephemeral port
+    up.tcp = ready::net::SocketAddr::loopback_v4(upstream);
+    auto t = engine->submit(cmd::Relay{listen, up});
     if (!t) fail("submit Relay: " + t.error().message());
     for (int i = 0; i < 5000; ++i) {
       if (const auto info = engine->source_info(t->token)) {

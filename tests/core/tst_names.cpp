@@ -307,6 +307,10 @@ class TestNames : public QObject {
       const std::string name(name_of(r));
       const auto s = parse("{\"id\": \"e\", \"kind\": \"eventfd\", \"reaction\": \"" + name + "\"}",
                            "{\"op\": \"set_reaction\", \"source\": \"e\", \"reaction\": \"" + name + "\"}");
+      if (r == Reaction::relay) {  // only cmd::Relay gives it: a scenario makes a "relay" source instead
+        QVERIFY(!s.has_value());
+        continue;
+      }
       QVERIFY2(s.has_value(), s ? "" : s.error().message().c_str());
       QCOMPARE(s->sources[0].options.reaction.kind, r);
       QCOMPARE(std::get<cmd::SetReaction>(s->steps[0].command).reaction.kind, r);

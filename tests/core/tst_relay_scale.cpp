@@ -176,10 +176,10 @@ class RelayScale : public QObject {
       return "";
     });
 
-    const auto listen = RelayEndpoint::parse("127.0.0.1:0");
-    const auto upstream = RelayEndpoint::parse(server_addr.to_string());
-    QVERIFY(listen && upstream);
-    auto relay = eng.submit(cmd::Relay{*listen, *upstream});
+    RelayEndpoint listen, upstream;
+    listen.tcp = net::SocketAddr::loopback_v4(0);  // an ephemeral port
+    upstream.tcp = server_addr;
+    auto relay = eng.submit(cmd::Relay{listen, upstream});
     QVERIFY_OK(relay);
     std::optional<net::SocketAddr> relay_addr;
     for (Deadline d; !relay_addr && !d.expired(); std::this_thread::sleep_for(1ms))

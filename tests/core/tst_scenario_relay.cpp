@@ -108,8 +108,10 @@ class TestScenarioRelay : public CoreTest {
          "t.json: /steps/0/source: \"accept\" does not fit \"r\", a relay (its listener accepts and relays by "
          "itself: only close fits it)"},
         {relay_with(R"({"op":"set_reaction","source":"c","reaction":"drain","also_close":"r.client"})"),
-         "t.json: /steps/0/also_close: \"r.client\" is a relay's leg: the engine moves its bytes, so only checks "
-         "(and compare) may name it"},
+         "t.json: /steps/0/also_close: expected an id: a letter or '_', then letters, digits, '_' or '-', at most 32 "
+         "bytes (got \"r.client\")"},
+        {sources(R"({"id":"e","kind":"eventfd","reaction":"relay"})"),
+         "t.json: /sources/0/reaction: expected one of none, read, drain, echo, discard, auto_accept (got \"relay\")"},
         {relay_with(R"({"note":"x","expect":[{"source":"r.client","interest":"stopped"}]})"),
          "t.json: /steps/0/expect/0/interest: expected a non-empty list of readable, writable, priority, or "
          "\"paused\" (got \"stopped\")"},

@@ -268,7 +268,6 @@ class Validator {
         fail(ap, "\"" + s.also_close + "\" is a " +
                      std::string(name_of(out_.sources[it->second.source].kind)) +
                      ": name one of its ends, " + it->second.ends_hint);
-      if (it->second.leg) fail(ap, leg_rule(s.also_close));
       if (!s.deferred && !it->second.available)
         fail(ap, "\"" + s.also_close + "\" is deferred: this source must be deferred too and created after it");
     }
@@ -441,7 +440,7 @@ class Validator {
             const std::string ap = at(ptr, "also_close");
             if (std::find(s.sources.begin(), s.sources.end(), s.also_close) != s.sources.end())
               fail(ap, "a source cannot also_close itself");
-            if (use_id(s.also_close, ap, O::none).leg) fail(ap, leg_rule(s.also_close));  // exists at this step
+            (void)use_id(s.also_close, ap, O::none);  // exists at this step (a leg's name is no id)
           }
           break;
         case O::accept:
