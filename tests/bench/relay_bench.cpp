@@ -16,7 +16,9 @@
 //              to an echo server and back; p50 / p99 per round trip.
 // relay_conns  -C connections (default 10,000) through the relay at once, each sends 100
 //              bytes and reads the server's 100-byte reply; all stay open until every reply
-//              came, then RSS is read (/proc/self/statm) and all are closed.
+//              came, then RSS is read (/proc/self/statm) and all are closed. The clients and
+//              the server are two child processes, so this process holds only the engine and
+//              its 2 x C legs (RLIMIT_NOFILE: the soft limit is raised, up to the hard one).
 #include "relay_bench.h"
 
 #include <fcntl.h>
@@ -524,64 +526,153 @@ class ReplyServer {
   std::thread thread_;
 };
 
+/// Raises the soft RLIMIT_NOFILE to `want` (at most the hard limit: raising that needs
+/// CAP_SYS_RESOURCE, which a container may not grant even to root). False when the hard limit
+/// is lower.
 bool raise_fd_limit(rlim_t want) {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return false;
   if (rl.rlim_max < want) {
-    rl.rlim_max = want;  // root may raise the hard limit (up to fs.nr_open)
+    rlimit more = rl;
+    more.rlim_cur = more.rlim_max = want;
+    if (setrlimit(RLIMIT_NOFILE, &more) == 0) return true;
+    return false;
   }
   rl.rlim_cur = std::max(rl.rlim_cur, want);
   return setrlimit(RLIMIT_NOFILE, &rl) == 0;
 }
 
-int conns_run(long n_conns) {
-  const auto n = static_cast<std::size_t>(n_conns);
-  const rlim_t need = static_cast<rlim_t>(n) * 4 + 1024;  // client, two legs, server side, spare
-  if (!raise_fd_limit(need)) {
-    std::fprintf(stderr, "readyscope-bench: relay_conns: cannot raise RLIMIT_NOFILE to %llu (need root or a lower -C)\n",
-                 static_cast<unsigned long long>(need));
-    return 1;
+struct Pipe {
+  Fd r, w;
+  Pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) fail_errno("pipe2");
+    r = Fd(fds[0]);
+    w = Fd(fds[1]);
   }
-  ReplyServer server;
-  RelayUnderTest relay(server.port());
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const std::uint64_t rss0 = rss_bytes();
-  // Each client connects, sends its request; the reply of the connection `window` back is
-  // read before the next connect, so at most `window` connects wait in the relay listener's
-  // backlog (somaxconn) and none is dropped into a 1 s SYN retry.
+};
+
+template <class T>
+void put(const Fd& f, T v) {
+  if (!write_all(f.get(), reinterpret_cast<const std::byte*>(&v), sizeof v)) fail_errno("pipe write");
+}
+template <class T>
+T take(const Fd& f) {
+  T v{};
+  if (!read_exact(f.get(), reinterpret_cast<std::byte*>(&v), sizeof v)) fail("a child process ended early");
+  return v;
+}
+
+/// The server child: answers every request, tells its port, and when told to, how many it
+/// answered.
+[[noreturn]] void server_child(long n, Pipe& port, Pipe& control) {
+  port.r.reset();
+  control.w.reset();
+  if (!raise_fd_limit(static_cast<rlim_t>(n) + 64)) fail("server: RLIMIT_NOFILE below -C");
+  std::uint64_t replied = 0;
+  {
+    ReplyServer server;
+    put<std::uint16_t>(port.w, server.port());
+    (void)take<char>(control.r);  // the relay's legs are closed
+    replied = server.replied();
+  }
+  put<std::uint64_t>(port.w, replied);
+  std::_Exit(0);
+}
+
+/// The client child: n connections to the relay (its port comes through `go`), one request
+/// each, the replies read back (at most kWindow connects ahead of them, so the relay's
+/// listener backlog never holds more), all held open; the replies that came back intact are
+/// counted and sent; the next byte on `go` closes them all.
+[[noreturn]] void client_child(long n_conns, Pipe& go, Pipe& result) {
+  go.w.reset();
+  result.r.reset();
+  const auto n = static_cast<std::size_t>(n_conns);
+  if (!raise_fd_limit(static_cast<rlim_t>(n) + 64)) fail("clients: RLIMIT_NOFILE below -C");
+  const auto port = take<std::uint16_t>(go.r);
   constexpr std::size_t kWindow = 512;
   std::vector<Fd> clients;
   clients.reserve(n);
   std::array<std::byte, kMessage> req{}, rep{};
-  std::size_t replies = 0;
+  std::uint64_t replies = 0;
   const auto read_reply = [&](std::size_t i) {
     if (read_exact(clients[i].get(), rep.data(), rep.size())) ++replies;
   };
-  const std::uint64_t t0 = now_ns();
   for (std::size_t i = 0; i < n; ++i) {
-    Fd c = connect_loopback(relay.port);
+    Fd c = connect_loopback(port);
     if (!c.valid()) fail_errno("relay_conns: connect " + std::to_string(i));
+    req[0] = static_cast<std::byte>(i);
     if (!write_all(c.get(), req.data(), req.size())) fail_errno("relay_conns: write");
     clients.push_back(std::move(c));
     if (i >= kWindow) read_reply(i - kWindow);
   }
   for (std::size_t i = n > kWindow ? n - kWindow : 0; i < n; ++i) read_reply(i);
+  put<std::uint64_t>(result.w, replies);
+  (void)take<char>(go.r);
+  clients.clear();
+  put<char>(result.w, 'c');
+  std::_Exit(0);
+}
+
+/// 10,000 connections at once through the relay. The clients and the server are child
+/// processes (forked before this process starts a thread), so this process holds only the
+/// engine: its RSS is the engine's (and the consumer's), and its descriptors are the legs.
+int conns_run(long n_conns) {
+  const auto n = static_cast<std::size_t>(n_conns);
+  const rlim_t need = static_cast<rlim_t>(n) * 2 + 32;  // two legs a connection, the engine's own and stdio
+  if (!raise_fd_limit(need)) {
+    rlimit rl{};
+    (void)getrlimit(RLIMIT_NOFILE, &rl);
+    std::fprintf(stderr,
+                 "readyscope-bench: relay_conns: %zu connections need %llu descriptors here (two legs each), the hard "
+                 "RLIMIT_NOFILE is %llu and cannot be raised (no CAP_SYS_RESOURCE): use -C %llu at most\n",
+                 n, static_cast<unsigned long long>(need), static_cast<unsigned long long>(rl.rlim_max),
+                 static_cast<unsigned long long>(rl.rlim_max > 32 ? (rl.rlim_max - 32) / 2 : 0));
+    return 1;
+  }
+  Pipe server_port, server_control, client_go, client_result;
+  const pid_t server_pid = ::fork();
+  if (server_pid < 0) fail_errno("fork");
+  if (server_pid == 0) server_child(n_conns, server_port, server_control);
+  const pid_t client_pid = ::fork();
+  if (client_pid < 0) fail_errno("fork");
+  if (client_pid == 0) client_child(n_conns, client_go, client_result);
+  server_port.w.reset();
+  server_control.r.reset();
+  client_go.r.reset();
+  client_result.w.reset();
+
+  const auto upstream = take<std::uint16_t>(server_port.r);
+  RelayUnderTest relay(upstream);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const std::uint64_t rss0 = rss_bytes();
+  const std::uint64_t t0 = now_ns();
+  put<std::uint16_t>(client_go.w, relay.port);
+  const auto replies = take<std::uint64_t>(client_result.r);
   const double secs = static_cast<double>(now_ns() - t0) / 1e9;
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the consumer catches up
   const std::uint64_t rss1 = rss_bytes();
-  clients.clear();  // all close: the relay passes each end-of-file on and closes both legs
+  const std::uint64_t removed_open = relay.consumer->removed();
+  put<char>(client_go.w, 'x');  // all close: the relay passes each end-of-file on, closes both legs
+  (void)take<char>(client_result.r);
   const std::uint64_t t_close = now_ns();
   while (relay.consumer->removed() < 2 * n && now_ns() - t_close < 60'000'000'000ULL)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const std::uint64_t legs_closed = relay.consumer->removed();
+  put<char>(server_control.w, 'x');
+  const auto replied = take<std::uint64_t>(server_port.r);
+  ::waitpid(server_pid, nullptr, 0);
+  ::waitpid(client_pid, nullptr, 0);
   relay.finish();
   const double per_conn = static_cast<double>(rss1 > rss0 ? rss1 - rss0 : 0) / static_cast<double>(n);
-  const bool ok = replies == n && server.replied() == n && legs_closed >= 2 * n && relay.engine->dropped() == 0;
+  const bool ok = replies == n && replied == n && removed_open == 0 && legs_closed >= 2 * n &&
+                  relay.engine->dropped() == 0;
   line("relay_conns", Path::relay, n, secs,
-       "completed=" + std::to_string(replies) + " legs_closed=" + std::to_string(legs_closed) + " " +
-           engine_fields(relay) + " rss_before_mb=" + fmt("%.1f", static_cast<double>(rss0) / 1048576.0) +
+       "completed=" + std::to_string(replies) + " open_at_once=" + std::to_string(removed_open == 0 ? n : 0) +
+           " legs_closed=" + std::to_string(legs_closed) + " " + engine_fields(relay) +
+           " rss_before_mb=" + fmt("%.1f", static_cast<double>(rss0) / 1048576.0) +
            " rss_open_mb=" + fmt("%.1f", static_cast<double>(rss1) / 1048576.0) +
-           " rss_per_conn_bytes=" + fmt("%.0f", per_conn) + " backlog=somaxconn window=" + std::to_string(kWindow));
+           " rss_per_conn_bytes=" + fmt("%.0f", per_conn) + " connect_window=512");
   return ok ? 0 : 1;
 }
 
