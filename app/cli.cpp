@@ -51,7 +51,7 @@ QString joinOr(const QStringList& names) {
 constexpr auto kDescription = R"(Makes Linux readiness notification (epoll) visible.
 
 Without arguments: opens the window (an empty capture; File > New source...). With
---listen, --connect, --udp or --unix-listen it opens with those sources live; with
+--listen, --connect, --udp, --unix-listen or --relay it opens with those sources live; with
 --scenario it opens with the scenario playing. With a FILE (a recording, .jsonl) it
 opens that recording in the window, read-only.
 
@@ -62,6 +62,11 @@ as JSON Lines (docs/recording-format.md). Each source flag may repeat. Listeners
 created first, so --connect can reach a --listen of the same run.
 
   readyscope --headless --listen 127.0.0.1:7000 --reaction echo --record out.jsonl --duration 10
+
+To watch two programs of yours talk, put a relay between them (--relay): your client
+connects to LISTEN instead of its server, and both legs show up as lanes.
+
+  readyscope --relay 127.0.0.1:8080=127.0.0.1:8000
 
 With --png FILE a headless run renders the timeline (what the window would show) to a PNG
 at its end, without a display.
@@ -314,7 +319,33 @@ CommandLine::CommandLine()
                   QStringLiteral("Headless: write the records as CSV to FILE (RFC 4180, a header line, one row "
                                  "per record, times in seconds; docs/export.md), of --open's recording or of the "
                                  "live capture. FILE must not exist (--overwrite)."),
-                  QStringLiteral("FILE")) {
+                  QStringLiteral("FILE")),
+      m_relay(QStringLiteral("relay"),
+              QStringLiteral("Relay between two local programs (docs/relay.md): listen on LISTEN; each client "
+                             "accepted there gets its own connection to UPSTREAM, and the engine copies both "
+                             "ways, recording both legs (readiness, every read and write, back-pressure as "
+                             "interest changes). Each side is HOST:PORT or a Unix socket path (with a '/'); "
+                             "loopback only unless --allow-remote. --mode edge|level sets the legs' trigger. "
+                             "Repeatable."),
+              QStringLiteral("LISTEN=UPSTREAM")),
+      m_relayLatency(QStringLiteral("relay-latency"),
+                     QStringLiteral("Hold each chunk MS milliseconds (+- a random JITTER, at most MS) before "
+                                    "the relay forwards it. Prefix up: (client to upstream) or down: (upstream "
+                                    "to client) for one direction; without one, both. For every --relay."),
+                     QStringLiteral("[up:|down:]MS[:JITTER]")),
+      m_relayBandwidth(QStringLiteral("relay-bandwidth"),
+                       QStringLiteral("Forward at most KBPS kilobytes (1000 bytes) per second (up:/down: as "
+                                      "above)."),
+                       QStringLiteral("[up:|down:]KBPS")),
+      m_relaySlice(QStringLiteral("relay-slice"),
+                   QStringLiteral("Forward in writes of at most BYTES, DELAY_MS apart (default 1 ms, so the "
+                                  "receiving program meets partial reads; 0 lets its kernel join them again) "
+                                  "(up:/down: as above)."),
+                   QStringLiteral("[up:|down:]BYTES[:DELAY_MS]")),
+      m_relayResetAfter(QStringLiteral("relay-reset-after"),
+                        QStringLiteral("After BYTES went one way, reset both connections (each program gets a "
+                                       "RST) (up:/down: as above)."),
+                        QStringLiteral("[up:|down:]BYTES")) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -326,6 +357,7 @@ CommandLine::CommandLine()
     m_parser.addOption(*o);
   for (const auto* o : {&m_recordPayload, &m_maxFileSize, &m_maxFiles, &m_stopAfterRecords}) m_parser.addOption(*o);
   for (const auto* o : {&m_open, &m_exportTrace, &m_exportCsv}) m_parser.addOption(*o);
+  for (const auto* o : relayOptions()) m_parser.addOption(*o);
   m_parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A recording to open in the window (read-only)."),
                                  QStringLiteral("[FILE.jsonl]"));
 }
@@ -498,6 +530,7 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
       return fail(QStringLiteral("--unix-listen %1: the directory does not exist").arg(quoted(v)));
     plan.sources.push_back({Kind::unix_listen, QStringLiteral("--unix-listen %1").arg(v), {}, bytes.toStdString()});
   }
+  if (auto r = relays(plan); !r) return std::unexpected(r.error());
   if (auto r = addInet(m_udp, Kind::udp); !r) return std::unexpected(r.error());
   if (auto r = addInet(m_connect, Kind::connect); !r) return std::unexpected(r.error());
 
@@ -568,8 +601,8 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     return fail(QStringLiteral("unexpected argument %1 (options start with --; see --help)")
                     .arg(quoted(positional.constFirst())));
   if (!wantsCapture)
-    return fail(QStringLiteral("--headless: nothing to capture; give --listen, --connect, --udp, --unix-listen "
-                               "or --scenario (or --open FILE to read a recording)"));
+    return fail(QStringLiteral("--headless: nothing to capture; give --listen, --connect, --udp, --unix-listen, "
+                               "--relay or --scenario (or --open FILE to read a recording)"));
   inv.mode = Invocation::Mode::headless;
   return inv;
 }
@@ -589,7 +622,7 @@ std::expected<void, QString> CommandLine::openAndExport(Invocation& inv) const {
     if (path.isEmpty()) return fail(QStringLiteral("--open: expected a recording file"));
     for (const QCommandLineOption* o :
          {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_scenario, &m_record, &m_duration, &m_reaction,
-          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose}) {
+          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose, &m_relay}) {
       if (m_parser.isSet(*o))
         return fail(
             QStringLiteral("--open cannot be combined with --%1: a recording is read, nothing is captured")

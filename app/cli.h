@@ -30,11 +30,15 @@ enum ExitCode : int {
 
 /// One source asked for with --listen, --connect, --udp or --unix-listen.
 struct SourceRequest {
-  enum class Kind { listen, connect, udp, unix_listen };
+  enum class Kind { listen, connect, udp, unix_listen, relay };
   Kind kind = Kind::listen;
   QString flag;                   ///< "--listen 127.0.0.1:7000", for messages
   ready::net::SocketAddr address;  ///< listen / connect / udp
   std::string path;               ///< unix_listen
+  /// relay: LISTEN=UPSTREAM, and the faults of --relay-latency / -bandwidth / -slice / -reset-after.
+  ready::capture::RelayEndpoint relay_listen{};
+  ready::capture::RelayEndpoint relay_upstream{};
+  ready::capture::RelayFaultSet relay_faults{};
 };
 
 /// Everything a run needs (headless or with the window), validated.
@@ -129,7 +133,26 @@ class CommandLine {
   QCommandLineOption m_exportCsv;
   /// Validates --open, --export-trace and --export-csv into `inv` (after the other options).
   [[nodiscard]] std::expected<void, QString> openAndExport(Invocation& inv) const;
+  // Relays between local endpoints (issue 16; cli_relay.cpp, docs/relay.md).
+  QCommandLineOption m_relay;
+  QCommandLineOption m_relayLatency;
+  QCommandLineOption m_relayBandwidth;
+  QCommandLineOption m_relaySlice;
+  QCommandLineOption m_relayResetAfter;
+  /// The options above, in the order --help lists them.
+  [[nodiscard]] std::vector<const QCommandLineOption*> relayOptions() const;
+  /// Validates --relay and its fault options into `plan.sources` (after --mode and --allow-remote).
+  [[nodiscard]] std::expected<void, QString> relays(HeadlessPlan& plan) const;
 };
+
+/// One fault option's value, "[up:|down:]VALUE": which directions it sets (no prefix: both)
+/// and the rest. Exposed for tests.
+struct RelayFaultArg {
+  bool to_upstream = true;
+  bool to_client = true;
+  QString value;
+};
+std::optional<RelayFaultArg> parseRelayFaultArg(const QString& text);
 
 // The parsers behind the options, exposed for tests. Each returns nullopt for anything but
 // the exact forms --help documents.

@@ -192,6 +192,7 @@ void Run::inspect(const Record& r) {
     std::fprintf(m_out, "token %" PRIu64 ": %s (%s) fd %d: %s\n", r.token, req.flag.toStdString().c_str(),
                  std::string(to_string(static_cast<SourceKind>(r.op))).c_str(), r.fd, where.c_str());
     if (req.kind == SourceRequest::Kind::unix_listen) m_unixPaths.push_back(req.path);
+    if (req.kind == SourceRequest::Kind::relay && !req.relay_listen.tcp) m_unixPaths.push_back(req.relay_listen.path);
     std::fflush(m_out);
   } else if (r.kind == RecordKind::action && static_cast<Op>(r.op) == Op::create && r.outcome == Outcome::error) {
     const auto it = m_creates.find(r.value2);

@@ -2,7 +2,9 @@
 // `--headless` runs the capture engine without one.
 #include <QApplication>
 #include <QCoreApplication>
+#include <QDirIterator>
 #include <QEvent>
+#include <QIcon>
 #include <QString>
 #include <QTextStream>
 #include <QTimer>
@@ -93,6 +95,17 @@ void arm_grab(QWidget& window) {
   });
 }
 
+/// The window's identity: the desktop file name (the Wayland app_id, so the compositor finds
+/// the installed .desktop entry and its icon) and the window icon, from the PNGs rendered from
+/// packaging/icons/ into the resource :/icons (every size there; QIcon picks the nearest).
+void set_window_identity() {
+  QGuiApplication::setDesktopFileName(QStringLiteral(READYSCOPE_APP_ID));
+  QIcon icon;
+  QDirIterator png(QStringLiteral(":/icons"), {QStringLiteral("*.png")}, QDir::Files, QDirIterator::Subdirectories);
+  while (png.hasNext()) icon.addFile(png.next());
+  QApplication::setWindowIcon(icon);
+}
+
 /// `readyscope FILE.jsonl` (or --open FILE): the recording in a read-only window. A file
 /// that cannot be opened: one line, exit 2; one that turns out bad while reading: the dialog.
 int run_recording_window(const std::string& path) {
@@ -169,10 +182,14 @@ int main(int argc, char* argv[]) {
   // --png renders without a display, whatever the session has.
   if (flavor == Flavor::offscreen_gui) qputenv("QT_QPA_PLATFORM", "offscreen");
   std::unique_ptr<QCoreApplication> app;
-  if (flavor == Flavor::core)
+  if (flavor == Flavor::core) {
     app = std::make_unique<QCoreApplication>(argc, argv);
-  else
+  } else {
     app = std::make_unique<QApplication>(argc, argv);
+    // Not for --png: loading the icon starts threads, and a headless run must block SIGINT and
+    // SIGTERM (its signalfd) before any thread exists.
+    if (flavor == Flavor::gui) set_window_identity();
+  }
   QCoreApplication::setOrganizationName(QStringLiteral("ReadyScope"));
   QCoreApplication::setApplicationName(QStringLiteral("readyscope"));
   QCoreApplication::setApplicationVersion(QStringLiteral(READYSCOPE_VERSION));
@@ -188,7 +205,8 @@ int main(int argc, char* argv[]) {
     return readyscope::kExitOk;
   }
   if (cli.versionRequested()) {
-    QTextStream(stdout) << "readyscope " << QCoreApplication::applicationVersion() << '\n';
+    // The Qt in use, not the one built against: a packaged binary runs on the system's Qt.
+    QTextStream(stdout) << "readyscope " << QCoreApplication::applicationVersion() << " (Qt " << qVersion() << ")\n";
     return readyscope::kExitOk;
   }
   if (cli.listLessonsRequested()) {

@@ -25,6 +25,8 @@ Command createCommand(const SourceRequest& req, const SourceOptions& options, bo
       return cmd::UdpBind{req.address, options, allowRemote};
     case SourceRequest::Kind::unix_listen:
       return cmd::UnixListen{req.path, listener};
+    case SourceRequest::Kind::relay:
+      return cmd::Relay{req.relay_listen, req.relay_upstream, req.relay_faults, options.trigger, allowRemote};
   }
   return cmd::Note{};
 }

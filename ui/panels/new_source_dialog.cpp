@@ -62,6 +62,7 @@ QString reaction_label(Reaction r) {
     case Reaction::echo: return QObject::tr("echo");
     case Reaction::discard: return QObject::tr("discard");
     case Reaction::auto_accept: return QObject::tr("accept only");
+    case Reaction::relay: return QObject::tr("relay both ways");
   }
   return {};
 }

@@ -40,10 +40,9 @@ std::optional<RelayEndpoint> RelayEndpoint::parse(std::string_view text, std::st
   std::string t(text);
   if (t.starts_with("localhost:")) t = "127.0.0.1:" + t.substr(10);
   e.tcp = net::SocketAddr::parse(t);
-  if (!e.tcp || e.tcp->port() == 0)
+  if (!e.tcp)
     return fail("\"" + std::string(text) +
-                "\" is neither HOST:PORT (a numeric address, or localhost, and a port 1-65535) nor a path "
-                "with a '/'");
+                "\" is neither HOST:PORT (a numeric address, or localhost, and a port) nor a path with a '/'");
   return e;
 }
 

@@ -127,8 +127,9 @@ struct RelayEndpoint {
   std::string path;                    ///< the Unix socket's path when `tcp` is empty
   /// "127.0.0.1:8080" or the path.
   [[nodiscard]] std::string to_string() const;
-  /// Parses "HOST:PORT" (a numeric IPv4 / [IPv6] address or "localhost") or a path with a
-  /// '/'; nullopt (and `error` says why) otherwise.
+  /// Parses "HOST:PORT" (a numeric IPv4 / [IPv6] address or "localhost"; port 0 is a free
+  /// port to listen on, and nothing to connect to) or a path with a '/'; nullopt (and
+  /// `error` says why) otherwise.
   [[nodiscard]] static std::optional<RelayEndpoint> parse(std::string_view text, std::string* error = nullptr);
 };
 

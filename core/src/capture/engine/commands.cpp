@@ -33,8 +33,8 @@ int tokens_needed(const Command& c) noexcept {
                            std::is_same_v<T, cmd::UdpBind> || std::is_same_v<T, cmd::UnixListen> ||
                            std::is_same_v<T, cmd::UnixConnect> || std::is_same_v<T, cmd::UnixDatagramBind> ||
                            std::is_same_v<T, cmd::EventFdCreate> || std::is_same_v<T, cmd::TimerFdCreate> ||
-                           std::is_same_v<T, cmd::Feed>)
-          return 1;
+                           std::is_same_v<T, cmd::Feed> || std::is_same_v<T, cmd::Relay>)
+          return 1;  // a relay's legs take theirs when a client is accepted
         else
           return 0;
       },

@@ -2,6 +2,7 @@
 // reaction, continue the reactions left still ready, run the pitfall checks that are due, emit
 // stats (docs/engine.md, "The loop"). The per-event path: everything here is inline (see
 // poll_thread.h), together with io_ops.h and payload.h.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <new>
@@ -37,6 +38,7 @@ inline void Engine::Impl::stale_event(const Event& e) {
   r.fd = g != ghosts.end() ? g->second.get() : -1;
   r.bits = e.epoll_bits();
   emit(r);
+  if (std::find(relay_closed.begin(), relay_closed.end(), e.token().value) != relay_closed.end()) return;
   r.kind = RecordKind::warning;
   r.op = static_cast<std::uint8_t>(WarningKind::event_after_close);
   r.value = e.epoll_bits();
@@ -253,6 +255,7 @@ inline std::optional<Engine::Impl::Fatal> Engine::Impl::loop() {
       else if (e.token() != kWakerToken)
         on_event(e);
     }
+    relay_closed.clear();
     if (!still_ready.empty()) continue_still_ready();
     if (pit.pending() && pit.next_due() <= after) run_pitfall_checks();
 

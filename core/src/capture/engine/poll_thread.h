@@ -468,6 +468,10 @@ struct Engine::Impl {
     Trigger trigger = Trigger::edge;
   };
   std::unordered_map<std::uint64_t, RelayPlan> relay_plans;
+  /// Legs closed with their connection in this iteration: an event of theirs later in the
+  /// same batch is recorded (readiness, fd -1) without an event_after_close warning, since
+  /// closing both legs together is the relay's rule, not the pitfall.
+  std::vector<std::uint64_t> relay_closed;
   /// Live relayed connections, by their client leg's token.
   std::unordered_map<std::uint64_t, std::unique_ptr<RelayConn, RelayConnDelete>> relay_conns;
   /// A client leg was accepted on a relay listener: connect its upstream leg.

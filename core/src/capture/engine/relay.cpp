@@ -256,6 +256,8 @@ void Engine::Impl::relay_detach(RelayConn* conn, Token closed) {
   auto owned = std::move(it->second);  // its timer closes with it
   relay_conns.erase(it);
   const Token other = closed == owned->client ? owned->upstream : owned->client;
+  relay_closed.push_back(closed.value);
+  relay_closed.push_back(other.value);
   if (Src* o = find(other)) {
     o->relay = nullptr;
     close_source(other);
@@ -326,8 +328,8 @@ int Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
           if (to_t == c.client) keep(*to, Direction::out, data.first(static_cast<std::size_t>(st.n)));
           to->bytes_out += st.n;
           w.wr += st.n;
-          wrote(w, st.n, now);
           action(*to, Op::write, st, 0);
+          wrote(w, st.n, now_ns());  // after the record: the next piece is due a whole delay after it
           budget -= std::min(budget, st.n);
           moved = true;
           if (w.f.reset_after != 0 && w.wr >= w.f.reset_after) {
