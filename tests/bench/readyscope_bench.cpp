@@ -59,6 +59,7 @@
 #include "ready/capture/recording.h"
 #include "ready/capture/store.h"
 #include "export_bench.h"
+#include "relay_bench.h"
 #include "ready/ready.h"
 
 #include "gui_bench.h"
@@ -751,6 +752,7 @@ struct Opts {
   long pipe_window = 256;
   long pipe_lat_records = 100'000;
   bool drain_until_eagain = false;
+  RelayBenchOptions relay;
   std::string only;  // empty: every workload but load
   [[nodiscard]] bool want(const char* w) const {
     // load, soak and the GUI workloads: only by name
@@ -763,12 +765,19 @@ void usage(const char* argv0, FILE* to) {
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_or_soak_records] [-W pipeline_window]\n"
       "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
-      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open|lanes]\n"
+      "          [-B relay_bulk_bytes] [-R relay_round_trips] [-C relay_connections]\n"
+      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open|lanes|relay]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
       "export (only with -o export): load_records records of a capture's mix written by TraceWriter\n"
       "and by CsvWriter to temp files (tests/bench/export_bench.h); records/s each.\n"
+      "relay (only with -o relay): a direct loopback connection, socat and the engine's relay\n"
+      "(cmd::Relay, records drained by a consumer thread) in the same run, C++ sender/sink threads:\n"
+      "relay_bulk: -B bytes one way (default 1 GiB), GB/s and the ratios relay/direct, relay/socat;\n"
+      "relay_rtt: -R round trips of 64 bytes (default 20000), p50/p99 and the latency added;\n"
+      "relay_conns: -C connections at once through the relay (default 10000), 100 bytes each way,\n"
+      "all complete, records dropped, RSS per connection (raises RLIMIT_NOFILE; root for > hard).\n"
       "soak (only with -o soak): 100M records (-p N: N) through the engine into a RecordStore\n"
       "with the default cap (2^24 records); reports RSS at 10 %%, 20 %% and 100 %% (flat from 20 %%,\n"
       "when the store is full, to 100 %%: within 5 %%, else exit 1) and the evicted count.\n"
@@ -802,7 +811,7 @@ long count_arg(const char* argv0, int opt, const char* text) {
 int main(int argc, char** argv) {
   Opts o;
   int c;
-  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:Eh")) != -1) {
+  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:EB:R:C:h")) != -1) {
     switch (c) {
       case 'w':
         o.wake_iters = count_arg(argv[0], c, optarg);
@@ -830,13 +839,22 @@ int main(int argc, char** argv) {
         o.only = optarg;
         if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
             o.only != "load" && o.only != "soak" && o.only != "paint" && o.only != "ingest" && o.only != "startup" &&
-            o.only != "export" && o.only != "open" && o.only != "lanes") {
+            o.only != "export" && o.only != "open" && o.only != "lanes" && o.only != "relay") {
           std::fprintf(stderr,
                        "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup, "
-                       "export, open, lanes)\n",
+                       "export, open, lanes, relay)\n",
                        argv[0], optarg);
           return 2;
         }
+        break;
+      case 'B':
+        o.relay.bulk_bytes = static_cast<std::uint64_t>(count_arg(argv[0], c, optarg));
+        break;
+      case 'R':
+        o.relay.round_trips = count_arg(argv[0], c, optarg);
+        break;
+      case 'C':
+        o.relay.connections = count_arg(argv[0], c, optarg);
         break;
       case 'E':
         o.drain_until_eagain = true;
@@ -874,6 +892,7 @@ int main(int argc, char** argv) {
   if (o.want("store")) w_store(o.store_records);
   if (o.want("load")) w_load(o.load_records);
   if (o.only == "export") return export_bench_main(o.load_records);
+  if (o.only == "relay") return relay_bench_main(o.relay);
   if (o.want("soak")) return w_soak(o.soak_records);
   if (o.want("pipeline")) {
     w_pipeline_one("pipeline", o.pipe_records, o.pipe_window, o.drain_until_eagain);

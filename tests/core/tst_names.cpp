@@ -142,6 +142,8 @@ std::string source_json(ScenarioSourceKind k, const std::string& id) {
       return head + ", \"connect\": \"tl\"}";
     case ScenarioSourceKind::unix_stream:
       return head + ", \"connect\": \"ul\"}";
+    case ScenarioSourceKind::relay:
+      return head + ", \"bind\": \"127.0.0.1:0\", \"upstream\": \"tl\"}";
     case ScenarioSourceKind::unix_listener:
     case ScenarioSourceKind::unix_datagram:
     case ScenarioSourceKind::socketpair:
@@ -305,6 +307,10 @@ class TestNames : public QObject {
       const std::string name(name_of(r));
       const auto s = parse("{\"id\": \"e\", \"kind\": \"eventfd\", \"reaction\": \"" + name + "\"}",
                            "{\"op\": \"set_reaction\", \"source\": \"e\", \"reaction\": \"" + name + "\"}");
+      if (r == Reaction::relay) {  // only cmd::Relay gives it: a scenario makes a "relay" source instead
+        QVERIFY(!s.has_value());
+        continue;
+      }
       QVERIFY2(s.has_value(), s ? "" : s.error().message().c_str());
       QCOMPARE(s->sources[0].options.reaction.kind, r);
       QCOMPARE(std::get<cmd::SetReaction>(s->steps[0].command).reaction.kind, r);

@@ -124,7 +124,7 @@ class TestScenario : public CoreTest {
         {R"({"name":"x","sources":[{"id":"a","kind":"warp_drive"}],"steps":[]})",
          "t.json: /sources/0/kind: expected one of tcp_listener, tcp_stream, udp, unix_listener, "
          "unix_stream, "
-         "unix_datagram, socketpair, pipe, eventfd, timerfd, feed (got \"warp_drive\")"},
+         "unix_datagram, socketpair, pipe, eventfd, timerfd, feed, relay (got \"warp_drive\")"},
         {"", "t.json: /: not valid JSON at line 1, column 1"},
         {"{\"name\": \"x\",\n  \"sources\": [\n    {\"id\": \"a\", \"kind\": tcp}]}",
          "t.json: /sources/0/kind: not valid JSON at line 3, column "},

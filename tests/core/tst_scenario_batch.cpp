@@ -91,7 +91,7 @@ class TestScenarioBatch : public CoreTest {
         // Kinds and ops.
         {source(R"({"id":"f","kind":"fire_hose"})"),
          "t.json: /sources/0/kind: expected one of tcp_listener, tcp_stream, udp, unix_listener, unix_stream, "
-         "unix_datagram, socketpair, pipe, eventfd, timerfd, feed (got \"fire_hose\")"},
+         "unix_datagram, socketpair, pipe, eventfd, timerfd, feed, relay (got \"fire_hose\")"},
         {with(R"({"op":"dupe","source":"a"})"),
          "t.json: /steps/0/op: expected one of none, create, set_interest, set_mode, set_reaction, rearm, read, "
          "drain, write, fill, shutdown_read, shutdown_write, close, accept, eventfd_write, eventfd_read, "
@@ -240,7 +240,7 @@ class TestScenarioBatch : public CoreTest {
          "barrier)"},
         {with(R"({"note":"x","expect":[{"source":"b","warning":"emfile","seen":["readable"]}]})"),
          "t.json: /steps/0/expect/0: a check needs exactly one of: \"seen\"/\"not_seen\" (readiness), "
-         "\"action\", \"removed\", \"warning\", \"no_warning\""},
+         "\"action\", \"removed\", \"warning\", \"no_warning\", \"interest\""},
         {with(R"({"note":"x","expect":[{"source":"zz","warning":"emfile"}]})"),
          "t.json: /steps/0/expect/0/source: no source \"zz\" (declare it in /sources, or name an accept's "
          "\"as\")"},

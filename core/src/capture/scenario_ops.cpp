@@ -135,7 +135,13 @@ Interest parse_interest(const json& v, const std::string& ptr) {
 
 ReactionSpec parse_reaction(const Obj& o, std::string* also_close) {
   ReactionSpec r;
-  r.kind = o.value<Reaction>("reaction", false);
+  // Every reaction but relay, which only cmd::Relay gives (a "relay" source makes one).
+  std::vector<std::string_view> names;
+  for (const Reaction k : all_values<Reaction>())
+    if (k != Reaction::relay) names.push_back(name_of(k));
+  const std::string_view kind = names[o.name("reaction", names, false, 0)];
+  for (const Reaction k : all_values<Reaction>())
+    if (name_of(k) == kind) r.kind = k;
   if (o.has("read_n") && r.kind != Reaction::read)
     fail(at(o.ptr(), "read_n"), "read_n goes with \"reaction\": \"read\" only");
   r.n = static_cast<std::uint32_t>(o.num("read_n", 1, ScenarioLimits::max_read, 4096));

@@ -67,6 +67,17 @@ std::string warnings_text(const Seen& s) {
   return std::to_string(s.warning_count) + ": " + kinds;
 }
 
+/// An interest as a check names it: "readable|writable", or "paused" for none.
+std::string interest_text(std::uint8_t bits) {
+  if (bits == 0) return "paused";
+  std::string s;
+  for (const auto& [flag, name] : {std::pair{Interest::READABLE.bits(), "readable"},
+                                   std::pair{Interest::WRITABLE.bits(), "writable"},
+                                   std::pair{Interest::PRIORITY.bits(), "priority"}})
+    if (bits & flag) s += (s.empty() ? "" : "|") + std::string(name);
+  return s.empty() ? std::to_string(bits) : s;
+}
+
 bool matches(const ScenarioExpectation& x, const Record& r) {
   if (r.outcome != x.result) return false;
   if (x.err && r.err != x.err) return false;
@@ -102,6 +113,7 @@ struct ScenarioRunner::Impl {
     std::uint64_t warning_count = 0;
     bool removed = false;
     std::map<Op, Record> last_action;
+    std::uint32_t interests = 0;  // bit (1 << interest bits) for each registration held; bit 0: paused
   };
   struct Pending {
     std::uint64_t id = 0;
@@ -124,6 +136,13 @@ struct ScenarioRunner::Impl {
   void finish_step(StepOutcome::Status status, std::string detail);
   void abort_run(std::size_t index, std::string detail, bool setup);
   std::optional<std::string> address_of(const std::string& id) const;
+  /// A relay leg's name ("<relay id>.client" / ".upstream"): it has a token only once the
+  /// relay's first connection came.
+  [[nodiscard]] bool is_leg(const std::string& id) const {
+    for (const ScenarioSource& s : scenario_.sources)
+      if (s.kind == ScenarioSourceKind::relay && (id == s.id + ".client" || id == s.id + ".upstream")) return true;
+    return false;
+  }
   /// The token a check looks at: its source's, or 0 for a source-less action check
   /// (exhaust_fds / release_fds: the runner keeps only its own commands' answers there).
   [[nodiscard]] std::optional<Token> check_token(const ScenarioExpectation& x) const {
@@ -145,6 +164,9 @@ struct ScenarioRunner::Impl {
   std::vector<std::string> owned_paths_;                          // generated unix paths to unlink
   std::unordered_map<std::uint64_t, std::string> unbound_paths_;  // token -> generated path, bind pending
   std::unordered_map<std::string, std::string> paths_;            // unix_listener id -> its path
+  std::unordered_map<std::uint64_t, std::string> relays_;         // relay listener token -> relay id
+  std::unordered_map<std::uint64_t, std::string> client_legs_;    // its first client leg's token -> relay id
+  std::unordered_map<std::uint64_t, std::uint8_t> interest_now_;  // live token -> interest bits (0: paused)
 
   std::vector<Pending> pending_;  // commands not answered yet
   std::uint64_t create_id_ = 0;   // setup / create step: the create command
@@ -317,6 +339,21 @@ bool ScenarioRunner::Impl::submit_create(const ScenarioSource& s) {
     case K::feed:
       c = cmd::Feed{s.chunk, std::chrono::duration_cast<std::chrono::nanoseconds>(s.feed_interval), options};
       break;
+    case K::relay: {
+      cmd::Relay relay;
+      relay.listen.tcp = *s.addr;
+      relay.trigger = options.trigger;
+      relay.allow_remote = s.allow_remote;
+      if (const auto p = paths_.find(s.target); p != paths_.end()) {
+        relay.upstream.path = p->second;  // a unix_listener of the scenario
+      } else {
+        std::optional<net::SocketAddr> up;
+        if (!resolve_target(s, up)) return false;
+        relay.upstream.tcp = up;
+      }
+      c = std::move(relay);
+      break;
+    }
   }
   if (submit_failed_) return false;
   auto t = engine_.submit(std::move(c));
@@ -343,6 +380,7 @@ bool ScenarioRunner::Impl::submit_create(const ScenarioSource& s) {
   } else {
     tokens_[s.id] = t->token;
   }
+  if (s.kind == K::relay) relays_[t->token.value] = s.id;
   return true;
 }
 
@@ -378,6 +416,14 @@ void ScenarioRunner::Impl::observe(std::span<const Record> records) {
         return p.close_token.value != 0 && p.close_token.value == r.token;
       });
     if (r.kind == RecordKind::source_added) {
+      // A relay's first connection names its legs: the client leg's parent is the relay's
+      // listener, the upstream leg's is the client leg.
+      if (const auto rl = relays_.find(r.related()); rl != relays_.end()) {
+        if (tokens_.emplace(rl->second + ".client", Token(static_cast<std::size_t>(r.token))).second)
+          client_legs_[r.token] = rl->second;
+      } else if (const auto cl = client_legs_.find(r.related()); cl != client_legs_.end()) {
+        tokens_.emplace(cl->second + ".upstream", Token(static_cast<std::size_t>(r.token)));
+      }
       if (auto info = engine_.source_info(Token(static_cast<std::size_t>(r.token))))
         locals_[r.token] = info->local;
       if (auto p = unbound_paths_.find(r.token); p != unbound_paths_.end()) {
@@ -422,7 +468,16 @@ void ScenarioRunner::Impl::observe(std::span<const Record> records) {
       }
       case RecordKind::source_removed:
         window_[r.token].removed = true;
+        interest_now_.erase(r.token);
         break;
+      case RecordKind::source_added:
+      case RecordKind::source_changed: {
+        const SourceBits b = SourceBits::unpack(r.bits);
+        const std::uint8_t in = b.paused ? 0 : b.interest.bits();
+        interest_now_[r.token] = in;
+        window_[r.token].interests |= std::uint32_t{1} << (in & 31u);
+        break;
+      }
       default:
         break;
     }
@@ -442,6 +497,8 @@ void ScenarioRunner::Impl::finish_step(StepOutcome::Status status, std::string d
   if (status == StepOutcome::Status::failed) any_failed_ = true;
   outcomes_.push_back(StepOutcome{step_, status, std::move(detail)});
   window_.clear();  // the next step's checks look at what happens from now on
+  // ... and at each registration as it stands now (an interest check holds for it, too)
+  for (const auto& [token, in] : interest_now_) window_[token].interests |= std::uint32_t{1} << (in & 31u);
   ++step_;
   phase_ = Phase::step_start;
   if (*on_step) (*on_step)(outcomes_.back());
@@ -674,9 +731,16 @@ std::optional<ScenarioRunner::Impl::Clock::time_point> ScenarioRunner::Impl::adv
           const auto& x = exp[i];
           const bool last_chance = now >= checks_start_ + x.within;
           auto t = check_token(x);
+          if (!t && is_leg(x.source) && !last_chance) {  // no connection relayed yet: wait for one
+            const auto due = checks_start_ + x.within;
+            next = next ? std::min(*next, due) : due;
+            continue;
+          }
           if (!t) {
             check_state_[i] = -1;
-            check_detail_[i] = x.source + ": no such source at run time (its accept did not succeed)";
+            check_detail_[i] = x.source + (is_leg(x.source) ? ": no connection relayed within " +
+                                                                  std::to_string(x.within.count()) + " ms"
+                                                            : ": no such source at run time (its accept did not succeed)");
             continue;
           }
           const auto it = window_.find(t->value);
@@ -706,6 +770,17 @@ std::optional<ScenarioRunner::Impl::Clock::time_point> ScenarioRunner::Impl::adv
                      (a == s.last_action.end()
                           ? "no " + std::string(name_of(x.op)) + " since the previous step"
                           : describe_action(a->second));
+          } else if (x.type == T::interest) {
+            const std::uint8_t want = x.paused ? 0 : x.interest.bits();
+            ok = ((s.interests >> (want & 31u)) & 1) != 0;
+            if (!ok) {
+              std::string held;
+              for (unsigned b = 0; b < 32; ++b)
+                if ((s.interests >> b) & 1)
+                  held += (held.empty() ? "" : ", ") + interest_text(static_cast<std::uint8_t>(b));
+              miss = x.source + ": expected interest " + interest_text(want) + " within " +
+                     std::to_string(x.within.count()) + " ms, got " + (held.empty() ? std::string("none recorded") : held);
+            }
           } else if (x.type == T::warning) {
             ok = ((s.warnings >> static_cast<unsigned>(x.warning)) & 1) != 0;
             if (!ok)

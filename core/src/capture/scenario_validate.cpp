@@ -54,6 +54,8 @@ std::optional<SourceKind> concrete(ScenarioSourceKind k) {
       return SourceKind::timerfd;
     case ScenarioSourceKind::feed:
       return SourceKind::unix_stream;  // the receiving end of the feed's socketpair
+    case ScenarioSourceKind::relay:
+      return SourceKind::tcp_listener;  // its listener (a tcp_stream may connect to it)
     case ScenarioSourceKind::socketpair:
     case ScenarioSourceKind::pipe:
       return std::nullopt;
@@ -69,6 +71,8 @@ struct Name {
   std::string ends_hint;           // for a group: its end names
   bool feed = false;               // a feed's receiving end: only ops whose entry fits a feed
   std::string fd_closed_at;        // the step whose close_fd closed it ("": open)
+  bool relay = false;              // a relay's listener: only close fits it
+  bool leg = false;                // a relay's leg ("<id>.client", "<id>.upstream"): checks only
 };
 
 /// A listener kind (emfile_reserve goes with those only).
@@ -216,6 +220,27 @@ class Validator {
       case K::timerfd:
         o.only(with_common({"id", "kind"}));
         break;
+      case K::relay: {
+        // Only what cmd::Relay takes: the engine gives both legs Reaction::relay and their
+        // interest, so no interest or reaction here.
+        o.only({"id", "kind", "bind", "upstream", "mode", "deferred"});
+        s.addr = address(o, "bind", true);
+        if (!s.addr->is_loopback()) {
+          if (!options_.allow_remote)
+            fail(at(ptr, "bind"), "a non-loopback address needs allow_remote (got " + got(o.need("bind")) + ")");
+          s.allow_remote = true;
+        }
+        const std::string up = o.str("upstream", 200, true);
+        const auto it = names_.find(up);
+        if (it == names_.end() || it->second.leg ||
+            (it->second.kind != SourceKind::tcp_listener && it->second.kind != SourceKind::unix_listener))
+          fail(at(ptr, "upstream"), "expected the id of a tcp_listener or unix_listener declared before this relay (got " +
+                                        got(o.need("upstream")) + ")");
+        s.target = up;
+        if (o.value<Trigger>("mode", false) == Trigger::oneshot)
+          fail(at(ptr, "mode"), "a relay is edge or level (its legs are re-armed by the engine, not by steps)");
+        break;
+      }
       case K::feed:
         o.only(with_common({"id", "kind", "chunk", "interval_us"}));
         s.chunk = static_cast<std::uint32_t>(o.num("chunk", 1, ScenarioLimits::max_chunk, ScenarioLimits::max_chunk));
@@ -230,7 +255,7 @@ class Validator {
     if (o.has("emfile_reserve") && !listener(concrete(s.kind))) fail(at(ptr, "emfile_reserve"), emfile_rule());
     s.deferred = o.boolean("deferred", false);
     if (!s.target.empty() && !s.deferred && out_.sources[names_.at(s.target).source].deferred)
-      fail(at(ptr, "connect"),
+      fail(at(ptr, s.kind == K::relay ? "upstream" : "connect"),
            "\"" + s.target + "\" is deferred: this source must be deferred too and created after it");
     if (!s.also_close.empty()) {
       // Resolved to a token when this source is created: it must exist by then.
@@ -248,7 +273,21 @@ class Validator {
     }
 
     const bool avail = !s.deferred;
-    if (auto k = concrete(s.kind)) {
+    if (s.kind == K::relay) {
+      Name n{SourceKind::tcp_listener, index, avail, {}, false, {}};
+      n.relay = true;
+      declare(s.id, at(ptr, "id"), n);
+      // The legs of its first relayed connection: named now, given tokens when the engine
+      // makes them (a check on one waits for it within its within_ms).
+      const SourceKind up = names_.at(s.target).kind == SourceKind::unix_listener ? SourceKind::unix_stream
+                                                                                     : SourceKind::tcp_stream;
+      for (const auto& [leg, kind] : {std::pair{std::string(".client"), SourceKind::tcp_stream},
+                                      std::pair{std::string(".upstream"), up}}) {
+        Name l{kind, index, avail, {}, false, {}};
+        l.leg = true;
+        declare(s.id + leg, at(ptr, "id"), l);
+      }
+    } else if (auto k = concrete(s.kind)) {
       declare(s.id, at(ptr, "id"), Name{k, index, avail, {}, s.kind == K::feed, {}});
     } else {
       const std::string hint = "\"" + s.ends[0] + "\" or \"" + s.ends[1] + "\"";
@@ -284,6 +323,10 @@ class Validator {
     return p;
   }
 
+  static std::string leg_rule(const std::string& id) {
+    return "\"" + id + "\" is a relay's leg: the engine moves its bytes, so only checks (and compare) may name it";
+  }
+
   static std::string emfile_rule() { return "emfile_reserve goes with listeners only (tcp_listener, unix_listener)"; }
 
   /// The name a step or check acts on: declared, available by now, not a whole pair.
@@ -304,6 +347,10 @@ class Validator {
     if (!n.available)
       fail(ptr, "\"" + id + "\" does not exist yet at this step (deferred, or accepted later)");
     if (op == ScenarioOp::none) return n;  // a check (or an also_close target)
+    if (n.leg) fail(ptr, leg_rule(id));
+    if (n.relay && op != ScenarioOp::close)
+      fail(ptr, "\"" + std::string(name_of(op)) + "\" does not fit \"" + id +
+                    "\", a relay (its listener accepts and relays by itself: only close fits it)");
     if (!n.fd_closed_at.empty() && op != ScenarioOp::close)
       fail(ptr, "\"" + id + "\" was closed by close_fd at " + n.fd_closed_at +
                     ": only \"close\" may follow (it closes the dup'd copy)");
@@ -381,6 +428,8 @@ class Validator {
           n.available = true;
           for (const auto& e : src.ends)
             if (!e.empty()) names_.at(e).available = true;
+          if (src.kind == ScenarioSourceKind::relay)
+            for (const char* leg : {".client", ".upstream"}) names_.at(src.id + leg).available = true;
           break;
         }
         case O::set_reaction:
@@ -391,7 +440,7 @@ class Validator {
             const std::string ap = at(ptr, "also_close");
             if (std::find(s.sources.begin(), s.sources.end(), s.also_close) != s.sources.end())
               fail(ap, "a source cannot also_close itself");
-            (void)use_id(s.also_close, ap, O::none);  // exists at this step
+            (void)use_id(s.also_close, ap, O::none);  // exists at this step (a leg's name is no id)
           }
           break;
         case O::accept:
@@ -436,10 +485,11 @@ class Validator {
     const bool removed = o.has("removed");
     const bool warning = o.has("warning");
     const bool no_warning = o.has("no_warning");
-    if (int{action} + int{readiness} + int{removed} + int{warning} + int{no_warning} != 1)
+    const bool interest = o.has("interest");
+    if (int{action} + int{readiness} + int{removed} + int{warning} + int{no_warning} + int{interest} != 1)
       fail(ptr,
            "a check needs exactly one of: \"seen\"/\"not_seen\" (readiness), \"action\", \"removed\", "
-           "\"warning\", \"no_warning\"");
+           "\"warning\", \"no_warning\", \"interest\"");
     bool needs_source = true;
     if (action) {
       x.type = T::action;
@@ -495,6 +545,17 @@ class Validator {
       if (!x.warning_any) x.warning = static_cast<WarningKind>(k);
       if (o.has("within_ms"))
         fail(at(ptr, "within_ms"), "within_ms goes with \"warning\" (no_warning is judged at the barrier)");
+    } else if (interest) {
+      x.type = T::interest;
+      o.only({"source", "interest", "within_ms"});
+      const json& v = o.need("interest");
+      if (v.is_string() && v.get_ref<const std::string&>() == "paused")
+        x.paused = true;
+      else if (v.is_array())
+        x.interest = parse_interest(v, at(ptr, "interest"));
+      else
+        fail(at(ptr, "interest"), "expected a non-empty list of readable, writable, priority, or \"paused\" (got " +
+                                      got(v) + ")");
     } else {
       x.type = T::removed;
       o.only({"source", "removed", "within_ms"});

@@ -93,9 +93,14 @@ struct ScenarioOptions {
 ///  - timerfd: disarmed until a timer_arm step
 ///  - feed: cmd::Feed: the receiving unix_stream end of a socketpair whose other end the
 ///    engine's feeder thread writes (`chunk` bytes every `interval_us`); only read-side ops fit it.
+///  - relay: cmd::Relay: a TCP listener on `bind` whose clients each get a connection to
+///    `upstream` (the id of a tcp_listener or unix_listener declared before it, kept in
+///    `target`). Its first relayed connection's legs are named "<id>.client" and
+///    "<id>.upstream" (checks only: the engine moves their bytes); the relay itself takes only
+///    `close`.
 #define READY_SCENARIO_SOURCE_KIND_LIST(X)                                                                  \
   X(tcp_listener) X(tcp_stream) X(udp) X(unix_listener) X(unix_stream) X(unix_datagram) X(socketpair) X(pipe) \
-  X(eventfd) X(timerfd) X(feed)
+  X(eventfd) X(timerfd) X(feed) X(relay)
 READY_NAMED_ENUM(ScenarioSourceKind, std::uint8_t, READY_SCENARIO_SOURCE_KIND_LIST)
 
 /// A source as the file declares it.
@@ -103,7 +108,8 @@ struct ScenarioSource {
   std::string id;
   ScenarioSourceKind kind = ScenarioSourceKind::tcp_listener;
   std::optional<net::SocketAddr> addr;  ///< bind address, or a literal TCP connect target
-  std::string target;                   ///< connect: the id of the source to connect to ("" if literal)
+  std::string target;                   ///< connect: the id of the source to connect to ("" if literal);
+                                        ///< relay: the id of its upstream listener
   std::optional<net::SocketAddr> peer;  ///< udp: a literal address to connect to (allow_remote)
   std::string path;                     ///< unix bind path, or a literal unix connect path
   std::array<std::string, 2> ends;      ///< socketpair / pipe: the names of the two ends
@@ -144,6 +150,10 @@ struct ScenarioExpectation {
     removed,    ///< the source was removed (closed) by the engine
     warning,     ///< a warning record of kind `warning` was recorded for the source
     no_warning,  ///< no warning record of kind `warning` (any kind: `warning_any`) for it
+    /// the source was registered with exactly `interest` (or with none: `paused`) at some
+    /// moment since the previous step ended: its registration then, or a later source_added /
+    /// source_changed record (a relay leg's back-pressure, a set_interest)
+    interest,
   };
   Type type = Type::readiness;
   std::string source;
@@ -161,7 +171,10 @@ struct ScenarioExpectation {
   // warning / no_warning:
   WarningKind warning = WarningKind::payload_truncated;
   bool warning_any = false;  ///< no_warning: "any"
-  /// How long after the step's barrier a `seen`, action or removed check may take.
+  // interest:
+  Interest interest = Interest::READABLE;
+  bool paused = false;  ///< "interest": "paused" (registered with no interest)
+  /// How long after the step's barrier a `seen`, action, warning, removed or interest check may take.
   std::chrono::milliseconds within = ScenarioLimits::default_within;
 };
 
