@@ -256,9 +256,11 @@ class TestFollow : public CoreTest {
       const Record& r = c.records[*i];
       return FollowLeg{r.source_kind(), SourceBits::unpack(r.bits).reaction, r.related()};
     };
-    const auto upstream_added = c.find([&](const Record& r) {
+    const auto is_upstream_added = [&](const Record& r) {
       return r.kind == RecordKind::source_added && r.related() == p.client_leg.value;
-    });
+    };
+    QVERIFY(c.wait_for(seen(is_upstream_added)));  // it may still be in the ring
+    const auto upstream_added = c.find(is_upstream_added);
     QVERIFY(upstream_added);
     QCOMPARE(follow_client_leg(c.records[*upstream_added].token, leg), p.client_leg.value);
     QCOMPARE(follow_client_leg(p.client_leg.value, leg), p.client_leg.value);
