@@ -51,6 +51,24 @@ RelayEndpoint tcp_endpoint(const net::SocketAddr& a) {
   return e;
 }
 
+/// A plain server behind a new relay (with `faults`), a client connected through it, and the
+/// server's end of that connection.
+struct Ends {
+  RelayUnderTest relay;
+  OwnedFd up, client, server;
+};
+std::optional<Ends> through_relay(Engine& eng, Collector& c, RelayFaultSet faults = {}) {
+  auto up = plain_listener(net::SocketAddr::loopback_v4(0));
+  if (!up) return std::nullopt;
+  auto relay = start_relay(eng, c, tcp_endpoint(local_address(up->get())), faults);
+  if (!relay) return std::nullopt;
+  auto client = plain_connect(relay->address);
+  if (!client) return std::nullopt;
+  auto server = plain_accept(up->get());
+  if (!server) return std::nullopt;
+  return Ends{*relay, std::move(*up), std::move(*client), std::move(*server)};
+}
+
 /// Blocking send of everything (the fd is blocking).
 bool send_all(int fd, const std::vector<std::byte>& data) {
   std::size_t off = 0;
@@ -136,28 +154,22 @@ class TestRelay : public QObject {
   // after reading the client's end-of-file, and the connection ends when both ways ended.
   void copiesBothWaysAndPassesHalfClose() {
     START_ENGINE(eng, c, EngineConfig{.ring_capacity = 1 << 20});
-    auto up = plain_listener(net::SocketAddr::loopback_v4(0));
-    QVERIFY_OK(up);
-    auto relay = start_relay(eng, c, tcp_endpoint(local_address(up->get())));
-    QVERIFY(relay);
-    auto client = plain_connect(relay->address);
-    QVERIFY_OK(client);
-    auto server = plain_accept(up->get());
-    QVERIFY_OK(server);
+    auto e = through_relay(eng, c);
+    QVERIFY(e);
 
     const auto to_server = pattern(4 << 20, 1), to_client = pattern(4 << 20, 2);
     std::vector<std::byte> got_by_server, got_by_client;
     std::thread srv([&] {
-      std::thread w([&] { (void)send_all(server->get(), to_client); });
-      got_by_server = recv_all(server->get());  // until the client's half-close arrives
+      std::thread w([&] { (void)send_all(e->server.get(), to_client); });
+      got_by_server = recv_all(e->server.get());  // until the client's half-close arrives
       w.join();
       const std::vector<std::byte> bye{std::byte{'b'}, std::byte{'y'}, std::byte{'e'}};
-      (void)send_all(server->get(), bye);
-      ::shutdown(server->get(), SHUT_WR);
+      (void)send_all(e->server.get(), bye);
+      ::shutdown(e->server.get(), SHUT_WR);
     });
-    std::thread rd([&] { got_by_client = recv_all(client->get()); });
-    QVERIFY(send_all(client->get(), to_server));
-    ::shutdown(client->get(), SHUT_WR);
+    std::thread rd([&] { got_by_client = recv_all(e->client.get()); });
+    QVERIFY(send_all(e->client.get(), to_server));
+    ::shutdown(e->client.get(), SHUT_WR);
     srv.join();
     rd.join();
     QCOMPARE(got_by_server.size(), to_server.size());
@@ -166,10 +178,10 @@ class TestRelay : public QObject {
     QVERIFY(std::equal(to_client.begin(), to_client.end(), got_by_client.begin()));
 
     QVERIFY(c.wait_for([&](const std::vector<Record>& rs) {
-      auto l = legs_of(rs, relay->listener);
+      auto l = legs_of(rs, e->relay.listener);
       return l && removed(rs, l->client) && removed(rs, l->upstream);
     }));
-    const auto l = *legs_of(c.records, relay->listener);
+    const auto l = *legs_of(c.records, e->relay.listener);
     // Every byte is an action on both legs: read from one, written to the other.
     QCOMPARE(moved(c.records, l.client, Op::read), std::uint64_t{to_server.size()});
     QCOMPARE(moved(c.records, l.upstream, Op::write), std::uint64_t{to_server.size()});
@@ -191,27 +203,21 @@ class TestRelay : public QObject {
   // server reads, the interest comes back and every byte arrives.
   void backPressureDropsAndRestoresReadInterest() {
     START_ENGINE(eng, c, EngineConfig{.ring_capacity = 1 << 20, .relay_buffer_bytes = 64 * 1024});
-    auto up = plain_listener(net::SocketAddr::loopback_v4(0));
-    QVERIFY_OK(up);
-    auto relay = start_relay(eng, c, tcp_endpoint(local_address(up->get())));
-    QVERIFY(relay);
-    auto client = plain_connect(relay->address);
-    QVERIFY_OK(client);
-    auto server = plain_accept(up->get());
-    QVERIFY_OK(server);
-    QVERIFY_OK(make_nonblocking(client->get()));
+    auto e = through_relay(eng, c);
+    QVERIFY(e);
+    QVERIFY_OK(make_nonblocking(e->client.get()));
     // Fill until the client's own send buffer is full: every buffer on the way is full then.
     std::uint64_t sent = 0;
     const auto chunk = pattern(65536, 3);
     for (Deadline d(kWaitLimit); !d.expired();) {
-      const ssize_t n = ::send(client->get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      const ssize_t n = ::send(e->client.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
       if (n > 0) {
         sent += static_cast<std::uint64_t>(n);
         continue;
       }
       if (errno != EAGAIN) QFAIL("send failed");
       // Would-block: the relay may still be taking some; stop once it paused.
-      auto l = legs_of(c.records, relay->listener);
+      auto l = legs_of(c.records, e->relay.listener);
       c.pump();
       if (l && c.find([&](const Record& r) {
             return r.kind == RecordKind::source_changed && r.token == l->client.value &&
@@ -220,7 +226,7 @@ class TestRelay : public QObject {
         break;
       std::this_thread::sleep_for(5ms);
     }
-    auto l = legs_of(c.records, relay->listener);
+    auto l = legs_of(c.records, e->relay.listener);
     QVERIFY(l);
     const auto paused = c.find([&](const Record& r) {
       return r.kind == RecordKind::source_changed && r.token == l->client.value && SourceBits::unpack(r.bits).paused;
@@ -238,8 +244,8 @@ class TestRelay : public QObject {
     std::uint64_t got = 0;
     std::vector<std::byte> buf(65536);
     for (Deadline d(kWaitLimit); got < sent && !d.expired();) {
-      if (!wait_readable(server->get(), 1000ms)) continue;
-      const ssize_t n = ::recv(server->get(), buf.data(), buf.size(), 0);
+      if (!wait_readable(e->server.get(), 1000ms)) continue;
+      const ssize_t n = ::recv(e->server.get(), buf.data(), buf.size(), 0);
       if (n > 0) got += static_cast<std::uint64_t>(n);
     }
     QCOMPARE(got, sent);
@@ -247,7 +253,7 @@ class TestRelay : public QObject {
       return r.kind == RecordKind::source_changed && r.token == l->client.value && !SourceBits::unpack(r.bits).paused &&
              SourceBits::unpack(r.bits).interest.is_readable() && r.t_ns > c.records[*paused].t_ns;
     })));
-    ::shutdown(client->get(), SHUT_WR);
+    ::shutdown(e->client.get(), SHUT_WR);
     QVERIFY(c.wait_for(seen(is_action(l->upstream, Op::shutdown_write, Outcome::ok))));
   }
 
@@ -360,14 +366,10 @@ class TestRelay : public QObject {
     QCOMPARE(c.records[*i2].err, EINVAL);
     QCOMPARE(c.records[*c.find(is_action(Token(12345), Op::modify, Outcome::error))].err, EBADF);
 
-    auto up = plain_listener(net::SocketAddr::loopback_v4(0));
-    QVERIFY_OK(up);
-    auto relay = start_relay(eng, c, tcp_endpoint(local_address(up->get())));
-    QVERIFY(relay);
-    auto client = plain_connect(relay->address);
-    QVERIFY_OK(client);
-    QVERIFY(c.wait_for([&](const std::vector<Record>& rs) { return legs_of(rs, relay->listener).has_value(); }));
-    const auto l = *legs_of(c.records, relay->listener);
+    auto e = through_relay(eng, c);
+    QVERIFY(e);
+    QVERIFY(c.wait_for([&](const std::vector<Record>& rs) { return legs_of(rs, e->relay.listener).has_value(); }));
+    const auto l = *legs_of(c.records, e->relay.listener);
     QVERIFY_OK(eng.submit(cmd::SetInterest{l.client, Interest::WRITABLE}));
     QVERIFY(c.wait_for(seen(is_action(l.client, Op::modify, Outcome::error))));
     QCOMPARE(c.records[*c.find(is_action(l.client, Op::modify, Outcome::error))].err, EBUSY);
@@ -377,29 +379,23 @@ class TestRelay : public QObject {
   // reads. Setting it live is a note.
   void slicerForwardsInPieces() {
     START_ENGINE(eng, c);
-    auto up = plain_listener(net::SocketAddr::loopback_v4(0));
-    QVERIFY_OK(up);
-    auto relay = start_relay(eng, c, tcp_endpoint(local_address(up->get())));
-    QVERIFY(relay);
+    auto e = through_relay(eng, c);
+    QVERIFY(e);
     RelayFaultSet f;
     f.to_upstream.slice_bytes = 1;
     f.to_upstream.slice_delay = 1ms;
-    QVERIFY_OK(eng.submit(cmd::SetRelayFaults{relay->listener, f}));
-    auto client = plain_connect(relay->address);
-    QVERIFY_OK(client);
-    auto server = plain_accept(up->get());
-    QVERIFY_OK(server);
+    QVERIFY_OK(eng.submit(cmd::SetRelayFaults{e->relay.listener, f}));
     const std::string req = "GET / HTTP/1.0\r\n\r\n";
-    QVERIFY(send_all(client->get(), std::vector<std::byte>(reinterpret_cast<const std::byte*>(req.data()),
+    QVERIFY(send_all(e->client.get(), std::vector<std::byte>(reinterpret_cast<const std::byte*>(req.data()),
                                                             reinterpret_cast<const std::byte*>(req.data()) + req.size())));
-    ::shutdown(client->get(), SHUT_WR);
-    const auto got = recv_all(server->get());
+    ::shutdown(e->client.get(), SHUT_WR);
+    const auto got = recv_all(e->server.get());
     QCOMPARE(std::string(reinterpret_cast<const char*>(got.data()), got.size()), req);
     QVERIFY(c.wait_for([&](const std::vector<Record>& rs) {
-      auto l = legs_of(rs, relay->listener);
+      auto l = legs_of(rs, e->relay.listener);
       return l && std::any_of(rs.begin(), rs.end(), is_action(l->upstream, Op::shutdown_write, Outcome::ok));
     }));
-    const auto l = *legs_of(c.records, relay->listener);
+    const auto l = *legs_of(c.records, e->relay.listener);
     std::uint64_t writes = 0, prev_t = 0, min_gap = UINT64_MAX;
     for (const Record& r : c.records) {
       if (!is_action(l.upstream, Op::write, Outcome::ok)(r)) continue;
@@ -416,27 +412,21 @@ class TestRelay : public QObject {
   // read from the client (record times).
   void latencyHoldsEachChunk() {
     START_ENGINE(eng, c);
-    auto up = plain_listener(net::SocketAddr::loopback_v4(0));
-    QVERIFY_OK(up);
     RelayFaultSet f;
     f.to_upstream.latency = 40ms;
     f.to_upstream.jitter = 10ms;
-    auto relay = start_relay(eng, c, tcp_endpoint(local_address(up->get())), f);
-    QVERIFY(relay);
-    auto client = plain_connect(relay->address);
-    QVERIFY_OK(client);
-    auto server = plain_accept(up->get());
-    QVERIFY_OK(server);
+    auto e = through_relay(eng, c, f);
+    QVERIFY(e);
     const std::vector<std::byte> hello(5, std::byte{'h'});
-    QVERIFY(send_all(client->get(), hello));
+    QVERIFY(send_all(e->client.get(), hello));
     std::vector<std::byte> got(5);
-    QVERIFY(wait_readable(server->get()));
-    QCOMPARE(::recv(server->get(), got.data(), got.size(), MSG_WAITALL), ssize_t{5});
+    QVERIFY(wait_readable(e->server.get()));
+    QCOMPARE(::recv(e->server.get(), got.data(), got.size(), MSG_WAITALL), ssize_t{5});
     QVERIFY(c.wait_for([&](const std::vector<Record>& rs) {
-      auto l = legs_of(rs, relay->listener);
+      auto l = legs_of(rs, e->relay.listener);
       return l && std::any_of(rs.begin(), rs.end(), is_action(l->upstream, Op::write, Outcome::ok));
     }));
-    const auto l = *legs_of(c.records, relay->listener);
+    const auto l = *legs_of(c.records, e->relay.listener);
     const auto rd = c.find(is_action(l.client, Op::read, Outcome::ok));
     const auto wr = c.find(is_action(l.upstream, Op::write, Outcome::ok));
     QVERIFY(rd && wr);
@@ -447,24 +437,18 @@ class TestRelay : public QObject {
   // half, less the bucket's 200 bytes); reset_after resets both legs after that many bytes.
   void bandwidthAndResetAfter() {
     START_ENGINE(eng, c);
-    auto up = plain_listener(net::SocketAddr::loopback_v4(0));
-    QVERIFY_OK(up);
     RelayFaultSet f;
     f.to_client.bandwidth_kbps = 10;
     f.to_upstream.reset_after = 100;
-    auto relay = start_relay(eng, c, tcp_endpoint(local_address(up->get())), f);
-    QVERIFY(relay);
-    auto client = plain_connect(relay->address);
-    QVERIFY_OK(client);
-    auto server = plain_accept(up->get());
-    QVERIFY_OK(server);
+    auto e = through_relay(eng, c, f);
+    QVERIFY(e);
     const auto body = pattern(20000, 5);
-    QVERIFY(send_all(server->get(), body));
+    QVERIFY(send_all(e->server.get(), body));
     std::vector<std::byte> got(body.size());
-    QCOMPARE(::recv(client->get(), got.data(), got.size(), MSG_WAITALL), ssize_t(body.size()));
+    QCOMPARE(::recv(e->client.get(), got.data(), got.size(), MSG_WAITALL), ssize_t(body.size()));
     QVERIFY(got == body);
-    QVERIFY(c.wait_for([&](const std::vector<Record>& rs) { return legs_of(rs, relay->listener).has_value(); }));
-    const auto l = *legs_of(c.records, relay->listener);
+    QVERIFY(c.wait_for([&](const std::vector<Record>& rs) { return legs_of(rs, e->relay.listener).has_value(); }));
+    const auto l = *legs_of(c.records, e->relay.listener);
     QVERIFY(c.wait_for([&](const std::vector<Record>& rs) { return moved(rs, l.client, Op::write) == body.size(); }));
     std::uint64_t first = 0, last = 0;
     for (const Record& r : c.records)
@@ -472,13 +456,13 @@ class TestRelay : public QObject {
     QVERIFY2(last - first >= 1'500'000'000, "10 KB/s moved 20 KB in under 1.5 s");
 
     // 150 bytes the other way: the server gets exactly 100, then both ends a reset.
-    QVERIFY(send_all(client->get(), pattern(150, 6)));
+    QVERIFY(send_all(e->client.get(), pattern(150, 6)));
     int err = 0;
-    const auto head = recv_all(server->get(), &err);
+    const auto head = recv_all(e->server.get(), &err);
     QCOMPARE(head.size(), std::size_t{100});
     QCOMPARE(err, ECONNRESET);
     int cerr = 0;
-    (void)recv_all(client->get(), &cerr);
+    (void)recv_all(e->client.get(), &cerr);
     QCOMPARE(cerr, ECONNRESET);
     QVERIFY(c.wait_for([&](const std::vector<Record>& rs) { return removed(rs, l.client) && removed(rs, l.upstream); }));
     QVERIFY(note_texts(eng, c.records).find("reset limit") != std::string::npos);
