@@ -242,6 +242,11 @@ class TestEngineBounds : public CoreTest {
     for (Deadline d; !d.expired() && !all_waiting; ::poll(nullptr, 0, 1))
       all_waiting = accept_queue_length(info->fd) == kConnections;
     QVERIFY(all_waiting);
+    // And the poll thread has seen every edge those connects made: a late listener event in
+    // the same poll as the batch below would be handled after the batch's commands, before
+    // the witness's event exists, and its continuation would accept all before the witness
+    // (seen under ASan on a loaded machine).
+    QVERIFY(await_witness(eng, c));
 
     const std::size_t from = c.records.size();
     // Rearm (EPOLL_CTL_MOD) reports the ready listener again, then the eventfd write readies
