@@ -252,6 +252,7 @@ void Engine::Impl::relay_open(Src& client, const Src& listener) {
   set_faults(conn->down, plan->second.faults.to_client);
   conn->rng.seed(static_cast<std::uint32_t>(client_token.value));
   Src* c = find(client_token);
+  if (!c) return close_source(token);  // never: the client leg was added just before
   c->relay = s->relay = conn.get();
   relay_conns.emplace(client_token.value, std::move(conn));
 }
@@ -317,6 +318,7 @@ int Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
   const Token to_t = upward ? c.upstream : c.client;
   Src* from = find(from_t);
   Src* to = find(to_t);
+  if (!from || !to) return static_cast<int>(Pumped::ended);  // never: both legs live while the connection does
   const std::size_t cap = eng->config_.relay_buffer_bytes;
   for (;;) {
     bool moved = false;
@@ -426,13 +428,16 @@ void Engine::Impl::relay_register(RelayConn& c, Src& s) {
 /// used up puts the client leg on the still-ready list (relay_continue goes on).
 void Engine::Impl::relay_run(RelayConn& c) {
   const Token client = c.client;
-  std::uint64_t budget = reaction_cap(*find(client));
+  Src* cl = find(client);
+  Src* upstream = find(c.upstream);
+  if (!cl || !upstream) return;  // both legs live while their connection does
+  std::uint64_t budget = reaction_cap(*cl);
   int a = relay_pump(c, true, budget);
   if (a == static_cast<int>(Pumped::ended)) return;
   int b = relay_pump(c, false, budget);
   if (b == static_cast<int>(Pumped::ended)) return;
-  // Bytes read on the second pass may now be writable the first way (and the other way round).
-  Src* cl = find(client);
+  cl = find(client);  // the pumps may have added sources (the table rehashes, Src stays put)
+  if (!cl) return;
   if (a == static_cast<int>(Pumped::budget) || b == static_cast<int>(Pumped::budget)) {
     if (!cl->still_ready) {
       cl->still_ready = true;
