@@ -30,6 +30,7 @@
 #include "models/sources_model.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
+#include "window_test_util.h"
 
 using namespace ready;
 using namespace ready::capture;
@@ -39,19 +40,6 @@ using namespace ready::test;
 namespace {
 
 constexpr int kWaitMs = 10000;
-
-/// Runs `fill` on the modal NewSourceDialog the next trigger opens, then accepts it.
-void answerNextDialog(std::function<void(NewSourceDialog&)> fill) {
-  QTimer::singleShot(0, [fill = std::move(fill)] {
-    auto* d = qobject_cast<NewSourceDialog*>(QApplication::activeModalWidget());
-    if (!d) {
-      qWarning("no new-source dialog is open");
-      return;
-    }
-    fill(*d);
-    d->accept();
-  });
-}
 
 }  // namespace
 

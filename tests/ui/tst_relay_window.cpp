@@ -44,23 +44,6 @@ namespace {
 
 constexpr int kWaitMs = 10000;
 
-/// Fills the next modal New source dialog with `fill`, then presses OK.
-void answerNextDialog(std::function<void(NewSourceDialog&)> fill) {
-  QTimer::singleShot(0, [fill = std::move(fill)] {
-    auto* d = qobject_cast<NewSourceDialog*>(QApplication::activeModalWidget());
-    if (!d) {
-      qWarning("no new-source dialog is open");
-      return;
-    }
-    fill(*d);
-    d->accept();
-    if (d->isVisible()) {  // refused (the test then fails on what it waits for): never hang
-      qWarning("the new-source dialog refused: %s", qPrintable(d->errorText()));
-      d->reject();
-    }
-  });
-}
-
 /// Sends `data` on a blocking plain socket, all of it.
 bool send_all(int fd, const std::string& data) {
   std::size_t sent = 0;

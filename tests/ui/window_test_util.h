@@ -1,13 +1,17 @@
 // Set-up shared by the suites that open a MainWindow.
 #pragma once
 
+#include <QApplication>
 #include <QCoreApplication>
+#include <QTimer>
 #include <QSettings>
 #include <QString>
 #include <QtTest>
+#include <functional>
 #include <memory>
 
 #include "session/bridge.h"
+#include "panels/new_source_dialog.h"
 #include "window/main_window.h"
 #include "models_test_util.h"
 
@@ -27,6 +31,23 @@ inline bool prepare_window_suite(const QString& suite, const QString& settingsDi
   if (!QTest::qWaitForWindowExposed(&first)) return false;
   QTest::qWait(50);
   return true;
+}
+
+/// Fills the next modal New source dialog with `fill`, then presses OK.
+inline void answerNextDialog(std::function<void(ui::NewSourceDialog&)> fill) {
+  QTimer::singleShot(0, [fill = std::move(fill)] {
+    auto* d = qobject_cast<ui::NewSourceDialog*>(QApplication::activeModalWidget());
+    if (!d) {
+      qWarning("no new-source dialog is open");
+      return;
+    }
+    fill(*d);
+    d->accept();
+    if (d->isVisible()) {  // refused (the test then fails on what it waits for): never hang
+      qWarning("the new-source dialog refused: %s", qPrintable(d->errorText()));
+      d->reject();
+    }
+  });
 }
 
 }  // namespace ready::test
