@@ -486,9 +486,12 @@ struct Engine::Impl {
   void relay_detach(RelayConn* conn, Token closed);
   /// Moves what can move both ways, then updates both legs' registrations.
   void relay_run(RelayConn& c);
-  /// One direction (upward: client -> upstream) until nothing moves, the budget is used or
-  /// the connection ended (then its legs are gone): a Pumped value.
-  int relay_pump(RelayConn& c, bool upward, std::uint64_t& budget);
+  /// How a relay_pump ended: nothing more moves now, the budget is used, or the connection
+  /// ended (its legs are gone then).
+  enum class Pumped : std::uint8_t { idle, budget, ended };
+  /// One direction (upward: client -> upstream) until it is `idle`, the `budget` is used or
+  /// the connection `ended`.
+  Pumped relay_pump(RelayConn& c, bool upward, std::uint64_t& budget);
   /// Registers a leg for what it waits for now (READABLE while its buffer has room, WRITABLE
   /// while a write would block, nothing: paused); a source_changed when that changed.
   void relay_register(RelayConn& c, Src& s);

@@ -273,12 +273,6 @@ void Engine::Impl::relay_detach(RelayConn* conn, Token closed) {
 
 // ---- moving bytes ----
 
-namespace {
-
-enum class Pumped : std::uint8_t { idle, budget, ended };
-
-}  // namespace
-
 /// Arms the connection's timer for `due` (when it is not armed for earlier already).
 void Engine::Impl::relay_wake_at(RelayConn& c, std::uint64_t due) {
   if (c.timer_due != 0 && c.timer_due <= due) return;
@@ -312,13 +306,13 @@ void Engine::Impl::relay_reset(RelayConn& c, Token failed, int err) {
   close_source(failed);  // relay_detach closes the other
 }
 
-int Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
+Engine::Impl::Pumped Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
   Way& w = upward ? c.up : c.down;
   const Token from_t = upward ? c.client : c.upstream;
   const Token to_t = upward ? c.upstream : c.client;
   Src* from = find(from_t);
   Src* to = find(to_t);
-  if (!from || !to) return static_cast<int>(Pumped::ended);  // never: both legs live while the connection does
+  if (!from || !to) return Pumped::ended;  // never: both legs live while the connection does
   const std::size_t cap = eng->config_.relay_buffer_bytes;
   for (;;) {
     bool moved = false;
@@ -342,7 +336,7 @@ int Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
           moved = true;
           if (w.f.reset_after != 0 && w.wr >= w.f.reset_after) {
             relay_reset(c, to_t, 0);
-            return static_cast<int>(Pumped::ended);
+            return Pumped::ended;
           }
         } else if (st.outcome == Outcome::would_block) {
           action(*to, Op::write, st, 0);
@@ -350,7 +344,7 @@ int Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
         } else {
           action(*to, Op::write, st, 0);
           relay_reset(c, to_t, st.err);
-          return static_cast<int>(Pumped::ended);
+          return Pumped::ended;
         }
       } else if (wake != 0) {
         relay_wake_at(c, wake);
@@ -363,7 +357,7 @@ int Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
       action(*to, Op::shutdown_write, r ? Step{} : Step{Outcome::error, 0, errno_of(r.error())}, 0);
       if ((upward ? c.down : c.up).shut) {  // both ways ended: the connection is over
         close_source(c.client);
-        return static_cast<int>(Pumped::ended);
+        return Pumped::ended;
       }
     }
     // Read while there is room (a full buffer pauses this leg: relay_register drops READABLE).
@@ -397,11 +391,11 @@ int Engine::Impl::relay_pump(RelayConn& c, bool upward, std::uint64_t& budget) {
         w.read_wb = true;
       } else {
         relay_reset(c, from_t, st.err);
-        return static_cast<int>(Pumped::ended);
+        return Pumped::ended;
       }
     }
-    if (!moved) return static_cast<int>(Pumped::idle);
-    if (budget == 0) return static_cast<int>(Pumped::budget);
+    if (!moved) return Pumped::idle;
+    if (budget == 0) return Pumped::budget;
   }
 }
 
@@ -432,13 +426,13 @@ void Engine::Impl::relay_run(RelayConn& c) {
   Src* upstream = find(c.upstream);
   if (!cl || !upstream) return;  // both legs live while their connection does
   std::uint64_t budget = reaction_cap(*cl);
-  int a = relay_pump(c, true, budget);
-  if (a == static_cast<int>(Pumped::ended)) return;
-  int b = relay_pump(c, false, budget);
-  if (b == static_cast<int>(Pumped::ended)) return;
+  const Pumped a = relay_pump(c, true, budget);
+  if (a == Pumped::ended) return;
+  const Pumped b = relay_pump(c, false, budget);
+  if (b == Pumped::ended) return;
   cl = find(client);  // the pumps may have added sources (the table rehashes, Src stays put)
   if (!cl) return;
-  if (a == static_cast<int>(Pumped::budget) || b == static_cast<int>(Pumped::budget)) {
+  if (a == Pumped::budget || b == Pumped::budget) {
     if (!cl->still_ready) {
       cl->still_ready = true;
       still_ready.push_back(client);
