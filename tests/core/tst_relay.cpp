@@ -232,13 +232,15 @@ class TestRelay : public QObject {
       return r.kind == RecordKind::source_changed && r.token == l->client.value && SourceBits::unpack(r.bits).paused;
     });
     QVERIFY2(paused, "the client leg never dropped its read interest");
-    QVERIFY(c.find(
-        [&](const Record& r) {
-          return r.kind == RecordKind::source_changed && r.token == l->upstream.value &&
-                 SourceBits::unpack(r.bits).interest.is_writable();
-        },
-        0));
-    QVERIFY(c.find(is_action(l->upstream, Op::write, Outcome::would_block)));
+    // The upstream leg's change to WRITABLE and its would-block come from the same handling
+    // as the pause, but the poll thread may be preempted between pushing them: wait for them.
+    const auto upstream_writable = [&](const Record& r) {
+      return r.kind == RecordKind::source_changed && r.token == l->upstream.value &&
+             SourceBits::unpack(r.bits).interest.is_writable();
+    };
+    QVERIFY(c.wait_for([&](const std::vector<Record>&) {
+      return c.find(upstream_writable) && c.find(is_action(l->upstream, Op::write, Outcome::would_block));
+    }));
     // The server reads everything the client sent (the client stays open): the relay
     // resumes, and once it holds nothing the client leg is registered readable again.
     std::uint64_t got = 0;
