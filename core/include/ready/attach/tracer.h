@@ -145,6 +145,7 @@ public:
 
 private:
   explicit Tracer(std::unique_ptr<Impl> impl);
+  static io_result<std::unique_ptr<Tracer>> start(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };
 
