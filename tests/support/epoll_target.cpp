@@ -4,12 +4,13 @@
 // what it registers and every event epoll_wait hands it, so a test can compare a trace of it
 // with its own account (a differential test).
 //
-//   ready-epoll-target [--wait-go] script   run the scripted scenario below and exit 0
-//   ready-epoll-target echo                 an edge-triggered echo server on 127.0.0.1 (port
-//                                            printed); ends at EOF on stdin or on SIGTERM
+//   ready-epoll-target [--wait-go] [--log FILE] script   run the scripted scenario below, exit 0
+//   ready-epoll-target [--log FILE] echo                  an edge-triggered echo server on
+//                                                          127.0.0.1 (port printed) until SIGTERM
 //
-// Log lines on stdout (line-buffered, key=value):
-//   ready pid=P                     at start (with --wait-go it then waits for a line on stdin)
+// Log lines on stdout or FILE (line-buffered, key=value):
+//   ready pid=P                     at start (with --wait-go it then waits for SIGUSR1, so a
+//                                   tracer can attach before the script starts)
 //   port=N                          echo: the listening port
 //   ctl tid=T epfd=E op=ADD|MOD|DEL fd=F events=0xHEX data=0xHEX   every epoll_ctl it makes
 //   event tid=T epfd=E data=0xHEX events=0xHEX                    every event it receives
@@ -36,7 +37,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -257,8 +257,6 @@ int echo() {
   e.events = EPOLLIN;
   e.data.fd = ls;
   ::epoll_ctl(ep, EPOLL_CTL_ADD, ls, &e);
-  e.data.fd = 0;
-  ::epoll_ctl(ep, EPOLL_CTL_ADD, 0, &e);  // stdin: EOF ends the server
   std::printf("port=%u\n", port);
   std::fflush(stdout);
   char buf[65536];
@@ -268,9 +266,7 @@ int echo() {
     if (n < 0 && errno != EINTR) die("epoll_wait");
     for (int i = 0; i < n; ++i) {
       const int fd = evs[i].data.fd;
-      if (fd == 0) {
-        if (::read(0, buf, sizeof buf) <= 0) return 0;
-      } else if (fd == ls) {
+      if (fd == ls) {
         const int c = ::accept4(ls, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (c < 0) continue;
         epoll_event ce{};
@@ -306,20 +302,27 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "--wait-go") wait_go = true;
-    else if (a == "script" || a == "echo") mode = a;
+    else if (a == "--log" && i + 1 < argc) {
+      if (std::freopen(argv[++i], "w", stdout) == nullptr) die("--log");
+      std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    } else if (a == "script" || a == "echo") mode = a;
     else {
-      std::fprintf(stderr, "usage: ready-epoll-target [--wait-go] script|echo\n");
+      std::fprintf(stderr, "usage: ready-epoll-target [--wait-go] [--log FILE] script|echo\n");
       return 64;
     }
   }
   if (mode.empty()) {
-    std::fprintf(stderr, "usage: ready-epoll-target [--wait-go] script|echo\n");
+    std::fprintf(stderr, "usage: ready-epoll-target [--wait-go] [--log FILE] script|echo\n");
     return 64;
   }
+  sigset_t go;
+  sigemptyset(&go);
+  sigaddset(&go, SIGUSR1);
+  if (wait_go) sigprocmask(SIG_BLOCK, &go, nullptr);
   std::printf("ready pid=%d\n", static_cast<int>(::getpid()));
   if (wait_go) {
-    std::string line;
-    if (!std::getline(std::cin, line)) return 1;
+    int sig = 0;
+    sigwait(&go, &sig);
   }
   return mode == "script" ? script() : echo();
 }

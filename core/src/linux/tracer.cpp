@@ -206,9 +206,13 @@ struct Tracer::Impl {
   bool start_reported = false;
   OwnedFd exec_error_read;  // launch: the child writes its errno here when exec fails
 
-  void push(TraceEvent&& ev) {
+  /// Queues `ev` (or counts it dropped); `last` marks the trace finished in the same step, so
+  /// finished() is true as soon as the `detached` event can be drained. The detached event
+  /// is never dropped: it may exceed the capacity by one.
+  void push(TraceEvent&& ev, bool last = false) {
     std::lock_guard lock(mutex);
-    if (queue.size() >= options.queue_capacity) {
+    if (last) done.store(true, std::memory_order_release);
+    if (queue.size() >= options.queue_capacity && !last) {
       ++dropped_count;
       return;
     }
@@ -614,8 +618,7 @@ struct Tracer::Impl {
       ::waitpid(wake_child, nullptr, __WALL);
       wake_child = -1;
     }
-    push(event(TraceEvent::Kind::detached, target, monotonic_ns()));
-    done.store(true, std::memory_order_release);
+    push(event(TraceEvent::Kind::detached, target, monotonic_ns()), true);
   }
 
   void request_stop() {
