@@ -131,9 +131,10 @@ std::optional<std::string> resolve_program(const std::string& name) {
   std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
   while (true) {
     const auto colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
+    std::string candidate(dirs.substr(0, colon));
+    if (candidate.empty()) candidate.push_back('.');  // an empty PATH entry: the current directory
+    candidate.push_back('/');
+    candidate.append(name);
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string_view::npos) return std::nullopt;
     dirs.remove_prefix(colon + 1);
@@ -180,6 +181,10 @@ struct Tracer::Impl {
     std::array<std::uint64_t, 6> args{};
     TraceEvent pending;        // ctl / io: the half filled in at entry
     bool awaiting_exit = false;  // launch mode: resume with PTRACE_SYSCALL to see the exit
+    // Attached: the last syscall stop was the entry of a syscall we do not trace, so the next
+    // syscall stop is its exit and needs no PTRACE_GET_SYSCALL_INFO (a third of the ptrace
+    // calls of an untraced syscall). Only set after an entry was seen, so never guessed.
+    bool in_untraced = false;
   };
 
   Mode mode = Mode::attach;
@@ -357,6 +362,7 @@ struct Tracer::Impl {
   }
 
   void on_syscall_stop(pid_t tid, Thread& th, std::uint64_t t) {
+    if (std::exchange(th.in_untraced, false)) return;
     __ptrace_syscall_info info{};
     if (ptrace_call(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof info), &info) <= 0) return;
     if (info.arch != AUDIT_ARCH_X86_64) return;
@@ -371,6 +377,7 @@ struct Tracer::Impl {
       } else if (options.io && is_io(nr)) {
         on_io_entry(tid, th, nr, args, t);
       } else {
+        th.in_untraced = info.op == PTRACE_SYSCALL_INFO_ENTRY;
         return;
       }
       th.nr = nr;
