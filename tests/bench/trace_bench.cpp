@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "ready/attach/tracer.h"
 
 extern char** environ;
@@ -52,16 +53,8 @@ using ready::attach::Tracer;
 constexpr std::size_t kPing = 64;
 const char* const kStraceFilter = "trace=epoll_wait,epoll_pwait,epoll_ctl";
 
-std::uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-std::string pin_mode() {
-  const char* m = std::getenv("BENCH_PIN");
-  return m && *m ? m : "none";
-}
+using bench::now_ns;
+using bench::pin_mode;
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "readyscope-bench: trace: %s\n", what.c_str());
