@@ -259,6 +259,27 @@ private slots:
     QCOMPARE((*t)->dropped(), std::uint64_t{0});
   }
 
+  // A launched program's child processes inherit its seccomp filter, so they are traced too
+  // (untraced, their epoll_wait would fail with ENOSYS): here the script runs as a child of sh.
+  void launched_program_children_are_traced() {
+    QTemporaryDir dir;
+    const QString log = dir.filePath("log");
+    auto t = Tracer::launch({"/bin/sh", "-c", "'" + kTarget.toStdString() + "' --log '" + log.toStdString() + "' script; true"});
+    QVERIFY(t.has_value());
+    const pid_t sh = (*t)->pid();
+    const auto trace = collect(**t);
+    const auto ready = wait_for_line(log, "ready pid=", 1s);
+    QVERIFY(ready);
+    const pid_t script = pid_t(ready->mid(10).toInt());
+    QVERIFY(script != sh);
+    check_script(trace, log, script);
+    QVERIFY(std::any_of(trace.begin(), trace.end(), [&](const TraceEvent& e) {
+      return e.kind == Kind::thread_started && e.tid == script && e.pid == script;
+    }));
+    for (const auto& e : trace)
+      if (e.kind == Kind::wait_exit || e.kind == Kind::ctl) QCOMPARE(e.pid, script);
+  }
+
   void attached_script_matches_its_log() {
     QTemporaryDir dir;
     const QString log = dir.filePath("log");
@@ -272,6 +293,7 @@ private slots:
     ::kill(pid, SIGUSR1);  // go
     const auto trace = collect(**t);
     check_script(trace, log, pid);
+    for (const auto& e : trace) QCOMPARE(e.pid, pid);
   }
 
   // --trace-io's reason to exist: the deliberate edge-triggered partial read shows as a read
@@ -400,9 +422,12 @@ private slots:
     QProcess dump;
     dump.start(kDump, {"--", kTarget, "echo"});
     QVERIFY(dump.waitForStarted());
-    QVERIFY(QTest::qWaitFor([&] { return dump.canReadLine(); }, 10000));
-    const QString first = QString::fromUtf8(dump.readLine()).trimmed();
-    QVERIFY2(first.startsWith("tracing pid="), qPrintable(first));
+    // The program shares the dump's stdout: its own "ready" line may come first.
+    QString first;
+    QVERIFY(QTest::qWaitFor([&] {
+      while (dump.canReadLine() && !first.startsWith("tracing pid=")) first = QString::fromUtf8(dump.readLine()).trimmed();
+      return first.startsWith("tracing pid=");
+    }, 10000));
     const pid_t pid = pid_t(first.mid(12).toInt());
     QVERIFY(pid > 0 && !process_gone(pid));
     ::kill(pid_t(dump.processId()), SIGKILL);

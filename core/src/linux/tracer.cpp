@@ -185,6 +185,7 @@ struct Tracer::Impl {
     // syscall stop is its exit and needs no PTRACE_GET_SYSCALL_INFO (a third of the ptrace
     // calls of an untraced syscall). Only set after an entry was seen, so never guessed.
     bool in_untraced = false;
+    pid_t tgid = 0;  // its process
   };
 
   Mode mode = Mode::attach;
@@ -206,7 +207,7 @@ struct Tracer::Impl {
   // Tracer thread only.
   std::unordered_map<pid_t, Thread> threads;
   bool stopping = false;
-  int last_exit_status = 0;  // of the leader, as TraceEvent::result
+  bool exit_reported = false;  // process_exited is queued
   std::promise<std::error_code> started;
   bool start_reported = false;
   OwnedFd exec_error_read;  // launch: the child writes its errno here when exec fails
@@ -234,6 +235,8 @@ struct Tracer::Impl {
     ev.kind = kind;
     ev.tid = tid;
     ev.t_ns = t;
+    const auto it = threads.find(tid);
+    ev.pid = it != threads.end() && it->second.tgid != 0 ? it->second.tgid : target;
     return ev;
   }
 
@@ -274,7 +277,7 @@ struct Tracer::Impl {
     const std::uint64_t t = monotonic_ns();
     // Seize the leader first: its failure is the process's (ESRCH, EPERM).
     if (ptrace_call(PTRACE_SEIZE, target, 0, static_cast<std::uintptr_t>(opts)) != 0) return std::unexpected(last_error());
-    threads.emplace(target, Thread{});
+    threads[target].tgid = target;
     // Threads may be created while we read the list; read it again until nothing is new.
     const std::string dir = "/proc/" + std::to_string(target) + "/task";
     for (bool added = true; added;) {
@@ -286,7 +289,7 @@ struct Tracer::Impl {
         if (tid <= 0 || threads.contains(tid)) continue;
         // EPERM: already ours through PTRACE_O_TRACECLONE; ESRCH: it has exited.
         if (ptrace_call(PTRACE_SEIZE, tid, 0, static_cast<std::uintptr_t>(opts)) != 0 && errno != EPERM) continue;
-        threads.emplace(tid, Thread{});
+        threads[tid].tgid = target;
         added = true;
       }
       ::closedir(d);
@@ -340,15 +343,17 @@ struct Tracer::Impl {
       if (errno != EINTR) return std::unexpected(last_error());
     }
     if (!WIFSTOPPED(status)) return std::unexpected(os_error(ECHILD));
-    const long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
-                      PTRACE_O_EXITKILL;
+    // Its child processes inherit the seccomp filter, and without a tracer their traced
+    // syscalls would fail with ENOSYS: follow them too (as strace -f does).
+    const long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                      PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL;
     if (ptrace_call(PTRACE_SEIZE, child, 0, static_cast<std::uintptr_t>(opts)) != 0) {
       const auto ec = last_error();
       ::kill(child, SIGKILL);
       ::waitpid(child, &status, __WALL);
       return std::unexpected(ec);
     }
-    threads.emplace(child, Thread{});
+    threads[child].tgid = child;
     ::kill(child, SIGCONT);
     push(event(TraceEvent::Kind::thread_started, child, monotonic_ns()));
     return {};
@@ -457,19 +462,23 @@ struct Tracer::Impl {
 
   void on_event_stop(pid_t tid, Thread* th, int event_code, int sig, std::uint64_t t) {
     switch (event_code) {
-      case PTRACE_EVENT_CLONE: {
+      case PTRACE_EVENT_CLONE:
+      case PTRACE_EVENT_FORK:  // launch mode only
+      case PTRACE_EVENT_VFORK: {
         unsigned long child = 0;
         ptrace_call(PTRACE_GETEVENTMSG, tid, nullptr, &child);
         const auto ctid = static_cast<pid_t>(child);
-        // Only threads of this process: a clone() without CLONE_THREAD is another process.
-        const std::string task = "/proc/" + std::to_string(target) + "/task/" + std::to_string(ctid);
-        if (::access(task.c_str(), F_OK) == 0) {
-          threads.try_emplace(ctid);
+        const pid_t parent_tgid = th != nullptr && th->tgid != 0 ? th->tgid : target;
+        // A clone() without CLONE_THREAD is another process, like a fork.
+        const std::string task = "/proc/" + std::to_string(parent_tgid) + "/task/" + std::to_string(ctid);
+        const bool is_thread = event_code == PTRACE_EVENT_CLONE && ::access(task.c_str(), F_OK) == 0;
+        if (is_thread || mode == Mode::launch) {
+          threads[ctid].tgid = is_thread ? parent_tgid : ctid;
           TraceEvent ev = event(TraceEvent::Kind::thread_started, ctid, t);
           ev.related = tid;
           push(std::move(ev));
         } else {
-          threads.try_emplace(ctid);  // detached at its first stop
+          threads.try_emplace(ctid);  // attached: another process is not ours; detached at its first stop
           foreign.push_back(ctid);
         }
         break;
@@ -479,7 +488,11 @@ struct Tracer::Impl {
         ptrace_call(PTRACE_GETEVENTMSG, tid, nullptr, &former);
         const auto ftid = static_cast<pid_t>(former);
         if (ftid != tid) threads.erase(ftid);
-        if (th != nullptr) *th = Thread{};
+        if (th != nullptr) {
+          const pid_t g = th->tgid;
+          *th = Thread{};
+          th->tgid = g;
+        }
         TraceEvent ev = event(TraceEvent::Kind::exec, tid, t);
         ev.related = ftid;
         push(std::move(ev));
@@ -519,7 +532,8 @@ struct Tracer::Impl {
   void begin_stop() {
     stopping = true;
     if (mode == Mode::launch) {
-      ::kill(target, SIGKILL);
+      // The program and every process of it that is followed (kill names a thread's process).
+      for (const auto& [tid, th] : threads) ::kill(th.tgid != 0 ? th.tgid : tid, SIGKILL);
       return;
     }
     for (auto& [tid, th] : threads) ptrace_call(PTRACE_INTERRUPT, tid);
@@ -527,13 +541,17 @@ struct Tracer::Impl {
 
   void on_gone(pid_t tid, int status, std::uint64_t t) {
     const std::int64_t code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    if (tid == target) last_exit_status = static_cast<int>(code);
-    if (threads.erase(tid) == 0) return;
-    if (!stopping && tid != target) {
-      TraceEvent ev = event(TraceEvent::Kind::thread_exited, tid, t);
+    const auto it = threads.find(tid);
+    if (it == threads.end()) return;
+    if (!stopping) {
+      // The leader's end is the process's (its notification comes after every other thread's).
+      const bool leader = tid == target;
+      TraceEvent ev = event(leader ? TraceEvent::Kind::process_exited : TraceEvent::Kind::thread_exited, tid, t);
       ev.result = code;
       push(std::move(ev));
+      exit_reported = exit_reported || leader;
     }
+    threads.erase(it);
     if (tid == target && mode == Mode::launch && !start_reported) {
       // The child ended before its exec: its errno is in the pipe.
       int err = 0;
@@ -545,7 +563,6 @@ struct Tracer::Impl {
   }
 
   void loop() {
-    bool process_gone = false;
     while (!threads.empty()) {
       int status = 0;
       const pid_t tid = ::waitpid(-1, &status, __WALL | __WNOTHREAD);
@@ -561,7 +578,6 @@ struct Tracer::Impl {
       }
       if (WIFEXITED(status) || WIFSIGNALED(status)) {
         on_gone(tid, status, t);
-        process_gone = process_gone || tid == target;
         continue;
       }
       if (!WIFSTOPPED(status)) continue;
@@ -591,9 +607,8 @@ struct Tracer::Impl {
         resume(tid, &th, sig);  // signal-delivery-stop: deliver it
       }
     }
-    if (process_gone || (threads.empty() && !stopping)) {
+    if (!exit_reported && !stopping) {  // the wait ended (ECHILD) without the leader's notification
       TraceEvent ev = event(TraceEvent::Kind::process_exited, target, monotonic_ns());
-      ev.result = last_exit_status;
       push(std::move(ev));
     }
   }

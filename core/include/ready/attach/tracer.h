@@ -27,6 +27,8 @@
 //    Kernel rule: a syscall that a seccomp filter sends to a tracer fails with ENOSYS when
 //    there is no tracer, so a launched program cannot outlive its trace: it is killed
 //    (SIGKILL) by `stop()`, and by the kernel (PTRACE_O_EXITKILL) if the tracing process dies.
+//    For the same reason its child processes (which inherit the filter) are traced too;
+//    `TraceEvent::pid` tells them apart (epoll fds are numbered per process).
 //
 // Ending. `stop()` detaches every thread of an attached process cleanly (it runs on as if
 // never traced; a thread that was in a group-stop stays stopped) and kills a launched one.
@@ -76,7 +78,8 @@ struct TraceEvent {
     wait_exit,       ///< it returned: result = count or -errno, ready = the events it got
     ctl,             ///< epoll_ctl returned: epfd, op, fd, events, data, result (0 or -errno)
     io,              ///< with TraceOptions::io: fd, requested bytes, result = bytes or -errno
-    thread_started,  ///< tid is new (traced from its first instruction); related = creator's tid
+    thread_started,  ///< tid is new (traced from its first instruction); related = creator's tid;
+                     ///< a new process when pid == tid (launched programs' children are followed)
     thread_exited,   ///< tid is gone; result = exit status as below
     exec,            ///< the process called execve; tid = the process id, related = former tid
     process_exited,  ///< the whole process ended: result = exit code, or -signal if killed
@@ -84,6 +87,7 @@ struct TraceEvent {
   };
   Kind kind = Kind::wait_enter;
   pid_t tid = 0;                ///< the thread that made the syscall
+  pid_t pid = 0;                ///< its process: the traced one, or (launched) a child process of it
   std::uint64_t t_ns = 0;       ///< CLOCK_MONOTONIC ns when the tracer saw the stop
   int syscall_nr = -1;          ///< SYS_epoll_wait, SYS_read, ... (<sys/syscall.h>), -1 for non-syscall kinds
   int epfd = -1;                ///< the epoll instance (wait_*, ctl)
