@@ -110,7 +110,8 @@ class Tracer {
 public:
   /// Seizes every thread of process `pid` and starts tracing. Errors (as values):
   /// ESRCH no such process, EPERM not allowed (see `error_text`), EINVAL bad options or
-  /// pid <= 0 or the calling process itself, ENOSYS kernel without PTRACE_GET_SYSCALL_INFO.
+  /// pid <= 0 or the calling process itself, ENOSYS ptrace unavailable. Needs Linux 5.3
+  /// (PTRACE_GET_SYSCALL_INFO): on an older kernel the trace runs but reports no syscalls.
   static io_result<std::unique_ptr<Tracer>> attach(pid_t pid, TraceOptions options = {});
   /// Starts `argv` (argv[0] looked up in PATH) under the trace with a seccomp filter; the
   /// program inherits stdin/stdout/stderr and the environment. ENOENT/EACCES when it cannot
