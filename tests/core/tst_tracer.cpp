@@ -4,7 +4,9 @@
 // launched. Also: the edge-triggered partial read seen through the io family, a thread created
 // after attach, a nonexistent process, another user's process, and a tracer killed with
 // SIGKILL mid-trace (an attached program serves on; a launched one dies with its tracer).
+#include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -12,7 +14,6 @@
 #include <unistd.h>
 
 #include <QFile>
-#include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -29,6 +30,8 @@
 
 #include "peer.h"
 #include "ready/attach/tracer.h"
+
+extern char** environ;
 
 using ready::attach::TraceEvent;
 using ready::attach::TraceOptions;
@@ -125,16 +128,46 @@ QStringList read_lines(const QString& path) {
   return QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
 }
 
+/// Starts `args` with posix_spawn, stdin from /dev/null, stdout and stderr to the files named
+/// (or inherited when empty). Not QProcess: under TSan, a thread started after QProcess's
+/// vfork-style spawn kills the test ("starting new threads after multi-threaded fork").
+pid_t spawn(const QStringList& args, const QString& out = {}, const QString& err = {}) {
+  std::vector<std::string> strs;
+  for (const auto& a : args) strs.push_back(a.toStdString());
+  std::vector<char*> argv;
+  for (auto& a : strs) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  const std::string o = out.toStdString(), e = err.toStdString();
+  if (!o.empty()) posix_spawn_file_actions_addopen(&fa, 1, o.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!e.empty()) posix_spawn_file_actions_addopen(&fa, 2, e.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : 0;
+}
+
+/// The exit code of child `pid` (waited for), or -1 when it did not exit normally.
+int wait_exit_code(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /// Starts `args` in a grandchild (through sh, which exits at once), so that the test process is
 /// not its parent: an attached process here is someone else's, as it is for ReadyScope (and the
-/// tracer thread's wait never competes with QProcess for a child). Returns its pid.
-pid_t start_detached(const QStringList& args) {
-  QProcess sh;
+/// tracer thread's wait never competes with the test for a child). Returns its pid.
+pid_t start_detached(const QStringList& args, const QString& pid_file) {
   QStringList quoted;
   for (const auto& a : args) quoted << "'" + a + "'";
-  sh.start("/bin/sh", {"-c", quoted.join(' ') + " </dev/null >/dev/null 2>&1 & echo $!"});
-  if (!sh.waitForFinished(5000)) return 0;
-  return pid_t(sh.readAllStandardOutput().trimmed().toInt());
+  const pid_t sh = spawn({"/bin/sh", "-c", quoted.join(' ') + " </dev/null >/dev/null 2>&1 & echo $! > '" + pid_file + "'"});
+  if (sh <= 0 || wait_exit_code(sh) != 0) return 0;
+  QFile f(pid_file);
+  if (!f.open(QIODevice::ReadOnly)) return 0;
+  return pid_t(f.readAll().trimmed().toInt());
 }
 
 /// Waits until the log at `path` has a line starting with `prefix`; returns that line.
@@ -283,7 +316,7 @@ private slots:
   void attached_script_matches_its_log() {
     QTemporaryDir dir;
     const QString log = dir.filePath("log");
-    const pid_t pid = start_detached({kTarget, "--wait-go", "--log", log, "script"});
+    const pid_t pid = start_detached({kTarget, "--wait-go", "--log", log, "script"}, dir.filePath("pid"));
     QVERIFY(pid > 0);
     QVERIFY(wait_for_line(log, "ready"));
     auto t = Tracer::attach(pid);
@@ -327,20 +360,21 @@ private slots:
     QCOMPARE(traced, logged);
     // Per edge on conn: did the reads before the next wait end at EAGAIN?
     std::vector<bool> drained;  // one entry per edge of conn
-    std::optional<std::size_t> open_edge;
+    std::ptrdiff_t open_edge = -1;  // the edge whose reads are being followed (an optional here
+                                    // trips GCC 12's -O2 -Wmaybe-uninitialized)
     long long last = 0;
     for (const auto& e : trace) {
       if (e.kind == Kind::wait_exit) {
         for (const auto& r : e.ready)
           if (r.data.u64 == 5) {
             drained.push_back(false);
-            open_edge = drained.size() - 1;
+            open_edge = static_cast<std::ptrdiff_t>(drained.size()) - 1;
           }
-      } else if (e.kind == Kind::io && e.is_input() && e.fd == conn && open_edge) {
+      } else if (e.kind == Kind::io && e.is_input() && e.fd == conn && open_edge >= 0) {
         last = e.result;
-      } else if (e.kind == Kind::wait_enter && open_edge) {
-        drained[*open_edge] = last == -EAGAIN || last == 0;
-        open_edge.reset();
+      } else if (e.kind == Kind::wait_enter && open_edge >= 0) {
+        drained[static_cast<std::size_t>(open_edge)] = last == -EAGAIN || last == 0;
+        open_edge = -1;
       }
     }
     QVERIFY2(drained.size() >= 2, "expected two edges on the accepted stream");
@@ -379,11 +413,12 @@ private slots:
   void another_users_process_is_refused_with_the_reason() {
     if (::geteuid() != 0) QSKIP("needs root to run the tracer as another user (setpriv)");
     if (QStandardPaths::findExecutable("setpriv").isEmpty()) QSKIP("setpriv (util-linux) is not installed");
-    QProcess p;
-    p.start("setpriv", {"--reuid=65534", "--regid=65534", "--clear-groups", kDump, QString::number(::getpid())});
-    QVERIFY(p.waitForFinished(10000));
-    const QString err = QString::fromUtf8(p.readAllStandardError());
-    QCOMPARE(p.exitCode(), 1);
+    QTemporaryDir dir;
+    const pid_t p = spawn({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", kDump, QString::number(::getpid())},
+                          dir.filePath("out"), dir.filePath("err"));
+    QVERIFY(p > 0);
+    QCOMPARE(wait_exit_code(p), 1);
+    const QString err = read_lines(dir.filePath("err")).join('\n');
     QVERIFY2(err.contains(QStringLiteral("belongs to root")), qPrintable(err));
   }
 
@@ -391,24 +426,22 @@ private slots:
   void attached_program_survives_its_tracer_killed() {
     QTemporaryDir dir;
     const QString log = dir.filePath("log");
-    const pid_t pid = start_detached({kTarget, "--log", log, "echo"});
+    const pid_t pid = start_detached({kTarget, "--log", log, "echo"}, dir.filePath("pid"));
     QVERIFY(pid > 0);
     const auto port_line = wait_for_line(log, "port=");
     QVERIFY(port_line);
     const auto port = static_cast<std::uint16_t>(port_line->mid(5).toUInt());
     QVERIFY(echoes(port));
 
-    QProcess dump;
-    dump.start(kDump, {QString::number(pid)});
-    QVERIFY(dump.waitForStarted());
-    QVERIFY(dump.waitForReadyRead(10000));
-    QVERIFY(dump.readLine().startsWith("tracing"));
+    const QString out = dir.filePath("dump");
+    const pid_t dump = spawn({kDump, QString::number(pid)}, out);
+    QVERIFY(dump > 0);
+    QVERIFY(wait_for_line(out, "tracing"));
     QVERIFY(echoes(port));  // traced now: its epoll_wait returns reach the dump
-    QByteArray seen;
-    QVERIFY(QTest::qWaitFor([&] { return (seen += dump.readAllStandardOutput()).contains("wait_exit"); }, 5000));
-    QVERIFY(traced_by(pid, dump.processId()));
-    ::kill(pid_t(dump.processId()), SIGKILL);
-    QVERIFY(dump.waitForFinished(5000));
+    QVERIFY(wait_for_line(out, "wait_exit"));
+    QVERIFY(traced_by(pid, dump));
+    ::kill(dump, SIGKILL);
+    QCOMPARE(wait_exit_code(dump), -1);
     QVERIFY(QTest::qWaitFor([&] { return tracer_pid_of(pid) == "0"; }, 5000));
     for (int i = 0; i < 20; ++i) QVERIFY2(echoes(port), "the program stopped serving after its tracer died");
     QVERIFY(!process_gone(pid));
@@ -419,19 +452,16 @@ private slots:
   // A launched program stops at its traced syscalls for a tracer: it dies with it (EXITKILL),
   // rather than run on with those syscalls failing ENOSYS.
   void launched_program_dies_with_its_tracer() {
-    QProcess dump;
-    dump.start(kDump, {"--", kTarget, "echo"});
-    QVERIFY(dump.waitForStarted());
-    // The program shares the dump's stdout: its own "ready" line may come first.
-    QString first;
-    QVERIFY(QTest::qWaitFor([&] {
-      while (dump.canReadLine() && !first.startsWith("tracing pid=")) first = QString::fromUtf8(dump.readLine()).trimmed();
-      return first.startsWith("tracing pid=");
-    }, 10000));
-    const pid_t pid = pid_t(first.mid(12).toInt());
+    QTemporaryDir dir;
+    const QString out = dir.filePath("dump");
+    const pid_t dump = spawn({kDump, "--", kTarget, "echo"}, out);
+    QVERIFY(dump > 0);
+    const auto first = wait_for_line(out, "tracing pid=");  // the program shares this stdout
+    QVERIFY(first);
+    const pid_t pid = pid_t(first->mid(12).toInt());
     QVERIFY(pid > 0 && !process_gone(pid));
-    ::kill(pid_t(dump.processId()), SIGKILL);
-    QVERIFY(dump.waitForFinished(5000));
+    ::kill(dump, SIGKILL);
+    QCOMPARE(wait_exit_code(dump), -1);
     QVERIFY(wait_gone(pid));
   }
 
@@ -439,7 +469,7 @@ private slots:
   void stop_detaches_and_the_program_runs_on() {
     QTemporaryDir dir;
     const QString log = dir.filePath("log");
-    const pid_t pid = start_detached({kTarget, "--log", log, "echo"});
+    const pid_t pid = start_detached({kTarget, "--log", log, "echo"}, dir.filePath("pid"));
     const auto port_line = wait_for_line(log, "port=");
     QVERIFY(port_line);
     const auto port = static_cast<std::uint16_t>(port_line->mid(5).toUInt());
