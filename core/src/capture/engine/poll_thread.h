@@ -199,6 +199,12 @@ struct Engine::Impl {
     // it is registered for nothing while the relay waits on the other leg (SourceBits::paused).
     RelayConn* relay = nullptr;
     bool paused = false;
+    // Queue sampling (docs/engine.md, "Queues"): the values of the last queue record (0 before
+    // any), and the related source (a socketpair's or pipe's other end, a listener) as
+    // source_added named it.
+    std::uint64_t q_readable = 0;
+    std::uint64_t q_unsent = 0;
+    std::uint64_t related = 0;
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
@@ -323,6 +329,79 @@ struct Engine::Impl {
     r.value2 = eng->ring_.dropped();
     r.value = eng->ring_.produced();
     emit(r);
+  }
+
+  // ---- queue sampling (docs/engine.md, "Queues"; inline: every event samples) ----
+
+  bool queue_sampling = true;  // EngineConfig::queue_sampling, then cmd::SetQueueSampling
+
+  /// A queue record when (readable, unsent) differs from the source's last one.
+  void queue_record(Src& s, std::uint64_t readable, std::uint64_t unsent) {
+    if (readable == s.q_readable && unsent == s.q_unsent) return;
+    s.q_readable = readable;
+    s.q_unsent = unsent;
+    Record r;
+    r.kind = RecordKind::queue;
+    r.token = s.token.value;
+    r.fd = s.fd;
+    r.value = readable;
+    r.value2 = unsent;
+    emit(r);
+  }
+  /// The socketpair end `s` writes into (its other end, when that is a live source), or null.
+  Src* pair_end(const Src& s) {
+    if (s.kind != SourceKind::unix_stream || s.related == 0) return nullptr;
+    Src* p = find(Token{s.related});
+    return p && p->kind == SourceKind::unix_stream && p->related == s.token.value ? p : nullptr;
+  }
+  /// The bytes `s` wrote that the other side has not taken: SIOCOUTQ of a TCP stream, the
+  /// other end's FIONREAD for a socketpair end; 0 (and no ioctl) until the engine wrote to it.
+  std::uint64_t unsent_of(const Src& s) {
+    if (s.bytes_out == 0) return 0;
+    if (s.kind == SourceKind::tcp_stream) return os::bytes_unsent(s.fd);
+    const Src* p = pair_end(s);
+    return p ? os::bytes_readable(p->fd) : 0;
+  }
+  /// Reads a source's queues now (after an event's handling, after a command): one ioctl,
+  /// two on a stream the engine wrote to.
+  void sample_queue(Src& s) {
+    switch (s.kind) {
+      case SourceKind::tcp_stream:
+      case SourceKind::unix_stream:
+        return queue_record(s, os::bytes_readable(s.fd), unsent_of(s));
+      case SourceKind::pipe_receiver:
+      case SourceKind::udp:
+      case SourceKind::unix_datagram:
+        return queue_record(s, os::bytes_readable(s.fd), 0);
+      case SourceKind::pipe_sender:  // FIONREAD on the write end: what the reader has not read
+        return queue_record(s, 0, os::bytes_readable(s.fd));
+      default:  // listeners, eventfd, timerfd: no byte queue
+        return;
+    }
+  }
+  /// After a command on `t`: the source and its socketpair or pipe partner (a write changes
+  /// what the other end can read).
+  void sample_after_command(Token t) {
+    if (!queue_sampling) return;
+    Src* s = find(t);
+    if (!s) return;
+    sample_queue(*s);
+    if (s->related == 0 || (s->kind != SourceKind::unix_stream && s->kind != SourceKind::pipe_sender &&
+                            s->kind != SourceKind::pipe_receiver))
+      return;
+    if (Src* p = find(Token{s->related}); p && p->related == s->token.value) sample_queue(*p);
+  }
+  /// Whether a source of kind `k` has byte queues to sample (not listeners, eventfd, timerfd).
+  static bool has_queues(SourceKind k) noexcept {
+    return k == SourceKind::tcp_stream || k == SourceKind::unix_stream || k == SourceKind::pipe_receiver ||
+           k == SourceKind::pipe_sender || k == SourceKind::udp || k == SourceKind::unix_datagram;
+  }
+  /// After an event's handling (`sampled`: sampling was on and the source has queues when it
+  /// began): one FIONREAD (its readable bytes), and on a source the engine writes to its unsent
+  /// bytes (a second ioctl). Nothing when the handling closed the source.
+  void queue_after(Token t, bool sampled) {
+    if (!sampled) return;
+    if (Src* s = find(t)) sample_queue(*s);
   }
 
   // ---- datagram peers (docs/engine.md, "Datagrams") ----
@@ -517,6 +596,8 @@ struct Engine::Impl {
   /// Refuses every later command (and drops the queued ones), records what failed.
   void fail(const Fatal& f) noexcept;
   void on_event(const Event& e);
+  /// on_event after the readiness record: the source's reaction (between the queue samples).
+  void handle_event(Src* s, const Event& e);
   /// A source's reaction to readiness (readable: it may read; write_closed: a pipe sender's
   /// reader is gone). Also runs, as readable, for a source continued from still_ready.
   void react(Src& src, bool readable, bool write_closed, bool short_read_ends = false);
@@ -572,6 +653,7 @@ struct Engine::Impl {
   void exec(cmd::ReleaseFds& c, const Ticket& t);
   void exec(cmd::Relay& c, const Ticket& t);
   void exec(cmd::SetRelayFaults& c, const Ticket& t);
+  void exec(cmd::SetQueueSampling& c, const Ticket& t);
 
   /// Gives back the ExhaustFds ballast and limit; records release_fds (when something was
   /// held, or always for a command: `cmd` != 0).
