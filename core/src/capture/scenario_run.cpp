@@ -74,7 +74,11 @@ std::string interest_text(std::uint8_t bits) {
   for (const auto& [flag, name] : {std::pair{Interest::READABLE.bits(), "readable"},
                                    std::pair{Interest::WRITABLE.bits(), "writable"},
                                    std::pair{Interest::PRIORITY.bits(), "priority"}})
-    if (bits & flag) s += (s.empty() ? "" : "|") + std::string(name);
+    if (bits & flag) {
+      // Appended piece by piece: GCC 12 at -O2 warns (-Wrestrict, falsely) on "x" + std::string.
+      if (!s.empty()) s += '|';
+      s += name;
+    }
   return s.empty() ? std::to_string(bits) : s;
 }
 
@@ -216,7 +220,10 @@ std::string queue_expected_text(const ScenarioExpectation& x) {
   std::string s;
   const auto add = [&](const char* name, const std::optional<std::uint64_t>& v, const char* op) {
     if (!v) return;
-    s += (s.empty() ? "" : ", ") + std::string(name) + op + std::to_string(*v);
+    if (!s.empty()) s += ", ";
+    s += name;
+    s += op;
+    s += std::to_string(*v);
   };
   add("readable", x.readable, " ");
   add("readable", x.readable_min, " >= ");

@@ -348,48 +348,61 @@ struct Engine::Impl {
     r.value2 = unsent;
     emit(r);
   }
-  /// The socketpair end `s` writes into (its other end, when that is a live source), or null.
+  /// The other end of a socketpair or pipe `s` is one end of (a live source naming `s` back),
+  /// or null: the end whose readable bytes are `s`'s unsent ones, or the other way round.
   Src* pair_end(const Src& s) {
-    if (s.kind != SourceKind::unix_stream || s.related == 0) return nullptr;
+    if (s.related == 0 || (s.kind != SourceKind::unix_stream && s.kind != SourceKind::pipe_sender &&
+                           s.kind != SourceKind::pipe_receiver))
+      return nullptr;
     Src* p = find(Token{s.related});
-    return p && p->kind == SourceKind::unix_stream && p->related == s.token.value ? p : nullptr;
-  }
-  /// The bytes `s` wrote that the other side has not taken: SIOCOUTQ of a TCP stream, the
-  /// other end's FIONREAD for a socketpair end; 0 (and no ioctl) until the engine wrote to it.
-  std::uint64_t unsent_of(const Src& s) {
-    if (s.bytes_out == 0) return 0;
-    if (s.kind == SourceKind::tcp_stream) return os::bytes_unsent(s.fd);
-    const Src* p = pair_end(s);
-    return p ? os::bytes_readable(p->fd) : 0;
+    if (!p || p->related != s.token.value) return nullptr;
+    const bool pair = s.kind == SourceKind::unix_stream && p->kind == SourceKind::unix_stream;
+    const bool pipe = (s.kind == SourceKind::pipe_sender && p->kind == SourceKind::pipe_receiver) ||
+                      (s.kind == SourceKind::pipe_receiver && p->kind == SourceKind::pipe_sender);
+    return pair || pipe ? p : nullptr;
   }
   /// Reads a source's queues now (after an event's handling, after a command): one ioctl,
-  /// two on a stream the engine wrote to.
+  /// two on a stream the engine wrote to. A socketpair's or pipe's two ends share their
+  /// bytes (one end's unsent is the other's readable), so the other end's record follows from
+  /// the same ioctls: a reader's read takes its writer's unsent down with it.
   void sample_queue(Src& s) {
     switch (s.kind) {
       case SourceKind::tcp_stream:
-      case SourceKind::unix_stream:
-        return queue_record(s, os::bytes_readable(s.fd), unsent_of(s));
+        return queue_record(s, os::bytes_readable(s.fd), s.bytes_out != 0 ? os::bytes_unsent(s.fd) : 0);
+      case SourceKind::unix_stream: {
+        const std::uint64_t readable = os::bytes_readable(s.fd);
+        std::uint64_t unsent = 0;
+        if (Src* p = pair_end(s)) {
+          // A Unix socket's own SIOCOUTQ counts buffer memory: its unsent bytes are what the
+          // other end has not read.
+          if (s.bytes_out != 0) {
+            unsent = os::bytes_readable(p->fd);
+            queue_record(*p, unsent, p->q_unsent);
+          }
+          if (p->bytes_out != 0) queue_record(*p, p->q_readable, readable);
+        }
+        return queue_record(s, readable, unsent);
+      }
       case SourceKind::pipe_receiver:
+      case SourceKind::pipe_sender: {
+        // FIONREAD works on either end of a pipe: the bytes in it.
+        const std::uint64_t in_pipe = os::bytes_readable(s.fd);
+        const bool reader = s.kind == SourceKind::pipe_receiver;
+        if (Src* p = pair_end(s)) queue_record(*p, reader ? 0 : in_pipe, reader ? in_pipe : 0);
+        return queue_record(s, reader ? in_pipe : 0, reader ? 0 : in_pipe);
+      }
       case SourceKind::udp:
       case SourceKind::unix_datagram:
         return queue_record(s, os::bytes_readable(s.fd), 0);
-      case SourceKind::pipe_sender:  // FIONREAD on the write end: what the reader has not read
-        return queue_record(s, 0, os::bytes_readable(s.fd));
       default:  // listeners, eventfd, timerfd: no byte queue
         return;
     }
   }
-  /// After a command on `t`: the source and its socketpair or pipe partner (a write changes
-  /// what the other end can read).
+  /// After a command on `t` (each action, an interest change): its queues, and with them its
+  /// pair's.
   void sample_after_command(Token t) {
     if (!queue_sampling) return;
-    Src* s = find(t);
-    if (!s) return;
-    sample_queue(*s);
-    if (s->related == 0 || (s->kind != SourceKind::unix_stream && s->kind != SourceKind::pipe_sender &&
-                            s->kind != SourceKind::pipe_receiver))
-      return;
-    if (Src* p = find(Token{s->related}); p && p->related == s->token.value) sample_queue(*p);
+    if (Src* s = find(t)) sample_queue(*s);
   }
   /// Whether a source of kind `k` has byte queues to sample (not listeners, eventfd, timerfd).
   static bool has_queues(SourceKind k) noexcept {
