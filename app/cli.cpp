@@ -347,7 +347,13 @@ CommandLine::CommandLine()
                                        "RST) (up:/down: as above)."),
                         QStringLiteral("[up:|down:]BYTES")),
       m_follow(followOption()),
-      m_followFormat(followFormatOption()) {
+      m_followFormat(followFormatOption()),
+      m_queueSampling(QStringLiteral("queue-sampling"),
+                      QStringLiteral("on|off: record each stream, pipe and datagram source's queues (bytes "
+                                     "readable, bytes not yet sent) when they change, drawn as the band "
+                                     "under its lane; at most two ioctls per event (default on, headless "
+                                     "and in the window, where View > Queue sampling switches it)."),
+                      QStringLiteral("on|off"), QStringLiteral("on")) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -361,6 +367,7 @@ CommandLine::CommandLine()
   for (const auto* o : {&m_open, &m_exportTrace, &m_exportCsv}) m_parser.addOption(*o);
   for (const auto* o : relayOptions()) m_parser.addOption(*o);
   for (const auto* o : {&m_follow, &m_followFormat}) m_parser.addOption(*o);
+  m_parser.addOption(m_queueSampling);
   m_parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A recording to open in the window (read-only)."),
                                  QStringLiteral("[FILE.jsonl]"));
 }
@@ -459,6 +466,12 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   plan.allow_remote = m_parser.isSet(m_allowRemote);
   plan.verbose = m_parser.isSet(m_verbose);
   plan.overwrite = m_parser.isSet(m_overwrite);
+  {
+    const QString q = m_parser.value(m_queueSampling);
+    if (q != QLatin1String("on") && q != QLatin1String("off"))
+      return fail(QStringLiteral("--queue-sampling %1: expected on or off").arg(quoted(q)));
+    plan.queue_sampling = q == QLatin1String("on");
+  }
 
   const auto reaction = parseReaction(m_parser.value(m_reaction));
   if (!reaction) {
@@ -626,7 +639,7 @@ std::expected<void, QString> CommandLine::openAndExport(Invocation& inv) const {
     if (path.isEmpty()) return fail(QStringLiteral("--open: expected a recording file"));
     for (const QCommandLineOption* o :
          {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_scenario, &m_record, &m_duration, &m_reaction,
-          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose, &m_relay}) {
+          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose, &m_relay, &m_queueSampling}) {
       if (m_parser.isSet(*o))
         return fail(
             QStringLiteral("--open cannot be combined with --%1: a recording is read, nothing is captured")

@@ -64,6 +64,8 @@ struct HeadlessPlan {
   std::uint64_t max_file_bytes = 0;     ///< --max-file-size (0: one file)
   std::size_t max_files = 0;            ///< --max-files (0: keep all)
   std::uint64_t stop_after_records = 0;  ///< --stop-after-records (0: no limit)
+  /// --queue-sampling on|off: EngineConfig::queue_sampling (default on, headless and window).
+  bool queue_sampling = true;
 
   // ---- recordings opened, captures exported (issue 15; docs/export.md) ----
   /// --open: read this recording instead of capturing (headless: summary, --png and
@@ -152,6 +154,8 @@ class CommandLine {
   QCommandLineOption m_followFormat;
   /// Validates --follow and --follow-format into `inv` (after the sources and --open).
   [[nodiscard]] std::expected<void, QString> followOptions(Invocation& inv) const;
+  // --queue-sampling (issue 18: the queue band).
+  QCommandLineOption m_queueSampling;
 };
 
 /// One fault option's value, "[up:|down:]VALUE": which directions it sets (no prefix: both)

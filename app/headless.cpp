@@ -107,6 +107,9 @@ std::string describe(const Record& r, const Engine& engine) {
     case RecordKind::stats:
       s += "produced=" + std::to_string(r.value) + " dropped=" + std::to_string(r.value2);
       break;
+    case RecordKind::queue:
+      s += "readable=" + std::to_string(r.readable()) + " unsent=" + std::to_string(r.unsent());
+      break;
   }
   return s;
 }
@@ -345,6 +348,7 @@ int Run::exec() {
     ro.max_files = m_plan.max_files;
     ro.stop_after_records = m_plan.stop_after_records;
     ro.payload = m_plan.record_payload;
+    ro.queue = m_plan.queue_sampling;
     setEngineLookups(ro, m_engine);
     // A copy of at most this much per call: Engine::payload allocates what it may copy, and
     // the recorder asks again until it has everything new.
@@ -388,6 +392,7 @@ int Run::exec() {
   EngineConfig config;
   config.ring_capacity = m_plan.queue_capacity;
   config.allow_remote = m_plan.allow_remote;
+  config.queue_sampling = m_plan.queue_sampling;
   if (m_plan.record_payload) config.payload_bytes_per_source = recordPayloadEngineBytes();
   if (m_plan.follow) {
     config.payload_bytes_per_source = std::max(config.payload_bytes_per_source, kFollowPayloadBytes);

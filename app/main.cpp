@@ -141,6 +141,7 @@ int run_window(const readyscope::HeadlessPlan& plan) {
   ready::capture::EngineConfig config;
   config.ring_capacity = plan.queue_capacity_given ? plan.queue_capacity : ready::ui::Bridge::kWindowRingCapacity;
   config.allow_remote = plan.allow_remote;
+  config.queue_sampling = plan.queue_sampling;
   if (plan.record_payload) config.payload_bytes_per_source = readyscope::recordPayloadEngineBytes();
   auto bridge = ready::ui::Bridge::start(config, {});
   if (!bridge) {

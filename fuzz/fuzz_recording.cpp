@@ -254,7 +254,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   CHECK(info.records + info.payload_lines == ls.lines - 1,
         std::to_string(info.records) + " records and " + std::to_string(info.payload_lines) + " payload lines from " +
             std::to_string(ls.lines) + " lines");
-  CHECK(info.payload_lines == 0 || info.version == kRecordingPayloadVersion);
+  CHECK(info.payload_lines == 0 || info.version >= kRecordingPayloadVersion);
   CHECK(info.recorder_lines <= info.records);
   {
     std::uint64_t chunks = info.payload_chunks_cut;
@@ -336,7 +336,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
       if (auto it = info.peers.find(id); it != info.peers.end()) return it->second;
       return std::nullopt;
     };
-    options.payload = info.version == kRecordingPayloadVersion;
+    options.payload = info.version >= kRecordingPayloadVersion;
+    options.queue = info.version >= kRecordingQueueVersion;  // a queue line read needs version 3
     auto w = RecordingWriter::create(writer_path(), std::move(options));
     if (!w) fail("RecordingWriter::create", w.error().message());
     for (const OrderSink::Item& item : order.items) {

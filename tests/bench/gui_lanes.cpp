@@ -1,7 +1,8 @@
 // `readyscope-bench -o lanes`: the window with 20,000 lanes (issue 16: 10,000 relayed
 // connections, a client leg and an upstream leg each, all alive). The records are made up
 // here (a relay's record shapes: source_added with related, accept, connect in_progress /
-// ok, reads and writes to would-block, a pause and resume on one connection in five) and
+// ok, reads and writes to would-block, a pause and resume on one connection in five, the
+// legs' queue records: the band on every lane) and
 // pushed through a RingFeed into an open MainWindow (offscreen), so the sources table, the
 // lane index and every model take them as from an engine. Then, timed:
 //  - ingest: pushing and delivering every record (frames of at most 16 Ki records);
@@ -89,6 +90,11 @@ std::vector<Record> relay_records() {
     r.value2 = 1'500;
     out.push_back(r);
   };
+  // A queue record (issue 18): the leg's bytes readable and unsent, as the engine samples them.
+  const auto queue = [&](std::uint64_t token, std::uint64_t readable, std::uint64_t unsent) {
+    rec(RecordKind::queue, token, 0, readable);
+    out.back().value2 = unsent;
+  };
   const auto op = [](Op o) { return static_cast<std::uint8_t>(o); };
   constexpr std::uint32_t kIn = 0x001, kOut = 0x004;
   rec(RecordKind::source_added, 1, static_cast<std::uint8_t>(SourceKind::tcp_listener), 0, relay);
@@ -107,6 +113,7 @@ std::vector<Record> relay_records() {
     rec(RecordKind::action, client, op(Op::read), 517);
     rec(RecordKind::action, client, op(Op::read), 0, 0, Outcome::would_block);
     rec(RecordKind::action, up, op(Op::write), 517);
+    queue(up, 0, 517);
     if (i % 5 == 0) {
       rec(RecordKind::source_changed, client, 0, 0, paused);
       rec(RecordKind::source_changed, client, 0, 0, relay);
@@ -115,7 +122,9 @@ std::vector<Record> relay_records() {
     rec(RecordKind::readiness, up, 0, 0, kIn);
     rec(RecordKind::action, up, op(Op::read), 1432);
     rec(RecordKind::action, up, op(Op::read), 0, 0, Outcome::would_block);
+    queue(up, 0, 0);
     rec(RecordKind::action, client, op(Op::write), 1432);
+    queue(client, 0, 1432);
   }
   return out;
 }

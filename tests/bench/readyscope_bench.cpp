@@ -571,12 +571,14 @@ class SendTimes {
   std::vector<std::uint64_t> end_;    // per connection: the end of its run in order_
 };
 
-void w_pipeline_one(const char* workload, long total_l, long window, bool drain_until_eagain) {
+void w_pipeline_one(const char* workload, long total_l, long window, bool drain_until_eagain, bool queue_sampling) {
   namespace cap = ready::capture;
   const auto total = static_cast<std::uint64_t>(total_l);
   // The engine's poll thread is started from this thread and inherits its placement: role 1.
   pin_role(1);
-  auto engine = must(cap::Engine::start(), "Engine::start");
+  cap::EngineConfig config;
+  config.queue_sampling = queue_sampling;  // -Q: off (the default, on, is what is measured)
+  auto engine = must(cap::Engine::start(config), "Engine::start");
   pin_role(0);
 
   cap::StoreLimits limits;
@@ -731,9 +733,9 @@ void w_pipeline_one(const char* workload, long total_l, long window, bool drain_
   }
   char extra[384];
   std::snprintf(extra, sizeof extra,
-                "window=%ld drain=%s records=%llu store_records_per_s=%.1f store_bytes_per_record=%.2f dropped=%llu "
+                "window=%ld drain=%s queue=%s records=%llu store_records_per_s=%.1f store_bytes_per_record=%.2f dropped=%llu "
                 "cpu_producer_ms=%.1f cpu_poll_ms=%.1f cpu_consumer_ms=%.1f",
-                window, drain_until_eagain ? "until_eagain" : "short_read",
+                window, drain_until_eagain ? "until_eagain" : "short_read", queue_sampling ? "on" : "off",
                 static_cast<unsigned long long>(timed_records),
                 append_ns > 0 ? static_cast<double>(timed_records) * 1e9 / static_cast<double>(append_ns) : 0.0,
                 static_cast<double>(store.memory_bytes()) / static_cast<double>(store.size()),
@@ -753,6 +755,7 @@ struct Opts {
   long pipe_window = 256;
   long pipe_lat_records = 100'000;
   bool drain_until_eagain = false;
+  bool queue_sampling = true;  // -Q: EngineConfig::queue_sampling off for pipeline / pipeline_w1
   RelayBenchOptions relay;
   TraceBenchOptions trace;
   std::string only;  // empty: every workload but load
@@ -766,7 +769,7 @@ void usage(const char* argv0, FILE* to) {
   std::fprintf(
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_or_soak_records] [-W pipeline_window]\n"
-      "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
+      "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E] [-Q]\n"
       "          [-B relay_bulk_bytes] [-R relay_round_trips] [-C relay_connections] [-T trace_round_trips]\n"
       "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open|lanes|relay|trace]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
@@ -795,6 +798,7 @@ void usage(const char* argv0, FILE* to) {
       "ingest, timeline scroll and lane filter, sources table scroll and filter; ms per frame.\n"
       "pipeline / pipeline_w1 go through the capture engine; its drain reaction stops at a short\n"
       "read (ReactionSpec::stop_at_short_read), or with -E reads on until EAGAIN (the default).\n"
+      "Their engine samples its queues (EngineConfig::queue_sampling, the default); -Q: not.\n"
       "Env BENCH_PIN=none|same|split: thread placement (see the anchors' README).\n",
       argv0);
 }
@@ -816,7 +820,7 @@ long count_arg(const char* argv0, int opt, const char* text) {
 int main(int argc, char** argv) {
   Opts o;
   int c;
-  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:EB:R:C:T:h")) != -1) {
+  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:EQB:R:C:T:h")) != -1) {
     switch (c) {
       case 'w':
         o.wake_iters = count_arg(argv[0], c, optarg);
@@ -864,6 +868,9 @@ int main(int argc, char** argv) {
       case 'T':
         o.trace.round_trips = count_arg(argv[0], c, optarg);
         break;
+      case 'Q':
+        o.queue_sampling = false;
+        break;
       case 'E':
         o.drain_until_eagain = true;
         break;
@@ -904,8 +911,8 @@ int main(int argc, char** argv) {
   if (o.only == "trace") return trace_bench_main(o.trace);
   if (o.want("soak")) return w_soak(o.soak_records);
   if (o.want("pipeline")) {
-    w_pipeline_one("pipeline", o.pipe_records, o.pipe_window, o.drain_until_eagain);
-    w_pipeline_one("pipeline_w1", o.pipe_lat_records, 1, o.drain_until_eagain);
+    w_pipeline_one("pipeline", o.pipe_records, o.pipe_window, o.drain_until_eagain, o.queue_sampling);
+    w_pipeline_one("pipeline_w1", o.pipe_lat_records, 1, o.drain_until_eagain, o.queue_sampling);
   }
   return 0;
 }

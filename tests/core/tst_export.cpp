@@ -238,6 +238,11 @@ class TestExport : public CoreTest {
           QCOMPARE(number("dropped"), r.dropped());
           QCOMPARE(number("delivered"), r.produced() - r.dropped());
           break;
+        case RecordKind::queue:
+          QCOMPARE(number("token"), r.token);
+          QCOMPARE(number("readable"), r.readable());
+          QCOMPARE(number("unsent"), r.unsent());
+          break;
         case RecordKind::note:
           QCOMPARE(number("id"), r.note_id());
           break;

@@ -89,6 +89,10 @@ std::vector<Record> every_name() {
         r.value = 10;
         r.value2 = 2;
         break;
+      case RecordKind::queue:
+        r.value = 6;
+        r.value2 = 2;
+        break;
     }
     rs.push_back(r);
   }
@@ -253,6 +257,7 @@ class TestNames : public QObject {
     {
       RecordingWriterOptions options;
       options.overwrite = true;
+      options.queue = true;  // version 3: the queue kind too
       auto w = RecordingWriter::create(file.path, options);
       QVERIFY(w.has_value());
       QVERIFY(w->write(records).has_value());

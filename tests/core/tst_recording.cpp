@@ -239,9 +239,11 @@ std::vector<Case> bad_cases() {
   return {
       {"wrong format", {R"({"type":"header","format":"other","version":1,"started":"x"})"}, 1, "\"format\""},
       {"newer version",
-       {R"({"type":"header","format":"readyscope-recording","version":3,"started":"x"})"},
+       {R"({"type":"header","format":"readyscope-recording","version":4,"started":"x"})"},
        1,
-       "unsupported \"version\" 3 (this build reads versions 1 and 2)"},
+       "unsupported \"version\" 4 (this build reads versions 1 to 3)"},
+      {"queue in version 2", {kHeader2, R"({"type":"queue","t_ns":5,"token":2,"fd":8,"readable":6,"unsent":0})"}, 2,
+       "a queue line in a version-2 recording (queue lines need \"version\":3 in the header)"},
       {"payload in version 1", {kHeader, kReadiness, kPayload}, 3,
        "a payload line in a version-1 recording (payload lines need \"version\":2 in the header)"},
       {"payload bad base64", {kHeader2, R"({"type":"payload","t_ns":1,"token":2,"dir":"in","offset":0,"data":"aGk"})"},

@@ -24,11 +24,8 @@ using namespace ready::test;
 
 namespace {
 
-/// The scenarios shipped in resources/scenarios/ (found from this file's path).
-std::string shipped(std::string_view name) {
-  const std::filesystem::path here(__FILE__);
-  return (here.parent_path().parent_path().parent_path() / "resources" / "scenarios" / name).string();
-}
+/// The scenarios shipped in resources/scenarios/.
+std::string shipped(std::string_view name) { return shipped_scenario(name); }
 
 /// A scenario with one socketpair (ends a, b) around `steps`.
 std::string pair_with(std::string_view steps) {

@@ -119,7 +119,7 @@ class TestScenarioRelay : public CoreTest {
          "t.json: /steps/0/expect/0/interest/1: expected one of readable, writable, priority (got \"loud\")"},
         {relay_with(R"({"note":"x","expect":[{"source":"r.client","interest":[],"seen":["readable"]}]})"),
          "t.json: /steps/0/expect/0: a check needs exactly one of: \"seen\"/\"not_seen\" (readiness), "
-         "\"action\", \"removed\", \"warning\", \"no_warning\", \"interest\""},
+         "\"action\", \"removed\", \"warning\", \"no_warning\", \"interest\", \"queue\""},
         {relay_with(R"({"note":"x","expect":[{"source":"r.client","interest":"paused","n":1}]})"),
          "t.json: /steps/0/expect/0/n: unknown field in a check (expected one of source, interest, within_ms)"},
     };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <span>
 
 #include "peer.h"
@@ -40,6 +41,11 @@ std::string outcomes_report(const capture::ScenarioRunner& runner) {
                                                     : "ran ") +
          o.detail;
   return s;
+}
+
+std::string shipped_scenario(std::string_view name) {
+  const std::filesystem::path here(__FILE__);
+  return (here.parent_path().parent_path().parent_path() / "resources" / "scenarios" / name).string();
 }
 
 std::string scenario_error(std::string_view text, capture::ScenarioOptions options) {

@@ -23,6 +23,9 @@ bool drive_scenario(capture::Engine& eng, capture::ScenarioRunner& runner,
 /// All of a runner's outcomes, one per line, for failure messages.
 std::string outcomes_report(const capture::ScenarioRunner& runner);
 
+/// The path of a scenario shipped in resources/scenarios/ (found from this file's path).
+std::string shipped_scenario(std::string_view name);
+
 /// Parses `text` as the file "t.json": the one-line error message, or "" when it is valid.
 std::string scenario_error(std::string_view text, capture::ScenarioOptions options = {});
 

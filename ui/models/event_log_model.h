@@ -57,7 +57,7 @@ class EventLogModel : public QAbstractTableModel, public FrameConsumer {
   static constexpr std::uint32_t kindBit(capture::RecordKind k) noexcept {
     return std::uint32_t{1} << static_cast<unsigned>(k);
   }
-  static constexpr std::uint32_t kAllKinds = (std::uint32_t{1} << 9) - 1;
+  static constexpr std::uint32_t kAllKinds = (std::uint32_t{1} << ready::enum_count<capture::RecordKind>) - 1;
 
   struct Filter {
     std::optional<std::uint64_t> token;  ///< only this source's records

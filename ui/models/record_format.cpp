@@ -94,6 +94,7 @@ QString record_what(const Record& r) {
     case RecordKind::poll_return:
     case RecordKind::note:
     case RecordKind::stats:
+    case RecordKind::queue:
       break;
   }
   return record_kind_text(r.kind);
@@ -124,6 +125,8 @@ QString record_result(const Record& r) {
       return r.events() == 1 ? QStringLiteral("1 event") : QStringLiteral("%1 events").arg(r.events());
     case RecordKind::warning:
       return errno_text(r.err);
+    case RecordKind::queue:
+      return QStringLiteral("readable %1, unsent %2").arg(format_bytes(r.readable()), format_bytes(r.unsent()));
     case RecordKind::readiness:
     case RecordKind::note:
     case RecordKind::stats:
@@ -170,6 +173,8 @@ QString record_detail(const Record& r, const NoteTextFn& notes) {
       return QStringLiteral("%1, value %2").arg(fd).arg(r.detail());
     case RecordKind::stats:
       return QStringLiteral("produced %1, dropped %2").arg(r.produced()).arg(r.dropped());
+    case RecordKind::queue:
+      return QStringLiteral("%1, %2 bytes readable, %3 bytes unsent").arg(fd).arg(r.readable()).arg(r.unsent());
   }
   return {};
 }

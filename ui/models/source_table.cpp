@@ -258,6 +258,7 @@ void SourceTable::on_record(const Record& r, std::uint64_t index) {
     case RecordKind::note:
     case RecordKind::stats:
     case RecordKind::warning:
+    case RecordKind::queue:
       return;
     case RecordKind::source_changed:
     case RecordKind::source_removed:

@@ -52,6 +52,11 @@ QColor readiness_colour(capture::ReadinessFlag f) {
   return Qt::gray;
 }
 
+QColor queue_colour(bool unsent) {
+  // The readable and writable marks' colours: bytes to read, bytes still to send.
+  return unsent ? readiness_colour(capture::flag_writable) : readiness_colour(capture::flag_readable);
+}
+
 QString lane_label(const TimelineLane& lane, const std::function<QString(std::uint64_t)>& labeler) {
   if (lane.is_poll) return QStringLiteral("epoll_wait");
   if (labeler) {
@@ -217,6 +222,7 @@ void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& g
         }
       }
     } else {
+      paint_queue_band(f, lane, f.lanes[i], ly, life, palette);  // first: the marks lie over it
       paint_source_lane(f, lane, f.lanes[i], ly, glyphs, palette);
     }
   }
@@ -405,6 +411,36 @@ void LanePainter::paint_poll_lane(const LaneFrame& f, int ly, const QPalette& pa
     }
     const int h = std::min(14, 2 + static_cast<int>(2 * std::log2(1.0 + c.max_events)));
     for (int r = 0; r < h; ++r) row(kTickBottom - r)[x] = events;
+  }
+}
+
+void LanePainter::paint_queue_band(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly,
+                                   ColumnRange life, const QPalette& palette) {
+  if (lane.queue_peak == 0) return;
+  const int w = f.layout.plot.width();
+  queue_.resize(static_cast<std::size_t>(w));
+  f.index->queue_columns(id, f.scale, queue_);
+  const QRgb alt = palette.color(QPalette::AlternateBase).rgb();
+  const QRgb fill[2] = {over(premul(queue_colour(false), 80), alt), over(premul(queue_colour(true), 80), alt)};
+  const QRgb top[2] = {over(premul(queue_colour(false), 230), alt), over(premul(queue_colour(true), 230), alt)};
+  uchar* const bits = layer_.bits();
+  const qsizetype bpl = layer_.bytesPerLine();
+  const double peak = lane.queue_peak;
+  // Rows kQueueBandBottom up to kQueueBandTop: 0 bytes draws nothing, the lane's peak the full height.
+  const auto height = [&](std::uint32_t v) {
+    return v == 0 ? 0 : std::max(1, static_cast<int>(std::ceil(v * double(kQueueBandRows) / peak)));
+  };
+  for (int x = std::max(0, life.begin); x < std::min(w, life.end); ++x) {
+    const QueueColumn& c = queue_[static_cast<std::size_t>(x)];
+    const int h[2] = {height(c.readable), height(c.unsent)};
+    // The taller first, so the shorter stays visible over it.
+    const int order[2] = {h[0] >= h[1] ? 0 : 1, h[0] >= h[1] ? 1 : 0};
+    for (const int k : order) {
+      for (int r = 0; r < h[k]; ++r) {
+        auto* px = reinterpret_cast<QRgb*>(bits + (ly + kQueueBandBottom - r) * bpl);
+        px[x] = r == h[k] - 1 ? top[k] : fill[k];
+      }
+    }
   }
 }
 

@@ -34,6 +34,9 @@ inline constexpr QRgb kVermillion = 0xffd55e00;
 
 /// The fixed colour (Okabe-Ito, colour-blind safe) of a readiness kind.
 QColor readiness_colour(capture::ReadinessFlag f);
+/// The queue band's colour: readable bytes (the readable marks' blue) or unsent bytes (the
+/// writable marks' green); the band fills with it faintly under a stronger top line.
+QColor queue_colour(bool unsent);
 
 /// A lane's label: "epoll_wait" for the poll lane, else what `labeler` says for its token
 /// or, if it says nothing, "#token kind fd N".
@@ -83,10 +86,15 @@ class LanePainter {
   void paint_source_lane(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly,
                          const TimelineGlyphs& glyphs, const QPalette& palette);
   void paint_poll_lane(const LaneFrame& f, int ly, const QPalette& palette);
+  // The queue band (queue records) under the marks: bytes readable and bytes unsent, filled
+  // up from the lane's bottom, each lane on its own scale (its peak fills kQueueBandRows).
+  void paint_queue_band(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly, ColumnRange life,
+                        const QPalette& palette);
 
   QImage layer_;
   std::vector<MarkColumn> marks_, ticks_;
   std::vector<PollColumn> poll_;
+  std::vector<QueueColumn> queue_;
   std::vector<double> blocked_;
   struct GlyphDraw {
     int x, y;  // in the plot image

@@ -63,6 +63,7 @@ void SummaryLevels<Entry>::drop_before(std::uint64_t t) {
 
 template class SummaryLevels<MarkBucket>;
 template class SummaryLevels<PollBucket>;
+template class SummaryLevels<QueueBucket>;
 
 namespace {
 
@@ -246,6 +247,21 @@ void LaneIndex::on_record(const Record& r, std::uint64_t index) {
     }
     case RecordKind::stats:
       return;
+    case RecordKind::queue: {
+      TimelineLane& l = lanes_[lane_for(r)];
+      const auto clamp = [](std::uint64_t v) { return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, UINT32_MAX)); };
+      const std::uint32_t rd = clamp(r.readable()), un = clamp(r.unsent());
+      l.queue_peak = std::max({l.queue_peak, rd, un});
+      l.queue.add(
+          r.t_ns, [](std::uint64_t b) { return QueueBucket{b}; },
+          [rd, un](QueueBucket& b) {
+            b.max_readable = std::max(b.max_readable, rd);
+            b.max_unsent = std::max(b.max_unsent, un);
+            b.last_readable = rd;
+            b.last_unsent = un;
+          });
+      return;
+    }
   }
 }
 
@@ -258,6 +274,7 @@ void LaneIndex::on_evicted(std::uint64_t new_begin) {
     if (l.gone) continue;
     l.readiness.drop_before(first);
     l.actions.drop_before(first);
+    l.queue.drop_before(first);
     const auto ended = std::find_if(l.interest.begin(), l.interest.end(),
                                     [first](const InterestSpan& s) { return s.t1 > first; });
     l.interest.erase(l.interest.begin(), ended);
@@ -440,15 +457,96 @@ std::size_t LaneIndex::memory_bytes() const noexcept {
                   by_token_.size() * 32 +
                   order_.capacity() * sizeof(std::uint32_t);
   for (const TimelineLane& l : lanes_)
-    n += l.readiness.memory_bytes() + l.actions.memory_bytes() + l.interest.capacity() * sizeof(InterestSpan);
+    n += l.readiness.memory_bytes() + l.actions.memory_bytes() + l.queue.memory_bytes() +
+         l.interest.capacity() * sizeof(InterestSpan);
   for (const auto& g : groups_) n += g.capacity() * sizeof(std::uint32_t);
   return n;
 }
 
 std::size_t LaneIndex::summary_entries() const noexcept {
   std::size_t n = poll_.entries();
-  for (const TimelineLane& l : lanes_) n += l.readiness.entries() + l.actions.entries();
+  for (const TimelineLane& l : lanes_) n += l.readiness.entries() + l.actions.entries() + l.queue.entries();
   return n;
+}
+
+// ---- the queue band ----
+
+namespace {
+
+/// Fills `out` from column `next` up to and including column c with `cur`, then takes in a
+/// peak at c: the step function's columns as queue_columns walks its buckets or records.
+void queue_step(std::span<QueueColumn> out, std::size_t& next, std::size_t c, const QueueColumn& cur,
+                std::uint32_t peak_readable, std::uint32_t peak_unsent) {
+  for (; next <= c; ++next) out[next] = cur;
+  out[c].readable = std::max(out[c].readable, peak_readable);
+  out[c].unsent = std::max(out[c].unsent, peak_unsent);
+}
+
+std::uint32_t clamp32(std::uint64_t v) { return static_cast<std::uint32_t>(std::min<std::uint64_t>(v, UINT32_MAX)); }
+
+}  // namespace
+
+void LaneIndex::queue_columns(std::size_t lane, const TimeScale& scale, std::span<QueueColumn> out) const {
+  std::fill(out.begin(), out.end(), QueueColumn{});
+  const TimelineLane& l = lanes_.at(lane);
+  if (l.queue_peak == 0 || out.empty()) return;
+  const std::size_t n = out.size();
+  const std::uint64_t t0 = scale.t0();
+  const std::uint64_t t1 = scale.t1();
+  const Columns cols(scale, n);
+  std::size_t next = 0;
+  QueueColumn cur;
+  if (const auto k = level_for(scale)) {
+    const unsigned sh = SummaryLevels<QueueBucket>::shift(*k);
+    const std::span<const QueueBucket> b = l.queue.level(*k);
+    // As marks_columns: a bucket counts in the column of its start; the one before the first
+    // such bucket gives the value in force at t0.
+    const std::uint64_t first_bucket = (t0 >> sh) + ((t0 & ((std::uint64_t{1} << sh) - 1)) != 0 ? 1 : 0);
+    std::size_t i = l.queue.lower_bound(*k, first_bucket);
+    if (i > 0) cur = {b[i - 1].last_readable, b[i - 1].last_unsent};
+    for (; i < b.size(); ++i) {
+      const std::uint64_t start = b[i].bucket << sh;
+      if (start >= t1) break;
+      const std::size_t c = cols.of(start);
+      if (c >= n) break;
+      queue_step(out, next, c, cur, b[i].max_readable, b[i].max_unsent);
+      cur = {b[i].last_readable, b[i].last_unsent};
+    }
+  } else {
+    // Finer than the finest bucket: its records, from the start of the bucket holding t0.
+    const unsigned sh = SummaryLevels<QueueBucket>::shift(0);
+    const std::span<const QueueBucket> b = l.queue.level(0);
+    const std::size_t i = l.queue.lower_bound(0, t0 >> sh);
+    if (i > 0) cur = {b[i - 1].last_readable, b[i - 1].last_unsent};
+    for (std::uint64_t idx : store_.token_range(l.token, (t0 >> sh) << sh, t1)) {
+      if (store_.kind_at(idx) != RecordKind::queue) continue;
+      const Record r = store_.at(idx);
+      const QueueColumn v{clamp32(r.readable()), clamp32(r.unsent())};
+      if (r.t_ns >= t0) {
+        const std::size_t c = cols.of(r.t_ns);
+        if (c >= n) break;
+        queue_step(out, next, c, cur, v.readable, v.unsent);
+      }
+      cur = v;
+    }
+  }
+  for (; next < n; ++next) out[next] = cur;
+}
+
+QueueColumn LaneIndex::queue_at(std::size_t lane, std::uint64_t t) const {
+  const TimelineLane& l = lanes_.at(lane);
+  if (l.queue_peak == 0) return {};
+  const unsigned sh = SummaryLevels<QueueBucket>::shift(0);
+  const std::span<const QueueBucket> b = l.queue.level(0);
+  const std::size_t i = l.queue.lower_bound(0, t >> sh);
+  QueueColumn cur;
+  if (i > 0) cur = {b[i - 1].last_readable, b[i - 1].last_unsent};
+  for (std::uint64_t idx : store_.token_range(l.token, (t >> sh) << sh, t + 1)) {
+    if (store_.kind_at(idx) != RecordKind::queue) continue;
+    const Record r = store_.at(idx);
+    cur = {clamp32(r.readable()), clamp32(r.unsent())};
+  }
+  return cur;
 }
 
 }  // namespace ready::ui

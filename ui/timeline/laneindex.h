@@ -147,6 +147,23 @@ class SummaryLevels {
   std::array<Level, kLevels> levels_{};
 };
 
+/// One bucket of a lane's queue summary (queue records, EngineConfig::queue_sampling): the
+/// most readable / unsent bytes a record in the bucket stated, and the values its last record
+/// left in force (bytes, saturated at 2^32 - 1).
+struct QueueBucket {
+  std::uint64_t bucket = 0;
+  std::uint32_t max_readable = 0;
+  std::uint32_t max_unsent = 0;
+  std::uint32_t last_readable = 0;
+  std::uint32_t last_unsent = 0;
+};
+/// Per pixel column: the most readable / unsent bytes in force at any time in the column.
+struct QueueColumn {
+  std::uint32_t readable = 0;
+  std::uint32_t unsent = 0;
+  friend bool operator==(const QueueColumn&, const QueueColumn&) = default;
+};
+
 /// A source's interest, trigger and reaction (SourceBits packed) in force over [t0, t1).
 /// For a oneshot registration `armed` says whether the kernel would deliver an event:
 /// a delivered event disarms it until the next source_changed or successful rearm action.
@@ -192,6 +209,10 @@ struct TimelineLane {
   std::vector<InterestSpan> interest;
   SummaryLevels<MarkBucket> readiness;
   SummaryLevels<MarkBucket> actions;
+  /// Queue records: the values in force by bucket, and the most either value ever was (the
+  /// lane's own scale for the band; 0: no queue record, no band).
+  SummaryLevels<QueueBucket> queue;
+  std::uint32_t queue_peak = 0;
 };
 
 /// Per pixel column: how many marks fell in it and the union of their flags.
@@ -292,6 +313,14 @@ class LaneIndex final : public RecordObserver {
   void readiness_columns(std::size_t lane, const TimeScale& scale, std::span<MarkColumn> out) const;
   void action_columns(std::size_t lane, const TimeScale& scale, std::span<MarkColumn> out) const;
   void poll_columns(const TimeScale& scale, std::span<PollColumn> out) const;
+  /// One entry per pixel column (as readiness_columns): the queue values of `lane` in force
+  /// in each column, the most of each over the column (a step function decimated by its
+  /// peaks). From the summary level readiness_columns uses, or exact records below it. All
+  /// zero for a lane without queue records.
+  void queue_columns(std::size_t lane, const TimeScale& scale, std::span<QueueColumn> out) const;
+  /// The queue values of `lane` in force at time t (those of its last queue record at or
+  /// before t; zero before the first, or when it was evicted with its bucket).
+  [[nodiscard]] QueueColumn queue_at(std::size_t lane, std::uint64_t t) const;
   /// The summary level used for `scale`, or nullopt when exact records are read instead.
   [[nodiscard]] static std::optional<std::size_t> level_for(const TimeScale& scale) noexcept;
 

@@ -32,6 +32,33 @@ QString interest_key(std::size_t k) {
 
 const QColor kWarningYellow(0xF0, 0xE4, 0x42);  // Okabe-Ito yellow: warning marks only
 
+// The queue band's key, after the interest key: a swatch per value, as lane_painter fills it.
+constexpr const char* kQueueKeyTitle = "queue:";
+constexpr const char* kQueueKeyNames[] = {"readable", "unsent"};
+int queue_key_width(const QFontMetrics& fm) {
+  int w = 6 + fm.horizontalAdvance(QString::fromLatin1(kQueueKeyTitle)) + 6;
+  for (const char* name : kQueueKeyNames) w += 18 + fm.horizontalAdvance(QString::fromLatin1(name)) + 8;
+  return w;
+}
+void paint_queue_key(QPainter& p, int& x, int cy, int base, const QFontMetrics& fm, const QPalette& palette) {
+  x += 6;
+  p.drawText(x, base, QString::fromLatin1(kQueueKeyTitle));
+  x += fm.horizontalAdvance(QString::fromLatin1(kQueueKeyTitle)) + 6;
+  for (std::size_t k = 0; k < std::size(kQueueKeyNames); ++k) {
+    const QRect sw(x, cy - 5, 14, 10);
+    p.fillRect(sw, palette.color(QPalette::AlternateBase));
+    QColor c = queue_colour(k == 1);
+    c.setAlpha(80);
+    p.fillRect(sw, c);
+    c.setAlpha(230);
+    p.fillRect(QRect(sw.left(), sw.top(), sw.width(), 1), c);
+    x += 18;
+    const QString name = QString::fromLatin1(kQueueKeyNames[k]);
+    p.drawText(x, base, name);
+    x += fm.horizontalAdvance(name) + 8;
+  }
+}
+
 // Legend widths, in pixels, of its three groups.
 std::array<int, 3> legend_group_widths(const QFontMetrics& fm) {
   std::array<int, 3> w{0, 0, 0};
@@ -41,6 +68,7 @@ std::array<int, 3> legend_group_widths(const QFontMetrics& fm) {
     w[1] += kTick + 3 + fm.horizontalAdvance(QString::fromLatin1(name)) + 8;
   w[2] = 6 + fm.horizontalAdvance(QStringLiteral("interest:")) + 6;
   for (std::size_t k = 0; k < kInterestKeys; ++k) w[2] += 18 + fm.horizontalAdvance(interest_key(k)) + 8;
+  w[2] += queue_key_width(fm);
   return w;
 }
 
@@ -133,6 +161,7 @@ void paint_legend(QPainter& p, const TimelineLayout& l, const TimelineGlyphs& gl
       p.drawText(x, base(row), name);
       x += fm.horizontalAdvance(name) + 8;
     }
+    paint_queue_key(p, x, cy(row), base(row), fm, palette);
   }
   const QString state = paused ? QStringLiteral("PAUSED") : following ? QStringLiteral("live") : QString();
   if (!state.isEmpty()) {

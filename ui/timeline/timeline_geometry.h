@@ -31,6 +31,9 @@ inline constexpr int kBandTop = 16;
 inline constexpr int kBandHeight = 4;
 inline constexpr int kTickBottom = 29;
 inline constexpr int kTickCentre = 25;
+/// The queue band: from this row of a lane up kQueueBandRows rows (under everything else).
+inline constexpr int kQueueBandBottom = kLaneHeight - 2;
+inline constexpr int kQueueBandRows = kLaneHeight - 3;
 inline constexpr int kWarningRows = 14;  ///< a warning mark covers the lane's rows [0, 14]
 inline constexpr int kGlyph = 11;        ///< readiness glyph image size
 inline constexpr int kTick = 9;          ///< action glyph image size

@@ -108,4 +108,15 @@ QString describe_warning(const capture::RecordStore* store, const TimelineMarker
       .arg(stored ? warning_text(store->at(w.index)) : w.text);
 }
 
+QString describe_queue(const LaneIndex& index, std::uint32_t lane, std::uint64_t t,
+                       const std::function<QString(std::uint64_t)>& labeler) {
+  const TimelineLane& l = index.lane(lane);
+  if (l.is_poll || l.queue_peak == 0 || t < l.added_ns || t >= l.removed_ns) return {};
+  const QueueColumn q = index.queue_at(lane, t);
+  return QStringLiteral("%1\nqueue at %2: %3 readable, %4 unsent (bytes)")
+      .arg(lane_label(l, labeler), format_time_ns(t))
+      .arg(q.readable)
+      .arg(q.unsent);
+}
+
 }  // namespace ready::ui

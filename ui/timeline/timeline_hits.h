@@ -32,6 +32,12 @@ const TimelineMarker* warning_near(std::span<const TimelineMarker> markers, std:
 QString describe_record(const capture::RecordStore& store, const LaneIndex& index, std::uint64_t record,
                         const std::function<QString(std::uint64_t)>& labeler);
 
+/// The tooltip of lane `lane`'s queue band at time t: the bytes readable and unsent in force
+/// then (LaneIndex::queue_at), in bytes; "" for the poll lane, a lane without queue records,
+/// or a time outside the source's life.
+QString describe_queue(const LaneIndex& index, std::uint32_t lane, std::uint64_t t,
+                       const std::function<QString(std::uint64_t)>& labeler);
+
 /// The tooltip of a warning mark: its time, the warning in a sentence and where it is
 /// explained.
 QString describe_warning(const capture::RecordStore* store, const TimelineMarker& w);

@@ -321,6 +321,16 @@ QString TimelineView::interestTipAt(QPoint pos) const {
   return tip;
 }
 
+QString TimelineView::queueTipAt(QPoint pos) const {
+  if (!m_index) return {};
+  const TimelineLayout l = layoutFor(rect());
+  if (!l.plot.contains(pos)) return {};
+  const auto lanes = visibleLanes();
+  const auto lane = rowsFor(lanes, l).lane_at(pos.y());
+  if (!lane) return {};
+  return describe_queue(*m_index, *lane, scaleFor(l).time(pos.x()), m_labeler);
+}
+
 QString TimelineView::describeRecord(std::uint64_t index) const {
   if (!m_store || !m_index) return {};
   return describe_record(*m_store, *m_index, index, m_labeler);
@@ -508,6 +518,8 @@ bool TimelineView::event(QEvent* e) {
       QToolTip::showText(he->globalPos(), describeRecord(*idx), this);
     else if (const QString tip = interestTipAt(he->pos()); !tip.isEmpty())
       QToolTip::showText(he->globalPos(), tip, this);
+    else if (const QString q = queueTipAt(he->pos()); !q.isEmpty())
+      QToolTip::showText(he->globalPos(), q, this);
     else
       QToolTip::hideText();
     return true;

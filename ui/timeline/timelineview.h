@@ -117,6 +117,9 @@ class TimelineView : public QWidget {
   /// What the interest band at `pos` says (the lane, the interest in force there and since
   /// when; "paused" for a leg held back by back-pressure), or "" when `pos` is not on a band.
   [[nodiscard]] QString interestTipAt(QPoint pos) const;
+  /// What the queue band of the lane at `pos` says at that time (bytes readable and unsent),
+  /// or "" when the lane has no queue records (describe_queue).
+  [[nodiscard]] QString queueTipAt(QPoint pos) const;
 
   /// Text shown in the plot while there is no source lane (lines separated by '\n'); empty
   /// (the default) shows nothing. The window uses it to tell a new user how to start.

@@ -107,6 +107,7 @@ std::expected<std::unique_ptr<WriteTarget>, std::string> FileActions::makeTarget
   if (format == Format::recording) {
     capture::RecordingWriterOptions o;
     o.overwrite = true;
+    o.queue = true;  // the capture's queue records, if it has any (a version-3 file)
     return made(LookupTarget<capture::RecordingWriter, capture::RecordingWriterOptions>::create(file, std::move(o)));
   }
   capture::ExportOptions o;
@@ -189,6 +190,7 @@ bool FileActions::startRecording(const RecordSettings& settings) {
   o.path = settings.path.toStdString();
   o.overwrite = settings.overwrite;
   o.payload = settings.payload;
+  o.queue = true;  // View > Queue sampling may switch it on at any time
   o.max_file_bytes = settings.max_file_bytes;
   o.max_files = settings.max_files;
   // These run on the writer's thread: the engine's payload copies and counters are safe there.

@@ -216,7 +216,7 @@ void MainWindow::buildCentre() {
   log_kind_->addItem(tr("All kinds"), -1);
   for (RecordKind k : {RecordKind::readiness, RecordKind::action, RecordKind::source_added, RecordKind::source_changed,
                        RecordKind::source_removed, RecordKind::poll_return, RecordKind::note, RecordKind::warning,
-                       RecordKind::stats})
+                       RecordKind::stats, RecordKind::queue})
     log_kind_->addItem(QString::fromLatin1(to_string(k).data(), static_cast<int>(to_string(k).size())),
                        static_cast<int>(k));
   auto* jump = new QLineEdit;
@@ -594,6 +594,17 @@ void MainWindow::buildActions() {
     theme_group_->addAction(a);
     connect(a, &QAction::triggered, this, [this, theme = t] { setTheme(theme); });
   }
+  view->addSeparator();
+  // The queue band's records (cmd::SetQueueSampling): live captures only.
+  QAction* queueAct = view->addAction(tr("&Queue sampling (bytes readable / unsent)"));
+  queueAct->setObjectName(QStringLiteral("actionQueueSampling"));
+  queueAct->setCheckable(true);
+  {
+    const capture::Engine* engine = session_->bridge().engine();
+    queueAct->setEnabled(session_->is_live() && engine);
+    queueAct->setChecked(engine && engine->config().queue_sampling);
+  }
+  connect(queueAct, &QAction::toggled, this, [this](bool on) { submit(capture::cmd::SetQueueSampling{on}); });
   view->addSeparator();
   // Shows and raises the Follow stream tab (its toggle below would hide a tab that is
   // merely behind another).

@@ -24,11 +24,13 @@ namespace {
 
 // The columns, in order: the recording's field names ("t_s" is its t_ns in seconds). Each
 // kind's value fields (recording::value_names) are columns of their own, found by name.
-constexpr std::array<std::string_view, 31> kColumns = {
+// "readable" and "unsent" (queue rows) came later: last, so the columns before keep their places.
+constexpr std::array<std::string_view, 33> kColumns = {
     "t_s",    "type",     "event",   "token",   "fd",       "flags",     "epoll",    "op",
     "result", "n",        "errno",   "command", "peer",     "kind",      "local",    "interest",
     "mode",   "reaction", "related", "read_n",  "bytes_in", "bytes_out", "events",   "blocked_ns",
-    "id",     "text",     "warning", "value",   "produced", "dropped",   "delivered"};
+    "id",     "text",     "warning", "value",   "produced", "dropped",   "delivered", "readable",
+    "unsent"};
 
 constexpr int column(std::string_view name) {
   for (std::size_t i = 0; i < kColumns.size(); ++i)
@@ -174,11 +176,13 @@ void CsvWriter::State::row(const Record& r) {
     case RecordKind::poll_return:
     case RecordKind::note:
     case RecordKind::stats:
+    case RecordKind::queue:
       break;
   }
   // The rest in column order: value fields interleave with the named ones.
   const auto [vc1, vc2] = value_cols[static_cast<std::size_t>(r.kind)];
-  const bool always = r.kind == RecordKind::stats;  // produced / dropped even when 0, as the recording
+  // produced / dropped and readable / unsent even when 0, as the recording
+  const bool always = r.kind == RecordKind::stats || r.kind == RecordKind::queue;
   const auto put_values_before = [&](int c) {
     if (vc1 > col && vc1 < c && (r.value != 0 || always)) put_number_at(vc1, r.value);
     if (vc2 > col && vc2 < c && (r.value2 != 0 || always)) put_number_at(vc2, r.value2);
@@ -225,8 +229,9 @@ void CsvWriter::State::row(const Record& r) {
   }
   put_values_before(c_warning);
   if (r.kind == RecordKind::warning) put_name_at(c_warning, name_of(r.warning_kind()));
-  put_values_before(c_end);
+  put_values_before(c_delivered);
   if (r.kind == RecordKind::stats) put_number_at(c_delivered, r.produced() - r.dropped());
+  put_values_before(c_end);
   to(c_end - 1);
   o += "\r\n";
 }

@@ -341,6 +341,17 @@ void TraceWriter::State::event(const Record& rec) {
       o += "}}";
       break;
     }
+    case RecordKind::queue:
+      // One counter track per token: Perfetto draws it as the band the window draws.
+      head('C', r.token, r.t_ns);
+      o += ",\"name\":\"queue (token ";
+      put_u64(o, r.token);
+      o += ")\",\"args\":{\"readable\":";
+      put_u64(o, r.readable());
+      o += ",\"unsent\":";
+      put_u64(o, r.unsent());
+      o += "}}";
+      break;
     case RecordKind::stats:
       head('C', 0, r.t_ns);
       o += ",\"name\":\"records\",\"args\":{\"produced\":";

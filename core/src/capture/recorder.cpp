@@ -100,6 +100,7 @@ struct Recorder::State {
     wo.note_text = o.note_text;
     wo.peer_text = o.peer_text;
     wo.payload = o.payload;
+    wo.queue = o.queue;
     wo.addresses = [this](std::uint64_t token) -> std::optional<SourceAddresses> {
       if (o.addresses) {
         if (auto a = o.addresses(token)) {

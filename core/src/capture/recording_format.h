@@ -70,6 +70,8 @@ constexpr ValueNames value_names(RecordKind k) noexcept {
       return {"value", ""};
     case RecordKind::stats:
       return {"produced", "dropped"};
+    case RecordKind::queue:
+      return {"readable", "unsent"};
   }
   return {"", ""};
 }

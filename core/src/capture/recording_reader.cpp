@@ -96,7 +96,7 @@ Key key_of(std::string_view k) noexcept {
       return is(k, "value") ? Key::numeric : Key::other;
     case 6:
       if (is(k, "result")) return Key::result;
-      if (is(k, "read_n") || is(k, "events")) return Key::numeric;
+      if (is(k, "read_n") || is(k, "events") || is(k, "unsent")) return Key::numeric;
       return is(k, "offset") ? Key::offset : Key::other;
     case 7:
       if (is(k, "warning")) return Key::warning;
@@ -104,7 +104,7 @@ Key key_of(std::string_view k) noexcept {
     case 8:
       if (is(k, "interest")) return Key::interest;
       if (is(k, "reaction")) return Key::reaction;
-      if (is(k, "bytes_in") || is(k, "produced")) return Key::numeric;
+      if (is(k, "bytes_in") || is(k, "produced") || is(k, "readable")) return Key::numeric;
       return is(k, "recorder") ? Key::recorder : Key::other;
     case 9:
       if (is(k, "delivered")) return Key::delivered;
@@ -542,6 +542,13 @@ struct LineParser {
         break;
       case RecordKind::poll_return:
         break;
+      case RecordKind::queue:
+        if (info.version < kRecordingQueueVersion)
+          return "a queue line in a version-" + std::to_string(info.version) +
+                 " recording (queue lines need \"version\":3 in the header)";
+        if (!(seen & f_value)) return require(f_value, "readable");
+        if (!(seen & f_value2)) return require(f_value2, "unsent");
+        break;
     }
     return {};
   }
@@ -597,9 +604,9 @@ struct LineParser {
       } else if (key == "version") {
         std::int64_t ver;
         if (v.get_int64().get(ver)) return "expected \"version\" to be an integer";
-        if (ver != kRecordingVersion && ver != kRecordingPayloadVersion) {
+        if (ver != kRecordingVersion && ver != kRecordingPayloadVersion && ver != kRecordingQueueVersion) {
           return "unsupported \"version\" " + std::to_string(ver) + " (this build reads versions " +
-                 std::to_string(kRecordingVersion) + " and " + std::to_string(kRecordingPayloadVersion) + ")";
+                 std::to_string(kRecordingVersion) + " to " + std::to_string(kRecordingQueueVersion) + ")";
         }
         info.version = static_cast<int>(ver);
         version_ok = true;

@@ -107,8 +107,11 @@ io_result<RecordingWriter> RecordingWriter::create(const std::string& path, Reco
   out += "{\"type\":\"header\",\"format\":";
   put_name(out, kRecordingFormat);
   out += ",\"version\":";
-  // Version 2 only when payload lines may follow: a version-1 reader opens everything else.
-  put_i64(out, w.options_.payload ? kRecordingPayloadVersion : kRecordingVersion);
+  // Version 2 only when payload lines may follow, 3 only when queue lines may: a reader of an
+  // older version opens everything else.
+  put_i64(out, w.options_.queue     ? kRecordingQueueVersion
+               : w.options_.payload ? kRecordingPayloadVersion
+                                    : kRecordingVersion);
   out += ",\"started\":";
   put_string(out, w.options_.started);
   out += ",\"producer\":\"readyscope\"}\n";
@@ -222,15 +225,17 @@ void RecordingWriter::append_line(const Record& r, bool by_recorder) {
       put_u64(out, r.produced() - r.dropped());
       break;
     case RecordKind::poll_return:
+    case RecordKind::queue:
       break;
   }
   const ValueNames names = value_names(r.kind);
-  // produced / dropped are always written on stats lines; other values when not zero.
-  if (!names.value.empty() && (r.value != 0 || r.kind == RecordKind::stats)) {
+  // produced / dropped and readable / unsent are always written; other values when not zero.
+  const bool always = r.kind == RecordKind::stats || r.kind == RecordKind::queue;
+  if (!names.value.empty() && (r.value != 0 || always)) {
     put_key(out, names.value);
     put_u64(out, r.value);
   }
-  if (!names.value2.empty() && (r.value2 != 0 || r.kind == RecordKind::stats)) {
+  if (!names.value2.empty() && (r.value2 != 0 || always)) {
     put_key(out, names.value2);
     put_u64(out, r.value2);
   }
@@ -286,6 +291,7 @@ io_result<void> RecordingWriter::write(std::span<const Record> records) {
   if (failed_) return std::unexpected(failed_);
   if (!fd_) return std::unexpected(os_error(EBADF));
   for (const Record& r : records) {
+    if (r.kind == RecordKind::queue && !options_.queue) continue;  // no queue lines below version 3
     append_line(r);
     if (r.kind == RecordKind::source_removed) addresses_.erase(r.token);  // its last source line
     ++records_;
@@ -297,6 +303,7 @@ io_result<void> RecordingWriter::write(std::span<const Record> records) {
 io_result<bool> RecordingWriter::write_within(const Record& record, std::uint64_t limit, bool by_recorder) {
   if (failed_) return std::unexpected(failed_);
   if (!fd_) return std::unexpected(os_error(EBADF));
+  if (record.kind == RecordKind::queue && !options_.queue) return true;  // left out below version 3
   const std::size_t before = buf_.size();
   append_line(record, by_recorder);
   if (bytes() > limit) {

@@ -74,7 +74,11 @@ std::string interest_text(std::uint8_t bits) {
   for (const auto& [flag, name] : {std::pair{Interest::READABLE.bits(), "readable"},
                                    std::pair{Interest::WRITABLE.bits(), "writable"},
                                    std::pair{Interest::PRIORITY.bits(), "priority"}})
-    if (bits & flag) s += (s.empty() ? "" : "|") + std::string(name);
+    if (bits & flag) {
+      // Appended piece by piece: GCC 12 at -O2 warns (-Wrestrict, falsely) on "x" + std::string.
+      if (!s.empty()) s += '|';
+      s += name;
+    }
   return s.empty() ? std::to_string(bits) : s;
 }
 
@@ -190,7 +194,73 @@ struct ScenarioRunner::Impl {
 
   std::unordered_map<std::uint64_t, Seen> window_;  // by token
   std::function<void(const StepOutcome&)>* on_step;  // the runner's (it does not move)
+
+  // Queue checks: each token's last queue record (readable, unsent), and per expectation of
+  // the step whose window is open whether its values held at some moment in it.
+  struct Queues {
+    std::uint64_t readable = 0, unsent = 0;
+  };
+  std::unordered_map<std::uint64_t, Queues> queue_now_;
+  std::vector<char> queue_hit_;
+  std::size_t queue_hit_step_ = static_cast<std::size_t>(-1);
+  /// queue_hit_ for step_ (reset, and judged against queue_now_, when the window moved on).
+  std::vector<char>& queue_hits();
+  /// Marks the open step's queue checks on token `t` that its values `q` satisfy.
+  void queue_judge(std::uint64_t t, const Queues& q);
 };
+
+namespace {
+
+bool queue_holds(const ScenarioExpectation& x, std::uint64_t readable, std::uint64_t unsent) {
+  return (!x.readable || readable == *x.readable) && (!x.readable_min || readable >= *x.readable_min) &&
+         (!x.unsent || unsent == *x.unsent) && (!x.unsent_min || unsent >= *x.unsent_min);
+}
+
+std::string queue_expected_text(const ScenarioExpectation& x) {
+  std::string s;
+  const auto add = [&](const char* name, const std::optional<std::uint64_t>& v, const char* op) {
+    if (!v) return;
+    if (!s.empty()) s += ", ";
+    s += name;
+    s += op;
+    s += std::to_string(*v);
+  };
+  add("readable", x.readable, " ");
+  add("readable", x.readable_min, " >= ");
+  add("unsent", x.unsent, " ");
+  add("unsent", x.unsent_min, " >= ");
+  return s;
+}
+
+}  // namespace
+
+std::vector<char>& ScenarioRunner::Impl::queue_hits() {
+  if (queue_hit_step_ == step_) return queue_hit_;
+  queue_hit_step_ = step_;
+  queue_hit_.assign(step_ < scenario_.steps.size() ? scenario_.steps[step_].expect.size() : 0, 0);
+  for (const auto& [token, q] : queue_now_) queue_judge(token, q);
+  // A token with no queue record yet has 0 and 0.
+  if (step_ < scenario_.steps.size()) {
+    const auto& exp = scenario_.steps[step_].expect;
+    for (std::size_t i = 0; i < exp.size(); ++i) {
+      if (exp[i].type != ScenarioExpectation::Type::queue) continue;
+      const auto t = check_token(exp[i]);
+      if (t && !queue_now_.contains(t->value) && queue_holds(exp[i], 0, 0)) queue_hit_[i] = 1;
+    }
+  }
+  return queue_hit_;
+}
+
+void ScenarioRunner::Impl::queue_judge(std::uint64_t t, const Queues& q) {
+  if (step_ >= scenario_.steps.size()) return;
+  const auto& exp = scenario_.steps[step_].expect;
+  for (std::size_t i = 0; i < exp.size() && i < queue_hit_.size(); ++i) {
+    const auto& x = exp[i];
+    if (x.type != ScenarioExpectation::Type::queue || queue_hit_[i]) continue;
+    const auto tok = check_token(x);
+    if (tok && tok->value == t && queue_holds(x, q.readable, q.unsent)) queue_hit_[i] = 1;
+  }
+}
 
 // ---- the public contract, forwarded ----
 
@@ -435,6 +505,13 @@ void ScenarioRunner::Impl::observe(std::span<const Record> records) {
 
     // What the checks look at.
     switch (r.kind) {
+      case RecordKind::queue: {
+        (void)queue_hits();  // the window's opening values first
+        Queues& q = queue_now_[r.token];
+        q = Queues{r.readable(), r.unsent()};
+        queue_judge(r.token, q);
+        break;
+      }
       case RecordKind::readiness: {
         Seen& s = window_[r.token];
         s.combos |= std::uint64_t{1} << readiness_flags(r.bits);
@@ -780,6 +857,16 @@ std::optional<ScenarioRunner::Impl::Clock::time_point> ScenarioRunner::Impl::adv
                   held += (held.empty() ? "" : ", ") + interest_text(static_cast<std::uint8_t>(b));
               miss = x.source + ": expected interest " + interest_text(want) + " within " +
                      std::to_string(x.within.count()) + " ms, got " + (held.empty() ? std::string("none recorded") : held);
+            }
+          } else if (x.type == T::queue) {
+            ok = queue_hits()[i] != 0;
+            if (!ok) {
+              const auto q = queue_now_.find(t->value);
+              miss = x.source + ": expected queue " + queue_expected_text(x) + " within " +
+                     std::to_string(x.within.count()) + " ms, got " +
+                     (q == queue_now_.end() ? std::string("no queue record (sampling off?)")
+                                            : "readable " + std::to_string(q->second.readable) + ", unsent " +
+                                                  std::to_string(q->second.unsent));
             }
           } else if (x.type == T::warning) {
             ok = ((s.warnings >> static_cast<unsigned>(x.warning)) & 1) != 0;

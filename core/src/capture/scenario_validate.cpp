@@ -486,10 +486,13 @@ class Validator {
     const bool warning = o.has("warning");
     const bool no_warning = o.has("no_warning");
     const bool interest = o.has("interest");
-    if (int{action} + int{readiness} + int{removed} + int{warning} + int{no_warning} + int{interest} != 1)
+    const bool queue = o.has("queue");
+    if (int{action} + int{readiness} + int{removed} + int{warning} + int{no_warning} + int{interest} +
+            int{queue} !=
+        1)
       fail(ptr,
            "a check needs exactly one of: \"seen\"/\"not_seen\" (readiness), \"action\", \"removed\", "
-           "\"warning\", \"no_warning\", \"interest\"");
+           "\"warning\", \"no_warning\", \"interest\", \"queue\"");
     bool needs_source = true;
     if (action) {
       x.type = T::action;
@@ -556,6 +559,20 @@ class Validator {
       else
         fail(at(ptr, "interest"), "expected a non-empty list of readable, writable, priority, or \"paused\" (got " +
                                       got(v) + ")");
+    } else if (queue) {
+      x.type = T::queue;
+      o.only({"source", "queue", "within_ms"});
+      const Obj q(o.need("queue"), at(ptr, "queue"), "a queue check: {\"readable\": N, \"unsent_min\": M, ...}");
+      q.only({"readable", "readable_min", "unsent", "unsent_min"});
+      constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+      if (q.has("readable")) x.readable = q.num("readable", 0, kMax, 0);
+      if (q.has("readable_min")) x.readable_min = q.num("readable_min", 0, kMax, 0);
+      if (q.has("unsent")) x.unsent = q.num("unsent", 0, kMax, 0);
+      if (q.has("unsent_min")) x.unsent_min = q.num("unsent_min", 0, kMax, 0);
+      if (!x.readable && !x.readable_min && !x.unsent && !x.unsent_min)
+        fail(at(ptr, "queue"), "give at least one of readable, readable_min, unsent, unsent_min");
+      if (x.readable && x.readable_min) fail(at(ptr, "queue"), "give \"readable\" or \"readable_min\", not both");
+      if (x.unsent && x.unsent_min) fail(at(ptr, "queue"), "give \"unsent\" or \"unsent_min\", not both");
     } else {
       x.type = T::removed;
       o.only({"source", "removed", "within_ms"});

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -21,6 +22,12 @@ namespace ready::os {
 std::uint64_t bytes_readable(int fd) noexcept {
   int n = 0;
   auto r = sys::call(::ioctl, fd, FIONREAD, &n);
+  return r && n > 0 ? static_cast<std::uint64_t>(n) : 0;
+}
+
+std::uint64_t bytes_unsent(int fd) noexcept {
+  int n = 0;
+  auto r = sys::call(::ioctl, fd, SIOCOUTQ, &n);
   return r && n > 0 ? static_cast<std::uint64_t>(n) : 0;
 }
 

@@ -1,7 +1,7 @@
 // The Linux layer's descriptor operations for the capture engine and its pitfall checks.
 //
 // ready::capture makes no system call itself (see os.h): the descriptor-table tricks the
-// engine plays (a Dup copy, the ExhaustFds ballast), the FIONREAD its pitfall checks read and
+// engine plays (a Dup copy, the ExhaustFds ballast), the FIONREAD its pitfall checks and queue sampling read (and SIOCOUTQ) and
 // the wait of its feeder threads are named functions here, with the Linux layer's conventions
 // (errors as values, EINTR retried where a retry is correct, descriptors close-on-exec in the
 // creating call).
@@ -20,6 +20,9 @@ namespace ready::os {
 /// Bytes waiting to be read on `fd` (ioctl FIONREAD; a datagram socket: the size of the next
 /// datagram), 0 when there are none or the ioctl fails.
 [[nodiscard]] std::uint64_t bytes_readable(int fd) noexcept;
+/// Bytes in a socket's send queue (ioctl SIOCOUTQ; on TCP: written and not yet acknowledged
+/// by the peer), 0 when there are none or the ioctl fails.
+[[nodiscard]] std::uint64_t bytes_unsent(int fd) noexcept;
 
 /// A second descriptor for `fd`'s open file description (fcntl F_DUPFD_CLOEXEC: the lowest
 /// free number, close-on-exec). An epoll registration belongs to the description, so it lives

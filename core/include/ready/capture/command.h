@@ -395,6 +395,12 @@ struct Note {
 /// record follows from a poll that returned after this submit. A scenario's barrier
 /// (scenario.h) submits it to learn that the engine polled after its earlier commands.
 struct Sync {};
+/// Switches queue sampling (EngineConfig::queue_sampling) on or off from the next event on;
+/// recorded as a note ("queue sampling on" / "queue sampling off"). Switched on, every
+/// source's queues are sampled at once, so the records state them again.
+struct SetQueueSampling {
+  bool on = true;
+};
 
 }  // namespace cmd
 
@@ -405,7 +411,7 @@ using Command =
                  cmd::Write, cmd::Fill, cmd::ShutdownRead, cmd::ShutdownWrite, cmd::Close, cmd::Accept,
                  cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note, cmd::Sync,
                  cmd::Feed, cmd::Dup, cmd::CloseFd, cmd::ExhaustFds, cmd::ReleaseFds, cmd::Relay,
-                 cmd::SetRelayFaults>;
+                 cmd::SetRelayFaults, cmd::SetQueueSampling>;
 
 /// What `submit` hands back: the command id (value2 of its result records) and the tokens
 /// its new sources will have (0 when it creates none; token2 for the second source of a

@@ -107,6 +107,11 @@ struct EngineConfig {
   /// (docs/relay.md, "Buffers"). Allocated when the first byte comes that way and kept while
   /// the connection lives; pages never touched cost nothing.
   std::size_t relay_buffer_bytes = 256 * 1024;
+  /// Sample the kernel's queues of stream, pipe and datagram sources and record `queue`
+  /// records when they change (docs/engine.md, "Queues"): at most one extra ioctl per event
+  /// handled on a source the engine only reads, two on one it also writes. On by default;
+  /// cmd::SetQueueSampling switches it while the engine runs.
+  bool queue_sampling = true;
 };
 
 /// Why the poll thread stopped by itself (Engine::failure; docs/engine.md, "Failure").

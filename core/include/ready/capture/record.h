@@ -26,8 +26,13 @@ namespace ready::capture {
 ///  - note: a text marker: the text is in the engine's text table
 ///  - warning: a pitfall or a bound hit: `op` = WarningKind
 ///  - stats: accounting (delivered = produced - dropped)
-#define READY_RECORD_KIND_LIST(X) \
-  X(source_added) X(source_changed) X(source_removed) X(readiness) X(action) X(poll_return) X(note) X(warning) X(stats)
+///  - queue: a source's kernel queues changed (EngineConfig::queue_sampling): bytes waiting
+///    to be read in `value`, bytes written but not yet sent/acknowledged in `value2`
+///    (docs/engine.md, "Queues"). Last in the list: the numbers of the kinds before it are
+///    those of earlier releases.
+#define READY_RECORD_KIND_LIST(X)                                                                     \
+  X(source_added) X(source_changed) X(source_removed) X(readiness) X(action) X(poll_return) X(note) \
+  X(warning) X(stats) X(queue)
 READY_NAMED_ENUM(RecordKind, std::uint8_t, READY_RECORD_KIND_LIST)
 
 /// The kinds of source the engine can create.
@@ -122,6 +127,17 @@ struct Record {
   /// stats: records produced and dropped before this one ["produced", "dropped"].
   [[nodiscard]] constexpr std::uint64_t produced() const noexcept { return value; }
   [[nodiscard]] constexpr std::uint64_t dropped() const noexcept { return value2; }
+  /// queue: bytes waiting to be read (FIONREAD): on a stream socket or a pipe's read end the
+  /// whole receive queue; on a UDP or Unix datagram socket the size of the next datagram
+  /// (what one read returns; Linux has no ioctl for the whole queue there) ["readable"].
+  [[nodiscard]] constexpr std::uint64_t readable() const noexcept { return value; }
+  /// queue: bytes written but not yet taken by the other side: on a TCP stream the engine
+  /// wrote to, the send queue not yet acknowledged by the peer (SIOCOUTQ); on a pipe's write
+  /// end, the bytes in the pipe its reader has not read (FIONREAD works on either end); on a
+  /// socketpair end the engine wrote to, the bytes its other end has not read (that end's
+  /// FIONREAD: a Unix socket's own SIOCOUTQ counts buffer memory, not bytes); 0 otherwise
+  /// ["unsent"].
+  [[nodiscard]] constexpr std::uint64_t unsent() const noexcept { return value2; }
   /// The enum `op` holds: an action's Op, a source record's SourceKind, a warning's kind.
   [[nodiscard]] constexpr Op action_op() const noexcept { return static_cast<Op>(op); }
   [[nodiscard]] constexpr SourceKind source_kind() const noexcept { return static_cast<SourceKind>(op); }

@@ -41,6 +41,9 @@ struct RecorderOptions {
   std::uint64_t stop_after_records = 0;
   /// Write the payload of the capture (a version-2 recording with payload lines).
   bool payload = false;
+  /// Write queue records (a version-3 recording; RecordingWriterOptions::queue): set it when
+  /// the capture samples queues (EngineConfig::queue_sampling), or may be switched to.
+  bool queue = false;
   /// Payload bytes written per source, at most; bytes beyond it are counted as cut (and a
   /// payload_truncated warning says so in the file). Default 16 MiB.
   std::uint64_t payload_bytes_per_source = std::uint64_t{16} << 20;

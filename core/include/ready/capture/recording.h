@@ -23,10 +23,13 @@ namespace ready::capture {
 /// The value of the header's "format" field, and the versions this code writes and reads:
 /// version 1 (records only), and version 2, the same with payload lines, written only when
 /// RecordingWriterOptions::payload is set (so that a reader that knows only version 1, the
-/// last release, still opens every file without payload). docs/recording-format.md, "Versions".
+/// last release, still opens every file without payload), and version 3, which may also hold
+/// queue lines, written only when RecordingWriterOptions::queue is set. docs/recording-format.md,
+/// "Versions".
 inline constexpr std::string_view kRecordingFormat = "readyscope-recording";
 inline constexpr int kRecordingVersion = 1;
 inline constexpr int kRecordingPayloadVersion = 2;
+inline constexpr int kRecordingQueueVersion = 3;
 
 /// The addresses of a source, as source lines spell them ("" when it has none).
 struct SourceAddresses {
@@ -52,6 +55,10 @@ struct RecordingWriterOptions {
   /// Write a version-2 file, which may hold payload lines (write_payload). Without it the
   /// file is version 1 and write_payload fails with EINVAL.
   bool payload = false;
+  /// Write a version-3 file, which may hold queue lines (and payload lines, with `payload`).
+  /// Without it queue records are left out (write and write_within take them and write
+  /// nothing): a version-1 or version-2 file cannot hold them.
+  bool queue = false;
 };
 
 /// Writes a recording. Buffered: lines collect in a buffer of kBufferBytes and go to the
@@ -163,8 +170,8 @@ struct RecordingInfo {
   /// the recorder was stopped before it could finish (killed, or the machine went down); the
   /// records read are all there is.
   bool ended_with_stats = false;
-  /// The header's version (kRecordingVersion, or kRecordingPayloadVersion: payload lines may
-  /// follow).
+  /// The header's version (kRecordingVersion; kRecordingPayloadVersion: payload lines may
+  /// follow; kRecordingQueueVersion: payload and queue lines may follow).
   int version = kRecordingVersion;
   /// Record lines marked `"recorder":true`: written by a Recorder (a source repeated at the
   /// start of a rotated file, the stats line that ends a file, a payload_truncated warning),

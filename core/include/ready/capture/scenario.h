@@ -154,6 +154,10 @@ struct ScenarioExpectation {
     /// moment since the previous step ended: its registration then, or a later source_added /
     /// source_changed record (a relay leg's back-pressure, a set_interest)
     interest,
+    /// the source's queues (its queue records: EngineConfig::queue_sampling) were as
+    /// `readable` / `readable_min` / `unsent` / `unsent_min` say at some moment since the
+    /// previous step ended (counting the values they had then; 0 before any queue record)
+    queue,
   };
   Type type = Type::readiness;
   std::string source;
@@ -174,7 +178,9 @@ struct ScenarioExpectation {
   // interest:
   Interest interest = Interest::READABLE;
   bool paused = false;  ///< "interest": "paused" (registered with no interest)
-  /// How long after the step's barrier a `seen`, action, warning, removed or interest check may take.
+  // queue: each given bound must hold (exact, or at least), all at the same moment:
+  std::optional<std::uint64_t> readable, readable_min, unsent, unsent_min;
+  /// How long after the step's barrier a `seen`, action, warning, removed, interest or queue check may take.
   std::chrono::milliseconds within = ScenarioLimits::default_within;
 };
 

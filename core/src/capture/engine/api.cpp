@@ -19,6 +19,7 @@ using detail::tokens_needed;
 Engine::Engine(EngineConfig config, Notifier notifier, std::unique_ptr<Impl> impl)
     : config_(config), ring_(config.ring_capacity), notifier_(std::move(notifier)), impl_(std::move(impl)) {
   impl_->eng = this;
+  impl_->queue_sampling = config.queue_sampling;
   impl_->pit.set_config(
       pitfalls::Config{static_cast<std::uint64_t>(std::chrono::nanoseconds(config.pitfall_grace).count()),
                        config.pitfall_spin_events});

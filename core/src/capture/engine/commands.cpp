@@ -381,4 +381,12 @@ void Engine::Impl::release_fds(std::uint64_t cmd) {
 
 void Engine::Impl::exec(cmd::ReleaseFds&, const Ticket& t) { release_fds(t.id); }
 
+void Engine::Impl::exec(cmd::SetQueueSampling& c, const Ticket& t) {
+  queue_sampling = c.on;
+  note(c.on ? "queue sampling on" : "queue sampling off", t.id);
+  if (!c.on) return;
+  // The values may have changed while it was off: state them again.
+  for (auto& [token, s] : sources) sample_queue(*s);
+}
+
 }  // namespace ready::capture

@@ -58,6 +58,13 @@ inline void Engine::Impl::on_event(const Event& e) {
   if (auto w =
           pit.on_readiness(s->pit, s->token, e.is_readable(), e.is_writable(), e.is_read_closed(), loop_ns))
     warning(s, w->kind, w->value);
+  const Token token = s->token;
+  const bool sample = queue_sampling && has_queues(s->kind);
+  handle_event(s, e);
+  queue_after(token, sample);
+}
+
+inline void Engine::Impl::handle_event(Src* s, const Event& e) {
   if (s->relay) return relay_event(*s, e);
 
   const Token token = s->token;
@@ -187,10 +194,12 @@ inline void Engine::Impl::continue_still_ready() {
     Src* s = find(t);
     if (!s) continue;  // closed meanwhile
     s->still_ready = false;
+    const bool sample = queue_sampling && has_queues(s->kind);
     if (s->relay)
       relay_continue(*s);
     else if (s->pending_len == 0)
       react(*s, true, false);
+    queue_after(t, sample);
   }
   continuing.clear();
 }
@@ -242,7 +251,13 @@ inline std::optional<Engine::Impl::Fatal> Engine::Impl::loop() {
       if (os::allocation_fault()) [[unlikely]]
         throw std::bad_alloc();  // a test's injected failure (sys.h, fault::allocation)
       Queued& q = taken[taken_done];
-      std::visit([&](auto& c) { exec(c, q.ticket); }, q.command);
+      std::visit(
+          [&](auto& c) {
+            exec(c, q.ticket);
+            // After every action and interest change: the source's queues (and its pair's).
+            if constexpr (requires { c.token; }) sample_after_command(c.token);
+          },
+          q.command);
     }
     taken.clear();
 

@@ -199,6 +199,12 @@ struct Engine::Impl {
     // it is registered for nothing while the relay waits on the other leg (SourceBits::paused).
     RelayConn* relay = nullptr;
     bool paused = false;
+    // Queue sampling (docs/engine.md, "Queues"): the values of the last queue record (0 before
+    // any), and the related source (a socketpair's or pipe's other end, a listener) as
+    // source_added named it.
+    std::uint64_t q_readable = 0;
+    std::uint64_t q_unsent = 0;
+    std::uint64_t related = 0;
   };
 
   Impl(Poll p, Waker w, unix::EventFd reserve_fd, unix::TimerFd stats_fd)
@@ -323,6 +329,92 @@ struct Engine::Impl {
     r.value2 = eng->ring_.dropped();
     r.value = eng->ring_.produced();
     emit(r);
+  }
+
+  // ---- queue sampling (docs/engine.md, "Queues"; inline: every event samples) ----
+
+  bool queue_sampling = true;  // EngineConfig::queue_sampling, then cmd::SetQueueSampling
+
+  /// A queue record when (readable, unsent) differs from the source's last one.
+  void queue_record(Src& s, std::uint64_t readable, std::uint64_t unsent) {
+    if (readable == s.q_readable && unsent == s.q_unsent) return;
+    s.q_readable = readable;
+    s.q_unsent = unsent;
+    Record r;
+    r.kind = RecordKind::queue;
+    r.token = s.token.value;
+    r.fd = s.fd;
+    r.value = readable;
+    r.value2 = unsent;
+    emit(r);
+  }
+  /// The other end of a socketpair or pipe `s` is one end of (a live source naming `s` back),
+  /// or null: the end whose readable bytes are `s`'s unsent ones, or the other way round.
+  Src* pair_end(const Src& s) {
+    if (s.related == 0 || (s.kind != SourceKind::unix_stream && s.kind != SourceKind::pipe_sender &&
+                           s.kind != SourceKind::pipe_receiver))
+      return nullptr;
+    Src* p = find(Token{s.related});
+    if (!p || p->related != s.token.value) return nullptr;
+    const bool pair = s.kind == SourceKind::unix_stream && p->kind == SourceKind::unix_stream;
+    const bool pipe = (s.kind == SourceKind::pipe_sender && p->kind == SourceKind::pipe_receiver) ||
+                      (s.kind == SourceKind::pipe_receiver && p->kind == SourceKind::pipe_sender);
+    return pair || pipe ? p : nullptr;
+  }
+  /// Reads a source's queues now (after an event's handling, after a command): one ioctl,
+  /// two on a stream the engine wrote to. A socketpair's or pipe's two ends share their
+  /// bytes (one end's unsent is the other's readable), so the other end's record follows from
+  /// the same ioctls: a reader's read takes its writer's unsent down with it.
+  void sample_queue(Src& s) {
+    switch (s.kind) {
+      case SourceKind::tcp_stream:
+        return queue_record(s, os::bytes_readable(s.fd), s.bytes_out != 0 ? os::bytes_unsent(s.fd) : 0);
+      case SourceKind::unix_stream: {
+        const std::uint64_t readable = os::bytes_readable(s.fd);
+        std::uint64_t unsent = 0;
+        if (Src* p = pair_end(s)) {
+          // A Unix socket's own SIOCOUTQ counts buffer memory: its unsent bytes are what the
+          // other end has not read.
+          if (s.bytes_out != 0) {
+            unsent = os::bytes_readable(p->fd);
+            queue_record(*p, unsent, p->q_unsent);
+          }
+          if (p->bytes_out != 0) queue_record(*p, p->q_readable, readable);
+        }
+        return queue_record(s, readable, unsent);
+      }
+      case SourceKind::pipe_receiver:
+      case SourceKind::pipe_sender: {
+        // FIONREAD works on either end of a pipe: the bytes in it.
+        const std::uint64_t in_pipe = os::bytes_readable(s.fd);
+        const bool reader = s.kind == SourceKind::pipe_receiver;
+        if (Src* p = pair_end(s)) queue_record(*p, reader ? 0 : in_pipe, reader ? in_pipe : 0);
+        return queue_record(s, reader ? in_pipe : 0, reader ? 0 : in_pipe);
+      }
+      case SourceKind::udp:
+      case SourceKind::unix_datagram:
+        return queue_record(s, os::bytes_readable(s.fd), 0);
+      default:  // listeners, eventfd, timerfd: no byte queue
+        return;
+    }
+  }
+  /// After a command on `t` (each action, an interest change): its queues, and with them its
+  /// pair's.
+  void sample_after_command(Token t) {
+    if (!queue_sampling) return;
+    if (Src* s = find(t)) sample_queue(*s);
+  }
+  /// Whether a source of kind `k` has byte queues to sample (not listeners, eventfd, timerfd).
+  static bool has_queues(SourceKind k) noexcept {
+    return k == SourceKind::tcp_stream || k == SourceKind::unix_stream || k == SourceKind::pipe_receiver ||
+           k == SourceKind::pipe_sender || k == SourceKind::udp || k == SourceKind::unix_datagram;
+  }
+  /// After an event's handling (`sampled`: sampling was on and the source has queues when it
+  /// began): one FIONREAD (its readable bytes), and on a source the engine writes to its unsent
+  /// bytes (a second ioctl). Nothing when the handling closed the source.
+  void queue_after(Token t, bool sampled) {
+    if (!sampled) return;
+    if (Src* s = find(t)) sample_queue(*s);
   }
 
   // ---- datagram peers (docs/engine.md, "Datagrams") ----
@@ -517,6 +609,8 @@ struct Engine::Impl {
   /// Refuses every later command (and drops the queued ones), records what failed.
   void fail(const Fatal& f) noexcept;
   void on_event(const Event& e);
+  /// on_event after the readiness record: the source's reaction (between the queue samples).
+  void handle_event(Src* s, const Event& e);
   /// A source's reaction to readiness (readable: it may read; write_closed: a pipe sender's
   /// reader is gone). Also runs, as readable, for a source continued from still_ready.
   void react(Src& src, bool readable, bool write_closed, bool short_read_ends = false);
@@ -572,6 +666,7 @@ struct Engine::Impl {
   void exec(cmd::ReleaseFds& c, const Ticket& t);
   void exec(cmd::Relay& c, const Ticket& t);
   void exec(cmd::SetRelayFaults& c, const Ticket& t);
+  void exec(cmd::SetQueueSampling& c, const Ticket& t);
 
   /// Gives back the ExhaustFds ballast and limit; records release_fds (when something was
   /// held, or always for a command: `cmd` != 0).

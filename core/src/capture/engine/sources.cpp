@@ -70,6 +70,7 @@ Engine::Impl::Src* Engine::Impl::add_source(Token token, SourceKind kind, Io io,
     return nullptr;
   }
   Src* raw = s.get();
+  raw->related = parent;
   pitfalls::Detector::added(raw->pit, kind, reg, o.trigger);  // as registered
   sources.emplace(token.value, std::move(s));
   publish_info(*raw, local, peer);
