@@ -44,7 +44,7 @@ Bridge::Bridge(std::unique_ptr<RecordFeed> feed, Options options, QObject* paren
   frame_timer_.setTimerType(Qt::PreciseTimer);
   frame_timer_.setInterval(std::max(1, options_.frame_interval_ms));
   connect(&frame_timer_, &QTimer::timeout, this, [this] { on_frame_timer(); });
-  frame_timer_.start();
+  // Not started here: the first drain that brings records starts it (an idle bridge runs no timer).
   rate_base_ns_ = mono_ns();
 }
 
@@ -129,6 +129,12 @@ std::size_t Bridge::drain_now() {
     last_evicted_ = store_.begin_index();
     for (RecordObserver* o : observers_) o->on_evicted(last_evicted_);
   }
+  if (total != 0 && !frame_timer_.isActive()) {
+    // Waking from idle: the rate's window starts now, not at the last record before the pause.
+    rate_base_ = received_;
+    rate_base_ns_ = mono_ns();
+    frame_timer_.start();
+  }
   received_ += total;
   return total;
 }
@@ -140,7 +146,15 @@ void Bridge::on_frame_timer() {
     rate_base_ = received_;
     rate_base_ns_ = now;
   }
+  const bool appended = store_.end_index() != frame_begin_;
   flush_frame();
+  // A frame with nothing new and a rate that has fallen to zero: idle. The timer stops (an
+  // idle window wakes for nothing) until a drain brings records again; at most about a second
+  // (two rate windows) after the last record.
+  if (!appended && rate_ == 0) {
+    frame_timer_.stop();
+    emit idle();
+  }
 }
 
 void Bridge::flush_frame() {
