@@ -19,6 +19,7 @@
 #include "ready/capture/record.h"
 #include "ready/capture/store.h"
 #include "models/record_format.h"
+#include "models/time_text.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
 
@@ -469,7 +470,7 @@ class TimelineViewTest : public QObject {
     view.setData(&scene.store, &scene.index);
     view.setLabeler([](std::uint64_t token) { return QStringLiteral("#%1 tcp_stream 127.0.0.1:5000").arg(token); });
     const QString e = view.describeRecord(ev);
-    QVERIFY2(e.contains(QStringLiteral("t = 2.000 ms")), qPrintable(e));
+    QVERIFY2(e.contains(QStringLiteral("t = %1").arg(time_text(2'000'000))), qPrintable(e));
     QVERIFY2(e.contains(QStringLiteral("#7 tcp_stream 127.0.0.1:5000")), qPrintable(e));
     QVERIFY2(e.contains(QStringLiteral("readable|writable")), qPrintable(e));
     QVERIFY2(e.contains(QStringLiteral("fd 10, epoll 0x5")), qPrintable(e));
