@@ -51,15 +51,7 @@ class TestErgonomics : public QObject {
 
   QTemporaryDir m_settingsDir;
 
-  std::unique_ptr<MainWindow> openWindow() {
-    auto bridge = Bridge::start({}, {});
-    if (!bridge) return nullptr;
-    auto w = std::make_unique<MainWindow>(std::move(*bridge));
-    w->resize(1500, 900);
-    w->show();
-    if (!QTest::qWaitForWindowExposed(w.get())) return nullptr;
-    return w;
-  }
+  std::unique_ptr<MainWindow> openWindow() { return open_live_window(); }
 
  private slots:
   void initTestCase() { QVERIFY(prepare_window_suite(QStringLiteral("tst_ergonomics"), m_settingsDir.path())); }
@@ -70,6 +62,8 @@ class TestErgonomics : public QObject {
     auto w = openWindow();
     QVERIFY(w);
     QVERIFY(!w->bridge().frame_timer_active());  // nothing arrived yet
+    // The timeline has the focus, not a line edit (whose cursor would blink forever).
+    QTRY_COMPARE_WITH_TIMEOUT(QApplication::focusWidget(), static_cast<QWidget*>(w->timeline()), kWaitMs);
     const auto t = w->bridge().submit(cmd::EventFdCreate{});
     QVERIFY(t);
     QTRY_VERIFY_WITH_TIMEOUT(w->bridge().frame_timer_active(), kWaitMs);

@@ -26,12 +26,9 @@ class TestHiDpi : public QObject {
   void initTestCase() { QVERIFY(prepare_window_suite(QStringLiteral("tst_hidpi"), m_settingsDir.path())); }
 
   void laneRasterHasTheDevicePixels() {
-    auto bridge = Bridge::start({}, {});
-    QVERIFY_OK(bridge);
-    MainWindow w(std::move(*bridge));
-    w.resize(1200, 800);
-    w.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    auto window = open_live_window({1200, 800});
+    QVERIFY(window);
+    MainWindow& w = *window;
     TimelineView* view = w.timeline();
     QCOMPARE(view->devicePixelRatio(), 2.0);
 

@@ -140,9 +140,16 @@ MainWindow::MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent)
   connect(session_.get(), &CaptureSession::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
   connectReplay();
   restoreSettings();
-  // The timeline starts with the focus: its keys work at once, and no line edit's blinking
-  // cursor repaints an idle window twice a second.
-  timeline_->setFocus(Qt::OtherFocusReason);
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  if (focus_given_) return;
+  focus_given_ = true;
+  // The timeline starts with the focus (after the window's activation, which would give it to
+  // the first line edit): its keys work at once, and no blinking cursor repaints an idle
+  // window twice a second.
+  QTimer::singleShot(0, timeline_, [t = timeline_] { t->setFocus(Qt::ActiveWindowFocusReason); });
 }
 
 MainWindow::~MainWindow() {
@@ -178,7 +185,7 @@ void MainWindow::buildCentre() {
   log_view_ = new QTableView;
   log_view_->setObjectName(QStringLiteral("eventLog"));
   log_view_->setModel(log_model_);
-  set_up_log_table(*log_view_, {{EventLogModel::TimeColumn, "99999.999 ms"},
+  set_up_log_table(*log_view_, {{EventLogModel::TimeColumn, "9999.999 999 s"},
                                 {EventLogModel::TokenColumn, "Token"},
                                 {EventLogModel::KindColumn, "source_changed"},
                                 {EventLogModel::WhatColumn, "added unix_listener"},

@@ -157,6 +157,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void showEvent(QShowEvent* event) override;
   /// A recording dropped on the window opens in a new window (window/open_recording.h).
   void dragEnterEvent(QDragEnterEvent* event) override;
   void dropEvent(QDropEvent* event) override;
@@ -247,6 +248,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   Bookmarks* bookmarks_ = nullptr;
   QMenu* bookmarks_menu_ = nullptr;
   QPushButton* log_range_ = nullptr;
+  bool focus_given_ = false;
   void fillBookmarksMenu();
   QAction* act_lesson_layout_ = nullptr;
 };
