@@ -89,7 +89,7 @@ want window-dark && grab_live_window window-dark dark
 
 if want timeline; then
   port=$(free_port)
-  "$bin" --headless --listen "127.0.0.1:$port" --reaction echo --duration 4.6 \
+  "$bin" --headless --listen "127.0.0.1:$port" --reaction echo --duration 6 \
     --png "$out/timeline.png" --width 1400 --height 260 >/dev/null &
   app=$!
   client "$port"
@@ -99,7 +99,7 @@ fi
 
 if want window-recording; then
   port=$(free_port)
-  "$bin" --headless --listen "127.0.0.1:$port" --reaction echo --duration 4.6 \
+  "$bin" --headless --listen "127.0.0.1:$port" --reaction echo --duration 6 \
     --record "$tmp/echo.jsonl" >/dev/null &
   app=$!
   client "$port"

@@ -106,17 +106,26 @@ class TestErgonomics : public QObject {
     QVERIFY(panel->isVisible());
     QTRY_VERIFY_WITH_TIMEOUT(w->timeline()->height() > narrowTimeline, kWaitMs);
 
-    // The view follows the running step from its first record.
-    QTRY_VERIFY_WITH_TIMEOUT(stepped.count() >= 2 && w->timeline()->followedFrom().has_value(), kWaitMs);
+    // The view follows the running step from its first record: a later step's anchor is
+    // after the lesson's start, and its span is at least kMinStepSpan.
     const RecordStore& store = w->bridge().store();
+    QTRY_VERIFY_WITH_TIMEOUT(stepped.count() >= 2 && layout->lessonStart() && w->timeline()->followedFrom() &&
+                                 *w->timeline()->followedFrom() > *layout->lessonStart(),
+                             kWaitMs);
+    QCOMPARE(w->timeline()->view().t0, *w->timeline()->followedFrom());
+    QVERIFY(w->timeline()->view().span() >= LessonLayout::kMinStepSpan);
     QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 60000);
     w->bridge().flush_frame();
-    // The last step's span fills the view: from its first record, at least kMinStepSpan.
-    const auto from = w->timeline()->followedFrom();
-    QVERIFY(from);
-    QCOMPARE(w->timeline()->view().t0, *from);
-    QVERIFY(w->timeline()->view().span() >= LessonLayout::kMinStepSpan);
-    QVERIFY(layout->lessonStart() && *layout->lessonStart() < *from);
+    // Finished: the whole lesson in view, every readiness mark of it.
+    auto wholeInView = [&] {
+      QCOMPARE(w->timeline()->view().t0, *layout->lessonStart());
+      for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i)
+        if (store.kind_at(i) == RecordKind::readiness) {
+          QVERIFY(store.time_at(i) >= w->timeline()->view().t0);
+          QVERIFY(store.time_at(i) < w->timeline()->view().t1);
+        }
+    };
+    wholeInView();
 
     // The lesson's names come first in the lane labels (“et_reader” #…).
     const auto reader = panel->player()->runner().token_of("et_reader");
@@ -127,15 +136,10 @@ class TestErgonomics : public QObject {
     // "Whole lesson": from the lesson's first record on.
     auto* whole = layout->strip()->findChild<QPushButton*>(QStringLiteral("lessonStripWhole"));
     QVERIFY(whole);
+    w->timeline()->setView(0, 1000);  // a zoom by hand
     whole->click();
     QCOMPARE(w->timeline()->followedFrom(), layout->lessonStart());
-    QCOMPARE(w->timeline()->view().t0, *layout->lessonStart());
-    // Every readiness mark of the lesson is in view.
-    for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i)
-      if (store.kind_at(i) == RecordKind::readiness) {
-        QVERIFY(store.time_at(i) >= w->timeline()->view().t0);
-        QVERIFY(store.time_at(i) < w->timeline()->view().t1);
-      }
+    wholeInView();
 
     // One click brings the panels back.
     auto* show = layout->strip()->findChild<QPushButton*>(QStringLiteral("lessonStripShow"));

@@ -129,13 +129,16 @@ std::size_t Bridge::drain_now() {
     last_evicted_ = store_.begin_index();
     for (RecordObserver* o : observers_) o->on_evicted(last_evicted_);
   }
+  received_ += total;
   if (total != 0 && !frame_timer_.isActive()) {
-    // Waking from idle: the rate's window starts now, not at the last record before the pause.
-    rate_base_ = received_;
+    // Waking from idle: the rate's window starts now, not at the last record before the pause;
+    // this frame goes out at once (as soon as the store has them, so do the views) and the
+    // timer paces the next ones.
+    rate_base_ = received_ - total;
     rate_base_ns_ = mono_ns();
     frame_timer_.start();
+    flush_frame();
   }
-  received_ += total;
   return total;
 }
 

@@ -101,7 +101,8 @@ class RecordObserver {
 /// never drops for want of a reader. Views are told at most once per frame: a frame timer
 /// (`frame_interval_ms`, 16 ms by default) emits `frame(begin, end)` with the global index
 /// range appended since the previous frame, and only if something was. The timer runs only
-/// while records arrive: the first drain that brings records starts it, and a frame with
+/// while records arrive: the first drain that brings records emits its frame at once and
+/// starts it, and a frame with
 /// nothing new once the rate has fallen to zero stops it (`idle()`), so an idle window costs no
 /// wake-ups (docs/performance.md, "Idle"). Commands from every
 /// widget go through `submit`; a refused submit is reported by `commandFailed` too.

@@ -67,6 +67,7 @@ void LessonLayout::stepStarted(int step) {
   m_pendingIndex = m_store.end_index();
   m_pendingIsStart = step == 0;
   m_stepRunning = false;
+  m_markedEarly = false;
   if (step == 0) {
     m_lessonT0.reset();
     m_lessonEnd = 0;
@@ -86,9 +87,17 @@ void LessonLayout::onFrame() {
     m_stepRunning = true;
   }
   if (m_stepRunning) showStep();
+  if (m_markedEarly) {  // its outcome came before its records: its span ends here
+    m_markedEarly = false;
+    m_stepRunning = false;
+  }
 }
 
 void LessonLayout::stepMarked() {
+  if (m_pendingIndex) {
+    m_markedEarly = true;
+    return;
+  }
   if (!m_stepRunning) return;
   showStep();
   m_stepRunning = false;
@@ -108,6 +117,19 @@ void LessonLayout::showStep() {
   }
   m_timeline.followSpan(*m_stepT0, end);
   m_anchored = true;
+}
+
+void LessonLayout::lessonFinished() {
+  onFrame();  // a last step whose records came with this frame
+  m_stepRunning = false;
+  m_pendingIndex.reset();
+  for (std::uint64_t i = m_store.end_index(); i > m_store.begin_index(); --i) {
+    const capture::RecordKind k = m_store.kind_at(i - 1);
+    if (k == capture::RecordKind::poll_return || k == capture::RecordKind::stats) continue;
+    m_lessonEnd = std::max(m_lessonEnd, m_store.time_at(i - 1) + 1);
+    break;
+  }
+  showWholeLesson();
 }
 
 void LessonLayout::showWholeLesson() {

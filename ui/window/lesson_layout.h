@@ -59,8 +59,12 @@ class LessonLayout : public QObject {
   void stepMarked();
   /// The narrowest step span shown (a step of one note is not zoomed to nanoseconds).
   static constexpr std::uint64_t kMinStepSpan = 20'000'000;
-  /// The view since the lesson's first step (the strip's "Whole lesson").
+  /// The view since the lesson's first step (the strip's "Whole lesson"; also where a
+  /// finished lesson leaves the view).
   void showWholeLesson();
+  /// The lesson ended: the whole lesson in view, up to its newest record that is not the poll
+  /// thread's own (poll returns and stats), and no more following.
+  void lessonFinished();
   /// The first record time of the lesson (nullopt before its first record).
   [[nodiscard]] std::optional<std::uint64_t> lessonStart() const noexcept { return m_lessonT0; }
 
@@ -82,6 +86,7 @@ class LessonLayout : public QObject {
   std::optional<std::uint64_t> m_stepT0;  // the running step's first record time
   QElapsedTimer m_sinceStepT0;            // wall time since that record was seen
   bool m_stepRunning = false;
+  bool m_markedEarly = false;  // the step's outcome came before its first record
   bool m_following = true;  // steps set the view (until a zoom by hand or "Whole lesson")
   bool m_anchored = false;  // a step set the view in this run
   std::uint64_t m_lessonEnd = 0;  // the last step's end, for "Whole lesson"

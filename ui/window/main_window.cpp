@@ -503,6 +503,8 @@ void MainWindow::buildDocks() {
     lesson_layout_->stepStarted(i);
   });
   connect(lessons_, &LessonsPanel::stepMarked, lesson_layout_, [this] { lesson_layout_->stepMarked(); });
+  // A finished lesson: all of it in view, from its first record to its last step's end.
+  connect(lessons_, &LessonsPanel::lessonFinished, lesson_layout_, [this] { lesson_layout_->lessonFinished(); });
   connect(warnings_, &WarningsPanel::recordActivated, this, &MainWindow::focusRecord);
   connect(warnings_, &WarningsPanel::lessonRequested, this, [this](const QString& name) { showLesson(name); });
 
