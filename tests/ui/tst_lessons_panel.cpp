@@ -78,15 +78,7 @@ class TestLessonsPanel : public CoreTest {
 
   QTemporaryDir m_settingsDir;
 
-  std::unique_ptr<MainWindow> openWindow() {
-    auto bridge = Bridge::start({}, {});
-    if (!bridge) return nullptr;
-    auto w = std::make_unique<MainWindow>(std::move(*bridge));
-    w->resize(1500, 900);
-    w->show();
-    if (!QTest::qWaitForWindowExposed(w.get())) return nullptr;
-    return w;
-  }
+  std::unique_ptr<MainWindow> openWindow() { return open_live_window(); }
 
  private slots:
   void initTestCase() { QVERIFY(prepare_window_suite(QStringLiteral("tst_lessons_panel"), m_settingsDir.path())); }

@@ -49,17 +49,18 @@ class TestRecordFormat : public QObject {
     QTest::addColumn<quint64>("ns");
     QTest::addColumn<QString>("time");
     QTest::addColumn<QString>("duration");
-    QTest::newRow("zero") << quint64{0} << "0.000 ms"
+    // The log's times are seconds at 1 µs (tst_time_text has the format's own cases).
+    QTest::newRow("zero") << quint64{0} << "0.000 000 s"
                           << "0 ns";
-    QTest::newRow("sub-µs truncated") << quint64{999} << "0.000 ms"
+    QTest::newRow("sub-µs truncated") << quint64{999} << "0.000 000 s"
                                       << "999 ns";
-    QTest::newRow("1 µs") << quint64{1000} << "0.001 ms"
+    QTest::newRow("1 µs") << quint64{1000} << "0.000 001 s"
                           << "1 µs";
-    QTest::newRow("12.3 µs") << quint64{12'345} << "0.012 ms"
+    QTest::newRow("12.3 µs") << quint64{12'300} << "0.000 012 s"
                              << "12.3 µs";
-    QTest::newRow("ms") << quint64{12'345'678} << "12.345 ms"
-                        << "12.3 ms";
-    QTest::newRow("minute") << quint64{61'234'567'890} << "61234.567 ms"
+    QTest::newRow("ms") << quint64{12'345'678} << "0.012 345 s"
+                        << "12.35 ms";
+    QTest::newRow("minute") << quint64{61'234'567'890} << "61.234 567 s"
                             << "61.23 s";
   }
   void times() {

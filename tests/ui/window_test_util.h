@@ -33,6 +33,17 @@ inline bool prepare_window_suite(const QString& suite, const QString& settingsDi
   return true;
 }
 
+/// A window over a live engine, shown at `size` and exposed; null when it cannot start.
+inline std::unique_ptr<ui::MainWindow> open_live_window(QSize size = {1500, 900}) {
+  auto bridge = ui::Bridge::start({}, {});
+  if (!bridge) return nullptr;
+  auto w = std::make_unique<ui::MainWindow>(std::move(*bridge));
+  w->resize(size);
+  w->show();
+  if (!QTest::qWaitForWindowExposed(w.get())) return nullptr;
+  return w;
+}
+
 /// Fills the next modal New source dialog with `fill`, then presses OK.
 inline void answerNextDialog(std::function<void(ui::NewSourceDialog&)> fill) {
   QTimer::singleShot(0, [fill = std::move(fill)] {

@@ -176,6 +176,8 @@ void EventLogModel::setFilter(Filter f) {
   m_end = m_latest;
   m_begin = std::max(m_store.begin_index(), m_end - std::min<std::uint64_t>(m_end, m_maxRows));
   m_scanPos = m_store.begin_index();
+  // A time range: nothing before it can match (the store is in time order).
+  if (m_filter.time) m_scanPos = std::max(m_scanPos, m_store.lower_bound(m_filter.time->first));
   if (m_filter.active()) m_begin = m_scanPos;
   endResetModel();
   if (m_filter.active() && m_scanPos < m_end) {
@@ -204,8 +206,18 @@ void EventLogModel::setTextFilter(const QString& text) {
   setFilter(std::move(f));
 }
 
+void EventLogModel::setTimeFilter(std::optional<std::pair<std::uint64_t, std::uint64_t>> range) {
+  Filter f = m_filter;
+  f.time = range;
+  setFilter(std::move(f));
+}
+
 bool EventLogModel::matches(std::uint64_t index) const {
   if ((m_filter.kinds & kindBit(m_store.kind_at(index))) == 0) return false;
+  if (m_filter.time) {
+    const std::uint64_t t = m_store.time_at(index);
+    if (t < m_filter.time->first || t >= m_filter.time->second) return false;
+  }
   if (!m_filter.token && m_filter.text.isEmpty()) return true;
   const Record r = m_store.at(index);
   if (m_filter.token && (r.token != *m_filter.token || !capture::RecordStore::is_indexed_by_token(r.kind)))

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <utility>
 
 #include "session/capture_session.h"
 #include "ready/capture/record.h"
@@ -63,7 +64,11 @@ class EventLogModel : public QAbstractTableModel, public FrameConsumer {
     std::optional<std::uint64_t> token;  ///< only this source's records
     std::uint32_t kinds = kAllKinds;     ///< only these record kinds
     QString text;                        ///< only rows whose text contains this (any case)
-    [[nodiscard]] bool active() const noexcept { return token || kinds != kAllKinds || !text.isEmpty(); }
+    /// Only records with t0 <= t_ns < t1 (a range picked on the timeline).
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> time;
+    [[nodiscard]] bool active() const noexcept {
+      return token || kinds != kAllKinds || !text.isEmpty() || time.has_value();
+    }
     friend bool operator==(const Filter&, const Filter&) = default;
   };
 
@@ -76,12 +81,14 @@ class EventLogModel : public QAbstractTableModel, public FrameConsumer {
   [[nodiscard]] QVariant headerData(int section, Qt::Orientation orientation,
                                     int role = Qt::DisplayRole) const override;
 
-  [[nodiscard]] const Filter& filter() const noexcept { return m_filter; }
   /// Replaces the filter (a reset, then a sliced scan; see the class comment).
   void setFilter(Filter f);
   void setTokenFilter(std::optional<std::uint64_t> token);
   void setKindFilter(std::uint32_t kinds);
   void setTextFilter(const QString& text);
+  /// Only records in [t0, t1) (nullopt: any time).
+  void setTimeFilter(std::optional<std::pair<std::uint64_t, std::uint64_t>> range);
+  [[nodiscard]] const Filter& filter() const noexcept { return m_filter; }
   [[nodiscard]] bool isScanning() const noexcept;
   /// The most records one scan slice examines (default 16384; at least 1).
   [[nodiscard]] std::size_t scanSliceRecords() const noexcept { return m_sliceRecords; }

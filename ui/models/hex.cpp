@@ -1,4 +1,5 @@
 #include "models/hex.h"
+#include "models/text_colours.h"
 
 namespace ready::ui {
 
@@ -70,7 +71,7 @@ HexParse parse_hex(const QString& text) {
 }
 
 QColor direction_colour(capture::Direction d) {
-  return d == capture::Direction::in ? QColor(0x2e, 0x86, 0xde) : QColor(0xd3, 0x54, 0x00);
+  return text_colour(d == capture::Direction::in ? TextTone::incoming : TextTone::outgoing);
 }
 
 QString direction_name(capture::Direction d) {

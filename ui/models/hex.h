@@ -32,10 +32,10 @@ struct HexParse {
 /// says where ("'z' at column 1 is not a hex digit").
 HexParse parse_hex(const QString& text);
 
-/// The colour of payload bytes that went `d` (in: read from the source; out: written). A fixed
-/// colour-blind-safe pair (blue / dark orange) whose contrast is about 3.4:1 or better on both
-/// a white and a near-black base, so it needs no palette switch; the text beside it also says
-/// "in" or "out", so colour is never the only cue.
+/// The colour of payload bytes that went `d` (in: read from the source; out: written): a
+/// colour-blind-safe pair (blue / orange) in the application palette's variant, 4.5:1 or
+/// better on its base (text_colour); the text beside it also says "in" or "out", so colour is
+/// never the only cue. Text already coloured keeps its colour until it is made again.
 QColor direction_colour(capture::Direction d);
 
 /// "in" / "out".

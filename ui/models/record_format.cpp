@@ -4,6 +4,7 @@
 
 #include <system_error>
 
+#include "models/time_text.h"
 #include "ready/capture/store.h"
 #include "ready/enum_names.h"
 #include "ready/error.h"
@@ -21,18 +22,9 @@ QString sv(std::string_view s) { return QString::fromLatin1(s.data(), static_cas
 
 }  // namespace
 
-QString format_time_ns(std::uint64_t t_ns) {
-  const std::uint64_t us = t_ns / 1000;
-  return QStringLiteral("%1.%2 ms").arg(us / 1000).arg(us % 1000, 3, 10, QLatin1Char('0'));
-}
+QString format_time_ns(std::uint64_t t_ns) { return time_text(t_ns); }
 
-QString format_duration_ns(std::uint64_t ns) {
-  if (ns < 1000) return QStringLiteral("%1 ns").arg(ns);
-  const double v = static_cast<double>(ns);
-  if (ns < 1'000'000) return QStringLiteral("%1 µs").arg(v / 1e3, 0, 'g', 3);
-  if (ns < 1'000'000'000) return QStringLiteral("%1 ms").arg(v / 1e6, 0, 'g', 3);
-  return QStringLiteral("%1 s").arg(v / 1e9, 0, 'f', 2);
-}
+QString format_duration_ns(std::uint64_t ns) { return duration_text(static_cast<double>(ns)); }
 
 QString format_bytes(std::uint64_t bytes) {
   if (bytes < 1024) return QStringLiteral("%1 B").arg(bytes);

@@ -15,12 +15,11 @@ namespace ready::ui {
 /// is one.
 using NoteTextFn = std::function<QString(std::uint64_t id)>;
 
-/// A capture time (ns since the capture started) as milliseconds with microsecond
-/// resolution: "0.000 ms", "12.345 ms", "61234.567 ms". One unit for every row, so times in a
-/// column line up and compare at a glance; nanoseconds are truncated, not rounded, so a
-/// row's text never claims a later microsecond than the record's.
+/// A capture time (ns since the capture started) in seconds with microsecond resolution:
+/// "0.000 000 s", "12.345 678 s" (time_text; Jump to time parses it back). One unit for every
+/// row, so times in a column line up; nanoseconds are truncated, not rounded.
 QString format_time_ns(std::uint64_t t_ns);
-/// A duration in the unit that suits it: "850 ns", "12.3 µs", "4.56 ms", "1.23 s".
+/// A duration in the unit that suits it (duration_text): "850 ns", "12.35 µs", "1.23 s".
 QString format_duration_ns(std::uint64_t ns);
 /// A byte count: "0 B", "512 B", "4.0 KiB", "1.5 MiB".
 QString format_bytes(std::uint64_t bytes);

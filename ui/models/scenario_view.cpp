@@ -37,7 +37,9 @@ void pin_compare_pairs(const capture::Scenario& scenario, const capture::Scenari
 }
 
 QString lane_label_with_name(const QString& label, const QString& name) {
-  return name.isEmpty() ? label : QStringLiteral("%1 “%2”").arg(label, name);
+  // The name first: a label too long for the column is shortened in the middle, and the
+  // lesson's name for the source is what a learner reads the lane by.
+  return name.isEmpty() ? label : QStringLiteral("“%1” %2").arg(name, label);
 }
 
 }  // namespace ready::ui

@@ -23,7 +23,7 @@ std::vector<std::string> scenario_source_ids(const capture::Scenario& scenario);
 void pin_compare_pairs(const capture::Scenario& scenario, const capture::ScenarioRunner& runner, LaneIndex& lanes,
                        std::vector<bool>& pinned);
 
-/// A lane label with the scenario's name for the source: `#2 unix_stream “reader”`
+/// A lane label with the scenario's name for the source first: `“reader” #2 unix_stream`
 /// (`label` unchanged when `name` is empty).
 QString lane_label_with_name(const QString& label, const QString& name);
 

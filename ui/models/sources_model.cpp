@@ -32,15 +32,19 @@ bool is_interest_column(int column) {
 
 bool has(Interest i, Interest bit) { return (i.bits() & bit.bits()) != 0; }
 
+// What the Mode and Reaction cells take (their drop-downs and setData).
+constexpr Trigger kTriggers[] = {Trigger::edge, Trigger::level, Trigger::oneshot};
+constexpr Reaction kReactions[] = {Reaction::none,  Reaction::read,    Reaction::drain,
+                                   Reaction::echo,  Reaction::discard, Reaction::auto_accept};
+
 std::optional<Trigger> trigger_from(const QString& s) {
-  for (Trigger t : {Trigger::edge, Trigger::level, Trigger::oneshot})
+  for (Trigger t : kTriggers)
     if (s.compare(trigger_text(t), Qt::CaseInsensitive) == 0) return t;
   return std::nullopt;
 }
 
 std::optional<Reaction> reaction_from(const QString& s) {
-  for (Reaction r : {Reaction::none, Reaction::read, Reaction::drain, Reaction::echo, Reaction::discard,
-                     Reaction::auto_accept})
+  for (Reaction r : kReactions)
     if (s.compare(reaction_text(r), Qt::CaseInsensitive) == 0) return r;
   return std::nullopt;
 }
@@ -159,6 +163,19 @@ QVariant SourcesModel::data(const QModelIndex& index, int role) const {
   switch (role) {
     case Qt::DisplayRole:
       return display(s, col);
+    case ChoicesRole:
+      if (!(flags(index) & Qt::ItemIsEditable)) return {};
+      if (col == ModeColumn) {
+        QStringList all;
+        for (Trigger t : kTriggers) all << trigger_text(t);
+        return all;
+      }
+      if (col == ReactionColumn) {
+        QStringList all;
+        for (Reaction r : kReactions) all << reaction_text(r);
+        return all;
+      }
+      return {};
     case Qt::EditRole:
       if (col == ModeColumn) return trigger_text(s.trigger);
       if (col == ReactionColumn) return reaction_text(s.reaction);

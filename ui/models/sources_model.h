@@ -63,6 +63,9 @@ class SourcesModel : public QAbstractTableModel, public FrameConsumer {
     /// QString, any column: what the filter matches (label, kind, addresses, state,
     /// interest, reaction).
     SearchRole,
+    /// QStringList, Mode and Reaction columns of an editable row: the values the cell takes
+    /// (its drop-down, ChoiceDelegate).
+    ChoicesRole,
   };
 
   explicit SourcesModel(CaptureSession& session, QObject* parent = nullptr);

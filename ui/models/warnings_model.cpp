@@ -6,6 +6,7 @@
 
 #include "models/lessons.h"
 #include "models/record_format.h"
+#include "models/text_colours.h"
 
 namespace ready::ui {
 
@@ -97,7 +98,7 @@ QVariant WarningsModel::data(const QModelIndex& index, int role) const {
     return QStringLiteral("%1 (%2)\n%3")
         .arg(warning_title(kind), QString::fromUtf8(to_string(kind)), warning_text(row.record));
   }
-  if (role == Qt::ForegroundRole && index.column() == LessonColumn) return QBrush(QColor(0x00, 0x72, 0xB2));
+  if (role == Qt::ForegroundRole && index.column() == LessonColumn) return QBrush(text_colour(TextTone::link));
   if (role == Qt::FontRole && index.column() == LessonColumn) {
     QFont f;
     f.setUnderline(true);

@@ -22,6 +22,7 @@
 #include <span>
 
 #include "models/hex.h"
+#include "models/time_text.h"
 
 namespace ready::ui {
 
@@ -39,7 +40,6 @@ QString byte_size(std::uint64_t n) {
   return QStringLiteral("%1 bytes").arg(n);
 }
 
-QString seconds(std::uint64_t t_ns) { return QString::number(static_cast<double>(t_ns) / 1e9, 'f', 6); }
 
 bool can_write(SourceKind k) {
   switch (k) {
@@ -275,11 +275,11 @@ void Inspector::appendChunk(const capture::PayloadChunk& chunk) {
   QTextCharFormat head;
   head.setForeground(direction_colour(chunk.direction));
   head.setFontWeight(QFont::Bold);
-  QString header = QStringLiteral("%1 %2  %3 B  at %4 s")
+  QString header = QStringLiteral("%1 %2  %3 B  at %4")
                        .arg(chunk.direction == capture::Direction::in ? QStringLiteral("\u25c0") : QStringLiteral("\u25b6"),
                             direction_name(chunk.direction).leftJustified(3))
                        .arg(bytes.size())
-                       .arg(seconds(chunk.t_ns));
+                       .arg(time_text(chunk.t_ns));
   // A datagram's sender (in) or an echo's destination (out): UDP or a named Unix socket.
   const std::string peer = chunk.peer        ? chunk.peer->to_string()
                            : chunk.unix_peer ? chunk.unix_peer->to_string()

@@ -30,7 +30,7 @@ namespace ready::ui {
 /// Payload. The capture keeps each source's bytes (CaptureSession::payload). The inspector asks only
 /// for what is new on each `onFrame` (since the previous snapshot's `next`), so a frame costs
 /// the bytes that arrived in it, never the whole buffer. Each chunk is shown as a header line
-/// ("◀ in  5 B  at 1.234567 s") in its direction's colour (direction_colour) followed by a
+/// ("◀ in  5 B  at 1.234 567 s") in its direction's colour (direction_colour) followed by a
 /// hex dump, 16 bytes a line, hex and text side by side. The view keeps at most
 /// `kMaxViewLines` lines (the oldest scroll away). Bytes the engine evicted (its bound per
 /// source) are announced above the view, with the bound.

@@ -14,8 +14,9 @@
 #include <algorithm>
 
 #include "models/lessons.h"
-#include "session/scenario_player.h"
 #include "models/scenario_view.h"
+#include "models/text_colours.h"
+#include "session/scenario_player.h"
 #include "timeline/laneindex.h"
 
 namespace ready::ui {
@@ -29,8 +30,6 @@ namespace {
 
 constexpr int kNarrationRole = Qt::UserRole;
 constexpr int kNameRole = Qt::UserRole;
-const QColor kPassed(0x00, 0x9E, 0x73);  // Okabe-Ito bluish green
-const QColor kFailed(0xD5, 0x5E, 0x00);  // vermillion
 constexpr double kSpeeds[] = {0.25, 0.5, 1.0, 2.0, 4.0};
 
 QString narration_of(const capture::ScenarioStep& s, std::size_t i) {
@@ -391,8 +390,7 @@ void LessonsPanel::setMark(int step, Mark mark, const QString& detail) {
   marks_[static_cast<std::size_t>(step)] = mark;
   details_[static_cast<std::size_t>(step)] = detail;
   // The previous highlight goes back to normal weight.
-  QColor band = palette().color(QPalette::Highlight);
-  band.setAlpha(45);
+  const QColor band = current_row_band(palette());
   for (int i = 0; i < steps_->count(); ++i) {
     QFont f = steps_->font();
     f.setBold(i == highlighted_);
@@ -403,11 +401,11 @@ void LessonsPanel::setMark(int step, Mark mark, const QString& detail) {
   item->setText(mark_prefix(mark) + item->data(kNarrationRole).toString());
   switch (mark) {
     case Mark::passed:
-      item->setForeground(kPassed);
+      item->setForeground(text_colour(TextTone::passed, palette()));
       item->setToolTip(tr("Passed: %1").arg(detail));
       break;
     case Mark::failed:
-      item->setForeground(kFailed);
+      item->setForeground(text_colour(TextTone::failed, palette()));
       item->setToolTip(tr("FAILED: %1").arg(detail));
       break;
     case Mark::ran:
@@ -428,7 +426,7 @@ void LessonsPanel::setMark(int step, Mark mark, const QString& detail) {
 void LessonsPanel::setHeader(const QString& text, bool error) {
   header_->setText(text);
   QPalette pal = header_->palette();
-  pal.setColor(QPalette::WindowText, error ? kFailed : palette().color(QPalette::WindowText));
+  pal.setColor(QPalette::WindowText, error ? text_colour(TextTone::failed, palette()) : palette().color(QPalette::WindowText));
   header_->setPalette(pal);
 }
 

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "models/text_colours.h"
 #include "panels/relay_faults.h"
 
 namespace ready::ui {
@@ -251,7 +252,7 @@ NewSourceDialog::NewSourceDialog(QWidget* parent) : QDialog(parent) {
   m_error->setObjectName(QStringLiteral("error"));
   m_error->setWordWrap(true);
   QPalette pal = m_error->palette();
-  pal.setColor(QPalette::WindowText, QColor(0xd3, 0x54, 0x00));  // readable on light and dark
+  pal.setColor(QPalette::WindowText, text_colour(TextTone::failed));
   m_error->setPalette(pal);
   top->addWidget(m_error);
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <limits>
 
+#include "models/text_colours.h"
 #include "session/capture_session.h"
 
 namespace ready::ui {
@@ -134,7 +135,7 @@ RelayFaultsDialog::RelayFaultsDialog(CaptureSession& session, std::uint64_t list
   m_error->setObjectName(QStringLiteral("error"));
   m_error->setWordWrap(true);
   QPalette pal = m_error->palette();
-  pal.setColor(QPalette::WindowText, QColor(0xd3, 0x54, 0x00));
+  pal.setColor(QPalette::WindowText, text_colour(TextTone::failed));
   m_error->setPalette(pal);
   top->addWidget(m_error);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Apply | QDialogButtonBox::Close, this);

@@ -6,6 +6,8 @@
 #include <QLocale>
 #include <QStyle>
 
+#include "models/time_text.h"
+
 namespace ready::ui {
 
 namespace {
@@ -155,9 +157,8 @@ void ReplayBar::updateText() {
                                                                       QKeySequence::NativeText)));
     return;
   }
-  QString text = tr("record %1 of %2 · %3 s")
-                     .arg(loc.toString(static_cast<qulonglong>(*pos + 1)), total,
-                          QString::number(static_cast<double>(m_head->positionTime()) / 1e9, 'f', 6));
+  QString text = tr("record %1 of %2 · %3")
+                     .arg(loc.toString(static_cast<qulonglong>(*pos + 1)), total, time_text(m_head->positionTime()));
   if (m_nothingThere) text += tr(" · nothing further");
   m_text->setText(text);
   m_text->setToolTip(store.evicted() ? tr("Records 1 to %1 were evicted by the store's bound")

@@ -16,7 +16,7 @@ WarningsPanel::WarningsPanel(CaptureSession& session, WarningsModel::Labeler lab
   view_ = new QTableView;
   view_->setObjectName(QStringLiteral("warningsView"));
   view_->setModel(model_);
-  set_up_log_table(*view_, {{WarningsModel::TimeColumn, "99999.999 ms"},
+  set_up_log_table(*view_, {{WarningsModel::TimeColumn, "9999.999 999 s"},
                             {WarningsModel::SourceColumn, "#12 unix_stream reader"},
                             {WarningsModel::WarningColumn, "edge-triggered partial read"},
                             {WarningsModel::DetailColumn, "edge-triggered read stopped with 6 bytes left and no new"}});

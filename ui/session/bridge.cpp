@@ -44,7 +44,7 @@ Bridge::Bridge(std::unique_ptr<RecordFeed> feed, Options options, QObject* paren
   frame_timer_.setTimerType(Qt::PreciseTimer);
   frame_timer_.setInterval(std::max(1, options_.frame_interval_ms));
   connect(&frame_timer_, &QTimer::timeout, this, [this] { on_frame_timer(); });
-  frame_timer_.start();
+  // Not started here: the first drain that brings records starts it (an idle bridge runs no timer).
   rate_base_ns_ = mono_ns();
 }
 
@@ -130,6 +130,15 @@ std::size_t Bridge::drain_now() {
     for (RecordObserver* o : observers_) o->on_evicted(last_evicted_);
   }
   received_ += total;
+  if (total != 0 && !frame_timer_.isActive()) {
+    // Waking from idle: the rate's window starts now, not at the last record before the pause;
+    // this frame goes out at once (as soon as the store has them, so do the views) and the
+    // timer paces the next ones.
+    rate_base_ = received_ - total;
+    rate_base_ns_ = mono_ns();
+    frame_timer_.start();
+    flush_frame();
+  }
   return total;
 }
 
@@ -140,7 +149,15 @@ void Bridge::on_frame_timer() {
     rate_base_ = received_;
     rate_base_ns_ = now;
   }
+  const bool appended = store_.end_index() != frame_begin_;
   flush_frame();
+  // A frame with nothing new and a rate that has fallen to zero: idle. The timer stops (an
+  // idle window wakes for nothing) until a drain brings records again; at most about a second
+  // (two rate windows) after the last record.
+  if (!appended && rate_ == 0) {
+    frame_timer_.stop();
+    emit idle();
+  }
 }
 
 void Bridge::flush_frame() {

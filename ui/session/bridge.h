@@ -100,7 +100,11 @@ class RecordObserver {
 /// into the store as soon as records arrive, so the ring stays empty and the poll thread
 /// never drops for want of a reader. Views are told at most once per frame: a frame timer
 /// (`frame_interval_ms`, 16 ms by default) emits `frame(begin, end)` with the global index
-/// range appended since the previous frame, and only if something was. Commands from every
+/// range appended since the previous frame, and only if something was. The timer runs only
+/// while records arrive: the first drain that brings records emits its frame at once and
+/// starts it, and a frame with
+/// nothing new once the rate has fallen to zero stops it (`idle()`), so an idle window costs no
+/// wake-ups (docs/performance.md, "Idle"). Commands from every
 /// widget go through `submit`; a refused submit is reported by `commandFailed` too.
 ///
 /// One drain takes at most `kMaxPerWake` records, and stops after the batch that passes
@@ -173,6 +177,8 @@ class Bridge : public QObject {
   std::size_t drain_now();
   /// Emits `frame` now if records were appended since the last one (tests, --png).
   void flush_frame();
+  /// True while the frame timer runs (records arrived lately); false when idle.
+  [[nodiscard]] bool frame_timer_active() const noexcept { return frame_timer_.isActive(); }
   /// Stops the engine (joins the poll thread), or the feed (RecordFeed::stop), then drains
   /// what is left; records stay in the store.
   void stop();
@@ -182,6 +188,9 @@ class Bridge : public QObject {
   /// emitted (possibly with begin == end) when the store evicted, so views can drop rows:
   /// `evicted_to` is the store's begin_index() now.
   void frame(std::uint64_t begin, std::uint64_t end, std::uint64_t evicted_to);
+  /// The frame timer stopped: nothing arrived for a frame and the rate is zero (the status
+  /// bar's last update until records come again).
+  void idle();
   /// A command was refused (the engine is stopping) or a create/modify failed later (from
   /// its records). Human-readable, one line.
   void commandFailed(const QString& message);

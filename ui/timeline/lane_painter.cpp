@@ -69,13 +69,26 @@ QString lane_label(const TimelineLane& lane, const std::function<QString(std::ui
       .arg(lane.fd);
 }
 
-void TimelineGlyphs::ensure(const QPalette& palette) {
+int raster_scale(const QPainter& p) {
+  const QPaintDevice* d = p.device();
+  return d ? std::max(1, static_cast<int>(std::ceil(d->devicePixelRatio() - 1e-6))) : 1;
+}
+
+void TimelineGlyphs::ensure(const QPalette& palette, int scale) {
   const QColor text = palette.color(QPalette::Text);
-  if (!flags_[0].isNull() && text_rgb_ == text.rgba()) return;
+  scale = std::max(1, scale);
+  if (!flags_[0].isNull() && text_rgb_ == text.rgba() && scale_ == scale) return;
   text_rgb_ = text.rgba();
-  for (std::size_t i = 0; i < kReadinessKinds.size(); ++i) {
-    QImage img(kGlyph, kGlyph, QImage::Format_ARGB32_Premultiplied);
+  scale_ = scale;
+  // Painted in logical pixels on an image `scale` times larger (its pixel ratio).
+  auto canvas = [scale](int size) {
+    QImage img(size * scale, size * scale, QImage::Format_ARGB32_Premultiplied);
+    img.setDevicePixelRatio(scale);
     img.fill(Qt::transparent);
+    return img;
+  };
+  for (std::size_t i = 0; i < kReadinessKinds.size(); ++i) {
+    QImage img = canvas(kGlyph);
     QPainter p(&img);  // no antialiasing: the fill is exactly the legend colour
     const QColor c = readiness_colour(kReadinessKinds[i]);
     p.setPen(Qt::NoPen);
@@ -106,8 +119,7 @@ void TimelineGlyphs::ensure(const QPalette& palette) {
   }
   const QColor mid = palette.color(QPalette::Mid);
   for (std::size_t i = 0; i < kActionGlyphKinds.size(); ++i) {
-    QImage img(kTick, kTick, QImage::Format_ARGB32_Premultiplied);
-    img.fill(Qt::transparent);
+    QImage img = canvas(kTick);
     QPainter p(&img);
     p.setPen(QPen(text, 1));
     p.setBrush(Qt::NoBrush);
@@ -143,19 +155,24 @@ void TimelineGlyphs::ensure(const QPalette& palette) {
 void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& glyphs,
                         const QPalette& palette, const QFont& font) {
   const TimelineLayout& l = f.layout;
-  const TimeScale& s = f.scale;
   const QRect& plot = l.plot;
-  if (layer_.size() != plot.size()) layer_ = QImage(plot.size(), QImage::Format_RGB32);
+  scale_ = raster_scale(p);
+  const int k = scale_;
+  const QSize raster_size(plot.width() * k, plot.height());
+  if (layer_.size() != raster_size) layer_ = QImage(raster_size, QImage::Format_RGB32);
   const QRgb base = palette.color(QPalette::Base).rgb();
   if (!f.index || !f.store) {
     layer_.fill(base);
-    p.drawImage(plot.topLeft(), layer_);
+    present(p, plot);
     return;
   }
+  // The time scale on the raster's columns: what the lane functions below read as f.scale.
+  const TimeScale s = f.scale.with_pixels(0, raster_size.width());
+  const LaneFrame rf{f.store, f.index, f.layout, s, f.lanes, f.first_row, f.labeler};
   const QColor sep = palette.color(QPalette::Mid);
   const QColor text = palette.color(QPalette::Text);
   const QFontMetrics fm(font);
-  const int w = plot.width();
+  const int w = layer_.width();
   uchar* const bits = layer_.bits();
   const qsizetype bpl = layer_.bytesPerLine();
   auto line = [&](int y) { return reinterpret_cast<QRgb*>(bits + y * bpl); };
@@ -207,31 +224,27 @@ void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& g
     }
     if (rows_here < kLaneHeight) continue;  // a partly visible last lane shows its background only
     if (lane.is_poll) {
-      paint_poll_lane(f, ly, palette);
+      paint_poll_lane(rf, ly, palette);
       // Few returns in view: write how many events each carried.
       std::size_t used = 0;
       for (const PollColumn& c : poll_) used += c.returns != 0;
-      if (used * 24 <= static_cast<std::size_t>(w)) {
+      if (used * 24 * static_cast<std::size_t>(k) <= static_cast<std::size_t>(w)) {
         // A label that would touch the previous one is left out (the tooltip has it).
         int free_x = 0;
         for (int x = 0; x < w; ++x) {
           const PollColumn& c = poll_[static_cast<std::size_t>(x)];
           if (!c.returns || x < free_x) continue;
-          poll_labels_.push_back({plot.left() + x + 3, y + kTickBottom - 2, c.events});
-          free_x = x + 3 + fm.horizontalAdvance(QString::number(c.events)) + 4;
+          poll_labels_.push_back({plot.left() + x / k + 3, y + kTickBottom - 2, c.events});
+          free_x = x + (3 + fm.horizontalAdvance(QString::number(c.events)) + 4) * k;
         }
       }
     } else {
-      paint_queue_band(f, lane, f.lanes[i], ly, life, palette);  // first: the marks lie over it
-      paint_source_lane(f, lane, f.lanes[i], ly, glyphs, palette);
+      paint_queue_band(rf, lane, f.lanes[i], ly, life, palette);  // first: the marks lie over it
+      paint_source_lane(rf, lane, f.lanes[i], ly, glyphs, palette);
     }
   }
   for (int y = y_end; y < plot.height(); ++y) std::fill_n(line(y), w, base);
-  if (!glyph_draws_.empty()) {
-    QPainter lp(&layer_);
-    for (const GlyphDraw& g : glyph_draws_) lp.drawImage(g.x, g.y, *g.image);
-  }
-  p.drawImage(plot.topLeft(), layer_);
+  present(p, plot);
   if (!poll_labels_.empty()) {
     QFont small = font;
     small.setPointSizeF(small.pointSizeF() * 0.8);
@@ -243,10 +256,26 @@ void LanePainter::paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& g
   }
 }
 
+void LanePainter::present(QPainter& p, const QRect& plot) {
+  QImage* out = &layer_;
+  if (scale_ > 1) {
+    // Rows repeated (nearest): the columns are already the device's.
+    device_ = layer_.scaled(layer_.width(), layer_.height() * scale_);
+    device_.setDevicePixelRatio(scale_);
+    out = &device_;
+  }
+  if (!glyph_draws_.empty()) {
+    QPainter lp(out);  // logical coordinates: the glyphs land at the device's resolution
+    for (const GlyphDraw& g : glyph_draws_) lp.drawImage(QPointF(g.x, g.y), *g.image);
+  }
+  p.drawImage(plot.topLeft(), *out);
+}
+
 void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly,
                                     const TimelineGlyphs& glyphs, const QPalette& palette) {
   const TimeScale& s = f.scale;
-  const int w = f.layout.plot.width();
+  const int w = layer_.width();  // raster columns
+  const int per_px = scale_;     // raster columns per logical pixel
   const QRgb alt = palette.color(QPalette::AlternateBase).rgb();
   uchar* const bits = layer_.bits();
   const qsizetype bpl = layer_.bytesPerLine();
@@ -257,13 +286,13 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
   f.index->readiness_columns(id, s, marks_);
   std::size_t used = 0;
   for (const MarkColumn& c : marks_) used += c.count != 0;
-  if (used * kSparseSpacing <= static_cast<std::size_t>(w)) {
+  if (used * kSparseSpacing * static_cast<std::size_t>(per_px) <= static_cast<std::size_t>(w)) {
     for (int x = 0; x < w; ++x) {
       const MarkColumn& c = marks_[static_cast<std::size_t>(x)];
       if (c.count == 0) continue;
       // Several kinds in one column: side by side, centred on the column.
       const int kinds = std::popcount(static_cast<unsigned>(c.flags));
-      int gx = x - kGlyph / 2 - (kinds - 1) * (kGlyph - 2) / 2;
+      double gx = static_cast<double>(x) / per_px - kGlyph / 2 - (kinds - 1) * (kGlyph - 2) / 2;
       for (std::size_t k = 0; k < kReadinessKinds.size(); ++k) {
         if (!(c.flags & kReadinessKinds[k])) continue;
         glyph_draws_.push_back({gx, ly + kMarkCentre - kGlyph / 2, &glyphs.readiness(k)});
@@ -318,11 +347,11 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
           // Paused (registered for nothing: a relay leg under back-pressure): an empty band
           // between two dashed vermillion lines.
           const bool rim = r == 0 || r == kBandHeight - 1;
-          for (int x = xa; x < end; ++x) px[x] = !rim ? alt : (x / 2) % 2 == 0 ? paused_hatch : off_lo;
+          for (int x = xa; x < end; ++x) px[x] = !rim ? alt : (x / (2 * per_px)) % 2 == 0 ? paused_hatch : off_lo;
         } else if (it->armed) {
           std::fill(px + xa, px + end, on);
         } else {
-          for (int x = xa; x < end; ++x) px[x] = (x + r) % 3 == 0 ? off_hi : off_lo;
+          for (int x = xa; x < end; ++x) px[x] = (x / per_px + r) % 3 == 0 ? off_hi : off_lo;
         }
       }
       if (it->t0 > s.t0() && xa < w)
@@ -340,12 +369,12 @@ void LanePainter::paint_source_lane(const LaneFrame& f, const TimelineLane& lane
   f.index->action_columns(id, s, ticks_);
   used = 0;
   for (const MarkColumn& c : ticks_) used += c.count != 0;
-  if (used * kSparseSpacing <= static_cast<std::size_t>(w)) {
+  if (used * kSparseSpacing * static_cast<std::size_t>(per_px) <= static_cast<std::size_t>(w)) {
     for (int x = 0; x < w; ++x) {
       const MarkColumn& c = ticks_[static_cast<std::size_t>(x)];
       if (c.count == 0) continue;
       const int kinds = std::popcount(static_cast<unsigned>(c.flags));
-      int gx = x - kTick / 2 - (kinds - 1) * (kTick - 1) / 2;
+      double gx = static_cast<double>(x) / per_px - kTick / 2 - (kinds - 1) * (kTick - 1) / 2;
       for (std::size_t k = 0; k < kActionGlyphKinds.size(); ++k) {
         if (!(c.flags & kActionGlyphKinds[k])) continue;
         glyph_draws_.push_back({gx, ly + kTickCentre - kTick / 2, &glyphs.action(k)});
@@ -417,7 +446,7 @@ void LanePainter::paint_poll_lane(const LaneFrame& f, int ly, const QPalette& pa
 void LanePainter::paint_queue_band(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly,
                                    ColumnRange life, const QPalette& palette) {
   if (lane.queue_peak == 0) return;
-  const int w = f.layout.plot.width();
+  const int w = layer_.width();  // raster columns: f.scale maps onto them
   queue_.resize(static_cast<std::size_t>(w));
   f.index->queue_columns(id, f.scale, queue_);
   const QRgb alt = palette.color(QPalette::AlternateBase).rgb();

@@ -42,11 +42,17 @@ QColor queue_colour(bool unsent);
 /// or, if it says nothing, "#token kind fd N".
 QString lane_label(const TimelineLane& lane, const std::function<QString(std::uint64_t)>& labeler);
 
+/// Device pixels per logical pixel of the lane raster painted through `p`: the device's pixel
+/// ratio rounded up (1 on a plain image, 2 at 200 %), so marks and glyphs are drawn at the
+/// screen's resolution.
+int raster_scale(const QPainter& p);
+
 /// The glyph images of readiness kinds (fixed colours) and action ticks (palette colours),
-/// drawn once and rebuilt only when the palette's text colour changes.
+/// drawn once at `scale` device pixels per pixel (their device pixel ratio) and rebuilt only
+/// when the palette's text colour or the scale changes.
 class TimelineGlyphs {
  public:
-  void ensure(const QPalette& palette);
+  void ensure(const QPalette& palette, int scale = 1);
   void invalidate() noexcept { flags_[0] = QImage(); }
   [[nodiscard]] const QImage& readiness(std::size_t k) const noexcept { return flags_[k]; }
   [[nodiscard]] const QImage& action(std::size_t k) const noexcept { return actions_[k]; }
@@ -55,6 +61,7 @@ class TimelineGlyphs {
   std::array<QImage, kReadinessKinds.size()> flags_;
   std::array<QImage, kActionGlyphs> actions_;
   QRgb text_rgb_ = 0;
+  int scale_ = 1;
 };
 
 /// What one frame of lanes shows.
@@ -76,12 +83,21 @@ struct LaneFrame {
 /// twice. Marks lie inside their lane's lifetime, so their colours are blended once per
 /// frame over the lifetime colour and written as they are. Scratch buffers are members so a
 /// frame allocates nothing once the size is stable.
+///
+/// HiDPI: the raster has raster_scale(p) columns per pixel (the time scale is mapped onto the
+/// device's columns, so marks, bands and stripes are as sharp as the screen) and its rows are
+/// repeated as many times; glyphs are drawn on it at the device's resolution. Inside the
+/// painter, x is a raster column: `layer_.width()` columns, `f.scale` maps onto them.
 class LanePainter {
  public:
   void paint(QPainter& p, const LaneFrame& f, const TimelineGlyphs& glyphs, const QPalette& palette,
              const QFont& font);
+  /// The raster last drawn (device pixels: its size is the plot's times its pixel ratio).
+  [[nodiscard]] const QImage& raster() const noexcept { return scale_ > 1 ? device_ : layer_; }
 
  private:
+  // The raster (glyphs drawn on it) onto `p` at the plot's place.
+  void present(QPainter& p, const QRect& plot);
   // ly: the lane's first row in the plot image.
   void paint_source_lane(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly,
                          const TimelineGlyphs& glyphs, const QPalette& palette);
@@ -91,13 +107,16 @@ class LanePainter {
   void paint_queue_band(const LaneFrame& f, const TimelineLane& lane, std::uint32_t id, int ly, ColumnRange life,
                         const QPalette& palette);
 
-  QImage layer_;
+  QImage layer_;   // raster columns x logical rows
+  QImage device_;  // layer_ with its rows repeated scale_ times, when scale_ > 1
+  int scale_ = 1;
   std::vector<MarkColumn> marks_, ticks_;
   std::vector<PollColumn> poll_;
   std::vector<QueueColumn> queue_;
   std::vector<double> blocked_;
   struct GlyphDraw {
-    int x, y;  // in the plot image
+    double x;  // logical pixels from the plot's left
+    int y;     // logical pixels from the plot's top
     const QImage* image;
   };
   std::vector<GlyphDraw> glyph_draws_;

@@ -74,17 +74,6 @@ std::array<int, 3> legend_group_widths(const QFontMetrics& fm) {
 
 }  // namespace
 
-QString duration_text(double ns) {
-  const double a = std::abs(ns);
-  auto fmt = [](double v, const char* unit) {
-    return QString::number(v, 'g', 4) + QLatin1Char(' ') + QString::fromUtf8(unit);
-  };
-  if (a < 1e3) return fmt(ns, "ns");
-  if (a < 1e6) return fmt(ns / 1e3, "µs");
-  if (a < 1e9) return fmt(ns / 1e6, "ms");
-  return fmt(ns / 1e9, "s");
-}
-
 QString readiness_name(capture::ReadinessFlag f) { return QString::fromUtf8(capture::to_string(f)); }
 
 LegendPlan legend_plan_for(const QFont& font, int width) {
@@ -180,12 +169,11 @@ void paint_axis(QPainter& p, const TimelineLayout& l, const TimeScale& s, const 
              Qt::AlignLeft | Qt::AlignVCenter,
              QStringLiteral("view %1").arg(duration_text(double(s.span()))));
   const AxisTicks ticks = axis_ticks(s);
-  const QString unit = QString::fromUtf8(ticks.unit_name);
   for (std::uint64_t t = ticks.first; t < s.t1(); t += ticks.step) {
     const int x = column_of(s, t);
     p.drawLine(x, l.axis.bottom() - 5, x, l.axis.bottom());
-    const QString label =
-        QString::number(double(t) / ticks.unit, 'f', ticks.decimals) + QLatin1Char(' ') + unit;
+    // The log's format, with the decimals the tick step needs.
+    const QString label = time_text(t, ticks.step);
     p.drawText(x + 3, l.axis.bottom() - 6, label);
     if (t > TimeScale::kMaxTime - ticks.step) break;
   }
@@ -265,6 +253,30 @@ void paint_selection(QPainter& p, const QRect& plot, QPoint pos, const QPalette&
   p.setPen(QPen(hl, 2));
   p.setBrush(Qt::NoBrush);
   p.drawEllipse(pos, 7, 7);
+}
+
+void paint_bookmarks(QPainter& p, const TimelineLayout& l, const TimeScale& s, std::span<const Bookmark> bookmarks,
+                     const QPalette& palette, const QFont& font) {
+  const auto first = std::partition_point(bookmarks.begin(), bookmarks.end(),
+                                          [&](const Bookmark& b) { return b.t_ns < s.t0(); });
+  const QColor colour = palette.color(QPalette::Highlight);
+  const QFontMetrics fm(font);
+  p.save();
+  p.setFont(font);
+  for (auto it = first; it != bookmarks.end() && it->t_ns < s.t1(); ++it) {
+    const int x = column_of(s, it->t_ns);
+    p.setPen(QPen(colour, 1, Qt::DotLine));
+    p.drawLine(x, l.plot.top(), x, l.plot.bottom());
+    const auto next = std::next(it);
+    const int room = (next != bookmarks.end() && next->t_ns < s.t1() ? column_of(s, next->t_ns) : l.axis.right()) - x - 4;
+    if (room < 12) continue;
+    const QString name = fm.elidedText(QStringLiteral("⚑ ") + it->name, Qt::ElideRight, room - 6);
+    const QRect flag(x, l.axis.top() + 1, fm.horizontalAdvance(name) + 6, fm.height());
+    p.fillRect(flag, colour);
+    p.setPen(palette.color(QPalette::HighlightedText));
+    p.drawText(flag.adjusted(3, 0, 0, 0), Qt::AlignLeft | Qt::AlignVCenter, name);
+  }
+  p.restore();
 }
 
 void paint_play_head(QPainter& p, const TimelineLayout& l, int x, const QPalette& palette) {

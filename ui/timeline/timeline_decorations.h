@@ -9,6 +9,8 @@
 #include <optional>
 #include <span>
 
+#include "models/bookmarks.h"
+#include "models/time_text.h"  // duration_text: the axis' view span and measurements
 #include "timeline/lane_painter.h"
 #include "timeline/laneindex.h"
 #include "timeline/timeline_geometry.h"
@@ -22,9 +24,6 @@ class QPoint;
 
 namespace ready::ui {
 
-/// A duration with a sensible unit and 4 significant digits ("250 ns", "1.5 µs",
-/// "12.25 ms", "3 s"): the axis' view span and measurements.
-QString duration_text(double ns);
 
 /// The legend's name of a readiness kind ("readable", ...): the recording's flag name.
 QString readiness_name(capture::ReadinessFlag f);
@@ -51,6 +50,10 @@ inline constexpr QRgb kPlayHeadColour = 0xffe6007e;
 /// The replay head at widget column `x`: a 2-px line through the lanes and a downward
 /// handle on the axis, outlined in the base colour so it stands out over marks.
 void paint_play_head(QPainter& p, const TimelineLayout& l, int x, const QPalette& palette);
+/// Bookmarks in view: a dotted line through the lanes in the highlight colour and a flag on
+/// the axis with the name (cut short where the next bookmark starts).
+void paint_bookmarks(QPainter& p, const TimelineLayout& l, const TimeScale& s, std::span<const Bookmark> bookmarks,
+                     const QPalette& palette, const QFont& font);
 /// A dragged range between the widget xs `from` and `to`; with `measure`, a box with its
 /// duration, the records in it and their rate.
 void paint_range(QPainter& p, const QRect& plot, const TimeScale& s, int from, int to, bool measure,

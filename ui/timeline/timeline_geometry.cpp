@@ -133,6 +133,11 @@ TimeWindow live_window(TimeWindow d, TimeWindow view, bool full_range) noexcept 
   return {t1 - std::min(t1, span), t1};
 }
 
+TimeWindow anchored_window(TimeWindow d, std::uint64_t from) noexcept {
+  const std::uint64_t end = std::max(d.t1, from + 1);
+  return {from, end + (end - from) / 32};
+}
+
 TimeWindow centred_on(TimeWindow view, std::uint64_t t) noexcept {
   const std::uint64_t half = view.span() / 2;
   const std::uint64_t t0 = t > half ? t - half : 0;

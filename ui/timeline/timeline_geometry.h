@@ -170,6 +170,8 @@ AxisTicks axis_ticks(const TimeScale& s) noexcept;
 /// The window that follows live data `data`: the whole capture (when `full_range`) or the
 /// span of `view`, ending 1/32 of the span after the newest record.
 TimeWindow live_window(TimeWindow data, TimeWindow view, bool full_range) noexcept;
+/// The window that follows live data `data` from `from` on: [from, newest + 1/32 of that).
+TimeWindow anchored_window(TimeWindow data, std::uint64_t from) noexcept;
 /// `view` moved (span kept) so that it is centred on `t`.
 TimeWindow centred_on(TimeWindow view, std::uint64_t t) noexcept;
 

@@ -5,6 +5,7 @@
 #include <QHelpEvent>
 #include <QKeyEvent>
 #include <QMouseEvent>
+#include <QScrollBar>
 #include <QPainter>
 #include <QStringList>
 #include <QToolTip>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/bookmarks.h"
 #include "models/record_format.h"
 #include "timeline/timeline_decorations.h"
 #include "timeline/timeline_hits.h"
@@ -27,6 +29,43 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent) {
   setMouseTracking(true);
   setAttribute(Qt::WA_OpaquePaintEvent);
   setMinimumSize(320, 160);
+  m_vbar = new QScrollBar(Qt::Vertical, this);
+  m_vbar->setObjectName(QStringLiteral("laneScrollBar"));
+  m_vbar->hide();
+  connect(m_vbar, &QScrollBar::valueChanged, this, [this](int row) {
+    if (row == m_firstRow) return;
+    m_firstRow = row;
+    update();
+  });
+}
+
+QRect TimelineView::contentRect() const {
+  // The lane scroll bar takes the right edge while it is shown (more lanes than rows).
+  return m_vbar->isVisible() ? rect().adjusted(0, 0, -m_vbar->width(), 0) : rect();
+}
+
+void TimelineView::syncScrollBar() {
+  const auto lanes = visibleLanes();
+  const int rows_full = std::max(1, layoutFor(rect()).rows);
+  const int count = static_cast<int>(lanes.size());
+  const bool needed = count > rows_full;
+  if (needed != m_vbar->isVisible()) m_vbar->setVisible(needed);
+  if (!needed) return;
+  const TimelineLayout l = layoutFor(contentRect());
+  const int rows = std::max(1, l.rows);
+  const int first = clamp_first_row(m_firstRow, lanes.size());
+  const QSignalBlocker block(m_vbar);
+  m_vbar->setGeometry(width() - m_vbar->sizeHint().width(), l.plot.top(), m_vbar->sizeHint().width(),
+                      std::max(0, height() - l.plot.top()));
+  m_vbar->setRange(0, std::max(0, count - rows));
+  m_vbar->setPageStep(rows);
+  m_vbar->setSingleStep(1);
+  m_vbar->setValue(first);
+}
+
+void TimelineView::scrollRows(int delta) {
+  m_firstRow = std::max(0, m_firstRow + delta);
+  update();
 }
 
 TimelineView::~TimelineView() = default;
@@ -52,7 +91,40 @@ void TimelineView::setData(const capture::RecordStore* store, const LaneIndex* i
 
 void TimelineView::setLabeler(std::function<QString(std::uint64_t)> labeler) {
   m_labeler = std::move(labeler);
+  m_filterDirty = true;
   update();
+}
+
+void TimelineView::setGroupCollapsed(std::uint32_t group, bool collapsed) {
+  if (collapsed ? !m_collapsed.insert(group).second : m_collapsed.erase(group) == 0) return;
+  m_firstRow = 0;
+  update();
+}
+
+std::optional<std::uint32_t> TimelineView::groupOf(std::uint64_t token) const {
+  if (!m_index) return std::nullopt;
+  const auto id = m_index->lane_of(token);
+  if (!id) return std::nullopt;
+  const std::uint32_t group = m_index->lane(*id).group;
+  std::size_t n = 0;
+  for (std::uint32_t other : m_index->order())
+    if (!m_index->lane(other).is_poll && m_index->lane(other).group == group) ++n;
+  return n > 1 ? std::optional(group) : std::nullopt;
+}
+
+void TimelineView::mouseDoubleClickEvent(QMouseEvent* e) {
+  const TimelineLayout l = layoutFor(contentRect());
+  const QPoint pos = e->position().toPoint();
+  if (m_index && l.labels.contains(pos)) {
+    if (const auto lane = laneAt(pos.y()); lane && !m_index->lane(*lane).is_poll) {
+      if (const auto g = groupOf(m_index->lane(*lane).token)) {
+        setGroupCollapsed(*g, !isGroupCollapsed(*g));
+        e->accept();
+        return;
+      }
+    }
+  }
+  QWidget::mouseDoubleClickEvent(e);
 }
 
 void TimelineView::setFollowLive(bool on) {
@@ -60,7 +132,7 @@ void TimelineView::setFollowLive(bool on) {
   m_follow = on;
   if (on && !m_paused) {
     if (m_view.span() >= dataWindow().span()) m_fullRange = true;
-    applyView(live_window(dataWindow(), m_view, m_fullRange), false);
+    applyView(followedWindow(), false);
   }
   emit followLiveChanged(on);
   update();
@@ -80,8 +152,35 @@ TimeWindow TimelineView::dataWindow() const {
   return m_index->data_window();
 }
 
+TimeWindow TimelineView::followedWindow() const {
+  const TimeWindow d = dataWindow();
+  if (m_anchor && m_anchorEnd) return anchored_window({*m_anchor, *m_anchorEnd}, *m_anchor);
+  if (m_anchor) return anchored_window(d, *m_anchor);
+  return live_window(d, m_view, m_fullRange);
+}
+
+void TimelineView::followSpan(std::uint64_t t0, std::uint64_t t1) {
+  followFrom(t0);
+  m_anchorEnd = std::max(t1, t0 + 1);
+  if (!m_paused) applyView(followedWindow(), false);
+}
+
+void TimelineView::followFrom(std::optional<std::uint64_t> t0) {
+  m_anchor = t0;
+  m_anchorEnd.reset();
+  if (!t0) return;
+  m_fullRange = false;
+  if (!m_follow) {
+    m_follow = true;
+    emit followLiveChanged(true);
+  }
+  if (!m_paused) applyView(followedWindow(), false);
+}
+
 void TimelineView::applyView(TimeWindow w, bool by_hand) {
   if (by_hand) {
+    m_anchor.reset();
+    m_anchorEnd.reset();
     m_fullRange = false;
     if (m_follow) {
       m_follow = false;
@@ -108,13 +207,13 @@ void TimelineView::zoomReset() {
 }
 
 void TimelineView::zoomAt(double factor, double x) {
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   const TimeWindow d = dataWindow();
   applyView(scaleFor(l).zoomed(factor, x).clamped(d.t0, d.t1).window(), true);
 }
 
 void TimelineView::panBy(double dx) {
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   const TimeWindow d = dataWindow();
   applyView(scaleFor(l).panned(dx).clamped(d.t0, d.t1).window(), true);
 }
@@ -122,7 +221,7 @@ void TimelineView::panBy(double dx) {
 void TimelineView::onFrame(std::uint64_t, std::uint64_t, std::uint64_t) {
   if (m_paused) return;
   m_zoom.set_full(dataWindow());
-  if (m_follow) applyView(live_window(dataWindow(), m_view, m_fullRange), false);
+  if (m_follow) applyView(followedWindow(), false);
   if (m_selected && m_store && *m_selected < m_store->begin_index()) m_selected.reset();
   if (m_playHead && m_store && *m_playHead < m_store->begin_index()) m_playHead.reset();
   update();
@@ -230,16 +329,23 @@ std::vector<std::uint32_t> TimelineView::visibleLanes() const {
     lanes = &m_filtered;
   }
   out.reserve(lanes->size());
+  m_hiddenIn.clear();
+  std::set<std::uint32_t> seen;  // collapsed groups whose first lane is out
   for (std::uint32_t id : *lanes) {
+    const TimelineLane& lane = m_index->lane(id);
     // While paused, lanes created after the pause are not shown yet.
-    if (m_paused && !m_index->lane(id).is_poll && m_index->lane(id).added_ns >= m_pausedData.t1) continue;
+    if (m_paused && !lane.is_poll && lane.added_ns >= m_pausedData.t1) continue;
+    if (!lane.is_poll && m_collapsed.contains(lane.group) && !seen.insert(lane.group).second) {
+      ++m_hiddenIn[lane.group];
+      continue;
+    }
     out.push_back(id);
   }
   return out;
 }
 
 std::optional<std::uint32_t> TimelineView::laneAt(int y) const {
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   const auto lanes = visibleLanes();
   return rowsFor(lanes, l).lane_at(y);
 }
@@ -248,7 +354,7 @@ std::optional<std::uint32_t> TimelineView::laneAt(int y) const {
 
 std::optional<std::uint64_t> TimelineView::recordAt(QPoint pos) const {
   if (!m_store || !m_index) return std::nullopt;
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   if (!l.plot.contains(pos)) return std::nullopt;
   const auto lanes = visibleLanes();
   const LaneRows rows = rowsFor(lanes, l);
@@ -260,7 +366,7 @@ std::optional<std::uint64_t> TimelineView::recordAt(QPoint pos) const {
 
 const TimelineMarker* TimelineView::warningAt(QPoint pos) const {
   if (!m_index) return nullptr;
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   if (!l.plot.contains(pos)) return nullptr;
   const auto lanes = visibleLanes();
   const LaneRows rows = rowsFor(lanes, l);
@@ -277,7 +383,7 @@ std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
   const auto lane =
       r.kind == RecordKind::poll_return ? std::optional<std::uint32_t>(0) : m_index->lane_of(r.token);
   if (!lane) return std::nullopt;
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   const auto lanes = visibleLanes();
   const LaneRows rows = rowsFor(lanes, l);
   const auto row = rows.row_of(*lane);
@@ -289,6 +395,21 @@ std::optional<QPoint> TimelineView::recordPosition(std::uint64_t index) const {
 
 void TimelineView::contextMenuEvent(QContextMenuEvent* e) {
   const auto lane = laneAt(e->pos().y());
+  const TimelineLayout l = layoutFor(contentRect());
+  if (m_index && m_store && l.plot.contains(e->pos())) {
+    const TimeScale s = scaleFor(l);
+    TimelineMenuContext c;
+    c.t_ns = s.time(e->pos().x());
+    if (lane && !m_index->lane(*lane).is_poll) c.token = m_index->lane(*lane).token;
+    c.record = recordAt(e->pos());
+    if (m_measureShown) {
+      const int xa = std::min(m_dragFrom.x(), m_dragTo.x()), xb = std::max(m_dragFrom.x(), m_dragTo.x());
+      if (e->pos().x() >= xa && e->pos().x() <= xb) c.range = TimeWindow{s.time(xa), s.time(xb)};
+    }
+    emit menuRequested(c, e->globalPos());
+    e->accept();
+    return;
+  }
   if (!lane || !m_index || m_index->lane(*lane).is_poll) {
     QWidget::contextMenuEvent(e);
     return;
@@ -297,9 +418,14 @@ void TimelineView::contextMenuEvent(QContextMenuEvent* e) {
   e->accept();
 }
 
+void TimelineView::setBookmarks(const Bookmarks* bookmarks) {
+  m_bookmarks = bookmarks;
+  update();
+}
+
 QString TimelineView::interestTipAt(QPoint pos) const {
   if (!m_store || !m_index) return {};
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   if (!l.plot.contains(pos)) return {};
   const auto lanes = visibleLanes();
   const LaneRows rows = rowsFor(lanes, l);
@@ -339,12 +465,13 @@ QString TimelineView::describeRecord(std::uint64_t index) const {
 // ---- painting ----
 
 void TimelineView::paintEvent(QPaintEvent*) {
+  syncScrollBar();
   QPainter p(this);
-  render(p, rect());
+  render(p, contentRect());
 }
 
 void TimelineView::render(QPainter& p, const QRect& area) {
-  m_glyphs.ensure(palette());
+  m_glyphs.ensure(palette(), raster_scale(p));
   const TimelineLayout l = layoutFor(area);
   const TimeScale s = scaleFor(l);
   const auto lanes = visibleLanes();
@@ -358,7 +485,15 @@ void TimelineView::render(QPainter& p, const QRect& area) {
              palette().color(QPalette::Base));
   paint_legend(p, l, m_glyphs, palette(), font(), m_paused, m_follow);
   paint_axis(p, l, s, palette());
-  m_lanes.paint(p, LaneFrame{m_store, m_index, l, s, lanes, m_firstRow, m_labeler}, m_glyphs, palette(),
+  m_shownLabeler = [this](std::uint64_t token) {
+    QString label = m_labeler ? m_labeler(token) : QString();
+    const auto id = m_index ? m_index->lane_of(token) : std::nullopt;
+    if (!id) return label;
+    if (label.isEmpty()) label = lane_label(m_index->lane(*id), {});
+    const auto hidden = m_hiddenIn.find(m_index->lane(*id).group);
+    return hidden == m_hiddenIn.end() ? label : QStringLiteral("%1  [+%2]").arg(label).arg(hidden->second);
+  };
+  m_lanes.paint(p, LaneFrame{m_store, m_index, l, s, lanes, m_firstRow, m_shownLabeler}, m_glyphs, palette(),
                 font());
   paintOverlays(p, l, s, rows);
   if (m_index) paint_compare_brackets(p, l, lanes, m_firstRow, *m_index, palette(), font());
@@ -380,6 +515,7 @@ void TimelineView::paintOverlays(QPainter& p, const TimelineLayout& l, const Tim
     const std::uint64_t t = m_store->time_at(*m_playHead);
     if (t >= m_view.t0 && t < m_view.t1) paint_play_head(p, l, column_of(s, t), palette());
   }
+  if (m_bookmarks) paint_bookmarks(p, l, s, m_bookmarks->all(), palette(), font());
   if (m_drag != Drag::none || m_measureShown)
     paint_range(p, plot, s, m_dragFrom.x(), m_dragTo.x(), m_drag == Drag::measure || m_measureShown, *m_store,
                 palette(), font());
@@ -391,12 +527,20 @@ void TimelineView::paintOverlays(QPainter& p, const TimelineLayout& l, const Tim
 void TimelineView::wheelEvent(QWheelEvent* e) {
   const double notches = e->angleDelta().y() / 120.0;
   if (notches == 0) return;
-  zoomAt(std::pow(kKeyZoom, notches), e->position().x());
+  if (e->modifiers() & Qt::ControlModifier) {
+    zoomAt(std::pow(kKeyZoom, notches), e->position().x());
+  } else {
+    // A notch scrolls the lanes by kWheelRows (a touchpad's fractions add up to whole rows).
+    m_wheelRows += -notches * kWheelRows;
+    const int rows = static_cast<int>(m_wheelRows);
+    m_wheelRows -= rows;
+    if (rows != 0) scrollRows(rows);
+  }
   e->accept();
 }
 
 void TimelineView::keyPressEvent(QKeyEvent* e) {
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   const double at = m_mouse && l.plot.contains(*m_mouse) ? m_mouse->x() : l.plot.center().x();
   const int rows = std::max(1, l.rows - 1);
   switch (e->key()) {
@@ -431,20 +575,16 @@ void TimelineView::keyPressEvent(QKeyEvent* e) {
       update();
       break;
     case Qt::Key_Up:
-      m_firstRow = std::max(0, m_firstRow - 1);
-      update();
+      scrollRows(-1);
       break;
     case Qt::Key_Down:
-      ++m_firstRow;
-      update();
+      scrollRows(1);
       break;
     case Qt::Key_PageUp:
-      m_firstRow = std::max(0, m_firstRow - rows);
-      update();
+      scrollRows(-rows);
       break;
     case Qt::Key_PageDown:
-      m_firstRow += rows;
-      update();
+      scrollRows(rows);
       break;
     default:
       QWidget::keyPressEvent(e);
@@ -496,7 +636,7 @@ void TimelineView::mouseReleaseEvent(QMouseEvent* e) {
     update();
     return;
   }
-  const TimelineLayout l = layoutFor(rect());
+  const TimelineLayout l = layoutFor(contentRect());
   const TimeScale s = scaleFor(l);
   const int xa = std::clamp(std::min(m_dragFrom.x(), m_dragTo.x()), l.plot.left(), l.plot.right() + 1);
   const int xb = std::clamp(std::max(m_dragFrom.x(), m_dragTo.x()), l.plot.left(), l.plot.right() + 1);

@@ -8,6 +8,8 @@
 #include <QWidget>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <optional>
 #include <vector>
 
@@ -18,7 +20,19 @@
 #include "timeline/timeline_geometry.h"
 #include "timeline/timescale.h"
 
+class QScrollBar;
+
 namespace ready::ui {
+
+class Bookmarks;
+
+/// What a right click on the plot was on (TimelineView::menuRequested).
+struct TimelineMenuContext {
+  std::uint64_t t_ns = 0;                ///< the time under the pointer
+  std::optional<std::uint64_t> token;    ///< the source lane under it (none on the poll lane)
+  std::optional<std::uint64_t> record;   ///< the record under it (store index)
+  std::optional<TimeWindow> range;       ///< the measured range, when the click is inside it
+};
 
 /// The timeline widget: lanes (the poll loop first, then sources in LaneIndex::order()),
 /// a legend and a time axis, painted by hand (Qt Charts cannot draw millions of marks).
@@ -33,7 +47,8 @@ namespace ready::ui {
 /// shows the time blocked in epoll_wait (bars from the top) and each return's events (ticks
 /// from the bottom, height by log2 of the events carried).
 ///
-/// Navigation: wheel = zoom at the cursor; W / S zoom in / out (at the cursor when it is over
+/// Navigation: wheel = scroll lanes (kWheelRows a notch; a scroll bar at the right when the
+/// lanes do not fit); Ctrl+wheel = zoom at the cursor; W / S zoom in / out (at the cursor when it is over
 /// the lanes, else at the centre) by `kKeyZoom`; A / D pan by a fifth of the width; drag =
 /// zoom to the range dragged (pushed on the zoom stack); Backspace = back; 0 / Home = the
 /// whole capture; Shift+drag = measure (Δt, records in the range and their rate); Space =
@@ -63,8 +78,10 @@ class TimelineView : public QWidget {
   Q_OBJECT
 
  public:
-  /// Zoom factor of one W / S press (and one wheel notch).
+  /// Zoom factor of one W / S press (and one Ctrl+wheel notch).
   static constexpr double kKeyZoom = 1.5;
+  /// Lanes scrolled by one wheel notch.
+  static constexpr double kWheelRows = 3;
   static constexpr int kLaneHeight = ready::ui::kLaneHeight;
   static constexpr int kLegendHeight = ready::ui::kLegendHeight;
   static constexpr int kAxisHeight = ready::ui::kAxisHeight;
@@ -87,6 +104,19 @@ class TimelineView : public QWidget {
   void zoomBack();
   /// The whole capture (0 / Home); forgets the zoom stack.
   void zoomReset();
+  /// Follows live from `t0` on: the view is [t0, newest + 1/32) and grows with the capture,
+  /// so what happened since t0 fills the width (a lesson's step as it runs). nullopt ends it;
+  /// so does any zoom or pan by hand.
+  void followFrom(std::optional<std::uint64_t> t0);
+  /// Shows [t0, t1) plus 1/32 and keeps it while frames come (a lesson step's span: records
+  /// that come later, such as the poll thread's idle returns, do not widen it); any zoom or
+  /// pan by hand ends it, as does followFrom.
+  void followSpan(std::uint64_t t0, std::uint64_t t1);
+  [[nodiscard]] std::optional<std::uint64_t> followedFrom() const noexcept { return m_anchor; }
+  /// The first lane row shown (scrolled by the wheel, the keys and the scroll bar).
+  [[nodiscard]] int firstRow() const noexcept { return m_firstRow; }
+  /// The lane scroll bar (shown when the lanes do not fit).
+  [[nodiscard]] QScrollBar* laneScrollBar() const noexcept { return m_vbar; }
   /// Shows [t0, t1) (stops following live). Emits viewChanged if it changed.
   void setView(std::uint64_t t0, std::uint64_t t1);
   [[nodiscard]] TimeWindow view() const noexcept { return m_view; }
@@ -121,6 +151,17 @@ class TimelineView : public QWidget {
   /// or "" when the lane has no queue records (describe_queue).
   [[nodiscard]] QString queueTipAt(QPoint pos) const;
 
+  /// Collapses (or expands) a lane group: only its first lane stays, its label followed by
+  /// "[+N]" (the lanes hidden). Double-clicking a label toggles its group; so does the
+  /// label's context menu. The filter and the collapse combine.
+  void setGroupCollapsed(std::uint32_t group, bool collapsed);
+  [[nodiscard]] bool isGroupCollapsed(std::uint32_t group) const { return m_collapsed.contains(group); }
+  /// The group of a source's lane, if it has a lane in a group of more than one lane.
+  [[nodiscard]] std::optional<std::uint32_t> groupOf(std::uint64_t token) const;
+
+  /// Bookmarks drawn on the axis and through the lanes (not owned; null: none).
+  void setBookmarks(const Bookmarks* bookmarks);
+
   /// Text shown in the plot while there is no source lane (lines separated by '\n'); empty
   /// (the default) shows nothing. The window uses it to tell a new user how to start.
   void setEmptyHint(const QString& hint);
@@ -133,6 +174,10 @@ class TimelineView : public QWidget {
   /// Paints lanes, legend and time axis into `area` of any painter (the app's --png too).
   void render(QPainter& p, const QRect& area);
 
+  /// The lane raster of the last paint (device pixels: the plot's size times the paint
+  /// device's pixel ratio, see LanePainter) and the glyphs drawn on it.
+  [[nodiscard]] const QImage& laneRaster() const noexcept { return m_lanes.raster(); }
+  [[nodiscard]] const TimelineGlyphs& glyphs() const noexcept { return m_glyphs; }
   /// The lanes' plot area (right of the labels, below the axis) in widget coordinates.
   [[nodiscard]] QRect plotRect() const { return layoutFor(rect()).plot; }
   /// The widget point where the record at `index` is drawn, if it is in view.
@@ -163,8 +208,10 @@ class TimelineView : public QWidget {
 
  signals:
   void recordClicked(std::uint64_t index);
-  /// A right click on a source's lane (its token) at `global` (screen coordinates).
+  /// A right click on a source's label (its token) at `global` (screen coordinates).
   void laneMenuRequested(std::uint64_t token, QPoint global);
+  /// A right click on the plot: what is under the pointer, at `global`.
+  void menuRequested(const ready::ui::TimelineMenuContext& context, QPoint global);
   void viewChanged(std::uint64_t t0, std::uint64_t t1);
   void followLiveChanged(bool on);
 
@@ -175,6 +222,7 @@ class TimelineView : public QWidget {
   void mousePressEvent(QMouseEvent* e) override;
   void mouseMoveEvent(QMouseEvent* e) override;
   void mouseReleaseEvent(QMouseEvent* e) override;
+  void mouseDoubleClickEvent(QMouseEvent* e) override;
   void leaveEvent(QEvent* e) override;
   void contextMenuEvent(QContextMenuEvent* e) override;
   bool event(QEvent* e) override;
@@ -193,6 +241,10 @@ class TimelineView : public QWidget {
   [[nodiscard]] TimeWindow dataWindow() const;
   [[nodiscard]] std::vector<std::uint32_t> visibleLanes() const;
   void applyView(TimeWindow w, bool by_hand);
+  [[nodiscard]] TimeWindow followedWindow() const;
+  [[nodiscard]] QRect contentRect() const;
+  void syncScrollBar();
+  void scrollRows(int delta);
   void zoomAt(double factor, double x);
   void panBy(double dx);
   void paintOverlays(QPainter& p, const TimelineLayout& l, const TimeScale& s, const LaneRows& rows);
@@ -208,6 +260,14 @@ class TimelineView : public QWidget {
   QString m_emptyHint;
   TimeWindow m_view{0, 1'000'000'000};
   bool m_fullRange = true;  // the view is the whole capture (and grows with it)
+  std::optional<std::uint64_t> m_anchor;     // followFrom, followSpan
+  std::optional<std::uint64_t> m_anchorEnd;  // followSpan
+  double m_wheelRows = 0;  // a touchpad's fraction of a row not scrolled yet
+  QScrollBar* m_vbar = nullptr;
+  const Bookmarks* m_bookmarks = nullptr;
+  std::set<std::uint32_t> m_collapsed;                       // collapsed lane groups
+  mutable std::map<std::uint32_t, std::size_t> m_hiddenIn;   // lanes hidden per collapsed group
+  std::function<QString(std::uint64_t)> m_shownLabeler;      // m_labeler + the "[+N]" of a collapsed group
   ZoomStack m_zoom;
   bool m_follow = true;
   bool m_paused = false;

@@ -21,6 +21,7 @@
 #include <QToolButton>
 
 #include "models/event_log_model.h"
+#include "models/text_colours.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/export.h"
 #include "ready/capture/recording.h"
@@ -249,8 +250,9 @@ void FileActions::updateStatus() {
     text += tr(", %1 not written (the disk is slower than the capture)").arg(count_text(recorder_->notWritten()));
   rec_label_->setText(text);
   rec_label_->setToolTip(recorder_->path());
-  rec_label_->setStyleSheet(recorder_->notWritten() != 0 ? QStringLiteral("color: #c0392b; font-weight: bold")
-                                                         : QStringLiteral("color: #c0392b"));
+  const QString red = text_colour(TextTone::alarm).name();
+  rec_label_->setStyleSheet(recorder_->notWritten() != 0 ? QStringLiteral("color: %1; font-weight: bold").arg(red)
+                                                         : QStringLiteral("color: %1").arg(red));
 }
 
 void FileActions::chooseAndSave(Format format) {

@@ -16,6 +16,8 @@
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QClipboard>
+#include <QGuiApplication>
 #include <QInputDialog>
 #include <QKeySequence>
 #include <QLineEdit>
@@ -30,7 +32,6 @@
 #include <QSplitter>
 #include <QStatusBar>
 #include <QStyle>
-#include <QStyleFactory>
 #include <QStyledItemDelegate>
 #include <QTableView>
 #include <QTabWidget>
@@ -41,7 +42,9 @@
 
 #include <chrono>
 
+#include "models/bookmarks.h"
 #include "models/event_log_model.h"
+#include "panels/choice_delegate.h"
 #include "panels/follow_panel.h"
 #include "panels/inspector.h"
 #include "panels/lessons_panel.h"
@@ -56,9 +59,12 @@
 #include "models/scenario_view.h"
 #include "models/source_table.h"
 #include "models/sources_model.h"
+#include "models/text_colours.h"
+#include "models/time_text.h"
 #include "panels/warnings_panel.h"
 #include "timeline/laneindex.h"
 #include "timeline/timelineview.h"
+#include "window/lesson_layout.h"
 #include "window/open_recording.h"
 
 namespace ready::ui {
@@ -83,6 +89,15 @@ QString rate_text(double per_s) {
 // Fusion outlines a check box in a colour darker than the window, which vanishes on a dark
 // base: an unticked interest box would be invisible in the dark theme. This delegate draws
 // the box's outline again in the text colour, so it reads on any palette.
+// A label's text colour, set only when it changes: setPalette repaints the label, and the
+// status bar is refreshed four times a second while records arrive.
+void setTextColour(QLabel* label, const QColor& colour) {
+  if (label->palette().color(QPalette::WindowText) == colour) return;
+  QPalette pal = label->palette();
+  pal.setColor(QPalette::WindowText, colour);
+  label->setPalette(pal);
+}
+
 class CheckOutlineDelegate : public QStyledItemDelegate {
  public:
   using QStyledItemDelegate::QStyledItemDelegate;
@@ -106,46 +121,6 @@ class CheckOutlineDelegate : public QStyledItemDelegate {
 
 }  // namespace
 
-std::optional<Theme> theme_from_string(const QString& s) {
-  if (s == QLatin1String("system")) return Theme::system;
-  if (s == QLatin1String("light")) return Theme::light;
-  if (s == QLatin1String("dark")) return Theme::dark;
-  return std::nullopt;
-}
-
-QPalette palette_for(Theme theme) {
-  if (theme == Theme::system) return QApplication::style()->standardPalette();
-  if (theme == Theme::light) {
-    // A throwaway Fusion style for its light palette (QStyleFactory hands over ownership).
-    const std::unique_ptr<QStyle> fusion(QStyleFactory::create(QStringLiteral("Fusion")));
-    return fusion->standardPalette();
-  }
-  QPalette p;
-  const QColor window(0x2b, 0x2d, 0x31), base(0x1e, 0x1f, 0x22), text(0xe6, 0xe6, 0xe6), mid(0x3c, 0x3f, 0x44);
-  p.setColor(QPalette::Window, window);
-  p.setColor(QPalette::WindowText, text);
-  p.setColor(QPalette::Base, base);
-  p.setColor(QPalette::AlternateBase, window);
-  p.setColor(QPalette::ToolTipBase, base);
-  p.setColor(QPalette::ToolTipText, text);
-  p.setColor(QPalette::Text, text);
-  p.setColor(QPalette::Button, window);
-  p.setColor(QPalette::ButtonText, text);
-  p.setColor(QPalette::BrightText, Qt::white);
-  p.setColor(QPalette::Mid, mid);
-  p.setColor(QPalette::Midlight, mid.lighter(120));
-  p.setColor(QPalette::Dark, base.darker(120));
-  p.setColor(QPalette::Light, mid.lighter(150));
-  p.setColor(QPalette::Shadow, Qt::black);
-  p.setColor(QPalette::Highlight, QColor(0x3d, 0x7e, 0xd6));
-  p.setColor(QPalette::HighlightedText, Qt::white);
-  p.setColor(QPalette::Link, QColor(0x6c, 0xb4, 0xff));
-  p.setColor(QPalette::PlaceholderText, text.darker(160));
-  for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
-    p.setColor(QPalette::Disabled, role, text.darker(190));
-  return p;
-}
-
 MainWindow::MainWindow(std::unique_ptr<Bridge> bridge, QWidget* parent)
     : MainWindow(std::make_unique<CaptureSession>(std::move(bridge)), parent) {}
 
@@ -165,6 +140,16 @@ MainWindow::MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent)
   connect(session_.get(), &CaptureSession::commandFailed, this, [this](const QString& m) { showMessage(m, true); });
   connectReplay();
   restoreSettings();
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  if (focus_given_) return;
+  focus_given_ = true;
+  // The timeline starts with the focus (after the window's activation, which would give it to
+  // the first line edit): its keys work at once, and no blinking cursor repaints an idle
+  // window twice a second.
+  QTimer::singleShot(0, timeline_, [t = timeline_] { t->setFocus(Qt::ActiveWindowFocusReason); });
 }
 
 MainWindow::~MainWindow() {
@@ -200,7 +185,7 @@ void MainWindow::buildCentre() {
   log_view_ = new QTableView;
   log_view_->setObjectName(QStringLiteral("eventLog"));
   log_view_->setModel(log_model_);
-  set_up_log_table(*log_view_, {{EventLogModel::TimeColumn, "99999.999 ms"},
+  set_up_log_table(*log_view_, {{EventLogModel::TimeColumn, "9999.999 999 s"},
                                 {EventLogModel::TokenColumn, "Token"},
                                 {EventLogModel::KindColumn, "source_changed"},
                                 {EventLogModel::WhatColumn, "added unix_listener"},
@@ -220,16 +205,20 @@ void MainWindow::buildCentre() {
     log_kind_->addItem(QString::fromLatin1(to_string(k).data(), static_cast<int>(to_string(k).size())),
                        static_cast<int>(k));
   auto* jump = new QLineEdit;
+  jump->setObjectName(QStringLiteral("jumpToTime"));
   jump->setPlaceholderText(tr("Jump to time (s)"));
-  jump->setMaximumWidth(140);
+  jump->setToolTip(tr("A time since the capture started, as the log shows it (\"1.234 567 s\") or with a unit "
+                      "(\"1.25\", \"350 ms\", \"12 µs\")"));
+  jump->setMaximumWidth(160);
   connect(jump, &QLineEdit::returnPressed, this, [this, jump] {
-    bool ok = false;
-    const double s = jump->text().toDouble(&ok);
-    if (!ok || s < 0) {
-      showMessage(tr("Jump to time: expected seconds since the capture started, e.g. 1.25"), true);
+    const auto t = parse_time(jump->text());
+    if (!t) {
+      showMessage(tr("Jump to time: expected a time since the capture started, as the log shows it "
+                     "(e.g. 1.250 000 s, 1.25, 350 ms)"),
+                  true);
       return;
     }
-    const int row = log_model_->showTime(static_cast<std::uint64_t>(s * 1e9));
+    const int row = log_model_->showTime(*t);
     if (row >= 0) log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtTop);
   });
   // The log shows a bounded window of rows (EventLogModel::maxRows); after a jump moved it
@@ -263,6 +252,13 @@ void MainWindow::buildCentre() {
   logBar->addWidget(log_token_);
   logBar->addWidget(log_kind_);
   logBar->addWidget(jump);
+  // A time range picked on the timeline (its context menu): shown, and cleared, here.
+  log_range_ = new QPushButton;
+  log_range_->setObjectName(QStringLiteral("logRangeFilter"));
+  log_range_->setToolTip(tr("The log shows only this time range (from the timeline's context menu); click to show all"));
+  log_range_->hide();
+  connect(log_range_, &QPushButton::clicked, this, [this] { setLogRange(std::nullopt); });
+  logBar->addWidget(log_range_);
   auto* logLayout = new QVBoxLayout(logPage);
   logLayout->setContentsMargins(0, 0, 0, 0);
   logLayout->addLayout(logBar);
@@ -293,6 +289,8 @@ void MainWindow::buildCentre() {
   timelineLayout->addWidget(lane_filter_edit_);
   timelineLayout->addWidget(timeline_, 1);
   timelineLayout->addWidget(replay_);
+  lesson_layout_ = new LessonLayout(session_->store(), *timeline_, this);
+  timelineLayout->addWidget(lesson_layout_->strip());
   split->addWidget(timelinePane);
   split->addWidget(bottom_tabs_);
   split->setStretchFactor(0, 3);
@@ -300,6 +298,10 @@ void MainWindow::buildCentre() {
   setCentralWidget(split);
 
   connect(timeline_, &TimelineView::laneMenuRequested, this, &MainWindow::sourceMenu);
+  bookmarks_ = new Bookmarks(this);
+  timeline_->setBookmarks(bookmarks_);
+  connect(bookmarks_, &Bookmarks::changed, timeline_, qOverload<>(&QWidget::update));
+  connect(timeline_, &TimelineView::menuRequested, this, &MainWindow::timelineMenu);
   connect(timeline_, &TimelineView::recordClicked, this, [this](std::uint64_t index) {
     const auto& store = session_->store();
     if (index < store.begin_index() || index >= store.end_index()) return;
@@ -405,7 +407,10 @@ void MainWindow::buildDocks() {
       h->resizeSection(c, check);
       sources_view_->setItemDelegateForColumn(c, outline);
     }
-    h->resizeSection(C::ModeColumn, width("oneshot"));
+    // Mode and reaction: drop-downs of the values they take, not free text.
+    auto* choices = new ChoiceDelegate(SourcesModel::ChoicesRole, sources_view_);
+    for (C c : {C::ModeColumn, C::ReactionColumn}) sources_view_->setItemDelegateForColumn(c, choices);
+    h->resizeSection(C::ModeColumn, width("oneshot") + 16);
     h->resizeSection(C::StateColumn, width("closed (EPIPE)"));
     h->resizeSection(C::LocalColumn, width("127.0.0.1:65535"));
     h->resizeSection(C::PeerColumn, width("127.0.0.1:65535"));
@@ -442,7 +447,8 @@ void MainWindow::buildDocks() {
   auto* sourcesDock = new QDockWidget(tr("Sources"), this);
   sourcesDock->setObjectName(QStringLiteral("sourcesDock"));
   sourcesDock->setWidget(sourcesPane);
-  addDockWidget(Qt::LeftDockWidgetArea, sourcesDock);
+  // Under the timeline, tabbed with the warnings: the timeline gets the window's width.
+  addDockWidget(Qt::BottomDockWidgetArea, sourcesDock);
 
   inspector_ = new Inspector(*session_, *actions_, this);
   auto* inspectorDock = new QDockWidget(tr("Inspector"), this);
@@ -489,11 +495,23 @@ void MainWindow::buildDocks() {
   warningsDock->setObjectName(QStringLiteral("warningsDock"));
   warningsDock->setWidget(warnings_);
   addDockWidget(Qt::BottomDockWidgetArea, warningsDock);
+  tabifyDockWidget(sourcesDock, warningsDock);
+  sourcesDock->raise();
+  lesson_layout_->setFoldable({sourcesDock, warningsDock, bottom_tabs_}, lessonsDock);
+  connect(lessons_, &LessonsPanel::stepStarted, this, [this](int i) {
+    if (i == 0) lesson_layout_->enter();  // a lesson (re)starts: the timeline takes the window
+    lesson_layout_->stepStarted(i);
+  });
+  connect(lessons_, &LessonsPanel::stepMarked, lesson_layout_, [this] { lesson_layout_->stepMarked(); });
+  // A finished lesson: all of it in view, from its first record to its last step's end.
+  connect(lessons_, &LessonsPanel::lessonFinished, lesson_layout_, [this] { lesson_layout_->lessonFinished(); });
   connect(warnings_, &WarningsPanel::recordActivated, this, &MainWindow::focusRecord);
   connect(warnings_, &WarningsPanel::lessonRequested, this, [this](const QString& name) { showLesson(name); });
 
-  resizeDocks({sourcesDock, inspectorDock}, {430, 360}, Qt::Horizontal);
-  resizeDocks({warningsDock}, {130}, Qt::Vertical);
+  // The inspector and the lessons share the right dock, narrow enough that an empty
+  // inspector leaves the timeline most of the width.
+  resizeDocks({inspectorDock}, {330}, Qt::Horizontal);
+  resizeDocks({sourcesDock}, {210}, Qt::Vertical);
 }
 
 bool MainWindow::showLesson(const QString& name) {
@@ -583,7 +601,17 @@ void MainWindow::buildActions() {
   reset->setShortcutContext(Qt::WidgetWithChildrenShortcut);
   timeline_->addAction(reset);
   connect(reset, &QAction::triggered, timeline_, &TimelineView::zoomReset);
+  bookmarks_menu_ = view->addMenu(tr("&Bookmarks"));
+  bookmarks_menu_->setObjectName(QStringLiteral("bookmarksMenu"));
+  connect(bookmarks_menu_, &QMenu::aboutToShow, this, &MainWindow::fillBookmarksMenu);
   view->addSeparator();
+  act_lesson_layout_ = view->addAction(tr("&Lesson layout (fold the panels while a lesson plays)"));
+  act_lesson_layout_->setCheckable(true);
+  act_lesson_layout_->setToolTip(tr("The timeline takes the window; the sources, the log and the warnings fold "
+                                    "into a strip under it (one click brings them back)"));
+  connect(act_lesson_layout_, &QAction::triggered, this,
+          [this](bool on) { on ? lesson_layout_->enter() : lesson_layout_->leave(); });
+  connect(lesson_layout_, &LessonLayout::foldedChanged, act_lesson_layout_, &QAction::setChecked);
   auto* themeMenu = view->addMenu(tr("&Theme"));
   theme_group_ = new QActionGroup(this);
   for (auto [t, label] : {std::pair{Theme::system, tr("&System")}, std::pair{Theme::light, tr("&Light")},
@@ -661,7 +689,12 @@ void MainWindow::buildStatusBar() {
   status_timer_ = new QTimer(this);
   status_timer_->setInterval(250);
   connect(status_timer_, &QTimer::timeout, this, &MainWindow::updateStatus);
-  status_timer_->start();
+  // The figures change only while records arrive: the timer runs from a frame until the
+  // bridge goes idle, then one last update (the rate at zero) and no more wake-ups.
+  connect(&session_->bridge(), &Bridge::idle, this, [this] {
+    status_timer_->stop();
+    updateStatus();
+  });
   updateStatus();
 }
 
@@ -675,23 +708,21 @@ void MainWindow::updateStatus() {
   st_dropped_->setText(tr("dropped %1").arg(count_text(s.dropped)));
   st_dropped_->setToolTip(tr("Records the engine's ring had no room for (produced %1). Exact.")
                               .arg(count_text(s.produced)));
-  QPalette pal = st_dropped_->palette();
-  pal.setColor(QPalette::WindowText, s.dropped ? QColor(0xd5, 0x5e, 0x00) : palette().color(QPalette::WindowText));
-  st_dropped_->setPalette(pal);
+  setTextColour(st_dropped_, s.dropped ? text_colour(TextTone::failed) : palette().color(QPalette::WindowText));
   const double fill = s.ring_capacity ? 100.0 * static_cast<double>(s.ring_fill) / static_cast<double>(s.ring_capacity) : 0;
   st_ring_->setText(tr("ring %1%").arg(fill, 0, 'f', 0));
   st_ring_->setToolTip(tr("%1 of %2 ring slots in use").arg(count_text(s.ring_fill), count_text(s.ring_capacity)));
   if (s.poll_thread_failure.isEmpty()) {
     st_poll_->setText(s.poll_thread_running ? tr("poll thread running") : tr("poll thread stopped"));
     st_poll_->setToolTip({});
-    st_poll_->setPalette(palette());
+    setTextColour(st_poll_, palette().color(QPalette::WindowText));
   } else if (!st_poll_->text().endsWith(s.poll_thread_failure)) {
     // The engine stopped by itself: say why, in the warning colour; commands are refused now.
     st_poll_->setText(tr("poll thread stopped: %1").arg(s.poll_thread_failure));
     st_poll_->setToolTip(tr("The capture engine's poll thread stopped on an error it cannot recover from. "
                             "The records so far are kept (File > Save recording); new commands are refused."));
     QPalette warn = st_poll_->palette();
-    warn.setColor(QPalette::WindowText, QColor(0xd5, 0x5e, 0x00));
+    warn.setColor(QPalette::WindowText, text_colour(TextTone::failed));
     st_poll_->setPalette(warn);
     showMessage(tr("The poll thread stopped: %1").arg(s.poll_thread_failure), true);
   }
@@ -702,7 +733,7 @@ QString MainWindow::statusMessage() const { return st_message_->text(); }
 void MainWindow::showMessage(const QString& text, bool error) {
   st_message_->setText(text);
   QPalette pal = st_message_->palette();
-  pal.setColor(QPalette::WindowText, error ? QColor(0xd5, 0x5e, 0x00) : palette().color(QPalette::WindowText));
+  pal.setColor(QPalette::WindowText, error ? text_colour(TextTone::failed) : palette().color(QPalette::WindowText));
   st_message_->setPalette(pal);
 }
 
@@ -728,7 +759,9 @@ void MainWindow::take_frame(const Frame& frame) {
   // The models (sources, log, warnings) took this frame already (CaptureSession::deliver).
   const auto [begin, end, evicted_to] = frame;
   throttleTables(end - begin);
+  if (!status_timer_->isActive()) status_timer_->start();
   lessons_->onFrame();
+  lesson_layout_->onFrame();
   delivering_ = true;
   timeline_->onFrame(begin, end, evicted_to);
   delivering_ = false;
@@ -857,6 +890,13 @@ void MainWindow::sourceMenu(std::uint64_t token, const QPoint& global) {
     menu.addSeparator();
     menu.addAction(act_relay_faults_);
   }
+  if (const auto group = timeline_->groupOf(token)) {
+    // Its lane's group on the timeline (double-clicking the label does the same).
+    menu.addSeparator();
+    const bool collapsed = timeline_->isGroupCollapsed(*group);
+    menu.addAction(collapsed ? tr("Expand its lane group") : tr("Collapse its lane group"), this,
+                   [this, g = *group, collapsed] { timeline_->setGroupCollapsed(g, !collapsed); });
+  }
   menu.exec(global);
 }
 
@@ -890,7 +930,79 @@ void MainWindow::applyLogFilter() {
   const int kind = log_kind_->currentData().toInt();
   if (kind >= 0) f.kinds = EventLogModel::kindBit(static_cast<RecordKind>(kind));
   f.text = log_text_->text();
+  f.time = log_model_->filter().time;  // set from the timeline, cleared by its button
   log_model_->setFilter(f);
+}
+
+void MainWindow::setLogRange(std::optional<TimeWindow> range) {
+  if (range) {
+    log_model_->setTimeFilter(std::pair{range->t0, range->t1});
+    log_range_->setText(tr("%1 – %2 ✕").arg(time_text(range->t0), time_text(range->t1)));
+  } else {
+    log_model_->setTimeFilter(std::nullopt);
+  }
+  log_range_->setVisible(range.has_value());
+}
+
+void MainWindow::filterLogToLane(std::uint64_t token) {
+  const int item = log_token_->findData(QVariant::fromValue<qulonglong>(token));
+  if (item >= 0) log_token_->setCurrentIndex(item);
+  bottom_tabs_->setCurrentIndex(0);
+}
+
+void MainWindow::jumpToTime(std::uint64_t t_ns) {
+  const TimeWindow v = timeline_->view();
+  const std::uint64_t half = v.span() / 2;
+  timeline_->setView(t_ns > half ? t_ns - half : 0, (t_ns > half ? t_ns - half : 0) + v.span());
+  const int row = log_model_->showTime(t_ns);
+  if (row >= 0) log_view_->scrollTo(log_model_->index(row, 0), QAbstractItemView::PositionAtTop);
+}
+
+bool MainWindow::addBookmark(std::uint64_t t_ns, const QString& name) {
+  if (bookmarks_->add(t_ns, name)) return true;
+  showMessage(bookmarks_->all().size() >= Bookmarks::kMaxBookmarks
+                  ? tr("Bookmarks: at most %1; remove some first").arg(Bookmarks::kMaxBookmarks)
+                  : tr("Bookmarks: a bookmark needs a name"),
+              true);
+  return false;
+}
+
+void MainWindow::timelineMenu(const TimelineMenuContext& c, const QPoint& global) {
+  QMenu menu(this);
+  if (c.token && session_->sources().find(*c.token)) {
+    // The lane's source: its actions, as its label's menu has them.
+    menu.addSection(laneLabel(*c.token));
+    selectSource(*c.token);
+    for (QAction* a : actions_->current()) menu.addAction(a);
+    menu.addSeparator();
+    menu.addAction(tr("Filter the log to this lane"), this, [this, token = *c.token] { filterLogToLane(token); });
+  }
+  if (c.range)
+    menu.addAction(tr("Filter the log to this range (%1)").arg(duration_text(double(c.range->span()))), this,
+                   [this, r = *c.range] { setLogRange(r); });
+  if (c.record)
+    menu.addAction(tr("Copy record"), this, [this, i = *c.record] {
+      QGuiApplication::clipboard()->setText(timeline_->describeRecord(i));
+    });
+  menu.addAction(tr("Show the log from %1").arg(time_text(c.t_ns)), this, [this, t = c.t_ns] { jumpToTime(t); });
+  menu.addAction(tr("Bookmark %1…").arg(time_text(c.t_ns)), this, [this, t = c.t_ns] {
+    bool ok = false;
+    const QString name = QInputDialog::getText(this, tr("Bookmark"), tr("Name of the bookmark at %1:").arg(time_text(t)),
+                                               QLineEdit::Normal, tr("bookmark %1").arg(bookmarks_->all().size() + 1), &ok);
+    if (ok) addBookmark(t, name);
+  });
+  menu.exec(global);
+}
+
+void MainWindow::fillBookmarksMenu() {
+  bookmarks_menu_->clear();
+  const auto& all = bookmarks_->all();
+  if (all.empty()) bookmarks_menu_->addAction(tr("(none: right-click the timeline to add one)"))->setEnabled(false);
+  for (const Bookmark& b : all)
+    bookmarks_menu_->addAction(tr("%1 — %2").arg(b.name, time_text(b.t_ns)), this, [this, t = b.t_ns] { jumpToTime(t); });
+  if (all.empty()) return;
+  bookmarks_menu_->addSeparator();
+  bookmarks_menu_->addAction(tr("Clear bookmarks"), bookmarks_, &Bookmarks::clear);
 }
 
 void MainWindow::addNote() {
@@ -952,12 +1064,9 @@ void MainWindow::showAbout() {
 
 void MainWindow::setTheme(Theme theme) {
   theme_ = theme;
-  if (theme != Theme::system) QApplication::setStyle(QStyleFactory::create(QStringLiteral("Fusion")));
-  QApplication::setPalette(palette_for(theme));
+  apply_theme(theme);
   for (QAction* a : theme_group_->actions()) a->setChecked(a->data().toInt() == static_cast<int>(theme));
-  QSettings().setValue(QStringLiteral("view/theme"),
-                       theme == Theme::dark ? QStringLiteral("dark")
-                                            : theme == Theme::light ? QStringLiteral("light") : QStringLiteral("system"));
+  QSettings().setValue(QStringLiteral("view/theme"), theme_name(theme));
 }
 
 void MainWindow::restoreSettings() {

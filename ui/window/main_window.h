@@ -11,6 +11,8 @@
 
 #include "session/capture_session.h"
 #include "ready/capture/scenario.h"
+#include "timeline/timescale.h"
+#include "window/theme.h"
 
 class QAction;
 class QDragEnterEvent;
@@ -21,13 +23,17 @@ class QLineEdit;
 class QComboBox;
 class QTableView;
 class QTabWidget;
+class QPushButton;
 
 namespace ready::ui {
 
 class EventLogModel;
 class FileActions;
 class FollowPanel;
+class Bookmarks;
 class Inspector;
+struct TimelineMenuContext;
+class LessonLayout;
 class LaneIndex;
 class LessonsPanel;
 class RatesView;
@@ -39,9 +45,6 @@ class SourcesFilterModel;
 class SourcesModel;
 class TimelineView;
 class WarningsPanel;
-
-/// The colour scheme of the window. `system` keeps the platform's palette.
-enum class Theme { system, light, dark };
 
 /// The main window. It owns the capture session (and so the bridge and the engine), the
 /// source actions (one QAction per operation, shared by the inspector, the sources' context
@@ -70,6 +73,23 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   Q_OBJECT
 
  public:
+  /// The lesson layout (folds the panels while a lesson plays; see LessonLayout).
+  [[nodiscard]] LessonLayout* lessonLayout() const noexcept { return lesson_layout_; }
+  /// A source's lane label: its row's label, after the lesson's name for it if it has one.
+  [[nodiscard]] QString laneLabel(std::uint64_t token) const;
+  /// The timeline's bookmarks (its context menu adds them; View > Bookmarks lists them).
+  [[nodiscard]] Bookmarks& bookmarks() const noexcept { return *bookmarks_; }
+  /// Adds a bookmark; false with a status message when it cannot (no name, too many).
+  bool addBookmark(std::uint64_t t_ns, const QString& name);
+  /// Centres the timeline on t (same span) and scrolls the log to it (a bookmark's jump).
+  void jumpToTime(std::uint64_t t_ns);
+  /// The log shows only records in `range` (nullopt: all times); a button in the log's bar
+  /// shows the range and clears it.
+  void setLogRange(std::optional<TimeWindow> range);
+  /// The log's token filter set to `token` (the timeline's "Filter the log to this lane").
+  void filterLogToLane(std::uint64_t token);
+  /// The timeline's context menu on the plot (TimelineView::menuRequested).
+  void timelineMenu(const TimelineMenuContext& context, const QPoint& global);
   /// Over a capture session (normally CaptureSession::start's).
   explicit MainWindow(std::unique_ptr<CaptureSession> session, QWidget* parent = nullptr);
   /// Over a bridge (a benchmark's or a test's, over its own feed): a session around it.
@@ -137,6 +157,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void showEvent(QShowEvent* event) override;
   /// A recording dropped on the window opens in a new window (window/open_recording.h).
   void dragEnterEvent(QDragEnterEvent* event) override;
   void dropEvent(QDropEvent* event) override;
@@ -167,7 +188,6 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   /// Replay: the bar's keys, its moves to focusRecord and the play head line, pausing a
   /// live view while the user replays its past.
   void connectReplay();
-  QString laneLabel(std::uint64_t token) const;
 
   std::unique_ptr<CaptureSession> session_;
   SourceActions* actions_ = nullptr;
@@ -224,11 +244,13 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   QAction* act_new_ = nullptr;
   QAction* act_note_ = nullptr;
   QAction* act_open_scenario_ = nullptr;
+  LessonLayout* lesson_layout_ = nullptr;
+  Bookmarks* bookmarks_ = nullptr;
+  QMenu* bookmarks_menu_ = nullptr;
+  QPushButton* log_range_ = nullptr;
+  bool focus_given_ = false;
+  void fillBookmarksMenu();
+  QAction* act_lesson_layout_ = nullptr;
 };
-
-/// Parses "system" / "light" / "dark" (the settings value); nullopt otherwise.
-std::optional<Theme> theme_from_string(const QString& s);
-/// The palette of a theme (Fusion-based for light and dark; the style's for system).
-QPalette palette_for(Theme theme);
 
 }  // namespace ready::ui

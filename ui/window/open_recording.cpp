@@ -16,6 +16,7 @@
 #include <QStyledItemDelegate>
 #include <QUrl>
 
+#include "models/text_colours.h"
 #include "session/recording_feed.h"
 #include "timeline/timelineview.h"
 #include "window/main_window.h"
@@ -146,7 +147,7 @@ void RecordingView::onFinished() {
   badge_->setText(text);
   if (warn) {
     QPalette pal = badge_->palette();
-    pal.setColor(QPalette::WindowText, QColor(0xd5, 0x5e, 0x00));
+    pal.setColor(QPalette::WindowText, text_colour(TextTone::failed));
     badge_->setPalette(pal);
   }
   emit loaded();
