@@ -42,6 +42,15 @@ struct SourceRequest {
   ready::capture::RelayFaultSet relay_faults{};
 };
 
+/// --attach PID (issue 17; docs/attach.md): the process was readable when the command line
+/// was checked.
+struct AttachRequest {
+  int pid = 0;
+  std::chrono::nanoseconds interval = std::chrono::milliseconds(50);  ///< --attach-interval
+  std::string name;         ///< its /proc/PID/comm
+  int epoll_instances = 0;  ///< when checked (0: it is watched for one)
+};
+
 /// Everything a run needs (headless or with the window), validated.
 struct HeadlessPlan {
   std::vector<SourceRequest> sources;  ///< in creation order: listeners before connects
@@ -76,6 +85,9 @@ struct HeadlessPlan {
 
   /// --follow / --follow-format (issue 16): relayed conversations printed as they arrive.
   std::optional<FollowRequest> follow;
+
+  /// --attach / --attach-interval (issue 17): another process's epoll instances, sampled.
+  std::optional<AttachRequest> attach;
 };
 
 struct Invocation {
@@ -152,6 +164,12 @@ class CommandLine {
   QCommandLineOption m_followFormat;
   /// Validates --follow and --follow-format into `inv` (after the sources and --open).
   [[nodiscard]] std::expected<void, QString> followOptions(Invocation& inv) const;
+  // --attach (issue 17; cli_attach.cpp, docs/attach.md).
+  QCommandLineOption m_attach;
+  QCommandLineOption m_attachInterval;
+  /// Validates --attach and --attach-interval into `plan` (after --scenario): checks the
+  /// process exists and is readable now.
+  [[nodiscard]] std::expected<void, QString> attachOptions(HeadlessPlan& plan) const;
 };
 
 /// One fault option's value, "[up:|down:]VALUE": which directions it sets (no prefix: both)
@@ -162,6 +180,10 @@ struct RelayFaultArg {
   QString value;
 };
 std::optional<RelayFaultArg> parseRelayFaultArg(const QString& text);
+
+/// --attach's and --attach-interval's options (cli_attach.cpp).
+QCommandLineOption attachOption();
+QCommandLineOption attachIntervalOption();
 
 /// --follow's and --follow-format's options (cli_follow.cpp).
 QCommandLineOption followOption();
