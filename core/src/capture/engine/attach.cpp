@@ -4,6 +4,7 @@
 // engine token of its own; nothing is ever written to the process.
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <utility>
@@ -104,10 +105,10 @@ void Engine::Impl::exec(cmd::Attach& c, const Ticket& t) {
   Attached& ref = *a;
   attached.emplace(c.pid, std::move(a));
   action(Token(0), -1, Op::attach, Step{Outcome::ok, static_cast<std::uint64_t>(c.pid), 0}, t.id);
+  char every[32];
+  std::snprintf(every, sizeof every, "%g ms", std::chrono::duration<double, std::milli>(c.interval).count());
   note("attached to process " + std::to_string(c.pid) + " (" + ref.name + "), sampling its epoll instances every " +
-           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(c.interval).count() / 1000.0)
-               .substr(0, 6) +
-           " ms",
+           every,
        t.id);
   attach_sample(ref);
 }
