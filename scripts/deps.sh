@@ -8,7 +8,7 @@ READY_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates python3
   qt6-base-dev qt6-charts-dev libqt6opengl6-dev
   nlohmann-json3-dev libsimdjson-dev
-  xvfb xauth strace
+  xvfb xauth strace  # strace: readyscope-bench -o trace measures the Tracer against it
   socat curl netcat-openbsd  # real peers of the relay tests (tests/app/tst_cli_relay.cpp) and of readyscope-bench -o relay
   librsvg2-bin help2man file  # packaging/: icon PNGs from the SVG, the man page from --help; file: cpack DEB
   clang-16 libclang-rt-16-dev  # scripts/fuzz.sh: libFuzzer

@@ -60,6 +60,7 @@
 #include "ready/capture/store.h"
 #include "export_bench.h"
 #include "relay_bench.h"
+#include "trace_bench.h"
 #include "ready/ready.h"
 
 #include "gui_bench.h"
@@ -753,6 +754,7 @@ struct Opts {
   long pipe_lat_records = 100'000;
   bool drain_until_eagain = false;
   RelayBenchOptions relay;
+  TraceBenchOptions trace;
   std::string only;  // empty: every workload but load
   [[nodiscard]] bool want(const char* w) const {
     // load, soak and the GUI workloads: only by name
@@ -765,8 +767,8 @@ void usage(const char* argv0, FILE* to) {
       to,
       "usage: %s [-w wake_iters] [-s storm_rounds] [-p pipeline_or_soak_records] [-W pipeline_window]\n"
       "          [-l pipeline_w1_records] [-n store_records] [-L load_records] [-E]\n"
-      "          [-B relay_bulk_bytes] [-R relay_round_trips] [-C relay_connections]\n"
-      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open|lanes|relay]\n"
+      "          [-B relay_bulk_bytes] [-R relay_round_trips] [-C relay_connections] [-T trace_round_trips]\n"
+      "          [-o wake|storm|store|pipeline|load|soak|paint|ingest|startup|export|open|lanes|relay|trace]\n"
       "The anchor workloads of ../shared/anchors/bench through ready::; one output line per workload.\n"
       "load (only with -o load): write load_records readiness records to a temp recording, time\n"
       "load_recording.\n"
@@ -778,6 +780,9 @@ void usage(const char* argv0, FILE* to) {
       "relay_rtt: -R round trips of 64 bytes (default 20000), p50/p99 and the latency added;\n"
       "relay_conns: -C connections at once through the relay (default 10000), 100 bytes each way,\n"
       "all complete, records dropped, RSS per connection (raises RLIMIT_NOFILE; root for > hard).\n"
+      "trace (only with -o trace): -T round trips of 64 bytes (default 20000) through a plain-epoll\n"
+      "echo server (ready-epoll-target) untraced, under the attach Tracer attached and launched, and\n"
+      "under strace -p and strace --seccomp-bpf, 5 rounds; ratios to untraced and to strace.\n"
       "soak (only with -o soak): 100M records (-p N: N) through the engine into a RecordStore\n"
       "with the default cap (2^24 records); reports RSS at 10 %%, 20 %% and 100 %% (flat from 20 %%,\n"
       "when the store is full, to 100 %%: within 5 %%, else exit 1) and the evicted count.\n"
@@ -811,7 +816,7 @@ long count_arg(const char* argv0, int opt, const char* text) {
 int main(int argc, char** argv) {
   Opts o;
   int c;
-  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:EB:R:C:h")) != -1) {
+  while ((c = getopt(argc, argv, "w:s:p:W:l:n:L:o:EB:R:C:T:h")) != -1) {
     switch (c) {
       case 'w':
         o.wake_iters = count_arg(argv[0], c, optarg);
@@ -839,10 +844,10 @@ int main(int argc, char** argv) {
         o.only = optarg;
         if (o.only != "wake" && o.only != "storm" && o.only != "store" && o.only != "pipeline" &&
             o.only != "load" && o.only != "soak" && o.only != "paint" && o.only != "ingest" && o.only != "startup" &&
-            o.only != "export" && o.only != "open" && o.only != "lanes" && o.only != "relay") {
+            o.only != "export" && o.only != "open" && o.only != "lanes" && o.only != "relay" && o.only != "trace") {
           std::fprintf(stderr,
                        "%s: unknown workload '%s' (wake, storm, store, pipeline, load, soak, paint, ingest, startup, "
-                       "export, open, lanes, relay)\n",
+                       "export, open, lanes, relay, trace)\n",
                        argv[0], optarg);
           return 2;
         }
@@ -855,6 +860,9 @@ int main(int argc, char** argv) {
         break;
       case 'C':
         o.relay.connections = count_arg(argv[0], c, optarg);
+        break;
+      case 'T':
+        o.trace.round_trips = count_arg(argv[0], c, optarg);
         break;
       case 'E':
         o.drain_until_eagain = true;
@@ -893,6 +901,7 @@ int main(int argc, char** argv) {
   if (o.want("load")) w_load(o.load_records);
   if (o.only == "export") return export_bench_main(o.load_records);
   if (o.only == "relay") return relay_bench_main(o.relay);
+  if (o.only == "trace") return trace_bench_main(o.trace);
   if (o.want("soak")) return w_soak(o.soak_records);
   if (o.want("pipeline")) {
     w_pipeline_one("pipeline", o.pipe_records, o.pipe_window, o.drain_until_eagain);

@@ -54,6 +54,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_util.h"
 #include "ready/capture/engine.h"
 
 extern char** environ;
@@ -66,16 +67,8 @@ constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::size_t kPing = 64;
 constexpr std::size_t kMessage = 100;
 
-std::uint64_t now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-std::string pin_mode() {
-  const char* m = std::getenv("BENCH_PIN");
-  return m && *m ? m : "none";
-}
+using bench::now_ns;
+using bench::pin_mode;
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "readyscope-bench: relay: %s\n", what.c_str());
