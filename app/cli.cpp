@@ -355,7 +355,9 @@ CommandLine::CommandLine()
       m_follow(followOption()),
       m_followFormat(followFormatOption()),
       m_attach(attachOption()),
-      m_attachInterval(attachIntervalOption()) {
+      m_attachInterval(attachIntervalOption()),
+      m_trace(traceOption()),
+      m_traceIo(traceIoOption()) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -369,7 +371,7 @@ CommandLine::CommandLine()
   for (const auto* o : {&m_open, &m_exportTrace, &m_exportCsv}) m_parser.addOption(*o);
   for (const auto* o : relayOptions()) m_parser.addOption(*o);
   for (const auto* o : {&m_follow, &m_followFormat}) m_parser.addOption(*o);
-  for (const auto* o : {&m_attach, &m_attachInterval}) m_parser.addOption(*o);
+  for (const auto* o : {&m_attach, &m_attachInterval, &m_trace, &m_traceIo}) m_parser.addOption(*o);
   m_parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A recording to open in the window (read-only)."),
                                  QStringLiteral("[FILE.jsonl]"));
 }
@@ -458,8 +460,9 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     }
   }
 
-  // One positional argument: a recording for the window (checked below, once the mode is known).
-  const QStringList positional = m_parser.positionalArguments();
+  // One positional argument: a recording for the window (checked below, once the mode is known);
+  // with --trace, the program to start and its arguments (after --).
+  const QStringList positional = m_parser.isSet(m_trace) ? QStringList() : m_parser.positionalArguments();
   if (positional.size() > 1)
     return fail(QStringLiteral("unexpected argument %1 (one recording file at most; options start with --; see --help)")
                     .arg(quoted(positional.at(1))));

@@ -49,6 +49,9 @@ struct AttachRequest {
   std::chrono::nanoseconds interval = std::chrono::milliseconds(50);  ///< --attach-interval
   std::string name;         ///< its /proc/PID/comm
   int epoll_instances = 0;  ///< when checked (0: it is watched for one)
+  bool trace = false;        ///< --trace: level 2, ptrace (docs/attach.md)
+  bool trace_io = false;     ///< --trace-io
+  std::vector<std::string> launch;  ///< --trace -- PROGRAM ARGS...: started under the trace (pid 0 until then)
 };
 
 /// Everything a run needs (headless or with the window), validated.
@@ -167,6 +170,8 @@ class CommandLine {
   // --attach (issue 17; cli_attach.cpp, docs/attach.md).
   QCommandLineOption m_attach;
   QCommandLineOption m_attachInterval;
+  QCommandLineOption m_trace;
+  QCommandLineOption m_traceIo;
   /// Validates --attach and --attach-interval into `plan` (after --scenario): checks the
   /// process exists and is readable now.
   [[nodiscard]] std::expected<void, QString> attachOptions(HeadlessPlan& plan) const;
@@ -184,6 +189,8 @@ std::optional<RelayFaultArg> parseRelayFaultArg(const QString& text);
 /// --attach's and --attach-interval's options (cli_attach.cpp).
 QCommandLineOption attachOption();
 QCommandLineOption attachIntervalOption();
+QCommandLineOption traceOption();
+QCommandLineOption traceIoOption();
 
 /// --follow's and --follow-format's options (cli_follow.cpp).
 QCommandLineOption followOption();

@@ -36,12 +36,48 @@ QCommandLineOption attachIntervalOption() {
       QStringLiteral("MS"));
 }
 
+QCommandLineOption traceOption() {
+  return QCommandLineOption(
+      QStringLiteral("trace"),
+      QStringLiteral("With --attach: also trace the process with ptrace (level 2, docs/attach.md): every event its "
+                     "epoll_wait / epoll_pwait / epoll_pwait2 returns becomes a readiness mark on the lane of the "
+                     "registration it names, and every epoll_ctl is recorded as it is made. The process stops at "
+                     "each of its syscalls while traced (slower; see docs/attach.md). Needs ptrace permission "
+                     "(Yama kernel.yama.ptrace_scope 0 for your own processes, or CAP_SYS_PTRACE / root). "
+                     "'readyscope --trace -- PROGRAM ARGS...' starts PROGRAM under the trace instead (a seccomp "
+                     "filter stops it only on the traced syscalls; it is killed when the capture stops)."));
+}
+
+QCommandLineOption traceIoOption() {
+  return QCommandLineOption(QStringLiteral("trace-io"),
+                            QStringLiteral("With --trace: also record the traced program's read / write / recv / "
+                                           "send calls on its watched descriptors as actions (bytes, would-block, "
+                                           "end-of-file, errors)."));
+}
+
 std::expected<void, QString> CommandLine::attachOptions(HeadlessPlan& plan) const {
   const auto fail = [](const QString& s) { return std::unexpected(s); };
   static const QRegularExpression digits(QStringLiteral("^[0-9]{1,10}$"));
+  if (m_parser.isSet(m_traceIo) && !m_parser.isSet(m_trace)) return fail(QStringLiteral("--trace-io needs --trace"));
+  if (m_parser.isSet(m_trace) && !m_parser.isSet(m_attach)) {
+    // readyscope --trace -- PROGRAM ARGS...
+    const QStringList program = m_parser.positionalArguments();
+    if (program.isEmpty() || program.constFirst().isEmpty())
+      return fail(QStringLiteral("--trace needs --attach PID, or a program to start: --trace -- PROGRAM ARGS..."));
+    if (m_parser.isSet(m_attachInterval)) return fail(QStringLiteral("--attach-interval needs --attach PID"));
+    if (plan.scenario) return fail(QStringLiteral("--trace cannot be combined with --scenario"));
+    AttachRequest req;
+    req.trace = true;
+    req.trace_io = m_parser.isSet(m_traceIo);
+    for (const QString& a : program) req.launch.push_back(a.toStdString());
+    plan.attach = std::move(req);
+    return {};
+  }
   if (m_parser.isSet(m_attachInterval) && !m_parser.isSet(m_attach))
     return fail(QStringLiteral("--attach-interval needs --attach PID"));
   if (!m_parser.isSet(m_attach)) return {};
+  if (m_parser.isSet(m_trace) && !m_parser.positionalArguments().isEmpty())
+    return fail(QStringLiteral("--trace: either --attach PID or -- PROGRAM ARGS..., not both"));
   if (m_parser.values(m_attach).size() > 1) return fail(QStringLiteral("--attach: one process per run"));
   if (plan.scenario) return fail(QStringLiteral("--attach cannot be combined with --scenario"));
   const QString v = m_parser.value(m_attach);
@@ -65,6 +101,8 @@ std::expected<void, QString> CommandLine::attachOptions(HeadlessPlan& plan) cons
   if (!p) return fail(QStringLiteral("--attach %1: %2").arg(v, QString::fromStdString(p.error().message)));
   req.name = p->name;
   req.epoll_instances = p->epoll_instances;
+  req.trace = m_parser.isSet(m_trace);
+  req.trace_io = m_parser.isSet(m_traceIo);
   plan.attach = std::move(req);
   return {};
 }

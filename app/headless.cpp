@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "ready/attach/process.h"
+#include "ready/attach/tracer.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/recorder.h"
 #include "ready/capture/recording.h"
@@ -176,6 +177,7 @@ class Run {
   std::vector<std::string> m_unixPaths;                      // created by this run, removed at exit
   std::string m_runtimeError;                                // first runtime failure, if any
   std::uint64_t m_attachCmd = 0;  // --attach: its command id
+  int m_attachPid = 0;            // --attach: the process (a launched one's from the attach action)
   bool m_attachEnded = false;     // --attach: the process exited (detach eof): the run stops
   bool m_writerFailed = false;
   std::uint64_t m_records = 0;
@@ -200,8 +202,19 @@ void Run::inspect(const Record& r) {
   }
   if (r.kind == RecordKind::action && m_attachCmd != 0 && r.token == 0) {
     const Op op = r.action_op();
-    if (op == Op::attach && r.outcome == Outcome::error && r.value2 == m_attachCmd && m_runtimeError.empty())
-      m_runtimeError = "--attach: " + ready::attach::attach_error(static_cast<int>(r.value), r.err).message;
+    if (op == Op::attach && r.outcome == Outcome::error && r.value2 == m_attachCmd && m_runtimeError.empty()) {
+      const int pid = static_cast<int>(r.value);
+      m_runtimeError = m_plan.attach->trace
+                           ? "--trace: " + ready::attach::Tracer::error_text(pid, ready::os_error(r.err))
+                           : "--attach: " + ready::attach::attach_error(pid, r.err).message;
+    }
+    if (op == Op::attach && r.outcome == Outcome::ok && r.value2 == m_attachCmd) {
+      m_attachPid = static_cast<int>(r.value);
+      if (!m_plan.attach->launch.empty()) {
+        std::fprintf(m_out, "tracing %s as process %d\n", m_plan.attach->launch.front().c_str(), m_attachPid);
+        std::fflush(m_out);
+      }
+    }
     if (op == Op::detach && r.outcome == Outcome::eof) m_attachEnded = true;
     return;
   }
@@ -432,7 +445,12 @@ int Run::exec() {
     m_creates.emplace(ticket->id, i);
   }
 
-  if (const auto& a = m_plan.attach) {
+  if (const auto& a = m_plan.attach; a && !a->launch.empty()) {
+    ready::capture::cmd::Attach c{0, a->interval, true, a->trace_io, a->launch};
+    auto ticket = m_engine->submit(std::move(c));
+    if (!ticket) return fail(kExitRuntime, "engine: " + ticket.error().message());
+    m_attachCmd = ticket->id;
+  } else if (a) {
     if (a->epoll_instances == 0)
       std::fprintf(m_err, "readyscope: process %d (%s) holds no epoll instance yet; watching for one\n", a->pid,
                    a->name.c_str());
@@ -440,7 +458,7 @@ int Run::exec() {
                  a->name.c_str(), a->epoll_instances, a->epoll_instances == 1 ? "" : "s",
                  std::chrono::duration<double, std::milli>(a->interval).count());
     std::fflush(m_out);
-    auto ticket = m_engine->submit(ready::capture::cmd::Attach{a->pid, a->interval});
+    auto ticket = m_engine->submit(ready::capture::cmd::Attach{a->pid, a->interval, a->trace, a->trace_io, {}});
     if (!ticket) return fail(kExitRuntime, "engine: " + ticket.error().message());
     m_attachCmd = ticket->id;
   }
@@ -499,7 +517,7 @@ int Run::exec() {
     if (backlog && !drained) backlog = drainRecords(/*bounded=*/true);
     if (stop || !m_runtimeError.empty()) break;
     if (m_attachEnded) {
-      stopReason = "process " + std::to_string(m_plan.attach->pid) + " exited";
+      stopReason = "process " + std::to_string(m_attachPid) + " exited";
       break;
     }
     if (m_recorder && m_recorder->done()) {

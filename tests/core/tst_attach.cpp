@@ -7,7 +7,9 @@
 #include <fcntl.h>
 
 #include <filesystem>
+#include <array>
 #include <fstream>
+#include <span>
 #include <map>
 #include <set>
 #include <sstream>
@@ -349,6 +351,68 @@ class TstAttach : public QObject {
     for (const Record& r : c.records)
       if (r.kind == RecordKind::action && r.token == 0) errs.push_back(r.outcome == Outcome::ok ? 0 : r.err);
     QCOMPARE(errs, (std::vector<int>{EINVAL, 0, EBUSY, EBADF}));
+  }
+
+  // Level 2: what the program's epoll_wait returned, as readiness on the registrations' lanes.
+  void trace_records_the_readiness_it_returned() {
+    AttachTarget t;
+    QVERIFY(t.start());
+    const int pid = t.pid();
+    START_ENGINE(eng, c);
+    cmd::Attach a{pid, 50ms, true, true, {}};
+    QVERIFY_OK(eng.submit(a));
+    QVERIFY(c.wait_for(seen(is_action(Token(0), Op::attach))));
+    const Record res = c.records[*c.find(is_action(Token(0), Op::attach))];
+    if (res.outcome != Outcome::ok) QSKIP(qPrintable(QStringLiteral("ptrace refused here: errno %1").arg(res.err)));
+    const QString lfd = t.lines.filter(QStringLiteral("registered ")).value(0).section(' ', 1, 1);
+    QVERIFY(c.wait_for([&](const auto& rs) { return live(rs, pid, lfd.toInt()).has_value(); }));
+    const std::uint64_t listener = live(c.records, pid, lfd.toInt())->token;
+    // One accept and five echoes: each is an event the program's epoll_wait returned.
+    auto client = plain_connect(*net::SocketAddr::parse("127.0.0.1:" + std::to_string(t.port)));
+    QVERIFY_OK(client);
+    const int cfd = t.expect(QStringLiteral("registered ")).section(' ', 1, 1).toInt();
+    std::array<std::byte, 16> buf{};
+    for (int i = 0; i < 5; ++i) {
+      const std::string msg = "ping " + std::to_string(i);
+      QVERIFY_OK(plain_send(client->get(), std::as_bytes(std::span(msg))));
+      auto n = plain_recv(client->get(), buf);
+      QVERIFY_OK(n);
+      QCOMPARE(*n, msg.size());
+    }
+    // The program's edge-triggered loop reads each event's data until EAGAIN, so (once it is
+    // idle) each readiness it got on the connection is followed by exactly one would-block
+    // read: a traced program may take several messages in one wake-up, never one in two.
+    const std::uint64_t conn = [&] {
+      std::optional<Record> r;
+      (void)c.wait_for([&](const auto& rs) { return (r = live(rs, pid, cfd)).has_value(); });
+      return r ? r->token : 0;
+    }();
+    QVERIFY(conn != 0);
+    const auto count = [&](auto pred) { return std::count_if(c.records.begin(), c.records.end(), pred); };
+    const auto events = [&] {
+      return count([&](const Record& r) { return r.kind == RecordKind::readiness && r.token == conn; });
+    };
+    const auto would_blocks = [&] {
+      return count([&](const Record& r) {
+        return r.kind == RecordKind::action && r.token == conn && r.action_op() == Op::read &&
+               r.outcome == Outcome::would_block;
+      });
+    };
+    QVERIFY(c.wait_for([&](const auto&) { return events() >= 1 && events() == would_blocks(); }));
+    QVERIFY(seen([&](const Record& r) { return r.kind == RecordKind::readiness && r.token == listener; })(c.records));
+    // --trace-io: its recv and send on the connection, as actions on that lane.
+    QVERIFY(c.wait_for(seen([&](const Record& r) {
+      return r.kind == RecordKind::action && r.token == conn && r.action_op() == Op::write && r.value == 6;
+    })));
+    // Detached: it runs on and still echoes.
+    QVERIFY_OK(eng.submit(cmd::Detach{pid}));
+    QVERIFY(c.wait_for(seen(is_action(Token(0), Op::detach, Outcome::ok))));
+    const std::string after = "after";
+    QVERIFY_OK(plain_send(client->get(), std::as_bytes(std::span(after))));
+    auto n = plain_recv(client->get(), buf);
+    QVERIFY_OK(n);
+    QCOMPARE(*n, after.size());
+    QVERIFY(t.proc.state() == QProcess::Running);
   }
 
   void permission_denied_by_injection() {

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "ready/interest.h"
 #include "ready/net/addr.h"
@@ -296,9 +297,24 @@ struct SetRelayFaults {
 /// the process holds no epoll instance yet (it is watched on). When the process ends (a
 /// pidfd in the Poll says so at once): a note, source_removed for each of its sources, then
 /// an action detach with outcome eof. Read-only towards the process, always.
+///
+/// Level 2 (`trace`, docs/attach.md): the process is also traced with ptrace
+/// (ready/attach/tracer.h): each event an epoll_wait / epoll_pwait / epoll_pwait2 of it
+/// returned becomes a readiness record on the lane of the registration it names (matched by
+/// epoll instance and data; one not sampled yet makes the engine sample at once), and each
+/// epoll_ctl makes the engine sample at once (so registrations are recorded as they are made,
+/// not at the next interval). With `trace_io` its read / write / recv / send family on a
+/// watched descriptor become action records (read or write, the bytes, would_block, eof or
+/// the errno). A tracer that cannot start: the attach action fails with its errno (EPERM:
+/// ptrace refused) and a note with Tracer::error_text's line. With `launch` (argv, not
+/// empty) the program is started under the trace instead of attaching to `pid` (which is
+/// ignored); it is killed at stop.
 struct Attach {
   int pid = 0;
   std::chrono::nanoseconds interval = std::chrono::milliseconds(50);
+  bool trace = false;
+  bool trace_io = false;
+  std::vector<std::string> launch{};
 };
 /// Stops watching an attached process: source_removed for each of its sources, then an
 /// action detach ok (value = pid); EBADF when it is not attached. `stop` detaches every one.

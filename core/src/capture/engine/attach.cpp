@@ -13,6 +13,7 @@
 #include "capture/engine/poll_thread.h"
 #include "linux/proc.h"
 #include "ready/attach/process.h"
+#include "ready/attach/tracer.h"
 
 namespace ready::capture {
 
@@ -35,14 +36,22 @@ struct Attached {
     SourceKind kind = SourceKind::other;
   };
   std::map<std::pair<int, int>, Reg> regs;
+  // Level 2 (cmd::Attach::trace): the tracer, its drained events, the registrations by
+  // (epoll fd, data) for the readiness it reports.
+  std::unique_ptr<attach::Tracer> tracer;
+  bool trace_io = false;
+  std::vector<attach::TraceEvent> trace_events;
+  std::map<std::pair<int, std::uint64_t>, std::pair<int, int>> by_data;
+  std::uint64_t unmatched = 0;  // returned events no registration was found for
 };
 
 void AttachedDelete::operator()(Attached* a) const noexcept { delete a; }
 
 namespace {
 
-std::uint64_t timer_token(int pid) { return kAttachBit | (static_cast<std::uint64_t>(pid) << 1); }
+std::uint64_t timer_token(int pid) { return kAttachBit | (static_cast<std::uint64_t>(pid) << 2); }
 std::uint64_t pidfd_token(int pid) { return timer_token(pid) | 1; }
+std::uint64_t tracer_token(int pid) { return timer_token(pid) | 2; }
 
 /// The same file behind the descriptor number (a reused number names another file). Anonymous
 /// inodes (eventfd, timerfd, ...) share one inode: their reuse between two samples is not seen.
@@ -71,9 +80,23 @@ void Engine::Impl::exec(cmd::Attach& c, const Ticket& t) {
     action(Token(0), -1, Op::attach, Step{Outcome::error, static_cast<std::uint64_t>(std::max(c.pid, 0)), err}, t.id);
   };
   if (c.interval < cmd::kMinAttachInterval || c.interval > cmd::kMaxAttachInterval) return refuse(EINVAL);
+  if (attached.size() >= cmd::kMaxAttached) return refuse(ENOSPC);
+  // Level 2: the tracer first (a launched program's pid comes from it).
+  std::unique_ptr<attach::Tracer> tracer;
+  if (c.trace || !c.launch.empty()) {
+    if (c.launch.empty() && attached.contains(c.pid)) return refuse(EBUSY);
+    attach::TraceOptions o;
+    o.io = c.trace_io;
+    auto tr = c.launch.empty() ? attach::Tracer::attach(c.pid, o) : attach::Tracer::launch(c.launch, o);
+    if (!tr) {
+      note(attach::Tracer::error_text(c.launch.empty() ? c.pid : 0, tr.error()), t.id);
+      return refuse(errno_of(tr.error()));
+    }
+    tracer = std::move(*tr);
+    c.pid = tracer->pid();
+  }
   if (c.pid <= 0) return refuse(ESRCH);
   if (attached.contains(c.pid)) return refuse(EBUSY);
-  if (attached.size() >= cmd::kMaxAttached) return refuse(ENOSPC);
   auto pidfd = os::pidfd_open(c.pid);
   if (!pidfd) return refuse(errno_of(pidfd.error()));
   // Readable by this user? (a pidfd needs no permission, the descriptors do)
@@ -102,6 +125,18 @@ void Engine::Impl::exec(cmd::Attach& c, const Ticket& t) {
     (void)poll.registry().remove(a->timer);
     return refuse(errno_of(r.error()));
   }
+  if (tracer) {
+    SourceFd tfd(tracer->fd());
+    if (auto r = poll.registry().add(tfd, Token(static_cast<std::size_t>(tracer_token(c.pid))), Interest::READABLE,
+                                     Trigger::level);
+        !r) {
+      (void)poll.registry().remove(pfd);
+      (void)poll.registry().remove(a->timer);
+      return refuse(errno_of(r.error()));
+    }
+    a->tracer = std::move(tracer);
+    a->trace_io = c.trace_io;
+  }
   Attached& ref = *a;
   attached.emplace(c.pid, std::move(a));
   action(Token(0), -1, Op::attach, Step{Outcome::ok, static_cast<std::uint64_t>(c.pid), 0}, t.id);
@@ -121,10 +156,11 @@ void Engine::Impl::exec(cmd::Detach& c, const Ticket& t) {
 }
 
 void Engine::Impl::attach_event(std::uint64_t token) {
-  const int pid = static_cast<int>((token & ~kAttachBit) >> 1);
+  const int pid = static_cast<int>((token & ~kAttachBit) >> 2);
   const auto it = attached.find(pid);
   if (it == attached.end()) return;  // detached earlier in this batch
   Attached& a = *it->second;
+  if ((token & 3) == 2) return attach_trace(a);
   if (token & 1) {
     // The pidfd is readable: the process ended. One last look is pointless (its
     // descriptors are closed already): every registration goes now.
@@ -193,6 +229,74 @@ void Engine::Impl::attach_sample(Attached& a) {
     record(RecordKind::source_added, reg, key.first);
     a.regs.emplace(key, reg);
   }
+  a.by_data.clear();
+  for (const auto& [key, r] : a.regs) a.by_data[{key.first, r.entry.data}] = key;
+}
+
+void Engine::Impl::attach_trace(Attached& a) {
+  if (!a.tracer) return;
+  a.trace_events.clear();
+  a.tracer->drain(a.trace_events);
+  const std::int64_t kEagain = -EAGAIN;
+  bool sampled = false;  // one sample per batch at most, for registrations the trace saw first
+  for (const attach::TraceEvent& e : a.trace_events) {
+    switch (e.kind) {
+      case attach::TraceEvent::Kind::ctl:
+        // Recorded as it happens: sample now rather than at the next interval.
+        if (e.result == 0 && !sampled) {
+          attach_sample(a);
+          sampled = true;
+        }
+        break;
+      case attach::TraceEvent::Kind::wait_exit:
+        for (const epoll_event& ev : e.ready) {
+          auto it = a.by_data.find({e.epfd, ev.data.u64});
+          if (it == a.by_data.end() && !sampled) {
+            attach_sample(a);
+            sampled = true;
+            it = a.by_data.find({e.epfd, ev.data.u64});
+          }
+          const auto reg = it == a.by_data.end() ? a.regs.end() : a.regs.find(it->second);
+          if (reg == a.regs.end()) {
+            ++a.unmatched;
+            continue;
+          }
+          Record r;
+          r.kind = RecordKind::readiness;
+          r.token = reg->second.token.value;
+          r.fd = reg->second.entry.tfd;
+          r.bits = ev.events;
+          emit(r);
+        }
+        break;
+      case attach::TraceEvent::Kind::io: {
+        if (!a.trace_io) break;
+        const Attached::Reg* reg = nullptr;
+        for (const auto& [key, r] : a.regs)
+          if (key.second == e.fd) reg = &r;
+        if (!reg) break;  // not a watched descriptor
+        const bool in = e.is_input();
+        Step st;
+        if (e.result > 0)
+          st = Step{Outcome::ok, static_cast<std::uint64_t>(e.result), 0};
+        else if (e.result == 0)
+          st = in ? Step{Outcome::eof, 0, 0} : Step{};
+        else if (e.result == kEagain)
+          st = Step{Outcome::would_block, 0, 0};
+        else
+          st = Step{Outcome::error, 0, static_cast<int>(-e.result)};
+        action(reg->token, e.fd, in ? Op::read : Op::write, st, 0);
+        break;
+      }
+      case attach::TraceEvent::Kind::detached:
+        // The process lives on untraced (stop() or an error): sampling goes on.
+        if (!a.tracer->finished()) break;
+        note("process " + std::to_string(a.pid) + " (" + a.name + "): tracing ended", 0);
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 void Engine::Impl::detach(int pid, Outcome how, std::uint64_t cmd) {
@@ -202,6 +306,10 @@ void Engine::Impl::detach(int pid, Outcome how, std::uint64_t cmd) {
   SourceFd pfd(a.pidfd.get());
   (void)poll.registry().remove(pfd);
   (void)poll.registry().remove(a.timer);
+  if (a.tracer) {  // out of the Poll before the Tracer closes its eventfd (erase below stops it)
+    SourceFd tfd(a.tracer->fd());
+    (void)poll.registry().remove(tfd);
+  }
   // In token order, as close_all closes the engine's own sources.
   std::vector<std::pair<std::uint64_t, std::pair<int, int>>> order;
   for (const auto& [key, r] : a.regs) order.emplace_back(r.token.value, key);

@@ -81,7 +81,8 @@ constexpr std::size_t kEventsPerPoll = 1024;
 // A relayed connection's fault timer (engine/relay.cpp): this bit | the client leg's token.
 // Sources count up from 1 and never reach it; kStatsToken (all bits) is told apart first.
 constexpr std::uint64_t kRelayTimerBit = std::uint64_t{1} << 62;
-// An attached process's sampling timer (pid << 1) and pidfd (pid << 1 | 1) (engine/attach.cpp):
+// An attached process's sampling timer (pid << 2), pidfd (pid << 2 | 1) and tracer (pid << 2 | 2)
+// (engine/attach.cpp):
 // this bit | those. Sources never reach it; kStatsToken and kRelayTimerBit are told apart first.
 constexpr std::uint64_t kAttachBit = std::uint64_t{1} << 61;
 
@@ -511,10 +512,12 @@ struct Engine::Impl {
 
   /// By process id.
   std::unordered_map<int, std::unique_ptr<Attached, AttachedDelete>> attached;
-  /// An attached process's timer or pidfd was ready (token: kAttachBit | pid << 1 | pidfd).
+  /// An attached process's timer, pidfd or tracer was ready (token: kAttachBit | pid << 2 | which).
   void attach_event(std::uint64_t token);
   /// One look at the process: records what appeared, changed or went since the last.
   void attach_sample(Attached& a);
+  /// The traced process's events (docs/attach.md, level 2): readiness, immediate samples, actions.
+  void attach_trace(Attached& a);
   /// Stops watching `pid`: source_removed for each of its sources, the detach action
   /// (outcome ok, or eof: the process ended).
   void detach(int pid, Outcome how, std::uint64_t cmd);
