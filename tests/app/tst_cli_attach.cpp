@@ -6,11 +6,16 @@
 // against a target of its own user when it is root), bad values.
 #include <QDir>
 #include <QFileInfo>
+#include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include <unistd.h>
+
+#include <array>
+#include <set>
+#include <span>
 
 #include "attach_target.h"
 #include "headless_app.h"
@@ -116,6 +121,46 @@ class TstCliAttach : public QObject {
                               r.value == static_cast<std::uint64_t>(t.pid()));
     }
     QVERIFY(detached);
+  }
+
+  // Level 2 from the first syscall: --trace -- PROGRAM starts the target under the trace; what
+  // its epoll_wait returned is recorded on the lanes of its registrations.
+  void trace_launches_a_program() {
+    const QString python = QStandardPaths::findExecutable(QStringLiteral("python3"));
+    QVERIFY(!python.isEmpty());
+    QTemporaryDir dir;
+    const QString rec = dir.filePath(QStringLiteral("launch.jsonl"));
+    App app({QStringLiteral("--trace"), QStringLiteral("--record"), rec, QStringLiteral("--"), python,
+             QStringLiteral(READY_ATTACH_TARGET)});
+    // The program shares readyscope's stdout: its "port N" line is there.
+    QString portLine;
+    QVERIFY2(app.waitFor([&](const QStringList& ls) {
+      const QStringList p = ls.filter(QRegularExpression(QStringLiteral("^port \\d+$")));
+      if (!p.isEmpty()) portLine = p.constFirst();
+      return !portLine.isEmpty() && !ls.filter(QStringLiteral("(tcp_listener)")).isEmpty();
+    }),
+             qPrintable(app.lines.join('\n') + app.err()));
+    QVERIFY(!app.lines.filter(QStringLiteral("tracing ")).isEmpty());
+    auto client = plain_connect(*net::SocketAddr::parse("127.0.0.1:" + portLine.section(' ', 1, 1).toStdString()));
+    QVERIFY_OK(client);
+    const std::string msg = "ping";
+    QVERIFY_OK(plain_send(client->get(), std::as_bytes(std::span(msg))));
+    std::array<std::byte, 16> buf{};
+    auto n = plain_recv(client->get(), buf);
+    QVERIFY_OK(n);
+    QCOMPARE(*n, msg.size());
+    QCOMPARE(app.stop(), 0);
+    RecordStore store;
+    auto info = load_recording(rec.toStdString(), store);
+    QVERIFY2(info, info ? "" : info.error().message().c_str());
+    std::set<std::uint64_t> attachedTokens;
+    std::size_t ready = 0;
+    for (std::uint64_t i = store.begin_index(); i < store.end_index(); ++i) {
+      const Record& r = store.at(i);
+      if (r.attached_pid() != 0) attachedTokens.insert(r.token);
+      if (r.kind == RecordKind::readiness && attachedTokens.contains(r.token)) ++ready;
+    }
+    QVERIFY2(ready >= 2, qPrintable(QString::number(ready)));  // the accept and the message, at least
   }
 
   void no_such_process() {

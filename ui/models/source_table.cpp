@@ -109,7 +109,7 @@ std::string SourceRow::label() const {
   if (named(local)) s += " " + local;
   if (named(peer)) s += " \u2192 " + peer;
   if (pid != 0)
-    s += " (pid " + std::to_string(pid) + " fd " + std::to_string(fd) + ", epoll " + std::to_string(epoll_fd) + ")";
+    s += " (fd " + std::to_string(fd) + ", epoll " + std::to_string(epoll_fd) + ")";
   return s;
 }
 

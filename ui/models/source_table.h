@@ -92,8 +92,8 @@ struct SourceRow {
   /// "relay 127.0.0.1:8080 → 127.0.0.1:8000 #5" (listen → upstream), "conn 2 client
   /// 127.0.0.1:51234 #9" and "conn 2 upstream → 127.0.0.1:8000 #10" (the connection's number
   /// in its relay, the client's address or the upstream's, and the token last). An attached
-  /// process's registration ends with where it is: "#7 tcp_listener 127.0.0.1:8080 (pid 41
-  /// fd 5, epoll 3)".
+  /// process's registration ends with where it is: "#7 tcp_listener 127.0.0.1:8080 (fd 5,
+  /// epoll 3)": its descriptor and epoll instance in that process.
   [[nodiscard]] std::string label() const;
   /// "readable|writable", or "paused" while registered for nothing.
   [[nodiscard]] std::string interest_text() const;
