@@ -52,12 +52,8 @@ class TstAttachWindow : public QObject {
   }
 
   void init() {
-    auto bridge = Bridge::start(EngineConfig{}, {});
-    QVERIFY_OK(bridge);
-    m_window = std::make_unique<MainWindow>(std::move(*bridge));
-    m_window->resize(1400, 800);
-    m_window->show();
-    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    m_window = open_live_window();
+    QVERIFY(m_window);
   }
   void cleanup() { m_window.reset(); }
 

@@ -33,6 +33,21 @@ inline bool prepare_window_suite(const QString& suite, const QString& settingsDi
   return true;
 }
 
+/// A MainWindow on a live engine started with `config`, shown at 1400 x 800 and exposed;
+/// nullptr (with a warning) when the engine or the window could not start.
+inline std::unique_ptr<ui::MainWindow> open_live_window(const capture::EngineConfig& config = {}) {
+  auto bridge = ui::Bridge::start(config, {});
+  if (!bridge) {
+    qWarning("cannot start the engine: %s", bridge.error().message().c_str());
+    return nullptr;
+  }
+  auto w = std::make_unique<ui::MainWindow>(std::move(*bridge));
+  w->resize(1400, 800);
+  w->show();
+  if (!QTest::qWaitForWindowExposed(w.get())) return nullptr;
+  return w;
+}
+
 /// Fills the next modal New source dialog with `fill`, then presses OK.
 inline void answerNextDialog(std::function<void(ui::NewSourceDialog&)> fill) {
   QTimer::singleShot(0, [fill = std::move(fill)] {
