@@ -68,6 +68,12 @@ connects to LISTEN instead of its server, and both legs show up as lanes.
 
   readyscope --relay 127.0.0.1:8080=127.0.0.1:8000
 
+To watch a program that is already running, attach to it (--attach PID): every
+registration of its epoll instances becomes a lane, named by what it watches (a socket's
+addresses, a pipe, an eventfd...), sampled from /proc every 50 ms (docs/attach.md).
+
+  readyscope --attach $(pidof my-server)
+
 With --png FILE a headless run renders the timeline (what the window would show) to a PNG
 at its end, without a display.
 
@@ -353,7 +359,11 @@ CommandLine::CommandLine()
                                      "readable, bytes not yet sent) when they change, drawn as the band "
                                      "under its lane; at most two ioctls per event (default on, headless "
                                      "and in the window, where View > Queue sampling switches it)."),
-                      QStringLiteral("on|off"), QStringLiteral("on")) {
+                      QStringLiteral("on|off"), QStringLiteral("on")),
+      m_attach(attachOption()),
+      m_attachInterval(attachIntervalOption()),
+      m_trace(traceOption()),
+      m_traceIo(traceIoOption()) {
   const QStringList builtIn = builtinLessonNames();
   m_parser.setApplicationDescription(QString::fromUtf8(kDescription) + QStringLiteral("\n\n") + boundsText() +
                                      QStringLiteral("\n\nBuilt-in scenarios (--scenario NAME): %1")
@@ -368,6 +378,7 @@ CommandLine::CommandLine()
   for (const auto* o : relayOptions()) m_parser.addOption(*o);
   for (const auto* o : {&m_follow, &m_followFormat}) m_parser.addOption(*o);
   m_parser.addOption(m_queueSampling);
+  for (const auto* o : {&m_attach, &m_attachInterval, &m_trace, &m_traceIo}) m_parser.addOption(*o);
   m_parser.addPositionalArgument(QStringLiteral("FILE"), QStringLiteral("A recording to open in the window (read-only)."),
                                  QStringLiteral("[FILE.jsonl]"));
 }
@@ -456,8 +467,9 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
     }
   }
 
-  // One positional argument: a recording for the window (checked below, once the mode is known).
-  const QStringList positional = m_parser.positionalArguments();
+  // One positional argument: a recording for the window (checked below, once the mode is known);
+  // with --trace, the program to start and its arguments (after --).
+  const QStringList positional = m_parser.isSet(m_trace) ? QStringList() : m_parser.positionalArguments();
   if (positional.size() > 1)
     return fail(QStringLiteral("unexpected argument %1 (one recording file at most; options start with --; see --help)")
                     .arg(quoted(positional.at(1))));
@@ -583,6 +595,7 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   }
 
   if (auto r = recordingOptions(plan); !r) return std::unexpected(r.error());
+  if (auto r = attachOptions(plan); !r) return std::unexpected(r.error());
   if (auto r = openAndExport(inv); !r) return std::unexpected(r.error());
   if (auto r = followOptions(inv); !r) return std::unexpected(r.error());
   if (plan.open_path && m_parser.isSet(m_headless)) {
@@ -591,7 +604,7 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
   }
 
   const bool headless = m_parser.isSet(m_headless);
-  const bool wantsCapture = !plan.sources.empty() || plan.scenario.has_value();
+  const bool wantsCapture = !plan.sources.empty() || plan.scenario.has_value() || plan.attach.has_value();
   if (!headless) {
     // The window records with --record (and its companions) as Capture > Record to… does.
     for (const QCommandLineOption* o : {&m_duration, &m_png, &m_width, &m_height, &m_verbose, &m_stopAfterRecords}) {
@@ -605,8 +618,9 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
       if (wantsCapture)
         return fail(QStringLiteral("%1: a recording opens read-only; it cannot be combined with %2")
                         .arg(quoted(positional.constFirst()),
-                             plan.sources.empty() ? QStringLiteral("--scenario")
-                                                  : plan.sources.front().flag.section(QLatin1Char(' '), 0, 0)));
+                             !plan.sources.empty() ? plan.sources.front().flag.section(QLatin1Char(' '), 0, 0)
+                             : plan.scenario       ? QStringLiteral("--scenario")
+                                                   : QStringLiteral("--attach")));
       plan.open_path = positional.constFirst().toStdString();
     }
     if (plan.open_path && plan.record_path)
@@ -619,7 +633,7 @@ std::expected<Invocation, QString> CommandLine::invocation() const {
                     .arg(quoted(positional.constFirst())));
   if (!wantsCapture)
     return fail(QStringLiteral("--headless: nothing to capture; give --listen, --connect, --udp, --unix-listen, "
-                               "--relay or --scenario (or --open FILE to read a recording)"));
+                               "--relay, --attach or --scenario (or --open FILE to read a recording)"));
   inv.mode = Invocation::Mode::headless;
   return inv;
 }
@@ -639,7 +653,7 @@ std::expected<void, QString> CommandLine::openAndExport(Invocation& inv) const {
     if (path.isEmpty()) return fail(QStringLiteral("--open: expected a recording file"));
     for (const QCommandLineOption* o :
          {&m_listen, &m_connect, &m_udp, &m_unixListen, &m_scenario, &m_record, &m_duration, &m_reaction,
-          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose, &m_relay, &m_queueSampling}) {
+          &m_mode, &m_interest, &m_queueCapacity, &m_allowRemote, &m_verbose, &m_relay, &m_queueSampling, &m_attach}) {
       if (m_parser.isSet(*o))
         return fail(
             QStringLiteral("--open cannot be combined with --%1: a recording is read, nothing is captured")

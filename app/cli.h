@@ -42,6 +42,18 @@ struct SourceRequest {
   ready::capture::RelayFaultSet relay_faults{};
 };
 
+/// --attach PID (issue 17; docs/attach.md): the process was readable when the command line
+/// was checked.
+struct AttachRequest {
+  int pid = 0;
+  std::chrono::nanoseconds interval = std::chrono::milliseconds(50);  ///< --attach-interval
+  std::string name;         ///< its /proc/PID/comm
+  int epoll_instances = 0;  ///< when checked (0: it is watched for one)
+  bool trace = false;        ///< --trace: level 2, ptrace (docs/attach.md)
+  bool trace_io = false;     ///< --trace-io
+  std::vector<std::string> launch;  ///< --trace -- PROGRAM ARGS...: started under the trace (pid 0 until then)
+};
+
 /// Everything a run needs (headless or with the window), validated.
 struct HeadlessPlan {
   std::vector<SourceRequest> sources;  ///< in creation order: listeners before connects
@@ -78,6 +90,9 @@ struct HeadlessPlan {
 
   /// --follow / --follow-format (issue 16): relayed conversations printed as they arrive.
   std::optional<FollowRequest> follow;
+
+  /// --attach / --attach-interval (issue 17): another process's epoll instances, sampled.
+  std::optional<AttachRequest> attach;
 };
 
 struct Invocation {
@@ -156,6 +171,14 @@ class CommandLine {
   [[nodiscard]] std::expected<void, QString> followOptions(Invocation& inv) const;
   // --queue-sampling (issue 18: the queue band).
   QCommandLineOption m_queueSampling;
+  // --attach (issue 17; cli_attach.cpp, docs/attach.md).
+  QCommandLineOption m_attach;
+  QCommandLineOption m_attachInterval;
+  QCommandLineOption m_trace;
+  QCommandLineOption m_traceIo;
+  /// Validates --attach and --attach-interval into `plan` (after --scenario): checks the
+  /// process exists and is readable now.
+  [[nodiscard]] std::expected<void, QString> attachOptions(HeadlessPlan& plan) const;
 };
 
 /// One fault option's value, "[up:|down:]VALUE": which directions it sets (no prefix: both)
@@ -166,6 +189,12 @@ struct RelayFaultArg {
   QString value;
 };
 std::optional<RelayFaultArg> parseRelayFaultArg(const QString& text);
+
+/// --attach's and --attach-interval's options (cli_attach.cpp).
+QCommandLineOption attachOption();
+QCommandLineOption attachIntervalOption();
+QCommandLineOption traceOption();
+QCommandLineOption traceIoOption();
 
 /// --follow's and --follow-format's options (cli_follow.cpp).
 QCommandLineOption followOption();

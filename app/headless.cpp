@@ -30,6 +30,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ready/attach/process.h"
+#include "ready/attach/tracer.h"
 #include "ready/capture/engine.h"
 #include "ready/capture/recorder.h"
 #include "ready/capture/recording.h"
@@ -177,6 +179,9 @@ class Run {
   std::unordered_map<std::uint64_t, std::size_t> m_creates;  // command id -> plan.sources index
   std::vector<std::string> m_unixPaths;                      // created by this run, removed at exit
   std::string m_runtimeError;                                // first runtime failure, if any
+  std::uint64_t m_attachCmd = 0;  // --attach: its command id
+  int m_attachPid = 0;            // --attach: the process (a launched one's from the attach action)
+  bool m_attachEnded = false;     // --attach: the process exited (detach eof): the run stops
   bool m_writerFailed = false;
   std::uint64_t m_records = 0;
   // --png: the records kept for the picture, the timeline's lanes and each source's label
@@ -188,6 +193,34 @@ class Run {
 };
 
 void Run::inspect(const Record& r) {
+  if (r.attached_pid() != 0 && r.kind == RecordKind::source_added) {
+    const auto info = m_engine->source_info(ready::Token(r.token));
+    std::string where = info && !info->local.empty() ? " " + info->local : std::string();
+    if (info && !info->peer.empty()) where += " -> " + info->peer;
+    std::fprintf(m_out, "token %" PRIu64 ": pid %d epoll %d fd %d (%s)%s: %s data 0x%" PRIx64 "\n", r.token,
+                 r.attached_pid(), r.attached_epoll_fd(), r.fd, std::string(to_string(r.source_kind())).c_str(),
+                 where.c_str(), ready::attach::mask_text(r.attached_events()).c_str(), r.attached_data());
+    std::fflush(m_out);
+    return;
+  }
+  if (r.kind == RecordKind::action && m_attachCmd != 0 && r.token == 0) {
+    const Op op = r.action_op();
+    if (op == Op::attach && r.outcome == Outcome::error && r.value2 == m_attachCmd && m_runtimeError.empty()) {
+      const int pid = static_cast<int>(r.value);
+      m_runtimeError = m_plan.attach->trace
+                           ? "--trace: " + ready::attach::Tracer::error_text(pid, ready::os_error(r.err))
+                           : "--attach: " + ready::attach::attach_error(pid, r.err).message;
+    }
+    if (op == Op::attach && r.outcome == Outcome::ok && r.value2 == m_attachCmd) {
+      m_attachPid = static_cast<int>(r.value);
+      if (!m_plan.attach->launch.empty()) {
+        std::fprintf(m_out, "tracing %s as process %d\n", m_plan.attach->launch.front().c_str(), m_attachPid);
+        std::fflush(m_out);
+      }
+    }
+    if (op == Op::detach && r.outcome == Outcome::eof) m_attachEnded = true;
+    return;
+  }
   if (r.kind == RecordKind::source_added) {
     const auto it = m_creates.find(r.value2);
     if (it == m_creates.end()) return;
@@ -417,6 +450,24 @@ int Run::exec() {
     m_creates.emplace(ticket->id, i);
   }
 
+  if (const auto& a = m_plan.attach; a && !a->launch.empty()) {
+    ready::capture::cmd::Attach c{0, a->interval, true, a->trace_io, a->launch};
+    auto ticket = m_engine->submit(std::move(c));
+    if (!ticket) return fail(kExitRuntime, "engine: " + ticket.error().message());
+    m_attachCmd = ticket->id;
+  } else if (a) {
+    if (a->epoll_instances == 0)
+      std::fprintf(m_err, "readyscope: process %d (%s) holds no epoll instance yet; watching for one\n", a->pid,
+                   a->name.c_str());
+    std::fprintf(m_out, "attached to process %d (%s): %d epoll instance%s, sampled every %g ms\n", a->pid,
+                 a->name.c_str(), a->epoll_instances, a->epoll_instances == 1 ? "" : "s",
+                 std::chrono::duration<double, std::milli>(a->interval).count());
+    std::fflush(m_out);
+    auto ticket = m_engine->submit(ready::capture::cmd::Attach{a->pid, a->interval, a->trace, a->trace_io, {}});
+    if (!ticket) return fail(kExitRuntime, "engine: " + ticket.error().message());
+    m_attachCmd = ticket->id;
+  }
+
   if (m_scenario) {
     std::fprintf(m_out, "scenario %s: %s (%zu steps)\n", m_scenario->name.c_str(), m_scenario->title.c_str(),
                  m_scenario->steps.size());
@@ -470,6 +521,10 @@ int Run::exec() {
     }
     if (backlog && !drained) backlog = drainRecords(/*bounded=*/true);
     if (stop || !m_runtimeError.empty()) break;
+    if (m_attachEnded) {
+      stopReason = "process " + std::to_string(m_attachPid) + " exited";
+      break;
+    }
     if (m_recorder && m_recorder->done()) {
       stopReason = "--stop-after-records " + std::to_string(m_plan.stop_after_records) + " reached";
       break;

@@ -158,6 +158,12 @@ int run_window(const readyscope::HeadlessPlan& plan) {
     return readyscope::kExitRuntime;
   }
   for (const auto& req : plan.sources) window.submit(readyscope::createCommand(req, plan.options, plan.allow_remote));
+  if (const auto& a = plan.attach) {
+    if (a->launch.empty() && a->epoll_instances == 0)
+      err << "readyscope: process " << a->pid << " (" << QString::fromStdString(a->name)
+          << ") holds no epoll instance yet; watching for one\n";
+    window.submit(ready::capture::cmd::Attach{a->pid, a->interval, a->trace, a->trace_io, a->launch});
+  }
   if (scenario) window.playScenario(std::move(*scenario));
 
   std::unique_ptr<StartupProbe> probe;

@@ -41,7 +41,7 @@ fi
 max_len=16384
 status=0
 ran=0
-for target in fuzz_recording fuzz_scenario; do
+for target in fuzz_recording fuzz_scenario fuzz_procfs; do
   name=${target#fuzz_}
   if [ ! -x "$build/$target" ]; then
     echo "fuzz: $target not built (see the configure output above), skipped"

@@ -33,10 +33,15 @@ inline bool prepare_window_suite(const QString& suite, const QString& settingsDi
   return true;
 }
 
-/// A window over a live engine, shown at `size` and exposed; null when it cannot start.
-inline std::unique_ptr<ui::MainWindow> open_live_window(QSize size = {1500, 900}) {
-  auto bridge = ui::Bridge::start({}, {});
-  if (!bridge) return nullptr;
+/// A MainWindow on a live engine started with `config`, shown at `size` and exposed; nullptr
+/// (with a warning) when the engine or the window could not start.
+inline std::unique_ptr<ui::MainWindow> open_live_window(QSize size = {1500, 900},
+                                                        const capture::EngineConfig& config = {}) {
+  auto bridge = ui::Bridge::start(config, {});
+  if (!bridge) {
+    qWarning("cannot start the engine: %s", bridge.error().message().c_str());
+    return nullptr;
+  }
   auto w = std::make_unique<ui::MainWindow>(std::move(*bridge));
   w->resize(size);
   w->show();

@@ -56,6 +56,11 @@ SourceState initial_state(SourceKind k, std::uint64_t related) {
     case SourceKind::pipe_receiver:
     case SourceKind::eventfd:
     case SourceKind::timerfd:
+    case SourceKind::signalfd:  // an attached process's other descriptors (docs/attach.md)
+    case SourceKind::epoll:
+    case SourceKind::file:
+    case SourceKind::socket:
+    case SourceKind::other:
       break;
   }
   return SourceState::open;
@@ -103,6 +108,8 @@ std::string SourceRow::label() const {
   std::string s = "#" + std::to_string(token) + " " + std::string(to_string(kind));
   if (named(local)) s += " " + local;
   if (named(peer)) s += " \u2192 " + peer;
+  if (pid != 0)
+    s += " (fd " + std::to_string(fd) + ", epoll " + std::to_string(epoll_fd) + ")";
   return s;
 }
 
@@ -211,6 +218,16 @@ void SourceTable::add(const Record& r) {
   row.related = r.value;
   row.command = r.command();
   row.state = initial_state(row.kind, r.value);
+  if (r.attached_pid() != 0) {  // another process's registration: no partner, no command
+    row.related = 0;
+    row.command = 0;
+    row.pid = r.attached_pid();
+    row.epoll_fd = r.attached_epoll_fd();
+    row.mask = r.attached_events();
+    row.data = r.attached_data();
+    // Seen established or listening (a stream of its own would otherwise wait for a connect action).
+    row.state = initial_state(row.kind, 1);
+  }
   const auto b = capture::SourceBits::unpack(r.bits);
   row.interest = b.interest;
   row.paused = b.paused;
@@ -280,6 +297,10 @@ void SourceTable::on_record(const Record& r, std::uint64_t index) {
     if (!b.paused) s->interest = b.interest;
     s->trigger = b.trigger;
     s->reaction = b.reaction;
+    if (r.attached_pid() != 0) {
+      s->mask = r.attached_events();
+      s->data = r.attached_data();
+    }
     return;
   }
   if (r.kind == RecordKind::source_removed) {
@@ -288,8 +309,10 @@ void SourceTable::on_record(const Record& r, std::uint64_t index) {
     s->paused = false;
     s->trigger = b.trigger;
     s->reaction = b.reaction;
-    s->bytes_in = r.value;
-    s->bytes_out = r.value2;
+    if (r.attached_pid() == 0) {  // an attached registration's bytes are not known
+      s->bytes_in = r.value;
+      s->bytes_out = r.value2;
+    }
     if (!s->is_closed()) ++closed_rows_;
     s->state = SourceState::closed;
     s->t_removed = r.t_ns;

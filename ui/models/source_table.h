@@ -76,6 +76,12 @@ struct SourceRow {
   std::uint64_t errors = 0;        ///< actions that ended in an error
   std::uint64_t t_added = 0;
   std::optional<std::uint64_t> t_removed;
+  /// A registration of an attached process (cmd::Attach, docs/attach.md): the process, its
+  /// epoll instance's fd, the mask and the data it registered (0 / -1 for the engine's own).
+  int pid = 0;
+  int epoll_fd = -1;
+  std::uint32_t mask = 0;
+  std::uint64_t data = 0;
 
   [[nodiscard]] bool is_closed() const noexcept { return t_removed.has_value(); }
   /// "error ECONNREFUSED", "closed (ECONNRESET)", "connected", ...
@@ -85,7 +91,9 @@ struct SourceRow {
   /// and the inspector's title use it, in the window and in --png. Relays read differently:
   /// "relay 127.0.0.1:8080 → 127.0.0.1:8000 #5" (listen → upstream), "conn 2 client
   /// 127.0.0.1:51234 #9" and "conn 2 upstream → 127.0.0.1:8000 #10" (the connection's number
-  /// in its relay, the client's address or the upstream's, and the token last).
+  /// in its relay, the client's address or the upstream's, and the token last). An attached
+  /// process's registration ends with where it is: "#7 tcp_listener 127.0.0.1:8080 (fd 5,
+  /// epoll 3)": its descriptor and epoll instance in that process.
   [[nodiscard]] std::string label() const;
   /// "readable|writable", or "paused" while registered for nothing.
   [[nodiscard]] std::string interest_text() const;

@@ -315,6 +315,11 @@ void NewSourceDialog::setKind(capture::SourceKind kind) {
     case K::pipe_receiver: return setChoice(C::pipe);
     case K::eventfd: return setChoice(C::eventfd);
     case K::timerfd: return setChoice(C::timerfd);
+    case K::signalfd:  // only an attached process has these: nothing to create, the choice stays
+    case K::epoll:
+    case K::file:
+    case K::socket:
+    case K::other: return;
   }
 }
 

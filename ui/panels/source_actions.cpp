@@ -59,6 +59,12 @@ std::vector<InspectorAction> SourceActions::actionsFor(SourceKind kind) {
       return {A::eventfd_write, A::eventfd_read, A::rearm, A::close};
     case SourceKind::timerfd:
       return {A::timer_arm, A::timer_disarm, A::read, A::rearm, A::close};
+    case SourceKind::signalfd:  // the kinds only an attached process's descriptors have:
+    case SourceKind::epoll:     // nothing to do to them from here (docs/attach.md)
+    case SourceKind::file:
+    case SourceKind::socket:
+    case SourceKind::other:
+      return {};
   }
   return {A::rearm, A::close};
 }

@@ -94,6 +94,7 @@ LaneIndex::LaneIndex(const capture::RecordStore& store) : store_(store) { rebuil
 void LaneIndex::rebuild() {
   lanes_.clear();
   groups_.clear();
+  attach_groups_.clear();
   by_token_.clear();
   cached_lane_ = 0;
   poll_.clear();
@@ -144,9 +145,19 @@ void LaneIndex::add_source(const Record& r) {
   l.kind = static_cast<SourceKind>(r.op);
   l.fd = r.fd;
   l.added_ns = r.t_ns;
-  l.partner = r.value;
+  l.partner = r.attached_pid() != 0 ? 0 : r.value;
   l.relay = capture::SourceBits::unpack(r.bits).reaction == capture::Reaction::relay;
-  if (!known && r.value != 0) {
+  if (r.attached_pid() != 0) {
+    const std::uint64_t key = (static_cast<std::uint64_t>(r.attached_pid()) << 32) |
+                              static_cast<std::uint32_t>(r.attached_epoll_fd());
+    const auto [g, first] = attach_groups_.try_emplace(key, l.group);
+    if (!known && !first && g->second != l.group) {
+      groups_.pop_back();  // the group lane_for just made for it
+      l.group = g->second;
+      groups_[l.group].push_back(id);
+      order_dirty_ = true;
+    }
+  } else if (!known && r.value != 0) {
     if (const auto p = by_token_.find(r.value); p != by_token_.end() && p->second != id) {
       const TimelineLane& parent = lanes_[p->second];
       // A new lane was put in a group of its own by lane_for; move it into the parent's,

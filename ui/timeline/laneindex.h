@@ -238,6 +238,7 @@ struct PollColumn {
 /// first's (adjacent, same depth). A relay (cmd::Relay) is one group: its listener, then per
 /// connection the client leg (depth 1, related = the listener) directly followed by its
 /// upstream leg (depth 2, related = the client leg), whatever order the legs were added in.
+/// An attached process's registrations (cmd::Attach) are grouped by epoll instance.
 /// A lane that was removed and whose records were all evicted is `gone` and leaves the order.
 ///
 /// Compare pins (`pin_adjacent`) then move a lane right below another one: the right lane
@@ -341,6 +342,8 @@ class LaneIndex final : public RecordObserver {
   NoteText note_text_;
   std::vector<TimelineLane> lanes_;
   std::vector<std::vector<std::uint32_t>> groups_;
+  /// An attached process's epoll instance (pid << 32 | its fd) -> its group: one group each.
+  std::unordered_map<std::uint64_t, std::uint32_t> attach_groups_;
   std::unordered_map<std::uint64_t, std::uint32_t> by_token_;
   std::uint64_t cached_token_ = 0;
   std::uint32_t cached_lane_ = 0;  // 0: no cache (lane 0 has no token)

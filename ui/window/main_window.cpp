@@ -44,6 +44,7 @@
 
 #include "models/bookmarks.h"
 #include "models/event_log_model.h"
+#include "panels/attach_dialog.h"
 #include "panels/choice_delegate.h"
 #include "panels/follow_panel.h"
 #include "panels/inspector.h"
@@ -546,6 +547,11 @@ void MainWindow::buildActions() {
   newAny->setShortcut(QKeySequence::New);
   connect(newAny, &QAction::triggered, this, [this] { newSource(-1); });
   act_new_ = newAny;
+  QAction* attachAct = file->addAction(tr("&Attach to process…"));
+  attachAct->setObjectName(QStringLiteral("actionAttach"));
+  attachAct->setToolTip(tr("Watch the epoll instances of a running program of yours (docs/attach.md)"));
+  connect(attachAct, &QAction::triggered, this, &MainWindow::attachToProcess);
+  act_attach_ = attachAct;
   // File > Open recording… (Ctrl+O) and Open recent (window/open_recording.cpp).
   add_recording_actions(*file, *this);
   QAction* openScenarioAct = file->addAction(tr("Open &scenario…"));
@@ -860,6 +866,12 @@ QString MainWindow::laneLabel(std::uint64_t token) const {
   return label;
 }
 
+void MainWindow::attachToProcess() {
+  AttachDialog dlg(this);
+  if (dlg.exec() != QDialog::Accepted) return;
+  if (const auto pid = dlg.pid()) submit(capture::cmd::Attach{*pid, dlg.interval()});
+}
+
 void MainWindow::newSource(int kind) {
   NewSourceDialog dlg(this);
   if (kind == kNewRelay)
@@ -1095,7 +1107,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 void MainWindow::setReadOnly(const QString& why) {
   if (read_only_) return;
   read_only_ = true;
-  QList<QAction*> off = {act_new_, act_note_, act_open_scenario_, files_->recordAction()};
+  QList<QAction*> off = {act_new_, act_attach_, act_note_, act_open_scenario_, files_->recordAction()};
   off += new_menu_->actions();
   for (const InspectorAction a : SourceActions::all()) off.push_back(actions_->action(a));
   for (QAction* a : off) {

@@ -173,6 +173,8 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   void updateStatus();
   void showMessage(const QString& text, bool error);
   void newSource(int kind);  // a capture::SourceKind, -1 to let the dialog choose, -2 for a relay
+  /// File > Attach to process…: the AttachDialog, then cmd::Attach.
+  void attachToProcess();
   void sourcesContextMenu(const QPoint& pos);
   /// The source actions (and Relay faults… for a relay's part) of `token` at `global`.
   void sourceMenu(std::uint64_t token, const QPoint& global);
@@ -202,6 +204,7 @@ class MainWindow : public QMainWindow, public FrameConsumer {
   QLineEdit* lane_filter_edit_ = nullptr;
   QTableView* sources_view_ = nullptr;
   QAction* act_relay_faults_ = nullptr;
+  QAction* act_attach_ = nullptr;
   std::map<std::uint64_t, QPointer<RelayFaultsDialog>> relay_dialogs_;  // by relay listener
   EventLogModel* log_model_ = nullptr;
   QTableView* log_view_ = nullptr;

@@ -59,6 +59,8 @@ enum class Key : std::uint8_t {
   interest, mode, reaction, errno_name, delivered, numeric,
   // payload lines (version 2) and the Recorder's mark
   dir, offset, data, unix_peer, unix_abstract, recorder,
+  // an attached process's source lines (docs/attach.md)
+  mask,
 };
 
 template <std::size_t N>
@@ -77,6 +79,7 @@ Key key_of(std::string_view k) noexcept {
       if (is(k, "op")) return Key::op;
       return is(k, "id") ? Key::numeric : Key::other;
     case 3:
+      if (is(k, "pid")) return Key::numeric;
       return is(k, "dir") ? Key::dir : Key::other;  // payload lines only
     case 4:
       if (is(k, "type")) return Key::type;
@@ -85,6 +88,7 @@ Key key_of(std::string_view k) noexcept {
       if (is(k, "peer")) return Key::peer;
       if (is(k, "text")) return Key::text;
       if (is(k, "mode")) return Key::mode;
+      if (is(k, "mask")) return Key::mask;
       return is(k, "data") ? Key::data : Key::other;
     case 5:
       if (is(k, "token")) return Key::token;
@@ -104,14 +108,14 @@ Key key_of(std::string_view k) noexcept {
     case 8:
       if (is(k, "interest")) return Key::interest;
       if (is(k, "reaction")) return Key::reaction;
-      if (is(k, "bytes_in") || is(k, "produced") || is(k, "readable")) return Key::numeric;
+      if (is(k, "bytes_in") || is(k, "produced") || is(k, "readable") || is(k, "epoll_fd")) return Key::numeric;
       return is(k, "recorder") ? Key::recorder : Key::other;
     case 9:
       if (is(k, "delivered")) return Key::delivered;
       if (is(k, "bytes_out")) return Key::numeric;
       return is(k, "unix_peer") ? Key::unix_peer : Key::other;
     case 10:
-      return is(k, "blocked_ns") ? Key::numeric : Key::other;
+      return is(k, "blocked_ns") || is(k, "epoll_data") ? Key::numeric : Key::other;
     case 13:
       return is(k, "unix_abstract") ? Key::unix_abstract : Key::other;
     default:
@@ -177,6 +181,7 @@ enum Field : std::uint32_t {
   f_data = 1u << 23,
   f_unix_peer = 1u << 24,
   f_unix_abstract = 1u << 25,
+  f_mask = 1u << 26,
 };
 
 // True when the document has content after the first value (simdjson 3.0 has no at_end()).
@@ -184,6 +189,29 @@ template <class Doc>
 bool has_trailing(Doc& doc) {
   const char* loc = nullptr;
   return doc.current_location().get(loc) == simdjson::SUCCESS;
+}
+
+/// A source line with "pid" is an attached process's registration (docs/attach.md): "pid"
+/// (1..2^31-1), "epoll_fd" (0..2^31-1), "mask" and "epoll_data" fill the record instead of
+/// the value names of its event (Record::attached_pid & co.). "" or the error.
+template <class Named>
+std::string attached_fields(Record& r, const Named& named, std::size_t n, std::uint32_t mask, bool have_mask) {
+  std::optional<std::uint64_t> pid, epfd, data;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (named[i].key == "pid") pid = named[i].v;
+    if (named[i].key == "epoll_fd") epfd = named[i].v;
+    if (named[i].key == "epoll_data") data = named[i].v;
+  }
+  if (!pid) return {};
+  constexpr std::uint64_t kMax = 0x7fff'ffff;
+  if (*pid == 0 || *pid > kMax) return "expected \"pid\" to be a process id (1 to 2147483647)";
+  if (!epfd) return "missing field \"epoll_fd\" on a source line with \"pid\"";
+  if (*epfd > kMax) return "expected \"epoll_fd\" to be a descriptor (0 to 2147483647)";
+  if (!have_mask) return "missing field \"mask\" on a source line with \"pid\"";
+  r.err = static_cast<std::int32_t>(*pid);
+  r.value = mask | (*epfd << 32);
+  r.value2 = data.value_or(0);
+  return {};
 }
 
 struct LineParser {
@@ -231,7 +259,8 @@ struct LineParser {
       std::string_view key;
       std::uint64_t v;
     };
-    std::array<Named, 4> named{};
+    std::array<Named, 6> named{};
+    std::uint32_t mask = 0;  // an attached source's "mask"
     std::size_t n_named = 0;
     for (auto field_result : obj) {
       ondemand::field field;
@@ -306,12 +335,15 @@ struct LineParser {
           seen |= f_flags;
           break;
         }
-        case Key::epoll: {
-          const auto bad = [] { return std::string("expected \"epoll\" to be a hex string like \"0x2019\""); };
+        case Key::epoll:
+        case Key::mask: {
+          const bool is_mask = key_of(key) == Key::mask;
+          const auto bad = [&] { return "expected \"" + std::string(key) + "\" to be a hex string like \"0x2019\""; };
+          std::uint32_t& into = is_mask ? mask : r.bits;
           if (v.get_string().get(s) || s.size() < 3 || s.size() > 10 || s[0] != '0' || s[1] != 'x') return bad();
-          const auto res = std::from_chars(s.data() + 2, s.data() + s.size(), r.bits, 16);
+          const auto res = std::from_chars(s.data() + 2, s.data() + s.size(), into, 16);
           if (res.ec != std::errc() || res.ptr != s.data() + s.size()) return bad();
-          seen |= f_epoll;
+          seen |= is_mask ? f_mask : f_epoll;
           break;
         }
         case Key::op: {
@@ -518,6 +550,7 @@ struct LineParser {
         if (!(err = require(f_reaction, "reaction")).empty()) return err;
         r.op = source_kind;
         r.bits = interest | (mode << 8) | (reaction << 16);
+        if (!(err = attached_fields(r, named, n_named, mask, seen & f_mask)).empty()) return err;
         if ((seen & (f_local | f_peer)) && !info.sources.contains(r.token)) {
           const auto it = info.sources.emplace(r.token, SourceAddresses{info_local_, info_peer_}).first;
           sink->on_source(r.token, it->second);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "capture/interest_names.h"
+#include "ready/attach/procfs.h"
 #include "capture/recording_base64.h"
 #include "capture/recording_format.h"
 #include "linux/os.h"
@@ -37,6 +38,14 @@ void put_i64(std::string& out, std::int64_t v) {
   out.append(tmp, r.ptr);
 }
 // `"key":` — keys are the format's own identifiers, never untrusted text.
+/// A bit mask as a JSON string, "0x" and lower-case hex (readiness "epoll", a source's "mask").
+void put_hex(std::string& out, std::uint32_t v) {
+  char tmp[16] = {'"', '0', 'x'};
+  const auto res = std::to_chars(tmp + 3, tmp + sizeof tmp - 1, v, 16);
+  *res.ptr = '"';
+  out.append(tmp, res.ptr + 1);
+}
+
 void put_key(std::string& out, std::string_view key) {
   out += ",\"";
   out += key;
@@ -164,10 +173,7 @@ void RecordingWriter::append_line(const Record& r, bool by_recorder) {
       }
       out += ']';
       put_key(out, "epoll");
-      char tmp[16] = {'"', '0', 'x'};
-      const auto res = std::to_chars(tmp + 3, tmp + sizeof tmp - 1, r.bits, 16);
-      *res.ptr = '"';
-      out.append(tmp, res.ptr + 1);
+      put_hex(out, r.bits);
       break;
     }
     case RecordKind::action:
@@ -207,6 +213,18 @@ void RecordingWriter::append_line(const Record& r, bool by_recorder) {
       put_name(out, name_of(b.trigger));
       put_key(out, "reaction");
       put_name(out, name_of(b.reaction));
+      if (r.attached_pid() != 0) {  // a registration of an attached process (docs/attach.md)
+        put_key(out, "pid");
+        put_i64(out, r.attached_pid());
+        put_key(out, "epoll_fd");
+        put_i64(out, r.attached_epoll_fd());
+        put_key(out, "mask");
+        put_hex(out, r.attached_events());
+        put_key(out, "mask_text");
+        put_string(out, attach::mask_text(r.attached_events()));
+        put_key(out, "epoll_data");
+        put_u64(out, r.attached_data());
+      }
       break;
     }
     case RecordKind::note: {
@@ -228,7 +246,8 @@ void RecordingWriter::append_line(const Record& r, bool by_recorder) {
     case RecordKind::queue:
       break;
   }
-  const ValueNames names = value_names(r.kind);
+  // An attached process's source line has its own fields above instead.
+  const ValueNames names = r.attached_pid() != 0 ? ValueNames{} : value_names(r.kind);
   // produced / dropped and readable / unsent are always written; other values when not zero.
   const bool always = r.kind == RecordKind::stats || r.kind == RecordKind::queue;
   if (!names.value.empty() && (r.value != 0 || always)) {

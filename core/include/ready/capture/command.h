@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "ready/interest.h"
 #include "ready/net/addr.h"
@@ -282,6 +283,49 @@ struct SetRelayFaults {
   RelayFaultSet faults{};
 };
 
+/// Watches another process's epoll instances (level 1 of docs/attach.md): every `interval`
+/// (in [kMinAttachInterval, kMaxAttachInterval]; EINVAL otherwise) the poll thread reads
+/// /proc/PID/fdinfo of each of its epoll instances (/proc/PID/fd is listed again for new
+/// instances every kAttachRelistEvery samples) and records each registration as a source of
+/// its own with an engine token: source_added / changed / removed at the sample that saw it
+/// appear, change (events or data) or go (or be replaced: the same number with another
+/// file, told by inode and device). Those records carry the process (Record::attached_pid),
+/// the epoll instance, the mask and the data (record.h); Engine::source_info names what the
+/// descriptor is (kind, addresses). Result: an action attach (token 0, value = pid) ok, or
+/// error with the errno (ESRCH no such process, EACCES/EPERM not this user's, EBUSY already
+/// attached, EINVAL a bad interval, ENOSPC more than kMaxAttached processes); a note when
+/// the process holds no epoll instance yet (it is watched on). When the process ends (a
+/// pidfd in the Poll says so at once): a note, source_removed for each of its sources, then
+/// an action detach with outcome eof. Read-only towards the process, always.
+///
+/// Level 2 (`trace`, docs/attach.md): the process is also traced with ptrace
+/// (ready/attach/tracer.h): each event an epoll_wait / epoll_pwait / epoll_pwait2 of it
+/// returned becomes a readiness record on the lane of the registration it names (matched by
+/// epoll instance and data; one not sampled yet makes the engine sample at once), and each
+/// epoll_ctl makes the engine sample at once (so registrations are recorded as they are made,
+/// not at the next interval). With `trace_io` its read / write / recv / send family on a
+/// watched descriptor become action records (read or write, the bytes, would_block, eof or
+/// the errno). A tracer that cannot start: the attach action fails with its errno (EPERM:
+/// ptrace refused) and a note with Tracer::error_text's line. With `launch` (argv, not
+/// empty) the program is started under the trace instead of attaching to `pid` (which is
+/// ignored); it is killed at stop.
+struct Attach {
+  int pid = 0;
+  std::chrono::nanoseconds interval = std::chrono::milliseconds(50);
+  bool trace = false;
+  bool trace_io = false;
+  std::vector<std::string> launch{};
+};
+/// Stops watching an attached process: source_removed for each of its sources, then an
+/// action detach ok (value = pid); EBADF when it is not attached. `stop` detaches every one.
+struct Detach {
+  int pid = 0;
+};
+inline constexpr std::chrono::nanoseconds kMinAttachInterval = std::chrono::milliseconds(1);
+inline constexpr std::chrono::nanoseconds kMaxAttachInterval = std::chrono::seconds(60);
+inline constexpr unsigned kAttachRelistEvery = 20;
+inline constexpr std::size_t kMaxAttached = 64;
+
 // ---- change a source ----
 
 struct SetInterest {
@@ -411,7 +455,7 @@ using Command =
                  cmd::Write, cmd::Fill, cmd::ShutdownRead, cmd::ShutdownWrite, cmd::Close, cmd::Accept,
                  cmd::EventFdWrite, cmd::EventFdRead, cmd::TimerArm, cmd::TimerDisarm, cmd::Note, cmd::Sync,
                  cmd::Feed, cmd::Dup, cmd::CloseFd, cmd::ExhaustFds, cmd::ReleaseFds, cmd::Relay,
-                 cmd::SetRelayFaults, cmd::SetQueueSampling>;
+                 cmd::SetRelayFaults, cmd::SetQueueSampling, cmd::Attach, cmd::Detach>;
 
 /// What `submit` hands back: the command id (value2 of its result records) and the tokens
 /// its new sources will have (0 when it creates none; token2 for the second source of a

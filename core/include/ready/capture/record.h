@@ -35,10 +35,12 @@ namespace ready::capture {
   X(warning) X(stats) X(queue)
 READY_NAMED_ENUM(RecordKind, std::uint8_t, READY_RECORD_KIND_LIST)
 
-/// The kinds of source the engine can create.
+/// The kinds of source the engine can create, then the kinds only an attached process's
+/// descriptors have (cmd::Attach, docs/attach.md): a signalfd, an epoll instance, a file by
+/// path, a socket in none of the process's net tables (netlink, packet, ...), anything else.
 #define READY_SOURCE_KIND_LIST(X)                                                                       \
   X(tcp_listener) X(tcp_stream) X(udp) X(unix_listener) X(unix_stream) X(unix_datagram) X(pipe_sender) \
-  X(pipe_receiver) X(eventfd) X(timerfd)
+  X(pipe_receiver) X(eventfd) X(timerfd) X(signalfd) X(epoll) X(file) X(socket) X(other)
 READY_NAMED_ENUM(SourceKind, std::uint8_t, READY_SOURCE_KIND_LIST)
 
 /// Operations, as actions (`RecordKind::action`) and as commands. Beside the I/O operations:
@@ -49,10 +51,12 @@ READY_NAMED_ENUM(SourceKind, std::uint8_t, READY_SOURCE_KIND_LIST)
 ///  - close_fd: cmd::CloseFd: close(2) without deregistering first (the pitfall, on purpose)
 ///  - exhaust_fds: cmd::ExhaustFds: value = descriptors held back as ballast
 ///  - release_fds: cmd::ReleaseFds: value = descriptors given back
+///  - attach: cmd::Attach: value = the process id (token 0)
+///  - detach: cmd::Detach (ok) or the attached process ended (eof): value = the process id
 #define READY_OP_LIST(X)                                                                                  \
   X(read) X(drain) X(write) X(fill) X(accept) X(connect) X(shutdown_read) X(shutdown_write) X(close)     \
   X(eventfd_write) X(eventfd_read) X(timer_arm) X(timer_disarm) X(rearm) X(take_error) X(create) X(modify) \
-  X(dup) X(close_fd) X(exhaust_fds) X(release_fds)
+  X(dup) X(close_fd) X(exhaust_fds) X(release_fds) X(attach) X(detach)
 READY_NAMED_ENUM(Op, std::uint8_t, READY_OP_LIST)
 
 /// The result of an action.
@@ -138,6 +142,27 @@ struct Record {
   /// FIONREAD: a Unix socket's own SIOCOUTQ counts buffer memory, not bytes); 0 otherwise
   /// ["unsent"].
   [[nodiscard]] constexpr std::uint64_t unsent() const noexcept { return value2; }
+  // ---- a source of an attached process (cmd::Attach, docs/attach.md) ----
+  // Its source records have the process's id in `err` (> 0; no other source record sets
+  // it), `value` = its interest mask | its epoll instance's fd << 32, `value2` = its data.
+  /// The attached process a source record is about, 0 for the engine's own sources ["pid"].
+  [[nodiscard]] constexpr std::int32_t attached_pid() const noexcept {
+    return (kind == RecordKind::source_added || kind == RecordKind::source_changed ||
+            kind == RecordKind::source_removed) && err > 0
+               ? err
+               : 0;
+  }
+  /// An attached source: the epoll_event.events its registration has (as fdinfo shows it,
+  /// with the EPOLLERR|EPOLLHUP the kernel adds) ["events", hex].
+  [[nodiscard]] constexpr std::uint32_t attached_events() const noexcept {
+    return static_cast<std::uint32_t>(value & 0xffff'ffffu);
+  }
+  /// An attached source: its epoll instance's descriptor in the process ["epoll_fd"].
+  [[nodiscard]] constexpr std::int32_t attached_epoll_fd() const noexcept {
+    return static_cast<std::int32_t>(value >> 32);
+  }
+  /// An attached source: the epoll_event.data the program registered it with ["data"].
+  [[nodiscard]] constexpr std::uint64_t attached_data() const noexcept { return value2; }
   /// The enum `op` holds: an action's Op, a source record's SourceKind, a warning's kind.
   [[nodiscard]] constexpr Op action_op() const noexcept { return static_cast<Op>(op); }
   [[nodiscard]] constexpr SourceKind source_kind() const noexcept { return static_cast<SourceKind>(op); }

@@ -35,6 +35,8 @@ int tokens_needed(const Command& c) noexcept {
                            std::is_same_v<T, cmd::EventFdCreate> || std::is_same_v<T, cmd::TimerFdCreate> ||
                            std::is_same_v<T, cmd::Feed> || std::is_same_v<T, cmd::Relay>)
           return 1;  // a relay's legs take theirs when a client is accepted
+        else if constexpr (std::is_same_v<T, cmd::Attach>)
+          return 0;  // each registration takes its token when a sample first sees it
         else
           return 0;
       },

@@ -267,6 +267,8 @@ inline std::optional<Engine::Impl::Fatal> Engine::Impl::loop() {
         stats_due = true;
       else if (e.token().value & kRelayTimerBit)
         relay_timer(e.token().value);
+      else if (e.token().value & kAttachBit)
+        attach_event(e.token().value);
       else if (e.token() != kWakerToken)
         on_event(e);
     }

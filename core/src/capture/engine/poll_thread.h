@@ -59,6 +59,11 @@
 namespace ready::capture {
 
 struct RelayConn;  // one relayed connection (engine/relay.cpp)
+struct Attached;   // one attached process (engine/attach.cpp)
+/// Deletes an Attached where its type is complete (attach.cpp).
+struct AttachedDelete {
+  void operator()(Attached* a) const noexcept;
+};
 /// Deletes a RelayConn where its type is complete (relay.cpp), so Impl's other files need not see it.
 struct RelayConnDelete {
   void operator()(RelayConn* c) const noexcept;
@@ -76,6 +81,10 @@ constexpr std::size_t kEventsPerPoll = 1024;
 // A relayed connection's fault timer (engine/relay.cpp): this bit | the client leg's token.
 // Sources count up from 1 and never reach it; kStatsToken (all bits) is told apart first.
 constexpr std::uint64_t kRelayTimerBit = std::uint64_t{1} << 62;
+// An attached process's sampling timer (pid << 2), pidfd (pid << 2 | 1) and tracer (pid << 2 | 2)
+// (engine/attach.cpp):
+// this bit | those. Sources never reach it; kStatsToken and kRelayTimerBit are told apart first.
+constexpr std::uint64_t kAttachBit = std::uint64_t{1} << 61;
 
 using Io = std::variant<net::TcpListener, net::TcpStream, net::UdpSocket, net::UnixListener, net::UnixStream,
                         net::UnixDatagram, unix::Sender, unix::Receiver, unix::EventFd, unix::TimerFd>;
@@ -591,6 +600,19 @@ struct Engine::Impl {
   void relay_wake_at(RelayConn& c, std::uint64_t due);
   /// Resets the leg that did not fail, closes both, notes why (err 0: the reset limit).
   void relay_reset(RelayConn& c, Token failed, int err);
+  // ---- attached processes (attach.cpp; docs/attach.md) ----
+
+  /// By process id.
+  std::unordered_map<int, std::unique_ptr<Attached, AttachedDelete>> attached;
+  /// An attached process's timer, pidfd or tracer was ready (token: kAttachBit | pid << 2 | which).
+  void attach_event(std::uint64_t token);
+  /// One look at the process: records what appeared, changed or went since the last.
+  void attach_sample(Attached& a);
+  /// The traced process's events (docs/attach.md, level 2): readiness, immediate samples, actions.
+  void attach_trace(Attached& a);
+  /// Stops watching `pid`: source_removed for each of its sources, the detach action
+  /// (outcome ok, or eof: the process ended).
+  void detach(int pid, Outcome how, std::uint64_t cmd);
   /// A note record with `text` (the engine's text table; cmd: the command, 0 for the engine's own).
   void note(std::string text, std::uint64_t cmd);
 
@@ -667,6 +689,8 @@ struct Engine::Impl {
   void exec(cmd::Relay& c, const Ticket& t);
   void exec(cmd::SetRelayFaults& c, const Ticket& t);
   void exec(cmd::SetQueueSampling& c, const Ticket& t);
+  void exec(cmd::Attach& c, const Ticket& t);
+  void exec(cmd::Detach& c, const Ticket& t);
 
   /// Gives back the ExhaustFds ballast and limit; records release_fds (when something was
   /// held, or always for a command: `cmd` != 0).

@@ -115,6 +115,7 @@ void Engine::Impl::close_all() {
   for (const auto& [t, s] : sources) tokens.push_back(t);
   std::sort(tokens.begin(), tokens.end());
   for (auto t : tokens) close_source(Token(static_cast<std::size_t>(t)));
+  while (!attached.empty()) detach(attached.begin()->first, Outcome::ok, 0);
   ghosts.clear();  // ends the registrations they kept alive
   relay_conns.clear();  // none is left: closing a leg ended its connection
   release_fds(0);
