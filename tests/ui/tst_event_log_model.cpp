@@ -140,7 +140,7 @@ class TestEventLogModel : public CoreTest {
 
     // Text, case-insensitive, over the formatted row (a note's text is in its detail).
     model.setFilter(
-        EventLogModel::Filter{std::nullopt, EventLogModel::kAllKinds, QStringLiteral("NEEDLE IN")});
+        EventLogModel::Filter{std::nullopt, EventLogModel::kAllKinds, QStringLiteral("NEEDLE IN"), std::nullopt});
     QTRY_VERIFY_WITH_TIMEOUT(!model.isScanning(), kUiWaitMs);
     QCOMPARE(model.rowCount(), 1);
     QCOMPARE(cell(model, 0, EventLogModel::KindColumn), QStringLiteral("note"));
@@ -284,7 +284,7 @@ class TestEventLogModel : public CoreTest {
       QCOMPARE(*model.storeIndexAt(r), static_cast<std::uint64_t>(r) * 10);
 
     // The token filter walks the token's own index: the same slices, a third of the rows.
-    model.setFilter(EventLogModel::Filter{2, EventLogModel::kAllKinds, {}});
+    model.setFilter(EventLogModel::Filter{2, EventLogModel::kAllKinds, {}, std::nullopt});
     QTRY_VERIFY_WITH_TIMEOUT(!model.isScanning(), kUiWaitMs);
     QCOMPARE(static_cast<std::uint64_t>(model.rowCount()), (kRecords + 1) / 3);
     QCOMPARE(*model.storeIndexAt(0), std::uint64_t{1});
