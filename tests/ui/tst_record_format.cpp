@@ -177,6 +177,10 @@ class TestRecordFormat : public QObject {
     QCOMPARE(record_detail(of_kind(RecordKind::readiness, 0, 0, 0x2001)),
              QStringLiteral("fd 9, epoll 0x2001"));
     QCOMPARE(record_detail(of_kind(RecordKind::poll_return, 3, 1500)), QStringLiteral("blocked 1.5 µs"));
+    // An attached process's registration (Record::attached_*): not related / command.
+    Record attached = of_kind(RecordKind::source_added, 0x8000'0019u | (std::uint64_t{3} << 32), 0x2a);
+    attached.err = 4242;
+    QCOMPARE(record_detail(attached), QStringLiteral("fd 9 of pid 4242, epoll 3, IN|ET +ERR|HUP, data 0x2a"));
     QCOMPARE(record_detail(of_kind(RecordKind::stats, 10, 2)), QStringLiteral("produced 10, dropped 2"));
     QCOMPARE(record_detail(of_kind(RecordKind::source_removed, 2048, 5)),
              QStringLiteral("fd 9, in 2.0 KiB, out 5 B"));

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "models/time_text.h"
+#include "ready/attach/procfs.h"
 #include "ready/capture/store.h"
 #include "ready/enum_names.h"
 #include "ready/error.h"
@@ -135,6 +136,15 @@ QString record_summary(const Record& r) {
 
 QString record_detail(const Record& r, const NoteTextFn& notes) {
   const QString fd = QStringLiteral("fd %1").arg(r.fd);
+  // A registration of an attached process: its fd, epoll instance, mask and data are the
+  // program's own (value and value2 hold the mask and data, not related / command).
+  if (r.attached_pid() != 0)
+    return QStringLiteral("%1 of pid %2, epoll %3, %4, data 0x%5")
+        .arg(fd)
+        .arg(r.attached_pid())
+        .arg(r.attached_epoll_fd())
+        .arg(QString::fromStdString(attach::mask_text(r.attached_events())))
+        .arg(r.attached_data(), 0, 16);
   switch (r.kind) {
     case RecordKind::readiness:
       return QStringLiteral("%1, epoll 0x%2").arg(fd).arg(r.bits, 0, 16);
