@@ -163,24 +163,24 @@ std::vector<Record> records_of(const RecordStore& s) {
 
 void check_record(const Record& r) {
   const auto kind = static_cast<unsigned>(r.kind);
-  CHECK(kind <= static_cast<unsigned>(RecordKind::stats));
+  CHECK(kind < ready::enum_count<RecordKind>);
   switch (r.kind) {
     case RecordKind::action:
-      CHECK(r.op <= static_cast<unsigned>(Op::modify));
+      CHECK(r.op < ready::enum_count<Op>);
       CHECK(static_cast<unsigned>(r.outcome) <= static_cast<unsigned>(Outcome::error));
       CHECK(r.outcome != Outcome::error || r.err != 0);
       break;
     case RecordKind::source_added:
     case RecordKind::source_changed:
     case RecordKind::source_removed:
-      CHECK(r.op <= static_cast<unsigned>(SourceKind::timerfd));
+      CHECK(r.op < ready::enum_count<SourceKind>);
       CHECK((r.bits & ~0xffffffu) == 0);
       CHECK((r.bits & 0xff & ~(1u | 2u | 16u)) == 0);  // readable, writable, priority
       CHECK(((r.bits >> 8) & 0xff) < 3);               // edge, level, oneshot
       CHECK(((r.bits >> 16) & 0xff) < 6);              // none ... auto_accept
       break;
     case RecordKind::warning:
-      CHECK(r.op <= static_cast<unsigned>(WarningKind::engine_error));
+      CHECK(r.op < ready::enum_count<WarningKind>);
       break;
     case RecordKind::stats:
       CHECK(r.value2 <= r.value);
